@@ -1,0 +1,60 @@
+"""The database: one async SQLAlchemy engine per service, and Alembic migrations.
+
+Each service owns one schema, reached with its own role; nothing here lets one
+service name another's tables. The engine is instrumented with OpenTelemetry so
+that queries appear as spans in the request's trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import Connection, MetaData, pool
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def create_engine(url: str, *, pool_size: int = 10, application_name: str = "gjeld",
+                  tracer_provider: TracerProvider | None = None) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        pool_pre_ping=False,
+        connect_args={"server_settings": {"application_name": application_name}},
+    )
+    if tracer_provider is not None:
+        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=tracer_provider,
+                                            enable_commenter=False)
+    return engine
+
+
+def upgrade(database_url: str, migrations_dir: Path) -> None:
+    """Run a service's migrations up to the newest (blocking; call outside an event loop)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+def run_migrations_online(metadata: MetaData, schema: str) -> None:
+    """The body of every service's migrations/env.py: migrate its schema over asyncpg."""
+    from alembic import context
+
+    url = context.config.attributes["database_url"]
+
+    def migrate(connection: Connection) -> None:
+        context.configure(connection=connection, target_metadata=metadata, version_table_schema=schema)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(migrate)
+        await engine.dispose()
+
+    asyncio.run(main())

@@ -1,0 +1,153 @@
+"""Domain errors and the one mapping from them to gRPC status (AIP-193).
+
+Use cases raise these; the request boundary (interceptors.py) turns each into a
+canonical status code with a `google.rpc.Status` carrying one `ErrorInfo` (a stable
+UPPER_SNAKE reason, domain "gjeld", metadata with every dynamic value) and, for
+invalid input, a `BadRequest` with one field violation per bad field.
+
+Messages and metadata never contain identity numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+DOMAIN = "gjeld"
+
+
+class GjeldError(Exception):
+    """An error a caller should see, with its status code and stable reason."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    def __init__(self, reason: str, message: str, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.metadata = dict(metadata or {})
+
+
+class Unauthenticated(GjeldError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(GjeldError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class NotFound(GjeldError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(GjeldError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class FailedPrecondition(GjeldError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class Unavailable(GjeldError):
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field: its path in the request (`changes[2].register.debtor.value`) and what is wrong."""
+
+    field: str
+    description: str
+
+
+class InvalidArgument(GjeldError):
+    """Bad input: one violation per bad field."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, violations: list[FieldViolation], reason: str = "INVALID_ARGUMENT") -> None:
+        fields = ", ".join(v.field for v in violations[:5]) + (" …" if len(violations) > 5 else "")
+        super().__init__(reason, f"invalid request: {fields}", {"violation_count": str(len(violations))})
+        self.violations = violations
+
+
+class Violations:
+    """Collects field violations while a request is checked, then raises them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.items.append(FieldViolation(field, description))
+
+    @contextmanager
+    def catching(self, field: str, *errors: type[ValueError]) -> Iterator[None]:
+        """Record a ValueError raised inside the block as a violation of `field`."""
+        try:
+            yield
+        except errors as exc:
+            self.add(field, str(exc))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidArgument(self.items)
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def to_status(error: GjeldError) -> grpc.Status:
+    """The gRPC status for a domain error, with ErrorInfo and field violations as details."""
+    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata))]
+    if isinstance(error, InvalidArgument):
+        details.append(_pack(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations
+        ])))
+    code_value: int = error.code.value[0]
+    return rpc_status.to_status(status_pb2.Status(code=code_value, message=error.message, details=details))
+
+
+def internal_status() -> grpc.Status:
+    """The status for an unexpected failure: nothing of its cause reaches the caller."""
+    return rpc_status.to_status(status_pb2.Status(
+        code=code_pb2.INTERNAL,
+        message="internal error",
+        details=[_pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=DOMAIN))],
+    ))
+
+
+@dataclass(frozen=True)
+class RemoteError:
+    """What a failed call to another service said, decoded from its status details."""
+
+    code: grpc.StatusCode
+    reason: str
+    metadata: dict[str, str]
+    field_violations: list[FieldViolation]
+
+
+def decode(error: grpc.RpcError) -> RemoteError:
+    """Read the ErrorInfo and field violations out of a failed call."""
+    reason, metadata, violations = "", {}, []
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    for detail in status.details if status else []:
+        info = error_details_pb2.ErrorInfo()
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(info):
+            reason, metadata = info.reason, dict(info.metadata)
+        elif detail.Unpack(bad):
+            violations = [FieldViolation(v.field, v.description) for v in bad.field_violations]
+    return RemoteError(error.code(), reason, metadata, violations)  # type: ignore[attr-defined]

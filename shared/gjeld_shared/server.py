@@ -1,0 +1,116 @@
+"""Server bootstrap: the one way a gjeld service runs.
+
+A `ServiceRuntime` holds a grpc.aio server with tracing and the request boundary,
+health checking and server reflection, plus the service's background tasks (an
+outbox relay, a delivery worker). `start()` binds (port 0 in tests) and reports the
+real port; `stop()` drains: health goes NOT_SERVING, in-flight calls get the grace
+period, background tasks stop, then the database and the tracer are closed.
+`run()` serves until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.sdk.trace import TracerProvider
+
+from .callers import TokenVerifier
+from .interceptors import RequestBoundary
+
+log = logging.getLogger(__name__)
+
+BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class Registration:
+    """One gRPC service to serve: its full name (for health and reflection) and how to add it."""
+
+    full_name: str
+    add: Callable[[grpc.aio.Server], None]
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    listen_address: str
+    verifier: TokenVerifier
+    tracer_provider: TracerProvider
+    registrations: Sequence[Registration]
+    background: Sequence[BackgroundTask] = ()
+    on_close: Sequence[Callable[[], Awaitable[None]]] = ()
+    grace_seconds: float = 5.0
+    port: int = 0
+    _server: grpc.aio.Server | None = None
+    _health: health.aio.HealthServicer | None = None  # type: ignore[name-defined]
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> int:
+        server = grpc.aio.server(
+            interceptors=[aio_server_interceptor(tracer_provider=self.tracer_provider), RequestBoundary(self.verifier)],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        for registration in self.registrations:
+            registration.add(server)
+        self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        names = [r.full_name for r in self.registrations]
+        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+        self.port = server.add_insecure_port(self.listen_address)
+        if self.port == 0:
+            raise OSError(f"{self.name} could not listen on {self.listen_address}")
+        await server.start()
+        self._server = server
+        for name in ["", *names]:
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._tasks = [asyncio.create_task(task(self._stopping), name=f"{self.name}-background")
+                       for task in self.background]
+        log.info("%s serving on port %d", self.name, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        if self._health is not None:
+            await self._health.enter_graceful_shutdown()
+        self._stopping.set()
+        await self._server.stop(self.grace_seconds)
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, self.grace_seconds)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        for close in self.on_close:
+            await close()
+        self.tracer_provider.shutdown()
+        self._server = None
+        log.info("%s stopped", self.name)
+
+    async def run(self) -> None:
+        """Serve until SIGTERM or SIGINT, then stop gracefully."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        await stop.wait()
+        log.info("%s received a stop signal; draining", self.name)
+        await self.stop()
+
+
+async def every(interval: float, stopping: asyncio.Event) -> bool:
+    """Wait `interval` seconds or until stopping; True while the task should go on."""
+    try:
+        await asyncio.wait_for(stopping.wait(), interval)
+    except asyncio.TimeoutError:
+        return True
+    return False

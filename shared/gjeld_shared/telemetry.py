@@ -1,0 +1,107 @@
+"""OpenTelemetry for a service: one tracer provider per service, spans to a file or a collector.
+
+Each service gets its own TracerProvider (not the process-global one), so that
+several services can run in one test process and still report as themselves.
+With OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to that collector over OTLP;
+otherwise they go as JSON lines to a local file (in development `.data/traces/`),
+which `gjeld trace` reads back as a tree.
+
+Span attributes never hold identity numbers: the instrumentations record methods
+and statements, not values, and our own spans carry only counts and ids.
+Logging goes through a filter that masks any 11-digit run, as a second line of
+defence (DOM-15).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends each finished span to a file as one JSON object per line."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = [json.dumps(span_record(s), separators=(",", ":")) + "\n" for s in spans]
+        with self._lock, self._path.open("a", encoding="utf-8") as out:
+            out.writelines(lines)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def span_record(span: ReadableSpan) -> dict[str, object]:
+    ctx = span.get_span_context()
+    assert ctx is not None
+    return {
+        "trace_id": f"{ctx.trace_id:032x}",
+        "span_id": f"{ctx.span_id:016x}",
+        "parent_span_id": f"{span.parent.span_id:016x}" if span.parent else None,
+        "name": span.name,
+        "service": span.resource.attributes.get("service.name"),
+        "kind": span.kind.name,
+        "start_ns": span.start_time,
+        "end_ns": span.end_time,
+        "status": span.status.status_code.name,
+        "attributes": dict(span.attributes or {}),
+    }
+
+
+def tracer_provider(service_name: str, trace_file: Path | None,
+                    extra_processors: Sequence[SpanProcessor] = ()) -> TracerProvider:
+    """The provider for one service: OTLP when configured, else the JSON-lines file."""
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name, "service.namespace": "gjeld"}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    elif trace_file is not None:
+        provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(trace_file), schedule_delay_millis=500))
+    for processor in extra_processors:
+        provider.add_span_processor(processor)
+    return provider
+
+
+def current_trace_id() -> str:
+    """The trace id of the current span as 32 hex digits, or "" outside a trace."""
+    ctx = trace.get_current_span().get_span_context()
+    return f"{ctx.trace_id:032x}" if ctx.is_valid else ""
+
+
+_ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
+
+
+class RedactIdentityNumbers(logging.Filter):
+    """Masks every run of exactly 11 digits in a log record's rendered message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _ELEVEN_DIGITS.search(message):
+            record.msg, record.args = _ELEVEN_DIGITS.sub("<identity-number>", message), None
+        return True
+
+
+def configure_logging(service_name: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"%(asctime)s {service_name} %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactIdentityNumbers())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
