@@ -109,6 +109,10 @@ class SubjectKeys:
         """The keyed hash that stands for the number wherever equality is all that is needed."""
         return hmac.new(self.index_key, number.encode("ascii"), hashlib.sha256).digest()
 
+    def digest(self, data: bytes) -> bytes:
+        """A keyed digest of request content that may hold identity numbers (for idempotency checks)."""
+        return hmac.new(self.index_key, b"digest:" + data, hashlib.sha256).digest()
+
     def encrypt(self, number: str) -> bytes:
         """key id (1 byte) + nonce (12 bytes) + AES-GCM ciphertext, bound to the key id."""
         key_id = bytes([self.current_key_id])

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from gjeld.type.v1 import identity_pb2
+
 
 @dataclass(frozen=True)
 class Institution:
@@ -32,3 +34,9 @@ class InstitutionDirectory:
         """The institution, or one known only by its number when the directory lacks it."""
         return self._by_number.get(organization_number) or Institution(organization_number,
                                                                        f"Organisation {organization_number}")
+
+
+def institution_to_proto(institution: Institution) -> identity_pb2.Institution:
+    return identity_pb2.Institution(
+        organization_number=identity_pb2.OrganizationNumber(value=institution.organization_number),
+        name=institution.name, postal_address=list(institution.postal_address), phone=institution.phone)

@@ -1,0 +1,164 @@
+"""The register's rules about debts, without I/O (DOM-1, DOM-2, DOM-3, DOM-7).
+
+Attribute names follow the contract's field names, so that a rule's violation
+names the field the institution sent.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+MAX_RATE_BP = 100_00 * 10  # 1000 %: higher is a unit error (percent sent as basis points × 100, say)
+MAX_TERM_MONTHS = 100 * 12
+MAX_ACCOUNT_ID_LENGTH = 64
+
+
+class DebtType(enum.Enum):
+    REPAYMENT_LOAN = "repayment_loan"
+    CREDIT_FACILITY = "credit_facility"
+    CHARGE_CARD = "charge_card"
+
+
+class CoBorrowerRole(enum.Enum):
+    """DOM-3: a joint debt is flagged; the other borrower is never named."""
+
+    SOLE_DEBTOR = "sole_debtor"
+    HAS_CO_BORROWER = "has_co_borrower"
+    IS_CO_BORROWER = "is_co_borrower"
+
+
+class InstallmentChargePeriod(enum.Enum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    HALF_YEARLY = "half_yearly"
+    YEARLY = "yearly"
+
+
+@dataclass(frozen=True)
+class InstallmentCharges:
+    monthly_amount: int
+    period: InstallmentChargePeriod = InstallmentChargePeriod.MONTHLY
+
+
+@dataclass(frozen=True)
+class RepaymentLoan:
+    original_balance: int
+    balance: int
+    remaining_term_months: int
+    nominal_interest_rate_bp: int
+    installment_charges: InstallmentCharges
+    effective_interest_rate_bp: int | None = None
+    debt_type = DebtType.REPAYMENT_LOAN
+
+
+@dataclass(frozen=True)
+class CreditFacility:
+    credit_limit: int
+    interest_bearing_balance: int
+    non_interest_bearing_balance: int
+    nominal_interest_rate_bp: int
+    installment_charges: InstallmentCharges
+    effective_interest_rate_bp: int | None = None
+    debt_type = DebtType.CREDIT_FACILITY
+
+
+@dataclass(frozen=True)
+class ChargeCard:
+    interest_bearing_balance: int
+    non_interest_bearing_balance: int
+    debt_type = DebtType.CHARGE_CARD
+
+
+Terms = RepaymentLoan | CreditFacility | ChargeCard
+
+
+@dataclass(frozen=True)
+class DebtKey:
+    """One debt of one debtor within the reporting institution."""
+
+    account_id: str
+    debtor: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Debt:
+    """A debt as reported: the register keeps only the latest of these per key (DOM-7)."""
+
+    account_id: str
+    debtor: str = field(repr=False)
+    co_borrower_role: CoBorrowerRole
+    extract_time: datetime
+    terms: Terms
+
+    @property
+    def key(self) -> DebtKey:
+        return DebtKey(self.account_id, self.debtor)
+
+
+@dataclass(frozen=True)
+class RegisteredDebt:
+    """A debt as the register holds it: with its creditor and when the creditor last confirmed it."""
+
+    creditor: str
+    account_id: str
+    co_borrower_role: CoBorrowerRole
+    extract_time: datetime
+    terms: Terms
+    confirm_time: datetime
+    debtor: str | None = field(default=None, repr=False)
+
+
+def balance(terms: Terms) -> int:
+    """The debt's total balance: principal, accrued interest and fees (DOM-2)."""
+    if isinstance(terms, RepaymentLoan):
+        return terms.balance
+    return terms.interest_bearing_balance + terms.non_interest_bearing_balance
+
+
+def check_account_id(account_id: str) -> list[tuple[str, str]]:
+    if not account_id.strip():
+        return [("account_id", "is required")]
+    if len(account_id) > MAX_ACCOUNT_ID_LENGTH:
+        return [("account_id", f"must be at most {MAX_ACCOUNT_ID_LENGTH} characters")]
+    return []
+
+
+def check_terms(terms: Terms) -> list[tuple[str, str]]:
+    """Value rules for a debt's terms; each violation is (field path under the terms, description)."""
+    prefix = terms.debt_type.value
+    problems: list[tuple[str, str]] = []
+    amounts = {
+        "original_balance": getattr(terms, "original_balance", None),
+        "balance": getattr(terms, "balance", None),
+        "credit_limit": getattr(terms, "credit_limit", None),
+        "interest_bearing_balance": getattr(terms, "interest_bearing_balance", None),
+        "non_interest_bearing_balance": getattr(terms, "non_interest_bearing_balance", None),
+    }
+    for name, amount in amounts.items():
+        if amount is not None and amount < 0:
+            # DOM-2: a negative balance is reported as zero, so a negative amount is an error.
+            problems.append((f"{prefix}.{name}.minor_units", "must not be negative (report a negative balance as 0)"))
+    for name in ("nominal_interest_rate_bp", "effective_interest_rate_bp"):
+        rate = getattr(terms, name, None)
+        if rate is not None and not 0 <= rate <= MAX_RATE_BP:
+            problems.append((f"{prefix}.{name}", f"must be between 0 and {MAX_RATE_BP} basis points"))
+    charges = getattr(terms, "installment_charges", None)
+    if charges is not None and charges.monthly_amount < 0:
+        problems.append((f"{prefix}.installment_charges.monthly_amount.minor_units", "must not be negative"))
+    if isinstance(terms, RepaymentLoan) and not 0 <= terms.remaining_term_months <= MAX_TERM_MONTHS:
+        problems.append((f"{prefix}.remaining_term_months", f"must be between 0 and {MAX_TERM_MONTHS}"))
+    return problems
+
+
+def duplicates(keys: list[DebtKey]) -> dict[int, int]:
+    """Positions of keys that repeat an earlier key in the same delivery, each mapped to the first position."""
+    first: dict[DebtKey, int] = {}
+    repeated: dict[int, int] = {}
+    for position, key in enumerate(keys):
+        if key in first:
+            repeated[position] = first[key]
+        else:
+            first[key] = position
+    return repeated
