@@ -15,6 +15,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -48,6 +49,7 @@ class ServiceRuntime:
     background: Sequence[BackgroundTask] = ()
     on_close: Sequence[Callable[[], Awaitable[None]]] = ()
     grace_seconds: float = 5.0
+    port_file: Path | None = None
     port: int = 0
     _server: grpc.aio.Server | None = None
     _health: health.aio.HealthServicer | None = None  # type: ignore[name-defined]
@@ -74,6 +76,8 @@ class ServiceRuntime:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._tasks = [asyncio.create_task(task(self._stopping), name=f"{self.name}-background")
                        for task in self.background]
+        if self.port_file is not None:
+            self.port_file.write_text(str(self.port))
         log.info("%s serving on port %d", self.name, self.port)
         return self.port
 

@@ -32,6 +32,8 @@ class ServiceSettings(BaseSettings):
     subject_keys_file: Path
     institutions_file: Path
     trace_file: Path | None = None
+    # Where to write the port actually bound (when listening on port 0), for supervisors and tests.
+    port_file: Path | None = None
     shutdown_grace_seconds: float = 5.0
     log_level: str = "INFO"
 

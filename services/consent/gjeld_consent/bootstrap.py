@@ -1,0 +1,28 @@
+"""Wires consent together: settings in, a runnable service out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from gjeld.consent.v1 import consent_service_pb2, consent_service_pb2_grpc
+from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
+from gjeld_shared.server import ServiceRuntime
+from opentelemetry.sdk.trace import SpanProcessor
+
+from .entrypoints import ConsentServicer
+from .service_layer import Consents
+from .settings import ConsentSettings
+
+NAME = "consent"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def wire(parts: Parts) -> Wiring:
+    servicer = ConsentServicer(Consents(parts.engine, parts.keys))
+    return Wiring([registration(consent_service_pb2, "ConsentService",
+                                consent_service_pb2_grpc.add_ConsentServiceServicer_to_server, servicer)])
+
+
+def build(settings: ConsentSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
+    return assemble(NAME, settings, wire, span_processors)

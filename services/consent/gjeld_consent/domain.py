@@ -1,0 +1,97 @@
+"""Consent rules, without I/O (DOM-10).
+
+A consent lets one institution look up one subject's debt for one scope, for a
+limited time and optionally a limited number of uses. By default it is a single
+use within 10 minutes. Processing (credit assessment) lasts at most 28 days,
+presentation at most 365. A withdrawn, expired or used-up consent is refused.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+class Scope(enum.Enum):
+    PROCESSING = "processing"
+    PRESENTATION = "presentation"
+
+
+class State(enum.Enum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+
+
+MAX_VALIDITY = {Scope.PROCESSING: timedelta(days=28), Scope.PRESENTATION: timedelta(days=365)}
+DEFAULT_VALIDITY = timedelta(minutes=10)
+DEFAULT_USES = 1
+
+
+@dataclass(frozen=True)
+class Use:
+    use_time: datetime
+    disclosure_id: str
+
+
+@dataclass
+class Consent:
+    id: uuid.UUID
+    institution: str
+    scope: Scope
+    create_time: datetime
+    expire_time: datetime
+    max_uses: int | None
+    uses: list[Use] = field(default_factory=list)
+    withdraw_time: datetime | None = None
+
+    def state(self, now: datetime) -> State:
+        if self.withdraw_time is not None:
+            return State.WITHDRAWN
+        if self.max_uses is not None and len(self.uses) >= self.max_uses:
+            return State.USED_UP
+        if now >= self.expire_time:
+            return State.EXPIRED
+        return State.ACTIVE
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a new consent allows: until when, and how many uses."""
+
+    expire_time: datetime
+    max_uses: int | None
+
+
+def terms(scope: Scope, validity: timedelta | None, max_uses: int | None, now: datetime) -> tuple[Terms | None, list[tuple[str, str]]]:
+    """The terms of a new consent, or the violations that make it impossible."""
+    problems: list[tuple[str, str]] = []
+    if validity is not None and not timedelta(0) < validity <= MAX_VALIDITY[scope]:
+        problems.append(("validity", f"must be positive and at most {MAX_VALIDITY[scope].days} days for this scope"))
+    if max_uses is not None and max_uses < 1:
+        problems.append(("max_uses", "must be at least 1"))
+    if problems:
+        return None, problems
+    if validity is None:
+        return Terms(now + DEFAULT_VALIDITY, max_uses if max_uses is not None else DEFAULT_USES), []
+    return Terms(now + validity, max_uses), []
+
+
+REFUSAL_REASONS = {
+    State.WITHDRAWN: "CONSENT_WITHDRAWN",
+    State.EXPIRED: "CONSENT_EXPIRED",
+    State.USED_UP: "CONSENT_USED_UP",
+}
+
+
+def choose(consents: list[Consent], now: datetime) -> tuple[Consent | None, str]:
+    """The consent a lookup may use (the newest active one), or the reason for refusing it."""
+    for consent in consents:
+        if consent.state(now) is State.ACTIVE:
+            return consent, ""
+    if not consents:
+        return None, "CONSENT_NOT_FOUND"
+    return None, REFUSAL_REASONS[consents[0].state(now)]
