@@ -1,0 +1,31 @@
+"""Wires notify together: settings in, a runnable service out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
+from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
+from gjeld_shared.server import ServiceRuntime
+from opentelemetry.sdk.trace import SpanProcessor
+
+from .adapters import DevelopmentMailbox
+from .entrypoints import NotifyServicer
+from .service_layer import Notices
+from .settings import NotifySettings
+
+NAME = "notify"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
+    def wire(parts: Parts) -> Wiring:
+        notices = Notices(parts.engine, parts.keys, DevelopmentMailbox(settings.mailbox_dir))
+        return Wiring(
+            [registration(notify_service_pb2, "NotifyService",
+                          notify_service_pb2_grpc.add_NotifyServiceServicer_to_server, NotifyServicer(notices))],
+            background=[lambda stopping: notices.run_delivery(stopping, settings.delivery_interval_seconds)],
+        )
+
+    return assemble(NAME, settings, wire, span_processors)
