@@ -15,6 +15,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -118,3 +119,8 @@ async def every(interval: float, stopping: asyncio.Event) -> bool:
     except asyncio.TimeoutError:
         return True
     return False
+
+
+def backoff(attempts: int, cap_seconds: float = 300.0) -> timedelta:
+    """How long to wait after `attempts` failed attempts: 1 s, 2 s, 4 s … at most the cap."""
+    return timedelta(seconds=min(cap_seconds, 2.0 ** attempts))

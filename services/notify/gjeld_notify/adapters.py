@@ -9,7 +9,7 @@ rather than duplicates.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -101,8 +101,3 @@ class NoticeStore:
             query = query.where(tuple_(notices.c.create_time, notices.c.id) < tuple_(*before))
         return list(await self._db.execute(query.order_by(notices.c.create_time.desc(), notices.c.id.desc())
                                            .limit(limit)))
-
-
-def backoff(attempts: int) -> timedelta:
-    """Wait before the next attempt: 1 s, 2 s, 4 s … at most 5 minutes."""
-    return timedelta(seconds=min(300, 2 ** attempts))

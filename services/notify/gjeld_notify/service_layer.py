@@ -10,12 +10,12 @@ from typing import Any
 
 from gjeld.notify.v1 import notify_pb2
 from gjeld_shared.identity_numbers import SubjectKeys
-from gjeld_shared.server import every
+from gjeld_shared.server import backoff, every
 from gjeld_shared.timestamps import now
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import letters
-from .adapters import Mailbox, NoticeStore, backoff
+from .adapters import Mailbox, NoticeStore
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,34 @@
+"""Wires lookup together: settings in, a runnable service out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from gjeld.lookup.v1 import lookup_service_pb2, lookup_service_pb2_grpc
+from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
+from gjeld_shared.server import ServiceRuntime
+from opentelemetry.sdk.trace import SpanProcessor
+
+from .adapters import Registry
+from .entrypoints import LookupServicer
+from .service_layer import Lookups
+from .settings import LookupSettings
+
+NAME = "lookup"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
+    def wire(parts: Parts) -> Wiring:
+        registry = Registry(parts.channel(settings.consent_address), parts.channel(settings.ingest_address),
+                            parts.channel(settings.notify_address))
+        lookups = Lookups(parts.engine, parts.keys, registry, parts.directory, settings.call_timeout_seconds)
+        return Wiring(
+            [registration(lookup_service_pb2, "LookupService",
+                          lookup_service_pb2_grpc.add_LookupServiceServicer_to_server, LookupServicer(lookups))],
+            background=[lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds)],
+            on_close=[registry.close],
+        )
+
+    return assemble(NAME, settings, wire, span_processors)

@@ -1,0 +1,60 @@
+"""The thin gRPC layer of lookup."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2 as pb, lookup_service_pb2_grpc
+from gjeld_shared import identity_numbers, paging
+from gjeld_shared.callers import SCOPE_LOOKUP, require_institution, require_subject
+from gjeld_shared.clients import deadline
+from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
+
+from .service_layer import Lookups
+
+# The longest a lookup waits for the services it calls when the caller set no deadline.
+CALL_CAP_SECONDS = 10.0
+
+
+class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
+    def __init__(self, lookups: Lookups) -> None:
+        self._lookups = lookups
+
+    async def LookUpDebt(self, request: pb.LookUpDebtRequest, context: Any) -> pb.LookUpDebtResponse:
+        lender = require_institution(SCOPE_LOOKUP)
+        violations = Violations()
+        with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
+            identity_numbers.validate(request.subject.value)
+        if request.purpose != lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT:
+            violations.add("purpose", "must be DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT")
+        if len(request.application_reference) > 64:
+            violations.add("application_reference", "must be at most 64 characters")
+        violations.raise_if_any()
+        disclosed = await self._lookups.look_up(lender.organization_number, request.subject.value,
+                                                request.application_reference, deadline(context, CALL_CAP_SECONDS))
+        return pb.LookUpDebtResponse(disclosure=disclosed.disclosure, debts=disclosed.debts, totals=disclosed.totals)
+
+    async def GetOwnDebt(self, request: pb.GetOwnDebtRequest, context: Any) -> pb.GetOwnDebtResponse:
+        subject = require_subject()
+        debts, totals = await self._lookups.own_debt(subject.identity_number, deadline(context, CALL_CAP_SECONDS))
+        return pb.GetOwnDebtResponse(debts=debts, totals=totals)
+
+    async def ListOwnDisclosures(self, request: pb.ListOwnDisclosuresRequest,
+                                 context: Any) -> pb.ListOwnDisclosuresResponse:
+        subject = require_subject()
+        size = paging.page_size(request.page_size, default=20, maximum=100)
+        position = paging.decode_token(request.page_token)
+        before = None
+        if position is not None:
+            try:
+                before = (datetime.fromisoformat(position["disclose_time"]), uuid.UUID(position["id"]))
+            except (KeyError, ValueError, TypeError):
+                raise InvalidArgument([FieldViolation("page_token", "is not a token this method gave out")]) from None
+        rows = await self._lookups.disclosures_of(subject.identity_number, before, size + 1)
+        page, token = rows[:size], ""
+        if len(rows) > size:
+            token = paging.encode_token({"disclose_time": page[-1].disclose_time.isoformat(), "id": str(page[-1].id)})
+        return pb.ListOwnDisclosuresResponse(
+            disclosures=[self._lookups.disclosure_to_proto(r._mapping) for r in page], next_page_token=token)

@@ -1,0 +1,15 @@
+"""lookup's settings (environment variables GJELD_*)."""
+
+from __future__ import annotations
+
+from gjeld_shared.settings import ServiceSettings
+
+
+class LookupSettings(ServiceSettings):
+    listen_address: str = "127.0.0.1:50052"
+    ingest_address: str = "127.0.0.1:50051"
+    consent_address: str = "127.0.0.1:50053"
+    notify_address: str = "127.0.0.1:50054"
+    # The longest one call to another service may take.
+    call_timeout_seconds: float = 5.0
+    relay_interval_seconds: float = 0.5
