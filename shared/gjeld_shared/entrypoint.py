@@ -26,5 +26,9 @@ def service_main(name: str, settings_type: type[ServiceSettings],
     if args.command == "migrate":
         db.upgrade(settings.database_url, migrations)
         return
+    async def serve() -> None:
+        # Built inside the loop: gRPC channels bind to the running loop.
+        await build(settings).run()
+
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    asyncio.run(build(settings).run())
+    asyncio.run(serve())

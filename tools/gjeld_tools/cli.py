@@ -1,0 +1,282 @@
+"""`gjeld`: the registry from the command line.
+
+  gjeld up                                   start the whole registry on the embedded PostgreSQL
+  gjeld demo                                 tell the whole story against the running registry
+  gjeld token institution ORG [--scope S]    a development token for an institution
+  gjeld token subject NUMBER                 a development token for a person
+  gjeld report FILE --as-institution ORG     report debts from a file in the Norwegian (NOGI) format
+  gjeld consent grant ORG --as-subject N     give an institution consent to look you up
+  gjeld consent list|withdraw ID --as-subject N
+  gjeld lookup NUMBER --as-institution ORG   a lender's lookup (with the person's consent)
+  gjeld my debt|consents|disclosures|notices --as-subject N
+  gjeld trace TRACE_ID                       a lookup's trace as a tree across the services
+
+Identity: --as-institution/--as-subject mint a development token with the key under
+.data/secrets; elsewhere pass a real token with --token or GJELD_TOKEN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
+from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
+from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2, lookup_service_pb2_grpc
+from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
+from gjeld.type.v1 import debt_pb2, identity_pb2
+from gjeld_notify.letters import ROLE_NAMES, TYPE_NAMES, kroner
+from gjeld_shared import errors
+from gjeld_shared.callers import SCOPE_LOOKUP, SCOPE_REPORT
+from google.protobuf import duration_pb2
+
+from . import devstack, nogi, traces
+
+BATCH = 1000
+
+
+class Failure(Exception):
+    """A call failed; the message says how, for a person."""
+
+
+def data_folder() -> devstack.DataFolder:
+    return devstack.DataFolder(Path(os.environ.get("GJELD_DATA", ".data")).resolve())
+
+
+def address(service: str) -> str:
+    return os.environ.get(f"GJELD_{service.upper()}_ADDRESS", devstack.DEFAULT_ADDRESSES[service])
+
+
+def token(args: argparse.Namespace) -> str:
+    if getattr(args, "token", None):
+        return str(args.token)
+    issuer = data_folder().issuer
+    if getattr(args, "as_institution", None):
+        return issuer().institution(args.as_institution, [SCOPE_REPORT, SCOPE_LOOKUP])
+    if getattr(args, "as_subject", None):
+        return issuer().subject(args.as_subject)
+    if os.environ.get("GJELD_TOKEN"):
+        return os.environ["GJELD_TOKEN"]
+    raise Failure("say who you are: --as-institution ORG, --as-subject NUMBER, --token or GJELD_TOKEN")
+
+
+async def call(service: str, stub_type: Callable[[grpc.aio.Channel], Any], method: str, request: Any,
+               bearer: str, timeout: float = 10.0) -> Any:
+    async with grpc.aio.insecure_channel(address(service)) as channel:
+        try:
+            return await getattr(stub_type(channel), method)(request, timeout=timeout,
+                                                             metadata=[("authorization", f"Bearer {bearer}")])
+        except grpc.RpcError as error:
+            remote = errors.decode(error)
+            detail = "".join(f"\n  {v.field}: {v.description}" for v in remote.field_violations)
+            raise Failure(f"{method} refused: {remote.code.name} {remote.reason}{detail}") from None
+
+
+def describe(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> str:
+    kind = debt.WhichOneof("terms")
+    role = ROLE_NAMES.get(debt.co_borrower_role, "")
+    if kind == "repayment_loan":
+        t = debt.repayment_loan
+        text = (f"repayment loan   balance {kroner(t.balance.minor_units):>16}  of {kroner(t.original_balance.minor_units)},"
+                f" {t.remaining_term_months} months, {t.nominal_interest_rate_bp / 100:.2f} %")
+    elif kind == "credit_facility":
+        f = debt.credit_facility
+        used = f.interest_bearing_balance.minor_units + f.non_interest_bearing_balance.minor_units
+        text = (f"credit facility  balance {kroner(used):>16}  limit {kroner(f.credit_limit.minor_units)},"
+                f" {f.nominal_interest_rate_bp / 100:.2f} %")
+    else:
+        c = debt.charge_card
+        text = f"charge card      balance {kroner(c.interest_bearing_balance.minor_units + c.non_interest_bearing_balance.minor_units):>16}"
+    return f"{text}  [{role}]"
+
+
+def print_totals(totals: Sequence[debt_pb2.DebtTotal]) -> None:
+    for total in totals:
+        print(f"    {TYPE_NAMES.get(total.debt_type, '?'):<18} {total.debt_count} debt(s), balance {kroner(total.balance.minor_units)}")
+
+
+# --- commands --------------------------------------------------------------------------------------------------
+
+async def cmd_report(args: argparse.Namespace) -> str:
+    """Report a NOGI delivery file in batches; returns a summary."""
+    raw = Path(args.file).read_bytes()
+    changes = list(nogi.changes(json.loads(raw)))
+    bearer = token(args)
+    registered = 0
+    for start in range(0, len(changes), BATCH):
+        batch = changes[start:start + BATCH]
+        request_id = hashlib.sha256(raw).hexdigest()[:48] + f"-{start // BATCH}"
+        reply = await call("ingest", ingest_service_pb2_grpc.IngestServiceStub, "ReportDebtChanges",
+                           ingest_service_pb2.ReportDebtChangesRequest(request_id=request_id, changes=batch), bearer)
+        registered += reply.delivery.registered_count
+        print(f"  delivered {min(start + BATCH, len(changes))}/{len(changes)} debts", file=sys.stderr)
+    return f"registered {registered} debts from {args.file}"
+
+
+async def cmd_grant(args: argparse.Namespace) -> consent_pb2.Consent:
+    request = consent_service_pb2.GrantConsentRequest(
+        institution=identity_pb2.OrganizationNumber(value=args.institution),
+        scope=consent_pb2.CONSENT_SCOPE_PRESENTATION if args.scope == "presentation" else consent_pb2.CONSENT_SCOPE_PROCESSING,
+        request_id=os.urandom(16).hex())
+    if args.days:
+        request.validity.CopyFrom(duration_pb2.Duration(seconds=int(args.days * 86400)))
+    reply = await call("consent", consent_service_pb2_grpc.ConsentServiceStub, "GrantConsent", request, token(args))
+    consent: consent_pb2.Consent = reply.consent
+    print(f"consent {consent.id} for {consent.institution.value} ({consent_pb2.ConsentScope.Name(consent.scope)}), "
+          f"valid until {consent.expire_time.ToDatetime():%Y-%m-%d %H:%M} UTC")
+    return consent
+
+
+async def cmd_consents(args: argparse.Namespace) -> None:
+    reply = await call("consent", consent_service_pb2_grpc.ConsentServiceStub, "ListConsents",
+                       consent_service_pb2.ListConsentsRequest(), token(args))
+    for c in reply.consents:
+        print(f"  {c.id}  {c.institution.value}  {consent_pb2.ConsentState.Name(c.state)}  "
+              f"until {c.expire_time.ToDatetime():%Y-%m-%d %H:%M}  used {len(c.uses)} time(s)")
+        for use in c.uses:
+            print(f"      used {use.use_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC for disclosure {use.disclosure_id}")
+
+
+async def cmd_withdraw(args: argparse.Namespace) -> None:
+    reply = await call("consent", consent_service_pb2_grpc.ConsentServiceStub, "WithdrawConsent",
+                       consent_service_pb2.WithdrawConsentRequest(consent_id=args.consent_id), token(args))
+    print(f"consent {reply.consent.id} is now {consent_pb2.ConsentState.Name(reply.consent.state)}")
+
+
+async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtResponse:
+    reply: lookup_service_pb2.LookUpDebtResponse = await call(
+        "lookup", lookup_service_pb2_grpc.LookupServiceStub, "LookUpDebt",
+        lookup_service_pb2.LookUpDebtRequest(subject=identity_pb2.NationalIdentityNumber(value=args.subject),
+                                             purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
+                                             application_reference=args.reference or ""), token(args))
+    print(f"  disclosure {reply.disclosure.id}, trace {reply.disclosure.trace_id}")
+    for debt in reply.debts:
+        print(f"    {describe(debt)}")
+    print_totals(reply.totals)
+    return reply
+
+
+async def cmd_my(args: argparse.Namespace) -> None:
+    bearer = token(args)
+    if args.what == "debt":
+        reply = await call("lookup", lookup_service_pb2_grpc.LookupServiceStub, "GetOwnDebt",
+                           lookup_service_pb2.GetOwnDebtRequest(), bearer)
+        for debt in reply.debts:
+            print(f"    {debt.creditor.name:<20} {debt.account_id:<10} {describe(debt)}  "
+                  f"(confirmed {debt.confirm_time.ToDatetime():%Y-%m-%d %H:%M})")
+        print_totals(reply.totals)
+    elif args.what == "consents":
+        await cmd_consents(args)
+    elif args.what == "disclosures":
+        reply = await call("lookup", lookup_service_pb2_grpc.LookupServiceStub, "ListOwnDisclosures",
+                           lookup_service_pb2.ListOwnDisclosuresRequest(), bearer)
+        for d in reply.disclosures:
+            who = d.recipient.name or "you yourself"
+            print(f"    {d.disclose_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC  {who:<20} "
+                  f"{lookup_pb2.DisclosurePurpose.Name(d.purpose).removeprefix('DISCLOSURE_PURPOSE_').lower():<18}"
+                  f" {d.debt_count} debt(s)  consent {d.consent_id or '-'}")
+    else:
+        reply = await call("notify", notify_service_pb2_grpc.NotifyServiceStub, "ListOwnNotices",
+                           notify_service_pb2.ListOwnNoticesRequest(), bearer)
+        mailbox = data_folder().mailbox
+        for n in reply.notices:
+            files = list(mailbox.glob(f"*/{n.id}.txt"))
+            where = f"  {files[0]}" if files else ""
+            print(f"    {n.create_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC  copy letter for {n.copy_letter.recipient.name}"
+                  f"  {'delivered' if n.HasField('deliver_time') else 'pending'}{where}")
+
+
+def cmd_trace(args: argparse.Namespace) -> None:
+    spans = traces.spans_of(args.trace_id, data_folder().traces)
+    if not spans:
+        raise Failure(f"no spans of trace {args.trace_id} under {data_folder().traces} (yet: they are written every 0.5 s)")
+    print("\n".join(traces.tree(spans)))
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    issuer = data_folder().issuer()
+    if args.kind == "institution":
+        print(issuer.institution(args.who, args.scope or [SCOPE_REPORT, SCOPE_LOOKUP], args.ttl))
+    elif args.kind == "subject":
+        print(issuer.subject(args.who, args.ttl))
+    else:
+        print(issuer.service(args.who, args.ttl))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="gjeld", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def who(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--as-institution", metavar="ORG")
+        p.add_argument("--as-subject", metavar="NUMBER")
+        p.add_argument("--token")
+        return p
+
+    sub.add_parser("up", help="start the registry on the embedded PostgreSQL")
+    sub.add_parser("demo", help="tell the whole story against the running registry")
+    t = sub.add_parser("token", help="issue a development token")
+    t.add_argument("kind", choices=["institution", "subject", "service"])
+    t.add_argument("who", help="organisation number, identity number or service name")
+    t.add_argument("--scope", action="append", choices=[SCOPE_REPORT, SCOPE_LOOKUP])
+    t.add_argument("--ttl", type=int, default=3600, help="seconds")
+    r = who(sub.add_parser("report", help="report debts from a NOGI delivery file"))
+    r.add_argument("file")
+    c = sub.add_parser("consent", help="consents").add_subparsers(dest="action", required=True)
+    g = who(c.add_parser("grant"))
+    g.add_argument("institution")
+    g.add_argument("--scope", choices=["processing", "presentation"], default="processing")
+    g.add_argument("--days", type=float, help="validity; default 10 minutes and a single use")
+    who(c.add_parser("list"))
+    w = who(c.add_parser("withdraw"))
+    w.add_argument("consent_id")
+    lk = who(sub.add_parser("lookup", help="a lender's lookup"))
+    lk.add_argument("subject")
+    lk.add_argument("--reference")
+    m = who(sub.add_parser("my", help="a person's own view"))
+    m.add_argument("what", choices=["debt", "consents", "disclosures", "notices"])
+    tr = sub.add_parser("trace", help="a trace as a tree")
+    tr.add_argument("trace_id")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "up":
+            from .up import up
+
+            return up()
+        if args.command == "demo":
+            from .demo import demo
+
+            return asyncio.run(demo())
+        if args.command == "token":
+            cmd_token(args)
+        elif args.command == "trace":
+            cmd_trace(args)
+        elif args.command == "report":
+            print(asyncio.run(cmd_report(args)))
+        elif args.command == "consent":
+            action = {"grant": cmd_grant, "list": cmd_consents, "withdraw": cmd_withdraw}[args.action]
+            asyncio.run(action(args))  # type: ignore[operator]
+        elif args.command == "lookup":
+            asyncio.run(cmd_lookup(args))
+        elif args.command == "my":
+            asyncio.run(cmd_my(args))
+    except Failure as failure:
+        print(f"gjeld: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

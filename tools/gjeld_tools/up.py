@@ -1,0 +1,53 @@
+"""`gjeld up` (make up): the whole registry on one machine, until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+
+from . import devstack
+from .cli import address, data_folder
+
+
+def up() -> int:
+    folder = data_folder()
+    folder.root.mkdir(parents=True, exist_ok=True)
+    print(f"starting the embedded PostgreSQL under {folder.pgdata} …", flush=True)
+    server = devstack.start_postgres(folder.pgdata)
+    socket = devstack.socket_dir(server)
+    asyncio.run(devstack.provision(socket, "gjeld"))
+    devstack.migrate(socket, "gjeld")
+    folder.ensure_secrets()
+    (folder.root / "logs").mkdir(exist_ok=True)
+    suite = devstack.Suite(folder, socket, listen={s: address(s) for s in devstack.SERVICES},
+                           log_dir=folder.root / "logs")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        addresses = suite.start()
+        print("\ngjeld is running (Ctrl-C stops everything):\n")
+        print(f"  {'service':<9} {'address':<18} schema / role")
+        for service in ("ingest", "lookup", "consent", "notify"):
+            print(f"  {service:<9} {addresses[service]:<18} {service} / {devstack.role(service)}")
+        print(f"\n  PostgreSQL   {socket} (database gjeld)")
+        print(f"  traces       {folder.traces}/<service>.jsonl")
+        print(f"  letters      {folder.mailbox}/")
+        print(f"  logs         {folder.root / 'logs'}/")
+        print("\nTry it, in another terminal:\n"
+              "  make demo                      # the whole story\n"
+              "  .venv/bin/gjeld --help         # each step by hand\n"
+              "  .venv/bin/gjeld my debt --as-subject 14842249091\n", flush=True)
+        while not stop.wait(1.0):
+            dead = [s for s, p in suite.processes.items() if p.poll() is not None]
+            if dead:
+                print(f"\n{', '.join(dead)} stopped unexpectedly; see {folder.root / 'logs'}", flush=True)
+                break
+    finally:
+        print("\nstopping …", flush=True)
+        codes = suite.stop()
+        server.cleanup()
+        print("stopped: " + ", ".join(f"{s} exit {c}" for s, c in codes.items()) + "; the data is kept under "
+              f"{folder.root}", flush=True)
+    return 0
