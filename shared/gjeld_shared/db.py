@@ -12,7 +12,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry import metrics
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Connection, MetaData, pool
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -27,8 +28,11 @@ def create_engine(url: str, *, pool_size: int = 10, application_name: str = "gje
         connect_args={"server_settings": {"application_name": application_name}},
     )
     if tracer_provider is not None:
-        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=tracer_provider,
-                                            enable_commenter=False)
+        # One tracer per engine (the instrumentor is a process-wide singleton that would trace only the
+        # first engine, and with the first provider, when several services share a test process).
+        tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+        usage = metrics.get_meter(__name__).create_up_down_counter("db.client.connections.usage")
+        EngineTracer(tracer, engine.sync_engine, usage)
     return engine
 
 

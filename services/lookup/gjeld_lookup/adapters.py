@@ -75,6 +75,10 @@ class DisclosureLog:
         return list(await self._db.execute(query.order_by(disclosures.c.disclose_time.desc(),
                                                           disclosures.c.id.desc()).limit(limit)))
 
+    async def any_letter_due(self, now: datetime) -> bool:
+        return bool((await self._db.execute(select(outbox.c.disclosure_id).where(
+            outbox.c.relay_time.is_(None), outbox.c.next_attempt_time <= now).limit(1))).first())
+
     async def letters_due(self, now: datetime, limit: int) -> list[Any]:
         return list(await self._db.execute(
             select(outbox).where(outbox.c.relay_time.is_(None), outbox.c.next_attempt_time <= now)

@@ -21,6 +21,7 @@ from gjeld_shared.server import backoff, every
 from gjeld_shared.telemetry import current_trace_id
 from gjeld_shared.timestamps import now, to_proto
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -128,7 +129,10 @@ class Lookups:
     async def run_relay(self, stopping: asyncio.Event, interval: float) -> None:
         while await every(interval, stopping):
             try:
-                while await self.relay_letters() > 0:
+                with suppress_instrumentation():  # an idle poll is not worth a trace
+                    async with self._engine.connect() as connection:
+                        due = await DisclosureLog(connection).any_letter_due(now())
+                while due and await self.relay_letters() > 0:
                     pass
             except Exception:  # noqa: BLE001 - the relay must outlive a database hiccup
                 log.exception("relay round failed")

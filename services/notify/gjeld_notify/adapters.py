@@ -80,6 +80,10 @@ class NoticeStore:
             return row, True
         return (await self._db.execute(select(notices).where(notices.c.source_id == values["source_id"]))).one(), False
 
+    async def any_due(self, now: datetime) -> bool:
+        return bool((await self._db.execute(select(notices.c.id).where(
+            notices.c.state == "pending", notices.c.next_attempt_time <= now).limit(1))).first())
+
     async def due(self, now: datetime, limit: int) -> list[Any]:
         """Pending notices whose time has come, locked so that no other worker takes them."""
         return list(await self._db.execute(

@@ -12,6 +12,7 @@ from gjeld.notify.v1 import notify_pb2
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.server import backoff, every
 from gjeld_shared.timestamps import now
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import letters
@@ -58,7 +59,10 @@ class Notices:
         """The delivery worker: polls for due notices until the service stops."""
         while await every(interval, stopping):
             try:
-                while await self.deliver_due() > 0:
+                with suppress_instrumentation():  # an idle poll is not worth a trace
+                    async with self._engine.connect() as connection:
+                        due = await NoticeStore(connection).any_due(now())
+                while due and await self.deliver_due() > 0:
                     pass
             except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
                 log.exception("delivery round failed")
