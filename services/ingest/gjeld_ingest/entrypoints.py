@@ -33,24 +33,24 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             violations.add("changes", f"must hold between 1 and {MAX_CHANGES} changes")
         registrations: list[domain.Debt] = []
         closures: list[domain.DebtKey] = []
-        keys: list[domain.DebtKey] = []
+        keys: list[domain.DebtKey] = []  # as sent, so that a duplicate is caught even where the change is bad
         positions: list[int] = []
         for i, change in enumerate(request.changes):
             kind = change.WhichOneof("change")
-            key: domain.DebtKey | None = None
             if kind == "register":
                 debt = debt_from_proto(change.register, f"changes[{i}].register", violations)
                 if debt is not None:
                     registrations.append(debt)
-                    key = debt.key
             elif kind == "close":
                 key = key_from_proto(change.close, f"changes[{i}].close", violations)
                 if key is not None:
                     closures.append(key)
             else:
                 violations.add(f"changes[{i}].change", "one of register or close is required")
-            if key is not None:
-                keys.append(key)
+                continue
+            sent = getattr(change, kind)
+            if sent.account_id and sent.debtor.value:
+                keys.append(domain.DebtKey(sent.account_id, sent.debtor.value))
                 positions.append(i)
         for repeat, first in domain.duplicates(keys).items():
             violations.add(f"changes[{positions[repeat]}]",

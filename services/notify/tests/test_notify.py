@@ -1,0 +1,49 @@
+"""notify through real gRPC on a real database."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from gjeld.notify.v1 import notify_pb2, notify_service_pb2
+from gjeld.type.v1 import identity_pb2
+from gjeld_notify.letters import kroner
+from gjeld_tools.testing import CO_BORROWER, PERSON, Registry, eventually
+
+
+def enqueue(source_id: str, subject: str = PERSON) -> notify_service_pb2.EnqueueNoticeRequest:
+    letter = notify_pb2.CopyLetter(recipient=identity_pb2.Institution(name="Nordlys Kreditt AS"),
+                                   purpose="Credit assessment", source="gjeld")
+    letter.disclose_time.GetCurrentTime()
+    return notify_service_pb2.EnqueueNoticeRequest(
+        source_id=source_id, subject=identity_pb2.NationalIdentityNumber(value=subject), copy_letter=letter)
+
+
+async def test_the_same_source_is_noticed_once_and_delivered_once(registry: Registry) -> None:
+    as_lookup = registry.as_service("lookup")
+    first = await registry.notify().EnqueueNotice(enqueue("disclosure-1"), metadata=as_lookup)
+    again = await registry.notify().EnqueueNotice(enqueue("disclosure-1"), metadata=as_lookup)
+    assert first.created and not again.created and again.notice.id == first.notice.id
+
+    async def delivered() -> bool:
+        reply = await registry.notify().ListOwnNotices(notify_service_pb2.ListOwnNoticesRequest(),
+                                                       metadata=registry.as_subject(PERSON))
+        return bool(reply.notices) and reply.notices[0].state == notify_pb2.NOTICE_STATE_DELIVERED
+
+    await eventually(delivered)
+    letters = list(registry.mailbox.glob("*/*.txt"))
+    assert [p.name for p in letters] == [f"{first.notice.id}.txt"]
+    assert "Nordlys Kreditt AS" in letters[0].read_text()
+    others = await registry.notify().ListOwnNotices(notify_service_pb2.ListOwnNoticesRequest(),
+                                                    metadata=registry.as_subject(CO_BORROWER))
+    assert list(others.notices) == []
+
+
+async def test_only_lookup_may_enqueue(registry: Registry) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await registry.notify().EnqueueNotice(enqueue("x"), metadata=registry.as_subject(PERSON))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_amounts_read_as_kroner() -> None:
+    assert kroner(32_000_000) == "NOK 320 000.00"
+    assert kroner(5) == "NOK 0.05"
