@@ -1,0 +1,75 @@
+"""Identity numbers (DOM-4, DOM-15): validation without I/O, and how they are kept."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from gjeld_shared import identity_numbers
+from gjeld_shared.identity_numbers import InvalidIdentityNumber, SubjectKeys, validate
+
+
+def with_check_digits(birth: str, first_remainder: int = 0) -> str:
+    """A number for a DDMMYY birth date (individual number 100-499, so 1900s) with valid check digits;
+    a `first_remainder` of 1-3 makes a number of the kind issued from 2032."""
+    w1, w2 = (3, 7, 6, 1, 8, 9, 4, 5, 2), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+    for individual in range(100, 500):
+        digits = [int(c) for c in f"{birth}{individual}"]
+        k1 = (first_remainder - sum(a * b for a, b in zip(w1, digits))) % 11
+        k2 = (-sum(a * b for a, b in zip(w2, [*digits, k1]))) % 11
+        if k1 < 10 and k2 < 10:
+            return f"{birth}{individual}{k1}{k2}"
+    raise ValueError("no such number")
+
+
+@pytest.mark.parametrize("number", ["14842249091", "29868099311"])
+def test_the_documented_synthetic_numbers_are_valid(number: str) -> None:
+    assert validate(number) == number and identity_numbers.is_synthetic(number)
+
+
+def test_d_numbers_are_valid() -> None:
+    ordinary = with_check_digits("010190")  # 1 January 1990
+    d_number = with_check_digits("410190")  # day + 40
+    assert validate(ordinary) == ordinary and validate(d_number) == d_number
+
+
+@pytest.mark.parametrize("number, problem", [
+    ("1484224909", "exactly 11 digits"),
+    ("1484224909a", "exactly 11 digits"),
+    ("14842249092", "check digit"),
+    ("14842249081", "check digit"),
+])
+def test_invalid_numbers_are_refused_without_saying_the_number(number: str, problem: str) -> None:
+    with pytest.raises(InvalidIdentityNumber) as refused:
+        validate(number)
+    assert problem in str(refused.value)
+    assert number not in str(refused.value)
+
+
+def test_impossible_birth_dates_are_refused() -> None:
+    with pytest.raises(InvalidIdentityNumber, match="date of birth"):
+        validate(with_check_digits("310290"))  # 31 February
+
+
+def test_the_2032_first_check_digit_is_accepted_from_2032_only() -> None:
+    for remainder in (1, 2, 3):
+        number = with_check_digits("010190", first_remainder=remainder)
+        assert validate(number, today=date(2032, 1, 1)) == number
+        with pytest.raises(InvalidIdentityNumber, match="first check digit"):
+            validate(number, today=date(2031, 12, 31))
+
+
+def test_blind_index_is_keyed_and_stable() -> None:
+    keys, other = SubjectKeys.generate(), SubjectKeys.generate()
+    assert keys.blind_index("14842249091") == keys.blind_index("14842249091")
+    assert keys.blind_index("14842249091") != other.blind_index("14842249091")
+    assert keys.blind_index("14842249091") != keys.blind_index("29868099311")
+
+
+def test_encryption_round_trips_and_survives_key_rotation() -> None:
+    old = SubjectKeys.generate()
+    sealed = old.encrypt("14842249091")
+    assert b"14842249091" not in sealed and old.decrypt(sealed) == "14842249091"
+    rotated = SubjectKeys(old.index_key, {**old.encryption_keys, 2: b"k" * 32}, current_key_id=2)
+    assert rotated.decrypt(sealed) == "14842249091"
+    assert rotated.encrypt("14842249091")[0] == 2
