@@ -28,9 +28,14 @@ def generate(out: Path) -> None:
     sources = sorted(p.relative_to(PROTOS).as_posix() for p in (PROTOS / PACKAGE).rglob("*.proto"))
     well_known = str(resources.files("grpc_tools") / "_proto")
     cmd = [
-        sys.executable, "-m", "grpc_tools.protoc",
-        f"-I{PROTOS}", f"-I{well_known}",
-        f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}",
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"-I{PROTOS}",
+        f"-I{well_known}",
+        f"--python_out={out}",
+        f"--pyi_out={out}",
+        f"--grpc_python_out={out}",
         *sources,
     ]
     subprocess.run(cmd, check=True, cwd=PROTOS)

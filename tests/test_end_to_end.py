@@ -24,13 +24,18 @@ async def fresh_database(socket: str) -> str:
     return name
 
 
-async def test_the_demo_story_across_four_processes(postgres: str, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+async def test_the_demo_story_across_four_processes(
+    postgres: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = devstack.DataFolder(tmp_path / "data")
     folder.ensure_secrets()
-    suite = devstack.Suite(folder, postgres, database=await fresh_database(postgres),
-                           listen={s: "127.0.0.1:0" for s in devstack.SERVICES}, log_dir=tmp_path)
+    suite = devstack.Suite(
+        folder,
+        postgres,
+        database=await fresh_database(postgres),
+        listen={s: "127.0.0.1:0" for s in devstack.SERVICES},
+        log_dir=tmp_path,
+    )
     addresses = await asyncio.to_thread(suite.start)
     assert len({suite.processes[s].pid for s in devstack.SERVICES}) == 4
     monkeypatch.setenv("GJELD_DATA", str(folder.root))

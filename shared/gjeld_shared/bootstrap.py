@@ -53,19 +53,31 @@ def registration(module: Any, service: str, add: Callable[[Any, grpc.aio.Server]
     return Registration(full_name, lambda server: add(servicer, server))
 
 
-def assemble(name: str, settings: ServiceSettings, wire: Callable[[Parts], Wiring],
-             span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
+def assemble(
+    name: str, settings: ServiceSettings, wire: Callable[[Parts], Wiring], span_processors: Sequence[SpanProcessor] = ()
+) -> ServiceRuntime:
     provider = telemetry.tracer_provider(f"gjeld-{name}", settings.trace_file, span_processors)
-    engine = db.create_engine(settings.database_url, pool_size=settings.database_pool_size,
-                              application_name=f"gjeld-{name}", tracer_provider=provider)
-    parts = Parts(name, settings, engine, provider, load_subject_keys(settings.subject_keys_file),
-                  InstitutionDirectory.load(settings.institutions_file))
+    engine = db.create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        application_name=f"gjeld-{name}",
+        tracer_provider=provider,
+    )
+    parts = Parts(
+        name,
+        settings,
+        engine,
+        provider,
+        load_subject_keys(settings.subject_keys_file),
+        InstitutionDirectory.load(settings.institutions_file),
+    )
     wiring = wire(parts)
     return ServiceRuntime(
         name=name,
         listen_address=settings.listen_address,
-        verifier=TokenVerifier(settings.token_public_key_file.read_bytes(), settings.token_issuer,
-                               settings.token_audience),
+        verifier=TokenVerifier(
+            settings.token_public_key_file.read_bytes(), settings.token_issuer, settings.token_audience
+        ),
         tracer_provider=provider,
         registrations=wiring.registrations,
         background=wiring.background,

@@ -95,18 +95,21 @@ def require_subject() -> SubjectCaller:
 def require_service(*names: str) -> ServiceCaller:
     caller = current_caller()
     if not isinstance(caller, ServiceCaller) or caller.name not in names:
-        raise PermissionDenied("INTERNAL_ONLY", "only gjeld's own services may call this method",
-                               {"allowed": ",".join(names)})
+        raise PermissionDenied(
+            "INTERNAL_ONLY", "only gjeld's own services may call this method", {"allowed": ",".join(names)}
+        )
     return caller
 
 
 def generate_signing_key() -> tuple[bytes, bytes]:
     """A new Ed25519 key pair as (private PEM, public PEM), for development and tests."""
     private = Ed25519PrivateKey.generate()
-    private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption())
-    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return private_pem, public_pem
 
 
@@ -121,22 +124,32 @@ class TokenIssuer:
 
     def _sign(self, claims: dict[str, object], ttl_seconds: int) -> str:
         now = int(time.time())
-        base = {"iss": self.issuer, "aud": self.audience, "iat": now, "exp": now + ttl_seconds,
-                "jti": str(uuid.uuid4())}
+        base = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + ttl_seconds,
+            "jti": str(uuid.uuid4()),
+        }
         return jwt.encode({**base, **claims}, self._key, algorithm=ALGORITHM)
 
     def institution(self, organization_number: str, scopes: Iterable[str], ttl_seconds: int = 3600) -> str:
         organization_numbers.validate(organization_number)
-        return self._sign({
-            "client_id": f"gjeld-dev-{organization_number}",
-            "consumer": {"authority": "iso6523-actorid-upis", "ID": f"{ISO6523_NORWEGIAN_ORG}:{organization_number}"},
-            "scope": " ".join(sorted(scopes)),
-        }, ttl_seconds)
+        return self._sign(
+            {
+                "client_id": f"gjeld-dev-{organization_number}",
+                "consumer": {
+                    "authority": "iso6523-actorid-upis",
+                    "ID": f"{ISO6523_NORWEGIAN_ORG}:{organization_number}",
+                },
+                "scope": " ".join(sorted(scopes)),
+            },
+            ttl_seconds,
+        )
 
     def subject(self, identity_number: str, ttl_seconds: int = 3600) -> str:
         identity_numbers.validate(identity_number)
-        return self._sign({"pid": identity_number, "sub": str(uuid.uuid4()), "acr": "idporten-loa-high"},
-                          ttl_seconds)
+        return self._sign({"pid": identity_number, "sub": str(uuid.uuid4()), "acr": "idporten-loa-high"}, ttl_seconds)
 
     def service(self, name: str, ttl_seconds: int = 30 * 24 * 3600) -> str:
         return self._sign({"gjeld_service": name, "sub": f"service:{name}"}, ttl_seconds)
@@ -153,8 +166,14 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Caller:
         try:
-            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=self.audience,
-                                issuer=self.issuer, options={"require": ["exp", "iat", "iss", "aud"]})
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "iss", "aud"]},
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired") from None
         except jwt.InvalidTokenError:
@@ -171,8 +190,9 @@ class TokenVerifier:
             authority, _, number = str(consumer.get("ID", "")).partition(":")
             try:
                 if authority == ISO6523_NORWEGIAN_ORG:
-                    return InstitutionCaller(organization_numbers.validate(number),
-                                             frozenset(str(claims.get("scope", "")).split()))
+                    return InstitutionCaller(
+                        organization_numbers.validate(number), frozenset(str(claims.get("scope", "")).split())
+                    )
             except organization_numbers.InvalidOrganizationNumber:
                 pass
         raise Unauthenticated("TOKEN_INVALID", "the token names no institution, subject or service")

@@ -19,8 +19,9 @@ from sqlalchemy import Connection, MetaData, pool
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
-def create_engine(url: str, *, pool_size: int = 10, application_name: str = "gjeld",
-                  tracer_provider: TracerProvider | None = None) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, application_name: str = "gjeld", tracer_provider: TracerProvider | None = None
+) -> AsyncEngine:
     engine = create_async_engine(
         url,
         pool_size=pool_size,

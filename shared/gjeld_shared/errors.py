@@ -112,21 +112,29 @@ def to_status(error: GjeldError) -> grpc.Status:
     """The gRPC status for a domain error, with ErrorInfo and field violations as details."""
     details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata))]
     if isinstance(error, InvalidArgument):
-        details.append(_pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in error.violations
-        ])))
+        details.append(
+            _pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                        for v in error.violations
+                    ]
+                )
+            )
+        )
     code_value: int = error.code.value[0]
     return rpc_status.to_status(status_pb2.Status(code=code_value, message=error.message, details=details))
 
 
 def internal_status() -> grpc.Status:
     """The status for an unexpected failure: nothing of its cause reaches the caller."""
-    return rpc_status.to_status(status_pb2.Status(
-        code=code_pb2.INTERNAL,
-        message="internal error",
-        details=[_pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=DOMAIN))],
-    ))
+    return rpc_status.to_status(
+        status_pb2.Status(
+            code=code_pb2.INTERNAL,
+            message="internal error",
+            details=[_pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=DOMAIN))],
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -51,11 +51,11 @@ def validate(value: str, *, today: date | None = None) -> str:
     if len(value) != 11 or not value.isascii() or not value.isdigit():
         raise InvalidIdentityNumber("must be exactly 11 digits")
     digits = [int(c) for c in value]
-    first_remainder = sum(w * d for w, d in zip(_FIRST_WEIGHTS, digits)) % 11
+    first_remainder = sum(w * d for w, d in zip(_FIRST_WEIGHTS, digits, strict=False)) % 11
     allowed = (0, 1, 2, 3) if (today or date.today()) >= CHECK_DIGIT_CHANGE else (0,)
     if first_remainder not in allowed:
         raise InvalidIdentityNumber("first check digit is wrong")
-    if sum(w * d for w, d in zip(_SECOND_WEIGHTS, digits)) % 11 != 0:
+    if sum(w * d for w, d in zip(_SECOND_WEIGHTS, digits, strict=True)) % 11 != 0:
         raise InvalidIdentityNumber("second check digit is wrong")
     day, month, year2 = int(value[0:2]), int(value[2:4]), int(value[4:6])
     if day > 40:

@@ -27,16 +27,24 @@ class InstitutionDirectory:
     @classmethod
     def load(cls, path: Path) -> InstitutionDirectory:
         entries = json.loads(path.read_text(encoding="utf-8"))["institutions"]
-        return cls([Institution(e["organization_number"], e["name"], tuple(e.get("postal_address", ())),
-                                e.get("phone", "")) for e in entries])
+        return cls(
+            [
+                Institution(e["organization_number"], e["name"], tuple(e.get("postal_address", ())), e.get("phone", ""))
+                for e in entries
+            ]
+        )
 
     def get(self, organization_number: str) -> Institution:
         """The institution, or one known only by its number when the directory lacks it."""
-        return self._by_number.get(organization_number) or Institution(organization_number,
-                                                                       f"Organisation {organization_number}")
+        return self._by_number.get(organization_number) or Institution(
+            organization_number, f"Organisation {organization_number}"
+        )
 
 
 def institution_to_proto(institution: Institution) -> identity_pb2.Institution:
     return identity_pb2.Institution(
         organization_number=identity_pb2.OrganizationNumber(value=institution.organization_number),
-        name=institution.name, postal_address=list(institution.postal_address), phone=institution.phone)
+        name=institution.name,
+        postal_address=list(institution.postal_address),
+        phone=institution.phone,
+    )

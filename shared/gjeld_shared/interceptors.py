@@ -75,8 +75,9 @@ def _wrap(handler: grpc.RpcMethodHandler, verifier: TokenVerifier, method: str) 
                     reset_caller(token)
 
         factory = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
-        return factory(answer, request_deserializer=handler.request_deserializer,
-                       response_serializer=handler.response_serializer)
+        return factory(
+            answer, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
 
     inner_stream = handler.unary_stream or handler.stream_stream
 
@@ -95,5 +96,6 @@ def _wrap(handler: grpc.RpcMethodHandler, verifier: TokenVerifier, method: str) 
                 reset_caller(token)
 
     factory = grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
-    return factory(stream, request_deserializer=handler.request_deserializer,
-                   response_serializer=handler.response_serializer)
+    return factory(
+        stream, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+    )

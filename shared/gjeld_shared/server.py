@@ -75,8 +75,9 @@ class ServiceRuntime:
         self._server = server
         for name in ["", *names]:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self._tasks = [asyncio.create_task(task(self._stopping), name=f"{self.name}-background")
-                       for task in self.background]
+        self._tasks = [
+            asyncio.create_task(task(self._stopping), name=f"{self.name}-background") for task in self.background
+        ]
         if self.port_file is not None:
             self.port_file.write_text(str(self.port))
         log.info("%s serving on port %d", self.name, self.port)
@@ -92,7 +93,7 @@ class ServiceRuntime:
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, self.grace_seconds)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
         for close in self.on_close:
             await close()
@@ -116,11 +117,11 @@ async def every(interval: float, stopping: asyncio.Event) -> bool:
     """Wait `interval` seconds or until stopping; True while the task should go on."""
     try:
         await asyncio.wait_for(stopping.wait(), interval)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return True
     return False
 
 
 def backoff(attempts: int, cap_seconds: float = 300.0) -> timedelta:
     """How long to wait after `attempts` failed attempts: 1 s, 2 s, 4 s … at most the cap."""
-    return timedelta(seconds=min(cap_seconds, 2.0 ** attempts))
+    return timedelta(seconds=min(cap_seconds, 2.0**attempts))

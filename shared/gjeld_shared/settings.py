@@ -49,8 +49,11 @@ def load_subject_keys(path: Path) -> SubjectKeys:
 
 
 def dump_subject_keys(keys: SubjectKeys) -> str:
-    return json.dumps({
-        "index_key": base64.b64encode(keys.index_key).decode(),
-        "encryption_keys": {str(k): base64.b64encode(v).decode() for k, v in keys.encryption_keys.items()},
-        "current_key_id": keys.current_key_id,
-    }, indent=2)
+    return json.dumps(
+        {
+            "index_key": base64.b64encode(keys.index_key).decode(),
+            "encryption_keys": {str(k): base64.b64encode(v).decode() for k, v in keys.encryption_keys.items()},
+            "current_key_id": keys.current_key_id,
+        },
+        indent=2,
+    )

@@ -64,8 +64,9 @@ def span_record(span: ReadableSpan) -> dict[str, object]:
     }
 
 
-def tracer_provider(service_name: str, trace_file: Path | None,
-                    extra_processors: Sequence[SpanProcessor] = ()) -> TracerProvider:
+def tracer_provider(
+    service_name: str, trace_file: Path | None, extra_processors: Sequence[SpanProcessor] = ()
+) -> TracerProvider:
     """The provider for one service: OTLP when configured, else the JSON-lines file."""
     provider = TracerProvider(resource=Resource.create({"service.name": service_name, "service.namespace": "gjeld"}))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):

@@ -6,8 +6,14 @@ import logging
 
 import pytest
 from gjeld_shared import callers
-from gjeld_shared.callers import (InstitutionCaller, ServiceCaller, SubjectCaller, TokenIssuer, TokenVerifier,
-                                  generate_signing_key)
+from gjeld_shared.callers import (
+    InstitutionCaller,
+    ServiceCaller,
+    SubjectCaller,
+    TokenIssuer,
+    TokenVerifier,
+    generate_signing_key,
+)
 from gjeld_shared.errors import PermissionDenied, Unauthenticated
 from gjeld_shared.telemetry import RedactIdentityNumbers
 
@@ -18,18 +24,22 @@ VERIFIER = TokenVerifier(PUBLIC, "test-issuer", "gjeld")
 
 def test_each_kind_of_token_names_its_caller() -> None:
     assert VERIFIER.verify(ISSUER.institution("999888777", ["gjeld:lookup"])) == InstitutionCaller(
-        "999888777", frozenset({"gjeld:lookup"}))
+        "999888777", frozenset({"gjeld:lookup"})
+    )
     assert VERIFIER.verify(ISSUER.subject("14842249091")) == SubjectCaller("14842249091")
     assert VERIFIER.verify(ISSUER.service("lookup")) == ServiceCaller("lookup")
 
 
-@pytest.mark.parametrize("token, expected", [
-    (ISSUER.institution("999888777", [], ttl_seconds=-60), "TOKEN_EXPIRED"),
-    (TokenIssuer(generate_signing_key()[0], "test-issuer", "gjeld").service("lookup"), "TOKEN_INVALID"),
-    (TokenIssuer(PRIVATE, "someone-else", "gjeld").service("lookup"), "TOKEN_INVALID"),
-    (TokenIssuer(PRIVATE, "test-issuer", "other-audience").service("lookup"), "TOKEN_INVALID"),
-    ("garbage", "TOKEN_INVALID"),
-])
+@pytest.mark.parametrize(
+    "token, expected",
+    [
+        (ISSUER.institution("999888777", [], ttl_seconds=-60), "TOKEN_EXPIRED"),
+        (TokenIssuer(generate_signing_key()[0], "test-issuer", "gjeld").service("lookup"), "TOKEN_INVALID"),
+        (TokenIssuer(PRIVATE, "someone-else", "gjeld").service("lookup"), "TOKEN_INVALID"),
+        (TokenIssuer(PRIVATE, "test-issuer", "other-audience").service("lookup"), "TOKEN_INVALID"),
+        ("garbage", "TOKEN_INVALID"),
+    ],
+)
 def test_bad_tokens_are_unauthenticated(token: str, expected: str) -> None:
     with pytest.raises(Unauthenticated) as refused:
         VERIFIER.verify(token)
@@ -55,7 +65,8 @@ def test_a_subject_caller_never_shows_its_number() -> None:
 
 
 def test_log_lines_have_identity_numbers_masked() -> None:
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "looked up %s for %s", ("14842249091", "9998887770"),
-                               None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "looked up %s for %s", ("14842249091", "9998887770"), None
+    )
     RedactIdentityNumbers().filter(record)
     assert record.getMessage() == "looked up <identity-number> for 9998887770"

@@ -15,8 +15,8 @@ def with_check_digits(birth: str, first_remainder: int = 0) -> str:
     w1, w2 = (3, 7, 6, 1, 8, 9, 4, 5, 2), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
     for individual in range(100, 500):
         digits = [int(c) for c in f"{birth}{individual}"]
-        k1 = (first_remainder - sum(a * b for a, b in zip(w1, digits))) % 11
-        k2 = (-sum(a * b for a, b in zip(w2, [*digits, k1]))) % 11
+        k1 = (first_remainder - sum(a * b for a, b in zip(w1, digits, strict=True))) % 11
+        k2 = (-sum(a * b for a, b in zip(w2, [*digits, k1], strict=True))) % 11
         if k1 < 10 and k2 < 10:
             return f"{birth}{individual}{k1}{k2}"
     raise ValueError("no such number")
@@ -33,12 +33,15 @@ def test_d_numbers_are_valid() -> None:
     assert validate(ordinary) == ordinary and validate(d_number) == d_number
 
 
-@pytest.mark.parametrize("number, problem", [
-    ("1484224909", "exactly 11 digits"),
-    ("1484224909a", "exactly 11 digits"),
-    ("14842249092", "check digit"),
-    ("14842249081", "check digit"),
-])
+@pytest.mark.parametrize(
+    "number, problem",
+    [
+        ("1484224909", "exactly 11 digits"),
+        ("1484224909a", "exactly 11 digits"),
+        ("14842249092", "check digit"),
+        ("14842249081", "check digit"),
+    ],
+)
 def test_invalid_numbers_are_refused_without_saying_the_number(number: str, problem: str) -> None:
     with pytest.raises(InvalidIdentityNumber) as refused:
         validate(number)

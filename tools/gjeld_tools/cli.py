@@ -68,12 +68,19 @@ def token(args: argparse.Namespace) -> str:
     raise Failure("say who you are: --as-institution ORG, --as-subject NUMBER, --token or GJELD_TOKEN")
 
 
-async def call(service: str, stub_type: Callable[[grpc.aio.Channel], Any], method: str, request: Any,
-               bearer: str, timeout: float = 10.0) -> Any:
+async def call(
+    service: str,
+    stub_type: Callable[[grpc.aio.Channel], Any],
+    method: str,
+    request: Any,
+    bearer: str,
+    timeout: float = 10.0,
+) -> Any:
     async with grpc.aio.insecure_channel(address(service)) as channel:
         try:
-            return await getattr(stub_type(channel), method)(request, timeout=timeout,
-                                                             metadata=[("authorization", f"Bearer {bearer}")])
+            return await getattr(stub_type(channel), method)(
+                request, timeout=timeout, metadata=[("authorization", f"Bearer {bearer}")]
+            )
         except grpc.RpcError as error:
             remote = errors.decode(error)
             detail = "".join(f"\n  {v.field}: {v.description}" for v in remote.field_violations)
@@ -85,25 +92,35 @@ def describe(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> str:
     role = ROLE_NAMES.get(debt.co_borrower_role, "")
     if kind == "repayment_loan":
         t = debt.repayment_loan
-        text = (f"repayment loan   balance {kroner(t.balance.minor_units):>16}  of {kroner(t.original_balance.minor_units)},"
-                f" {t.remaining_term_months} months, {t.nominal_interest_rate_bp / 100:.2f} %")
+        text = (
+            f"repayment loan   balance {kroner(t.balance.minor_units):>16}"
+            f"  of {kroner(t.original_balance.minor_units)},"
+            f" {t.remaining_term_months} months, {t.nominal_interest_rate_bp / 100:.2f} %"
+        )
     elif kind == "credit_facility":
         f = debt.credit_facility
         used = f.interest_bearing_balance.minor_units + f.non_interest_bearing_balance.minor_units
-        text = (f"credit facility  balance {kroner(used):>16}  limit {kroner(f.credit_limit.minor_units)},"
-                f" {f.nominal_interest_rate_bp / 100:.2f} %")
+        text = (
+            f"credit facility  balance {kroner(used):>16}  limit {kroner(f.credit_limit.minor_units)},"
+            f" {f.nominal_interest_rate_bp / 100:.2f} %"
+        )
     else:
         c = debt.charge_card
-        text = f"charge card      balance {kroner(c.interest_bearing_balance.minor_units + c.non_interest_bearing_balance.minor_units):>16}"
+        used = c.interest_bearing_balance.minor_units + c.non_interest_bearing_balance.minor_units
+        text = f"charge card      balance {kroner(used):>16}"
     return f"{text}  [{role}]"
 
 
 def print_totals(totals: Sequence[debt_pb2.DebtTotal]) -> None:
     for total in totals:
-        print(f"    {TYPE_NAMES.get(total.debt_type, '?'):<18} {total.debt_count} debt(s), balance {kroner(total.balance.minor_units)}")
+        print(
+            f"    {TYPE_NAMES.get(total.debt_type, '?'):<18} {total.debt_count} debt(s),"
+            f" balance {kroner(total.balance.minor_units)}"
+        )
 
 
 # --- commands --------------------------------------------------------------------------------------------------
+
 
 async def cmd_report(args: argparse.Namespace) -> str:
     """Report a NOGI delivery file in batches; returns a summary."""
@@ -112,10 +129,15 @@ async def cmd_report(args: argparse.Namespace) -> str:
     bearer = token(args)
     registered = 0
     for start in range(0, len(changes), BATCH):
-        batch = changes[start:start + BATCH]
+        batch = changes[start : start + BATCH]
         request_id = hashlib.sha256(raw).hexdigest()[:48] + f"-{start // BATCH}"
-        reply = await call("ingest", ingest_service_pb2_grpc.IngestServiceStub, "ReportDebtChanges",
-                           ingest_service_pb2.ReportDebtChangesRequest(request_id=request_id, changes=batch), bearer)
+        reply = await call(
+            "ingest",
+            ingest_service_pb2_grpc.IngestServiceStub,
+            "ReportDebtChanges",
+            ingest_service_pb2.ReportDebtChangesRequest(request_id=request_id, changes=batch),
+            bearer,
+        )
         registered += reply.delivery.registered_count
         print(f"  delivered {min(start + BATCH, len(changes))}/{len(changes)} debts", file=sys.stderr)
     return f"registered {registered} debts from {args.file}"
@@ -124,39 +146,62 @@ async def cmd_report(args: argparse.Namespace) -> str:
 async def cmd_grant(args: argparse.Namespace) -> consent_pb2.Consent:
     request = consent_service_pb2.GrantConsentRequest(
         institution=identity_pb2.OrganizationNumber(value=args.institution),
-        scope=consent_pb2.CONSENT_SCOPE_PRESENTATION if args.scope == "presentation" else consent_pb2.CONSENT_SCOPE_PROCESSING,
-        request_id=os.urandom(16).hex())
+        scope=consent_pb2.CONSENT_SCOPE_PRESENTATION
+        if args.scope == "presentation"
+        else consent_pb2.CONSENT_SCOPE_PROCESSING,
+        request_id=os.urandom(16).hex(),
+    )
     if args.days:
         request.validity.CopyFrom(duration_pb2.Duration(seconds=int(args.days * 86400)))
     reply = await call("consent", consent_service_pb2_grpc.ConsentServiceStub, "GrantConsent", request, token(args))
     consent: consent_pb2.Consent = reply.consent
-    print(f"consent {consent.id} for {consent.institution.value} ({consent_pb2.ConsentScope.Name(consent.scope)}), "
-          f"valid until {consent.expire_time.ToDatetime():%Y-%m-%d %H:%M} UTC")
+    print(
+        f"consent {consent.id} for {consent.institution.value} ({consent_pb2.ConsentScope.Name(consent.scope)}), "
+        f"valid until {consent.expire_time.ToDatetime():%Y-%m-%d %H:%M} UTC"
+    )
     return consent
 
 
 async def cmd_consents(args: argparse.Namespace) -> None:
-    reply = await call("consent", consent_service_pb2_grpc.ConsentServiceStub, "ListConsents",
-                       consent_service_pb2.ListConsentsRequest(), token(args))
+    reply = await call(
+        "consent",
+        consent_service_pb2_grpc.ConsentServiceStub,
+        "ListConsents",
+        consent_service_pb2.ListConsentsRequest(),
+        token(args),
+    )
     for c in reply.consents:
-        print(f"  {c.id}  {c.institution.value}  {consent_pb2.ConsentState.Name(c.state)}  "
-              f"until {c.expire_time.ToDatetime():%Y-%m-%d %H:%M}  used {len(c.uses)} time(s)")
+        print(
+            f"  {c.id}  {c.institution.value}  {consent_pb2.ConsentState.Name(c.state)}  "
+            f"until {c.expire_time.ToDatetime():%Y-%m-%d %H:%M}  used {len(c.uses)} time(s)"
+        )
         for use in c.uses:
             print(f"      used {use.use_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC for disclosure {use.disclosure_id}")
 
 
 async def cmd_withdraw(args: argparse.Namespace) -> None:
-    reply = await call("consent", consent_service_pb2_grpc.ConsentServiceStub, "WithdrawConsent",
-                       consent_service_pb2.WithdrawConsentRequest(consent_id=args.consent_id), token(args))
+    reply = await call(
+        "consent",
+        consent_service_pb2_grpc.ConsentServiceStub,
+        "WithdrawConsent",
+        consent_service_pb2.WithdrawConsentRequest(consent_id=args.consent_id),
+        token(args),
+    )
     print(f"consent {reply.consent.id} is now {consent_pb2.ConsentState.Name(reply.consent.state)}")
 
 
 async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtResponse:
     reply: lookup_service_pb2.LookUpDebtResponse = await call(
-        "lookup", lookup_service_pb2_grpc.LookupServiceStub, "LookUpDebt",
-        lookup_service_pb2.LookUpDebtRequest(subject=identity_pb2.NationalIdentityNumber(value=args.subject),
-                                             purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
-                                             application_reference=args.reference or ""), token(args))
+        "lookup",
+        lookup_service_pb2_grpc.LookupServiceStub,
+        "LookUpDebt",
+        lookup_service_pb2.LookUpDebtRequest(
+            subject=identity_pb2.NationalIdentityNumber(value=args.subject),
+            purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
+            application_reference=args.reference or "",
+        ),
+        token(args),
+    )
     print(f"  disclosure {reply.disclosure.id}, trace {reply.disclosure.trace_id}")
     for debt in reply.debts:
         print(f"    {describe(debt)}")
@@ -167,37 +212,61 @@ async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtR
 async def cmd_my(args: argparse.Namespace) -> None:
     bearer = token(args)
     if args.what == "debt":
-        reply = await call("lookup", lookup_service_pb2_grpc.LookupServiceStub, "GetOwnDebt",
-                           lookup_service_pb2.GetOwnDebtRequest(), bearer)
+        reply = await call(
+            "lookup",
+            lookup_service_pb2_grpc.LookupServiceStub,
+            "GetOwnDebt",
+            lookup_service_pb2.GetOwnDebtRequest(),
+            bearer,
+        )
         for debt in reply.debts:
-            print(f"    {debt.creditor.name:<20} {debt.account_id:<10} {describe(debt)}  "
-                  f"(confirmed {debt.confirm_time.ToDatetime():%Y-%m-%d %H:%M})")
+            print(
+                f"    {debt.creditor.name:<20} {debt.account_id:<10} {describe(debt)}  "
+                f"(confirmed {debt.confirm_time.ToDatetime():%Y-%m-%d %H:%M})"
+            )
         print_totals(reply.totals)
     elif args.what == "consents":
         await cmd_consents(args)
     elif args.what == "disclosures":
-        reply = await call("lookup", lookup_service_pb2_grpc.LookupServiceStub, "ListOwnDisclosures",
-                           lookup_service_pb2.ListOwnDisclosuresRequest(), bearer)
+        reply = await call(
+            "lookup",
+            lookup_service_pb2_grpc.LookupServiceStub,
+            "ListOwnDisclosures",
+            lookup_service_pb2.ListOwnDisclosuresRequest(),
+            bearer,
+        )
         for d in reply.disclosures:
             who = d.recipient.name or "you yourself"
-            print(f"    {d.disclose_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC  {who:<20} "
-                  f"{lookup_pb2.DisclosurePurpose.Name(d.purpose).removeprefix('DISCLOSURE_PURPOSE_').lower():<18}"
-                  f" {d.debt_count} debt(s)  consent {d.consent_id or '-'}")
+            print(
+                f"    {d.disclose_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC  {who:<20} "
+                f"{lookup_pb2.DisclosurePurpose.Name(d.purpose).removeprefix('DISCLOSURE_PURPOSE_').lower():<18}"
+                f" {d.debt_count} debt(s)  consent {d.consent_id or '-'}"
+            )
     else:
-        reply = await call("notify", notify_service_pb2_grpc.NotifyServiceStub, "ListOwnNotices",
-                           notify_service_pb2.ListOwnNoticesRequest(), bearer)
+        reply = await call(
+            "notify",
+            notify_service_pb2_grpc.NotifyServiceStub,
+            "ListOwnNotices",
+            notify_service_pb2.ListOwnNoticesRequest(),
+            bearer,
+        )
         mailbox = data_folder().mailbox
         for n in reply.notices:
             files = list(mailbox.glob(f"*/{n.id}.txt"))
             where = f"  {files[0]}" if files else ""
-            print(f"    {n.create_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC  copy letter for {n.copy_letter.recipient.name}"
-                  f"  {'delivered' if n.HasField('deliver_time') else 'pending'}{where}")
+            print(
+                f"    {n.create_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC"
+                f"  copy letter for {n.copy_letter.recipient.name}"
+                f"  {'delivered' if n.HasField('deliver_time') else 'pending'}{where}"
+            )
 
 
 def cmd_trace(args: argparse.Namespace) -> None:
     spans = traces.spans_of(args.trace_id, data_folder().traces)
     if not spans:
-        raise Failure(f"no spans of trace {args.trace_id} under {data_folder().traces} (yet: they are written every 0.5 s)")
+        raise Failure(
+            f"no spans of trace {args.trace_id} under {data_folder().traces} (yet: they are written every 0.5 s)"
+        )
     print("\n".join(traces.tree(spans)))
 
 
@@ -212,7 +281,9 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="gjeld", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = argparse.ArgumentParser(
+        prog="gjeld", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = top.add_subparsers(dest="command", required=True)
 
     def who(p: argparse.ArgumentParser) -> argparse.ArgumentParser:

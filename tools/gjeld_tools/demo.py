@@ -17,11 +17,21 @@ from pathlib import Path
 from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
 
 from . import traces
-from .cli import (Failure, call, cmd_consents, cmd_grant, cmd_lookup, cmd_my, cmd_report, cmd_withdraw, data_folder,
-                  token)
+from .cli import (
+    Failure,
+    call,
+    cmd_consents,
+    cmd_grant,
+    cmd_lookup,
+    cmd_my,
+    cmd_report,
+    cmd_withdraw,
+    data_folder,
+    token,
+)
 
-BANK = "999888777"      # Fjordbanken ASA, the creditor
-LENDER = "911222333"    # Nordlys Kreditt AS, assessing a loan application
+BANK = "999888777"  # Fjordbanken ASA, the creditor
+LENDER = "911222333"  # Nordlys Kreditt AS, assessing a loan application
 PERSON = "14842249091"  # synthetic (month + 80): real numbers are never used outside production
 CO_BORROWER = "29868099311"
 DELIVERY = Path(__file__).parent / "demo-delivery.json"
@@ -34,8 +44,13 @@ def step(text: str) -> None:
 async def wait_for_letter(person: Namespace, disclosure_id: str, timeout: float = 15.0) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        reply = await call("notify", notify_service_pb2_grpc.NotifyServiceStub, "ListOwnNotices",
-                           notify_service_pb2.ListOwnNoticesRequest(), token(person))
+        reply = await call(
+            "notify",
+            notify_service_pb2_grpc.NotifyServiceStub,
+            "ListOwnNotices",
+            notify_service_pb2.ListOwnNoticesRequest(),
+            token(person),
+        )
         for notice in reply.notices:
             if notice.source_id == disclosure_id and notice.HasField("deliver_time"):
                 return next(data_folder().mailbox.glob(f"*/{notice.id}.txt"))
@@ -82,15 +97,13 @@ async def demo() -> int:
             raise
         print(f"  refused as it should be: {refused}")
 
-    step(f"The joint loan, as the co-borrower sees it (DOM-3): flagged, the other borrower never named")
+    step("The joint loan, as the co-borrower sees it (DOM-3): flagged, the other borrower never named")
     await cmd_my(Namespace(as_subject=CO_BORROWER, what="debt"))
 
     step(f"The first lookup's trace across the services (gjeld trace {first.disclosure.trace_id})")
     await asyncio.sleep(1.2)  # spans are written in batches every 0.5 s
-    print("\n".join("  " + line for line in traces.tree(traces.spans_of(first.disclosure.trace_id,
-                                                                           data_folder().traces))))
+    print(
+        "\n".join("  " + line for line in traces.tree(traces.spans_of(first.disclosure.trace_id, data_folder().traces)))
+    )
     print("\nThe story is told.")
     return 0
-
-
-

@@ -26,8 +26,12 @@ from gjeld_shared.settings import dump_subject_keys
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 SERVICES = ("ingest", "consent", "notify", "lookup")  # lookup last: it calls the others
-DEFAULT_ADDRESSES = {"ingest": "127.0.0.1:50051", "lookup": "127.0.0.1:50052",
-                     "consent": "127.0.0.1:50053", "notify": "127.0.0.1:50054"}
+DEFAULT_ADDRESSES = {
+    "ingest": "127.0.0.1:50051",
+    "lookup": "127.0.0.1:50052",
+    "consent": "127.0.0.1:50053",
+    "notify": "127.0.0.1:50054",
+}
 ISSUER = "gjeld-dev-issuer"
 AUDIENCE = "gjeld"
 INSTITUTIONS_FILE = Path(__file__).parent / "institutions.dev.json"
@@ -140,8 +144,9 @@ def migrate(socket: str, database: str) -> None:
         db.upgrade(database_url(socket, service, database), migrations_dir(service))
 
 
-def service_env(folder: DataFolder, service: str, socket: str, database: str,
-                addresses: Mapping[str, str], listen: str) -> dict[str, str]:
+def service_env(
+    folder: DataFolder, service: str, socket: str, database: str, addresses: Mapping[str, str], listen: str
+) -> dict[str, str]:
     return {
         "GJELD_LISTEN_ADDRESS": listen,
         "GJELD_DATABASE_URL": database_url(socket, service, database),
@@ -193,11 +198,14 @@ class Suite:
         for service in SERVICES:
             port_file = run / f"{service}.port"
             port_file.unlink(missing_ok=True)
-            env = {**os.environ, **service_env(self.folder, service, self.socket, self.database, self.addresses,
-                                               self.listen[service])}
+            env = {
+                **os.environ,
+                **service_env(self.folder, service, self.socket, self.database, self.addresses, self.listen[service]),
+            }
             out = (self.log_dir / f"{service}.log").open("ab") if self.log_dir else None
-            self.processes[service] = subprocess.Popen([sys.executable, "-m", f"gjeld_{service}", "serve"],
-                                                       env=env, stdout=out, stderr=out)
+            self.processes[service] = subprocess.Popen(
+                [sys.executable, "-m", f"gjeld_{service}", "serve"], env=env, stdout=out, stderr=out
+            )
             host = self.listen[service].rsplit(":", 1)[0]
             deadline = time.monotonic() + timeout
             while not port_file.exists() or not port_file.read_text():

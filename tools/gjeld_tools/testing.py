@@ -68,8 +68,9 @@ async def database(postgres: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-def settings_for(service: str, folder: devstack.DataFolder, socket: str, database: str,
-                 addresses: dict[str, str], **extra: Any) -> Any:
+def settings_for(
+    service: str, folder: devstack.DataFolder, socket: str, database: str, addresses: dict[str, str], **extra: Any
+) -> Any:
     module = __import__(f"gjeld_{service}.settings", fromlist=["x"])
     settings_type = getattr(module, f"{service.capitalize()}Settings")
     env = devstack.service_env(folder, service, socket, database, addresses, "127.0.0.1:0")
@@ -112,8 +113,9 @@ class Registry:
     def notify(self) -> notify_service_pb2_grpc.NotifyServiceStub:
         return notify_service_pb2_grpc.NotifyServiceStub(self.channel("notify"))
 
-    def as_institution(self, organization_number: str,
-                       scopes: Sequence[str] = (SCOPE_REPORT, SCOPE_LOOKUP)) -> list[tuple[str, str]]:
+    def as_institution(
+        self, organization_number: str, scopes: Sequence[str] = (SCOPE_REPORT, SCOPE_LOOKUP)
+    ) -> list[tuple[str, str]]:
         return [("authorization", f"Bearer {self.folder.issuer().institution(organization_number, scopes)}")]
 
     def as_subject(self, identity_number: str) -> list[tuple[str, str]]:
@@ -141,12 +143,12 @@ class Registry:
 
 
 @pytest.fixture
-async def registry(postgres: str, database: str, tmp_path: Path,
-                   data_folder: devstack.DataFolder) -> AsyncIterator[Registry]:
+async def registry(
+    postgres: str, database: str, tmp_path: Path, data_folder: devstack.DataFolder
+) -> AsyncIterator[Registry]:
     folder = devstack.DataFolder(tmp_path)
     folder.secrets.mkdir(parents=True)
-    for name in ("issuer.key.pem", "issuer.pub.pem", "subject-keys.json",
-                 *(f"{s}.token" for s in devstack.SERVICES)):
+    for name in ("issuer.key.pem", "issuer.pub.pem", "subject-keys.json", *(f"{s}.token" for s in devstack.SERVICES)):
         shutil.copy(data_folder.secrets / name, folder.secrets / name)
     suite = Registry(folder, InMemorySpanExporter(), postgres, database)
     try:
@@ -159,9 +161,9 @@ async def registry(postgres: str, database: str, tmp_path: Path,
 
 # --- test data ------------------------------------------------------------------------------------------------
 
-BANK = "999888777"       # Fjordbanken ASA in the development institution directory
-LENDER = "911222333"     # Nordlys Kreditt AS
-PERSON = "14842249091"   # synthetic identity numbers (month + 80)
+BANK = "999888777"  # Fjordbanken ASA in the development institution directory
+LENDER = "911222333"  # Nordlys Kreditt AS
+PERSON = "14842249091"  # synthetic identity numbers (month + 80)
 CO_BORROWER = "29868099311"
 
 
@@ -179,18 +181,27 @@ async def report_demo(registry: Registry, request_id: str = "demo-1") -> Any:
 
     return await registry.ingest().ReportDebtChanges(
         ingest_service_pb2.ReportDebtChangesRequest(request_id=request_id, changes=demo_changes()),
-        metadata=registry.as_institution(BANK))
+        metadata=registry.as_institution(BANK),
+    )
 
 
-async def grant(registry: Registry, subject: str = PERSON, institution: str = LENDER, days: float | None = 28,
-                max_uses: int | None = None) -> Any:
+async def grant(
+    registry: Registry,
+    subject: str = PERSON,
+    institution: str = LENDER,
+    days: float | None = 28,
+    max_uses: int | None = None,
+) -> Any:
     from gjeld.consent.v1 import consent_pb2, consent_service_pb2
     from gjeld.type.v1 import identity_pb2
     from google.protobuf import duration_pb2
 
     request = consent_service_pb2.GrantConsentRequest(
-        institution=identity_pb2.OrganizationNumber(value=institution), scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
-        request_id=uuid.uuid4().hex, max_uses=max_uses)
+        institution=identity_pb2.OrganizationNumber(value=institution),
+        scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
+        request_id=uuid.uuid4().hex,
+        max_uses=max_uses,
+    )
     if days is not None:
         request.validity.CopyFrom(duration_pb2.Duration(seconds=int(days * 86400)))
     return (await registry.consent().GrantConsent(request, metadata=registry.as_subject(subject))).consent
@@ -200,10 +211,14 @@ async def look_up(registry: Registry, subject: str = PERSON, lender: str = LENDE
     from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
     from gjeld.type.v1 import identity_pb2
 
-    return await registry.lookup().LookUpDebt(lookup_service_pb2.LookUpDebtRequest(
-        subject=identity_pb2.NationalIdentityNumber(value=subject),
-        purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT, application_reference=reference),
-        metadata=registry.as_institution(lender))
+    return await registry.lookup().LookUpDebt(
+        lookup_service_pb2.LookUpDebtRequest(
+            subject=identity_pb2.NationalIdentityNumber(value=subject),
+            purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
+            application_reference=reference,
+        ),
+        metadata=registry.as_institution(lender),
+    )
 
 
 async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:

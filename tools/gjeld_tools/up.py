@@ -20,8 +20,9 @@ def up() -> int:
     devstack.migrate(socket, "gjeld")
     folder.ensure_secrets()
     (folder.root / "logs").mkdir(exist_ok=True)
-    suite = devstack.Suite(folder, socket, listen={s: address(s) for s in devstack.SERVICES},
-                           log_dir=folder.root / "logs")
+    suite = devstack.Suite(
+        folder, socket, listen={s: address(s) for s in devstack.SERVICES}, log_dir=folder.root / "logs"
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -35,10 +36,13 @@ def up() -> int:
         print(f"  traces       {folder.traces}/<service>.jsonl")
         print(f"  letters      {folder.mailbox}/")
         print(f"  logs         {folder.root / 'logs'}/")
-        print("\nTry it, in another terminal:\n"
-              "  make demo                      # the whole story\n"
-              "  .venv/bin/gjeld --help         # each step by hand\n"
-              "  .venv/bin/gjeld my debt --as-subject 14842249091\n", flush=True)
+        print(
+            "\nTry it, in another terminal:\n"
+            "  make demo                      # the whole story\n"
+            "  .venv/bin/gjeld --help         # each step by hand\n"
+            "  .venv/bin/gjeld my debt --as-subject 14842249091\n",
+            flush=True,
+        )
         while not stop.wait(1.0):
             dead = [s for s, p in suite.processes.items() if p.poll() is not None]
             if dead:
@@ -48,6 +52,9 @@ def up() -> int:
         print("\nstopping …", flush=True)
         codes = suite.stop()
         server.cleanup()
-        print("stopped: " + ", ".join(f"{s} exit {c}" for s, c in codes.items()) + "; the data is kept under "
-              f"{folder.root}", flush=True)
+        print(
+            "stopped: " + ", ".join(f"{s} exit {c}" for s, c in codes.items()) + "; the data is kept under "
+            f"{folder.root}",
+            flush=True,
+        )
     return 0

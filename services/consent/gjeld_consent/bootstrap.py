@@ -20,8 +20,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def wire(parts: Parts) -> Wiring:
     servicer = ConsentServicer(Consents(parts.engine, parts.keys))
-    return Wiring([registration(consent_service_pb2, "ConsentService",
-                                consent_service_pb2_grpc.add_ConsentServiceServicer_to_server, servicer)])
+    return Wiring(
+        [
+            registration(
+                consent_service_pb2,
+                "ConsentService",
+                consent_service_pb2_grpc.add_ConsentServiceServicer_to_server,
+                servicer,
+            )
+        ]
+    )
 
 
 def build(settings: ConsentSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:

@@ -66,7 +66,9 @@ class Terms:
     max_uses: int | None
 
 
-def terms(scope: Scope, validity: timedelta | None, max_uses: int | None, now: datetime) -> tuple[Terms | None, list[tuple[str, str]]]:
+def terms(
+    scope: Scope, validity: timedelta | None, max_uses: int | None, now: datetime
+) -> tuple[Terms | None, list[tuple[str, str]]]:
     """The terms of a new consent, or the violations that make it impossible."""
     problems: list[tuple[str, str]] = []
     if validity is not None and not timedelta(0) < validity <= MAX_VALIDITY[scope]:

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from gjeld.consent.v1 import consent_pb2, consent_service_pb2 as pb, consent_service_pb2_grpc
+from gjeld.consent.v1 import consent_pb2, consent_service_pb2_grpc
+from gjeld.consent.v1 import consent_service_pb2 as pb
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import identity_numbers, organization_numbers, paging
 from gjeld_shared.callers import require_service, require_subject
@@ -16,11 +17,17 @@ from gjeld_shared.timestamps import now, to_proto
 from .domain import Consent, Scope
 from .service_layer import Consents
 
-SCOPE_FROM_PROTO = {consent_pb2.CONSENT_SCOPE_PROCESSING: Scope.PROCESSING,
-                    consent_pb2.CONSENT_SCOPE_PRESENTATION: Scope.PRESENTATION}
+SCOPE_FROM_PROTO = {
+    consent_pb2.CONSENT_SCOPE_PROCESSING: Scope.PROCESSING,
+    consent_pb2.CONSENT_SCOPE_PRESENTATION: Scope.PRESENTATION,
+}
 SCOPE_TO_PROTO = {v: k for k, v in SCOPE_FROM_PROTO.items()}
-STATE_TO_PROTO = {"active": consent_pb2.CONSENT_STATE_ACTIVE, "withdrawn": consent_pb2.CONSENT_STATE_WITHDRAWN,
-                  "expired": consent_pb2.CONSENT_STATE_EXPIRED, "used_up": consent_pb2.CONSENT_STATE_USED_UP}
+STATE_TO_PROTO = {
+    "active": consent_pb2.CONSENT_STATE_ACTIVE,
+    "withdrawn": consent_pb2.CONSENT_STATE_WITHDRAWN,
+    "expired": consent_pb2.CONSENT_STATE_EXPIRED,
+    "used_up": consent_pb2.CONSENT_STATE_USED_UP,
+}
 
 
 def consent_to_proto(consent: Consent, moment: datetime) -> consent_pb2.Consent:
@@ -32,8 +39,9 @@ def consent_to_proto(consent: Consent, moment: datetime) -> consent_pb2.Consent:
         create_time=to_proto(consent.create_time),
         expire_time=to_proto(consent.expire_time),
         max_uses=consent.max_uses,
-        uses=[consent_pb2.ConsentUse(use_time=to_proto(u.use_time), disclosure_id=u.disclosure_id)
-              for u in consent.uses],
+        uses=[
+            consent_pb2.ConsentUse(use_time=to_proto(u.use_time), disclosure_id=u.disclosure_id) for u in consent.uses
+        ],
     )
     if consent.withdraw_time is not None:
         message.withdraw_time.CopyFrom(to_proto(consent.withdraw_time))
@@ -74,8 +82,15 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         violations.raise_if_any()
         validity = request.validity.ToTimedelta() if request.HasField("validity") else None
         max_uses = request.max_uses if request.HasField("max_uses") else None
-        consent = await self._consents.grant(subject.identity_number, institution, scope, validity, max_uses,
-                                             request.request_id, request.SerializeToString(deterministic=True))
+        consent = await self._consents.grant(
+            subject.identity_number,
+            institution,
+            scope,
+            validity,
+            max_uses,
+            request.request_id,
+            request.SerializeToString(deterministic=True),
+        )
         return pb.GrantConsentResponse(consent=consent_to_proto(consent, now()))
 
     async def ListConsents(self, request: pb.ListConsentsRequest, context: Any) -> pb.ListConsentsResponse:
@@ -97,8 +112,7 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
 
     async def WithdrawConsent(self, request: pb.WithdrawConsentRequest, context: Any) -> pb.WithdrawConsentResponse:
         subject = require_subject()
-        consent = await self._consents.withdraw(subject.identity_number,
-                                                _consent_id(request.consent_id, "consent_id"))
+        consent = await self._consents.withdraw(subject.identity_number, _consent_id(request.consent_id, "consent_id"))
         return pb.WithdrawConsentResponse(consent=consent_to_proto(consent, now()))
 
     async def UseConsent(self, request: pb.UseConsentRequest, context: Any) -> pb.UseConsentResponse:

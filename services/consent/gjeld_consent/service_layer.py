@@ -20,8 +20,16 @@ class Consents:
         self._engine = engine
         self._keys = keys
 
-    async def grant(self, subject: str, institution: str, scope: Scope, validity: timedelta | None,
-                    max_uses: int | None, request_id: str, content: bytes) -> Consent:
+    async def grant(
+        self,
+        subject: str,
+        institution: str,
+        scope: Scope,
+        validity: timedelta | None,
+        max_uses: int | None,
+        request_id: str,
+        content: bytes,
+    ) -> Consent:
         moment = now()
         terms, problems = domain.terms(scope, validity, max_uses, moment)
         if terms is None:
@@ -29,11 +37,13 @@ class Consents:
         consent = Consent(uuid.uuid4(), institution, scope, moment, terms.expire_time, terms.max_uses)
         digest = self._keys.digest(content)
         async with self._engine.begin() as connection:
-            stored, stored_digest = await ConsentStore(connection).add(self._keys.blind_index(subject), consent,
-                                                                       request_id, digest)
+            stored, stored_digest = await ConsentStore(connection).add(
+                self._keys.blind_index(subject), consent, request_id, digest
+            )
         if stored_digest != digest:
-            raise AlreadyExists("REQUEST_ID_REUSED", "this request id was used before for another consent",
-                                {"request_id": request_id})
+            raise AlreadyExists(
+                "REQUEST_ID_REUSED", "this request id was used before for another consent", {"request_id": request_id}
+            )
         return stored
 
     async def list(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Consent]:
@@ -45,8 +55,9 @@ class Consents:
             store = ConsentStore(connection)
             consent = await store.get(self._keys.blind_index(subject), consent_id, lock=True)
             if consent is None:
-                raise NotFound("CONSENT_NOT_FOUND", "the subject has no consent with this id",
-                               {"consent_id": str(consent_id)})
+                raise NotFound(
+                    "CONSENT_NOT_FOUND", "the subject has no consent with this id", {"consent_id": str(consent_id)}
+                )
             if consent.withdraw_time is None:
                 consent.withdraw_time = now()
                 await store.withdraw(consent_id, consent.withdraw_time)
@@ -66,8 +77,11 @@ class Consents:
                         return consent
             consent, refusal = domain.choose(candidates, moment)
             if consent is None:
-                raise PermissionDenied(refusal, "no active consent from the subject allows this lookup",
-                                       {"institution": institution, "scope": scope.value})
+                raise PermissionDenied(
+                    refusal,
+                    "no active consent from the subject allows this lookup",
+                    {"institution": institution, "scope": scope.value},
+                )
             await store.record_use(consent.id, disclosure_id, moment)
             consent.uses.append(Use(moment, disclosure_id))
             return consent

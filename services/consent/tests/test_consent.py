@@ -16,8 +16,10 @@ from google.protobuf import duration_pb2
 def use(subject: str = PERSON, disclosure_id: str | None = None) -> consent_service_pb2.UseConsentRequest:
     return consent_service_pb2.UseConsentRequest(
         subject=identity_pb2.NationalIdentityNumber(value=subject),
-        institution=identity_pb2.OrganizationNumber(value=LENDER), scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
-        disclosure_id=disclosure_id or str(uuid.uuid4()))
+        institution=identity_pb2.OrganizationNumber(value=LENDER),
+        scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
+        disclosure_id=disclosure_id or str(uuid.uuid4()),
+    )
 
 
 async def test_by_default_a_consent_allows_one_use_within_ten_minutes(registry: Registry) -> None:
@@ -42,8 +44,11 @@ async def test_a_retried_use_records_no_second_use(registry: Registry) -> None:
 
 async def test_processing_lasts_at_most_28_days(registry: Registry) -> None:
     request = consent_service_pb2.GrantConsentRequest(
-        institution=identity_pb2.OrganizationNumber(value=LENDER), scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
-        validity=duration_pb2.Duration(seconds=29 * 86400), request_id="r1")
+        institution=identity_pb2.OrganizationNumber(value=LENDER),
+        scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
+        validity=duration_pb2.Duration(seconds=29 * 86400),
+        request_id="r1",
+    )
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await registry.consent().GrantConsent(request, metadata=registry.as_subject(PERSON))
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -52,16 +57,22 @@ async def test_processing_lasts_at_most_28_days(registry: Registry) -> None:
 
 async def test_grant_names_every_missing_field(registry: Registry) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await registry.consent().GrantConsent(consent_service_pb2.GrantConsentRequest(),
-                                              metadata=registry.as_subject(PERSON))
+        await registry.consent().GrantConsent(
+            consent_service_pb2.GrantConsentRequest(), metadata=registry.as_subject(PERSON)
+        )
     assert {v.field for v in errors.decode(refused.value).field_violations} == {
-        "institution.value", "scope", "request_id"}
+        "institution.value",
+        "scope",
+        "request_id",
+    }
 
 
 async def test_a_retried_grant_returns_the_same_consent(registry: Registry) -> None:
     request = consent_service_pb2.GrantConsentRequest(
-        institution=identity_pb2.OrganizationNumber(value=LENDER), scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
-        request_id="grant-once")
+        institution=identity_pb2.OrganizationNumber(value=LENDER),
+        scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
+        request_id="grant-once",
+    )
     first = await registry.consent().GrantConsent(request, metadata=registry.as_subject(PERSON))
     again = await registry.consent().GrantConsent(request, metadata=registry.as_subject(PERSON))
     assert again.consent.id == first.consent.id
@@ -74,15 +85,18 @@ async def test_a_retried_grant_returns_the_same_consent(registry: Registry) -> N
 async def test_the_subject_lists_and_withdraws_only_their_own(registry: Registry) -> None:
     mine = await grant(registry)
     await grant(registry, subject=CO_BORROWER)
-    listed = await registry.consent().ListConsents(consent_service_pb2.ListConsentsRequest(),
-                                                   metadata=registry.as_subject(PERSON))
+    listed = await registry.consent().ListConsents(
+        consent_service_pb2.ListConsentsRequest(), metadata=registry.as_subject(PERSON)
+    )
     assert [c.id for c in listed.consents] == [mine.id]
     with pytest.raises(grpc.aio.AioRpcError) as not_theirs:
-        await registry.consent().WithdrawConsent(consent_service_pb2.WithdrawConsentRequest(consent_id=mine.id),
-                                                 metadata=registry.as_subject(CO_BORROWER))
+        await registry.consent().WithdrawConsent(
+            consent_service_pb2.WithdrawConsentRequest(consent_id=mine.id), metadata=registry.as_subject(CO_BORROWER)
+        )
     assert not_theirs.value.code() == grpc.StatusCode.NOT_FOUND
     withdrawn = await registry.consent().WithdrawConsent(
-        consent_service_pb2.WithdrawConsentRequest(consent_id=mine.id), metadata=registry.as_subject(PERSON))
+        consent_service_pb2.WithdrawConsentRequest(consent_id=mine.id), metadata=registry.as_subject(PERSON)
+    )
     assert withdrawn.consent.state == consent_pb2.CONSENT_STATE_WITHDRAWN
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await registry.consent().UseConsent(use(), metadata=registry.as_service("lookup"))
@@ -94,7 +108,8 @@ async def test_pages_of_consents(registry: Registry) -> None:
     seen, token = [], ""
     while True:
         page = await registry.consent().ListConsents(
-            consent_service_pb2.ListConsentsRequest(page_size=2, page_token=token), metadata=registry.as_subject(PERSON))
+            consent_service_pb2.ListConsentsRequest(page_size=2, page_token=token), metadata=registry.as_subject(PERSON)
+        )
         seen += [c.id for c in page.consents]
         token = page.next_page_token
         if not token:

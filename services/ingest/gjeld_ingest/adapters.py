@@ -14,20 +14,44 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, delete,
-                        func, select, tuple_, update)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import domain
-from .domain import (ChargeCard, CoBorrowerRole, CreditFacility, DebtType, InstallmentChargePeriod,
-                     InstallmentCharges, RegisteredDebt, RepaymentLoan, Terms)
+from .domain import (
+    ChargeCard,
+    CoBorrowerRole,
+    CreditFacility,
+    DebtType,
+    InstallmentChargePeriod,
+    InstallmentCharges,
+    RegisteredDebt,
+    RepaymentLoan,
+    Terms,
+)
 
 SCHEMA = "ingest"
 metadata = MetaData(schema=SCHEMA)
 
 debts = Table(
-    "debts", metadata,
+    "debts",
+    metadata,
     Column("creditor", String(16), primary_key=True),
     Column("account_id", String(64), primary_key=True),
     Column("debtor_index", LargeBinary, primary_key=True),
@@ -50,7 +74,8 @@ debts = Table(
 )
 
 deliveries = Table(
-    "deliveries", metadata,
+    "deliveries",
+    metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("creditor", String(16), nullable=False),
     Column("request_id", String(64), nullable=False),
@@ -85,8 +110,16 @@ class StoredDebt:
 
 def _terms_columns(terms: Terms) -> dict[str, Any]:
     columns: dict[str, Any] = {"debt_type": terms.debt_type.value}
-    for name in ("original_balance", "balance", "remaining_term_months", "credit_limit", "interest_bearing_balance",
-                 "non_interest_bearing_balance", "nominal_interest_rate_bp", "effective_interest_rate_bp"):
+    for name in (
+        "original_balance",
+        "balance",
+        "remaining_term_months",
+        "credit_limit",
+        "interest_bearing_balance",
+        "non_interest_bearing_balance",
+        "nominal_interest_rate_bp",
+        "effective_interest_rate_bp",
+    ):
         columns[name] = getattr(terms, name, None)
     charges = getattr(terms, "installment_charges", None)
     columns["installment_charges"] = charges.monthly_amount if charges else None
@@ -100,16 +133,34 @@ def _terms_from_row(row: Any) -> Terms:
         return ChargeCard(row.interest_bearing_balance, row.non_interest_bearing_balance)
     charges = InstallmentCharges(row.installment_charges, InstallmentChargePeriod(row.installment_charge_period))
     if kind is DebtType.REPAYMENT_LOAN:
-        return RepaymentLoan(row.original_balance, row.balance, row.remaining_term_months,
-                             row.nominal_interest_rate_bp, charges, row.effective_interest_rate_bp)
-    return CreditFacility(row.credit_limit, row.interest_bearing_balance, row.non_interest_bearing_balance,
-                          row.nominal_interest_rate_bp, charges, row.effective_interest_rate_bp)
+        return RepaymentLoan(
+            row.original_balance,
+            row.balance,
+            row.remaining_term_months,
+            row.nominal_interest_rate_bp,
+            charges,
+            row.effective_interest_rate_bp,
+        )
+    return CreditFacility(
+        row.credit_limit,
+        row.interest_bearing_balance,
+        row.non_interest_bearing_balance,
+        row.nominal_interest_rate_bp,
+        charges,
+        row.effective_interest_rate_bp,
+    )
 
 
 def registered_debt(row: Any, debtor: str | None = None) -> RegisteredDebt:
-    return RegisteredDebt(creditor=row.creditor, account_id=row.account_id,
-                          co_borrower_role=CoBorrowerRole(row.co_borrower_role), extract_time=row.extract_time,
-                          terms=_terms_from_row(row), confirm_time=row.confirm_time, debtor=debtor)
+    return RegisteredDebt(
+        creditor=row.creditor,
+        account_id=row.account_id,
+        co_borrower_role=CoBorrowerRole(row.co_borrower_role),
+        extract_time=row.extract_time,
+        terms=_terms_from_row(row),
+        confirm_time=row.confirm_time,
+        debtor=debtor,
+    )
 
 
 class DebtRegister:
@@ -120,45 +171,83 @@ class DebtRegister:
 
     async def claim_delivery(self, creditor: str, request_id: str, digest: bytes) -> tuple[Delivery, bool]:
         """Record a delivery, or find the one already recorded under its request id. True if new."""
-        row = (await self._db.execute(
-            insert(deliveries).values(id=uuid.uuid4(), creditor=creditor, request_id=request_id,
-                                      content_digest=digest, registered_count=0, closed_count=0,
-                                      unknown_close_count=0)
-            .on_conflict_do_nothing(index_elements=["creditor", "request_id"]).returning(*deliveries.c)
-        )).first()
+        row = (
+            await self._db.execute(
+                insert(deliveries)
+                .values(
+                    id=uuid.uuid4(),
+                    creditor=creditor,
+                    request_id=request_id,
+                    content_digest=digest,
+                    registered_count=0,
+                    closed_count=0,
+                    unknown_close_count=0,
+                )
+                .on_conflict_do_nothing(index_elements=["creditor", "request_id"])
+                .returning(*deliveries.c)
+            )
+        ).first()
         if row is not None:
             return Delivery(**_delivery_fields(row)), True
-        existing = (await self._db.execute(select(deliveries).where(
-            deliveries.c.creditor == creditor, deliveries.c.request_id == request_id))).one()
+        existing = (
+            await self._db.execute(
+                select(deliveries).where(deliveries.c.creditor == creditor, deliveries.c.request_id == request_id)
+            )
+        ).one()
         return Delivery(**_delivery_fields(existing)), False
 
     async def finish_delivery(self, delivery: Delivery, registered: int, closed: int, unknown: int) -> Delivery:
-        await self._db.execute(update(deliveries).where(deliveries.c.id == delivery.id).values(
-            registered_count=registered, closed_count=closed, unknown_close_count=unknown))
-        return Delivery(delivery.id, delivery.request_id, delivery.content_digest, registered, closed, unknown,
-                        delivery.receive_time)
+        await self._db.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery.id)
+            .values(registered_count=registered, closed_count=closed, unknown_close_count=unknown)
+        )
+        return Delivery(
+            delivery.id,
+            delivery.request_id,
+            delivery.content_digest,
+            registered,
+            closed,
+            unknown,
+            delivery.receive_time,
+        )
 
     async def register(self, creditor: str, rows: Sequence[StoredDebt]) -> None:
         """Insert or overwrite debts: the previous state is replaced, not kept (DOM-7)."""
         if not rows:
             return
-        values = [{
-            "creditor": creditor, "account_id": r.debt.account_id, "debtor_index": r.debtor_index,
-            "debtor_encrypted": r.debtor_encrypted, "co_borrower_role": r.debt.co_borrower_role.value,
-            "extract_time": r.debt.extract_time, "confirm_time": func.now(), **_terms_columns(r.debt.terms),
-        } for r in rows]
+        values = [
+            {
+                "creditor": creditor,
+                "account_id": r.debt.account_id,
+                "debtor_index": r.debtor_index,
+                "debtor_encrypted": r.debtor_encrypted,
+                "co_borrower_role": r.debt.co_borrower_role.value,
+                "extract_time": r.debt.extract_time,
+                "confirm_time": func.now(),
+                **_terms_columns(r.debt.terms),
+            }
+            for r in rows
+        ]
         statement = insert(debts).values(values)
-        replaced = {c.name: statement.excluded[c.name] for c in debts.c
-                    if c.name not in ("creditor", "account_id", "debtor_index")}
-        await self._db.execute(statement.on_conflict_do_update(
-            index_elements=["creditor", "account_id", "debtor_index"], set_=replaced))
+        replaced = {
+            c.name: statement.excluded[c.name]
+            for c in debts.c
+            if c.name not in ("creditor", "account_id", "debtor_index")
+        }
+        await self._db.execute(
+            statement.on_conflict_do_update(index_elements=["creditor", "account_id", "debtor_index"], set_=replaced)
+        )
 
     async def close(self, creditor: str, keys: Sequence[tuple[str, bytes]]) -> int:
         """Delete closed or repaid debts (DOM-7); returns how many were held."""
         if not keys:
             return 0
-        result = await self._db.execute(delete(debts).where(
-            debts.c.creditor == creditor, tuple_(debts.c.account_id, debts.c.debtor_index).in_(keys)))
+        result = await self._db.execute(
+            delete(debts).where(
+                debts.c.creditor == creditor, tuple_(debts.c.account_id, debts.c.debtor_index).in_(keys)
+            )
+        )
         return int(result.rowcount)
 
     async def of_creditor(self, creditor: str, after: tuple[str, bytes] | None, limit: int) -> list[Any]:
@@ -169,12 +258,22 @@ class DebtRegister:
         return list(rows)
 
     async def of_subject(self, debtor_index: bytes) -> list[RegisteredDebt]:
-        rows = await self._db.execute(select(debts).where(debts.c.debtor_index == debtor_index)
-                                      .order_by(debts.c.creditor, debts.c.account_id))
+        rows = await self._db.execute(
+            select(debts).where(debts.c.debtor_index == debtor_index).order_by(debts.c.creditor, debts.c.account_id)
+        )
         return [registered_debt(row) for row in rows]
 
 
 def _delivery_fields(row: Any) -> dict[str, Any]:
-    return {k: getattr(row, k) for k in ("id", "request_id", "content_digest", "registered_count", "closed_count",
-                                         "unknown_close_count", "receive_time")}
-
+    return {
+        k: getattr(row, k)
+        for k in (
+            "id",
+            "request_id",
+            "content_digest",
+            "registered_count",
+            "closed_count",
+            "unknown_close_count",
+            "receive_time",
+        )
+    }

@@ -20,8 +20,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def wire(parts: Parts) -> Wiring:
     servicer = IngestServicer(Ingest(parts.engine, parts.keys), parts.directory)
-    return Wiring([registration(ingest_service_pb2, "IngestService",
-                                ingest_service_pb2_grpc.add_IngestServiceServicer_to_server, servicer)])
+    return Wiring(
+        [
+            registration(
+                ingest_service_pb2,
+                "IngestService",
+                ingest_service_pb2_grpc.add_IngestServiceServicer_to_server,
+                servicer,
+            )
+        ]
+    )
 
 
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:

@@ -14,8 +14,16 @@ from gjeld_shared.timestamps import from_proto, to_proto
 
 from . import domain
 from .adapters import Delivery
-from .domain import (ChargeCard, CoBorrowerRole, CreditFacility, InstallmentChargePeriod, InstallmentCharges,
-                     RegisteredDebt, RepaymentLoan, Terms)
+from .domain import (
+    ChargeCard,
+    CoBorrowerRole,
+    CreditFacility,
+    InstallmentChargePeriod,
+    InstallmentCharges,
+    RegisteredDebt,
+    RepaymentLoan,
+    Terms,
+)
 
 ROLE_FROM_PROTO = {
     debt_pb2.CO_BORROWER_ROLE_SOLE_DEBTOR: CoBorrowerRole.SOLE_DEBTOR,
@@ -67,8 +75,9 @@ class _Reader:
         inner = _Reader(self.message.installment_charges, f"{self.path}.installment_charges", self.violations)
         amount = inner.money("monthly_amount")
         self.complete = self.complete and inner.complete
-        return InstallmentCharges(amount, PERIOD_FROM_PROTO.get(self.message.installment_charges.period,
-                                                                 InstallmentChargePeriod.MONTHLY))
+        return InstallmentCharges(
+            amount, PERIOD_FROM_PROTO.get(self.message.installment_charges.period, InstallmentChargePeriod.MONTHLY)
+        )
 
 
 def _terms(message: ingest_pb2.Debt, path: str, violations: Violations) -> Terms | None:
@@ -79,13 +88,23 @@ def _terms(message: ingest_pb2.Debt, path: str, violations: Violations) -> Terms
     r = _Reader(getattr(message, kind), f"{path}.{kind}", violations)
     terms: Terms
     if kind == "repayment_loan":
-        terms = RepaymentLoan(r.money("original_balance"), r.money("balance"), r.integer("remaining_term_months"),
-                              r.integer("nominal_interest_rate_bp"), r.charges(),
-                              r.optional_integer("effective_interest_rate_bp"))
+        terms = RepaymentLoan(
+            r.money("original_balance"),
+            r.money("balance"),
+            r.integer("remaining_term_months"),
+            r.integer("nominal_interest_rate_bp"),
+            r.charges(),
+            r.optional_integer("effective_interest_rate_bp"),
+        )
     elif kind == "credit_facility":
-        terms = CreditFacility(r.money("credit_limit"), r.money("interest_bearing_balance"),
-                               r.money("non_interest_bearing_balance"), r.integer("nominal_interest_rate_bp"),
-                               r.charges(), r.optional_integer("effective_interest_rate_bp"))
+        terms = CreditFacility(
+            r.money("credit_limit"),
+            r.money("interest_bearing_balance"),
+            r.money("non_interest_bearing_balance"),
+            r.integer("nominal_interest_rate_bp"),
+            r.charges(),
+            r.optional_integer("effective_interest_rate_bp"),
+        )
     else:
         terms = ChargeCard(r.money("interest_bearing_balance"), r.money("non_interest_bearing_balance"))
     for field, description in domain.check_terms(terms):
@@ -131,24 +150,39 @@ def _money(amount: int) -> money_pb2.Money:
 def terms_to_proto(terms: Terms, target: Any) -> None:
     """Write the terms into the message's `terms` oneof (ingest Debt, or any message with the same oneof)."""
     if isinstance(terms, ChargeCard):
-        target.charge_card.CopyFrom(debt_pb2.ChargeCard(
-            interest_bearing_balance=_money(terms.interest_bearing_balance),
-            non_interest_bearing_balance=_money(terms.non_interest_bearing_balance)))
+        target.charge_card.CopyFrom(
+            debt_pb2.ChargeCard(
+                interest_bearing_balance=_money(terms.interest_bearing_balance),
+                non_interest_bearing_balance=_money(terms.non_interest_bearing_balance),
+            )
+        )
         return
-    charges = debt_pb2.InstallmentCharges(monthly_amount=_money(terms.installment_charges.monthly_amount),
-                                          period=PERIOD_TO_PROTO[terms.installment_charges.period])
+    charges = debt_pb2.InstallmentCharges(
+        monthly_amount=_money(terms.installment_charges.monthly_amount),
+        period=PERIOD_TO_PROTO[terms.installment_charges.period],
+    )
     if isinstance(terms, RepaymentLoan):
-        target.repayment_loan.CopyFrom(debt_pb2.RepaymentLoan(
-            original_balance=_money(terms.original_balance), balance=_money(terms.balance),
-            remaining_term_months=terms.remaining_term_months,
-            nominal_interest_rate_bp=terms.nominal_interest_rate_bp,
-            effective_interest_rate_bp=terms.effective_interest_rate_bp, installment_charges=charges))
+        target.repayment_loan.CopyFrom(
+            debt_pb2.RepaymentLoan(
+                original_balance=_money(terms.original_balance),
+                balance=_money(terms.balance),
+                remaining_term_months=terms.remaining_term_months,
+                nominal_interest_rate_bp=terms.nominal_interest_rate_bp,
+                effective_interest_rate_bp=terms.effective_interest_rate_bp,
+                installment_charges=charges,
+            )
+        )
     else:
-        target.credit_facility.CopyFrom(debt_pb2.CreditFacility(
-            credit_limit=_money(terms.credit_limit), interest_bearing_balance=_money(terms.interest_bearing_balance),
-            non_interest_bearing_balance=_money(terms.non_interest_bearing_balance),
-            nominal_interest_rate_bp=terms.nominal_interest_rate_bp,
-            effective_interest_rate_bp=terms.effective_interest_rate_bp, installment_charges=charges))
+        target.credit_facility.CopyFrom(
+            debt_pb2.CreditFacility(
+                credit_limit=_money(terms.credit_limit),
+                interest_bearing_balance=_money(terms.interest_bearing_balance),
+                non_interest_bearing_balance=_money(terms.non_interest_bearing_balance),
+                nominal_interest_rate_bp=terms.nominal_interest_rate_bp,
+                effective_interest_rate_bp=terms.effective_interest_rate_bp,
+                installment_charges=charges,
+            )
+        )
 
 
 def debt_to_proto(debt: RegisteredDebt, directory: InstitutionDirectory) -> ingest_pb2.Debt:
@@ -167,7 +201,11 @@ def debt_to_proto(debt: RegisteredDebt, directory: InstitutionDirectory) -> inge
 
 
 def delivery_to_proto(delivery: Delivery) -> ingest_pb2.Delivery:
-    return ingest_pb2.Delivery(id=str(delivery.id), request_id=delivery.request_id,
-                               registered_count=delivery.registered_count, closed_count=delivery.closed_count,
-                               unknown_close_count=delivery.unknown_close_count,
-                               receive_time=to_proto(delivery.receive_time))
+    return ingest_pb2.Delivery(
+        id=str(delivery.id),
+        request_id=delivery.request_id,
+        registered_count=delivery.registered_count,
+        closed_count=delivery.closed_count,
+        unknown_close_count=delivery.unknown_close_count,
+        receive_time=to_proto(delivery.receive_time),
+    )

@@ -24,7 +24,9 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         self._ingest = ingest
         self._directory = directory
 
-    async def ReportDebtChanges(self, request: pb.ReportDebtChangesRequest, context: Any) -> pb.ReportDebtChangesResponse:
+    async def ReportDebtChanges(
+        self, request: pb.ReportDebtChangesRequest, context: Any
+    ) -> pb.ReportDebtChangesResponse:
         caller = require_institution(SCOPE_REPORT)
         violations = Violations()
         if not 0 < len(request.request_id) <= MAX_REQUEST_ID:
@@ -53,12 +55,17 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
                 keys.append(domain.DebtKey(sent.account_id, sent.debtor.value))
                 positions.append(i)
         for repeat, first in domain.duplicates(keys).items():
-            violations.add(f"changes[{positions[repeat]}]",
-                           f"names the same account and debtor as changes[{positions[first]}]")
+            violations.add(
+                f"changes[{positions[repeat]}]", f"names the same account and debtor as changes[{positions[first]}]"
+            )
         violations.raise_if_any()
-        delivery = await self._ingest.report_changes(caller.organization_number, request.request_id,
-                                                     request.SerializeToString(deterministic=True),
-                                                     registrations, closures)
+        delivery = await self._ingest.report_changes(
+            caller.organization_number,
+            request.request_id,
+            request.SerializeToString(deterministic=True),
+            registrations,
+            closures,
+        )
         return pb.ReportDebtChangesResponse(delivery=delivery_to_proto(delivery))
 
     async def ListDebts(self, request: pb.ListDebtsRequest, context: Any) -> pb.ListDebtsResponse:
@@ -72,10 +79,14 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             except (KeyError, ValueError, TypeError):
                 raise InvalidArgument([FieldViolation("page_token", "is not a token this method gave out")]) from None
         page = await self._ingest.debts_of_creditor(caller.organization_number, after, size)
-        token = paging.encode_token({"account_id": page.last_key[0], "debtor": page.last_key[1].hex()}) \
-            if page.last_key else ""
-        return pb.ListDebtsResponse(debts=[debt_to_proto(d, self._directory) for d in page.debts],
-                                    next_page_token=token)
+        token = (
+            paging.encode_token({"account_id": page.last_key[0], "debtor": page.last_key[1].hex()})
+            if page.last_key
+            else ""
+        )
+        return pb.ListDebtsResponse(
+            debts=[debt_to_proto(d, self._directory) for d in page.debts], next_page_token=token
+        )
 
     async def ListSubjectDebts(self, request: pb.ListSubjectDebtsRequest, context: Any) -> pb.ListSubjectDebtsResponse:
         require_service("lookup")

@@ -27,8 +27,9 @@ class Ingest:
         self._engine = engine
         self._keys = keys
 
-    async def report_changes(self, creditor: str, request_id: str, content: bytes,
-                             registrations: Sequence[Debt], closures: Sequence[DebtKey]) -> Delivery:
+    async def report_changes(
+        self, creditor: str, request_id: str, content: bytes, registrations: Sequence[Debt], closures: Sequence[DebtKey]
+    ) -> Delivery:
         """Apply one validated delivery all or nothing, once per request id (AIP-155)."""
         digest = self._keys.digest(content)
         rows = [StoredDebt(d, self._keys.blind_index(d.debtor), self._keys.encrypt(d.debtor)) for d in registrations]
@@ -38,9 +39,11 @@ class Ingest:
             delivery, new = await register.claim_delivery(creditor, request_id, digest)
             if not new:
                 if delivery.content_digest != digest:
-                    raise AlreadyExists("REQUEST_ID_REUSED",
-                                        "this request id was used before for a delivery with other content",
-                                        {"request_id": request_id})
+                    raise AlreadyExists(
+                        "REQUEST_ID_REUSED",
+                        "this request id was used before for a delivery with other content",
+                        {"request_id": request_id},
+                    )
                 return delivery
             await register.register(creditor, rows)
             closed = await register.close(creditor, closing)

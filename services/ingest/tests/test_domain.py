@@ -18,9 +18,11 @@ def test_negative_amounts_are_refused_with_their_field() -> None:
 def test_rates_and_terms_must_be_possible() -> None:
     assert domain.check_terms(RepaymentLoan(100, 50, 12, 820, InstallmentCharges(0))) == []
     problems = domain.check_terms(RepaymentLoan(100, 50, -1, domain.MAX_RATE_BP + 1, InstallmentCharges(0), -3))
-    assert {field for field, _ in problems} == {"repayment_loan.remaining_term_months",
-                                                "repayment_loan.nominal_interest_rate_bp",
-                                                "repayment_loan.effective_interest_rate_bp"}
+    assert {field for field, _ in problems} == {
+        "repayment_loan.remaining_term_months",
+        "repayment_loan.nominal_interest_rate_bp",
+        "repayment_loan.effective_interest_rate_bp",
+    }
 
 
 def test_balance_includes_both_parts() -> None:

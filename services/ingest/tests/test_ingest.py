@@ -18,9 +18,10 @@ def request(request_id: str, changes: list[ingest_pb2.DebtChange]) -> ingest_ser
 async def debts_of_bank(registry: Registry, page_size: int = 0) -> list[ingest_pb2.Debt]:
     found, token = [], ""
     while True:
-        page = await registry.ingest().ListDebts(ingest_service_pb2.ListDebtsRequest(page_size=page_size,
-                                                                                     page_token=token),
-                                                 metadata=registry.as_institution(BANK))
+        page = await registry.ingest().ListDebts(
+            ingest_service_pb2.ListDebtsRequest(page_size=page_size, page_token=token),
+            metadata=registry.as_institution(BANK),
+        )
         found.extend(page.debts)
         token = page.next_page_token
         if not token:
@@ -40,10 +41,12 @@ async def test_a_delivery_registers_every_debt_and_reads_back_page_by_page(regis
     assert (reply.delivery.registered_count, reply.delivery.closed_count) == (4, 0)
     debts = await debts_of_bank(registry, page_size=1)
     assert sorted((d.account_id, d.debtor.value) for d in debts) == sorted(
-        (c.register.account_id, c.register.debtor.value) for c in demo_changes())
+        (c.register.account_id, c.register.debtor.value) for c in demo_changes()
+    )
     assert all(d.creditor.name == "Fjordbanken ASA" and d.HasField("confirm_time") for d in debts)
-    other = await registry.ingest().ListDebts(ingest_service_pb2.ListDebtsRequest(),
-                                              metadata=registry.as_institution(LENDER))
+    other = await registry.ingest().ListDebts(
+        ingest_service_pb2.ListDebtsRequest(), metadata=registry.as_institution(LENDER)
+    )
     assert list(other.debts) == []  # an institution reads back only its own data
 
 
@@ -56,16 +59,20 @@ async def test_an_update_replaces_the_debt_and_keeps_no_history(registry: Regist
     stored = await rows(registry, "SELECT balance FROM ingest.debts WHERE account_id = 'ACC-001'")
     assert sorted(r["balance"] for r in stored) == [31_500_000, 32_000_000]  # the person's, and the co-borrower's
     assert (await rows(registry, "SELECT count(*) AS n FROM ingest.debts"))[0]["n"] == 4
-    assert 32_000_000 not in [r["balance"] for r in await rows(
-        registry, "SELECT balance FROM ingest.debts WHERE co_borrower_role = 'has_co_borrower'")]
+    assert 32_000_000 not in [
+        r["balance"]
+        for r in await rows(registry, "SELECT balance FROM ingest.debts WHERE co_borrower_role = 'has_co_borrower'")
+    ]
 
 
 async def test_a_closed_debt_is_deleted(registry: Registry) -> None:
     await report_demo(registry)
-    close = ingest_pb2.DebtChange(close=ingest_pb2.DebtKey(
-        account_id="CARD-7", debtor=identity_pb2.NationalIdentityNumber(value=PERSON)))
-    reply = await registry.ingest().ReportDebtChanges(request("close-1", [close]),
-                                                      metadata=registry.as_institution(BANK))
+    close = ingest_pb2.DebtChange(
+        close=ingest_pb2.DebtKey(account_id="CARD-7", debtor=identity_pb2.NationalIdentityNumber(value=PERSON))
+    )
+    reply = await registry.ingest().ReportDebtChanges(
+        request("close-1", [close]), metadata=registry.as_institution(BANK)
+    )
     assert (reply.delivery.closed_count, reply.delivery.unknown_close_count) == (1, 0)
     assert "CARD-7" not in {d.account_id for d in await debts_of_bank(registry)}
 
@@ -84,13 +91,13 @@ async def test_a_retry_returns_the_first_receipt_and_a_reused_id_is_refused(regi
 async def test_one_bad_change_refuses_the_delivery_and_names_every_bad_field(registry: Registry) -> None:
     await report_demo(registry)
     changes = demo_changes()
-    changes[0].register.repayment_loan.balance.minor_units = -1            # DOM-2
-    changes[1].register.credit_facility.ClearField("credit_limit")         # DOM-1: required per type
-    changes[1].register.credit_facility.nominal_interest_rate_bp = 10**6   # out of range
-    changes[2].register.debtor.value = "14842249092"                        # DOM-4: bad check digit
-    changes[3].register.co_borrower_role = 0                               # DOM-3: must be set
-    changes.append(demo_changes()[0])                                      # duplicate of changes[0]
-    changes.append(ingest_pb2.DebtChange())                                # neither register nor close
+    changes[0].register.repayment_loan.balance.minor_units = -1  # DOM-2
+    changes[1].register.credit_facility.ClearField("credit_limit")  # DOM-1: required per type
+    changes[1].register.credit_facility.nominal_interest_rate_bp = 10**6  # out of range
+    changes[2].register.debtor.value = "14842249092"  # DOM-4: bad check digit
+    changes[3].register.co_borrower_role = 0  # DOM-3: must be set
+    changes.append(demo_changes()[0])  # duplicate of changes[0]
+    changes.append(ingest_pb2.DebtChange())  # neither register nor close
     for change in changes:
         if change.HasField("register"):
             change.register.account_id += "-NEW"
@@ -109,8 +116,7 @@ async def test_one_bad_change_refuses_the_delivery_and_names_every_bad_field(reg
     }
     assert "14842249092" not in str(errors.decode(refused.value)) + (refused.value.details() or "")
     # Nothing of the refused delivery is registered, and what was accepted before is intact.
-    assert sorted(d.account_id for d in await debts_of_bank(registry)) == ["ACC-001", "ACC-001", "CARD-7",
-                                                                         "CHARGE-3"]
+    assert sorted(d.account_id for d in await debts_of_bank(registry)) == ["ACC-001", "ACC-001", "CARD-7", "CHARGE-3"]
 
 
 async def test_missing_money_fields_are_named(registry: Registry) -> None:
@@ -119,7 +125,8 @@ async def test_missing_money_fields_are_named(registry: Registry) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await registry.ingest().ReportDebtChanges(request("m-1", [change]), metadata=registry.as_institution(BANK))
     assert [v.field for v in errors.decode(refused.value).field_violations] == [
-        "changes[0].register.charge_card.non_interest_bearing_balance"]
+        "changes[0].register.charge_card.non_interest_bearing_balance"
+    ]
 
 
 async def test_identity_numbers_are_stored_only_hashed_and_encrypted(registry: Registry) -> None:
@@ -153,9 +160,8 @@ async def test_only_lookup_may_read_a_subjects_debts(registry: Registry) -> None
 
 async def test_a_page_token_from_elsewhere_is_invalid_argument(registry: Registry) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await registry.ingest().ListDebts(ingest_service_pb2.ListDebtsRequest(page_token="bm9wZQ"),
-                                          metadata=registry.as_institution(BANK))
+        await registry.ingest().ListDebts(
+            ingest_service_pb2.ListDebtsRequest(page_token="bm9wZQ"), metadata=registry.as_institution(BANK)
+        )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in errors.decode(refused.value).field_violations] == ["page_token"]
-
-

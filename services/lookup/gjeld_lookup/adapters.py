@@ -19,8 +19,20 @@ from gjeld.notify.v1 import notify_pb2, notify_service_pb2, notify_service_pb2_g
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
 from gjeld_shared.errors import GjeldError, PermissionDenied, Unavailable
-from sqlalchemy import (Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, select, tuple_,
-                        update)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,7 +40,8 @@ SCHEMA = "lookup"
 metadata = MetaData(schema=SCHEMA)
 
 disclosures = Table(
-    "disclosures", metadata,
+    "disclosures",
+    metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("subject_index", LargeBinary, nullable=False),
     Column("recipient", String(16)),
@@ -43,7 +56,8 @@ disclosures = Table(
 )
 
 outbox = Table(
-    "notice_outbox", metadata,
+    "notice_outbox",
+    metadata,
     Column("disclosure_id", UUID(as_uuid=True), primary_key=True),
     Column("subject_encrypted", LargeBinary, nullable=False),
     Column("copy_letter", LargeBinary, nullable=False),
@@ -62,44 +76,76 @@ class DisclosureLog:
     async def record(self, values: dict[str, Any]) -> None:
         await self._db.execute(insert(disclosures).values(**values))
 
-    async def queue_letter(self, disclosure_id: uuid.UUID, subject_encrypted: bytes, letter: bytes,
-                           when: datetime) -> None:
-        await self._db.execute(insert(outbox).values(disclosure_id=disclosure_id, subject_encrypted=subject_encrypted,
-                                                     copy_letter=letter, next_attempt_time=when))
+    async def queue_letter(
+        self, disclosure_id: uuid.UUID, subject_encrypted: bytes, letter: bytes, when: datetime
+    ) -> None:
+        await self._db.execute(
+            insert(outbox).values(
+                disclosure_id=disclosure_id,
+                subject_encrypted=subject_encrypted,
+                copy_letter=letter,
+                next_attempt_time=when,
+            )
+        )
 
-    async def of_subject(self, subject_index: bytes, before: tuple[datetime, uuid.UUID] | None,
-                         limit: int) -> list[Any]:
+    async def of_subject(
+        self, subject_index: bytes, before: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[Any]:
         query = select(disclosures).where(disclosures.c.subject_index == subject_index)
         if before is not None:
             query = query.where(tuple_(disclosures.c.disclose_time, disclosures.c.id) < tuple_(*before))
-        return list(await self._db.execute(query.order_by(disclosures.c.disclose_time.desc(),
-                                                          disclosures.c.id.desc()).limit(limit)))
+        return list(
+            await self._db.execute(
+                query.order_by(disclosures.c.disclose_time.desc(), disclosures.c.id.desc()).limit(limit)
+            )
+        )
 
     async def any_letter_due(self, now: datetime) -> bool:
-        return bool((await self._db.execute(select(outbox.c.disclosure_id).where(
-            outbox.c.relay_time.is_(None), outbox.c.next_attempt_time <= now).limit(1))).first())
+        return bool(
+            (
+                await self._db.execute(
+                    select(outbox.c.disclosure_id)
+                    .where(outbox.c.relay_time.is_(None), outbox.c.next_attempt_time <= now)
+                    .limit(1)
+                )
+            ).first()
+        )
 
     async def letters_due(self, now: datetime, limit: int) -> list[Any]:
-        return list(await self._db.execute(
-            select(outbox).where(outbox.c.relay_time.is_(None), outbox.c.next_attempt_time <= now)
-            .order_by(outbox.c.next_attempt_time).limit(limit).with_for_update(skip_locked=True)))
+        return list(
+            await self._db.execute(
+                select(outbox)
+                .where(outbox.c.relay_time.is_(None), outbox.c.next_attempt_time <= now)
+                .order_by(outbox.c.next_attempt_time)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
 
     async def relayed(self, disclosure_id: uuid.UUID, when: datetime) -> None:
-        await self._db.execute(update(outbox).where(outbox.c.disclosure_id == disclosure_id).values(
-            relay_time=when, attempts=outbox.c.attempts + 1, last_error=None))
+        await self._db.execute(
+            update(outbox)
+            .where(outbox.c.disclosure_id == disclosure_id)
+            .values(relay_time=when, attempts=outbox.c.attempts + 1, last_error=None)
+        )
 
     async def relay_failed(self, disclosure_id: uuid.UUID, retry_at: datetime, error: str) -> None:
-        await self._db.execute(update(outbox).where(outbox.c.disclosure_id == disclosure_id).values(
-            attempts=outbox.c.attempts + 1, next_attempt_time=retry_at, last_error=error[:500]))
+        await self._db.execute(
+            update(outbox)
+            .where(outbox.c.disclosure_id == disclosure_id)
+            .values(attempts=outbox.c.attempts + 1, next_attempt_time=retry_at, last_error=error[:500])
+        )
 
 
 def _unavailable(service: str, error: grpc.RpcError) -> GjeldError:
     remote = errors.decode(error)
     if remote.code is grpc.StatusCode.PERMISSION_DENIED and remote.reason.startswith("CONSENT_"):
-        return PermissionDenied(remote.reason, "no active consent from the subject allows this lookup",
-                                remote.metadata)
-    return Unavailable("DEPENDENCY_UNAVAILABLE", f"the {service} service could not answer",
-                       {"service": service, "code": remote.code.name})
+        return PermissionDenied(remote.reason, "no active consent from the subject allows this lookup", remote.metadata)
+    return Unavailable(
+        "DEPENDENCY_UNAVAILABLE",
+        f"the {service} service could not answer",
+        {"service": service, "code": remote.code.name},
+    )
 
 
 class Registry:
@@ -113,27 +159,38 @@ class Registry:
 
     async def use_consent(self, subject: str, institution: str, disclosure_id: str, timeout: float) -> str:
         try:
-            reply = await self._consent.UseConsent(consent_service_pb2.UseConsentRequest(
-                subject=identity_pb2.NationalIdentityNumber(value=subject),
-                institution=identity_pb2.OrganizationNumber(value=institution),
-                scope=consent_pb2.CONSENT_SCOPE_PROCESSING, disclosure_id=disclosure_id), timeout=timeout)
+            reply = await self._consent.UseConsent(
+                consent_service_pb2.UseConsentRequest(
+                    subject=identity_pb2.NationalIdentityNumber(value=subject),
+                    institution=identity_pb2.OrganizationNumber(value=institution),
+                    scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
+                    disclosure_id=disclosure_id,
+                ),
+                timeout=timeout,
+            )
         except grpc.RpcError as error:
             raise _unavailable("consent", error) from None
         return reply.consent.id
 
     async def debts_of(self, subject: str, timeout: float) -> list[ingest_pb2.Debt]:
         try:
-            reply = await self._ingest.ListSubjectDebts(ingest_service_pb2.ListSubjectDebtsRequest(
-                subject=identity_pb2.NationalIdentityNumber(value=subject)), timeout=timeout)
+            reply = await self._ingest.ListSubjectDebts(
+                ingest_service_pb2.ListSubjectDebtsRequest(subject=identity_pb2.NationalIdentityNumber(value=subject)),
+                timeout=timeout,
+            )
         except grpc.RpcError as error:
             raise _unavailable("ingest", error) from None
         return list(reply.debts)
 
-    async def send_letter(self, disclosure_id: str, subject: str, letter: notify_pb2.CopyLetter,
-                          timeout: float) -> None:
-        await self._notify.EnqueueNotice(notify_service_pb2.EnqueueNoticeRequest(
-            source_id=disclosure_id, subject=identity_pb2.NationalIdentityNumber(value=subject),
-            copy_letter=letter), timeout=timeout)
+    async def send_letter(
+        self, disclosure_id: str, subject: str, letter: notify_pb2.CopyLetter, timeout: float
+    ) -> None:
+        await self._notify.EnqueueNotice(
+            notify_service_pb2.EnqueueNoticeRequest(
+                source_id=disclosure_id, subject=identity_pb2.NationalIdentityNumber(value=subject), copy_letter=letter
+            ),
+            timeout=timeout,
+        )
 
     async def close(self) -> None:
         for channel in self._channels:

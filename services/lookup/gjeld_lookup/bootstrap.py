@@ -21,12 +21,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
-        registry = Registry(parts.channel(settings.consent_address), parts.channel(settings.ingest_address),
-                            parts.channel(settings.notify_address))
+        registry = Registry(
+            parts.channel(settings.consent_address),
+            parts.channel(settings.ingest_address),
+            parts.channel(settings.notify_address),
+        )
         lookups = Lookups(parts.engine, parts.keys, registry, parts.directory, settings.call_timeout_seconds)
         return Wiring(
-            [registration(lookup_service_pb2, "LookupService",
-                          lookup_service_pb2_grpc.add_LookupServiceServicer_to_server, LookupServicer(lookups))],
+            [
+                registration(
+                    lookup_service_pb2,
+                    "LookupService",
+                    lookup_service_pb2_grpc.add_LookupServiceServicer_to_server,
+                    LookupServicer(lookups),
+                )
+            ],
             background=[lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds)],
             on_close=[registry.close],
         )

@@ -26,8 +26,11 @@ PURPOSE_WORDS = {
 }
 SOURCE = "gjeld, the register of unsecured debt, as reported by your creditors"
 
-_TYPES = {"repayment_loan": debt_pb2.DEBT_TYPE_REPAYMENT_LOAN, "credit_facility": debt_pb2.DEBT_TYPE_CREDIT_FACILITY,
-          "charge_card": debt_pb2.DEBT_TYPE_CHARGE_CARD}
+_TYPES = {
+    "repayment_loan": debt_pb2.DEBT_TYPE_REPAYMENT_LOAN,
+    "credit_facility": debt_pb2.DEBT_TYPE_CREDIT_FACILITY,
+    "charge_card": debt_pb2.DEBT_TYPE_CHARGE_CARD,
+}
 
 
 def for_lender(debt: ingest_pb2.Debt) -> debt_pb2.DisclosedDebt:
@@ -41,8 +44,12 @@ def for_lender(debt: ingest_pb2.Debt) -> debt_pb2.DisclosedDebt:
 
 def for_subject(debt: ingest_pb2.Debt) -> lookup_pb2.OwnDebt:
     """The debt as its debtor sees it: with the creditor."""
-    own = lookup_pb2.OwnDebt(creditor=debt.creditor, account_id=debt.account_id,
-                             co_borrower_role=debt.co_borrower_role, confirm_time=debt.confirm_time)
+    own = lookup_pb2.OwnDebt(
+        creditor=debt.creditor,
+        account_id=debt.account_id,
+        co_borrower_role=debt.co_borrower_role,
+        confirm_time=debt.confirm_time,
+    )
     kind = debt.WhichOneof("terms")
     if kind is not None:
         getattr(own, kind).CopyFrom(getattr(debt, kind))
@@ -56,8 +63,11 @@ def _figures(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> tuple[int, in
         return _TYPES[kind], debt.repayment_loan.balance.minor_units, 0
     if kind == "credit_facility":
         f = debt.credit_facility
-        return (_TYPES[kind], f.interest_bearing_balance.minor_units + f.non_interest_bearing_balance.minor_units,
-                f.credit_limit.minor_units)
+        return (
+            _TYPES[kind],
+            f.interest_bearing_balance.minor_units + f.non_interest_bearing_balance.minor_units,
+            f.credit_limit.minor_units,
+        )
     if kind == "charge_card":
         c = debt.charge_card
         return _TYPES[kind], c.interest_bearing_balance.minor_units + c.non_interest_bearing_balance.minor_units, 0
@@ -73,6 +83,12 @@ def totals(debts: Iterable[debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt]) -> list
         entry[0] += 1
         entry[1] += balance
         entry[2] += limit
-    return [debt_pb2.DebtTotal(debt_type=kind, debt_count=count, balance=money_pb2.Money(minor_units=balance),  # type: ignore[arg-type]
-                               credit_limit=money_pb2.Money(minor_units=limit))
-            for kind, (count, balance, limit) in sorted(sums.items())]
+    return [
+        debt_pb2.DebtTotal(
+            debt_type=kind,
+            debt_count=count,
+            balance=money_pb2.Money(minor_units=balance),  # type: ignore[arg-type]
+            credit_limit=money_pb2.Money(minor_units=limit),
+        )
+        for kind, (count, balance, limit) in sorted(sums.items())
+    ]

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2 as pb, lookup_service_pb2_grpc
+from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2_grpc
+from gjeld.lookup.v1 import lookup_service_pb2 as pb
 from gjeld_shared import identity_numbers, paging
 from gjeld_shared.callers import SCOPE_LOOKUP, require_institution, require_subject
 from gjeld_shared.clients import deadline
@@ -32,8 +33,12 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         if len(request.application_reference) > 64:
             violations.add("application_reference", "must be at most 64 characters")
         violations.raise_if_any()
-        disclosed = await self._lookups.look_up(lender.organization_number, request.subject.value,
-                                                request.application_reference, deadline(context, CALL_CAP_SECONDS))
+        disclosed = await self._lookups.look_up(
+            lender.organization_number,
+            request.subject.value,
+            request.application_reference,
+            deadline(context, CALL_CAP_SECONDS),
+        )
         return pb.LookUpDebtResponse(disclosure=disclosed.disclosure, debts=disclosed.debts, totals=disclosed.totals)
 
     async def GetOwnDebt(self, request: pb.GetOwnDebtRequest, context: Any) -> pb.GetOwnDebtResponse:
@@ -41,8 +46,9 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         debts, totals = await self._lookups.own_debt(subject.identity_number, deadline(context, CALL_CAP_SECONDS))
         return pb.GetOwnDebtResponse(debts=debts, totals=totals)
 
-    async def ListOwnDisclosures(self, request: pb.ListOwnDisclosuresRequest,
-                                 context: Any) -> pb.ListOwnDisclosuresResponse:
+    async def ListOwnDisclosures(
+        self, request: pb.ListOwnDisclosuresRequest, context: Any
+    ) -> pb.ListOwnDisclosuresResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
         position = paging.decode_token(request.page_token)
@@ -57,4 +63,5 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         if len(rows) > size:
             token = paging.encode_token({"disclose_time": page[-1].disclose_time.isoformat(), "id": str(page[-1].id)})
         return pb.ListOwnDisclosuresResponse(
-            disclosures=[self._lookups.disclosure_to_proto(r._mapping) for r in page], next_page_token=token)
+            disclosures=[self._lookups.disclosure_to_proto(r._mapping) for r in page], next_page_token=token
+        )

@@ -32,8 +32,10 @@ from .domain import Purpose
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
-PURPOSE_TO_PROTO = {Purpose.CREDIT_ASSESSMENT: lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
-                    Purpose.SUBJECT_ACCESS: lookup_pb2.DISCLOSURE_PURPOSE_SUBJECT_ACCESS}
+PURPOSE_TO_PROTO = {
+    Purpose.CREDIT_ASSESSMENT: lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
+    Purpose.SUBJECT_ACCESS: lookup_pb2.DISCLOSURE_PURPOSE_SUBJECT_ACCESS,
+}
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,14 @@ class Disclosed:
 
 
 class Lookups:
-    def __init__(self, engine: AsyncEngine, keys: SubjectKeys, registry: Registry,
-                 directory: InstitutionDirectory, call_timeout: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keys: SubjectKeys,
+        registry: Registry,
+        directory: InstitutionDirectory,
+        call_timeout: float,
+    ) -> None:
         self._engine = engine
         self._keys = keys
         self._registry = registry
@@ -55,9 +63,14 @@ class Lookups:
     def disclosure_to_proto(self, row: Mapping[str, Any]) -> lookup_pb2.Disclosure:
         """A disclosure record (a row's mapping, or the values written) as the contract's message."""
         message = lookup_pb2.Disclosure(
-            id=str(row["id"]), purpose=PURPOSE_TO_PROTO[Purpose(row["purpose"])], consent_id=row["consent_id"] or "",
-            disclose_time=to_proto(row["disclose_time"]), debt_count=row["debt_count"],
-            application_reference=row["application_reference"], trace_id=row["trace_id"])
+            id=str(row["id"]),
+            purpose=PURPOSE_TO_PROTO[Purpose(row["purpose"])],
+            consent_id=row["consent_id"] or "",
+            disclose_time=to_proto(row["disclose_time"]),
+            debt_count=row["debt_count"],
+            application_reference=row["application_reference"],
+            trace_id=row["trace_id"],
+        )
         if row["recipient"]:
             message.recipient.CopyFrom(institution_to_proto(self._directory.get(row["recipient"])))
         return message
@@ -72,13 +85,24 @@ class Lookups:
         moment = now()
         recipient = self._directory.get(lender)
         letter = notify_pb2.CopyLetter(
-            recipient=institution_to_proto(recipient), disclose_time=to_proto(moment),
-            purpose=domain.PURPOSE_WORDS[Purpose.CREDIT_ASSESSMENT], source=domain.SOURCE,
-            application_reference=reference, debts=debts, totals=totals)
+            recipient=institution_to_proto(recipient),
+            disclose_time=to_proto(moment),
+            purpose=domain.PURPOSE_WORDS[Purpose.CREDIT_ASSESSMENT],
+            source=domain.SOURCE,
+            application_reference=reference,
+            debts=debts,
+            totals=totals,
+        )
         values = {
-            "id": disclosure_id, "subject_index": self._keys.blind_index(subject), "recipient": lender,
-            "purpose": Purpose.CREDIT_ASSESSMENT.value, "consent_id": consent_id, "application_reference": reference,
-            "debt_count": len(debts), "trace_id": current_trace_id(), "disclose_time": moment,
+            "id": disclosure_id,
+            "subject_index": self._keys.blind_index(subject),
+            "recipient": lender,
+            "purpose": Purpose.CREDIT_ASSESSMENT.value,
+            "consent_id": consent_id,
+            "application_reference": reference,
+            "debt_count": len(debts),
+            "trace_id": current_trace_id(),
+            "disclose_time": moment,
             "disclosed": lookup_service_pb2.LookUpDebtResponse(debts=debts, totals=totals).SerializeToString(),
         }
         async with self._engine.begin() as connection:
@@ -87,22 +111,34 @@ class Lookups:
             await log_.queue_letter(disclosure_id, self._keys.encrypt(subject), letter.SerializeToString(), moment)
         return Disclosed(self.disclosure_to_proto(values), debts, totals)
 
-    async def own_debt(self, subject: str, deadline: float) -> tuple[list[lookup_pb2.OwnDebt], list[debt_pb2.DebtTotal]]:
+    async def own_debt(
+        self, subject: str, deadline: float
+    ) -> tuple[list[lookup_pb2.OwnDebt], list[debt_pb2.DebtTotal]]:
         """The subject's own view, with creditors; recorded in the access log, no letter."""
-        debts = [domain.for_subject(d) for d in await self._registry.debts_of(subject, min(deadline,
-                                                                                           self._call_timeout))]
+        debts = [
+            domain.for_subject(d) for d in await self._registry.debts_of(subject, min(deadline, self._call_timeout))
+        ]
         totals = domain.totals(debts)
         async with self._engine.begin() as connection:
-            await DisclosureLog(connection).record({
-                "id": uuid.uuid4(), "subject_index": self._keys.blind_index(subject), "recipient": None,
-                "purpose": Purpose.SUBJECT_ACCESS.value, "consent_id": None, "application_reference": "",
-                "debt_count": len(debts), "trace_id": current_trace_id(), "disclose_time": now(),
-                "disclosed": b"",
-            })
+            await DisclosureLog(connection).record(
+                {
+                    "id": uuid.uuid4(),
+                    "subject_index": self._keys.blind_index(subject),
+                    "recipient": None,
+                    "purpose": Purpose.SUBJECT_ACCESS.value,
+                    "consent_id": None,
+                    "application_reference": "",
+                    "debt_count": len(debts),
+                    "trace_id": current_trace_id(),
+                    "disclose_time": now(),
+                    "disclosed": b"",
+                }
+            )
         return debts, totals
 
-    async def disclosures_of(self, subject: str, before: tuple[datetime, uuid.UUID] | None,
-                             limit: int) -> list[Row[Any]]:
+    async def disclosures_of(
+        self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[Row[Any]]:
         async with self._engine.connect() as connection:
             return await DisclosureLog(connection).of_subject(self._keys.blind_index(subject), before, limit)
 
@@ -112,12 +148,16 @@ class Lookups:
         async with self._engine.begin() as connection:
             log_ = DisclosureLog(connection)
             for row in await log_.letters_due(now(), limit):
-                with tracer.start_as_current_span("relay copy letter", attributes={"disclosure.id": str(row.disclosure_id)}):
+                with tracer.start_as_current_span(
+                    "relay copy letter", attributes={"disclosure.id": str(row.disclosure_id)}
+                ):
                     try:
-                        await self._registry.send_letter(str(row.disclosure_id),
-                                                         self._keys.decrypt(row.subject_encrypted),
-                                                         notify_pb2.CopyLetter.FromString(row.copy_letter),
-                                                         self._call_timeout)
+                        await self._registry.send_letter(
+                            str(row.disclosure_id),
+                            self._keys.decrypt(row.subject_encrypted),
+                            notify_pb2.CopyLetter.FromString(row.copy_letter),
+                            self._call_timeout,
+                        )
                     except grpc.RpcError as error:
                         retry = now() + backoff(row.attempts, cap_seconds=60)
                         await log_.relay_failed(row.disclosure_id, retry, error.code().name)  # type: ignore[attr-defined]
@@ -134,7 +174,5 @@ class Lookups:
                         due = await DisclosureLog(connection).any_letter_due(now())
                 while due and await self.relay_letters() > 0:
                     pass
-            except Exception:  # noqa: BLE001 - the relay must outlive a database hiccup
+            except Exception:
                 log.exception("relay round failed")
-
-

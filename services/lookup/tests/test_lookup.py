@@ -8,8 +8,18 @@ from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.notify.v1 import notify_service_pb2
 from gjeld.type.v1 import debt_pb2, identity_pb2
 from gjeld_shared import errors
-from gjeld_tools.testing import (BANK, CO_BORROWER, LENDER, PERSON, Registry, eventually, grant, look_up,
-                                 reason, report_demo)
+from gjeld_tools.testing import (
+    BANK,
+    CO_BORROWER,
+    LENDER,
+    PERSON,
+    Registry,
+    eventually,
+    grant,
+    look_up,
+    reason,
+    report_demo,
+)
 
 
 async def test_lender_gets_amounts_and_types_but_never_the_creditor(registry: Registry) -> None:
@@ -22,9 +32,11 @@ async def test_lender_gets_amounts_and_types_but_never_the_creditor(registry: Re
     assert b"ACC-001" not in wire  # the creditor's account id identifies the creditor too
     assert [d.WhichOneof("terms") for d in reply.debts] == ["repayment_loan", "credit_facility", "charge_card"]
     totals = {t.debt_type: (t.debt_count, t.balance.minor_units, t.credit_limit.minor_units) for t in reply.totals}
-    assert totals == {debt_pb2.DEBT_TYPE_REPAYMENT_LOAN: (1, 32000000, 0),
-                      debt_pb2.DEBT_TYPE_CREDIT_FACILITY: (1, 340000, 1200000),
-                      debt_pb2.DEBT_TYPE_CHARGE_CARD: (1, 845000, 0)}
+    assert totals == {
+        debt_pb2.DEBT_TYPE_REPAYMENT_LOAN: (1, 32000000, 0),
+        debt_pb2.DEBT_TYPE_CREDIT_FACILITY: (1, 340000, 1200000),
+        debt_pb2.DEBT_TYPE_CHARGE_CARD: (1, 845000, 0),
+    }
     # DOM-3: the joint loan is flagged, the other borrower is not named.
     assert reply.debts[0].co_borrower_role == debt_pb2.CO_BORROWER_ROLE_HAS_CO_BORROWER
     assert CO_BORROWER.encode() not in wire
@@ -35,13 +47,18 @@ async def test_subject_sees_own_debt_with_creditors_and_who_received_it(registry
     await report_demo(registry)
     consent = await grant(registry)
     disclosed = await look_up(registry, reference="APP-7")
-    own = await registry.lookup().GetOwnDebt(lookup_service_pb2.GetOwnDebtRequest(),
-                                             metadata=registry.as_subject(PERSON))
+    own = await registry.lookup().GetOwnDebt(
+        lookup_service_pb2.GetOwnDebtRequest(), metadata=registry.as_subject(PERSON)
+    )
     assert {(d.creditor.name, d.account_id) for d in own.debts} == {
-        ("Fjordbanken ASA", "ACC-001"), ("Fjordbanken ASA", "CARD-7"), ("Fjordbanken ASA", "CHARGE-3")}
+        ("Fjordbanken ASA", "ACC-001"),
+        ("Fjordbanken ASA", "CARD-7"),
+        ("Fjordbanken ASA", "CHARGE-3"),
+    }
     assert all(d.HasField("confirm_time") for d in own.debts)
-    listed = await registry.lookup().ListOwnDisclosures(lookup_service_pb2.ListOwnDisclosuresRequest(),
-                                                        metadata=registry.as_subject(PERSON))
+    listed = await registry.lookup().ListOwnDisclosures(
+        lookup_service_pb2.ListOwnDisclosuresRequest(), metadata=registry.as_subject(PERSON)
+    )
     by_purpose = {d.purpose: d for d in listed.disclosures}
     lender_view = by_purpose[lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT]
     assert lender_view.id == disclosed.disclosure.id
@@ -50,17 +67,21 @@ async def test_subject_sees_own_debt_with_creditors_and_who_received_it(registry
     assert lender_view.application_reference == "APP-7"
     assert lookup_pb2.DISCLOSURE_PURPOSE_SUBJECT_ACCESS in by_purpose
     # Another person sees none of it.
-    other = await registry.lookup().ListOwnDisclosures(lookup_service_pb2.ListOwnDisclosuresRequest(),
-                                                       metadata=registry.as_subject(CO_BORROWER))
+    other = await registry.lookup().ListOwnDisclosures(
+        lookup_service_pb2.ListOwnDisclosuresRequest(), metadata=registry.as_subject(CO_BORROWER)
+    )
     assert [d.purpose for d in other.disclosures] == []
 
 
-@pytest.mark.parametrize("setup, expected", [
-    ("none", "CONSENT_NOT_FOUND"),
-    ("withdrawn", "CONSENT_WITHDRAWN"),
-    ("other lender", "CONSENT_NOT_FOUND"),
-    ("used up", "CONSENT_USED_UP"),
-])
+@pytest.mark.parametrize(
+    "setup, expected",
+    [
+        ("none", "CONSENT_NOT_FOUND"),
+        ("withdrawn", "CONSENT_WITHDRAWN"),
+        ("other lender", "CONSENT_NOT_FOUND"),
+        ("used up", "CONSENT_USED_UP"),
+    ],
+)
 async def test_no_disclosure_without_an_active_consent(registry: Registry, setup: str, expected: str) -> None:
     # DOM-10. Breaking it (lookup skipping UseConsent) fails here: the lookup would succeed.
     await report_demo(registry)
@@ -68,8 +89,9 @@ async def test_no_disclosure_without_an_active_consent(registry: Registry, setup
         consent = await grant(registry)
         from gjeld.consent.v1 import consent_service_pb2
 
-        await registry.consent().WithdrawConsent(consent_service_pb2.WithdrawConsentRequest(consent_id=consent.id),
-                                                 metadata=registry.as_subject(PERSON))
+        await registry.consent().WithdrawConsent(
+            consent_service_pb2.WithdrawConsentRequest(consent_id=consent.id), metadata=registry.as_subject(PERSON)
+        )
     elif setup == "other lender":
         await grant(registry, institution="922333444")
     elif setup == "used up":
@@ -79,8 +101,9 @@ async def test_no_disclosure_without_an_active_consent(registry: Registry, setup
         await look_up(registry)
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert reason(refused.value) == expected
-    listed = await registry.lookup().ListOwnDisclosures(lookup_service_pb2.ListOwnDisclosuresRequest(),
-                                                        metadata=registry.as_subject(PERSON))
+    listed = await registry.lookup().ListOwnDisclosures(
+        lookup_service_pb2.ListOwnDisclosuresRequest(), metadata=registry.as_subject(PERSON)
+    )
     assert len(listed.disclosures) == (1 if setup == "used up" else 0)
 
 
@@ -95,8 +118,9 @@ async def test_every_disclosure_gets_exactly_one_letter_even_when_notify_was_dow
     await registry.start("notify", listen_address=f"127.0.0.1:{port}")
 
     async def delivered() -> list[notify_service_pb2.ListOwnNoticesResponse]:
-        reply = await registry.notify().ListOwnNotices(notify_service_pb2.ListOwnNoticesRequest(),
-                                                       metadata=registry.as_subject(PERSON))
+        reply = await registry.notify().ListOwnNotices(
+            notify_service_pb2.ListOwnNoticesRequest(), metadata=registry.as_subject(PERSON)
+        )
         done = [n for n in reply.notices if n.HasField("deliver_time")]
         return done if len(done) == 2 else []
 
@@ -114,22 +138,29 @@ async def test_a_lookup_is_one_trace_and_the_record_keeps_its_id(registry: Regis
     await grant(registry)
     registry.spans.clear()
     reply = await look_up(registry)
-    spans = [s for s in registry.spans.get_finished_spans()
-             if f"{s.context.trace_id:032x}" == reply.disclosure.trace_id]
+    spans = [
+        s for s in registry.spans.get_finished_spans() if f"{s.context.trace_id:032x}" == reply.disclosure.trace_id
+    ]
     services = {s.resource.attributes["service.name"] for s in spans}
     assert services == {"gjeld-lookup", "gjeld-consent", "gjeld-ingest"}
     assert any(s.name.endswith("UseConsent") for s in spans)
     assert any(s.name.endswith("ListSubjectDebts") for s in spans)
     assert any(s.attributes.get("db.statement", "").startswith("INSERT INTO lookup.disclosures") for s in spans)
     # DOM-15: no identity number in any span, anywhere.
-    every_value = repr([(s.name, dict(s.attributes or {}), [e.attributes for e in s.events])
-                        for s in registry.spans.get_finished_spans()])
+    every_value = repr(
+        [
+            (s.name, dict(s.attributes or {}), [e.attributes for e in s.events])
+            for s in registry.spans.get_finished_spans()
+        ]
+    )
     assert PERSON not in every_value
 
 
 async def test_callers_are_established_and_kept_to_their_roles(registry: Registry) -> None:
-    request = lookup_service_pb2.LookUpDebtRequest(subject=identity_pb2.NationalIdentityNumber(value=PERSON),
-                                                   purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT)
+    request = lookup_service_pb2.LookUpDebtRequest(
+        subject=identity_pb2.NationalIdentityNumber(value=PERSON),
+        purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
+    )
     with pytest.raises(grpc.aio.AioRpcError) as anonymous:
         await registry.lookup().LookUpDebt(request)
     assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -147,8 +178,10 @@ async def test_callers_are_established_and_kept_to_their_roles(registry: Registr
 async def test_bad_identity_number_is_named_and_not_echoed(registry: Registry) -> None:
     bad = PERSON[:-1] + "2"
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await registry.lookup().LookUpDebt(lookup_service_pb2.LookUpDebtRequest(
-            subject=identity_pb2.NationalIdentityNumber(value=bad)), metadata=registry.as_institution(LENDER))
+        await registry.lookup().LookUpDebt(
+            lookup_service_pb2.LookUpDebtRequest(subject=identity_pb2.NationalIdentityNumber(value=bad)),
+            metadata=registry.as_institution(LENDER),
+        )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     remote = errors.decode(refused.value)
     assert [v.field for v in remote.field_violations] == ["subject.value", "purpose"]

@@ -13,8 +13,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import (Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, select,
-                        tuple_, update)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,7 +34,8 @@ SCHEMA = "notify"
 metadata = MetaData(schema=SCHEMA)
 
 notices = Table(
-    "notices", metadata,
+    "notices",
+    metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("source_id", String(64), nullable=False, unique=True),
     Column("subject_index", LargeBinary, nullable=False),
@@ -73,35 +86,61 @@ class NoticeStore:
 
     async def add(self, values: dict[str, Any]) -> tuple[Any, bool]:
         """Record a notice, or return the one already recorded for its source id. True if new."""
-        row = (await self._db.execute(insert(notices).values(**values)
-                                      .on_conflict_do_nothing(index_elements=["source_id"]).returning(*notices.c))
-               ).first()
+        row = (
+            await self._db.execute(
+                insert(notices)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["source_id"])
+                .returning(*notices.c)
+            )
+        ).first()
         if row is not None:
             return row, True
         return (await self._db.execute(select(notices).where(notices.c.source_id == values["source_id"]))).one(), False
 
     async def any_due(self, now: datetime) -> bool:
-        return bool((await self._db.execute(select(notices.c.id).where(
-            notices.c.state == "pending", notices.c.next_attempt_time <= now).limit(1))).first())
+        return bool(
+            (
+                await self._db.execute(
+                    select(notices.c.id)
+                    .where(notices.c.state == "pending", notices.c.next_attempt_time <= now)
+                    .limit(1)
+                )
+            ).first()
+        )
 
     async def due(self, now: datetime, limit: int) -> list[Any]:
         """Pending notices whose time has come, locked so that no other worker takes them."""
-        return list(await self._db.execute(
-            select(notices).where(notices.c.state == "pending", notices.c.next_attempt_time <= now)
-            .order_by(notices.c.next_attempt_time).limit(limit).with_for_update(skip_locked=True)))
+        return list(
+            await self._db.execute(
+                select(notices)
+                .where(notices.c.state == "pending", notices.c.next_attempt_time <= now)
+                .order_by(notices.c.next_attempt_time)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
 
     async def delivered(self, notice_id: uuid.UUID, when: datetime) -> None:
-        await self._db.execute(update(notices).where(notices.c.id == notice_id).values(
-            state="delivered", deliver_time=when, attempts=notices.c.attempts + 1, last_error=None))
+        await self._db.execute(
+            update(notices)
+            .where(notices.c.id == notice_id)
+            .values(state="delivered", deliver_time=when, attempts=notices.c.attempts + 1, last_error=None)
+        )
 
     async def failed(self, notice_id: uuid.UUID, retry_at: datetime, error: str) -> None:
-        await self._db.execute(update(notices).where(notices.c.id == notice_id).values(
-            attempts=notices.c.attempts + 1, next_attempt_time=retry_at, last_error=error[:500]))
+        await self._db.execute(
+            update(notices)
+            .where(notices.c.id == notice_id)
+            .values(attempts=notices.c.attempts + 1, next_attempt_time=retry_at, last_error=error[:500])
+        )
 
-    async def of_subject(self, subject_index: bytes, before: tuple[datetime, uuid.UUID] | None,
-                         limit: int) -> list[Any]:
+    async def of_subject(
+        self, subject_index: bytes, before: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[Any]:
         query = select(notices).where(notices.c.subject_index == subject_index)
         if before is not None:
             query = query.where(tuple_(notices.c.create_time, notices.c.id) < tuple_(*before))
-        return list(await self._db.execute(query.order_by(notices.c.create_time.desc(), notices.c.id.desc())
-                                           .limit(limit)))
+        return list(
+            await self._db.execute(query.order_by(notices.c.create_time.desc(), notices.c.id.desc()).limit(limit))
+        )

@@ -23,8 +23,14 @@ def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = (
     def wire(parts: Parts) -> Wiring:
         notices = Notices(parts.engine, parts.keys, DevelopmentMailbox(settings.mailbox_dir))
         return Wiring(
-            [registration(notify_service_pb2, "NotifyService",
-                          notify_service_pb2_grpc.add_NotifyServiceServicer_to_server, NotifyServicer(notices))],
+            [
+                registration(
+                    notify_service_pb2,
+                    "NotifyService",
+                    notify_service_pb2_grpc.add_NotifyServiceServicer_to_server,
+                    NotifyServicer(notices),
+                )
+            ],
             background=[lambda stopping: notices.run_delivery(stopping, settings.delivery_interval_seconds)],
         )
 

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from gjeld.notify.v1 import notify_pb2, notify_service_pb2 as pb, notify_service_pb2_grpc
+from gjeld.notify.v1 import notify_pb2, notify_service_pb2_grpc
+from gjeld.notify.v1 import notify_service_pb2 as pb
 from gjeld_shared import identity_numbers, paging
 from gjeld_shared.callers import require_service, require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
@@ -15,14 +16,23 @@ from gjeld_shared.timestamps import to_proto
 from .service_layer import Notices
 
 STATES = {"pending": notify_pb2.NOTICE_STATE_PENDING, "delivered": notify_pb2.NOTICE_STATE_DELIVERED}
-CHANNELS = {"digital_mailbox": notify_pb2.CHANNEL_DIGITAL_MAILBOX, "sms": notify_pb2.CHANNEL_SMS,
-            "email": notify_pb2.CHANNEL_EMAIL, "post": notify_pb2.CHANNEL_POST}
+CHANNELS = {
+    "digital_mailbox": notify_pb2.CHANNEL_DIGITAL_MAILBOX,
+    "sms": notify_pb2.CHANNEL_SMS,
+    "email": notify_pb2.CHANNEL_EMAIL,
+    "post": notify_pb2.CHANNEL_POST,
+}
 
 
 def notice_to_proto(row: Any) -> notify_pb2.Notice:
-    notice = notify_pb2.Notice(id=str(row.id), source_id=row.source_id, state=STATES[row.state],
-                               channel=CHANNELS[row.channel], create_time=to_proto(row.create_time),
-                               copy_letter=notify_pb2.CopyLetter.FromString(row.content))
+    notice = notify_pb2.Notice(
+        id=str(row.id),
+        source_id=row.source_id,
+        state=STATES[row.state],
+        channel=CHANNELS[row.channel],
+        create_time=to_proto(row.create_time),
+        copy_letter=notify_pb2.CopyLetter.FromString(row.content),
+    )
     if row.deliver_time is not None:
         notice.deliver_time.CopyFrom(to_proto(row.deliver_time))
     return notice

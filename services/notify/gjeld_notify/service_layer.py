@@ -31,11 +31,19 @@ class Notices:
         """Record a copy letter for delivery; the same source id again returns the first (idempotent)."""
         moment = now()
         async with self._engine.begin() as connection:
-            return await NoticeStore(connection).add({
-                "id": uuid.uuid4(), "source_id": source_id, "subject_index": self._keys.blind_index(subject),
-                "kind": "copy_letter", "content": letter.SerializeToString(), "channel": self._mailbox.channel,
-                "state": "pending", "next_attempt_time": moment, "create_time": moment,
-            })
+            return await NoticeStore(connection).add(
+                {
+                    "id": uuid.uuid4(),
+                    "source_id": source_id,
+                    "subject_index": self._keys.blind_index(subject),
+                    "kind": "copy_letter",
+                    "content": letter.SerializeToString(),
+                    "channel": self._mailbox.channel,
+                    "state": "pending",
+                    "next_attempt_time": moment,
+                    "create_time": moment,
+                }
+            )
 
     async def deliver_due(self, limit: int = 20) -> int:
         """Deliver the pending notices whose time has come; returns how many were delivered."""
@@ -47,8 +55,9 @@ class Notices:
                 try:
                     await self._mailbox.deliver(row.subject_index, row.id, letters.render(letter))
                 except Exception as error:  # noqa: BLE001 - any channel failure is retried later
-                    log.warning("delivery of notice %s failed (attempt %d): %s", row.id, row.attempts + 1,
-                                type(error).__name__)
+                    log.warning(
+                        "delivery of notice %s failed (attempt %d): %s", row.id, row.attempts + 1, type(error).__name__
+                    )
                     await store.failed(row.id, now() + backoff(row.attempts), type(error).__name__)
                     continue
                 await store.delivered(row.id, now())
@@ -64,7 +73,7 @@ class Notices:
                         due = await NoticeStore(connection).any_due(now())
                 while due and await self.deliver_due() > 0:
                     pass
-            except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
+            except Exception:
                 log.exception("delivery round failed")
 
     async def of_subject(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:

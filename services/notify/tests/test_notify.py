@@ -11,11 +11,13 @@ from gjeld_tools.testing import CO_BORROWER, PERSON, Registry, eventually
 
 
 def enqueue(source_id: str, subject: str = PERSON) -> notify_service_pb2.EnqueueNoticeRequest:
-    letter = notify_pb2.CopyLetter(recipient=identity_pb2.Institution(name="Nordlys Kreditt AS"),
-                                   purpose="Credit assessment", source="gjeld")
+    letter = notify_pb2.CopyLetter(
+        recipient=identity_pb2.Institution(name="Nordlys Kreditt AS"), purpose="Credit assessment", source="gjeld"
+    )
     letter.disclose_time.GetCurrentTime()
     return notify_service_pb2.EnqueueNoticeRequest(
-        source_id=source_id, subject=identity_pb2.NationalIdentityNumber(value=subject), copy_letter=letter)
+        source_id=source_id, subject=identity_pb2.NationalIdentityNumber(value=subject), copy_letter=letter
+    )
 
 
 async def test_the_same_source_is_noticed_once_and_delivered_once(registry: Registry) -> None:
@@ -25,16 +27,18 @@ async def test_the_same_source_is_noticed_once_and_delivered_once(registry: Regi
     assert first.created and not again.created and again.notice.id == first.notice.id
 
     async def delivered() -> bool:
-        reply = await registry.notify().ListOwnNotices(notify_service_pb2.ListOwnNoticesRequest(),
-                                                       metadata=registry.as_subject(PERSON))
+        reply = await registry.notify().ListOwnNotices(
+            notify_service_pb2.ListOwnNoticesRequest(), metadata=registry.as_subject(PERSON)
+        )
         return bool(reply.notices) and reply.notices[0].state == notify_pb2.NOTICE_STATE_DELIVERED
 
     await eventually(delivered)
     letters = list(registry.mailbox.glob("*/*.txt"))
     assert [p.name for p in letters] == [f"{first.notice.id}.txt"]
     assert "Nordlys Kreditt AS" in letters[0].read_text()
-    others = await registry.notify().ListOwnNotices(notify_service_pb2.ListOwnNoticesRequest(),
-                                                    metadata=registry.as_subject(CO_BORROWER))
+    others = await registry.notify().ListOwnNotices(
+        notify_service_pb2.ListOwnNoticesRequest(), metadata=registry.as_subject(CO_BORROWER)
+    )
     assert list(others.notices) == []
 
 

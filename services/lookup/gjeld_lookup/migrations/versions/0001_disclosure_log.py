@@ -3,6 +3,7 @@
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -40,8 +41,13 @@ def upgrade() -> None:
         sa.Column("relay_time", sa.DateTime(timezone=True)),
         schema="lookup",
     )
-    op.create_index("notice_outbox_pending", "notice_outbox", ["next_attempt_time"], schema="lookup",
-                    postgresql_where=sa.text("relay_time IS NULL"))
+    op.create_index(
+        "notice_outbox_pending",
+        "notice_outbox",
+        ["next_attempt_time"],
+        schema="lookup",
+        postgresql_where=sa.text("relay_time IS NULL"),
+    )
 
 
 def downgrade() -> None:

@@ -3,6 +3,7 @@
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -31,8 +32,13 @@ def upgrade() -> None:
         schema="notify",
     )
     op.create_index("notices_by_subject", "notices", ["subject_index", "create_time"], schema="notify")
-    op.create_index("notices_pending", "notices", ["next_attempt_time"], schema="notify",
-                    postgresql_where=sa.text("state = 'pending'"))
+    op.create_index(
+        "notices_pending",
+        "notices",
+        ["next_attempt_time"],
+        schema="notify",
+        postgresql_where=sa.text("state = 'pending'"),
+    )
 
 
 def downgrade() -> None:
