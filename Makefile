@@ -1,4 +1,5 @@
-# gjeld: the commands a newcomer needs. Everything installs into .venv from PyPI (and buf from npm, for
+# gjeld: the commands a newcomer needs.
+# (No package-lock.json for buf: npm records only this platform's optional binary, and `npm ci` then refuses.) Everything installs into .venv from PyPI (and buf from npm, for
 # contract linting), so a fresh machine needs only Python 3.11, git and make.
 PYTHON ?= python3
 VENV   := .venv
@@ -36,7 +37,7 @@ check-protos: $(STAMP)  ## fail if the generated code is stale
 
 lint-protos:  ## buf lint (STANDARD + COMMENTS); needs npm for buf
 	@if command -v npm >/dev/null 2>&1; then \
-	  test -x node_modules/.bin/buf || npm ci --silent --no-audit --no-fund; \
+	  test -x node_modules/.bin/buf || npm install --silent --no-package-lock --no-audit --no-fund; \
 	  cd protos && ../node_modules/.bin/buf lint && echo "buf lint: clean"; \
 	else echo "lint-protos: npm is not installed, so buf cannot run; skipping the contract lint" >&2; fi
 
