@@ -124,6 +124,14 @@ class Registry:
     def as_service(self, name: str) -> list[tuple[str, str]]:
         return [("authorization", f"Bearer {self.folder.issuer().service(name)}")]
 
+    async def fetch(self, sql: str) -> list[asyncpg.Record]:
+        """Read the test's database directly, as the administrator (to check what the services stored)."""
+        connection = await asyncpg.connect(host=self.socket, user="postgres", database=self.database)
+        try:
+            return list(await connection.fetch(sql))
+        finally:
+            await connection.close()
+
     async def start(self, service: str, **extra: Any) -> None:
         """Start one service in this process (its settings overridden by `extra`)."""
         module = __import__(f"gjeld_{service}.bootstrap", fromlist=["build"])

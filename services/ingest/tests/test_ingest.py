@@ -28,14 +28,6 @@ async def debts_of_bank(registry: Registry, page_size: int = 0) -> list[ingest_p
             return found
 
 
-async def rows(registry: Registry, sql: str) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(host=registry.socket, user="postgres", database=registry.database)
-    try:
-        return list(await connection.fetch(sql))
-    finally:
-        await connection.close()
-
-
 async def test_a_delivery_registers_every_debt_and_reads_back_page_by_page(registry: Registry) -> None:
     reply = await report_demo(registry)
     assert (reply.delivery.registered_count, reply.delivery.closed_count) == (4, 0)
@@ -56,12 +48,12 @@ async def test_an_update_replaces_the_debt_and_keeps_no_history(registry: Regist
     change = demo_changes()[0]
     change.register.repayment_loan.balance.minor_units = 31_500_000
     await registry.ingest().ReportDebtChanges(request("update-1", [change]), metadata=registry.as_institution(BANK))
-    stored = await rows(registry, "SELECT balance FROM ingest.debts WHERE account_id = 'ACC-001'")
+    stored = await registry.fetch("SELECT balance FROM ingest.debts WHERE account_id = 'ACC-001'")
     assert sorted(r["balance"] for r in stored) == [31_500_000, 32_000_000]  # the person's, and the co-borrower's
-    assert (await rows(registry, "SELECT count(*) AS n FROM ingest.debts"))[0]["n"] == 4
+    assert (await registry.fetch("SELECT count(*) AS n FROM ingest.debts"))[0]["n"] == 4
     assert 32_000_000 not in [
         r["balance"]
-        for r in await rows(registry, "SELECT balance FROM ingest.debts WHERE co_borrower_role = 'has_co_borrower'")
+        for r in await registry.fetch("SELECT balance FROM ingest.debts WHERE co_borrower_role = 'has_co_borrower'")
     ]
 
 
@@ -132,7 +124,7 @@ async def test_missing_money_fields_are_named(registry: Registry) -> None:
 async def test_identity_numbers_are_stored_only_hashed_and_encrypted(registry: Registry) -> None:
     # DOM-15
     await report_demo(registry)
-    stored = await rows(registry, "SELECT * FROM ingest.debts")
+    stored = await registry.fetch("SELECT * FROM ingest.debts")
     assert stored and all(PERSON.encode() not in bytes(str(dict(r)), "utf-8") for r in stored)
     assert all(PERSON.encode() not in r["debtor_encrypted"] and len(r["debtor_index"]) == 32 for r in stored)
 

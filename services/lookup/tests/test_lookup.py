@@ -115,6 +115,12 @@ async def test_every_disclosure_gets_exactly_one_letter_even_when_notify_was_dow
     await registry.stop("notify")
     first = await look_up(registry, reference="while notify is down")
     second = await look_up(registry)
+
+    async def relay_failed() -> bool:
+        outbox = await registry.fetch("SELECT attempts, relay_time FROM lookup.notice_outbox")
+        return len(outbox) == 2 and all(r["attempts"] >= 1 and r["relay_time"] is None for r in outbox)
+
+    await eventually(relay_failed)  # the relay tried while notify was down, and keeps the letters
     await registry.start("notify", listen_address=f"127.0.0.1:{port}")
 
     async def delivered() -> list[notify_service_pb2.ListOwnNoticesResponse]:
