@@ -23,7 +23,7 @@ up: $(STAMP)  ## start PostgreSQL and the four services; Ctrl-C stops them
 demo: $(STAMP)  ## tell the whole story against the running registry (run `make up` first)
 	$(BIN)/gjeld demo
 
-test: $(STAMP) check-protos lint-protos  ## every test, against a real embedded PostgreSQL
+test: $(STAMP) check-protos lint-protos lint  ## every check and test, against a real embedded PostgreSQL
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)  ## the tests without the end-to-end ones

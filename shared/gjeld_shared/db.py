@@ -8,14 +8,16 @@ that queries appear as spans in the request's trace.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from opentelemetry import metrics
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import Connection, MetaData, pool
+from sqlalchemy import ColumnElement, Connection, MetaData, literal, pool, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -63,3 +65,9 @@ def run_migrations_online(metadata: MetaData, schema: str) -> None:
         await engine.dispose()
 
     asyncio.run(main())
+
+
+def beyond(columns: Sequence[ColumnElement[Any]], position: Sequence[Any], *, descending: bool) -> ColumnElement[bool]:
+    """The keyset condition for the next page: rows strictly past `position` in the listing's order."""
+    keys, values = tuple_(*columns), tuple_(*(literal(v) for v in position))
+    return keys < values if descending else keys > values

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -102,9 +103,9 @@ class Violations:
             raise InvalidArgument(self.items)
 
 
-def _pack(message: object) -> any_pb2.Any:
+def _pack(message: Message) -> any_pb2.Any:
     packed = any_pb2.Any()
-    packed.Pack(message)  # type: ignore[arg-type]
+    packed.Pack(message)
     return packed
 
 
@@ -150,7 +151,7 @@ class RemoteError:
 def decode(error: grpc.RpcError) -> RemoteError:
     """Read the ErrorInfo and field violations out of a failed call."""
     reason, metadata, violations = "", {}, []
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     for detail in status.details if status else []:
         info = error_details_pb2.ErrorInfo()
         bad = error_details_pb2.BadRequest()
@@ -158,4 +159,4 @@ def decode(error: grpc.RpcError) -> RemoteError:
             reason, metadata = info.reason, dict(info.metadata)
         elif detail.Unpack(bad):
             violations = [FieldViolation(v.field, v.description) for v in bad.field_violations]
-    return RemoteError(error.code(), reason, metadata, violations)  # type: ignore[attr-defined]
+    return RemoteError(error.code(), reason, metadata, violations)

@@ -14,7 +14,8 @@ def to_proto(moment: datetime) -> timestamp_pb2.Timestamp:
 
 
 def from_proto(stamp: timestamp_pb2.Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
+    moment: datetime = stamp.ToDatetime(tzinfo=UTC)
+    return moment
 
 
 def now() -> datetime:

@@ -338,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(asyncio.run(cmd_report(args)))
         elif args.command == "consent":
             action = {"grant": cmd_grant, "list": cmd_consents, "withdraw": cmd_withdraw}[args.action]
-            asyncio.run(action(args))  # type: ignore[operator]
+            asyncio.run(action(args))
         elif args.command == "lookup":
             asyncio.run(cmd_lookup(args))
         elif args.command == "my":

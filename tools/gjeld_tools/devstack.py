@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import asyncpg
@@ -97,16 +98,16 @@ class DataFolder:
             self.service_token(service).write_text(issuer.service(service))
 
 
-def start_postgres(pgdata: Path):  # type: ignore[no-untyped-def]
+def start_postgres(pgdata: Path) -> Any:
     """Start (or reuse) the embedded PostgreSQL; it stops when this process exits."""
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     pgdata.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(pgdata, cleanup_mode="stop")
+    return get_server(pgdata, cleanup_mode="stop")
 
 
-def socket_dir(server) -> str:  # type: ignore[no-untyped-def]
-    return parse_qs(urlparse(server.get_uri()).query)["host"][0]
+def socket_dir(server: Any) -> str:
+    return str(parse_qs(urlparse(server.get_uri()).query)["host"][0])
 
 
 def role(service: str) -> str:

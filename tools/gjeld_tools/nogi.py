@@ -33,7 +33,7 @@ def _charges(loan: dict[str, Any]) -> debt_pb2.InstallmentCharges | None:
     return debt_pb2.InstallmentCharges(
         monthly_amount=_money(loan, "installmentCharges"),
         period=PERIODS.get(str(loan.get("installmentChargePeriod", "")), 0),
-    )  # type: ignore[arg-type]
+    )
 
 
 def debt(customer_id: str, loan: dict[str, Any]) -> ingest_pb2.Debt:
@@ -42,7 +42,7 @@ def debt(customer_id: str, loan: dict[str, Any]) -> ingest_pb2.Debt:
         account_id=str(loan.get("accountID", "")), debtor=identity_pb2.NationalIdentityNumber(value=customer_id)
     )
     if "coBorrower" in loan:
-        message.co_borrower_role = CO_BORROWER.get(int(loan["coBorrower"]), 0)  # type: ignore[assignment]
+        message.co_borrower_role = CO_BORROWER.get(int(loan["coBorrower"]), 0)
     if "timestamp" in loan:
         message.extract_time.FromDatetime(datetime.fromisoformat(str(loan["timestamp"]).replace("Z", "+00:00")))
     kind = loan.get("type")

@@ -74,7 +74,7 @@ def settings_for(
     module = __import__(f"gjeld_{service}.settings", fromlist=["x"])
     settings_type = getattr(module, f"{service.capitalize()}Settings")
     env = devstack.service_env(folder, service, socket, database, addresses, "127.0.0.1:0")
-    values = {key.removeprefix("GJELD_").lower(): value for key, value in env.items()}
+    values: dict[str, Any] = {key.removeprefix("GJELD_").lower(): value for key, value in env.items()}
     values.update(trace_file=None, port_file=None, relay_interval_seconds=0.1, delivery_interval_seconds=0.1)
     values.update(extra)
     return settings_type(**{k: v for k, v in values.items() if k in settings_type.model_fields})

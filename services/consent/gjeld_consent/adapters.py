@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from gjeld_shared.db import beyond
 from sqlalchemy import (
     Column,
     DateTime,
@@ -19,7 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
@@ -120,7 +120,7 @@ class ConsentStore:
     ) -> list[Consent]:
         query = select(consents).where(consents.c.subject_index == subject_index)
         if before is not None:
-            query = query.where(tuple_(consents.c.create_time, consents.c.id) < tuple_(*before))
+            query = query.where(beyond((consents.c.create_time, consents.c.id), before, descending=True))
         rows = list(
             await self._db.execute(query.order_by(consents.c.create_time.desc(), consents.c.id.desc()).limit(limit))
         )

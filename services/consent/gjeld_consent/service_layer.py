@@ -75,13 +75,13 @@ class Consents:
                 for consent in candidates:
                     if consent.id == already:
                         return consent
-            consent, refusal = domain.choose(candidates, moment)
-            if consent is None:
+            chosen, refusal = domain.choose(candidates, moment)
+            if chosen is None:
                 raise PermissionDenied(
                     refusal,
                     "no active consent from the subject allows this lookup",
                     {"institution": institution, "scope": scope.value},
                 )
-            await store.record_use(consent.id, disclosure_id, moment)
-            consent.uses.append(Use(moment, disclosure_id))
-            return consent
+            await store.record_use(chosen.id, disclosure_id, moment)
+            chosen.uses.append(Use(moment, disclosure_id))
+            return chosen

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gjeld_shared.db import beyond
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -253,7 +254,7 @@ class DebtRegister:
     async def of_creditor(self, creditor: str, after: tuple[str, bytes] | None, limit: int) -> list[Any]:
         query = select(debts).where(debts.c.creditor == creditor)
         if after is not None:
-            query = query.where(tuple_(debts.c.account_id, debts.c.debtor_index) > tuple_(*after))
+            query = query.where(beyond((debts.c.account_id, debts.c.debtor_index), after, descending=False))
         rows = await self._db.execute(query.order_by(debts.c.account_id, debts.c.debtor_index).limit(limit))
         return list(rows)
 

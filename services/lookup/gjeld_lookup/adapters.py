@@ -18,6 +18,7 @@ from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2, ingest_service_pb2_g
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2, notify_service_pb2_grpc
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
+from gjeld_shared.db import beyond
 from gjeld_shared.errors import GjeldError, PermissionDenied, Unavailable
 from sqlalchemy import (
     Column,
@@ -30,7 +31,6 @@ from sqlalchemy import (
     Table,
     Text,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
@@ -93,7 +93,7 @@ class DisclosureLog:
     ) -> list[Any]:
         query = select(disclosures).where(disclosures.c.subject_index == subject_index)
         if before is not None:
-            query = query.where(tuple_(disclosures.c.disclose_time, disclosures.c.id) < tuple_(*before))
+            query = query.where(beyond((disclosures.c.disclose_time, disclosures.c.id), before, descending=True))
         return list(
             await self._db.execute(
                 query.order_by(disclosures.c.disclose_time.desc(), disclosures.c.id.desc()).limit(limit)
@@ -170,7 +170,8 @@ class Registry:
             )
         except grpc.RpcError as error:
             raise _unavailable("consent", error) from None
-        return reply.consent.id
+        consent_id: str = reply.consent.id
+        return consent_id
 
     async def debts_of(self, subject: str, timeout: float) -> list[ingest_pb2.Debt]:
         try:

@@ -87,7 +87,7 @@ def totals(debts: Iterable[debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt]) -> list
         debt_pb2.DebtTotal(
             debt_type=kind,
             debt_count=count,
-            balance=money_pb2.Money(minor_units=balance),  # type: ignore[arg-type]
+            balance=money_pb2.Money(minor_units=balance),
             credit_limit=money_pb2.Money(minor_units=limit),
         )
         for kind, (count, balance, limit) in sorted(sums.items())

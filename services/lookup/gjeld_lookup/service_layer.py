@@ -60,7 +60,7 @@ class Lookups:
         self._directory = directory
         self._call_timeout = call_timeout
 
-    def disclosure_to_proto(self, row: Mapping[str, Any]) -> lookup_pb2.Disclosure:
+    def disclosure_to_proto(self, row: Mapping[Any, Any]) -> lookup_pb2.Disclosure:
         """A disclosure record (a row's mapping, or the values written) as the contract's message."""
         message = lookup_pb2.Disclosure(
             id=str(row["id"]),
@@ -160,7 +160,7 @@ class Lookups:
                         )
                     except grpc.RpcError as error:
                         retry = now() + backoff(row.attempts, cap_seconds=60)
-                        await log_.relay_failed(row.disclosure_id, retry, error.code().name)  # type: ignore[attr-defined]
+                        await log_.relay_failed(row.disclosure_id, retry, error.code().name)
                         continue
                 await log_.relayed(row.disclosure_id, now())
                 relayed += 1

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from gjeld_shared.db import beyond
 from sqlalchemy import (
     Column,
     DateTime,
@@ -24,7 +25,6 @@ from sqlalchemy import (
     Table,
     Text,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
@@ -140,7 +140,7 @@ class NoticeStore:
     ) -> list[Any]:
         query = select(notices).where(notices.c.subject_index == subject_index)
         if before is not None:
-            query = query.where(tuple_(notices.c.create_time, notices.c.id) < tuple_(*before))
+            query = query.where(beyond((notices.c.create_time, notices.c.id), before, descending=True))
         return list(
             await self._db.execute(query.order_by(notices.c.create_time.desc(), notices.c.id.desc()).limit(limit))
         )
