@@ -96,17 +96,9 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
     async def ListConsents(self, request: pb.ListConsentsRequest, context: Any) -> pb.ListConsentsResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
-        position = paging.decode_token(request.page_token)
-        before = None
-        if position is not None:
-            try:
-                before = (datetime.fromisoformat(position["create_time"]), uuid.UUID(position["id"]))
-            except (KeyError, ValueError, TypeError):
-                raise InvalidArgument([FieldViolation("page_token", "is not a token this method gave out")]) from None
+        before = paging.newest_first_after(request.page_token)
         found = await self._consents.list(subject.identity_number, before, size + 1)
-        page, token = found[:size], ""
-        if len(found) > size:
-            token = paging.encode_token({"create_time": page[-1].create_time.isoformat(), "id": str(page[-1].id)})
+        page, token = paging.newest_first_page(found, size, lambda r: (r.create_time, r.id))
         moment = now()
         return pb.ListConsentsResponse(consents=[consent_to_proto(c, moment) for c in page], next_page_token=token)
 

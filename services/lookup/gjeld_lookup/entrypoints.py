@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2_grpc
@@ -11,7 +9,7 @@ from gjeld.lookup.v1 import lookup_service_pb2 as pb
 from gjeld_shared import identity_numbers, paging
 from gjeld_shared.callers import SCOPE_LOOKUP, require_institution, require_subject
 from gjeld_shared.clients import deadline
-from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
+from gjeld_shared.errors import Violations
 
 from .service_layer import Lookups
 
@@ -51,17 +49,9 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
     ) -> pb.ListOwnDisclosuresResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
-        position = paging.decode_token(request.page_token)
-        before = None
-        if position is not None:
-            try:
-                before = (datetime.fromisoformat(position["disclose_time"]), uuid.UUID(position["id"]))
-            except (KeyError, ValueError, TypeError):
-                raise InvalidArgument([FieldViolation("page_token", "is not a token this method gave out")]) from None
+        before = paging.newest_first_after(request.page_token)
         rows = await self._lookups.disclosures_of(subject.identity_number, before, size + 1)
-        page, token = rows[:size], ""
-        if len(rows) > size:
-            token = paging.encode_token({"disclose_time": page[-1].disclose_time.isoformat(), "id": str(page[-1].id)})
+        page, token = paging.newest_first_page(rows, size, lambda r: (r.disclose_time, r.id))
         return pb.ListOwnDisclosuresResponse(
             disclosures=[self._lookups.disclosure_to_proto(r._mapping) for r in page], next_page_token=token
         )

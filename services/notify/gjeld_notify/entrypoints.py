@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2 as pb
 from gjeld_shared import identity_numbers, paging
 from gjeld_shared.callers import require_service, require_subject
-from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
+from gjeld_shared.errors import Violations
 from gjeld_shared.timestamps import to_proto
 
 from .service_layer import Notices
@@ -58,15 +56,7 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
     async def ListOwnNotices(self, request: pb.ListOwnNoticesRequest, context: Any) -> pb.ListOwnNoticesResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
-        position = paging.decode_token(request.page_token)
-        before = None
-        if position is not None:
-            try:
-                before = (datetime.fromisoformat(position["create_time"]), uuid.UUID(position["id"]))
-            except (KeyError, ValueError, TypeError):
-                raise InvalidArgument([FieldViolation("page_token", "is not a token this method gave out")]) from None
+        before = paging.newest_first_after(request.page_token)
         rows = await self._notices.of_subject(subject.identity_number, before, size + 1)
-        page, token = rows[:size], ""
-        if len(rows) > size:
-            token = paging.encode_token({"create_time": page[-1].create_time.isoformat(), "id": str(page[-1].id)})
+        page, token = paging.newest_first_page(rows, size, lambda r: (r.create_time, r.id))
         return pb.ListOwnNoticesResponse(notices=[notice_to_proto(r) for r in page], next_page_token=token)
