@@ -23,6 +23,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import TracerProvider
 
 from .callers import TokenVerifier
@@ -114,13 +115,35 @@ class ServiceRuntime:
         await self.stop()
 
 
-async def every(interval: float, stopping: asyncio.Event) -> bool:
+async def _every(interval: float, stopping: asyncio.Event) -> bool:
     """Wait `interval` seconds or until stopping; True while the task should go on."""
     try:
         await asyncio.wait_for(stopping.wait(), interval)
     except TimeoutError:
         return True
     return False
+
+
+async def drain_when_due(
+    stopping: asyncio.Event,
+    interval: float,
+    is_due: Callable[[], Awaitable[bool]],
+    drain: Callable[[], Awaitable[int]],
+    name: str,
+) -> None:
+    """The loop of every polling worker (outbox relay, notice delivery) until the service stops.
+
+    Every `interval` seconds it asks `is_due()` with tracing suppressed (an idle poll is not worth a trace),
+    then calls `drain()` while it handles anything. A failed round is logged and the next one tries again.
+    """
+    while await _every(interval, stopping):
+        try:
+            with suppress_instrumentation():
+                due = await is_due()
+            while due and await drain() > 0:
+                pass
+        except Exception:
+            log.exception("%s round failed", name)
 
 
 def backoff(attempts: int, cap_seconds: float = 300.0) -> timedelta:

@@ -17,11 +17,14 @@ async def test_migrations_match_the_declared_tables(postgres: str, database: str
     adapters = __import__(f"gjeld_{service}.adapters", fromlist=["metadata"])
 
     def differences(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(connection, opts={
-            "include_schemas": True,
-            "include_name": lambda name, kind, _: kind != "schema" or name == adapters.SCHEMA,
-            "version_table_schema": adapters.SCHEMA,
-        })
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, kind, _: kind != "schema" or name == adapters.SCHEMA,
+                "version_table_schema": adapters.SCHEMA,
+            },
+        )
         return list(compare_metadata(context, adapters.metadata))
 
     engine = create_async_engine(devstack.database_url(postgres, service, database))

@@ -13,9 +13,6 @@ from gjeld_shared.errors import Violations
 
 from .service_layer import Lookups
 
-# The longest a lookup waits for the services it calls when the caller set no deadline.
-CALL_CAP_SECONDS = 10.0
-
 
 class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
     def __init__(self, lookups: Lookups) -> None:
@@ -35,13 +32,15 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
             lender.organization_number,
             request.subject.value,
             request.application_reference,
-            deadline(context, CALL_CAP_SECONDS),
+            deadline(context, self._lookups.call_timeout),
         )
         return pb.LookUpDebtResponse(disclosure=disclosed.disclosure, debts=disclosed.debts, totals=disclosed.totals)
 
     async def GetOwnDebt(self, request: pb.GetOwnDebtRequest, context: Any) -> pb.GetOwnDebtResponse:
         subject = require_subject()
-        debts, totals = await self._lookups.own_debt(subject.identity_number, deadline(context, CALL_CAP_SECONDS))
+        debts, totals = await self._lookups.own_debt(
+            subject.identity_number, deadline(context, self._lookups.call_timeout)
+        )
         return pb.GetOwnDebtResponse(debts=debts, totals=totals)
 
     async def ListOwnDisclosures(

@@ -17,11 +17,10 @@ from gjeld.notify.v1 import notify_pb2
 from gjeld.type.v1 import debt_pb2
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
-from gjeld_shared.server import backoff, every
+from gjeld_shared.server import backoff, drain_when_due
 from gjeld_shared.telemetry import current_trace_id
 from gjeld_shared.timestamps import now, to_proto
 from opentelemetry import trace
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -58,7 +57,8 @@ class Lookups:
         self._keys = keys
         self._registry = registry
         self._directory = directory
-        self._call_timeout = call_timeout
+        # The longest one call to another service may take (the caller's own deadline may cut it shorter).
+        self.call_timeout = call_timeout
 
     def disclosure_to_proto(self, row: Mapping[Any, Any]) -> lookup_pb2.Disclosure:
         """A disclosure record (a row's mapping, or the values written) as the contract's message."""
@@ -75,10 +75,9 @@ class Lookups:
             message.recipient.CopyFrom(institution_to_proto(self._directory.get(row["recipient"])))
         return message
 
-    async def look_up(self, lender: str, subject: str, reference: str, deadline: float) -> Disclosed:
+    async def look_up(self, lender: str, subject: str, reference: str, timeout: float) -> Disclosed:
         """A lender's lookup: consent first, then the debts, then one transaction for record and letter."""
         disclosure_id = uuid.uuid4()
-        timeout = min(deadline, self._call_timeout)
         consent_id = await self._registry.use_consent(subject, lender, str(disclosure_id), timeout)
         debts = [domain.for_lender(d) for d in await self._registry.debts_of(subject, timeout)]
         totals = domain.totals(debts)
@@ -111,13 +110,9 @@ class Lookups:
             await log_.queue_letter(disclosure_id, self._keys.encrypt(subject), letter.SerializeToString(), moment)
         return Disclosed(self.disclosure_to_proto(values), debts, totals)
 
-    async def own_debt(
-        self, subject: str, deadline: float
-    ) -> tuple[list[lookup_pb2.OwnDebt], list[debt_pb2.DebtTotal]]:
+    async def own_debt(self, subject: str, timeout: float) -> tuple[list[lookup_pb2.OwnDebt], list[debt_pb2.DebtTotal]]:
         """The subject's own view, with creditors; recorded in the access log, no letter."""
-        debts = [
-            domain.for_subject(d) for d in await self._registry.debts_of(subject, min(deadline, self._call_timeout))
-        ]
+        debts = [domain.for_subject(d) for d in await self._registry.debts_of(subject, timeout)]
         totals = domain.totals(debts)
         async with self._engine.begin() as connection:
             await DisclosureLog(connection).record(
@@ -156,7 +151,7 @@ class Lookups:
                             str(row.disclosure_id),
                             self._keys.decrypt(row.subject_encrypted),
                             notify_pb2.CopyLetter.FromString(row.copy_letter),
-                            self._call_timeout,
+                            self.call_timeout,
                         )
                     except grpc.RpcError as error:
                         retry = now() + backoff(row.attempts, cap_seconds=60)
@@ -166,13 +161,9 @@ class Lookups:
                 relayed += 1
         return relayed
 
+    async def any_letter_due(self) -> bool:
+        async with self._engine.connect() as connection:
+            return await DisclosureLog(connection).any_letter_due(now())
+
     async def run_relay(self, stopping: asyncio.Event, interval: float) -> None:
-        while await every(interval, stopping):
-            try:
-                with suppress_instrumentation():  # an idle poll is not worth a trace
-                    async with self._engine.connect() as connection:
-                        due = await DisclosureLog(connection).any_letter_due(now())
-                while due and await self.relay_letters() > 0:
-                    pass
-            except Exception:
-                log.exception("relay round failed")
+        await drain_when_due(stopping, interval, self.any_letter_due, self.relay_letters, "relay")

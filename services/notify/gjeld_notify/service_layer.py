@@ -10,9 +10,8 @@ from typing import Any
 
 from gjeld.notify.v1 import notify_pb2
 from gjeld_shared.identity_numbers import SubjectKeys
-from gjeld_shared.server import backoff, every
+from gjeld_shared.server import backoff, drain_when_due
 from gjeld_shared.timestamps import now
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import letters
@@ -66,15 +65,11 @@ class Notices:
 
     async def run_delivery(self, stopping: asyncio.Event, interval: float = 0.5) -> None:
         """The delivery worker: polls for due notices until the service stops."""
-        while await every(interval, stopping):
-            try:
-                with suppress_instrumentation():  # an idle poll is not worth a trace
-                    async with self._engine.connect() as connection:
-                        due = await NoticeStore(connection).any_due(now())
-                while due and await self.deliver_due() > 0:
-                    pass
-            except Exception:
-                log.exception("delivery round failed")
+        await drain_when_due(stopping, interval, self.any_due, self.deliver_due, "delivery")
+
+    async def any_due(self) -> bool:
+        async with self._engine.connect() as connection:
+            return await NoticeStore(connection).any_due(now())
 
     async def of_subject(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
         async with self._engine.connect() as connection:
