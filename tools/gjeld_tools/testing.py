@@ -36,6 +36,14 @@ from . import devstack
 TEMPLATE = "gjeld_template"
 
 
+class CollectedSpans(InMemorySpanExporter):
+    """The spans of every service in the test. A service that stops shuts its exporter down; this one outlives
+    them all, so a test that stops and restarts a service still sees every span."""
+
+    def shutdown(self) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def data_folder(tmp_path_factory: pytest.TempPathFactory) -> devstack.DataFolder:
     folder = devstack.DataFolder(tmp_path_factory.mktemp("gjeld"))
@@ -158,7 +166,7 @@ async def registry(
     folder.secrets.mkdir(parents=True)
     for name in ("issuer.key.pem", "issuer.pub.pem", "subject-keys.json", *(f"{s}.token" for s in devstack.SERVICES)):
         shutil.copy(data_folder.secrets / name, folder.secrets / name)
-    suite = Registry(folder, InMemorySpanExporter(), postgres, database)
+    suite = Registry(folder, CollectedSpans(), postgres, database)
     try:
         for service in devstack.SERVICES:
             await suite.start(service)

@@ -7,13 +7,10 @@ from dataclasses import dataclass
 
 from gjeld_shared.errors import AlreadyExists
 from gjeld_shared.identity_numbers import SubjectKeys
-from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .adapters import DebtRegister, Delivery, StoredDebt, registered_debt
 from .domain import Debt, DebtKey, RegisteredDebt
-
-tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,14 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             parts.channel(settings.ingest_address),
             parts.channel(settings.notify_address),
         )
-        lookups = Lookups(parts.engine, parts.keys, registry, parts.directory, settings.call_timeout_seconds)
+        lookups = Lookups(
+            parts.engine,
+            parts.keys,
+            registry,
+            parts.directory,
+            settings.call_timeout_seconds,
+            parts.tracer_provider.get_tracer(__name__),
+        )
         return Wiring(
             [
                 registration(

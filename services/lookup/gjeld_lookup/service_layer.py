@@ -29,7 +29,6 @@ from .adapters import DisclosureLog, Registry
 from .domain import Purpose
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
 
 PURPOSE_TO_PROTO = {
     Purpose.CREDIT_ASSESSMENT: lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
@@ -52,8 +51,11 @@ class Lookups:
         registry: Registry,
         directory: InstitutionDirectory,
         call_timeout: float,
+        tracer: trace.Tracer,
     ) -> None:
         self._engine = engine
+        # The service's own tracer: the global one is a no-op, as each service has its own provider.
+        self._tracer = tracer
         self._keys = keys
         self._registry = registry
         self._directory = directory
@@ -143,7 +145,7 @@ class Lookups:
         async with self._engine.begin() as connection:
             log_ = DisclosureLog(connection)
             for row in await log_.letters_due(now(), limit):
-                with tracer.start_as_current_span(
+                with self._tracer.start_as_current_span(
                     "relay copy letter", attributes={"disclosure.id": str(row.disclosure_id)}
                 ):
                     try:
