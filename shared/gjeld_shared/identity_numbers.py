@@ -77,6 +77,19 @@ def is_synthetic(value: str) -> bool:
     return int(value[2:4]) > 80
 
 
+def synthetic(birth: date, individual: int) -> str | None:
+    """The synthetic test number (month + 80) for a birth date and individual number (000-999),
+    or None where no check digit fits (about one in six). For test data: never a real person."""
+    stem = [int(c) for c in f"{birth.day:02d}{birth.month + 80:02d}{birth.year % 100:02d}{individual:03d}"]
+    first = (11 - sum(w * d for w, d in zip(_FIRST_WEIGHTS, stem, strict=False)) % 11) % 11
+    if first == 10:
+        return None
+    second = (11 - sum(w * d for w, d in zip(_SECOND_WEIGHTS, [*stem, first], strict=False)) % 11) % 11
+    if second == 10:
+        return None
+    return "".join(map(str, stem)) + f"{first}{second}"
+
+
 @dataclass(frozen=True)
 class SubjectKeys:
     """The secrets that protect identity numbers at rest (DOM-15).
@@ -111,7 +124,13 @@ class SubjectKeys:
 
     def digest(self, data: bytes) -> bytes:
         """A keyed digest of request content that may hold identity numbers (for idempotency checks)."""
-        return hmac.new(self.index_key, b"digest:" + data, hashlib.sha256).digest()
+        digester = self.digester()
+        digester.update(data)
+        return digester.digest()
+
+    def digester(self) -> hmac.HMAC:
+        """`digest` for content that arrives in parts: update() with each part, then digest()."""
+        return hmac.new(self.index_key, b"digest:", hashlib.sha256)
 
     def encrypt(self, number: str) -> bytes:
         """key id (1 byte) + nonce (12 bytes) + AES-GCM ciphertext, bound to the key id."""

@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,36 @@ def reason(error: grpc.aio.AioRpcError) -> str:
     from gjeld_shared import errors
 
     return errors.decode(error).reason
+
+
+def snapshot_messages(
+    debts: Sequence[Any],
+    request_id: str,
+    per_message: int = 1000,
+    strictness: int = 0,
+    extract_time: Any = None,
+) -> list[Any]:
+    """A snapshot delivery as the stream of messages a bank sends: the header in the first one."""
+    from gjeld.ingest.v1 import ingest_service_pb2
+
+    first = ingest_service_pb2.DeliverSnapshotRequest(request_id=request_id, strictness=strictness)
+    first.extract_time.FromDatetime(extract_time or datetime(2026, 6, 25, 5, 0, tzinfo=UTC))
+    messages = [first]
+    for start in range(0, len(debts), per_message):
+        if start:
+            messages.append(ingest_service_pb2.DeliverSnapshotRequest())
+        messages[-1].debts.extend(debts[start : start + per_message])
+    return messages
+
+
+async def deliver_snapshot(
+    registry: Registry, institution: str, debts: Sequence[Any], request_id: str | None = None, **options: Any
+) -> Any:
+    """Deliver a full snapshot for `institution` through the streaming call; returns the response."""
+    messages = snapshot_messages(debts, request_id or uuid.uuid4().hex, **options)
+
+    async def stream() -> AsyncIterator[Any]:
+        for message in messages:
+            yield message
+
+    return await registry.ingest().DeliverSnapshot(stream(), metadata=registry.as_institution(institution))

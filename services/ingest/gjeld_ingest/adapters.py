@@ -9,8 +9,7 @@ keeps no history of balances (DOM-7); a closed debt's row is deleted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,25 +24,28 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    delete,
     func,
     select,
-    tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import domain
 from .domain import (
     ChargeCard,
     CoBorrowerRole,
     CreditFacility,
     DebtType,
+    Delivery,
+    DeliveryKind,
+    Handover,
+    HandoverState,
     InstallmentChargePeriod,
     InstallmentCharges,
     RegisteredDebt,
+    Rejection,
     RepaymentLoan,
+    Strictness,
     Terms,
 )
 
@@ -85,47 +87,47 @@ deliveries = Table(
     Column("closed_count", Integer, nullable=False),
     Column("unknown_close_count", Integer, nullable=False),
     Column("receive_time", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("kind", String(16), nullable=False, server_default="changes"),
+    Column("strictness", String(16), nullable=False, server_default="all_or_nothing"),
+    Column("record_count", BigInteger, nullable=False, server_default="0"),
+    Column("rejected_count", BigInteger, nullable=False, server_default="0"),
+    Column("absent_count", BigInteger, nullable=False, server_default="0"),
+    Column("complete_time", DateTime(timezone=True)),
     Index("deliveries_by_request", "creditor", "request_id", unique=True),
+    Index("deliveries_newest_first", "creditor", "receive_time", "id"),
 )
 
+# The records a partially accepted delivery left out, each with its field violations.
+rejections = Table(
+    "rejections",
+    metadata,
+    Column("delivery_id", UUID(as_uuid=True), primary_key=True),
+    Column("record_index", BigInteger, primary_key=True),
+    Column("violations", JSONB, nullable=False),
+)
 
-@dataclass(frozen=True)
-class Delivery:
-    id: uuid.UUID
-    request_id: str
-    content_digest: bytes
-    registered_count: int
-    closed_count: int
-    unknown_close_count: int
-    receive_time: datetime
+handovers = Table(
+    "handovers",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("giver", String(16), nullable=False),
+    Column("receiver", String(16), nullable=False),
+    Column("account_ids", ARRAY(String(64)), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("moved_count", Integer, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("complete_time", DateTime(timezone=True)),
+)
 
-
-@dataclass(frozen=True)
-class StoredDebt:
-    """A debt row ready to write: the debtor already hashed and encrypted."""
-
-    debt: domain.Debt
-    debtor_index: bytes
-    debtor_encrypted: bytes
-
-
-def _terms_columns(terms: Terms) -> dict[str, Any]:
-    columns: dict[str, Any] = {"debt_type": terms.debt_type.value}
-    for name in (
-        "original_balance",
-        "balance",
-        "remaining_term_months",
-        "credit_limit",
-        "interest_bearing_balance",
-        "non_interest_bearing_balance",
-        "nominal_interest_rate_bp",
-        "effective_interest_rate_bp",
-    ):
-        columns[name] = getattr(terms, name, None)
-    charges = getattr(terms, "installment_charges", None)
-    columns["installment_charges"] = charges.monthly_amount if charges else None
-    columns["installment_charge_period"] = charges.period.value if charges else None
-    return columns
+# Debts an institution handed over: its later deliveries may no longer name them.
+handed_over = Table(
+    "handed_over",
+    metadata,
+    Column("giver", String(16), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("debtor_index", LargeBinary, primary_key=True),
+    Column("handover_id", UUID(as_uuid=True), nullable=False),
+)
 
 
 def _terms_from_row(row: Any) -> Terms:
@@ -170,87 +172,6 @@ class DebtRegister:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
-    async def claim_delivery(self, creditor: str, request_id: str, digest: bytes) -> tuple[Delivery, bool]:
-        """Record a delivery, or find the one already recorded under its request id. True if new."""
-        row = (
-            await self._db.execute(
-                insert(deliveries)
-                .values(
-                    id=uuid.uuid4(),
-                    creditor=creditor,
-                    request_id=request_id,
-                    content_digest=digest,
-                    registered_count=0,
-                    closed_count=0,
-                    unknown_close_count=0,
-                )
-                .on_conflict_do_nothing(index_elements=["creditor", "request_id"])
-                .returning(*deliveries.c)
-            )
-        ).first()
-        if row is not None:
-            return Delivery(**_delivery_fields(row)), True
-        existing = (
-            await self._db.execute(
-                select(deliveries).where(deliveries.c.creditor == creditor, deliveries.c.request_id == request_id)
-            )
-        ).one()
-        return Delivery(**_delivery_fields(existing)), False
-
-    async def finish_delivery(self, delivery: Delivery, registered: int, closed: int, unknown: int) -> Delivery:
-        await self._db.execute(
-            update(deliveries)
-            .where(deliveries.c.id == delivery.id)
-            .values(registered_count=registered, closed_count=closed, unknown_close_count=unknown)
-        )
-        return Delivery(
-            delivery.id,
-            delivery.request_id,
-            delivery.content_digest,
-            registered,
-            closed,
-            unknown,
-            delivery.receive_time,
-        )
-
-    async def register(self, creditor: str, rows: Sequence[StoredDebt]) -> None:
-        """Insert or overwrite debts: the previous state is replaced, not kept (DOM-7)."""
-        if not rows:
-            return
-        values = [
-            {
-                "creditor": creditor,
-                "account_id": r.debt.account_id,
-                "debtor_index": r.debtor_index,
-                "debtor_encrypted": r.debtor_encrypted,
-                "co_borrower_role": r.debt.co_borrower_role.value,
-                "extract_time": r.debt.extract_time,
-                "confirm_time": func.now(),
-                **_terms_columns(r.debt.terms),
-            }
-            for r in rows
-        ]
-        statement = insert(debts).values(values)
-        replaced = {
-            c.name: statement.excluded[c.name]
-            for c in debts.c
-            if c.name not in ("creditor", "account_id", "debtor_index")
-        }
-        await self._db.execute(
-            statement.on_conflict_do_update(index_elements=["creditor", "account_id", "debtor_index"], set_=replaced)
-        )
-
-    async def close(self, creditor: str, keys: Sequence[tuple[str, bytes]]) -> int:
-        """Delete closed or repaid debts (DOM-7); returns how many were held."""
-        if not keys:
-            return 0
-        result = await self._db.execute(
-            delete(debts).where(
-                debts.c.creditor == creditor, tuple_(debts.c.account_id, debts.c.debtor_index).in_(keys)
-            )
-        )
-        return int(result.rowcount)
-
     async def of_creditor(self, creditor: str, after: tuple[str, bytes] | None, limit: int) -> list[Any]:
         query = select(debts).where(debts.c.creditor == creditor)
         if after is not None:
@@ -265,16 +186,148 @@ class DebtRegister:
         return [registered_debt(row) for row in rows]
 
 
-def _delivery_fields(row: Any) -> dict[str, Any]:
-    return {
-        k: getattr(row, k)
-        for k in (
-            "id",
-            "request_id",
-            "content_digest",
-            "registered_count",
-            "closed_count",
-            "unknown_close_count",
-            "receive_time",
+def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        request_id=row["request_id"],
+        kind=DeliveryKind(row["kind"]),
+        strictness=Strictness(row["strictness"]),
+        content_digest=row["content_digest"],
+        record_count=row["record_count"],
+        registered_count=row["registered_count"],
+        closed_count=row["closed_count"],
+        unknown_close_count=row["unknown_close_count"],
+        rejected_count=row["rejected_count"],
+        absent_count=row["absent_count"],
+        receive_time=row["receive_time"],
+        complete_time=row["complete_time"],
+    )
+
+
+def _handover(row: Any) -> Handover:
+    return Handover(
+        row.id,
+        row.giver,
+        row.receiver,
+        tuple(row.account_ids),
+        HandoverState(row.state),
+        row.moved_count,
+        row.create_time,
+        row.complete_time,
+    )
+
+
+class DeliveryRecords:
+    """Reading back an institution's deliveries and the records they left out."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def get(self, creditor: str, delivery_id: uuid.UUID) -> Delivery | None:
+        row = (
+            await self._db.execute(
+                select(deliveries).where(deliveries.c.creditor == creditor, deliveries.c.id == delivery_id)
+            )
+        ).first()
+        return delivery_from_row(row._mapping) if row else None
+
+    async def newest_first(self, creditor: str, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Delivery]:
+        query = select(deliveries).where(deliveries.c.creditor == creditor)
+        if after is not None:
+            query = query.where(beyond((deliveries.c.receive_time, deliveries.c.id), after, descending=True))
+        rows = await self._db.execute(
+            query.order_by(deliveries.c.receive_time.desc(), deliveries.c.id.desc()).limit(limit)
         )
-    }
+        return [delivery_from_row(r._mapping) for r in rows]
+
+    async def rejections(self, delivery_id: uuid.UUID, after: int, limit: int) -> list[Rejection]:
+        rows = await self._db.execute(
+            select(rejections)
+            .where(rejections.c.delivery_id == delivery_id, rejections.c.record_index > after)
+            .order_by(rejections.c.record_index)
+            .limit(limit)
+        )
+        return [Rejection(r.record_index, tuple((v["field"], v["description"]) for v in r.violations)) for r in rows]
+
+
+class Handovers:
+    """Portfolio handovers between institutions, within a transaction the caller holds."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def propose(self, giver: str, receiver: str, account_ids: Sequence[str]) -> Handover:
+        row = (
+            await self._db.execute(
+                insert(handovers)
+                .values(
+                    id=uuid.uuid4(),
+                    giver=giver,
+                    receiver=receiver,
+                    account_ids=list(account_ids),
+                    state=HandoverState.PROPOSED.value,
+                    moved_count=0,
+                )
+                .returning(*handovers.c)
+            )
+        ).one()
+        return _handover(row)
+
+    async def get_for_update(self, handover_id: uuid.UUID) -> Handover | None:
+        row = (await self._db.execute(select(handovers).where(handovers.c.id == handover_id).with_for_update())).first()
+        return _handover(row) if row else None
+
+    async def conflicts(self, handover: Handover) -> int:
+        """How many of the debts to move the receiver already holds under the same account and debtor."""
+        mine, theirs = debts.alias("mine"), debts.alias("theirs")
+        query = (
+            select(func.count())
+            .select_from(mine)
+            .join(
+                theirs,
+                (theirs.c.account_id == mine.c.account_id) & (theirs.c.debtor_index == mine.c.debtor_index),
+            )
+            .where(mine.c.creditor == handover.giver, theirs.c.creditor == handover.receiver)
+        )
+        if handover.account_ids:
+            query = query.where(mine.c.account_id.in_(handover.account_ids))
+        return int((await self._db.execute(query)).scalar_one())
+
+    async def complete(self, handover: Handover) -> Handover:
+        """Move the debts in one statement, remember them as handed over, and mark the handover done."""
+        moving = debts.c.creditor == handover.giver
+        if handover.account_ids:
+            moving = moving & debts.c.account_id.in_(handover.account_ids)
+        moved = (
+            await self._db.execute(
+                update(debts)
+                .where(moving)
+                .values(creditor=handover.receiver)
+                .returning(debts.c.account_id, debts.c.debtor_index)
+            )
+        ).all()
+        if moved:
+            await self._db.execute(
+                insert(handed_over)
+                .values(
+                    [
+                        {
+                            "giver": handover.giver,
+                            "account_id": m.account_id,
+                            "debtor_index": m.debtor_index,
+                            "handover_id": handover.id,
+                        }
+                        for m in moved
+                    ]
+                )
+                .on_conflict_do_nothing()
+            )
+        row = (
+            await self._db.execute(
+                update(handovers)
+                .where(handovers.c.id == handover.id)
+                .values(state=HandoverState.COMPLETED.value, moved_count=len(moved), complete_time=func.now())
+                .returning(*handovers.c)
+            )
+        ).one()
+        return _handover(row)

@@ -19,7 +19,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def wire(parts: Parts) -> Wiring:
-    servicer = IngestServicer(Ingest(parts.engine, parts.keys), parts.directory)
+    servicer = IngestServicer(
+        Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__)), parts.directory
+    )
     return Wiring(
         [
             registration(

@@ -3,6 +3,8 @@ by field (so each missing or bad field is named), and writing registered debts b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from gjeld.ingest.v1 import ingest_pb2
@@ -13,17 +15,23 @@ from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
 from gjeld_shared.timestamps import from_proto, to_proto
 
 from . import domain
-from .adapters import Delivery
 from .domain import (
     ChargeCard,
     CoBorrowerRole,
     CreditFacility,
+    Delivery,
+    DeliveryKind,
+    Handover,
+    HandoverState,
     InstallmentChargePeriod,
     InstallmentCharges,
     RegisteredDebt,
+    Rejection,
     RepaymentLoan,
+    Strictness,
     Terms,
 )
+from .service_layer import Part
 
 ROLE_FROM_PROTO = {
     debt_pb2.CO_BORROWER_ROLE_SOLE_DEBTOR: CoBorrowerRole.SOLE_DEBTOR,
@@ -118,7 +126,7 @@ def _debtor(message: identity_pb2.NationalIdentityNumber, path: str, violations:
     return ""
 
 
-def debt_from_proto(message: ingest_pb2.Debt, path: str, violations: Violations) -> domain.Debt | None:
+def debt_from_proto(message: ingest_pb2.Debt, path: str, violations: Violations, now: datetime) -> domain.Debt | None:
     """The reported debt, or None with violations recorded for every bad field."""
     before = len(violations.items)
     for field, description in domain.check_account_id(message.account_id):
@@ -127,12 +135,16 @@ def debt_from_proto(message: ingest_pb2.Debt, path: str, violations: Violations)
     role = ROLE_FROM_PROTO.get(message.co_borrower_role)
     if role is None:
         violations.add(f"{path}.co_borrower_role", "is required: sole debtor, has co-borrower or is co-borrower")
-    if not message.HasField("extract_time"):
+    extract_time = from_proto(message.extract_time) if message.HasField("extract_time") else None
+    if extract_time is None:
         violations.add(f"{path}.extract_time", "is required")
+    else:
+        for field, description in domain.check_extract_time(extract_time, now):
+            violations.add(f"{path}.{field}", description)
     terms = _terms(message, path, violations)
-    if len(violations.items) > before or terms is None or role is None:
+    if len(violations.items) > before or terms is None or role is None or extract_time is None:
         return None
-    return domain.Debt(message.account_id, debtor, role, from_proto(message.extract_time), terms)
+    return domain.Debt(message.account_id, debtor, role, extract_time, terms)
 
 
 def key_from_proto(message: ingest_pb2.DebtKey, path: str, violations: Violations) -> domain.DebtKey | None:
@@ -141,6 +153,45 @@ def key_from_proto(message: ingest_pb2.DebtKey, path: str, violations: Violation
         violations.add(f"{path}.{field}", description)
     debtor = _debtor(message.debtor, f"{path}.debtor", violations)
     return None if len(violations.items) > before else domain.DebtKey(message.account_id, debtor)
+
+
+def _record(part: Part, violations: Violations, before: int, position: int) -> bool:
+    """True if the record read cleanly; else its violations become a rejection of the part."""
+    if len(violations.items) == before:
+        return True
+    part.rejections.append(Rejection(position, tuple((v.field, v.description) for v in violations.items[before:])))
+    return False
+
+
+def changes_part(changes: Sequence[ingest_pb2.DebtChange], offset: int, content: bytes, now: datetime) -> Part:
+    """One message of changes, read record by record; positions count from `offset`."""
+    part, violations = Part(content, len(changes)), Violations()
+    for i, change in enumerate(changes, offset):
+        before = len(violations.items)
+        kind = change.WhichOneof("change")
+        if kind == "register":
+            debt = debt_from_proto(change.register, f"changes[{i}].register", violations, now)
+            if _record(part, violations, before, i) and debt is not None:
+                part.registrations.append((i, debt))
+        elif kind == "close":
+            key = key_from_proto(change.close, f"changes[{i}].close", violations)
+            if _record(part, violations, before, i) and key is not None:
+                part.closures.append((i, key))
+        else:
+            violations.add(f"changes[{i}].change", "one of register or close is required")
+            _record(part, violations, before, i)
+    return part
+
+
+def snapshot_part(debts: Sequence[ingest_pb2.Debt], offset: int, content: bytes, now: datetime) -> Part:
+    """One message of a snapshot, read debt by debt; positions count from `offset`."""
+    part, violations = Part(content, len(debts)), Violations()
+    for i, message in enumerate(debts, offset):
+        before = len(violations.items)
+        debt = debt_from_proto(message, f"debts[{i}]", violations, now)
+        if _record(part, violations, before, i) and debt is not None:
+            part.registrations.append((i, debt))
+    return part
 
 
 def _money(amount: int) -> money_pb2.Money:
@@ -200,12 +251,61 @@ def debt_to_proto(debt: RegisteredDebt, directory: InstitutionDirectory) -> inge
     return message
 
 
+KIND_TO_PROTO = {
+    DeliveryKind.CHANGES: ingest_pb2.DELIVERY_KIND_CHANGES,
+    DeliveryKind.SNAPSHOT: ingest_pb2.DELIVERY_KIND_SNAPSHOT,
+}
+STRICTNESS_FROM_PROTO = {
+    ingest_pb2.STRICTNESS_UNSPECIFIED: Strictness.ALL_OR_NOTHING,
+    ingest_pb2.STRICTNESS_ALL_OR_NOTHING: Strictness.ALL_OR_NOTHING,
+    ingest_pb2.STRICTNESS_PARTIAL: Strictness.PARTIAL,
+}
+STRICTNESS_TO_PROTO = {
+    Strictness.ALL_OR_NOTHING: ingest_pb2.STRICTNESS_ALL_OR_NOTHING,
+    Strictness.PARTIAL: ingest_pb2.STRICTNESS_PARTIAL,
+}
+HANDOVER_STATE_TO_PROTO = {
+    HandoverState.PROPOSED: ingest_pb2.HANDOVER_STATE_PROPOSED,
+    HandoverState.COMPLETED: ingest_pb2.HANDOVER_STATE_COMPLETED,
+}
+
+
 def delivery_to_proto(delivery: Delivery) -> ingest_pb2.Delivery:
-    return ingest_pb2.Delivery(
+    message = ingest_pb2.Delivery(
         id=str(delivery.id),
         request_id=delivery.request_id,
+        kind=KIND_TO_PROTO[delivery.kind],
+        strictness=STRICTNESS_TO_PROTO[delivery.strictness],
+        record_count=delivery.record_count,
         registered_count=delivery.registered_count,
         closed_count=delivery.closed_count,
         unknown_close_count=delivery.unknown_close_count,
+        rejected_count=delivery.rejected_count,
+        absent_count=delivery.absent_count,
         receive_time=to_proto(delivery.receive_time),
     )
+    if delivery.complete_time is not None:
+        message.complete_time.CopyFrom(to_proto(delivery.complete_time))
+    return message
+
+
+def rejection_to_proto(rejection: Rejection) -> ingest_pb2.RecordRejection:
+    return ingest_pb2.RecordRejection(
+        index=rejection.index,
+        violations=[ingest_pb2.FieldViolation(field=f, description=d) for f, d in rejection.violations],
+    )
+
+
+def handover_to_proto(handover: Handover) -> ingest_pb2.Handover:
+    message = ingest_pb2.Handover(
+        id=str(handover.id),
+        giver=identity_pb2.OrganizationNumber(value=handover.giver),
+        receiver=identity_pb2.OrganizationNumber(value=handover.receiver),
+        account_ids=list(handover.account_ids),
+        state=HANDOVER_STATE_TO_PROTO[handover.state],
+        moved_count=handover.moved_count,
+        create_time=to_proto(handover.create_time),
+    )
+    if handover.complete_time is not None:
+        message.complete_time.CopyFrom(to_proto(handover.complete_time))
+    return message

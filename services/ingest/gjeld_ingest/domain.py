@@ -1,4 +1,4 @@
-"""The register's rules about debts, without I/O (DOM-1, DOM-2, DOM-3, DOM-7).
+"""The register's rules about debts and deliveries, without I/O (DOM-1 to DOM-8).
 
 Attribute names follow the contract's field names, so that a rule's violation
 names the field the institution sent.
@@ -7,12 +7,28 @@ names the field the institution sent.
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 MAX_RATE_BP = 100_00 * 10  # 1000 %: higher is a unit error (percent sent as basis points × 100, say)
 MAX_TERM_MONTHS = 100 * 12
 MAX_ACCOUNT_ID_LENGTH = 64
+# A repayment loan's balance may grow past the amount lent (accrued interest and fees, DOM-2), but not to
+# more than this many times it: beyond that the amounts are in the wrong unit (kroner sent as øre, say).
+MAX_LOAN_GROWTH = 2
+# How far an extract time may lie ahead of the registry's clock (clock skew); further is an error.
+EXTRACT_TIME_SKEW = timedelta(minutes=5)
+
+
+class DeliveryKind(enum.Enum):
+    CHANGES = "changes"
+    SNAPSHOT = "snapshot"  # replaces all of the institution's data (DOM-8)
+
+
+class Strictness(enum.Enum):
+    ALL_OR_NOTHING = "all_or_nothing"  # one bad record refuses the delivery (the Norwegian registry's rule)
+    PARTIAL = "partial"  # the good records are registered, each bad one is reported back
 
 
 class DebtType(enum.Enum):
@@ -147,18 +163,64 @@ def check_terms(terms: Terms) -> list[tuple[str, str]]:
     charges = getattr(terms, "installment_charges", None)
     if charges is not None and charges.monthly_amount < 0:
         problems.append((f"{prefix}.installment_charges.monthly_amount.minor_units", "must not be negative"))
-    if isinstance(terms, RepaymentLoan) and not 0 <= terms.remaining_term_months <= MAX_TERM_MONTHS:
-        problems.append((f"{prefix}.remaining_term_months", f"must be between 0 and {MAX_TERM_MONTHS}"))
+    if isinstance(terms, RepaymentLoan):
+        if not 0 <= terms.remaining_term_months <= MAX_TERM_MONTHS:
+            problems.append((f"{prefix}.remaining_term_months", f"must be between 0 and {MAX_TERM_MONTHS}"))
+        if terms.balance > MAX_LOAN_GROWTH * terms.original_balance:
+            problems.append(
+                (f"{prefix}.balance.minor_units", f"must not exceed {MAX_LOAN_GROWTH} times the original balance")
+            )
     return problems
 
 
-def duplicates(keys: list[DebtKey]) -> dict[int, int]:
-    """Positions of keys that repeat an earlier key in the same delivery, each mapped to the first position."""
-    first: dict[DebtKey, int] = {}
-    repeated: dict[int, int] = {}
-    for position, key in enumerate(keys):
-        if key in first:
-            repeated[position] = first[key]
-        else:
-            first[key] = position
-    return repeated
+def check_extract_time(extract_time: datetime, now: datetime) -> list[tuple[str, str]]:
+    """An extract time in the future would make the data look fresher than it is."""
+    if extract_time > now + EXTRACT_TIME_SKEW:
+        return [("extract_time", "must not be in the future")]
+    return []
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The receipt for one delivery: what it did to the institution's data."""
+
+    id: uuid.UUID
+    request_id: str
+    kind: DeliveryKind
+    strictness: Strictness
+    content_digest: bytes = field(repr=False)
+    record_count: int
+    registered_count: int
+    closed_count: int
+    unknown_close_count: int
+    rejected_count: int
+    absent_count: int
+    receive_time: datetime
+    complete_time: datetime | None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One record left out of a partially accepted delivery: (field path, description) for each bad field."""
+
+    index: int
+    violations: tuple[tuple[str, str], ...]
+
+
+class HandoverState(enum.Enum):
+    PROPOSED = "proposed"
+    COMPLETED = "completed"
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Debts moving from one institution to another (merger, sale of a portfolio)."""
+
+    id: uuid.UUID
+    giver: str
+    receiver: str
+    account_ids: tuple[str, ...]  # empty: the whole portfolio
+    state: HandoverState
+    moved_count: int
+    create_time: datetime
+    complete_time: datetime | None

@@ -2,21 +2,81 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld.ingest.v1 import ingest_service_pb2_grpc
-from gjeld_shared import identity_numbers, paging
+from gjeld_shared import identity_numbers, organization_numbers, paging
 from gjeld_shared.callers import SCOPE_REPORT, require_institution, require_service
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory
+from gjeld_shared.timestamps import from_proto
 
 from . import domain
-from .convert import debt_from_proto, debt_to_proto, delivery_to_proto, key_from_proto
-from .service_layer import Ingest
+from .convert import (
+    STRICTNESS_FROM_PROTO,
+    changes_part,
+    debt_to_proto,
+    delivery_to_proto,
+    handover_to_proto,
+    rejection_to_proto,
+    snapshot_part,
+)
+from .domain import DeliveryKind
+from .service_layer import DeliveryHeader, Ingest, Outcome, Part
 
-MAX_CHANGES = 10_000
+MAX_RECORDS = 10_000  # per message
 MAX_REQUEST_ID = 64
+MAX_HANDOVER_ACCOUNTS = 100_000
+
+Reader = Callable[[Sequence[Any], int, bytes, datetime], Part]
+
+
+def _header(kind: DeliveryKind, first: Any) -> DeliveryHeader:
+    """What the first message says about the whole delivery; each bad field named."""
+    violations = Violations()
+    if not 0 < len(first.request_id) <= MAX_REQUEST_ID:
+        violations.add("request_id", f"is required, at most {MAX_REQUEST_ID} characters")
+    strictness = STRICTNESS_FROM_PROTO.get(first.strictness)
+    if strictness is None:
+        violations.add("strictness", "must be all or nothing, or partial")
+    extract_time = None
+    if kind is DeliveryKind.SNAPSHOT:
+        if not first.HasField("extract_time"):
+            violations.add("extract_time", "is required")
+        else:
+            extract_time = from_proto(first.extract_time)
+            for field, description in domain.check_extract_time(extract_time, datetime.now(UTC)):
+                violations.add(field, description)
+    violations.raise_if_any()
+    assert strictness is not None
+    return DeliveryHeader(kind, first.request_id, strictness, extract_time)
+
+
+async def _parts(
+    header: DeliveryHeader, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader
+) -> AsyncIterator[Part]:
+    """Each message of a delivery, read; positions count on across messages."""
+    offset, message = 0, first
+    while message is not None:
+        batch = getattr(message, records)
+        if len(batch) > MAX_RECORDS:
+            raise InvalidArgument([FieldViolation(records, f"must hold at most {MAX_RECORDS} per message")])
+        if message.request_id not in ("", header.request_id):
+            raise InvalidArgument([FieldViolation("request_id", "must be the same in every message of a delivery")])
+        yield read(batch, offset, message.SerializeToString(deterministic=True), datetime.now(UTC))
+        offset += len(batch)
+        message = await anext(rest, None) if rest is not None else None
+
+
+def _uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field, "is not an id the registry gave out")]) from None
 
 
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
@@ -24,49 +84,98 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         self._ingest = ingest
         self._directory = directory
 
+    async def _deliver(
+        self, kind: DeliveryKind, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader
+    ) -> Outcome:
+        caller = require_institution(SCOPE_REPORT)
+        if first is None:
+            raise InvalidArgument([FieldViolation("request_id", "is required: the delivery was empty")])
+        header = _header(kind, first)
+        return await self._ingest.deliver(
+            caller.organization_number, header, _parts(header, first, rest, records, read)
+        )
+
     async def ReportDebtChanges(
         self, request: pb.ReportDebtChangesRequest, context: Any
     ) -> pb.ReportDebtChangesResponse:
+        outcome = await self._deliver(DeliveryKind.CHANGES, request, None, "changes", changes_part)
+        return pb.ReportDebtChangesResponse(
+            delivery=delivery_to_proto(outcome.delivery), rejections=map(rejection_to_proto, outcome.rejections)
+        )
+
+    async def StreamDebtChanges(
+        self, request_iterator: AsyncIterator[pb.StreamDebtChangesRequest], context: Any
+    ) -> pb.StreamDebtChangesResponse:
+        messages = aiter(request_iterator)
+        first = await anext(messages, None)
+        outcome = await self._deliver(DeliveryKind.CHANGES, first, messages, "changes", changes_part)
+        return pb.StreamDebtChangesResponse(
+            delivery=delivery_to_proto(outcome.delivery), rejections=map(rejection_to_proto, outcome.rejections)
+        )
+
+    async def DeliverSnapshot(
+        self, request_iterator: AsyncIterator[pb.DeliverSnapshotRequest], context: Any
+    ) -> pb.DeliverSnapshotResponse:
+        messages = aiter(request_iterator)
+        first = await anext(messages, None)
+        outcome = await self._deliver(DeliveryKind.SNAPSHOT, first, messages, "debts", snapshot_part)
+        return pb.DeliverSnapshotResponse(
+            delivery=delivery_to_proto(outcome.delivery), rejections=map(rejection_to_proto, outcome.rejections)
+        )
+
+    async def GetDelivery(self, request: pb.GetDeliveryRequest, context: Any) -> pb.GetDeliveryResponse:
+        caller = require_institution(SCOPE_REPORT)
+        delivery = await self._ingest.delivery(caller.organization_number, _uuid(request.id, "id"))
+        return pb.GetDeliveryResponse(delivery=delivery_to_proto(delivery))
+
+    async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Any) -> pb.ListDeliveriesResponse:
+        caller = require_institution(SCOPE_REPORT)
+        size = paging.page_size(request.page_size, default=100, maximum=1000)
+        after = paging.newest_first_after(request.page_token)
+        rows = await self._ingest.deliveries(caller.organization_number, after, size + 1)
+        page, token = paging.newest_first_page(rows, size, lambda d: (d.receive_time, d.id))
+        return pb.ListDeliveriesResponse(deliveries=map(delivery_to_proto, page), next_page_token=token)
+
+    async def ListDeliveryRejections(
+        self, request: pb.ListDeliveryRejectionsRequest, context: Any
+    ) -> pb.ListDeliveryRejectionsResponse:
+        caller = require_institution(SCOPE_REPORT)
+        delivery_id = _uuid(request.delivery_id, "delivery_id")
+        size = paging.page_size(request.page_size, default=100, maximum=1000)
+        position = paging.decode_token(request.page_token)
+        after = -1
+        if position is not None:
+            try:
+                after = int(position["index"])
+            except (KeyError, ValueError, TypeError):
+                raise InvalidArgument([FieldViolation("page_token", "is not a token this method gave out")]) from None
+        rows = await self._ingest.rejections(caller.organization_number, delivery_id, after, size + 1)
+        page = rows[:size]
+        token = paging.encode_token({"index": page[-1].index}) if len(rows) > size else ""
+        return pb.ListDeliveryRejectionsResponse(rejections=map(rejection_to_proto, page), next_page_token=token)
+
+    async def ProposeHandover(self, request: pb.ProposeHandoverRequest, context: Any) -> pb.ProposeHandoverResponse:
         caller = require_institution(SCOPE_REPORT)
         violations = Violations()
-        if not 0 < len(request.request_id) <= MAX_REQUEST_ID:
-            violations.add("request_id", f"is required, at most {MAX_REQUEST_ID} characters")
-        if not 0 < len(request.changes) <= MAX_CHANGES:
-            violations.add("changes", f"must hold between 1 and {MAX_CHANGES} changes")
-        registrations: list[domain.Debt] = []
-        closures: list[domain.DebtKey] = []
-        keys: list[domain.DebtKey] = []  # as sent, so that a duplicate is caught even where the change is bad
-        positions: list[int] = []
-        for i, change in enumerate(request.changes):
-            kind = change.WhichOneof("change")
-            if kind == "register":
-                debt = debt_from_proto(change.register, f"changes[{i}].register", violations)
-                if debt is not None:
-                    registrations.append(debt)
-            elif kind == "close":
-                key = key_from_proto(change.close, f"changes[{i}].close", violations)
-                if key is not None:
-                    closures.append(key)
-            else:
-                violations.add(f"changes[{i}].change", "one of register or close is required")
-                continue
-            sent = getattr(change, kind)
-            if sent.account_id and sent.debtor.value:
-                keys.append(domain.DebtKey(sent.account_id, sent.debtor.value))
-                positions.append(i)
-        for repeat, first in domain.duplicates(keys).items():
-            violations.add(
-                f"changes[{positions[repeat]}]", f"names the same account and debtor as changes[{positions[first]}]"
-            )
+        with violations.catching("receiver.value", ValueError):
+            organization_numbers.validate(request.receiver.value)
+        if request.receiver.value == caller.organization_number:
+            violations.add("receiver.value", "must be another institution")
+        if len(request.account_ids) > MAX_HANDOVER_ACCOUNTS:
+            violations.add("account_ids", f"must hold at most {MAX_HANDOVER_ACCOUNTS}; hand over the portfolio")
+        for i, account_id in enumerate(request.account_ids):
+            for _, description in domain.check_account_id(account_id):
+                violations.add(f"account_ids[{i}]", description)
         violations.raise_if_any()
-        delivery = await self._ingest.report_changes(
-            caller.organization_number,
-            request.request_id,
-            request.SerializeToString(deterministic=True),
-            registrations,
-            closures,
+        handover = await self._ingest.propose_handover(
+            caller.organization_number, request.receiver.value, list(dict.fromkeys(request.account_ids))
         )
-        return pb.ReportDebtChangesResponse(delivery=delivery_to_proto(delivery))
+        return pb.ProposeHandoverResponse(handover=handover_to_proto(handover))
+
+    async def AcceptHandover(self, request: pb.AcceptHandoverRequest, context: Any) -> pb.AcceptHandoverResponse:
+        caller = require_institution(SCOPE_REPORT)
+        handover = await self._ingest.accept_handover(caller.organization_number, _uuid(request.id, "id"))
+        return pb.AcceptHandoverResponse(handover=handover_to_proto(handover))
 
     async def ListDebts(self, request: pb.ListDebtsRequest, context: Any) -> pb.ListDebtsResponse:
         caller = require_institution(SCOPE_REPORT)

@@ -1,16 +1,80 @@
-"""ingest's use cases: register a delivery of changes, read back, serve one subject's debts."""
+"""ingest's use cases: take in a delivery (changes or a snapshot), read back, hand a portfolio
+over, serve one subject's debts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import hmac
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
-from gjeld_shared.errors import AlreadyExists
+import asyncpg
+from gjeld_shared.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from gjeld_shared.identity_numbers import SubjectKeys
+from opentelemetry.trace import Tracer
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .adapters import DebtRegister, Delivery, StoredDebt, registered_debt
-from .domain import Debt, DebtKey, RegisteredDebt
+from .adapters import DebtRegister, DeliveryRecords, Handovers, delivery_from_row, registered_debt
+from .domain import (
+    Debt,
+    DebtKey,
+    Delivery,
+    DeliveryKind,
+    Handover,
+    HandoverState,
+    RegisteredDebt,
+    Rejection,
+    Strictness,
+)
+from .staging import LOCK_CREDITOR, DeliveryLog, Staging, creditor_lock, staged_closure, staged_debt
+
+# Violations reported in an error, and rejections in a receipt: the rest through ListDeliveryRejections.
+REPORTED = 100
+# Staged records are copied to PostgreSQL in parts of about this many (flat memory, few round trips).
+COPY_SIZE = 10_000
+# Above this many staged records the staging table is analysed before the merge.
+ANALYZE_FROM = 5_000
+
+
+@dataclass(frozen=True)
+class DeliveryHeader:
+    """What the first message of a delivery says about the whole of it."""
+
+    kind: DeliveryKind
+    request_id: str
+    strictness: Strictness
+    extract_time: datetime | None = None  # snapshots: when the institution extracted it
+
+    def fingerprint(self) -> bytes:
+        extract = self.extract_time.isoformat() if self.extract_time else ""
+        return f"{self.kind.value}|{self.strictness.value}|{extract}|".encode()
+
+
+@dataclass
+class Part:
+    """One message of a delivery, read and checked: its good records and its rejected ones, by position."""
+
+    content: bytes  # the message as sent, for the retry check
+    record_count: int
+    registrations: list[tuple[int, Debt]] = field(default_factory=list)
+    closures: list[tuple[int, DebtKey]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery: Delivery
+    rejections: list[Rejection]  # the first REPORTED
 
 
 @dataclass(frozen=True)
@@ -19,32 +83,244 @@ class DebtPage:
     last_key: tuple[str, bytes] | None
 
 
+class _RequestIdTaken(Exception):
+    """Another delivery with the same request id was applied while this one was staged."""
+
+
+class _Protector:
+    """Blind index and encryption of debtors, each computed once per delivery while memory allows.
+
+    A person has about two debts at one institution, usually delivered together."""
+
+    def __init__(self, keys: SubjectKeys, capacity: int = 50_000) -> None:
+        self._keys, self._capacity = keys, capacity
+        self._known: dict[str, tuple[bytes, bytes]] = {}
+
+    def __call__(self, debtor: str) -> tuple[bytes, bytes]:
+        known = self._known.get(debtor)
+        if known is None:
+            if len(self._known) >= self._capacity:
+                self._known.clear()
+            known = self._known[debtor] = (self._keys.blind_index(debtor), self._keys.encrypt(debtor))
+        return known
+
+
+class _Tally:
+    """Counts a delivery's records and keeps what it must report about the bad ones."""
+
+    def __init__(self, header: DeliveryHeader) -> None:
+        self.header = header
+        self.records = 0
+        self.closures = 0
+        self.rejected = 0
+        self.reported: list[Rejection] = []
+        self.unsaved: list[Rejection] = []  # partial acceptance: rejections not yet written
+
+    @property
+    def strict(self) -> bool:
+        return self.header.strictness is Strictness.ALL_OR_NOTHING
+
+    def reject(self, rejections: Sequence[Rejection]) -> None:
+        self.rejected += len(rejections)
+        room = REPORTED - len(self.reported)
+        if room > 0:
+            self.reported.extend(rejections[:room])
+        if not self.strict:
+            self.unsaved.extend(rejections)
+
+    def refusal(self) -> InvalidArgument:
+        violations = [FieldViolation(f, d) for r in self.reported for f, d in r.violations][:REPORTED]
+        return InvalidArgument(violations)
+
+
+def _record(kind: DeliveryKind, position: int) -> str:
+    return f"{'debts' if kind is DeliveryKind.SNAPSHOT else 'changes'}[{position}]"
+
+
 class Ingest:
-    def __init__(self, engine: AsyncEngine, keys: SubjectKeys) -> None:
+    def __init__(self, engine: AsyncEngine, keys: SubjectKeys, tracer: Tracer) -> None:
         self._engine = engine
         self._keys = keys
+        self._tracer = tracer
 
-    async def report_changes(
-        self, creditor: str, request_id: str, content: bytes, registrations: Sequence[Debt], closures: Sequence[DebtKey]
-    ) -> Delivery:
-        """Apply one validated delivery all or nothing, once per request id (AIP-155)."""
-        digest = self._keys.digest(content)
-        rows = [StoredDebt(d, self._keys.blind_index(d.debtor), self._keys.encrypt(d.debtor)) for d in registrations]
-        closing = [(k.account_id, self._keys.blind_index(k.debtor)) for k in closures]
+    async def deliver(self, creditor: str, header: DeliveryHeader, parts: AsyncIterator[Part]) -> Outcome:
+        """Take in one delivery of any size and apply it all at once, once per request id (AIP-155).
+
+        All or nothing: the first bad record refuses the delivery (reading on only to report up to
+        REPORTED violations). Partial: bad records are left out and reported. A snapshot replaces the
+        institution's data (DOM-8), rejected records counting as absent."""
+        digest = self._keys.digester()
+        digest.update(header.fingerprint())
+        receive_time = datetime.now(UTC)
+        try:
+            async with self._engine.connect() as connection:
+                db: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+                async with db.transaction():
+                    earlier = await DeliveryLog(db).find(creditor, header.request_id)
+                    if earlier is not None:
+                        async for part in parts:
+                            digest.update(part.content)
+                        return await self._retried(creditor, delivery_from_row(earlier), digest.digest())
+                    return await self._apply(db, creditor, header, parts, digest, receive_time)
+        except _RequestIdTaken:
+            async with self._engine.connect() as connection:
+                db = (await connection.get_raw_connection()).driver_connection
+                taken = await DeliveryLog(db).find(creditor, header.request_id)
+            assert taken is not None
+            return await self._retried(creditor, delivery_from_row(taken), digest.digest())
+
+    async def _apply(
+        self,
+        db: asyncpg.Connection,
+        creditor: str,
+        header: DeliveryHeader,
+        parts: AsyncIterator[Part],
+        digest: hmac.HMAC,
+        receive_time: datetime,
+    ) -> Outcome:
+        delivery_id = uuid.uuid4()
+        staging, log, tally = Staging(db), DeliveryLog(db), _Tally(header)
+        protect = _Protector(self._keys)
+        await staging.create()
+        pending: list[tuple[Any, ...]] = []
+        with self._tracer.start_as_current_span("ingest.stage") as span:
+            async for part in parts:
+                digest.update(part.content)
+                tally.records += part.record_count
+                tally.closures += len(part.closures)
+                tally.reject(part.rejections)
+                if tally.strict and tally.rejected:
+                    if len(tally.reported) >= REPORTED:
+                        break
+                    continue
+                for position, debt in part.registrations:
+                    pending.append(staged_debt(position, debt, *protect(debt.debtor)))
+                for position, key in part.closures:
+                    pending.append(staged_closure(position, key, protect(key.debtor)[0]))
+                if len(pending) >= COPY_SIZE:
+                    await staging.add(pending)
+                    pending = []
+                if len(tally.unsaved) >= COPY_SIZE:
+                    await self._save_rejections(log, delivery_id, tally)
+            span.set_attribute("gjeld.delivery.records", tally.records)
+        if tally.strict and tally.rejected:
+            raise tally.refusal()
+        if tally.records == 0 and header.kind is DeliveryKind.CHANGES:
+            raise InvalidArgument([FieldViolation("changes", "must hold at least one change")])
+        await staging.add(pending)
+        with self._tracer.start_as_current_span("ingest.check"):
+            if tally.records - tally.rejected >= ANALYZE_FROM:
+                await staging.analyze()
+            await self._check_whole(staging, creditor, tally)
+        await self._save_rejections(log, delivery_id, tally)
+        with self._tracer.start_as_current_span("ingest.merge"):
+            registered, closed, absent = await staging.merge(creditor, header.kind)
+        row = await log.claim(
+            delivery_id,
+            creditor,
+            header.request_id,
+            digest.digest(),
+            header.kind,
+            header.strictness,
+            receive_time,
+            (registered, closed, tally.closures - closed, tally.records, tally.rejected, absent),
+        )
+        if row is None:
+            raise _RequestIdTaken()
+        return Outcome(delivery_from_row(row), sorted(tally.reported, key=lambda r: r.index))
+
+    async def _retried(self, creditor: str, earlier: Delivery, digest: bytes) -> Outcome:
+        """A retry gets the first receipt; the same request id with other content is refused."""
+        if not hmac.compare_digest(earlier.content_digest, digest):
+            raise AlreadyExists(
+                "REQUEST_ID_REUSED",
+                "this request id was used before for a delivery with other content",
+                {"request_id": earlier.request_id},
+            )
+        return Outcome(earlier, await self.rejections(creditor, earlier.id, -1, REPORTED))
+
+    async def _check_whole(self, staging: Staging, creditor: str, tally: _Tally) -> None:
+        """Rules only the whole delivery can tell: the same debt twice, a debt handed over to another institution."""
+        limit = REPORTED if tally.strict else 2**62
+        found: list[Rejection] = []
+        for positions in await staging.duplicates(limit):
+            first = _record(tally.header.kind, positions[0])
+            found.extend(
+                Rejection(p, ((_record(tally.header.kind, p), f"names the same account and debtor as {first}"),))
+                for p in positions[1:]
+            )
+            if not tally.strict:  # neither record can be trusted over the other
+                found.append(
+                    Rejection(positions[0], ((first, "its account and debtor appear again later in the delivery"),))
+                )
+        for p in await staging.handed_over(creditor, limit):
+            found.append(
+                Rejection(
+                    p,
+                    (
+                        (
+                            _record(tally.header.kind, p),
+                            "this debt was handed over to another institution, which now reports it",
+                        ),
+                    ),
+                )
+            )
+        if not found:
+            return
+        found.sort(key=lambda r: r.index)
+        tally.reject(found)
+        if tally.strict:
+            raise tally.refusal()
+        await staging.drop([r.index for r in found])
+
+    async def _save_rejections(self, log: DeliveryLog, delivery_id: uuid.UUID, tally: _Tally) -> None:
+        await log.reject(
+            delivery_id,
+            [(r.index, [{"field": f, "description": d} for f, d in r.violations]) for r in tally.unsaved],
+        )
+        tally.unsaved = []
+
+    async def delivery(self, creditor: str, delivery_id: uuid.UUID) -> Delivery:
+        async with self._engine.connect() as connection:
+            found = await DeliveryRecords(connection).get(creditor, delivery_id)
+        if found is None:
+            raise NotFound("DELIVERY_NOT_FOUND", "no delivery of yours has this id", {"id": str(delivery_id)})
+        return found
+
+    async def deliveries(self, creditor: str, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Delivery]:
+        async with self._engine.connect() as connection:
+            return await DeliveryRecords(connection).newest_first(creditor, after, limit)
+
+    async def rejections(self, creditor: str, delivery_id: uuid.UUID, after: int, limit: int) -> list[Rejection]:
+        await self.delivery(creditor, delivery_id)  # only the institution's own deliveries
+        async with self._engine.connect() as connection:
+            return await DeliveryRecords(connection).rejections(delivery_id, after, limit)
+
+    async def propose_handover(self, giver: str, receiver: str, account_ids: Sequence[str]) -> Handover:
         async with self._engine.begin() as connection:
-            register = DebtRegister(connection)
-            delivery, new = await register.claim_delivery(creditor, request_id, digest)
-            if not new:
-                if delivery.content_digest != digest:
-                    raise AlreadyExists(
-                        "REQUEST_ID_REUSED",
-                        "this request id was used before for a delivery with other content",
-                        {"request_id": request_id},
-                    )
-                return delivery
-            await register.register(creditor, rows)
-            closed = await register.close(creditor, closing)
-            return await register.finish_delivery(delivery, len(rows), closed, len(closing) - closed)
+            return await Handovers(connection).propose(giver, receiver, account_ids)
+
+    async def accept_handover(self, receiver: str, handover_id: uuid.UUID) -> Handover:
+        """Move the debts at once: a lookup sees each at the giver or at the receiver, never both or neither."""
+        async with self._engine.begin() as connection:
+            handovers = Handovers(connection)
+            handover = await handovers.get_for_update(handover_id)
+            if handover is None or receiver not in (handover.receiver, handover.giver):
+                raise NotFound("HANDOVER_NOT_FOUND", "no handover to you has this id", {"id": str(handover_id)})
+            if handover.receiver != receiver:
+                raise PermissionDenied("NOT_THE_RECEIVER", "only the receiving institution may accept a handover")
+            if handover.state is HandoverState.COMPLETED:
+                return handover  # accepting again changes nothing
+            for creditor in sorted((handover.giver, handover.receiver)):  # no merge of either runs meanwhile
+                await connection.execute(text(LOCK_CREDITOR.replace("$1", ":key")), {"key": creditor_lock(creditor)})
+            conflicts = await handovers.conflicts(handover)
+            if conflicts:
+                raise FailedPrecondition(
+                    "HANDOVER_CONFLICT",
+                    "you already hold debts with the same account and debtor as debts to be handed over",
+                    {"conflict_count": str(conflicts)},
+                )
+            return await handovers.complete(handover)
 
     async def debts_of_creditor(self, creditor: str, after: tuple[str, bytes] | None, limit: int) -> DebtPage:
         async with self._engine.connect() as connection:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from gjeld_ingest import domain
-from gjeld_ingest.domain import ChargeCard, CreditFacility, DebtKey, InstallmentCharges, RepaymentLoan
+from gjeld_ingest.domain import ChargeCard, CreditFacility, InstallmentCharges, RepaymentLoan
 
 
 def test_negative_amounts_are_refused_with_their_field() -> None:
@@ -30,12 +32,19 @@ def test_balance_includes_both_parts() -> None:
     assert domain.balance(RepaymentLoan(1000, 400, 1, 0, InstallmentCharges(0))) == 400
 
 
-def test_duplicates_point_at_the_first() -> None:
-    keys = [DebtKey("A", "1"), DebtKey("B", "1"), DebtKey("A", "1"), DebtKey("A", "2"), DebtKey("B", "1")]
-    assert domain.duplicates(keys) == {2: 0, 4: 1}
-
-
 def test_account_ids() -> None:
     assert domain.check_account_id("ACC-1") == []
     assert domain.check_account_id(" ") == [("account_id", "is required")]
     assert domain.check_account_id("x" * 65)[0][0] == "account_id"
+
+
+def test_a_loan_balance_far_beyond_the_amount_lent_is_a_unit_error() -> None:
+    assert domain.check_terms(RepaymentLoan(100, 200, 1, 0, InstallmentCharges(0))) == []
+    problems = domain.check_terms(RepaymentLoan(100, 201, 1, 0, InstallmentCharges(0)))
+    assert [field for field, _ in problems] == ["repayment_loan.balance.minor_units"]
+
+
+def test_an_extract_time_in_the_future_is_refused() -> None:
+    now = datetime(2026, 6, 25, 6, 0, tzinfo=UTC)
+    assert domain.check_extract_time(now + timedelta(minutes=4), now) == []
+    assert domain.check_extract_time(now + timedelta(minutes=6), now) == [("extract_time", "must not be in the future")]

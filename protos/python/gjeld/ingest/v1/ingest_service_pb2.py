@@ -24,27 +24,56 @@ _sym_db = _symbol_database.Default()
 
 from gjeld.ingest.v1 import ingest_pb2 as gjeld_dot_ingest_dot_v1_dot_ingest__pb2
 from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/ingest/v1/ingest_service.proto\x12\x0fgjeld.ingest.v1\x1a\x1cgjeld/ingest/v1/ingest.proto\x1a\x1cgjeld/type/v1/identity.proto\"\\\n\x18ReportDebtChangesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1b.gjeld.ingest.v1.DebtChange\"H\n\x19ReportDebtChangesResponse\x12+\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x19.gjeld.ingest.v1.Delivery\"9\n\x10ListDebtsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"R\n\x11ListDebtsResponse\x12$\n\x05\x64\x65\x62ts\x18\x01 \x03(\x0b\x32\x15.gjeld.ingest.v1.Debt\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Q\n\x17ListSubjectDebtsRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\"@\n\x18ListSubjectDebtsResponse\x12$\n\x05\x64\x65\x62ts\x18\x01 \x03(\x0b\x32\x15.gjeld.ingest.v1.Debt2\xb8\x02\n\rIngestService\x12j\n\x11ReportDebtChanges\x12).gjeld.ingest.v1.ReportDebtChangesRequest\x1a*.gjeld.ingest.v1.ReportDebtChangesResponse\x12R\n\tListDebts\x12!.gjeld.ingest.v1.ListDebtsRequest\x1a\".gjeld.ingest.v1.ListDebtsResponse\x12g\n\x10ListSubjectDebts\x12(.gjeld.ingest.v1.ListSubjectDebtsRequest\x1a).gjeld.ingest.v1.ListSubjectDebtsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/ingest/v1/ingest_service.proto\x12\x0fgjeld.ingest.v1\x1a\x1cgjeld/ingest/v1/ingest.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x01\n\x18ReportDebtChangesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1b.gjeld.ingest.v1.DebtChange\x12/\n\nstrictness\x18\x03 \x01(\x0e\x32\x1b.gjeld.ingest.v1.Strictness\"~\n\x19ReportDebtChangesResponse\x12+\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x19.gjeld.ingest.v1.Delivery\x12\x34\n\nrejections\x18\x02 \x03(\x0b\x32 .gjeld.ingest.v1.RecordRejection\"\x8d\x01\n\x18StreamDebtChangesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1b.gjeld.ingest.v1.DebtChange\x12/\n\nstrictness\x18\x03 \x01(\x0e\x32\x1b.gjeld.ingest.v1.Strictness\"~\n\x19StreamDebtChangesResponse\x12+\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x19.gjeld.ingest.v1.Delivery\x12\x34\n\nrejections\x18\x02 \x03(\x0b\x32 .gjeld.ingest.v1.RecordRejection\"\xb5\x01\n\x16\x44\x65liverSnapshotRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\nstrictness\x18\x02 \x01(\x0e\x32\x1b.gjeld.ingest.v1.Strictness\x12\x30\n\x0c\x65xtract_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x64\x65\x62ts\x18\x04 \x03(\x0b\x32\x15.gjeld.ingest.v1.Debt\"|\n\x17\x44\x65liverSnapshotResponse\x12+\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x19.gjeld.ingest.v1.Delivery\x12\x34\n\nrejections\x18\x02 \x03(\x0b\x32 .gjeld.ingest.v1.RecordRejection\" \n\x12GetDeliveryRequest\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x13GetDeliveryResponse\x12+\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x19.gjeld.ingest.v1.Delivery\">\n\x15ListDeliveriesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"`\n\x16ListDeliveriesResponse\x12-\n\ndeliveries\x18\x01 \x03(\x0b\x32\x19.gjeld.ingest.v1.Delivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"[\n\x1dListDeliveryRejectionsRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x1eListDeliveryRejectionsResponse\x12\x34\n\nrejections\x18\x01 \x03(\x0b\x32 .gjeld.ingest.v1.RecordRejection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x10ListDebtsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"R\n\x11ListDebtsResponse\x12$\n\x05\x64\x65\x62ts\x18\x01 \x03(\x0b\x32\x15.gjeld.ingest.v1.Debt\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x16ProposeHandoverRequest\x12\x33\n\x08receiver\x18\x01 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12\x13\n\x0b\x61\x63\x63ount_ids\x18\x02 \x03(\t\"#\n\x15\x41\x63\x63\x65ptHandoverRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x17ProposeHandoverResponse\x12+\n\x08handover\x18\x01 \x01(\x0b\x32\x19.gjeld.ingest.v1.Handover\"E\n\x16\x41\x63\x63\x65ptHandoverResponse\x12+\n\x08handover\x18\x01 \x01(\x0b\x32\x19.gjeld.ingest.v1.Handover\"Q\n\x17ListSubjectDebtsRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\"@\n\x18ListSubjectDebtsResponse\x12$\n\x05\x64\x65\x62ts\x18\x01 \x03(\x0b\x32\x15.gjeld.ingest.v1.Debt2\x8f\x08\n\rIngestService\x12j\n\x11ReportDebtChanges\x12).gjeld.ingest.v1.ReportDebtChangesRequest\x1a*.gjeld.ingest.v1.ReportDebtChangesResponse\x12l\n\x11StreamDebtChanges\x12).gjeld.ingest.v1.StreamDebtChangesRequest\x1a*.gjeld.ingest.v1.StreamDebtChangesResponse(\x01\x12\x66\n\x0f\x44\x65liverSnapshot\x12\'.gjeld.ingest.v1.DeliverSnapshotRequest\x1a(.gjeld.ingest.v1.DeliverSnapshotResponse(\x01\x12X\n\x0bGetDelivery\x12#.gjeld.ingest.v1.GetDeliveryRequest\x1a$.gjeld.ingest.v1.GetDeliveryResponse\x12\x61\n\x0eListDeliveries\x12&.gjeld.ingest.v1.ListDeliveriesRequest\x1a\'.gjeld.ingest.v1.ListDeliveriesResponse\x12y\n\x16ListDeliveryRejections\x12..gjeld.ingest.v1.ListDeliveryRejectionsRequest\x1a/.gjeld.ingest.v1.ListDeliveryRejectionsResponse\x12R\n\tListDebts\x12!.gjeld.ingest.v1.ListDebtsRequest\x1a\".gjeld.ingest.v1.ListDebtsResponse\x12\x64\n\x0fProposeHandover\x12\'.gjeld.ingest.v1.ProposeHandoverRequest\x1a(.gjeld.ingest.v1.ProposeHandoverResponse\x12\x61\n\x0e\x41\x63\x63\x65ptHandover\x12&.gjeld.ingest.v1.AcceptHandoverRequest\x1a\'.gjeld.ingest.v1.AcceptHandoverResponse\x12g\n\x10ListSubjectDebts\x12(.gjeld.ingest.v1.ListSubjectDebtsRequest\x1a).gjeld.ingest.v1.ListSubjectDebtsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gjeld.ingest.v1.ingest_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REPORTDEBTCHANGESREQUEST']._serialized_start=117
-  _globals['_REPORTDEBTCHANGESREQUEST']._serialized_end=209
-  _globals['_REPORTDEBTCHANGESRESPONSE']._serialized_start=211
-  _globals['_REPORTDEBTCHANGESRESPONSE']._serialized_end=283
-  _globals['_LISTDEBTSREQUEST']._serialized_start=285
-  _globals['_LISTDEBTSREQUEST']._serialized_end=342
-  _globals['_LISTDEBTSRESPONSE']._serialized_start=344
-  _globals['_LISTDEBTSRESPONSE']._serialized_end=426
-  _globals['_LISTSUBJECTDEBTSREQUEST']._serialized_start=428
-  _globals['_LISTSUBJECTDEBTSREQUEST']._serialized_end=509
-  _globals['_LISTSUBJECTDEBTSRESPONSE']._serialized_start=511
-  _globals['_LISTSUBJECTDEBTSRESPONSE']._serialized_end=575
-  _globals['_INGESTSERVICE']._serialized_start=578
-  _globals['_INGESTSERVICE']._serialized_end=890
+  _globals['_REPORTDEBTCHANGESREQUEST']._serialized_start=151
+  _globals['_REPORTDEBTCHANGESREQUEST']._serialized_end=292
+  _globals['_REPORTDEBTCHANGESRESPONSE']._serialized_start=294
+  _globals['_REPORTDEBTCHANGESRESPONSE']._serialized_end=420
+  _globals['_STREAMDEBTCHANGESREQUEST']._serialized_start=423
+  _globals['_STREAMDEBTCHANGESREQUEST']._serialized_end=564
+  _globals['_STREAMDEBTCHANGESRESPONSE']._serialized_start=566
+  _globals['_STREAMDEBTCHANGESRESPONSE']._serialized_end=692
+  _globals['_DELIVERSNAPSHOTREQUEST']._serialized_start=695
+  _globals['_DELIVERSNAPSHOTREQUEST']._serialized_end=876
+  _globals['_DELIVERSNAPSHOTRESPONSE']._serialized_start=878
+  _globals['_DELIVERSNAPSHOTRESPONSE']._serialized_end=1002
+  _globals['_GETDELIVERYREQUEST']._serialized_start=1004
+  _globals['_GETDELIVERYREQUEST']._serialized_end=1036
+  _globals['_GETDELIVERYRESPONSE']._serialized_start=1038
+  _globals['_GETDELIVERYRESPONSE']._serialized_end=1104
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=1106
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1168
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1170
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=1266
+  _globals['_LISTDELIVERYREJECTIONSREQUEST']._serialized_start=1268
+  _globals['_LISTDELIVERYREJECTIONSREQUEST']._serialized_end=1359
+  _globals['_LISTDELIVERYREJECTIONSRESPONSE']._serialized_start=1361
+  _globals['_LISTDELIVERYREJECTIONSRESPONSE']._serialized_end=1472
+  _globals['_LISTDEBTSREQUEST']._serialized_start=1474
+  _globals['_LISTDEBTSREQUEST']._serialized_end=1531
+  _globals['_LISTDEBTSRESPONSE']._serialized_start=1533
+  _globals['_LISTDEBTSRESPONSE']._serialized_end=1615
+  _globals['_PROPOSEHANDOVERREQUEST']._serialized_start=1617
+  _globals['_PROPOSEHANDOVERREQUEST']._serialized_end=1715
+  _globals['_ACCEPTHANDOVERREQUEST']._serialized_start=1717
+  _globals['_ACCEPTHANDOVERREQUEST']._serialized_end=1752
+  _globals['_PROPOSEHANDOVERRESPONSE']._serialized_start=1754
+  _globals['_PROPOSEHANDOVERRESPONSE']._serialized_end=1824
+  _globals['_ACCEPTHANDOVERRESPONSE']._serialized_start=1826
+  _globals['_ACCEPTHANDOVERRESPONSE']._serialized_end=1895
+  _globals['_LISTSUBJECTDEBTSREQUEST']._serialized_start=1897
+  _globals['_LISTSUBJECTDEBTSREQUEST']._serialized_end=1978
+  _globals['_LISTSUBJECTDEBTSRESPONSE']._serialized_start=1980
+  _globals['_LISTSUBJECTDEBTSRESPONSE']._serialized_end=2044
+  _globals['_INGESTSERVICE']._serialized_start=2047
+  _globals['_INGESTSERVICE']._serialized_end=3086
 # @@protoc_insertion_point(module_scope)

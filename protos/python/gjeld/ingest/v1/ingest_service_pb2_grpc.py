@@ -29,6 +29,13 @@ class IngestServiceStub:
     """IngestService keeps the register of unsecured debt: reporting institutions
     report their debts to it, and the lookup service reads one subject's debts
     from it.
+
+    Every delivery carries a request id (AIP-155): a retry with the same id and
+    the same content returns the first receipt and changes nothing; the same id
+    with other content is refused with ALREADY_EXISTS (reason
+    REQUEST_ID_REUSED). A delivery is applied in one transaction when it is
+    complete: a stream that breaks or is abandoned changes nothing, and a lookup
+    never sees half of a delivery.
     """
 
     def __init__(self, channel):
@@ -42,10 +49,45 @@ class IngestServiceStub:
                 request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReportDebtChangesRequest.SerializeToString,
                 response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReportDebtChangesResponse.FromString,
                 _registered_method=True)
+        self.StreamDebtChanges = channel.stream_unary(
+                '/gjeld.ingest.v1.IngestService/StreamDebtChanges',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.StreamDebtChangesRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.StreamDebtChangesResponse.FromString,
+                _registered_method=True)
+        self.DeliverSnapshot = channel.stream_unary(
+                '/gjeld.ingest.v1.IngestService/DeliverSnapshot',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.DeliverSnapshotRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.DeliverSnapshotResponse.FromString,
+                _registered_method=True)
+        self.GetDelivery = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/GetDelivery',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.GetDeliveryRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.GetDeliveryResponse.FromString,
+                _registered_method=True)
+        self.ListDeliveries = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/ListDeliveries',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveriesRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.ListDeliveryRejections = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/ListDeliveryRejections',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveryRejectionsRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveryRejectionsResponse.FromString,
+                _registered_method=True)
         self.ListDebts = channel.unary_unary(
                 '/gjeld.ingest.v1.IngestService/ListDebts',
                 request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtsRequest.SerializeToString,
                 response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtsResponse.FromString,
+                _registered_method=True)
+        self.ProposeHandover = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/ProposeHandover',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ProposeHandoverRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ProposeHandoverResponse.FromString,
+                _registered_method=True)
+        self.AcceptHandover = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/AcceptHandover',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AcceptHandoverRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AcceptHandoverResponse.FromString,
                 _registered_method=True)
         self.ListSubjectDebts = channel.unary_unary(
                 '/gjeld.ingest.v1.IngestService/ListSubjectDebts',
@@ -58,15 +100,66 @@ class IngestServiceServicer:
     """IngestService keeps the register of unsecured debt: reporting institutions
     report their debts to it, and the lookup service reads one subject's debts
     from it.
+
+    Every delivery carries a request id (AIP-155): a retry with the same id and
+    the same content returns the first receipt and changes nothing; the same id
+    with other content is refused with ALREADY_EXISTS (reason
+    REQUEST_ID_REUSED). A delivery is applied in one transaction when it is
+    complete: a stream that breaks or is abandoned changes nothing, and a lookup
+    never sees half of a delivery.
     """
 
     def ReportDebtChanges(self, request, context):
-        """ReportDebtChanges registers new and changed debts and deletes closed ones,
-        all or nothing: one invalid change refuses the whole delivery with a field
-        violation for each bad field, and nothing is registered. Callers:
-        institutions with the scope `gjeld:report`. A retry with the same request
-        id returns the first receipt; the same request id with other content is
-        refused with ALREADY_EXISTS.
+        """ReportDebtChanges registers new and changed debts and deletes closed ones
+        (DOM-6, DOM-7), in one message of at most 10,000 changes. Callers:
+        institutions with the scope `gjeld:report`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamDebtChanges(self, request_iterator, context):
+        """StreamDebtChanges is ReportDebtChanges for a delivery of any size, sent as
+        a stream of messages of at most 10,000 changes each; the request id and
+        strictness are read from the first message. The changes are applied
+        together when the stream completes. Callers: institutions with the scope
+        `gjeld:report`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeliverSnapshot(self, request_iterator, context):
+        """DeliverSnapshot replaces all of the calling institution's data with a full
+        snapshot of any size, sent as a stream of messages of at most 10,000 debts
+        each (DOM-8): debts absent from it are deleted when the stream completes.
+        The request id, strictness and extract time are read from the first
+        message. Callers: institutions with the scope `gjeld:report`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDelivery(self, request, context):
+        """GetDelivery returns the receipt of one of the calling institution's
+        deliveries. Callers: institutions with the scope `gjeld:report`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliveries(self, request, context):
+        """ListDeliveries lists the calling institution's deliveries, newest first.
+        Callers: institutions with the scope `gjeld:report`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliveryRejections(self, request, context):
+        """ListDeliveryRejections lists every rejected record of a partially accepted
+        delivery, in delivery order. Callers: institutions with the scope
+        `gjeld:report`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -75,6 +168,28 @@ class IngestServiceServicer:
     def ListDebts(self, request, context):
         """ListDebts reads back, page by page, the debts the registry holds for the
         calling institution. Callers: institutions with the scope `gjeld:report`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProposeHandover(self, request, context):
+        """ProposeHandover offers some or all of the calling institution's debts to
+        another institution; nothing moves until the receiver accepts. Callers:
+        institutions with the scope `gjeld:report` (the giver).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptHandover(self, request, context):
+        """AcceptHandover moves the proposed debts to the calling institution in one
+        transaction. From then on the giver's deliveries may no longer name them
+        (a record that does is rejected), and the receiver's snapshots govern
+        them. Refused with FAILED_PRECONDITION (reason HANDOVER_CONFLICT) when the
+        receiver already holds a debt with the same account and debtor; then
+        nothing moves. Callers: institutions with the scope `gjeld:report` (the
+        receiver).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -96,10 +211,45 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReportDebtChangesRequest.FromString,
                     response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReportDebtChangesResponse.SerializeToString,
             ),
+            'StreamDebtChanges': grpc.stream_unary_rpc_method_handler(
+                    servicer.StreamDebtChanges,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.StreamDebtChangesRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.StreamDebtChangesResponse.SerializeToString,
+            ),
+            'DeliverSnapshot': grpc.stream_unary_rpc_method_handler(
+                    servicer.DeliverSnapshot,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.DeliverSnapshotRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.DeliverSnapshotResponse.SerializeToString,
+            ),
+            'GetDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDelivery,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.GetDeliveryRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.GetDeliveryResponse.SerializeToString,
+            ),
+            'ListDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliveries,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveriesRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'ListDeliveryRejections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliveryRejections,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveryRejectionsRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveryRejectionsResponse.SerializeToString,
+            ),
             'ListDebts': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDebts,
                     request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtsRequest.FromString,
                     response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtsResponse.SerializeToString,
+            ),
+            'ProposeHandover': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposeHandover,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ProposeHandoverRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ProposeHandoverResponse.SerializeToString,
+            ),
+            'AcceptHandover': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptHandover,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AcceptHandoverRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AcceptHandoverResponse.SerializeToString,
             ),
             'ListSubjectDebts': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSubjectDebts,
@@ -118,6 +268,13 @@ class IngestService:
     """IngestService keeps the register of unsecured debt: reporting institutions
     report their debts to it, and the lookup service reads one subject's debts
     from it.
+
+    Every delivery carries a request id (AIP-155): a retry with the same id and
+    the same content returns the first receipt and changes nothing; the same id
+    with other content is refused with ALREADY_EXISTS (reason
+    REQUEST_ID_REUSED). A delivery is applied in one transaction when it is
+    complete: a stream that breaks or is abandoned changes nothing, and a lookup
+    never sees half of a delivery.
     """
 
     @staticmethod
@@ -148,6 +305,141 @@ class IngestService:
             _registered_method=True)
 
     @staticmethod
+    def StreamDebtChanges(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/gjeld.ingest.v1.IngestService/StreamDebtChanges',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.StreamDebtChangesRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.StreamDebtChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeliverSnapshot(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/gjeld.ingest.v1.IngestService/DeliverSnapshot',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.DeliverSnapshotRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.DeliverSnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/GetDelivery',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.GetDeliveryRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.GetDeliveryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/ListDeliveries',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveriesRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliveryRejections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/ListDeliveryRejections',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveryRejectionsRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDeliveryRejectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListDebts(request,
             target,
             options=(),
@@ -164,6 +456,60 @@ class IngestService:
             '/gjeld.ingest.v1.IngestService/ListDebts',
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtsRequest.SerializeToString,
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposeHandover(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/ProposeHandover',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ProposeHandoverRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ProposeHandoverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptHandover(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/AcceptHandover',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AcceptHandoverRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AcceptHandoverResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,237 @@
+"""A delivery on its way into the register, on the hot path (raw asyncpg, hand-written SQL).
+
+A delivery of any size is copied, part by part, into a temporary staging table inside one
+transaction; when it is complete it is checked as a whole (duplicates, debts handed over to
+another institution) and merged into `ingest.debts` with a few set-based statements. The
+transaction is the atomicity: a stream that breaks rolls it back and the register never saw
+it; lookups read the register by MVCC and see the delivery all at once or not at all (DOM-8).
+The staging table lives in PostgreSQL, not in this process, so memory stays flat however
+large the delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from .domain import Debt, DebtKey, DeliveryKind, RepaymentLoan, Strictness, Terms
+
+# The staged record: its position in the delivery, whether it closes a debt, and the debt's columns.
+STAGED_COLUMNS = (
+    "position",
+    "closing",
+    "account_id",
+    "debtor_index",
+    "debtor_encrypted",
+    "debt_type",
+    "co_borrower_role",
+    "original_balance",
+    "balance",
+    "remaining_term_months",
+    "credit_limit",
+    "interest_bearing_balance",
+    "non_interest_bearing_balance",
+    "nominal_interest_rate_bp",
+    "effective_interest_rate_bp",
+    "installment_charges",
+    "installment_charge_period",
+    "extract_time",
+)
+DEBT_COLUMNS = STAGED_COLUMNS[2:]
+_VALUES = ", ".join(DEBT_COLUMNS)
+_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in DEBT_COLUMNS[2:]) + ", confirm_time = EXCLUDED.confirm_time"
+
+CREATE_STAGING = """
+CREATE TEMPORARY TABLE staged_records (
+    position bigint NOT NULL,
+    closing boolean NOT NULL,
+    account_id text NOT NULL,
+    debtor_index bytea NOT NULL,
+    debtor_encrypted bytea,
+    debt_type text,
+    co_borrower_role text,
+    original_balance bigint,
+    balance bigint,
+    remaining_term_months integer,
+    credit_limit bigint,
+    interest_bearing_balance bigint,
+    non_interest_bearing_balance bigint,
+    nominal_interest_rate_bp integer,
+    effective_interest_rate_bp integer,
+    installment_charges bigint,
+    installment_charge_period text,
+    extract_time timestamptz
+) ON COMMIT DROP
+"""
+
+# The same account and debtor twice in one delivery: which record is right cannot be known.
+FIND_DUPLICATES = """
+SELECT array_agg(position ORDER BY position) AS positions
+FROM staged_records GROUP BY account_id, debtor_index HAVING count(*) > 1
+ORDER BY min(position) LIMIT $1
+"""
+FIND_HANDED_OVER = """
+SELECT s.position FROM staged_records s
+JOIN ingest.handed_over h ON h.giver = $1 AND h.account_id = s.account_id AND h.debtor_index = s.debtor_index
+ORDER BY s.position LIMIT $2
+"""
+DROP_STAGED = "DELETE FROM staged_records WHERE position = ANY($1::bigint[])"
+# DOM-7: the new state replaces the old; no history is kept.
+REGISTER = f"""
+INSERT INTO ingest.debts (creditor, {_VALUES}, confirm_time)
+SELECT $1, {_VALUES}, now() FROM staged_records WHERE NOT closing
+ON CONFLICT (creditor, account_id, debtor_index) DO UPDATE SET {_UPDATES}
+"""
+CLOSE = """
+DELETE FROM ingest.debts d USING staged_records s
+WHERE s.closing AND d.creditor = $1 AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
+"""
+# DOM-8: what the snapshot does not hold is gone.
+DELETE_ABSENT = """
+DELETE FROM ingest.debts d WHERE d.creditor = $1 AND NOT EXISTS (
+    SELECT 1 FROM staged_records s WHERE s.account_id = d.account_id AND s.debtor_index = d.debtor_index)
+"""
+# One merge at a time per institution: a snapshot and a change delivery never interleave.
+LOCK_CREDITOR = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+FIND_DELIVERY = "SELECT * FROM ingest.deliveries WHERE creditor = $1 AND request_id = $2"
+CLAIM_DELIVERY = """
+INSERT INTO ingest.deliveries (id, creditor, request_id, content_digest, kind, strictness, receive_time,
+    registered_count, closed_count, unknown_close_count, record_count, rejected_count, absent_count, complete_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())
+ON CONFLICT (creditor, request_id) DO NOTHING
+RETURNING *
+"""
+
+
+def creditor_lock(creditor: str) -> str:
+    """The advisory lock key under which one institution's data changes."""
+    return f"gjeld.ingest.creditor:{creditor}"
+
+
+def _count(status: str) -> int:
+    """The row count of a command tag such as `INSERT 0 12` or `DELETE 3`."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class Staging:
+    """One delivery's staged records, on a connection whose transaction the caller holds."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._db = connection
+
+    async def create(self) -> None:
+        await self._db.execute(CREATE_STAGING)
+
+    async def add(self, records: Sequence[tuple[Any, ...]]) -> None:
+        if records:
+            await self._db.copy_records_to_table("staged_records", records=records, columns=STAGED_COLUMNS)
+
+    async def analyze(self) -> None:
+        # Temporary tables are never analysed automatically; without statistics the merge may pick a slow plan.
+        await self._db.execute("ANALYZE staged_records")
+
+    async def duplicates(self, limit: int) -> list[list[int]]:
+        return [list(r["positions"]) for r in await self._db.fetch(FIND_DUPLICATES, limit)]
+
+    async def handed_over(self, creditor: str, limit: int) -> list[int]:
+        return [r["position"] for r in await self._db.fetch(FIND_HANDED_OVER, creditor, limit)]
+
+    async def drop(self, positions: Sequence[int]) -> None:
+        if positions:
+            await self._db.execute(DROP_STAGED, list(positions))
+
+    async def merge(self, creditor: str, kind: DeliveryKind) -> tuple[int, int, int]:
+        """Apply the staged records: (registered, closed, absent) counts."""
+        await self._db.execute(LOCK_CREDITOR, creditor_lock(creditor))
+        registered = _count(await self._db.execute(REGISTER, creditor))
+        closed = _count(await self._db.execute(CLOSE, creditor)) if kind is DeliveryKind.CHANGES else 0
+        absent = _count(await self._db.execute(DELETE_ABSENT, creditor)) if kind is DeliveryKind.SNAPSHOT else 0
+        return registered, closed, absent
+
+
+class DeliveryLog:
+    """Delivery receipts and rejected records, on the hot path's connection."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._db = connection
+
+    async def find(self, creditor: str, request_id: str) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self._db.fetchrow(FIND_DELIVERY, creditor, request_id)
+        return row
+
+    async def claim(
+        self,
+        delivery_id: uuid.UUID,
+        creditor: str,
+        request_id: str,
+        digest: bytes,
+        kind: DeliveryKind,
+        strictness: Strictness,
+        receive_time: datetime,
+        counts: tuple[int, int, int, int, int, int],
+    ) -> asyncpg.Record | None:
+        """Record the delivery as applied; None if another delivery holds its request id."""
+        row: asyncpg.Record | None = await self._db.fetchrow(
+            CLAIM_DELIVERY,
+            delivery_id,
+            creditor,
+            request_id,
+            digest,
+            kind.value,
+            strictness.value,
+            receive_time,
+            *counts,
+        )
+        return row
+
+    async def reject(self, delivery_id: uuid.UUID, rejections: Sequence[tuple[int, list[dict[str, str]]]]) -> None:
+        if rejections:
+            await self._db.copy_records_to_table(
+                "rejections",
+                schema_name="ingest",
+                records=[(delivery_id, index, json.dumps(v)) for index, v in rejections],
+                columns=("delivery_id", "record_index", "violations"),
+            )
+
+
+def _terms_values(terms: Terms) -> tuple[Any, ...]:
+    charges = getattr(terms, "installment_charges", None)
+    return (
+        terms.debt_type.value,
+        getattr(terms, "original_balance", None),
+        getattr(terms, "balance", None),
+        getattr(terms, "remaining_term_months", None),
+        getattr(terms, "credit_limit", None),
+        terms.interest_bearing_balance if not isinstance(terms, RepaymentLoan) else None,
+        terms.non_interest_bearing_balance if not isinstance(terms, RepaymentLoan) else None,
+        getattr(terms, "nominal_interest_rate_bp", None),
+        getattr(terms, "effective_interest_rate_bp", None),
+        charges.monthly_amount if charges else None,
+        charges.period.value if charges else None,
+    )
+
+
+def staged_debt(position: int, debt: Debt, debtor_index: bytes, debtor_encrypted: bytes) -> tuple[Any, ...]:
+    """A debt to register, as a staged record (in STAGED_COLUMNS order)."""
+    kind, *amounts = _terms_values(debt.terms)
+    return (
+        position,
+        False,
+        debt.account_id,
+        debtor_index,
+        debtor_encrypted,
+        kind,
+        debt.co_borrower_role.value,
+        *amounts,
+        debt.extract_time,
+    )
+
+
+def staged_closure(position: int, key: DebtKey, debtor_index: bytes) -> tuple[Any, ...]:
+    """A debt to close, as a staged record."""
+    return (position, True, key.account_id, debtor_index) + (None,) * (len(STAGED_COLUMNS) - 4)

@@ -1,0 +1,208 @@
+"""Full snapshots (DOM-8), streamed changes and partial acceptance, through real gRPC on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import pytest
+from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
+from gjeld_shared import errors
+from gjeld_tools import synthetic
+from gjeld_tools.testing import (
+    BANK,
+    LENDER,
+    PERSON,
+    Registry,
+    deliver_snapshot,
+    demo_changes,
+    eventually,
+    reason,
+    report_demo,
+    snapshot_messages,
+)
+
+PARTIAL = ingest_pb2.STRICTNESS_PARTIAL
+
+
+def demo_debts() -> list[ingest_pb2.Debt]:
+    return [c.register for c in demo_changes()]
+
+
+async def held(registry: Registry, creditor: str = BANK) -> list[tuple[str, int | None, int | None]]:
+    rows = await registry.fetch(
+        f"SELECT account_id, balance, credit_limit FROM ingest.debts WHERE creditor = '{creditor}' ORDER BY 1, 2"
+    )
+    return [(r["account_id"], r["balance"], r["credit_limit"]) for r in rows]
+
+
+async def test_a_snapshot_replaces_the_institutions_data_and_deletes_what_it_lacks(registry: Registry) -> None:
+    await report_demo(registry)
+    other = synthetic.portfolio(5, seed=7)
+    await deliver_snapshot(registry, LENDER, other)  # another institution's data is not touched
+    debts = demo_debts()
+    del debts[2]  # CHARGE-3 is repaid: absent from the snapshot (DOM-8)
+    debts[1].credit_facility.credit_limit.minor_units = 1_500_000
+    reply = await deliver_snapshot(registry, BANK, debts, per_message=1)
+    delivery = reply.delivery
+    assert delivery.kind == ingest_pb2.DELIVERY_KIND_SNAPSHOT
+    assert (delivery.record_count, delivery.registered_count, delivery.absent_count) == (3, 3, 1)
+    assert await held(registry) == [("ACC-001", 32_000_000, None), ("ACC-001", 32_000_000, None), ("CARD-7", None, 1_500_000)]
+    assert len(await held(registry, LENDER)) == 5
+
+
+async def test_an_empty_snapshot_deletes_everything_the_institution_reported(registry: Registry) -> None:
+    await report_demo(registry)
+    reply = await deliver_snapshot(registry, BANK, [])
+    assert reply.delivery.absent_count == 4
+    assert await held(registry) == []
+
+
+async def test_a_broken_snapshot_stream_changes_nothing_and_is_never_half_visible(registry: Registry) -> None:
+    await report_demo(registry)
+    before = await held(registry)
+    replacement = synthetic.portfolio(3000, seed=3)
+    messages = snapshot_messages(replacement, "broken-1", per_message=500)
+    halfway = asyncio.Event()
+    abandon = asyncio.Event()
+
+    async def stream() -> AsyncIterator[Any]:
+        for i, message in enumerate(messages):
+            if i == len(messages) // 2:
+                halfway.set()
+                await abandon.wait()
+            yield message
+
+    call = registry.ingest().DeliverSnapshot(stream(), metadata=registry.as_institution(BANK))
+    await halfway.wait()
+    await asyncio.sleep(0.3)  # the server has staged half the snapshot by now
+    assert await held(registry) == before  # a lookup sees the old data, not half of the new
+    subject = await registry.ingest().ListSubjectDebts(
+        ingest_service_pb2.ListSubjectDebtsRequest(subject={"value": PERSON}), metadata=registry.as_service("lookup")
+    )
+    assert len(subject.debts) == 3
+    call.cancel()  # the bank's side goes away halfway
+    abandon.set()
+    assert call.cancelled()
+
+    async def rolled_back() -> bool:
+        rows = await registry.fetch("SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction'")
+        return rows[0]["n"] == 0
+
+    await eventually(rolled_back)
+    assert await held(registry) == before
+    assert [r["request_id"] for r in await registry.fetch("SELECT request_id FROM ingest.deliveries")] == ["demo-1"]
+
+
+async def test_a_snapshot_retry_returns_the_first_receipt_and_other_content_is_refused(registry: Registry) -> None:
+    debts = synthetic.portfolio(50, seed=5)
+    first = await deliver_snapshot(registry, BANK, debts, "snap-1", per_message=20)
+    again = await deliver_snapshot(registry, BANK, debts, "snap-1", per_message=20)
+    assert again.delivery == first.delivery
+    debts[10].credit_facility.credit_limit.minor_units += 100 if debts[10].HasField("credit_facility") else 0
+    debts[10].account_id = "CHANGED"
+    with pytest.raises(grpc.aio.AioRpcError) as reused:
+        await deliver_snapshot(registry, BANK, debts, "snap-1", per_message=20)
+    assert reused.value.code() == grpc.StatusCode.ALREADY_EXISTS and reason(reused.value) == "REQUEST_ID_REUSED"
+    assert len(await held(registry)) == 50
+
+
+async def test_one_bad_debt_refuses_a_strict_snapshot_naming_its_position_across_messages(registry: Registry) -> None:
+    await report_demo(registry)
+    debts = synthetic.portfolio(30, seed=9)
+    debts[25].debtor.value = "14842249092"
+    debts[27].ClearField("extract_time")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await deliver_snapshot(registry, BANK, debts, per_message=10)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    fields = [v.field for v in errors.decode(refused.value).field_violations]
+    assert fields == ["debts[25].debtor.value", "debts[27].extract_time"]
+    assert len(await held(registry)) == 4  # the old data stands
+
+
+async def test_a_partial_snapshot_registers_the_good_debts_and_reports_each_bad_one(registry: Registry) -> None:
+    await report_demo(registry)
+    debts = synthetic.portfolio(40, seed=11)
+    debts[3].debtor.value = "1234"
+    debts[17].co_borrower_role = 0
+    debts[30].CopyFrom(debts[31])  # the same account and debtor twice: neither can be trusted
+    reply = await deliver_snapshot(registry, BANK, debts, per_message=8, strictness=PARTIAL)
+    assert (reply.delivery.record_count, reply.delivery.rejected_count, reply.delivery.registered_count) == (40, 4, 36)
+    assert reply.delivery.absent_count == 4  # the demo debts; rejected records count as absent too (DOM-8)
+    assert [(r.index, [v.field for v in r.violations]) for r in reply.rejections] == [
+        (3, ["debts[3].debtor.value"]),
+        (17, ["debts[17].co_borrower_role"]),
+        (30, ["debts[30]"]),
+        (31, ["debts[31]"]),
+    ]
+    assert "1234" not in str(reply.rejections)
+    pages, token = [], ""
+    while True:
+        page = await registry.ingest().ListDeliveryRejections(
+            ingest_service_pb2.ListDeliveryRejectionsRequest(
+                delivery_id=reply.delivery.id, page_size=3, page_token=token
+            ),
+            metadata=registry.as_institution(BANK),
+        )
+        pages.append(list(page.rejections))
+        token = page.next_page_token
+        if not token:
+            break
+    assert [r for p in pages for r in p] == list(reply.rejections) and len(pages) == 2
+    assert len(await held(registry)) == 36
+
+
+async def test_a_snapshot_from_the_future_is_refused(registry: Registry) -> None:
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await deliver_snapshot(registry, BANK, synthetic.portfolio(2), extract_time=later)
+    assert [v.field for v in errors.decode(refused.value).field_violations] == ["extract_time"]
+
+
+async def test_changes_stream_in_many_messages_and_apply_together(registry: Registry) -> None:
+    debts = synthetic.portfolio(25, seed=13)
+
+    async def stream() -> AsyncIterator[ingest_service_pb2.StreamDebtChangesRequest]:
+        for start in range(0, 25, 10):
+            yield ingest_service_pb2.StreamDebtChangesRequest(
+                request_id="stream-1" if start == 0 else "",
+                changes=[ingest_pb2.DebtChange(register=d) for d in debts[start : start + 10]],
+            )
+
+    reply = await registry.ingest().StreamDebtChanges(stream(), metadata=registry.as_institution(BANK))
+    assert (reply.delivery.record_count, reply.delivery.registered_count) == (25, 25)
+    assert reply.delivery.kind == ingest_pb2.DELIVERY_KIND_CHANGES
+
+
+async def test_the_same_debt_twice_refuses_a_strict_delivery(registry: Registry) -> None:
+    changes = demo_changes()
+    changes.append(demo_changes()[1])
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await registry.ingest().ReportDebtChanges(
+            ingest_service_pb2.ReportDebtChangesRequest(request_id="dup-1", changes=changes),
+            metadata=registry.as_institution(BANK),
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in errors.decode(refused.value).field_violations] == ["changes[4]"]
+    assert await held(registry) == []
+
+
+async def test_deliveries_read_back_newest_first(registry: Registry) -> None:
+    first = await report_demo(registry, "one")
+    second = await deliver_snapshot(registry, BANK, demo_debts(), "two")
+    listed = await registry.ingest().ListDeliveries(
+        ingest_service_pb2.ListDeliveriesRequest(page_size=1), metadata=registry.as_institution(BANK)
+    )
+    assert [d.id for d in listed.deliveries] == [second.delivery.id] and listed.next_page_token
+    got = await registry.ingest().GetDelivery(
+        ingest_service_pb2.GetDeliveryRequest(id=first.delivery.id), metadata=registry.as_institution(BANK)
+    )
+    assert got.delivery.request_id == "one" and got.delivery.HasField("complete_time")
+    with pytest.raises(grpc.aio.AioRpcError) as hidden:  # another institution's delivery is not there for you
+        await registry.ingest().GetDelivery(
+            ingest_service_pb2.GetDeliveryRequest(id=first.delivery.id), metadata=registry.as_institution(LENDER)
+        )
+    assert hidden.value.code() == grpc.StatusCode.NOT_FOUND
