@@ -50,7 +50,11 @@ async def test_a_snapshot_replaces_the_institutions_data_and_deletes_what_it_lac
     delivery = reply.delivery
     assert delivery.kind == ingest_pb2.DELIVERY_KIND_SNAPSHOT
     assert (delivery.record_count, delivery.registered_count, delivery.absent_count) == (3, 3, 1)
-    assert await held(registry) == [("ACC-001", 32_000_000, None), ("ACC-001", 32_000_000, None), ("CARD-7", None, 1_500_000)]
+    assert await held(registry) == [
+        ("ACC-001", 32_000_000, None),
+        ("ACC-001", 32_000_000, None),
+        ("CARD-7", None, 1_500_000),
+    ]
     assert len(await held(registry, LENDER)) == 5
 
 
