@@ -4,7 +4,7 @@
   gjeld demo                                 tell the whole story against the running registry
   gjeld token institution ORG [--scope S]    a development token for an institution
   gjeld token subject NUMBER                 a development token for a person
-  gjeld report FILE --as-institution ORG     report debts from a file in the Norwegian (NOGI) format
+  gjeld report FILE [--snapshot] [--partial] send a file in the Norwegian (NOGI) format as one delivery
   gjeld consent grant ORG --as-subject N     give an institution consent to look you up
   gjeld consent list|withdraw ID --as-subject N
   gjeld lookup NUMBER --as-institution ORG   a lender's lookup (with the person's consent)
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -29,7 +27,6 @@ from typing import Any
 
 import grpc
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
-from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2, lookup_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
 from gjeld.type.v1 import debt_pb2, identity_pb2
@@ -38,9 +35,7 @@ from gjeld_shared import errors
 from gjeld_shared.callers import SCOPE_LOOKUP, SCOPE_REPORT
 from google.protobuf import duration_pb2
 
-from . import devstack, nogi, traces
-
-BATCH = 1000
+from . import devstack, nogi, report, traces
 
 
 class Failure(Exception):
@@ -123,24 +118,27 @@ def print_totals(totals: Sequence[debt_pb2.DebtTotal]) -> None:
 
 
 async def cmd_report(args: argparse.Namespace) -> str:
-    """Report a NOGI delivery file in batches; returns a summary."""
-    raw = Path(args.file).read_bytes()
-    changes = list(nogi.changes(json.loads(raw)))
-    bearer = token(args)
-    registered = 0
-    for start in range(0, len(changes), BATCH):
-        batch = changes[start : start + BATCH]
-        request_id = hashlib.sha256(raw).hexdigest()[:48] + f"-{start // BATCH}"
-        reply = await call(
-            "ingest",
-            ingest_service_pb2_grpc.IngestServiceStub,
-            "ReportDebtChanges",
-            ingest_service_pb2.ReportDebtChangesRequest(request_id=request_id, changes=batch),
-            bearer,
+    """Send a NOGI delivery file as one delivery; returns the summary."""
+    path = Path(args.file)
+    with path.open("rb") as file:
+        provider = nogi.provider(file)
+    institution = args.as_institution or provider
+    if not institution and not args.token and not os.environ.get("GJELD_TOKEN"):
+        raise Failure("say which institution delivers: --as-institution ORG (the file has no providerID)")
+    if institution and not args.as_institution and not args.token:
+        args.as_institution = institution
+    try:
+        return await report.send(
+            path,
+            address("ingest"),
+            token(args),
+            institution or "",
+            snapshot=args.snapshot,
+            partial=args.partial,
+            request_id=args.request_id,
         )
-        registered += reply.delivery.registered_count
-        print(f"  delivered {min(start + BATCH, len(changes))}/{len(changes)} debts", file=sys.stderr)
-    return f"registered {registered} debts from {args.file}"
+    except report.Refused as refused:
+        raise Failure(str(refused)) from None
 
 
 async def cmd_grant(args: argparse.Namespace) -> consent_pb2.Consent:
@@ -299,8 +297,11 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("who", help="organisation number, identity number or service name")
     t.add_argument("--scope", action="append", choices=[SCOPE_REPORT, SCOPE_LOOKUP])
     t.add_argument("--ttl", type=int, default=3600, help="seconds")
-    r = who(sub.add_parser("report", help="report debts from a NOGI delivery file"))
+    r = who(sub.add_parser("report", help="report debts from a NOGI delivery file, as one delivery"))
     r.add_argument("file")
+    r.add_argument("--snapshot", action="store_true", help="a full snapshot: replaces all of the institution's data")
+    r.add_argument("--partial", action="store_true", help="register the good loans, report the bad ones")
+    r.add_argument("--request-id", help="default: the file's digest, so sending the same file again is a retry")
     c = sub.add_parser("consent", help="consents").add_subparsers(dest="action", required=True)
     g = who(c.add_parser("grant"))
     g.add_argument("institution")

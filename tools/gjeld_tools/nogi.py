@@ -1,12 +1,19 @@
-"""The delivery format Norwegian banks already produce for Norsk Gjeldsinformasjon
-(see NOGI-FORMAT.md), read into gjeld's contract: one `DebtChange` per loan."""
+"""The delivery format Norwegian banks already produce for Norsk Gjeldsinformasjon (NOGI-FORMAT.md),
+both ways: a NOGI file read, loan by loan, into gjeld's contract, and registered debts written back
+as a NOGI delivery. Field paths in the registry's answers are translated back to NOGI's names, so a
+bank's integration team reads every error in the terms of the file it sent.
+
+Files are read as a stream (ijson), so a national-size file never has to fit in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
-from typing import Any
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
 
+import ijson
 from gjeld.ingest.v1 import ingest_pb2
 from gjeld.type.v1 import debt_pb2, identity_pb2, money_pb2
 
@@ -21,6 +28,32 @@ PERIODS = {
     "HALF-YEARLY": debt_pb2.INSTALLMENT_CHARGE_PERIOD_HALF_YEARLY,
     "YEARLY": debt_pb2.INSTALLMENT_CHARGE_PERIOD_YEARLY,
 }
+# Our field names (the last parts of a violation's path) and NOGI's.
+FIELD_NAMES = {
+    "account_id": "accountID",
+    "co_borrower_role": "coBorrower",
+    "extract_time": "timestamp",
+    "terms": "type",
+    "original_balance": "originalBalance",
+    "balance": "balance",
+    "remaining_term_months": "terms",
+    "credit_limit": "creditLimit",
+    "interest_bearing_balance": "interestBearingBalance",
+    "non_interest_bearing_balance": "nonInterestBearingBalance",
+    "nominal_interest_rate_bp": "nominalInterestRate",
+    "installment_charges": "installmentCharges",
+}
+TYPES = {"repayment_loan": "repaymentLoan", "credit_facility": "creditFacility", "charge_card": "chargeCard"}
+
+
+@dataclass(frozen=True)
+class Loan:
+    """One loan of a NOGI file, where it stands in the file, and as a debt to register."""
+
+    customer: int  # index in `customers`
+    loan: int  # index in that customer's `loans`
+    financial_institution: str
+    debt: ingest_pb2.Debt
 
 
 def _money(loan: dict[str, Any], name: str) -> money_pb2.Money | None:
@@ -78,7 +111,84 @@ def debt(customer_id: str, loan: dict[str, Any]) -> ingest_pb2.Debt:
     return message
 
 
+def loans(customers: Iterable[dict[str, Any]]) -> Iterator[Loan]:
+    for c, customer in enumerate(customers):
+        customer_id = str(customer.get("customerID", ""))
+        institution = str(customer.get("financialInstitutionID", ""))
+        for n, loan in enumerate(customer.get("loans", [])):
+            yield Loan(c, n, institution, debt(customer_id, loan))
+
+
 def changes(delivery: dict[str, Any]) -> Iterator[ingest_pb2.DebtChange]:
-    for customer in delivery.get("customers", []):
-        for loan in customer.get("loans", []):
-            yield ingest_pb2.DebtChange(register=debt(str(customer.get("customerID", "")), loan))
+    """Every loan of a parsed delivery as a change registering it."""
+    for loan in loans(delivery.get("customers", [])):
+        yield ingest_pb2.DebtChange(register=loan.debt)
+
+
+def provider(file: BinaryIO) -> str | None:
+    """The delivering provider's organisation number (from `providerID`, `9908:<number>`), read from the top."""
+    value = next(ijson.items(file, "providerID"), None)
+    file.seek(0)
+    return str(value).rsplit(":", 1)[-1] if value else None
+
+
+def read(file: BinaryIO) -> Iterator[Loan]:
+    """The loans of a NOGI file, one customer in memory at a time."""
+    return loans(ijson.items(file, "customers.item", use_float=True))
+
+
+def location(path: str, customer: int, loan: int) -> str:
+    """A field path from the registry (`debts[17].credit_facility.credit_limit.minor_units`) in NOGI's terms
+    (`customers[3].loans[1].creditLimit`), for the loan at `customers[customer].loans[loan]`."""
+    here = f"customers[{customer}].loans[{loan}]"
+    rest = re.sub(r"^(debts|changes)\[\d+\](\.register)?\.?", "", path)
+    if rest.startswith("debtor"):
+        return f"customers[{customer}].customerID"
+    parts = [p for p in rest.split(".") if p and p not in TYPES and p not in ("minor_units", "monthly_amount")]
+    return f"{here}.{FIELD_NAMES.get(parts[0], parts[0])}" if parts else here
+
+
+def _minor(amount: money_pb2.Money) -> int:
+    return int(amount.minor_units)
+
+
+def loan_of(message: ingest_pb2.Debt) -> dict[str, Any]:
+    """A registered debt as a NOGI loan."""
+    role = {v: k for k, v in CO_BORROWER.items()}[message.co_borrower_role]
+    kind = message.WhichOneof("terms")
+    loan: dict[str, Any] = {"type": TYPES[str(kind)], "accountID": message.account_id}
+    loan["timestamp"] = message.extract_time.ToDatetime(UTC).isoformat().replace("+00:00", "Z")
+    terms = getattr(message, str(kind))
+    if kind == "repayment_loan":
+        loan.update(
+            originalBalance=_minor(terms.original_balance),
+            balance=_minor(terms.balance),
+            terms=terms.remaining_term_months,
+        )
+    elif kind == "credit_facility":
+        loan["creditLimit"] = _minor(terms.credit_limit)
+    if kind != "repayment_loan":
+        loan.update(
+            interestBearingBalance=_minor(terms.interest_bearing_balance),
+            nonInterestBearingBalance=_minor(terms.non_interest_bearing_balance),
+        )
+    if kind != "charge_card":
+        loan.update(
+            nominalInterestRate=terms.nominal_interest_rate_bp,
+            installmentCharges=_minor(terms.installment_charges.monthly_amount),
+        )
+        periods = {v: k for k, v in PERIODS.items()}
+        if terms.installment_charges.period in periods:
+            loan["installmentChargePeriod"] = periods[terms.installment_charges.period]
+    loan["coBorrower"] = role
+    return loan
+
+
+def delivery(provider_number: str, debts: Iterable[ingest_pb2.Debt]) -> dict[str, Any]:
+    """Registered debts (with debtor and creditor, as ListDebts gives them) as a NOGI delivery."""
+    customers: dict[tuple[str, str], dict[str, Any]] = {}
+    for message in debts:
+        key = (message.debtor.value, message.creditor.organization_number.value)
+        customer = customers.setdefault(key, {"customerID": key[0], "financialInstitutionID": key[1], "loans": []})
+        customer["loans"].append(loan_of(message))
+    return {"providerID": f"9908:{provider_number}", "customers": list(customers.values())}

@@ -134,7 +134,8 @@ def _terms_from_row(row: Any) -> Terms:
     kind = DebtType(row.debt_type)
     if kind is DebtType.CHARGE_CARD:
         return ChargeCard(row.interest_bearing_balance, row.non_interest_bearing_balance)
-    charges = InstallmentCharges(row.installment_charges, InstallmentChargePeriod(row.installment_charge_period))
+    period = row.installment_charge_period
+    charges = InstallmentCharges(row.installment_charges, InstallmentChargePeriod(period) if period else None)
     if kind is DebtType.REPAYMENT_LOAN:
         return RepaymentLoan(
             row.original_balance,

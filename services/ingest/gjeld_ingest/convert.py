@@ -40,13 +40,12 @@ ROLE_FROM_PROTO = {
 }
 ROLE_TO_PROTO = {v: k for k, v in ROLE_FROM_PROTO.items()}
 PERIOD_FROM_PROTO = {
-    debt_pb2.INSTALLMENT_CHARGE_PERIOD_UNSPECIFIED: InstallmentChargePeriod.MONTHLY,
     debt_pb2.INSTALLMENT_CHARGE_PERIOD_MONTHLY: InstallmentChargePeriod.MONTHLY,
     debt_pb2.INSTALLMENT_CHARGE_PERIOD_QUARTERLY: InstallmentChargePeriod.QUARTERLY,
     debt_pb2.INSTALLMENT_CHARGE_PERIOD_HALF_YEARLY: InstallmentChargePeriod.HALF_YEARLY,
     debt_pb2.INSTALLMENT_CHARGE_PERIOD_YEARLY: InstallmentChargePeriod.YEARLY,
 }
-PERIOD_TO_PROTO = {
+PERIOD_TO_PROTO: dict[InstallmentChargePeriod | None, int] = {
     InstallmentChargePeriod.MONTHLY: debt_pb2.INSTALLMENT_CHARGE_PERIOD_MONTHLY,
     InstallmentChargePeriod.QUARTERLY: debt_pb2.INSTALLMENT_CHARGE_PERIOD_QUARTERLY,
     InstallmentChargePeriod.HALF_YEARLY: debt_pb2.INSTALLMENT_CHARGE_PERIOD_HALF_YEARLY,
@@ -83,9 +82,7 @@ class _Reader:
         inner = _Reader(self.message.installment_charges, f"{self.path}.installment_charges", self.violations)
         amount = inner.money("monthly_amount")
         self.complete = self.complete and inner.complete
-        return InstallmentCharges(
-            amount, PERIOD_FROM_PROTO.get(self.message.installment_charges.period, InstallmentChargePeriod.MONTHLY)
-        )
+        return InstallmentCharges(amount, PERIOD_FROM_PROTO.get(self.message.installment_charges.period))
 
 
 def _terms(message: ingest_pb2.Debt, path: str, violations: Violations) -> Terms | None:
@@ -210,7 +207,7 @@ def terms_to_proto(terms: Terms, target: Any) -> None:
         return
     charges = debt_pb2.InstallmentCharges(
         monthly_amount=_money(terms.installment_charges.monthly_amount),
-        period=PERIOD_TO_PROTO[terms.installment_charges.period],
+        period=PERIOD_TO_PROTO.get(terms.installment_charges.period, debt_pb2.INSTALLMENT_CHARGE_PERIOD_UNSPECIFIED),
     )
     if isinstance(terms, RepaymentLoan):
         target.repayment_loan.CopyFrom(

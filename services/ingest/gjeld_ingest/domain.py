@@ -55,7 +55,7 @@ class InstallmentChargePeriod(enum.Enum):
 @dataclass(frozen=True)
 class InstallmentCharges:
     monthly_amount: int
-    period: InstallmentChargePeriod = InstallmentChargePeriod.MONTHLY
+    period: InstallmentChargePeriod | None = None  # optional in the contract and in the NOGI format
 
 
 @dataclass(frozen=True)

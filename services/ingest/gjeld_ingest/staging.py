@@ -212,7 +212,7 @@ def _terms_values(terms: Terms) -> tuple[Any, ...]:
         getattr(terms, "nominal_interest_rate_bp", None),
         getattr(terms, "effective_interest_rate_bp", None),
         charges.monthly_amount if charges else None,
-        charges.period.value if charges else None,
+        charges.period.value if charges and charges.period else None,
     )
 
 
