@@ -59,11 +59,11 @@ async def wait_for_letter(person: Namespace, disclosure_id: str, timeout: float 
 
 
 async def demo() -> int:
-    bank = Namespace(as_institution=BANK, file=str(DELIVERY))
+    bank = Namespace(as_institution=BANK, file=str(DELIVERY), token=None, snapshot=True, partial=False, request_id=None)
     lender = Namespace(as_institution=LENDER, subject=PERSON, reference="APP-2026-0042")
     person = Namespace(as_subject=PERSON, institution=LENDER, scope="processing", days=28, what="debt")
 
-    step(f"Fjordbanken ({BANK}) reports its customers' debts in the Norwegian delivery format (DOM-1, DOM-3)")
+    step(f"Fjordbanken ({BANK}) delivers its daily snapshot in the Norwegian delivery format (DOM-1, DOM-3, DOM-8)")
     print("  " + await cmd_report(bank))
 
     step(f"The person grants Nordlys Kreditt ({LENDER}) consent to assess a loan application (DOM-10)")

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,12 +132,20 @@ async def provision(socket: str, database: str) -> None:
     conn = await asyncpg.connect(host=socket, user="postgres", database=database)
     try:
         await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-        await conn.execute(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC')
+        await grant_database(conn, database)
         for service in SERVICES:
-            await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role(service)}')
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {service} AUTHORIZATION {role(service)}")
     finally:
         await conn.close()
+
+
+async def grant_database(conn: asyncpg.Connection, database: str) -> None:
+    """Database-wide privileges (not copied from a template database): each service may connect, and
+    ingest may create the temporary tables it stages deliveries in."""
+    await conn.execute(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC')
+    for service in SERVICES:
+        await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role(service)}')
+    await conn.execute(f'GRANT TEMPORARY ON DATABASE "{database}" TO {role("ingest")}')
 
 
 def migrate(socket: str, database: str) -> None:
@@ -191,12 +199,13 @@ class Suite:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     addresses: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    services: Sequence[str] = SERVICES
 
     def start(self, timeout: float = 30.0) -> dict[str, str]:
         """Start the services in order, each once the ones it calls are healthy; returns their addresses."""
         run = self.folder.root / "run"
         run.mkdir(parents=True, exist_ok=True)
-        for service in SERVICES:
+        for service in self.services:
             port_file = run / f"{service}.port"
             port_file.unlink(missing_ok=True)
             env = {

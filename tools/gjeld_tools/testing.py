@@ -71,6 +71,7 @@ async def database(postgres: str) -> AsyncIterator[str]:
     admin = await asyncpg.connect(host=postgres, user="postgres", database="postgres")
     try:
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+        await devstack.grant_database(admin, name)
         yield name
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
