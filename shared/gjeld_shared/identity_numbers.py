@@ -50,12 +50,14 @@ def validate(value: str, *, today: date | None = None) -> str:
     """
     if len(value) != 11 or not value.isascii() or not value.isdigit():
         raise InvalidIdentityNumber("must be exactly 11 digits")
-    digits = [int(c) for c in value]
-    first_remainder = sum(w * d for w, d in zip(_FIRST_WEIGHTS, digits, strict=False)) % 11
+    # Unrolled: this runs for every debt a bank delivers (millions a day).
+    d = [c - 48 for c in value.encode("ascii")]
+    first = 3 * d[0] + 7 * d[1] + 6 * d[2] + d[3] + 8 * d[4] + 9 * d[5] + 4 * d[6] + 5 * d[7] + 2 * d[8] + d[9]
     allowed = (0, 1, 2, 3) if (today or date.today()) >= CHECK_DIGIT_CHANGE else (0,)
-    if first_remainder not in allowed:
+    if first % 11 not in allowed:
         raise InvalidIdentityNumber("first check digit is wrong")
-    if sum(w * d for w, d in zip(_SECOND_WEIGHTS, digits, strict=True)) % 11 != 0:
+    second = 5 * d[0] + 4 * d[1] + 3 * d[2] + 2 * d[3] + 7 * d[4] + 6 * d[5] + 5 * d[6] + 4 * d[7] + 3 * d[8]
+    if (second + 2 * d[9] + d[10]) % 11 != 0:
         raise InvalidIdentityNumber("second check digit is wrong")
     day, month, year2 = int(value[0:2]), int(value[2:4]), int(value[4:6])
     if day > 40:

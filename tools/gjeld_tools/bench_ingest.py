@@ -102,9 +102,9 @@ def staged_rows(debts: Sequence[ingest_pb2.Debt], keys: SubjectKeys) -> list[tup
     """The rows the raw path copies: converted and protected beforehand, outside the clock."""
     rows = []
     known: dict[str, tuple[bytes, bytes]] = {}
-    now = datetime.now(UTC)
+    reading = convert.Reading(datetime.now(UTC))
     for position, message in enumerate(debts):
-        debt = convert.debt_from_proto(message, "", Violations(), now)
+        debt = convert.debt_from_proto(message, "", Violations(), reading)
         assert debt is not None
         if debt.debtor not in known:
             known[debt.debtor] = (keys.blind_index(debt.debtor), keys.encrypt(debt.debtor))
@@ -232,18 +232,19 @@ def run(args: argparse.Namespace, root: Path) -> int:
 
     from gjeld_ingest.domain import DeliveryKind
 
+    async def raw_worker(pending: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        async def worker() -> None:
+            while pending:
+                number, batch = pending.pop()
+                await raw_apply(socket, number, batch, DeliveryKind.SNAPSHOT)
+
+        await asyncio.gather(*(worker() for _ in range(args.parallel)))
+
     async def raw_days() -> tuple[float, float, float]:
-        rates = []
+        rates: list[float] = []
         for rows, records in ((rows1, records1), (rows2, records2)):
             started = time.monotonic()
-            pending = list(rows)
-
-            async def worker() -> None:
-                while pending:
-                    number, batch = pending.pop()
-                    await raw_apply(socket, number, batch, DeliveryKind.SNAPSHOT)
-
-            await asyncio.gather(*(worker() for _ in range(args.parallel)))
+            await raw_worker(list(rows))
             rates.append(timed(f"raw: day {len(rates) + 1} snapshots", records, time.monotonic() - started))
         started = time.monotonic()
         for start in range(0, len(change_rows), PER_MESSAGE):
@@ -287,7 +288,8 @@ def run(args: argparse.Namespace, root: Path) -> int:
     print(f"  day 1 snapshots:  gRPC {grpc1:>9,.0f}/s  raw {raw1:>9,.0f}/s  ratio {grpc1 / raw1:.2f}")
     print(f"  day 2 snapshots:  gRPC {grpc2:>9,.0f}/s  raw {raw2:>9,.0f}/s  ratio {grpc2 / raw2:.2f}")
     print(
-        f"  pushed changes:   gRPC {grpc_changes:>9,.0f}/s  raw {raw_changes:>9,.0f}/s  ratio {grpc_changes / raw_changes:.2f}"
+        f"  pushed changes:   gRPC {grpc_changes:>9,.0f}/s  raw {raw_changes:>9,.0f}/s  "
+        f"ratio {grpc_changes / raw_changes:.2f}"
     )
     print(
         f"  the nation ({NATIONAL_DEBTS:,} debts) as one day's snapshots at the gRPC rate: "

@@ -53,90 +53,125 @@ PERIOD_TO_PROTO: dict[InstallmentChargePeriod | None, int] = {
 }
 
 
-class _Reader:
-    """Reads required fields of one message, recording a violation for each one missing."""
+# The fields each type of debt must carry (DOM-1), by their names in the contract.
+REQUIRED = {
+    "repayment_loan": (
+        "original_balance",
+        "balance",
+        "remaining_term_months",
+        "nominal_interest_rate_bp",
+        "installment_charges",
+    ),
+    "credit_facility": (
+        "credit_limit",
+        "interest_bearing_balance",
+        "non_interest_bearing_balance",
+        "nominal_interest_rate_bp",
+        "installment_charges",
+    ),
+    "charge_card": ("interest_bearing_balance", "non_interest_bearing_balance"),
+}
 
-    def __init__(self, message: Any, path: str, violations: Violations) -> None:
-        self.message, self.path, self.violations = message, path, violations
-        self.complete = True
 
-    def _present(self, name: str) -> bool:
-        if self.message.HasField(name):
-            return True
-        self.violations.add(f"{self.path}.{name}", "is required")
-        self.complete = False
-        return False
+def _charges(terms: Any) -> InstallmentCharges:
+    charges = terms.installment_charges
+    return InstallmentCharges(charges.monthly_amount.minor_units, PERIOD_FROM_PROTO.get(charges.period))
 
-    def money(self, name: str) -> int:
-        return int(getattr(self.message, name).minor_units) if self._present(name) else 0
 
-    def integer(self, name: str) -> int:
-        return int(getattr(self.message, name)) if self._present(name) else 0
-
-    def optional_integer(self, name: str) -> int | None:
-        return int(getattr(self.message, name)) if self.message.HasField(name) else None
-
-    def charges(self) -> InstallmentCharges:
-        if not self._present("installment_charges"):
-            return InstallmentCharges(0)
-        inner = _Reader(self.message.installment_charges, f"{self.path}.installment_charges", self.violations)
-        amount = inner.money("monthly_amount")
-        self.complete = self.complete and inner.complete
-        return InstallmentCharges(amount, PERIOD_FROM_PROTO.get(self.message.installment_charges.period))
+def _effective(terms: Any) -> int | None:
+    return int(terms.effective_interest_rate_bp) if terms.HasField("effective_interest_rate_bp") else None
 
 
 def _terms(message: ingest_pb2.Debt, path: str, violations: Violations) -> Terms | None:
+    """The debt's terms, or None with every missing field named. Unset fields read as zero, so the value rules
+    run on what was sent even when a field is missing: the institution learns of every problem at once."""
     kind = message.WhichOneof("terms")
     if kind is None:
         violations.add(f"{path}.terms", "one of repayment_loan, credit_facility or charge_card is required")
         return None
-    r = _Reader(getattr(message, kind), f"{path}.{kind}", violations)
+    sent = getattr(message, kind)
+    missing = [name for name in REQUIRED[kind] if not sent.HasField(name)]
+    if kind != "charge_card" and "installment_charges" not in missing:
+        if not sent.installment_charges.HasField("monthly_amount"):
+            missing.append("installment_charges.monthly_amount")
+    for name in missing:
+        violations.add(f"{path}.{kind}.{name}", "is required")
     terms: Terms
-    if kind == "repayment_loan":
-        terms = RepaymentLoan(
-            r.money("original_balance"),
-            r.money("balance"),
-            r.integer("remaining_term_months"),
-            r.integer("nominal_interest_rate_bp"),
-            r.charges(),
-            r.optional_integer("effective_interest_rate_bp"),
-        )
-    elif kind == "credit_facility":
+    if kind == "credit_facility":
         terms = CreditFacility(
-            r.money("credit_limit"),
-            r.money("interest_bearing_balance"),
-            r.money("non_interest_bearing_balance"),
-            r.integer("nominal_interest_rate_bp"),
-            r.charges(),
-            r.optional_integer("effective_interest_rate_bp"),
+            sent.credit_limit.minor_units,
+            sent.interest_bearing_balance.minor_units,
+            sent.non_interest_bearing_balance.minor_units,
+            sent.nominal_interest_rate_bp,
+            _charges(sent),
+            _effective(sent),
+        )
+    elif kind == "repayment_loan":
+        terms = RepaymentLoan(
+            sent.original_balance.minor_units,
+            sent.balance.minor_units,
+            sent.remaining_term_months,
+            sent.nominal_interest_rate_bp,
+            _charges(sent),
+            _effective(sent),
         )
     else:
-        terms = ChargeCard(r.money("interest_bearing_balance"), r.money("non_interest_bearing_balance"))
+        terms = ChargeCard(sent.interest_bearing_balance.minor_units, sent.non_interest_bearing_balance.minor_units)
     for field, description in domain.check_terms(terms):
         violations.add(f"{path}.{field}", description)
-    return terms if r.complete else None
+    return None if missing else terms
 
 
-def _debtor(message: identity_pb2.NationalIdentityNumber, path: str, violations: Violations) -> str:
-    with violations.catching(f"{path}.value", identity_numbers.InvalidIdentityNumber):
-        return identity_numbers.validate(message.value)
-    return ""
+class Reading:
+    """What reading one delivery remembers from record to record, bounded so that memory stays flat: the
+    identity numbers already found valid (a person has about two debts, usually delivered together) and the
+    extract times already converted (most records of a snapshot share one)."""
+
+    CAPACITY = 50_000
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._valid: set[str] = set()
+        self._times: dict[tuple[int, int], datetime] = {}
+
+    def debtor(self, message: identity_pb2.NationalIdentityNumber, path: str, violations: Violations) -> str:
+        value: str = message.value
+        if value in self._valid:
+            return value
+        with violations.catching(f"{path}.value", identity_numbers.InvalidIdentityNumber):
+            identity_numbers.validate(value)
+            if len(self._valid) >= self.CAPACITY:
+                self._valid.clear()
+            self._valid.add(value)
+            return value
+        return ""
+
+    def time(self, message: Any) -> datetime:
+        key = (message.seconds, message.nanos)
+        known = self._times.get(key)
+        if known is None:
+            if len(self._times) >= self.CAPACITY:
+                self._times.clear()
+            known = self._times[key] = from_proto(message)
+        return known
 
 
-def debt_from_proto(message: ingest_pb2.Debt, path: str, violations: Violations, now: datetime) -> domain.Debt | None:
+def debt_from_proto(
+    message: ingest_pb2.Debt, path: str, violations: Violations, reading: Reading
+) -> domain.Debt | None:
     """The reported debt, or None with violations recorded for every bad field."""
     before = len(violations.items)
     for field, description in domain.check_account_id(message.account_id):
         violations.add(f"{path}.{field}", description)
-    debtor = _debtor(message.debtor, f"{path}.debtor", violations)
+    debtor = reading.debtor(message.debtor, f"{path}.debtor", violations)
     role = ROLE_FROM_PROTO.get(message.co_borrower_role)
     if role is None:
         violations.add(f"{path}.co_borrower_role", "is required: sole debtor, has co-borrower or is co-borrower")
-    extract_time = from_proto(message.extract_time) if message.HasField("extract_time") else None
+    extract_time = reading.time(message.extract_time) if message.HasField("extract_time") else None
     if extract_time is None:
         violations.add(f"{path}.extract_time", "is required")
     else:
-        for field, description in domain.check_extract_time(extract_time, now):
+        for field, description in domain.check_extract_time(extract_time, reading.now):
             violations.add(f"{path}.{field}", description)
     terms = _terms(message, path, violations)
     if len(violations.items) > before or terms is None or role is None or extract_time is None:
@@ -144,11 +179,13 @@ def debt_from_proto(message: ingest_pb2.Debt, path: str, violations: Violations,
     return domain.Debt(message.account_id, debtor, role, extract_time, terms)
 
 
-def key_from_proto(message: ingest_pb2.DebtKey, path: str, violations: Violations) -> domain.DebtKey | None:
+def key_from_proto(
+    message: ingest_pb2.DebtKey, path: str, violations: Violations, reading: Reading
+) -> domain.DebtKey | None:
     before = len(violations.items)
     for field, description in domain.check_account_id(message.account_id):
         violations.add(f"{path}.{field}", description)
-    debtor = _debtor(message.debtor, f"{path}.debtor", violations)
+    debtor = reading.debtor(message.debtor, f"{path}.debtor", violations)
     return None if len(violations.items) > before else domain.DebtKey(message.account_id, debtor)
 
 
@@ -160,18 +197,18 @@ def _record(part: Part, violations: Violations, before: int, position: int) -> b
     return False
 
 
-def changes_part(changes: Sequence[ingest_pb2.DebtChange], offset: int, content: bytes, now: datetime) -> Part:
+def changes_part(changes: Sequence[ingest_pb2.DebtChange], offset: int, content: bytes, reading: Reading) -> Part:
     """One message of changes, read record by record; positions count from `offset`."""
     part, violations = Part(content, len(changes)), Violations()
     for i, change in enumerate(changes, offset):
         before = len(violations.items)
         kind = change.WhichOneof("change")
         if kind == "register":
-            debt = debt_from_proto(change.register, f"changes[{i}].register", violations, now)
+            debt = debt_from_proto(change.register, f"changes[{i}].register", violations, reading)
             if _record(part, violations, before, i) and debt is not None:
                 part.registrations.append((i, debt))
         elif kind == "close":
-            key = key_from_proto(change.close, f"changes[{i}].close", violations)
+            key = key_from_proto(change.close, f"changes[{i}].close", violations, reading)
             if _record(part, violations, before, i) and key is not None:
                 part.closures.append((i, key))
         else:
@@ -180,12 +217,12 @@ def changes_part(changes: Sequence[ingest_pb2.DebtChange], offset: int, content:
     return part
 
 
-def snapshot_part(debts: Sequence[ingest_pb2.Debt], offset: int, content: bytes, now: datetime) -> Part:
+def snapshot_part(debts: Sequence[ingest_pb2.Debt], offset: int, content: bytes, reading: Reading) -> Part:
     """One message of a snapshot, read debt by debt; positions count from `offset`."""
     part, violations = Part(content, len(debts)), Violations()
     for i, message in enumerate(debts, offset):
         before = len(violations.items)
-        debt = debt_from_proto(message, f"debts[{i}]", violations, now)
+        debt = debt_from_proto(message, f"debts[{i}]", violations, reading)
         if _record(part, violations, before, i) and debt is not None:
             part.registrations.append((i, debt))
     return part

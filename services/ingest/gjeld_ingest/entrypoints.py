@@ -18,6 +18,7 @@ from gjeld_shared.timestamps import from_proto
 from . import domain
 from .convert import (
     STRICTNESS_FROM_PROTO,
+    Reading,
     changes_part,
     debt_to_proto,
     delivery_to_proto,
@@ -32,7 +33,7 @@ MAX_RECORDS = 10_000  # per message
 MAX_REQUEST_ID = 64
 MAX_HANDOVER_ACCOUNTS = 100_000
 
-Reader = Callable[[Sequence[Any], int, bytes, datetime], Part]
+Reader = Callable[[Sequence[Any], int, bytes, Reading], Part]
 
 
 def _header(kind: DeliveryKind, first: Any) -> DeliveryHeader:
@@ -60,14 +61,15 @@ async def _parts(
     header: DeliveryHeader, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader
 ) -> AsyncIterator[Part]:
     """Each message of a delivery, read; positions count on across messages."""
-    offset, message = 0, first
+    offset, message, reading = 0, first, Reading(datetime.now(UTC))
     while message is not None:
         batch = getattr(message, records)
         if len(batch) > MAX_RECORDS:
             raise InvalidArgument([FieldViolation(records, f"must hold at most {MAX_RECORDS} per message")])
         if message.request_id not in ("", header.request_id):
             raise InvalidArgument([FieldViolation("request_id", "must be the same in every message of a delivery")])
-        yield read(batch, offset, message.SerializeToString(deterministic=True), datetime.now(UTC))
+        reading.now = datetime.now(UTC)
+        yield read(batch, offset, message.SerializeToString(deterministic=True), reading)
         offset += len(batch)
         message = await anext(rest, None) if rest is not None else None
 
