@@ -138,13 +138,15 @@ class Reading:
         value: str = message.value
         if value in self._valid:
             return value
-        with violations.catching(f"{path}.value", identity_numbers.InvalidIdentityNumber):
+        try:
             identity_numbers.validate(value)
-            if len(self._valid) >= self.CAPACITY:
-                self._valid.clear()
-            self._valid.add(value)
-            return value
-        return ""
+        except identity_numbers.InvalidIdentityNumber as invalid:
+            violations.add(f"{path}.value", str(invalid))
+            return ""
+        if len(self._valid) >= self.CAPACITY:
+            self._valid.clear()
+        self._valid.add(value)
+        return value
 
     def time(self, message: Any) -> datetime:
         key = (message.seconds, message.nanos)

@@ -184,30 +184,36 @@ class Ingest:
         await staging.create()
         pending: list[tuple[Any, ...]] = []
         with self._tracer.start_as_current_span("ingest.stage") as span:
-            async for part in parts:
-                digest.update(part.content)
-                tally.records += part.record_count
-                tally.closures += len(part.closures)
-                tally.reject(part.rejections)
-                if tally.strict and tally.rejected:
-                    if len(tally.reported) >= REPORTED:
-                        break
-                    continue
-                for position, debt in part.registrations:
-                    pending.append(staged_debt(position, debt, *protect(debt.debtor)))
-                for position, key in part.closures:
-                    pending.append(staged_closure(position, key, protect(key.debtor)[0]))
-                if len(pending) >= COPY_SIZE:
-                    await staging.add(pending)
-                    pending = []
-                if len(tally.unsaved) >= COPY_SIZE:
-                    await self._save_rejections(log, delivery_id, tally)
+            try:
+                async for part in parts:
+                    digest.update(part.content)
+                    tally.records += part.record_count
+                    tally.closures += len(part.closures)
+                    tally.reject(part.rejections)
+                    if tally.strict and tally.rejected:
+                        if len(tally.reported) >= REPORTED:
+                            break
+                        continue
+                    for position, debt in part.registrations:
+                        pending.append(staged_debt(position, debt, *protect(debt.debtor)))
+                    for position, key in part.closures:
+                        pending.append(staged_closure(position, key, protect(key.debtor)[0]))
+                    if len(pending) >= COPY_SIZE:
+                        await staging.add(pending)
+                        pending = []
+                    if len(tally.unsaved) >= COPY_SIZE:
+                        await staging.flush()
+                        await self._save_rejections(log, delivery_id, tally)
+                await staging.add(pending)
+                await staging.flush()
+            except BaseException:
+                await staging.abandon()  # a broken stream: the transaction rolls back, nothing changed
+                raise
             span.set_attribute("gjeld.delivery.records", tally.records)
         if tally.strict and tally.rejected:
             raise tally.refusal()
         if tally.records == 0 and header.kind is DeliveryKind.CHANGES:
             raise InvalidArgument([FieldViolation("changes", "must hold at least one change")])
-        await staging.add(pending)
         with self._tracer.start_as_current_span("ingest.check"):
             if tally.records - tally.rejected >= ANALYZE_FROM:
                 await staging.analyze()

@@ -11,6 +11,7 @@ large the delivery.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from .domain import Debt, DebtKey, DeliveryKind, RepaymentLoan, Strictness, Terms
+from .domain import CreditFacility, Debt, DebtKey, DeliveryKind, RepaymentLoan, Strictness, Terms
 
 # The staged record: its position in the delivery, whether it closes a debt, and the debt's columns.
 STAGED_COLUMNS = (
@@ -28,8 +29,8 @@ STAGED_COLUMNS = (
     "account_id",
     "debtor_index",
     "debtor_encrypted",
-    "debt_type",
     "co_borrower_role",
+    "debt_type",
     "original_balance",
     "balance",
     "remaining_term_months",
@@ -53,8 +54,8 @@ CREATE TEMPORARY TABLE staged_records (
     account_id text NOT NULL,
     debtor_index bytea NOT NULL,
     debtor_encrypted bytea,
-    debt_type text,
     co_borrower_role text,
+    debt_type text,
     original_balance bigint,
     balance bigint,
     remaining_term_months integer,
@@ -123,13 +124,33 @@ class Staging:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._db = connection
+        self._copying: asyncio.Task[Any] | None = None
 
     async def create(self) -> None:
         await self._db.execute(CREATE_STAGING)
 
     async def add(self, records: Sequence[tuple[Any, ...]]) -> None:
+        """Copy records in the background while the caller reads the next ones (PostgreSQL works on the
+        copy on its own core meanwhile); one copy at a time, as the connection allows."""
+        await self.flush()
         if records:
-            await self._db.copy_records_to_table("staged_records", records=records, columns=STAGED_COLUMNS)
+            self._copying = asyncio.ensure_future(
+                self._db.copy_records_to_table("staged_records", records=records, columns=STAGED_COLUMNS)
+            )
+
+    async def flush(self) -> None:
+        """Wait for the copy under way; call before anything else uses the connection."""
+        if self._copying is not None:
+            copying, self._copying = self._copying, None
+            await copying
+
+    async def abandon(self) -> None:
+        """The delivery failed: let the copy under way end before the transaction rolls back."""
+        if self._copying is not None:
+            try:
+                await self.flush()
+            except Exception:  # noqa: BLE001 - the delivery's own failure is the one to report
+                pass
 
     async def analyze(self) -> None:
         # Temporary tables are never analysed automatically; without statistics the merge may pick a slow plan.
@@ -200,34 +221,64 @@ class DeliveryLog:
 
 
 def _terms_values(terms: Terms) -> tuple[Any, ...]:
-    charges = getattr(terms, "installment_charges", None)
+    """The terms' columns from debt_type to installment_charge_period (in STAGED_COLUMNS order)."""
+    if isinstance(terms, CreditFacility):
+        charges = terms.installment_charges
+        period = charges.period.value if charges.period else None
+        return (
+            "credit_facility",
+            None,
+            None,
+            None,
+            terms.credit_limit,
+            terms.interest_bearing_balance,
+            terms.non_interest_bearing_balance,
+            terms.nominal_interest_rate_bp,
+            terms.effective_interest_rate_bp,
+            charges.monthly_amount,
+            period,
+        )
+    if isinstance(terms, RepaymentLoan):
+        charges = terms.installment_charges
+        period = charges.period.value if charges.period else None
+        return (
+            "repayment_loan",
+            terms.original_balance,
+            terms.balance,
+            terms.remaining_term_months,
+            None,
+            None,
+            None,
+            terms.nominal_interest_rate_bp,
+            terms.effective_interest_rate_bp,
+            charges.monthly_amount,
+            period,
+        )
     return (
-        terms.debt_type.value,
-        getattr(terms, "original_balance", None),
-        getattr(terms, "balance", None),
-        getattr(terms, "remaining_term_months", None),
-        getattr(terms, "credit_limit", None),
-        terms.interest_bearing_balance if not isinstance(terms, RepaymentLoan) else None,
-        terms.non_interest_bearing_balance if not isinstance(terms, RepaymentLoan) else None,
-        getattr(terms, "nominal_interest_rate_bp", None),
-        getattr(terms, "effective_interest_rate_bp", None),
-        charges.monthly_amount if charges else None,
-        charges.period.value if charges and charges.period else None,
+        "charge_card",
+        None,
+        None,
+        None,
+        None,
+        terms.interest_bearing_balance,
+        terms.non_interest_bearing_balance,
+        None,
+        None,
+        None,
+        None,
     )
 
 
 def staged_debt(position: int, debt: Debt, debtor_index: bytes, debtor_encrypted: bytes) -> tuple[Any, ...]:
     """A debt to register, as a staged record (in STAGED_COLUMNS order)."""
-    kind, *amounts = _terms_values(debt.terms)
     return (
         position,
         False,
         debt.account_id,
         debtor_index,
         debtor_encrypted,
-        kind,
         debt.co_borrower_role.value,
-        *amounts,
+        *_terms_values(debt.terms),
         debt.extract_time,
     )
 
