@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up demo test test-fast protos check-protos lint-protos lint clean-data
+.PHONY: install up demo test test-fast bench-ingest protos check-protos lint-protos lint clean-data
 
 $(STAMP): requirements-dev.txt pyproject.toml shared/pyproject.toml protos/python/pyproject.toml \
           services/*/pyproject.toml tools/pyproject.toml
@@ -25,6 +25,9 @@ demo: $(STAMP)  ## tell the whole story against the running registry (run `make 
 
 test: $(STAMP) check-protos lint-protos lint  ## every check and test, against a real embedded PostgreSQL
 	$(BIN)/python -m pytest
+
+bench-ingest: $(STAMP)  ## ingest's throughput against the raw database limit (BENCH_ARGS="--debts 7100000" for the nation)
+	$(BIN)/python -m gjeld_tools.bench_ingest $(BENCH_ARGS)
 
 test-fast: $(STAMP)  ## the tests without the end-to-end ones
 	$(BIN)/python -m pytest -m "not e2e"

@@ -154,12 +154,15 @@ class Staging:
 
     async def analyze(self) -> None:
         # Temporary tables are never analysed automatically; without statistics the merge may pick a slow plan.
+        await self.flush()
         await self._db.execute("ANALYZE staged_records")
 
     async def duplicates(self, limit: int) -> list[list[int]]:
+        await self.flush()
         return [list(r["positions"]) for r in await self._db.fetch(FIND_DUPLICATES, limit)]
 
     async def handed_over(self, creditor: str, limit: int) -> list[int]:
+        await self.flush()
         return [r["position"] for r in await self._db.fetch(FIND_HANDED_OVER, creditor, limit)]
 
     async def drop(self, positions: Sequence[int]) -> None:
@@ -168,6 +171,7 @@ class Staging:
 
     async def merge(self, creditor: str, kind: DeliveryKind) -> tuple[int, int, int]:
         """Apply the staged records: (registered, closed, absent) counts."""
+        await self.flush()
         await self._db.execute(LOCK_CREDITOR, creditor_lock(creditor))
         registered = _count(await self._db.execute(REGISTER, creditor))
         closed = _count(await self._db.execute(CLOSE, creditor)) if kind is DeliveryKind.CHANGES else 0

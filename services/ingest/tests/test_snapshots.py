@@ -210,3 +210,16 @@ async def test_deliveries_read_back_newest_first(registry: Registry) -> None:
             ingest_service_pb2.GetDeliveryRequest(id=first.delivery.id), metadata=registry.as_institution(LENDER)
         )
     assert hidden.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_each_debt_says_when_its_creditor_last_confirmed_it(registry: Registry) -> None:
+    await report_demo(registry)
+    ask = ingest_service_pb2.ListSubjectDebtsRequest(subject={"value": PERSON})
+    before = await registry.ingest().ListSubjectDebts(ask, metadata=registry.as_service("lookup"))
+    await asyncio.sleep(0.01)
+    await deliver_snapshot(registry, BANK, demo_debts())  # today's snapshot confirms every debt in it
+    after = await registry.ingest().ListSubjectDebts(ask, metadata=registry.as_service("lookup"))
+    assert len(after.debts) == 3
+    assert all(
+        a.confirm_time.ToDatetime() > b.confirm_time.ToDatetime() for a, b in zip(after.debts, before.debts, strict=True)
+    )
