@@ -127,7 +127,7 @@ class Reading:
     identity numbers already found valid (a person has about two debts, usually delivered together) and the
     extract times already converted (most records of a snapshot share one)."""
 
-    CAPACITY = 50_000
+    CAPACITY = 10_000  # debts of one person arrive together: a small memory suffices, and bounds memory
 
     def __init__(self, now: datetime) -> None:
         self.now = now

@@ -92,7 +92,7 @@ class _Protector:
 
     A person has about two debts at one institution, usually delivered together."""
 
-    def __init__(self, keys: SubjectKeys, capacity: int = 50_000) -> None:
+    def __init__(self, keys: SubjectKeys, capacity: int = 10_000) -> None:
         self._keys, self._capacity = keys, capacity
         self._known: dict[str, tuple[bytes, bytes]] = {}
 

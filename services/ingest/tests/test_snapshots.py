@@ -221,5 +221,6 @@ async def test_each_debt_says_when_its_creditor_last_confirmed_it(registry: Regi
     after = await registry.ingest().ListSubjectDebts(ask, metadata=registry.as_service("lookup"))
     assert len(after.debts) == 3
     assert all(
-        a.confirm_time.ToDatetime() > b.confirm_time.ToDatetime() for a, b in zip(after.debts, before.debts, strict=True)
+        a.confirm_time.ToDatetime() > b.confirm_time.ToDatetime()
+        for a, b in zip(after.debts, before.debts, strict=True)
     )
