@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
@@ -251,6 +252,23 @@ class DeliveryRecords:
         return [Rejection(r.record_index, tuple((v["field"], v["description"]) for v in r.violations)) for r in rows]
 
 
+MOVE_DEBTS = """
+WITH moved AS (
+    UPDATE ingest.debts SET creditor = :receiver
+    WHERE creditor = :giver AND (cardinality(CAST(:accounts AS text[])) = 0 OR account_id = ANY(:accounts))
+    RETURNING account_id, debtor_index
+), remembered AS (
+    INSERT INTO ingest.handed_over (giver, account_id, debtor_index, handover_id)
+    SELECT :giver, account_id, debtor_index, :handover FROM moved
+    ON CONFLICT (giver, account_id, debtor_index) DO UPDATE SET handover_id = EXCLUDED.handover_id
+), returned AS (
+    DELETE FROM ingest.handed_over h USING moved m
+    WHERE h.giver = :receiver AND h.account_id = m.account_id AND h.debtor_index = m.debtor_index
+)
+SELECT count(*) FROM moved
+"""
+
+
 class Handovers:
     """Portfolio handovers between institutions, within a transaction the caller holds."""
 
@@ -280,54 +298,39 @@ class Handovers:
 
     async def conflicts(self, handover: Handover) -> int:
         """How many of the debts to move the receiver already holds under the same account and debtor."""
-        mine, theirs = debts.alias("mine"), debts.alias("theirs")
-        query = (
-            select(func.count())
-            .select_from(mine)
-            .join(
-                theirs,
-                (theirs.c.account_id == mine.c.account_id) & (theirs.c.debtor_index == mine.c.debtor_index),
-            )
-            .where(mine.c.creditor == handover.giver, theirs.c.creditor == handover.receiver)
+        return int(
+            (
+                await self._db.execute(
+                    text(
+                        "SELECT count(*) FROM ingest.debts mine JOIN ingest.debts theirs"
+                        " ON theirs.account_id = mine.account_id AND theirs.debtor_index = mine.debtor_index"
+                        " WHERE mine.creditor = :giver AND theirs.creditor = :receiver"
+                        " AND (cardinality(CAST(:accounts AS text[])) = 0 OR mine.account_id = ANY(:accounts))"
+                    ),
+                    {"giver": handover.giver, "receiver": handover.receiver, "accounts": list(handover.account_ids)},
+                )
+            ).scalar_one()
         )
-        if handover.account_ids:
-            query = query.where(mine.c.account_id.in_(handover.account_ids))
-        return int((await self._db.execute(query)).scalar_one())
 
     async def complete(self, handover: Handover) -> Handover:
-        """Move the debts in one statement, remember them as handed over, and mark the handover done."""
-        moving = debts.c.creditor == handover.giver
-        if handover.account_ids:
-            moving = moving & debts.c.account_id.in_(handover.account_ids)
+        """Move the debts in one statement, remember them as handed over by the giver (and no longer by the
+        receiver, should they come back), and mark the handover done."""
         moved = (
             await self._db.execute(
-                update(debts)
-                .where(moving)
-                .values(creditor=handover.receiver)
-                .returning(debts.c.account_id, debts.c.debtor_index)
+                text(MOVE_DEBTS),
+                {
+                    "giver": handover.giver,
+                    "receiver": handover.receiver,
+                    "accounts": list(handover.account_ids),
+                    "handover": handover.id,
+                },
             )
-        ).all()
-        if moved:
-            await self._db.execute(
-                insert(handed_over)
-                .values(
-                    [
-                        {
-                            "giver": handover.giver,
-                            "account_id": m.account_id,
-                            "debtor_index": m.debtor_index,
-                            "handover_id": handover.id,
-                        }
-                        for m in moved
-                    ]
-                )
-                .on_conflict_do_nothing()
-            )
+        ).scalar_one()
         row = (
             await self._db.execute(
                 update(handovers)
                 .where(handovers.c.id == handover.id)
-                .values(state=HandoverState.COMPLETED.value, moved_count=len(moved), complete_time=func.now())
+                .values(state=HandoverState.COMPLETED.value, moved_count=moved, complete_time=func.now())
                 .returning(*handovers.c)
             )
         ).one()

@@ -111,3 +111,18 @@ async def test_only_the_receiver_accepts_and_the_receiver_must_be_another_instit
     with pytest.raises(grpc.aio.AioRpcError) as itself:
         await propose(registry, giver=BUYER)
     assert [v.field for v in errors.decode(itself.value).field_violations] == ["receiver.value"]
+
+
+async def test_debts_handed_back_may_be_reported_again_by_their_first_holder(registry: Registry) -> None:
+    await report_demo(registry)
+    await accept(registry, (await propose(registry, ["CARD-7"])).id)
+    back = await registry.ingest().ProposeHandover(
+        ingest_service_pb2.ProposeHandoverRequest(
+            receiver=identity_pb2.OrganizationNumber(value=BANK), account_ids=["CARD-7"]
+        ),
+        metadata=registry.as_institution(BUYER),
+    )
+    await accept(registry, back.handover.id, receiver=BANK)
+    reply = await deliver_snapshot(registry, BANK, [c.register for c in demo_changes()])
+    assert reply.delivery.registered_count == 4
+    assert await creditors_of(registry) == [BANK] * 3
