@@ -215,7 +215,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
     for debt in changed:
         if debt.HasField("credit_facility"):
             debt.credit_facility.non_interest_bearing_balance.minor_units += 100
-    change_sets = [(biggest.number, change_messages([d for d in changed], "push"))]
+    pushes = change_messages(changed, "push")
     print(f"  generated in {time.monotonic() - started:.0f} s; largest institution {len(biggest.day1):,} debts")
 
     folder = devstack.DataFolder(root / "data")
@@ -279,7 +279,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
         asyncio.run(send_snapshots(address, folder, day2, args.parallel))
         grpc2 = timed("gRPC: day 2 snapshots", records2, time.monotonic() - started)
         started = time.monotonic()
-        asyncio.run(send_changes(address, folder, *change_sets[0]))
+        asyncio.run(send_changes(address, folder, biggest.number, pushes))
         grpc_changes = timed("gRPC: pushed changes, 1,000 a delivery", len(change_rows), time.monotonic() - started)
         after_all = peak_memory_kib(pid)
     finally:

@@ -49,6 +49,7 @@ from .domain import (
     Strictness,
     Terms,
 )
+from .staging import creditor_lock
 
 SCHEMA = "ingest"
 metadata = MetaData(schema=SCHEMA)
@@ -295,6 +296,13 @@ class Handovers:
     async def get_for_update(self, handover_id: uuid.UUID) -> Handover | None:
         row = (await self._db.execute(select(handovers).where(handovers.c.id == handover_id).with_for_update())).first()
         return _handover(row) if row else None
+
+    async def lock(self, handover: Handover) -> None:
+        """Take both institutions' merge locks (the ones deliveries take, in staging.py), in a fixed order."""
+        for creditor in sorted((handover.giver, handover.receiver)):
+            await self._db.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": creditor_lock(creditor)}
+            )
 
     async def conflicts(self, handover: Handover) -> int:
         """How many of the debts to move the receiver already holds under the same account and debtor."""

@@ -111,10 +111,6 @@ class Debt:
     extract_time: datetime
     terms: Terms
 
-    @property
-    def key(self) -> DebtKey:
-        return DebtKey(self.account_id, self.debtor)
-
 
 @dataclass(frozen=True)
 class RegisteredDebt:

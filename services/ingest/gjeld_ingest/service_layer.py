@@ -21,7 +21,6 @@ from gjeld_shared.errors import (
 )
 from gjeld_shared.identity_numbers import SubjectKeys
 from opentelemetry.trace import Tracer
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .adapters import DebtRegister, DeliveryRecords, Handovers, delivery_from_row, registered_debt
@@ -36,7 +35,7 @@ from .domain import (
     Rejection,
     Strictness,
 )
-from .staging import LOCK_CREDITOR, DeliveryLog, Staging, creditor_lock, staged_closure, staged_debt
+from .staging import DeliveryLog, Staging, staged_closure, staged_debt
 
 # Violations reported in an error, and rejections in a receipt: the rest through ListDeliveryRejections.
 REPORTED = 100
@@ -317,8 +316,7 @@ class Ingest:
                 raise PermissionDenied("NOT_THE_RECEIVER", "only the receiving institution may accept a handover")
             if handover.state is HandoverState.COMPLETED:
                 return handover  # accepting again changes nothing
-            for creditor in sorted((handover.giver, handover.receiver)):  # no merge of either runs meanwhile
-                await connection.execute(text(LOCK_CREDITOR.replace("$1", ":key")), {"key": creditor_lock(creditor)})
+            await handovers.lock(handover)  # no delivery of either institution merges meanwhile
             conflicts = await handovers.conflicts(handover)
             if conflicts:
                 raise FailedPrecondition(
