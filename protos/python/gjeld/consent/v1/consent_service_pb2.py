@@ -27,7 +27,7 @@ from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&gjeld/consent/v1/consent_service.proto\x12\x10gjeld.consent.v1\x1a\x1egjeld/consent/v1/consent.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1egoogle/protobuf/duration.proto\"\xe1\x01\n\x13GrantConsentRequest\x12\x36\n\x0binstitution\x18\x01 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12-\n\x05scope\x18\x02 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentScope\x12+\n\x08validity\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\x08max_uses\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x05 \x01(\tB\x0b\n\t_max_uses\"B\n\x14GrantConsentResponse\x12*\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\"<\n\x13ListConsentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\\\n\x14ListConsentsResponse\x12+\n\x08\x63onsents\x18\x01 \x03(\x0b\x32\x19.gjeld.consent.v1.Consent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\",\n\x16WithdrawConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"E\n\x17WithdrawConsentResponse\x12*\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\"\xc9\x01\n\x11UseConsentRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x36\n\x0binstitution\x18\x02 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12-\n\x05scope\x18\x03 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentScope\x12\x15\n\rdisclosure_id\x18\x04 \x01(\t\"@\n\x12UseConsentResponse\x12*\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent2\x8f\x03\n\x0e\x43onsentService\x12]\n\x0cGrantConsent\x12%.gjeld.consent.v1.GrantConsentRequest\x1a&.gjeld.consent.v1.GrantConsentResponse\x12]\n\x0cListConsents\x12%.gjeld.consent.v1.ListConsentsRequest\x1a&.gjeld.consent.v1.ListConsentsResponse\x12\x66\n\x0fWithdrawConsent\x12(.gjeld.consent.v1.WithdrawConsentRequest\x1a).gjeld.consent.v1.WithdrawConsentResponse\x12W\n\nUseConsent\x12#.gjeld.consent.v1.UseConsentRequest\x1a$.gjeld.consent.v1.UseConsentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&gjeld/consent/v1/consent_service.proto\x12\x10gjeld.consent.v1\x1a\x1egjeld/consent/v1/consent.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1egoogle/protobuf/duration.proto\"\xe1\x01\n\x13GrantConsentRequest\x12\x36\n\x0binstitution\x18\x01 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12-\n\x05scope\x18\x02 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentScope\x12+\n\x08validity\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\x08max_uses\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x05 \x01(\tB\x0b\n\t_max_uses\"B\n\x14GrantConsentResponse\x12*\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\"<\n\x13ListConsentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\\\n\x14ListConsentsResponse\x12+\n\x08\x63onsents\x18\x01 \x03(\x0b\x32\x19.gjeld.consent.v1.Consent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\",\n\x16WithdrawConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"E\n\x17WithdrawConsentResponse\x12*\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\"\xf0\x01\n\x16RegisterConsentRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x1e\n\x16institution_consent_id\x18\x02 \x01(\t\x12-\n\x05scope\x18\x03 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentScope\x12+\n\x08validity\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\x08max_uses\x18\x05 \x01(\x05H\x00\x88\x01\x01\x42\x0b\n\t_max_uses\"V\n\x17RegisterConsentResponse\x12*\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"Q\n\x11GetConsentRequest\x12\x14\n\nconsent_id\x18\x01 \x01(\tH\x00\x12 \n\x16institution_consent_id\x18\x02 \x01(\tH\x00\x42\x04\n\x02id\"@\n\x12GetConsentResponse\x12*\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\"Q\n\x11\x45ndConsentRequest\x12\x14\n\nconsent_id\x18\x01 \x01(\tH\x00\x12 \n\x16institution_consent_id\x18\x02 \x01(\tH\x00\x42\x04\n\x02id\"@\n\x12\x45ndConsentResponse\x12*\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\"E\n\x18ListConsentEventsRequest\x12\x16\n\x0e\x61\x66ter_position\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"\x85\x01\n\x19ListConsentEventsResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.gjeld.consent.v1.ConsentEvent\x12\x1b\n\x13next_after_position\x18\x02 \x01(\x03\x12\x1b\n\x13\x66irst_kept_position\x18\x03 \x01(\x03\"\x19\n\x17PlaceCreditBlockRequest\"O\n\x18PlaceCreditBlockResponse\x12\x33\n\x0c\x63redit_block\x18\x01 \x01(\x0b\x32\x1d.gjeld.consent.v1.CreditBlock\"\x18\n\x16LiftCreditBlockRequest\"N\n\x17LiftCreditBlockResponse\x12\x33\n\x0c\x63redit_block\x18\x01 \x01(\x0b\x32\x1d.gjeld.consent.v1.CreditBlock\"\x17\n\x15GetCreditBlockRequest\"M\n\x16GetCreditBlockResponse\x12\x33\n\x0c\x63redit_block\x18\x01 \x01(\x0b\x32\x1d.gjeld.consent.v1.CreditBlock\"\xe8\x01\n\x11UseConsentRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x36\n\x0binstitution\x18\x02 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12-\n\x05scope\x18\x03 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentScope\x12\x15\n\rdisclosure_id\x18\x04 \x01(\t\x12\x1d\n\x15\x61pplication_reference\x18\x05 \x01(\t\"X\n\x12UseConsentResponse\x12*\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\x12\x16\n\x0e\x63redit_blocked\x18\x02 \x01(\x08\"Q\n\x17\x43heckCreditBlockRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\"2\n\x18\x43heckCreditBlockResponse\x12\x16\n\x0e\x63redit_blocked\x18\x01 \x01(\x08\x32\xba\t\n\x0e\x43onsentService\x12]\n\x0cGrantConsent\x12%.gjeld.consent.v1.GrantConsentRequest\x1a&.gjeld.consent.v1.GrantConsentResponse\x12]\n\x0cListConsents\x12%.gjeld.consent.v1.ListConsentsRequest\x1a&.gjeld.consent.v1.ListConsentsResponse\x12\x66\n\x0fWithdrawConsent\x12(.gjeld.consent.v1.WithdrawConsentRequest\x1a).gjeld.consent.v1.WithdrawConsentResponse\x12\x66\n\x0fRegisterConsent\x12(.gjeld.consent.v1.RegisterConsentRequest\x1a).gjeld.consent.v1.RegisterConsentResponse\x12W\n\nGetConsent\x12#.gjeld.consent.v1.GetConsentRequest\x1a$.gjeld.consent.v1.GetConsentResponse\x12W\n\nEndConsent\x12#.gjeld.consent.v1.EndConsentRequest\x1a$.gjeld.consent.v1.EndConsentResponse\x12l\n\x11ListConsentEvents\x12*.gjeld.consent.v1.ListConsentEventsRequest\x1a+.gjeld.consent.v1.ListConsentEventsResponse\x12i\n\x10PlaceCreditBlock\x12).gjeld.consent.v1.PlaceCreditBlockRequest\x1a*.gjeld.consent.v1.PlaceCreditBlockResponse\x12\x66\n\x0fLiftCreditBlock\x12(.gjeld.consent.v1.LiftCreditBlockRequest\x1a).gjeld.consent.v1.LiftCreditBlockResponse\x12\x63\n\x0eGetCreditBlock\x12\'.gjeld.consent.v1.GetCreditBlockRequest\x1a(.gjeld.consent.v1.GetCreditBlockResponse\x12W\n\nUseConsent\x12#.gjeld.consent.v1.UseConsentRequest\x1a$.gjeld.consent.v1.UseConsentResponse\x12i\n\x10\x43heckCreditBlock\x12).gjeld.consent.v1.CheckCreditBlockRequest\x1a*.gjeld.consent.v1.CheckCreditBlockResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,10 +46,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WITHDRAWCONSENTREQUEST']._serialized_end=650
   _globals['_WITHDRAWCONSENTRESPONSE']._serialized_start=652
   _globals['_WITHDRAWCONSENTRESPONSE']._serialized_end=721
-  _globals['_USECONSENTREQUEST']._serialized_start=724
-  _globals['_USECONSENTREQUEST']._serialized_end=925
-  _globals['_USECONSENTRESPONSE']._serialized_start=927
-  _globals['_USECONSENTRESPONSE']._serialized_end=991
-  _globals['_CONSENTSERVICE']._serialized_start=994
-  _globals['_CONSENTSERVICE']._serialized_end=1393
+  _globals['_REGISTERCONSENTREQUEST']._serialized_start=724
+  _globals['_REGISTERCONSENTREQUEST']._serialized_end=964
+  _globals['_REGISTERCONSENTRESPONSE']._serialized_start=966
+  _globals['_REGISTERCONSENTRESPONSE']._serialized_end=1052
+  _globals['_GETCONSENTREQUEST']._serialized_start=1054
+  _globals['_GETCONSENTREQUEST']._serialized_end=1135
+  _globals['_GETCONSENTRESPONSE']._serialized_start=1137
+  _globals['_GETCONSENTRESPONSE']._serialized_end=1201
+  _globals['_ENDCONSENTREQUEST']._serialized_start=1203
+  _globals['_ENDCONSENTREQUEST']._serialized_end=1284
+  _globals['_ENDCONSENTRESPONSE']._serialized_start=1286
+  _globals['_ENDCONSENTRESPONSE']._serialized_end=1350
+  _globals['_LISTCONSENTEVENTSREQUEST']._serialized_start=1352
+  _globals['_LISTCONSENTEVENTSREQUEST']._serialized_end=1421
+  _globals['_LISTCONSENTEVENTSRESPONSE']._serialized_start=1424
+  _globals['_LISTCONSENTEVENTSRESPONSE']._serialized_end=1557
+  _globals['_PLACECREDITBLOCKREQUEST']._serialized_start=1559
+  _globals['_PLACECREDITBLOCKREQUEST']._serialized_end=1584
+  _globals['_PLACECREDITBLOCKRESPONSE']._serialized_start=1586
+  _globals['_PLACECREDITBLOCKRESPONSE']._serialized_end=1665
+  _globals['_LIFTCREDITBLOCKREQUEST']._serialized_start=1667
+  _globals['_LIFTCREDITBLOCKREQUEST']._serialized_end=1691
+  _globals['_LIFTCREDITBLOCKRESPONSE']._serialized_start=1693
+  _globals['_LIFTCREDITBLOCKRESPONSE']._serialized_end=1771
+  _globals['_GETCREDITBLOCKREQUEST']._serialized_start=1773
+  _globals['_GETCREDITBLOCKREQUEST']._serialized_end=1796
+  _globals['_GETCREDITBLOCKRESPONSE']._serialized_start=1798
+  _globals['_GETCREDITBLOCKRESPONSE']._serialized_end=1875
+  _globals['_USECONSENTREQUEST']._serialized_start=1878
+  _globals['_USECONSENTREQUEST']._serialized_end=2110
+  _globals['_USECONSENTRESPONSE']._serialized_start=2112
+  _globals['_USECONSENTRESPONSE']._serialized_end=2200
+  _globals['_CHECKCREDITBLOCKREQUEST']._serialized_start=2202
+  _globals['_CHECKCREDITBLOCKREQUEST']._serialized_end=2283
+  _globals['_CHECKCREDITBLOCKRESPONSE']._serialized_start=2285
+  _globals['_CHECKCREDITBLOCKRESPONSE']._serialized_end=2335
+  _globals['_CONSENTSERVICE']._serialized_start=2338
+  _globals['_CONSENTSERVICE']._serialized_end=3548
 # @@protoc_insertion_point(module_scope)

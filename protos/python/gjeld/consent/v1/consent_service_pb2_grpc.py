@@ -50,10 +50,50 @@ class ConsentServiceStub:
                 request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.WithdrawConsentRequest.SerializeToString,
                 response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.WithdrawConsentResponse.FromString,
                 _registered_method=True)
+        self.RegisterConsent = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/RegisterConsent',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.RegisterConsentRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.RegisterConsentResponse.FromString,
+                _registered_method=True)
+        self.GetConsent = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/GetConsent',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetConsentRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetConsentResponse.FromString,
+                _registered_method=True)
+        self.EndConsent = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/EndConsent',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.EndConsentRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.EndConsentResponse.FromString,
+                _registered_method=True)
+        self.ListConsentEvents = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/ListConsentEvents',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentEventsRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentEventsResponse.FromString,
+                _registered_method=True)
+        self.PlaceCreditBlock = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/PlaceCreditBlock',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceCreditBlockRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceCreditBlockResponse.FromString,
+                _registered_method=True)
+        self.LiftCreditBlock = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/LiftCreditBlock',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftCreditBlockRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftCreditBlockResponse.FromString,
+                _registered_method=True)
+        self.GetCreditBlock = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/GetCreditBlock',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockResponse.FromString,
+                _registered_method=True)
         self.UseConsent = channel.unary_unary(
                 '/gjeld.consent.v1.ConsentService/UseConsent',
                 request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentRequest.SerializeToString,
                 response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentResponse.FromString,
+                _registered_method=True)
+        self.CheckCreditBlock = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/CheckCreditBlock',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.CheckCreditBlockRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.CheckCreditBlockResponse.FromString,
                 _registered_method=True)
 
 
@@ -88,11 +128,90 @@ class ConsentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterConsent(self, request, context):
+        """RegisterConsent records a consent the subject gave the calling
+        institution in its own service (the "integrated" flow), under the
+        institution's own consent id. Registering the same id again with the same
+        data returns the consent recorded the first time. The same id with other
+        data is refused with ALREADY_EXISTS and reason CONSENT_ID_REUSED: the id
+        names one consent for good, so the request cannot succeed by retrying
+        (ABORTED, which tells a client to retry, is therefore never used).
+        Callers: institutions with the scope `gjeld:lookup`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConsent(self, request, context):
+        """GetConsent returns one consent given to the calling institution, with its
+        state and uses, by the registry's id or the institution's own id.
+        Callers: institutions with the scope `gjeld:lookup`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EndConsent(self, request, context):
+        """EndConsent ends a consent the calling institution no longer needs; every
+        later lookup under it is refused. Ending an ended or withdrawn consent
+        returns it unchanged. Callers: institutions with the scope `gjeld:lookup`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConsentEvents(self, request, context):
+        """ListConsentEvents replays the calling institution's feed of consent
+        events (created, used, withdrawn, expired, ended) from a position.
+        Positions have no gaps, and events are kept for at least 400 days (the
+        operator may keep them longer), so an integration that was down for a
+        month catches up by reading on from the last position it saw.
+        Callers: institutions with the scope `gjeld:lookup`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlaceCreditBlock(self, request, context):
+        """PlaceCreditBlock blocks every lookup of the calling subject's debt until
+        lifted (DOM-12): a lookup then learns only that the subject is blocked,
+        and the subject is told of it. Placing a block twice keeps the first.
+        Callers: subjects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LiftCreditBlock(self, request, context):
+        """LiftCreditBlock lifts the calling subject's credit block. Callers: subjects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCreditBlock(self, request, context):
+        """GetCreditBlock tells whether the calling subject has a credit block.
+        Callers: subjects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UseConsent(self, request, context):
-        """UseConsent checks that a subject has an active consent for the
-        institution and scope and records its use, in one step. It fails with
-        PERMISSION_DENIED and reason CONSENT_NOT_FOUND, CONSENT_WITHDRAWN,
-        CONSENT_EXPIRED or CONSENT_USED_UP. Callers: the lookup service only.
+        """UseConsent checks that a subject has no credit block and an active
+        consent for the institution and scope, and records its use, in one step.
+        A credit block is answered with credit_blocked set and no use recorded.
+        Without a consent it fails with PERMISSION_DENIED and reason
+        CONSENT_NOT_FOUND, CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or
+        CONSENT_ENDED. Callers: the lookup service only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckCreditBlock(self, request, context):
+        """CheckCreditBlock tells whether a subject has a credit block, for lookups
+        that need no consent (a credit bureau's). Callers: the lookup service only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,10 +235,50 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.WithdrawConsentRequest.FromString,
                     response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.WithdrawConsentResponse.SerializeToString,
             ),
+            'RegisterConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterConsent,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.RegisterConsentRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.RegisterConsentResponse.SerializeToString,
+            ),
+            'GetConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsent,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetConsentRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetConsentResponse.SerializeToString,
+            ),
+            'EndConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.EndConsent,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.EndConsentRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.EndConsentResponse.SerializeToString,
+            ),
+            'ListConsentEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConsentEvents,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentEventsRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentEventsResponse.SerializeToString,
+            ),
+            'PlaceCreditBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlaceCreditBlock,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceCreditBlockRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceCreditBlockResponse.SerializeToString,
+            ),
+            'LiftCreditBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.LiftCreditBlock,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftCreditBlockRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftCreditBlockResponse.SerializeToString,
+            ),
+            'GetCreditBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCreditBlock,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockResponse.SerializeToString,
+            ),
             'UseConsent': grpc.unary_unary_rpc_method_handler(
                     servicer.UseConsent,
                     request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentRequest.FromString,
                     response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentResponse.SerializeToString,
+            ),
+            'CheckCreditBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckCreditBlock,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.CheckCreditBlockRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.CheckCreditBlockResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -215,6 +374,195 @@ class ConsentService:
             _registered_method=True)
 
     @staticmethod
+    def RegisterConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/RegisterConsent',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.RegisterConsentRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.RegisterConsentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/GetConsent',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetConsentRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetConsentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EndConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/EndConsent',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.EndConsentRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.EndConsentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConsentEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/ListConsentEvents',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentEventsRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlaceCreditBlock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/PlaceCreditBlock',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceCreditBlockRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceCreditBlockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LiftCreditBlock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/LiftCreditBlock',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftCreditBlockRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftCreditBlockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCreditBlock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/GetCreditBlock',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def UseConsent(request,
             target,
             options=(),
@@ -231,6 +579,33 @@ class ConsentService:
             '/gjeld.consent.v1.ConsentService/UseConsent',
             gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentRequest.SerializeToString,
             gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckCreditBlock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/CheckCreditBlock',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.CheckCreditBlockRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.CheckCreditBlockResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,17 +27,23 @@ from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgjeld/lookup/v1/lookup.proto\x12\x0fgjeld.lookup.v1\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x02\n\x07OwnDebt\x12,\n\x08\x63reditor\x18\x01 \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x37\n\x10\x63o_borrower_role\x18\x03 \x01(\x0e\x32\x1d.gjeld.type.v1.CoBorrowerRole\x12\x36\n\x0erepayment_loan\x18\x04 \x01(\x0b\x32\x1c.gjeld.type.v1.RepaymentLoanH\x00\x12\x38\n\x0f\x63redit_facility\x18\x05 \x01(\x0b\x32\x1d.gjeld.type.v1.CreditFacilityH\x00\x12\x30\n\x0b\x63harge_card\x18\x06 \x01(\x0b\x32\x19.gjeld.type.v1.ChargeCardH\x00\x12\x30\n\x0c\x63onfirm_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05terms\"\x88\x02\n\nDisclosure\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\trecipient\x18\x02 \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12\x33\n\x07purpose\x18\x03 \x01(\x0e\x32\".gjeld.lookup.v1.DisclosurePurpose\x12\x12\n\nconsent_id\x18\x04 \x01(\t\x12\x31\n\rdisclose_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndebt_count\x18\x06 \x01(\x05\x12\x1d\n\x15\x61pplication_reference\x18\x07 \x01(\t\x12\x10\n\x08trace_id\x18\x08 \x01(\t*\x88\x01\n\x11\x44isclosurePurpose\x12\"\n\x1e\x44ISCLOSURE_PURPOSE_UNSPECIFIED\x10\x00\x12(\n$DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT\x10\x01\x12%\n!DISCLOSURE_PURPOSE_SUBJECT_ACCESS\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgjeld/lookup/v1/lookup.proto\x12\x0fgjeld.lookup.v1\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x01\n\x0e\x43reditorStatus\x12\x17\n\x0f\x63reditor_number\x18\x01 \x01(\x05\x12/\n\x06\x61nswer\x18\x02 \x01(\x0e\x32\x1f.gjeld.lookup.v1.CreditorAnswer\x12\x30\n\x0c\x63onfirm_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa4\x01\n\x11OwnCreditorStatus\x12,\n\x08\x63reditor\x18\x01 \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12/\n\x06\x61nswer\x18\x02 \x01(\x0e\x32\x1f.gjeld.lookup.v1.CreditorAnswer\x12\x30\n\x0c\x63onfirm_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe3\x02\n\x07OwnDebt\x12,\n\x08\x63reditor\x18\x01 \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x37\n\x10\x63o_borrower_role\x18\x03 \x01(\x0e\x32\x1d.gjeld.type.v1.CoBorrowerRole\x12\x36\n\x0erepayment_loan\x18\x04 \x01(\x0b\x32\x1c.gjeld.type.v1.RepaymentLoanH\x00\x12\x38\n\x0f\x63redit_facility\x18\x05 \x01(\x0b\x32\x1d.gjeld.type.v1.CreditFacilityH\x00\x12\x30\n\x0b\x63harge_card\x18\x06 \x01(\x0b\x32\x19.gjeld.type.v1.ChargeCardH\x00\x12\x30\n\x0c\x63onfirm_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05terms\"\xa0\x02\n\nDisclosure\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\trecipient\x18\x02 \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12\x33\n\x07purpose\x18\x03 \x01(\x0e\x32\".gjeld.lookup.v1.DisclosurePurpose\x12\x12\n\nconsent_id\x18\x04 \x01(\t\x12\x31\n\rdisclose_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndebt_count\x18\x06 \x01(\x05\x12\x1d\n\x15\x61pplication_reference\x18\x07 \x01(\t\x12\x10\n\x08trace_id\x18\x08 \x01(\t\x12\x16\n\x0e\x63redit_blocked\x18\t \x01(\x08*\xd3\x01\n\x11\x44isclosurePurpose\x12\"\n\x1e\x44ISCLOSURE_PURPOSE_UNSPECIFIED\x10\x00\x12(\n$DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT\x10\x01\x12%\n!DISCLOSURE_PURPOSE_SUBJECT_ACCESS\x10\x02\x12#\n\x1f\x44ISCLOSURE_PURPOSE_PRESENTATION\x10\x03\x12$\n DISCLOSURE_PURPOSE_CREDIT_BUREAU\x10\x04*\x88\x01\n\x0e\x43reditorAnswer\x12\x1f\n\x1b\x43REDITOR_ANSWER_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43REDITOR_ANSWER_LIVE\x10\x01\x12\x1e\n\x1a\x43REDITOR_ANSWER_REGISTERED\x10\x02\x12\x1b\n\x17\x43REDITOR_ANSWER_MISSING\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gjeld.lookup.v1.lookup_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DISCLOSUREPURPOSE']._serialized_start=764
-  _globals['_DISCLOSUREPURPOSE']._serialized_end=900
-  _globals['_OWNDEBT']._serialized_start=139
-  _globals['_OWNDEBT']._serialized_end=494
-  _globals['_DISCLOSURE']._serialized_start=497
-  _globals['_DISCLOSURE']._serialized_end=761
+  _globals['_DISCLOSUREPURPOSE']._serialized_start=1098
+  _globals['_DISCLOSUREPURPOSE']._serialized_end=1309
+  _globals['_CREDITORANSWER']._serialized_start=1312
+  _globals['_CREDITORANSWER']._serialized_end=1448
+  _globals['_CREDITORSTATUS']._serialized_start=139
+  _globals['_CREDITORSTATUS']._serialized_end=279
+  _globals['_OWNCREDITORSTATUS']._serialized_start=282
+  _globals['_OWNCREDITORSTATUS']._serialized_end=446
+  _globals['_OWNDEBT']._serialized_start=449
+  _globals['_OWNDEBT']._serialized_end=804
+  _globals['_DISCLOSURE']._serialized_start=807
+  _globals['_DISCLOSURE']._serialized_end=1095
 # @@protoc_insertion_point(module_scope)

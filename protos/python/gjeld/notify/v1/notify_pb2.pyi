@@ -17,6 +17,7 @@ class NoticeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOTICE_STATE_UNSPECIFIED: _ClassVar[NoticeState]
     NOTICE_STATE_PENDING: _ClassVar[NoticeState]
     NOTICE_STATE_DELIVERED: _ClassVar[NoticeState]
+    NOTICE_STATE_FAILED: _ClassVar[NoticeState]
 
 class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -28,6 +29,7 @@ class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 NOTICE_STATE_UNSPECIFIED: NoticeState
 NOTICE_STATE_PENDING: NoticeState
 NOTICE_STATE_DELIVERED: NoticeState
+NOTICE_STATE_FAILED: NoticeState
 CHANNEL_UNSPECIFIED: Channel
 CHANNEL_DIGITAL_MAILBOX: Channel
 CHANNEL_SMS: Channel
@@ -35,7 +37,7 @@ CHANNEL_EMAIL: Channel
 CHANNEL_POST: Channel
 
 class CopyLetter(_message.Message):
-    __slots__ = ("recipient", "disclose_time", "purpose", "source", "application_reference", "debts", "totals")
+    __slots__ = ("recipient", "disclose_time", "purpose", "source", "application_reference", "debts", "totals", "credit_blocked", "creditors_answered", "creditors_missing")
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
     DISCLOSE_TIME_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +45,9 @@ class CopyLetter(_message.Message):
     APPLICATION_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     DEBTS_FIELD_NUMBER: _ClassVar[int]
     TOTALS_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    CREDITORS_ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    CREDITORS_MISSING_FIELD_NUMBER: _ClassVar[int]
     recipient: _identity_pb2.Institution
     disclose_time: _timestamp_pb2.Timestamp
     purpose: str
@@ -50,10 +55,21 @@ class CopyLetter(_message.Message):
     application_reference: str
     debts: _containers.RepeatedCompositeFieldContainer[_debt_pb2.DisclosedDebt]
     totals: _containers.RepeatedCompositeFieldContainer[_debt_pb2.DebtTotal]
-    def __init__(self, recipient: _Optional[_Union[_identity_pb2.Institution, _Mapping]] = ..., disclose_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose: _Optional[str] = ..., source: _Optional[str] = ..., application_reference: _Optional[str] = ..., debts: _Optional[_Iterable[_Union[_debt_pb2.DisclosedDebt, _Mapping]]] = ..., totals: _Optional[_Iterable[_Union[_debt_pb2.DebtTotal, _Mapping]]] = ...) -> None: ...
+    credit_blocked: bool
+    creditors_answered: int
+    creditors_missing: int
+    def __init__(self, recipient: _Optional[_Union[_identity_pb2.Institution, _Mapping]] = ..., disclose_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose: _Optional[str] = ..., source: _Optional[str] = ..., application_reference: _Optional[str] = ..., debts: _Optional[_Iterable[_Union[_debt_pb2.DisclosedDebt, _Mapping]]] = ..., totals: _Optional[_Iterable[_Union[_debt_pb2.DebtTotal, _Mapping]]] = ..., credit_blocked: _Optional[bool] = ..., creditors_answered: _Optional[int] = ..., creditors_missing: _Optional[int] = ...) -> None: ...
+
+class ContactPreferences(_message.Message):
+    __slots__ = ("email_address", "update_time")
+    EMAIL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    email_address: str
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, email_address: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Notice(_message.Message):
-    __slots__ = ("id", "source_id", "state", "channel", "create_time", "deliver_time", "copy_letter")
+    __slots__ = ("id", "source_id", "state", "channel", "create_time", "deliver_time", "copy_letter", "merged_letters", "source_ids", "attempts", "last_error")
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +77,10 @@ class Notice(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     DELIVER_TIME_FIELD_NUMBER: _ClassVar[int]
     COPY_LETTER_FIELD_NUMBER: _ClassVar[int]
+    MERGED_LETTERS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_IDS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     id: str
     source_id: str
     state: NoticeState
@@ -68,4 +88,8 @@ class Notice(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     deliver_time: _timestamp_pb2.Timestamp
     copy_letter: CopyLetter
-    def __init__(self, id: _Optional[str] = ..., source_id: _Optional[str] = ..., state: _Optional[_Union[NoticeState, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., copy_letter: _Optional[_Union[CopyLetter, _Mapping]] = ...) -> None: ...
+    merged_letters: _containers.RepeatedCompositeFieldContainer[CopyLetter]
+    source_ids: _containers.RepeatedScalarFieldContainer[str]
+    attempts: int
+    last_error: str
+    def __init__(self, id: _Optional[str] = ..., source_id: _Optional[str] = ..., state: _Optional[_Union[NoticeState, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., copy_letter: _Optional[_Union[CopyLetter, _Mapping]] = ..., merged_letters: _Optional[_Iterable[_Union[CopyLetter, _Mapping]]] = ..., source_ids: _Optional[_Iterable[str]] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...

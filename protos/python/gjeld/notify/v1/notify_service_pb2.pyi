@@ -41,3 +41,53 @@ class ListOwnNoticesResponse(_message.Message):
     notices: _containers.RepeatedCompositeFieldContainer[_notify_pb2.Notice]
     next_page_token: str
     def __init__(self, notices: _Optional[_Iterable[_Union[_notify_pb2.Notice, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetContactPreferencesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetContactPreferencesResponse(_message.Message):
+    __slots__ = ("contact_preferences",)
+    CONTACT_PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    contact_preferences: _notify_pb2.ContactPreferences
+    def __init__(self, contact_preferences: _Optional[_Union[_notify_pb2.ContactPreferences, _Mapping]] = ...) -> None: ...
+
+class UpdateContactPreferencesRequest(_message.Message):
+    __slots__ = ("contact_preferences",)
+    CONTACT_PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    contact_preferences: _notify_pb2.ContactPreferences
+    def __init__(self, contact_preferences: _Optional[_Union[_notify_pb2.ContactPreferences, _Mapping]] = ...) -> None: ...
+
+class UpdateContactPreferencesResponse(_message.Message):
+    __slots__ = ("contact_preferences",)
+    CONTACT_PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    contact_preferences: _notify_pb2.ContactPreferences
+    def __init__(self, contact_preferences: _Optional[_Union[_notify_pb2.ContactPreferences, _Mapping]] = ...) -> None: ...
+
+class ListFailedNoticesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListFailedNoticesResponse(_message.Message):
+    __slots__ = ("notices", "next_page_token")
+    NOTICES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    notices: _containers.RepeatedCompositeFieldContainer[_notify_pb2.Notice]
+    next_page_token: str
+    def __init__(self, notices: _Optional[_Iterable[_Union[_notify_pb2.Notice, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RetryFailedNoticeRequest(_message.Message):
+    __slots__ = ("notice_id",)
+    NOTICE_ID_FIELD_NUMBER: _ClassVar[int]
+    notice_id: str
+    def __init__(self, notice_id: _Optional[str] = ...) -> None: ...
+
+class RetryFailedNoticeResponse(_message.Message):
+    __slots__ = ("notice",)
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
+    notice: _notify_pb2.Notice
+    def __init__(self, notice: _Optional[_Union[_notify_pb2.Notice, _Mapping]] = ...) -> None: ...

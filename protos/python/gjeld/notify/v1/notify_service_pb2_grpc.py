@@ -46,6 +46,26 @@ class NotifyServiceStub:
                 request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesRequest.SerializeToString,
                 response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesResponse.FromString,
                 _registered_method=True)
+        self.GetContactPreferences = channel.unary_unary(
+                '/gjeld.notify.v1.NotifyService/GetContactPreferences',
+                request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetContactPreferencesRequest.SerializeToString,
+                response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetContactPreferencesResponse.FromString,
+                _registered_method=True)
+        self.UpdateContactPreferences = channel.unary_unary(
+                '/gjeld.notify.v1.NotifyService/UpdateContactPreferences',
+                request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.UpdateContactPreferencesRequest.SerializeToString,
+                response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.UpdateContactPreferencesResponse.FromString,
+                _registered_method=True)
+        self.ListFailedNotices = channel.unary_unary(
+                '/gjeld.notify.v1.NotifyService/ListFailedNotices',
+                request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListFailedNoticesRequest.SerializeToString,
+                response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListFailedNoticesResponse.FromString,
+                _registered_method=True)
+        self.RetryFailedNotice = channel.unary_unary(
+                '/gjeld.notify.v1.NotifyService/RetryFailedNotice',
+                request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.RetryFailedNoticeRequest.SerializeToString,
+                response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.RetryFailedNoticeResponse.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -71,6 +91,39 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetContactPreferences(self, request, context):
+        """GetContactPreferences returns the calling subject's contact preferences.
+        Callers: subjects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateContactPreferences(self, request, context):
+        """UpdateContactPreferences sets the calling subject's contact preferences.
+        Callers: subjects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFailedNotices(self, request, context):
+        """ListFailedNotices lists the dead-letter list: notices whose delivery was
+        given up, newest first, without their content. Callers: operators.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryFailedNotice(self, request, context):
+        """RetryFailedNotice puts a failed notice back for delivery at once, with
+        its attempts counted from zero. A notice that is not failed is refused
+        with FAILED_PRECONDITION and reason NOTICE_NOT_FAILED. Callers: operators.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -83,6 +136,26 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.ListOwnNotices,
                     request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesRequest.FromString,
                     response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesResponse.SerializeToString,
+            ),
+            'GetContactPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetContactPreferences,
+                    request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetContactPreferencesRequest.FromString,
+                    response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetContactPreferencesResponse.SerializeToString,
+            ),
+            'UpdateContactPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateContactPreferences,
+                    request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.UpdateContactPreferencesRequest.FromString,
+                    response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.UpdateContactPreferencesResponse.SerializeToString,
+            ),
+            'ListFailedNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFailedNotices,
+                    request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListFailedNoticesRequest.FromString,
+                    response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListFailedNoticesResponse.SerializeToString,
+            ),
+            'RetryFailedNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryFailedNotice,
+                    request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.RetryFailedNoticeRequest.FromString,
+                    response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.RetryFailedNoticeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -141,6 +214,114 @@ class NotifyService:
             '/gjeld.notify.v1.NotifyService/ListOwnNotices',
             gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesRequest.SerializeToString,
             gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetContactPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.notify.v1.NotifyService/GetContactPreferences',
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetContactPreferencesRequest.SerializeToString,
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetContactPreferencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateContactPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.notify.v1.NotifyService/UpdateContactPreferences',
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.UpdateContactPreferencesRequest.SerializeToString,
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.UpdateContactPreferencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFailedNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.notify.v1.NotifyService/ListFailedNotices',
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListFailedNoticesRequest.SerializeToString,
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListFailedNoticesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryFailedNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.notify.v1.NotifyService/RetryFailedNotice',
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.RetryFailedNoticeRequest.SerializeToString,
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.RetryFailedNoticeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -94,18 +94,20 @@ class ChargeCard(_message.Message):
     def __init__(self, interest_bearing_balance: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., non_interest_bearing_balance: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class DisclosedDebt(_message.Message):
-    __slots__ = ("co_borrower_role", "repayment_loan", "credit_facility", "charge_card", "confirm_time")
+    __slots__ = ("co_borrower_role", "repayment_loan", "credit_facility", "charge_card", "confirm_time", "creditor_number")
     CO_BORROWER_ROLE_FIELD_NUMBER: _ClassVar[int]
     REPAYMENT_LOAN_FIELD_NUMBER: _ClassVar[int]
     CREDIT_FACILITY_FIELD_NUMBER: _ClassVar[int]
     CHARGE_CARD_FIELD_NUMBER: _ClassVar[int]
     CONFIRM_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREDITOR_NUMBER_FIELD_NUMBER: _ClassVar[int]
     co_borrower_role: CoBorrowerRole
     repayment_loan: RepaymentLoan
     credit_facility: CreditFacility
     charge_card: ChargeCard
     confirm_time: _timestamp_pb2.Timestamp
-    def __init__(self, co_borrower_role: _Optional[_Union[CoBorrowerRole, str]] = ..., repayment_loan: _Optional[_Union[RepaymentLoan, _Mapping]] = ..., credit_facility: _Optional[_Union[CreditFacility, _Mapping]] = ..., charge_card: _Optional[_Union[ChargeCard, _Mapping]] = ..., confirm_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    creditor_number: int
+    def __init__(self, co_borrower_role: _Optional[_Union[CoBorrowerRole, str]] = ..., repayment_loan: _Optional[_Union[RepaymentLoan, _Mapping]] = ..., credit_facility: _Optional[_Union[CreditFacility, _Mapping]] = ..., charge_card: _Optional[_Union[ChargeCard, _Mapping]] = ..., confirm_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creditor_number: _Optional[int] = ...) -> None: ...
 
 class DebtTotal(_message.Message):
     __slots__ = ("debt_type", "debt_count", "balance", "credit_limit")
