@@ -85,7 +85,13 @@ def settings_for(
     settings_type = getattr(module, f"{service.capitalize()}Settings")
     env = devstack.service_env(folder, service, socket, database, addresses, "127.0.0.1:0")
     values: dict[str, Any] = {key.removeprefix("GJELD_").lower(): value for key, value in env.items()}
-    values.update(trace_file=None, port_file=None, relay_interval_seconds=0.1, delivery_interval_seconds=0.1)
+    values.update(
+        trace_file=None,
+        port_file=None,
+        relay_interval_seconds=0.1,
+        delivery_interval_seconds=0.1,
+        housekeeping_interval_seconds=0.1,
+    )
     values.update(extra)
     return settings_type(**{k: v for k, v in values.items() if k in settings_type.model_fields})
 

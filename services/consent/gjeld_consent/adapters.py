@@ -1,15 +1,18 @@
-"""consent's storage, in the `consent` schema: consents (the subject as a keyed hash)
-and every use of each."""
+"""consent's storage, in the `consent` schema: consents (the subject as a keyed hash),
+every use of each, the institutions' event feeds, and credit blocks."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from gjeld_shared.db import beyond
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -17,15 +20,18 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
+    delete,
+    func,
     select,
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .domain import Consent, Scope, Use
+from .domain import Consent, Event, EventType, Origin, Scope, Use
 
 SCHEMA = "consent"
 metadata = MetaData(schema=SCHEMA)
@@ -43,8 +49,20 @@ consents = Table(
     Column("withdraw_time", DateTime(timezone=True)),
     Column("request_id", String(64), nullable=False),
     Column("request_digest", LargeBinary, nullable=False),
+    Column("origin", String(16), nullable=False, server_default="subject"),
+    Column("institution_consent_id", String(64)),
+    Column("end_time", DateTime(timezone=True)),
+    Column("expiry_noted", Boolean, nullable=False, server_default="false"),
     Index("consents_by_request", "subject_index", "request_id", unique=True),
     Index("consents_by_subject", "subject_index", "institution", "scope"),
+    Index(
+        "consents_by_institution_id",
+        "institution",
+        "institution_consent_id",
+        unique=True,
+        postgresql_where="institution_consent_id IS NOT NULL",
+    ),
+    Index("consents_expiring", "expire_time", postgresql_where="NOT expiry_noted"),
 )
 
 uses = Table(
@@ -53,7 +71,37 @@ uses = Table(
     Column("disclosure_id", String(64), primary_key=True),
     Column("consent_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.consents.id"), nullable=False),
     Column("use_time", DateTime(timezone=True), nullable=False),
+    Column("application_reference", String(64), nullable=False, server_default=""),
     Index("consent_uses_by_consent", "consent_id"),
+)
+
+# The head of each institution's feed: taking the next position locks this row until the transaction ends, so
+# positions are handed out in commit order and a rolled-back event leaves no gap.
+feed_heads = Table(
+    "feed_heads",
+    metadata,
+    Column("institution", String(16), primary_key=True),
+    Column("last_position", BigInteger, nullable=False),
+)
+
+events = Table(
+    "consent_events",
+    metadata,
+    Column("institution", String(16), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),
+    Column("consent_id", UUID(as_uuid=True), nullable=False),
+    Column("disclosure_id", String(64), nullable=False, server_default=""),
+    PrimaryKeyConstraint("institution", "position"),
+    Index("consent_events_by_time", "event_time"),
+)
+
+credit_blocks = Table(
+    "credit_blocks",
+    metadata,
+    Column("subject_index", LargeBinary, primary_key=True),
+    Column("create_time", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -67,6 +115,9 @@ def _consent(row: Any, used: list[Use]) -> Consent:
         row.max_uses,
         used,
         row.withdraw_time,
+        Origin(row.origin),
+        row.institution_consent_id,
+        row.end_time,
     )
 
 
@@ -74,46 +125,52 @@ class ConsentStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
-    async def _with_uses(self, rows: list[Any]) -> list[Consent]:
+    async def _with_uses(self, rows: Sequence[Any]) -> list[Consent]:
         by_consent: dict[uuid.UUID, list[Use]] = defaultdict(list)
         if rows:
             found = await self._db.execute(
                 select(uses).where(uses.c.consent_id.in_([r.id for r in rows])).order_by(uses.c.use_time)
             )
             for use in found:
-                by_consent[use.consent_id].append(Use(use.use_time, use.disclosure_id))
+                by_consent[use.consent_id].append(Use(use.use_time, use.disclosure_id, use.application_reference))
         return [_consent(row, by_consent[row.id]) for row in rows]
 
     async def add(
         self, subject_index: bytes, consent: Consent, request_id: str, digest: bytes
-    ) -> tuple[Consent, bytes]:
-        """Store a new consent, or return the one stored before under the same request id, with its digest."""
-        inserted = (
-            await self._db.execute(
-                insert(consents)
-                .values(
-                    id=consent.id,
-                    subject_index=subject_index,
-                    institution=consent.institution,
-                    scope=consent.scope.value,
-                    create_time=consent.create_time,
-                    expire_time=consent.expire_time,
-                    max_uses=consent.max_uses,
-                    request_id=request_id,
-                    request_digest=digest,
-                )
-                .on_conflict_do_nothing(index_elements=["subject_index", "request_id"])
-                .returning(consents.c.id)
+    ) -> tuple[Consent, bytes, bool]:
+        """Store a new consent, or return the one stored before under the same request id (a subject's grant)
+        or the same institution consent id (an institution's registration), with its digest; True if new."""
+        statement = insert(consents).values(
+            id=consent.id,
+            subject_index=subject_index,
+            institution=consent.institution,
+            scope=consent.scope.value,
+            create_time=consent.create_time,
+            expire_time=consent.expire_time,
+            max_uses=consent.max_uses,
+            request_id=request_id,
+            request_digest=digest,
+            origin=consent.origin.value,
+            institution_consent_id=consent.institution_consent_id,
+        )
+        if consent.institution_consent_id is None:
+            statement = statement.on_conflict_do_nothing(index_elements=["subject_index", "request_id"])
+            earlier = select(consents).where(
+                consents.c.subject_index == subject_index, consents.c.request_id == request_id
             )
-        ).first()
-        if inserted is not None:
-            return consent, digest
-        row = (
-            await self._db.execute(
-                select(consents).where(consents.c.subject_index == subject_index, consents.c.request_id == request_id)
+        else:
+            statement = statement.on_conflict_do_nothing(
+                index_elements=["institution", "institution_consent_id"],
+                index_where=consents.c.institution_consent_id.isnot(None),
             )
-        ).one()
-        return (await self._with_uses([row]))[0], row.request_digest
+            earlier = select(consents).where(
+                consents.c.institution == consent.institution,
+                consents.c.institution_consent_id == consent.institution_consent_id,
+            )
+        if (await self._db.execute(statement.returning(consents.c.id))).first() is not None:
+            return consent, digest, True
+        row = (await self._db.execute(earlier)).one()
+        return (await self._with_uses([row]))[0], row.request_digest, False
 
     async def of_subject(
         self, subject_index: bytes, before: tuple[datetime, uuid.UUID] | None, limit: int
@@ -131,8 +188,23 @@ class ConsentStore:
         row = (await self._db.execute(query.with_for_update() if lock else query)).first()
         return (await self._with_uses([row]))[0] if row else None
 
+    async def of_institution(
+        self, institution: str, consent_id: uuid.UUID | None, institution_consent_id: str | None, *, lock: bool
+    ) -> Consent | None:
+        """One consent given to `institution`, by either id."""
+        query = select(consents).where(consents.c.institution == institution)
+        if consent_id is not None:
+            query = query.where(consents.c.id == consent_id)
+        else:
+            query = query.where(consents.c.institution_consent_id == institution_consent_id)
+        row = (await self._db.execute(query.with_for_update() if lock else query)).first()
+        return (await self._with_uses([row]))[0] if row else None
+
     async def withdraw(self, consent_id: uuid.UUID, when: datetime) -> None:
         await self._db.execute(update(consents).where(consents.c.id == consent_id).values(withdraw_time=when))
+
+    async def end(self, consent_id: uuid.UUID, when: datetime) -> None:
+        await self._db.execute(update(consents).where(consents.c.id == consent_id).values(end_time=when))
 
     async def candidates(self, subject_index: bytes, institution: str, scope: Scope) -> list[Consent]:
         """The subject's consents for this institution and scope, newest first, locked for a use."""
@@ -155,5 +227,112 @@ class ConsentStore:
             await self._db.execute(select(uses.c.consent_id).where(uses.c.disclosure_id == disclosure_id))
         ).scalar_one_or_none()
 
-    async def record_use(self, consent_id: uuid.UUID, disclosure_id: str, when: datetime) -> None:
-        await self._db.execute(insert(uses).values(disclosure_id=disclosure_id, consent_id=consent_id, use_time=when))
+    async def record_use(self, consent_id: uuid.UUID, use: Use) -> None:
+        await self._db.execute(
+            insert(uses).values(
+                disclosure_id=use.disclosure_id,
+                consent_id=consent_id,
+                use_time=use.use_time,
+                application_reference=use.application_reference,
+            )
+        )
+
+    # --- the institutions' feeds --------------------------------------------------------------------------------
+
+    async def record_event(
+        self, institution: str, kind: EventType, consent_id: uuid.UUID, when: datetime, disclosure_id: str = ""
+    ) -> int:
+        """Append an event to the institution's feed at the next position (no gaps: see `feed_heads`)."""
+        head = insert(feed_heads).values(institution=institution, last_position=1)
+        position: int = (
+            await self._db.execute(
+                head.on_conflict_do_update(
+                    index_elements=["institution"], set_={"last_position": feed_heads.c.last_position + 1}
+                ).returning(feed_heads.c.last_position)
+            )
+        ).scalar_one()
+        await self._db.execute(
+            insert(events).values(
+                institution=institution,
+                position=position,
+                type=kind.value,
+                event_time=when,
+                consent_id=consent_id,
+                disclosure_id=disclosure_id,
+            )
+        )
+        return position
+
+    async def events_after(self, institution: str, after: int, limit: int) -> list[Event]:
+        rows = await self._db.execute(
+            select(events)
+            .where(events.c.institution == institution, events.c.position > after)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        return [Event(r.position, EventType(r.type), r.event_time, r.consent_id, r.disclosure_id) for r in rows]
+
+    async def first_kept_position(self, institution: str) -> int:
+        """The oldest position kept; past the head when the feed is empty (or everything was pruned)."""
+        oldest = (
+            await self._db.execute(select(func.min(events.c.position)).where(events.c.institution == institution))
+        ).scalar_one_or_none()
+        if oldest is not None:
+            return int(oldest)
+        head = (
+            await self._db.execute(select(feed_heads.c.last_position).where(feed_heads.c.institution == institution))
+        ).scalar_one_or_none()
+        return int(head or 0) + 1
+
+    async def consents_by_id(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Consent]:
+        rows = list(await self._db.execute(select(consents).where(consents.c.id.in_(list(set(ids))))))
+        return {c.id: c for c in [_consent(r, []) for r in rows]}
+
+    async def newly_expired(self, now: datetime, limit: int) -> list[Consent]:
+        """Consents whose validity ran out and whose expiry is not yet in their institution's feed, locked."""
+        rows = list(
+            await self._db.execute(
+                select(consents)
+                .where(consents.c.expire_time <= now, consents.c.expiry_noted.is_(False))
+                .order_by(consents.c.expire_time)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        return [_consent(r, []) for r in rows]
+
+    async def expiry_noted(self, consent_id: uuid.UUID) -> None:
+        await self._db.execute(update(consents).where(consents.c.id == consent_id).values(expiry_noted=True))
+
+    async def any_newly_expired(self, now: datetime) -> bool:
+        query = select(consents.c.id).where(consents.c.expire_time <= now, consents.c.expiry_noted.is_(False))
+        return (await self._db.execute(query.limit(1))).first() is not None
+
+    async def any_events_before(self, before: datetime) -> bool:
+        return (
+            await self._db.execute(select(events.c.position).where(events.c.event_time < before).limit(1))
+        ).first() is not None
+
+    async def prune_events(self, before: datetime) -> int:
+        """Forget feed events older than the retention."""
+        result = await self._db.execute(delete(events).where(events.c.event_time < before))
+        return int(result.rowcount or 0)
+
+    # --- credit blocks (DOM-12) ---------------------------------------------------------------------------------
+
+    async def block(self, subject_index: bytes, when: datetime) -> datetime:
+        await self._db.execute(
+            insert(credit_blocks).values(subject_index=subject_index, create_time=when).on_conflict_do_nothing()
+        )
+        return await self.blocked_since(subject_index) or when
+
+    async def unblock(self, subject_index: bytes) -> None:
+        await self._db.execute(delete(credit_blocks).where(credit_blocks.c.subject_index == subject_index))
+
+    async def blocked_since(self, subject_index: bytes) -> datetime | None:
+        since: datetime | None = (
+            await self._db.execute(
+                select(credit_blocks.c.create_time).where(credit_blocks.c.subject_index == subject_index)
+            )
+        ).scalar_one_or_none()
+        return since

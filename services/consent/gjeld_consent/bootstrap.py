@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from gjeld.consent.v1 import consent_service_pb2, consent_service_pb2_grpc
@@ -18,19 +19,19 @@ NAME = "consent"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def wire(parts: Parts) -> Wiring:
-    servicer = ConsentServicer(Consents(parts.engine, parts.keys))
-    return Wiring(
-        [
-            registration(
-                consent_service_pb2,
-                "ConsentService",
-                consent_service_pb2_grpc.add_ConsentServiceServicer_to_server,
-                servicer,
-            )
-        ]
-    )
-
-
 def build(settings: ConsentSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
+    def wire(parts: Parts) -> Wiring:
+        consents = Consents(parts.engine, parts.keys, timedelta(days=settings.feed_retention_days))
+        return Wiring(
+            [
+                registration(
+                    consent_service_pb2,
+                    "ConsentService",
+                    consent_service_pb2_grpc.add_ConsentServiceServicer_to_server,
+                    ConsentServicer(consents),
+                )
+            ],
+            background=[lambda stopping: consents.run_housekeeping(stopping, settings.housekeeping_interval_seconds)],
+        )
+
     return assemble(NAME, settings, wire, span_processors)

@@ -1,9 +1,12 @@
-"""Consent rules, without I/O (DOM-10).
+"""Consent rules, without I/O (DOM-10, DOM-12).
 
 A consent lets one institution look up one subject's debt for one scope, for a
 limited time and optionally a limited number of uses. By default it is a single
 use within 10 minutes. Processing (credit assessment) lasts at most 28 days,
-presentation at most 365. A withdrawn, expired or used-up consent is refused.
+presentation at most 365. The subject gives it to the registry directly, or the
+institution registers one it collected (the "integrated" flow) under its own id.
+A withdrawn (by the subject), ended (by the institution), expired or used-up
+consent is refused. Every change is an event in the institution's feed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,20 @@ class State(enum.Enum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
     USED_UP = "used_up"
+    ENDED = "ended"
+
+
+class Origin(enum.Enum):
+    SUBJECT = "subject"
+    INSTITUTION = "institution"
+
+
+class EventType(enum.Enum):
+    CREATED = "created"
+    USED = "used"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    ENDED = "ended"
 
 
 MAX_VALIDITY = {Scope.PROCESSING: timedelta(days=28), Scope.PRESENTATION: timedelta(days=365)}
@@ -35,6 +52,7 @@ DEFAULT_USES = 1
 class Use:
     use_time: datetime
     disclosure_id: str
+    application_reference: str = ""
 
 
 @dataclass
@@ -47,10 +65,15 @@ class Consent:
     max_uses: int | None
     uses: list[Use] = field(default_factory=list)
     withdraw_time: datetime | None = None
+    origin: Origin = Origin.SUBJECT
+    institution_consent_id: str | None = None
+    end_time: datetime | None = None
 
     def state(self, now: datetime) -> State:
         if self.withdraw_time is not None:
             return State.WITHDRAWN
+        if self.end_time is not None:
+            return State.ENDED
         if self.max_uses is not None and len(self.uses) >= self.max_uses:
             return State.USED_UP
         if now >= self.expire_time:
@@ -86,6 +109,7 @@ REFUSAL_REASONS = {
     State.WITHDRAWN: "CONSENT_WITHDRAWN",
     State.EXPIRED: "CONSENT_EXPIRED",
     State.USED_UP: "CONSENT_USED_UP",
+    State.ENDED: "CONSENT_ENDED",
 }
 
 
@@ -97,3 +121,18 @@ def choose(consents: list[Consent], now: datetime) -> tuple[Consent | None, str]
     if not consents:
         return None, "CONSENT_NOT_FOUND"
     return None, REFUSAL_REASONS[consents[0].state(now)]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of an institution's consent feed: positions run 1, 2, 3 … without gaps."""
+
+    position: int
+    type: EventType
+    event_time: datetime
+    consent_id: uuid.UUID
+    disclosure_id: str = ""
+
+
+# Far longer than the Norwegian registry's 7 days, so that an integration down for a month still catches up.
+DEFAULT_FEED_RETENTION = timedelta(days=400)

@@ -10,12 +10,12 @@ from gjeld.consent.v1 import consent_pb2, consent_service_pb2_grpc
 from gjeld.consent.v1 import consent_service_pb2 as pb
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import identity_numbers, organization_numbers, paging
-from gjeld_shared.callers import require_service, require_subject
+from gjeld_shared.callers import SCOPE_LOOKUP, require_institution, require_service, require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.timestamps import now, to_proto
 
-from .domain import Consent, Scope
-from .service_layer import Consents
+from .domain import Consent, EventType, Origin, Scope
+from .service_layer import ConsentRequest, Consents
 
 SCOPE_FROM_PROTO = {
     consent_pb2.CONSENT_SCOPE_PROCESSING: Scope.PROCESSING,
@@ -27,24 +27,49 @@ STATE_TO_PROTO = {
     "withdrawn": consent_pb2.CONSENT_STATE_WITHDRAWN,
     "expired": consent_pb2.CONSENT_STATE_EXPIRED,
     "used_up": consent_pb2.CONSENT_STATE_USED_UP,
+    "ended": consent_pb2.CONSENT_STATE_ENDED,
 }
+ORIGIN_TO_PROTO = {
+    Origin.SUBJECT: consent_pb2.CONSENT_ORIGIN_SUBJECT,
+    Origin.INSTITUTION: consent_pb2.CONSENT_ORIGIN_INSTITUTION,
+}
+EVENT_TO_PROTO = {
+    EventType.CREATED: consent_pb2.CONSENT_EVENT_TYPE_CREATED,
+    EventType.USED: consent_pb2.CONSENT_EVENT_TYPE_USED,
+    EventType.WITHDRAWN: consent_pb2.CONSENT_EVENT_TYPE_WITHDRAWN,
+    EventType.EXPIRED: consent_pb2.CONSENT_EVENT_TYPE_EXPIRED,
+    EventType.ENDED: consent_pb2.CONSENT_EVENT_TYPE_ENDED,
+}
+MAX_ID_LENGTH = 64
 
 
 def consent_to_proto(consent: Consent, moment: datetime) -> consent_pb2.Consent:
+    institution = identity_pb2.OrganizationNumber(value=consent.institution)
     message = consent_pb2.Consent(
         id=str(consent.id),
-        institution=identity_pb2.OrganizationNumber(value=consent.institution),
+        institution=institution,
         scope=SCOPE_TO_PROTO[consent.scope],
         state=STATE_TO_PROTO[consent.state(moment).value],
         create_time=to_proto(consent.create_time),
         expire_time=to_proto(consent.expire_time),
         max_uses=consent.max_uses,
         uses=[
-            consent_pb2.ConsentUse(use_time=to_proto(u.use_time), disclosure_id=u.disclosure_id) for u in consent.uses
+            consent_pb2.ConsentUse(
+                use_time=to_proto(u.use_time),
+                disclosure_id=u.disclosure_id,
+                institution=institution,
+                scope=SCOPE_TO_PROTO[consent.scope],
+                application_reference=u.application_reference,
+            )
+            for u in consent.uses
         ],
+        origin=ORIGIN_TO_PROTO[consent.origin],
+        institution_consent_id=consent.institution_consent_id or "",
     )
     if consent.withdraw_time is not None:
         message.withdraw_time.CopyFrom(to_proto(consent.withdraw_time))
+    if consent.end_time is not None:
+        message.end_time.CopyFrom(to_proto(consent.end_time))
     return message
 
 
@@ -61,11 +86,39 @@ def _institution(value: str, violations: Violations) -> str:
     return ""
 
 
+def _subject(value: str, violations: Violations) -> None:
+    with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
+        identity_numbers.validate(value)
+
+
+def _terms(request: Any, violations: Violations) -> tuple[Scope, Any, int | None]:
+    scope = _scope(request.scope, violations)
+    validity = request.validity.ToTimedelta() if request.HasField("validity") else None
+    max_uses = request.max_uses if request.HasField("max_uses") else None
+    return scope, validity, max_uses
+
+
 def _consent_id(value: str, field: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidArgument([FieldViolation(field, "is not a consent id")]) from None
+
+
+def _either_id(request: pb.GetConsentRequest | pb.EndConsentRequest) -> tuple[uuid.UUID | None, str | None]:
+    which = request.WhichOneof("id")
+    if which == "consent_id":
+        return _consent_id(request.consent_id, "consent_id"), None
+    if which == "institution_consent_id" and 0 < len(request.institution_consent_id) <= MAX_ID_LENGTH:
+        return None, request.institution_consent_id
+    raise InvalidArgument([FieldViolation("id", "consent_id or institution_consent_id (at most 64 characters)")])
+
+
+def _block(since: datetime | None) -> consent_pb2.CreditBlock:
+    block = consent_pb2.CreditBlock(blocked=since is not None)
+    if since is not None:
+        block.create_time.CopyFrom(to_proto(since))
+    return block
 
 
 class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
@@ -76,18 +129,13 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         subject = require_subject()
         violations = Violations()
         institution = _institution(request.institution.value, violations)
-        scope = _scope(request.scope, violations)
-        if not 0 < len(request.request_id) <= 64:
+        scope, validity, max_uses = _terms(request, violations)
+        if not 0 < len(request.request_id) <= MAX_ID_LENGTH:
             violations.add("request_id", "is required, at most 64 characters")
         violations.raise_if_any()
-        validity = request.validity.ToTimedelta() if request.HasField("validity") else None
-        max_uses = request.max_uses if request.HasField("max_uses") else None
         consent = await self._consents.grant(
             subject.identity_number,
-            institution,
-            scope,
-            validity,
-            max_uses,
+            ConsentRequest(institution, scope, validity, max_uses),
             request.request_id,
             request.SerializeToString(deterministic=True),
         )
@@ -107,15 +155,96 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         consent = await self._consents.withdraw(subject.identity_number, _consent_id(request.consent_id, "consent_id"))
         return pb.WithdrawConsentResponse(consent=consent_to_proto(consent, now()))
 
+    async def RegisterConsent(self, request: pb.RegisterConsentRequest, context: Any) -> pb.RegisterConsentResponse:
+        institution = require_institution(SCOPE_LOOKUP)
+        violations = Violations()
+        _subject(request.subject.value, violations)
+        if not 0 < len(request.institution_consent_id) <= MAX_ID_LENGTH:
+            violations.add("institution_consent_id", "is required, at most 64 characters")
+        scope, validity, max_uses = _terms(request, violations)
+        violations.raise_if_any()
+        consent, created = await self._consents.register(
+            request.subject.value,
+            ConsentRequest(institution.organization_number, scope, validity, max_uses),
+            request.institution_consent_id,
+            request.SerializeToString(deterministic=True),
+        )
+        return pb.RegisterConsentResponse(consent=consent_to_proto(consent, now()), created=created)
+
+    async def GetConsent(self, request: pb.GetConsentRequest, context: Any) -> pb.GetConsentResponse:
+        institution = require_institution(SCOPE_LOOKUP)
+        consent = await self._consents.of_institution(institution.organization_number, *_either_id(request))
+        return pb.GetConsentResponse(consent=consent_to_proto(consent, now()))
+
+    async def EndConsent(self, request: pb.EndConsentRequest, context: Any) -> pb.EndConsentResponse:
+        institution = require_institution(SCOPE_LOOKUP)
+        consent = await self._consents.end(institution.organization_number, *_either_id(request))
+        return pb.EndConsentResponse(consent=consent_to_proto(consent, now()))
+
+    async def ListConsentEvents(
+        self, request: pb.ListConsentEventsRequest, context: Any
+    ) -> pb.ListConsentEventsResponse:
+        institution = require_institution(SCOPE_LOOKUP)
+        if request.after_position < 0:
+            raise InvalidArgument([FieldViolation("after_position", "must not be negative")])
+        size = paging.page_size(request.page_size, default=100, maximum=1000)
+        feed = await self._consents.feed(institution.organization_number, request.after_position, size)
+        moment = now()
+        events = []
+        for event in feed.events:
+            message = consent_pb2.ConsentEvent(
+                position=event.position,
+                type=EVENT_TO_PROTO[event.type],
+                event_time=to_proto(event.event_time),
+                disclosure_id=event.disclosure_id,
+            )
+            if event.consent_id in feed.consents:
+                message.consent.CopyFrom(consent_to_proto(feed.consents[event.consent_id], moment))
+            events.append(message)
+        return pb.ListConsentEventsResponse(
+            events=events, next_after_position=feed.next_after, first_kept_position=feed.first_kept
+        )
+
+    async def PlaceCreditBlock(self, request: pb.PlaceCreditBlockRequest, context: Any) -> pb.PlaceCreditBlockResponse:
+        subject = require_subject()
+        return pb.PlaceCreditBlockResponse(
+            credit_block=_block(await self._consents.place_block(subject.identity_number))
+        )
+
+    async def LiftCreditBlock(self, request: pb.LiftCreditBlockRequest, context: Any) -> pb.LiftCreditBlockResponse:
+        subject = require_subject()
+        await self._consents.lift_block(subject.identity_number)
+        return pb.LiftCreditBlockResponse(credit_block=_block(None))
+
+    async def GetCreditBlock(self, request: pb.GetCreditBlockRequest, context: Any) -> pb.GetCreditBlockResponse:
+        subject = require_subject()
+        return pb.GetCreditBlockResponse(
+            credit_block=_block(await self._consents.blocked_since(subject.identity_number))
+        )
+
     async def UseConsent(self, request: pb.UseConsentRequest, context: Any) -> pb.UseConsentResponse:
         require_service("lookup")
         violations = Violations()
-        with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
-            identity_numbers.validate(request.subject.value)
+        _subject(request.subject.value, violations)
         institution = _institution(request.institution.value, violations)
         scope = _scope(request.scope, violations)
-        if not 0 < len(request.disclosure_id) <= 64:
+        if not 0 < len(request.disclosure_id) <= MAX_ID_LENGTH:
             violations.add("disclosure_id", "is required, at most 64 characters")
+        if len(request.application_reference) > MAX_ID_LENGTH:
+            violations.add("application_reference", "must be at most 64 characters")
         violations.raise_if_any()
-        consent = await self._consents.use(request.subject.value, institution, scope, request.disclosure_id)
+        consent = await self._consents.use(
+            request.subject.value, institution, scope, request.disclosure_id, request.application_reference
+        )
+        if consent is None:
+            return pb.UseConsentResponse(credit_blocked=True)
         return pb.UseConsentResponse(consent=consent_to_proto(consent, now()))
+
+    async def CheckCreditBlock(self, request: pb.CheckCreditBlockRequest, context: Any) -> pb.CheckCreditBlockResponse:
+        require_service("lookup")
+        violations = Violations()
+        _subject(request.subject.value, violations)
+        violations.raise_if_any()
+        return pb.CheckCreditBlockResponse(
+            credit_blocked=await self._consents.blocked_since(request.subject.value) is not None
+        )

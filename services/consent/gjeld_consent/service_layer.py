@@ -1,50 +1,119 @@
-"""consent's use cases: grant, list, withdraw, and check-and-use for a lookup."""
+"""consent's use cases: a subject grants, lists and withdraws consents and blocks lookups; an institution registers
+consents it collected, checks and ends them, and reads its event feed; lookup checks and uses a consent."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gjeld_shared.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from gjeld_shared.identity_numbers import SubjectKeys
+from gjeld_shared.server import drain_when_due
 from gjeld_shared.timestamps import now
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import domain
 from .adapters import ConsentStore
-from .domain import Consent, Scope, Use
+from .domain import Consent, Event, EventType, Origin, Scope, State, Use
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A stretch of an institution's feed, with the consents its events name."""
+
+    events: list[Event]
+    consents: dict[uuid.UUID, Consent]
+    next_after: int
+    first_kept: int
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """What a new consent should allow, as a subject or an institution asked for it."""
+
+    institution: str
+    scope: Scope
+    validity: timedelta | None
+    max_uses: int | None
+
+
+def _not_found(consent_id: uuid.UUID | None, own_id: str | None) -> NotFound:
+    named = {"consent_id": str(consent_id)} if consent_id else {"institution_consent_id": own_id or ""}
+    return NotFound("CONSENT_NOT_FOUND", "no consent with this id was given to the caller", named)
 
 
 class Consents:
-    def __init__(self, engine: AsyncEngine, keys: SubjectKeys) -> None:
+    def __init__(self, engine: AsyncEngine, keys: SubjectKeys, retention: timedelta) -> None:
         self._engine = engine
         self._keys = keys
+        self._retention = retention
 
-    async def grant(
+    async def _create(
         self,
         subject: str,
-        institution: str,
-        scope: Scope,
-        validity: timedelta | None,
-        max_uses: int | None,
+        asked: ConsentRequest,
+        origin: Origin,
         request_id: str,
+        institution_id: str | None,
         content: bytes,
-    ) -> Consent:
+    ) -> tuple[Consent, bytes, bytes, bool]:
         moment = now()
-        terms, problems = domain.terms(scope, validity, max_uses, moment)
+        terms, problems = domain.terms(asked.scope, asked.validity, asked.max_uses, moment)
         if terms is None:
             raise InvalidArgument([FieldViolation(f, d) for f, d in problems])
-        consent = Consent(uuid.uuid4(), institution, scope, moment, terms.expire_time, terms.max_uses)
+        consent = Consent(
+            uuid.uuid4(),
+            asked.institution,
+            asked.scope,
+            moment,
+            terms.expire_time,
+            terms.max_uses,
+            origin=origin,
+            institution_consent_id=institution_id,
+        )
         digest = self._keys.digest(content)
         async with self._engine.begin() as connection:
-            stored, stored_digest = await ConsentStore(connection).add(
+            store = ConsentStore(connection)
+            stored, stored_digest, created = await store.add(
                 self._keys.blind_index(subject), consent, request_id, digest
             )
+            if created:
+                await store.record_event(asked.institution, EventType.CREATED, stored.id, moment)
+        return stored, stored_digest, digest, created
+
+    async def grant(self, subject: str, asked: ConsentRequest, request_id: str, content: bytes) -> Consent:
+        """The subject gives a consent to the registry directly; a retry returns the first (AIP-155)."""
+        stored, stored_digest, digest, _ = await self._create(subject, asked, Origin.SUBJECT, request_id, None, content)
         if stored_digest != digest:
             raise AlreadyExists(
                 "REQUEST_ID_REUSED", "this request id was used before for another consent", {"request_id": request_id}
             )
         return stored
+
+    async def register(
+        self, subject: str, asked: ConsentRequest, institution_consent_id: str, content: bytes
+    ) -> tuple[Consent, bool]:
+        """An institution registers a consent it collected (the integrated flow), idempotent on its own id.
+
+        The digest covers the subject too, so the same id for another person is refused, never merged."""
+        stored, stored_digest, digest, created = await self._create(
+            subject,
+            asked,
+            Origin.INSTITUTION,
+            # The subject-side request id is unused here; a fresh one cannot clash with a subject's own grants.
+            uuid.uuid4().hex,
+            institution_consent_id,
+            content,
+        )
+        if stored_digest != digest:
+            raise AlreadyExists(
+                "CONSENT_ID_REUSED",
+                "this consent id was registered before with other data",
+                {"institution_consent_id": institution_consent_id},
+            )
+        return stored, created
 
     async def list(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Consent]:
         async with self._engine.connect() as connection:
@@ -61,13 +130,41 @@ class Consents:
             if consent.withdraw_time is None:
                 consent.withdraw_time = now()
                 await store.withdraw(consent_id, consent.withdraw_time)
+                await store.record_event(consent.institution, EventType.WITHDRAWN, consent.id, consent.withdraw_time)
             return consent
 
-    async def use(self, subject: str, institution: str, scope: Scope, disclosure_id: str) -> Consent:
-        """Find the consent that allows this lookup and record the use, or refuse (DOM-10)."""
+    async def of_institution(self, institution: str, consent_id: uuid.UUID | None, own_id: str | None) -> Consent:
+        async with self._engine.connect() as connection:
+            consent = await ConsentStore(connection).of_institution(institution, consent_id, own_id, lock=False)
+        if consent is None:
+            raise _not_found(consent_id, own_id)
+        return consent
+
+    async def end(self, institution: str, consent_id: uuid.UUID | None, own_id: str | None) -> Consent:
+        """The institution no longer needs the consent; a consent already refused is returned as it is."""
+        async with self._engine.begin() as connection:
+            store = ConsentStore(connection)
+            consent = await store.of_institution(institution, consent_id, own_id, lock=True)
+            if consent is None:
+                raise _not_found(consent_id, own_id)
+            moment = now()
+            if consent.state(moment) is State.ACTIVE:
+                consent.end_time = moment
+                await store.end(consent.id, moment)
+                await store.record_event(institution, EventType.ENDED, consent.id, moment)
+            return consent
+
+    async def use(
+        self, subject: str, institution: str, scope: Scope, disclosure_id: str, reference: str
+    ) -> Consent | None:
+        """Find the consent that allows this lookup and record the use, or refuse (DOM-10).
+
+        None when the subject has a credit block (DOM-12): then no consent is looked at and no use is recorded."""
         subject_index = self._keys.blind_index(subject)
         async with self._engine.begin() as connection:
             store = ConsentStore(connection)
+            if await store.blocked_since(subject_index) is not None:
+                return None
             moment = now()
             candidates = await store.candidates(subject_index, institution, scope)
             already = await store.used_for(disclosure_id)
@@ -82,6 +179,55 @@ class Consents:
                     "no active consent from the subject allows this lookup",
                     {"institution": institution, "scope": scope.value},
                 )
-            await store.record_use(chosen.id, disclosure_id, moment)
-            chosen.uses.append(Use(moment, disclosure_id))
+            use = Use(moment, disclosure_id, reference)
+            await store.record_use(chosen.id, use)
+            await store.record_event(institution, EventType.USED, chosen.id, moment, disclosure_id)
+            chosen.uses.append(use)
             return chosen
+
+    async def feed(self, institution: str, after: int, limit: int) -> Feed:
+        async with self._engine.connect() as connection:
+            store = ConsentStore(connection)
+            found = await store.events_after(institution, after, limit)
+            first_kept = await store.first_kept_position(institution)
+            consents = await store.consents_by_id([e.consent_id for e in found]) if found else {}
+        return Feed(found, consents, found[-1].position if found else after, first_kept)
+
+    # --- credit blocks (DOM-12) ---------------------------------------------------------------------------------
+
+    async def place_block(self, subject: str) -> datetime:
+        async with self._engine.begin() as connection:
+            return await ConsentStore(connection).block(self._keys.blind_index(subject), now())
+
+    async def lift_block(self, subject: str) -> None:
+        async with self._engine.begin() as connection:
+            await ConsentStore(connection).unblock(self._keys.blind_index(subject))
+
+    async def blocked_since(self, subject: str) -> datetime | None:
+        async with self._engine.connect() as connection:
+            return await ConsentStore(connection).blocked_since(self._keys.blind_index(subject))
+
+    # --- housekeeping ---------------------------------------------------------------------------------------------
+
+    async def note_expiries(self, limit: int = 100) -> int:
+        """Put the expiry of consents whose validity ran out into their institutions' feeds, and forget feed
+        events older than the retention. Returns how many expiries were noted."""
+        moment = now()
+        async with self._engine.begin() as connection:
+            store = ConsentStore(connection)
+            expired = await store.newly_expired(moment, limit)
+            for consent in expired:
+                if consent.withdraw_time is None and consent.end_time is None:
+                    await store.record_event(consent.institution, EventType.EXPIRED, consent.id, consent.expire_time)
+                await store.expiry_noted(consent.id)
+            await store.prune_events(moment - self._retention)
+        return len(expired)
+
+    async def any_housekeeping_due(self) -> bool:
+        moment = now()
+        async with self._engine.connect() as connection:
+            store = ConsentStore(connection)
+            return await store.any_newly_expired(moment) or await store.any_events_before(moment - self._retention)
+
+    async def run_housekeeping(self, stopping: asyncio.Event, interval: float) -> None:
+        await drain_when_due(stopping, interval, self.any_housekeeping_due, self.note_expiries, "consent expiry")
