@@ -5,7 +5,9 @@ Tokens are JWTs signed with Ed25519, shaped like the Norwegian identity provider
   space-separated `scope` (`gjeld:report`, `gjeld:lookup`);
 - a subject's, like an ID-porten token: `pid`, the person's identity number;
 - an internal service's: `gjeld_service`, the service's name (in production from its
-  workload identity; in development issued by `gjeld token service`).
+  workload identity; in development issued by `gjeld token service`);
+- an operator's (registry staff): `gjeld_operator`, the staff member's user name (in
+  production from the operator's identity provider; in development `gjeld token operator`).
 
 The request boundary verifies the token and puts the caller in a context variable that
 use cases read through `require_*`, which raise PERMISSION_DENIED for a caller acting
@@ -55,7 +57,14 @@ class ServiceCaller:
     name: str
 
 
-Caller = InstitutionCaller | SubjectCaller | ServiceCaller
+@dataclass(frozen=True)
+class OperatorCaller:
+    """A member of the registry operator's staff. Operators see no identity numbers (DOM-15)."""
+
+    name: str
+
+
+Caller = InstitutionCaller | SubjectCaller | ServiceCaller | OperatorCaller
 
 _current: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("gjeld_caller", default=None)
 
@@ -98,6 +107,13 @@ def require_service(*names: str) -> ServiceCaller:
         raise PermissionDenied(
             "INTERNAL_ONLY", "only gjeld's own services may call this method", {"allowed": ",".join(names)}
         )
+    return caller
+
+
+def require_operator() -> OperatorCaller:
+    caller = current_caller()
+    if not isinstance(caller, OperatorCaller):
+        raise PermissionDenied("OPERATORS_ONLY", "only the registry's operators may call this method")
     return caller
 
 
@@ -154,6 +170,9 @@ class TokenIssuer:
     def service(self, name: str, ttl_seconds: int = 30 * 24 * 3600) -> str:
         return self._sign({"gjeld_service": name, "sub": f"service:{name}"}, ttl_seconds)
 
+    def operator(self, name: str, ttl_seconds: int = 8 * 3600) -> str:
+        return self._sign({"gjeld_operator": name, "sub": f"operator:{name}"}, ttl_seconds)
+
 
 class TokenVerifier:
     """Verifies bearer tokens against the issuer's public key and reads the caller out of them."""
@@ -180,6 +199,8 @@ class TokenVerifier:
             raise Unauthenticated("TOKEN_INVALID", "the bearer token is not valid here") from None
         if "gjeld_service" in claims:
             return ServiceCaller(str(claims["gjeld_service"]))
+        if "gjeld_operator" in claims:
+            return OperatorCaller(str(claims["gjeld_operator"]))
         if "pid" in claims:
             try:
                 return SubjectCaller(identity_numbers.validate(str(claims["pid"])))

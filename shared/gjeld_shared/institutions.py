@@ -1,6 +1,12 @@
-"""The institution directory: which institutions the registry knows, with the details
-copy letters need (name, address, phone). The operator controls it as a JSON file
-(a ConfigMap in Kubernetes); in development `gjeld_tools/institutions.dev.json`.
+"""The institution directory: which institutions take part, as the operator configures them.
+
+For each institution: the details copy letters need (name, address, phone); the
+purposes it may look up debt for (only financial institutions take part, and which
+legal basis each may use is the operator's decision, not a code constant); and, for
+institutions that implement `gjeld.creditor.v1`, where to call them for live answers
+at lookup time and whether ingest fetches their daily snapshot from them. The
+operator controls it as a JSON file (a ConfigMap in Kubernetes); in development
+`gjeld_tools/institutions.dev.json`.
 """
 
 from __future__ import annotations
@@ -11,6 +17,9 @@ from pathlib import Path
 
 from gjeld.type.v1 import identity_pb2
 
+# The purposes an institution may be allowed, as the directory names them (lookup's purposes).
+PURPOSES = frozenset({"credit_assessment", "presentation", "credit_bureau"})
+
 
 @dataclass(frozen=True)
 class Institution:
@@ -18,6 +27,11 @@ class Institution:
     name: str
     postal_address: tuple[str, ...] = ()
     phone: str = ""
+    purposes: frozenset[str] = frozenset()
+    # host:port of the institution's gjeld.creditor.v1 service; empty when it does not implement it.
+    creditor_endpoint: str = ""
+    # Whether ingest fetches the institution's daily snapshot from its creditor endpoint.
+    fetch_snapshot: bool = False
 
 
 class InstitutionDirectory:
@@ -27,18 +41,35 @@ class InstitutionDirectory:
     @classmethod
     def load(cls, path: Path) -> InstitutionDirectory:
         entries = json.loads(path.read_text(encoding="utf-8"))["institutions"]
-        return cls(
-            [
-                Institution(e["organization_number"], e["name"], tuple(e.get("postal_address", ())), e.get("phone", ""))
-                for e in entries
-            ]
-        )
+        institutions = []
+        for e in entries:
+            purposes = frozenset(e.get("purposes", ()))
+            if purposes - PURPOSES:
+                raise ValueError(
+                    f"{path}: unknown purposes {sorted(purposes - PURPOSES)} for {e['organization_number']}"
+                )
+            institutions.append(
+                Institution(
+                    e["organization_number"],
+                    e["name"],
+                    tuple(e.get("postal_address", ())),
+                    e.get("phone", ""),
+                    purposes,
+                    e.get("creditor_endpoint", ""),
+                    bool(e.get("fetch_snapshot", False)),
+                )
+            )
+        return cls(institutions)
 
     def get(self, organization_number: str) -> Institution:
-        """The institution, or one known only by its number when the directory lacks it."""
+        """The institution, or one known only by its number (and allowed nothing) when the directory lacks it."""
         return self._by_number.get(organization_number) or Institution(
             organization_number, f"Organisation {organization_number}"
         )
+
+    def live_creditors(self) -> list[Institution]:
+        """The institutions that answer live lookups (implement gjeld.creditor.v1), by organisation number."""
+        return sorted((i for i in self._by_number.values() if i.creditor_endpoint), key=lambda i: i.organization_number)
 
 
 def institution_to_proto(institution: Institution) -> identity_pb2.Institution:

@@ -11,12 +11,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,7 @@ class Registry:
     spans: InMemorySpanExporter
     socket: str
     database: str
+    institutions_file: Path | None = None
     runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
     addresses: dict[str, str] = field(default_factory=dict)
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
@@ -151,6 +153,8 @@ class Registry:
     async def start(self, service: str, **extra: Any) -> None:
         """Start one service in this process (its settings overridden by `extra`)."""
         module = __import__(f"gjeld_{service}.bootstrap", fromlist=["build"])
+        if self.institutions_file is not None:
+            extra.setdefault("institutions_file", self.institutions_file)
         settings = settings_for(service, self.folder, self.socket, self.database, self.addresses, **extra)
         runtime = module.build(settings, [SimpleSpanProcessor(self.spans)])
         self.addresses[service] = f"127.0.0.1:{await runtime.start()}"
@@ -158,6 +162,18 @@ class Registry:
 
     async def stop(self, service: str) -> None:
         await self.runtimes.pop(service).stop()
+
+    async def configure_institutions(self, changes: dict[str, dict[str, Any]], restart: Sequence[str] = ()) -> None:
+        """Change the operator's institution directory (by organisation number) and restart `restart` to read it."""
+        assert self.institutions_file is not None
+        document = json.loads(self.institutions_file.read_text())
+        for entry in document["institutions"]:
+            entry.update(changes.get(entry["organization_number"], {}))
+        self.institutions_file.write_text(json.dumps(document))
+        for service in restart:
+            port = self.addresses[service].rsplit(":", 1)[1]
+            await self.stop(service)
+            await self.start(service, listen_address=f"127.0.0.1:{port}")
 
     async def close(self) -> None:
         for channel in self._channels:
@@ -174,7 +190,13 @@ async def registry(
     folder.secrets.mkdir(parents=True)
     for name in ("issuer.key.pem", "issuer.pub.pem", "subject-keys.json", *(f"{s}.token" for s in devstack.SERVICES)):
         shutil.copy(data_folder.secrets / name, folder.secrets / name)
-    suite = Registry(folder, CollectedSpans(), postgres, database)
+    # The development directory, without creditor endpoints: a test gives live creditors the ports it started.
+    document = json.loads(devstack.INSTITUTIONS_FILE.read_text())
+    for entry in document["institutions"]:
+        entry.pop("creditor_endpoint", None)
+    institutions = tmp_path / "institutions.json"
+    institutions.write_text(json.dumps(document))
+    suite = Registry(folder, CollectedSpans(), postgres, database, institutions)
     try:
         for service in devstack.SERVICES:
             await suite.start(service)
@@ -193,8 +215,6 @@ CO_BORROWER = "29868099311"
 
 def demo_changes() -> list[Any]:
     """The demo delivery (NOGI format): three debts of PERSON, one of them joint with CO_BORROWER."""
-    import json
-
     from . import nogi
 
     return list(nogi.changes(json.loads((Path(__file__).parent / "demo-delivery.json").read_text())))
@@ -231,18 +251,23 @@ async def grant(
     return (await registry.consent().GrantConsent(request, metadata=registry.as_subject(subject))).consent
 
 
-async def look_up(registry: Registry, subject: str = PERSON, lender: str = LENDER, reference: str = "") -> Any:
-    from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
+async def look_up(
+    registry: Registry,
+    subject: str = PERSON,
+    lender: str = LENDER,
+    reference: str = "",
+    purpose: int = 1,  # DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT
+    max_wait: float | None = None,
+) -> Any:
+    from gjeld.lookup.v1 import lookup_service_pb2
     from gjeld.type.v1 import identity_pb2
 
-    return await registry.lookup().LookUpDebt(
-        lookup_service_pb2.LookUpDebtRequest(
-            subject=identity_pb2.NationalIdentityNumber(value=subject),
-            purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
-            application_reference=reference,
-        ),
-        metadata=registry.as_institution(lender),
+    request = lookup_service_pb2.LookUpDebtRequest(
+        subject=identity_pb2.NationalIdentityNumber(value=subject), purpose=purpose, application_reference=reference
     )
+    if max_wait is not None:
+        request.max_wait.FromTimedelta(timedelta(seconds=max_wait))
+    return await registry.lookup().LookUpDebt(request, metadata=registry.as_institution(lender))
 
 
 async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:

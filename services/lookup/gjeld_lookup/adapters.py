@@ -8,19 +8,25 @@ disclosure, so a disclosure never lacks its letter (DOM-13).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import grpc
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
+from gjeld.creditor.v1 import creditor_service_pb2, creditor_service_pb2_grpc
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2, notify_service_pb2_grpc
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
 from gjeld_shared.db import beyond
 from gjeld_shared.errors import GjeldError, PermissionDenied, Unavailable
+from gjeld_shared.institutions import Institution
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -35,6 +41,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+log = logging.getLogger(__name__)
 
 SCHEMA = "lookup"
 metadata = MetaData(schema=SCHEMA)
@@ -52,6 +60,7 @@ disclosures = Table(
     Column("disclosed", LargeBinary, nullable=False),
     Column("trace_id", String(32), nullable=False),
     Column("disclose_time", DateTime(timezone=True), nullable=False),
+    Column("credit_blocked", Boolean, nullable=False, server_default="false"),
     Index("disclosures_by_subject", "subject_index", "disclose_time"),
 )
 
@@ -137,6 +146,9 @@ class DisclosureLog:
         )
 
 
+SCOPES = {"processing": consent_pb2.CONSENT_SCOPE_PROCESSING, "presentation": consent_pb2.CONSENT_SCOPE_PRESENTATION}
+
+
 def _unavailable(service: str, error: grpc.RpcError) -> GjeldError:
     remote = errors.decode(error)
     if remote.code is grpc.StatusCode.PERMISSION_DENIED and remote.reason.startswith("CONSENT_"):
@@ -157,21 +169,37 @@ class Registry:
         self._ingest = ingest_service_pb2_grpc.IngestServiceStub(ingest)
         self._notify = notify_service_pb2_grpc.NotifyServiceStub(notify)
 
-    async def use_consent(self, subject: str, institution: str, disclosure_id: str, timeout: float) -> str:
+    async def use_consent(
+        self, subject: str, institution: str, scope: str, disclosure_id: str, reference: str, timeout: float
+    ) -> str | None:
+        """Record the use of the subject's consent for this lookup: the consent's id, or None for a credit block."""
         try:
             reply = await self._consent.UseConsent(
                 consent_service_pb2.UseConsentRequest(
                     subject=identity_pb2.NationalIdentityNumber(value=subject),
                     institution=identity_pb2.OrganizationNumber(value=institution),
-                    scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
+                    scope=SCOPES[scope],
                     disclosure_id=disclosure_id,
+                    application_reference=reference,
                 ),
                 timeout=timeout,
             )
         except grpc.RpcError as error:
             raise _unavailable("consent", error) from None
+        if reply.credit_blocked:
+            return None
         consent_id: str = reply.consent.id
         return consent_id
+
+    async def credit_blocked(self, subject: str, timeout: float) -> bool:
+        try:
+            reply = await self._consent.CheckCreditBlock(
+                consent_service_pb2.CheckCreditBlockRequest(subject=identity_pb2.NationalIdentityNumber(value=subject)),
+                timeout=timeout,
+            )
+        except grpc.RpcError as error:
+            raise _unavailable("consent", error) from None
+        return bool(reply.credit_blocked)
 
     async def debts_of(self, subject: str, timeout: float) -> list[ingest_pb2.Debt]:
         try:
@@ -192,6 +220,61 @@ class Registry:
             ),
             timeout=timeout,
         )
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
+
+
+class LiveCreditors:
+    """The institutions that answer live lookups, over gjeld.creditor.v1 (the NOGI per-customer endpoint).
+
+    Every live creditor is asked at once; whatever has not answered when the wait is over is given up, and an
+    answer that is not about the subject alone counts as no answer. Failures are logged by institution and status
+    only: the subject is never named."""
+
+    def __init__(self, channel: Callable[[str], grpc.aio.Channel]) -> None:
+        self._channel = channel
+        self._stubs: dict[str, creditor_service_pb2_grpc.CreditorServiceStub] = {}
+        self._channels: list[grpc.aio.Channel] = []
+
+    def _stub(self, endpoint: str) -> creditor_service_pb2_grpc.CreditorServiceStub:
+        if endpoint not in self._stubs:
+            channel = self._channel(endpoint)
+            self._channels.append(channel)
+            self._stubs[endpoint] = creditor_service_pb2_grpc.CreditorServiceStub(channel)
+        return self._stubs[endpoint]
+
+    async def _ask_one(self, creditor: Institution, subject: str, wait: float) -> list[ingest_pb2.Debt]:
+        reply = await self._stub(creditor.creditor_endpoint).GetCustomerDebts(
+            creditor_service_pb2.GetCustomerDebtsRequest(customer=identity_pb2.NationalIdentityNumber(value=subject)),
+            timeout=wait,
+        )
+        debts = list(reply.debts)
+        if any(d.debtor.value != subject or d.WhichOneof("terms") is None for d in debts):
+            raise ValueError("the answer holds debts of another debtor, or debts without terms")
+        return debts
+
+    async def ask(
+        self, creditors: Sequence[Institution], subject: str, wait: float
+    ) -> dict[str, list[ingest_pb2.Debt]]:
+        """The live answers that came within `wait` seconds, by organisation number."""
+        if not creditors or wait <= 0:
+            return {}
+        tasks = {asyncio.create_task(self._ask_one(c, subject, wait)): c for c in creditors}
+        done, pending = await asyncio.wait(tasks, timeout=wait)
+        for task in pending:
+            task.cancel()
+        answers: dict[str, list[ingest_pb2.Debt]] = {}
+        for task in done:
+            creditor = tasks[task]
+            error = task.exception()
+            if error is None:
+                answers[creditor.organization_number] = task.result()
+            else:
+                code = error.code().name if isinstance(error, grpc.RpcError) else type(error).__name__
+                log.info("live creditor %s did not answer: %s", creditor.organization_number, code)
+        return answers
 
     async def close(self) -> None:
         for channel in self._channels:

@@ -10,7 +10,7 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import Registry
+from .adapters import LiveCreditors, Registry
 from .entrypoints import LookupServicer
 from .service_layer import Lookups
 from .settings import LookupSettings
@@ -26,10 +26,12 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             parts.channel(settings.ingest_address),
             parts.channel(settings.notify_address),
         )
+        live = LiveCreditors(parts.channel)
         lookups = Lookups(
             parts.engine,
             parts.keys,
             registry,
+            live,
             parts.directory,
             settings.call_timeout_seconds,
             parts.tracer_provider.get_tracer(__name__),
@@ -40,11 +42,11 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                     lookup_service_pb2,
                     "LookupService",
                     lookup_service_pb2_grpc.add_LookupServiceServicer_to_server,
-                    LookupServicer(lookups),
+                    LookupServicer(lookups, settings.default_max_wait_seconds),
                 )
             ],
             background=[lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds)],
-            on_close=[registry.close],
+            on_close=[registry.close, live.close],
         )
 
     return assemble(NAME, settings, wire, span_processors)

@@ -11,37 +11,79 @@ from gjeld_shared.callers import SCOPE_LOOKUP, require_institution, require_subj
 from gjeld_shared.clients import deadline
 from gjeld_shared.errors import Violations
 
+from .domain import Purpose
 from .service_layer import Lookups
+
+PURPOSE_FROM_PROTO = {
+    lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT: Purpose.CREDIT_ASSESSMENT,
+    lookup_pb2.DISCLOSURE_PURPOSE_PRESENTATION: Purpose.PRESENTATION,
+    lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_BUREAU: Purpose.CREDIT_BUREAU,
+}
+MAX_WAIT_RANGE = (1.0, 60.0)  # seconds, as in the Norwegian registry
+
+
+def _max_wait(request: Any, default: float, violations: Violations) -> float:
+    if not request.HasField("max_wait"):
+        return default
+    wait = float(request.max_wait.ToTimedelta().total_seconds())
+    if not MAX_WAIT_RANGE[0] <= wait <= MAX_WAIT_RANGE[1]:
+        violations.add("max_wait", "must be from 1 to 60 seconds")
+    return wait
 
 
 class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
-    def __init__(self, lookups: Lookups) -> None:
+    def __init__(self, lookups: Lookups, default_wait: float) -> None:
         self._lookups = lookups
+        self._default_wait = default_wait
+
+    def _timeout(self, context: Any, wait: float) -> float:
+        """The time left for the whole lookup: the caller's deadline, at most the wait plus one ordinary call."""
+        return deadline(context, wait + self._lookups.call_timeout)
 
     async def LookUpDebt(self, request: pb.LookUpDebtRequest, context: Any) -> pb.LookUpDebtResponse:
-        lender = require_institution(SCOPE_LOOKUP)
+        institution = require_institution(SCOPE_LOOKUP)
         violations = Violations()
         with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
             identity_numbers.validate(request.subject.value)
-        if request.purpose != lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT:
-            violations.add("purpose", "must be DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT")
+        purpose = PURPOSE_FROM_PROTO.get(request.purpose)
+        if purpose is None:
+            violations.add("purpose", "must be credit assessment, presentation or credit bureau")
         if len(request.application_reference) > 64:
             violations.add("application_reference", "must be at most 64 characters")
+        wait = _max_wait(request, self._default_wait, violations)
         violations.raise_if_any()
+        assert purpose is not None
         disclosed = await self._lookups.look_up(
-            lender.organization_number,
+            institution.organization_number,
+            purpose,
             request.subject.value,
             request.application_reference,
-            deadline(context, self._lookups.call_timeout),
+            wait,
+            self._timeout(context, wait),
         )
-        return pb.LookUpDebtResponse(disclosure=disclosed.disclosure, debts=disclosed.debts, totals=disclosed.totals)
+        return pb.LookUpDebtResponse(
+            disclosure=disclosed.disclosure,
+            debts=disclosed.debts,
+            totals=disclosed.totals,
+            credit_blocked=disclosed.disclosure.credit_blocked,
+            creditors=disclosed.creditors,
+            creditors_answered=disclosed.answered,
+            creditors_missing=disclosed.missing,
+        )
 
     async def GetOwnDebt(self, request: pb.GetOwnDebtRequest, context: Any) -> pb.GetOwnDebtResponse:
         subject = require_subject()
-        debts, totals = await self._lookups.own_debt(
-            subject.identity_number, deadline(context, self._lookups.call_timeout)
+        violations = Violations()
+        wait = _max_wait(request, self._default_wait, violations)
+        violations.raise_if_any()
+        own = await self._lookups.own_debt(subject.identity_number, wait, self._timeout(context, wait))
+        return pb.GetOwnDebtResponse(
+            debts=own.debts,
+            totals=own.totals,
+            creditors=own.creditors,
+            creditors_answered=own.answered,
+            creditors_missing=own.missing,
         )
-        return pb.GetOwnDebtResponse(debts=debts, totals=totals)
 
     async def ListOwnDisclosures(
         self, request: pb.ListOwnDisclosuresRequest, context: Any

@@ -15,6 +15,7 @@ import grpc
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.notify.v1 import notify_pb2
 from gjeld.type.v1 import debt_pb2
+from gjeld_shared.errors import PermissionDenied
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
 from gjeld_shared.server import backoff, drain_when_due
@@ -25,22 +26,47 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import domain
-from .adapters import DisclosureLog, Registry
-from .domain import Purpose
+from .adapters import DisclosureLog, LiveCreditors, Registry
+from .domain import Answer, Purpose
 
 log = logging.getLogger(__name__)
 
 PURPOSE_TO_PROTO = {
     Purpose.CREDIT_ASSESSMENT: lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
     Purpose.SUBJECT_ACCESS: lookup_pb2.DISCLOSURE_PURPOSE_SUBJECT_ACCESS,
+    Purpose.PRESENTATION: lookup_pb2.DISCLOSURE_PURPOSE_PRESENTATION,
+    Purpose.CREDIT_BUREAU: lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_BUREAU,
 }
+ANSWER_TO_PROTO = {
+    Answer.LIVE: lookup_pb2.CREDITOR_ANSWER_LIVE,
+    Answer.REGISTERED: lookup_pb2.CREDITOR_ANSWER_REGISTERED,
+    Answer.MISSING: lookup_pb2.CREDITOR_ANSWER_MISSING,
+}
+# Time kept back from the caller's deadline for what follows the live answers (recording the disclosure).
+RESERVE_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
 class Disclosed:
+    """What an institution receives (DOM-5: no creditor anywhere in it)."""
+
     disclosure: lookup_pb2.Disclosure
     debts: list[debt_pb2.DisclosedDebt]
     totals: list[debt_pb2.DebtTotal]
+    creditors: list[lookup_pb2.CreditorStatus]
+    answered: int
+    missing: int
+
+
+@dataclass(frozen=True)
+class OwnView:
+    """What the subject sees of their own debt: with creditors."""
+
+    debts: list[lookup_pb2.OwnDebt]
+    totals: list[debt_pb2.DebtTotal]
+    creditors: list[lookup_pb2.OwnCreditorStatus]
+    answered: int
+    missing: int
 
 
 class Lookups:
@@ -49,6 +75,7 @@ class Lookups:
         engine: AsyncEngine,
         keys: SubjectKeys,
         registry: Registry,
+        live: LiveCreditors,
         directory: InstitutionDirectory,
         call_timeout: float,
         tracer: trace.Tracer,
@@ -58,6 +85,7 @@ class Lookups:
         self._tracer = tracer
         self._keys = keys
         self._registry = registry
+        self._live = live
         self._directory = directory
         # The longest one call to another service may take (the caller's own deadline may cut it shorter).
         self.call_timeout = call_timeout
@@ -72,49 +100,115 @@ class Lookups:
             debt_count=row["debt_count"],
             application_reference=row["application_reference"],
             trace_id=row["trace_id"],
+            credit_blocked=row["credit_blocked"],
         )
         if row["recipient"]:
             message.recipient.CopyFrom(institution_to_proto(self._directory.get(row["recipient"])))
         return message
 
-    async def look_up(self, lender: str, subject: str, reference: str, timeout: float) -> Disclosed:
-        """A lender's lookup: consent first, then the debts, then one transaction for record and letter."""
+    async def _gather(self, subject: str, wait: float, timeout: float) -> domain.Gathered:
+        """The subject's registered debts and the live creditors' answers, asked at the same time."""
+        live = self._directory.live_creditors()
+        registered, answers = await asyncio.gather(
+            self._registry.debts_of(subject, timeout),
+            self._live.ask(live, subject, min(wait, timeout - RESERVE_SECONDS)),
+        )
+        answered_at = to_proto(now())
+        for number, debts in answers.items():
+            creditor = institution_to_proto(self._directory.get(number))
+            for debt in debts:
+                debt.creditor.CopyFrom(creditor)
+                debt.confirm_time.CopyFrom(answered_at)
+        return domain.gather(registered, [c.organization_number for c in live], answers)
+
+    async def _may_see(
+        self, institution: str, purpose: Purpose, subject: str, disclosure_id: uuid.UUID, reference: str, timeout: float
+    ) -> tuple[str | None, bool]:
+        """The legal basis checked: (the consent used, if the purpose needs one; whether a credit block stops it)."""
+        if purpose.value not in self._directory.get(institution).purposes:
+            raise PermissionDenied(
+                "PURPOSE_NOT_ALLOWED",
+                "the operator has not allowed this institution to look up debt for this purpose",
+                {"purpose": purpose.value},
+            )
+        scope = domain.CONSENT_SCOPE.get(purpose)
+        if scope is None:
+            return None, await self._registry.credit_blocked(subject, timeout)
+        consent_id = await self._registry.use_consent(
+            subject, institution, scope, str(disclosure_id), reference, timeout
+        )
+        return consent_id, consent_id is None
+
+    async def look_up(
+        self, institution: str, purpose: Purpose, subject: str, reference: str, wait: float, timeout: float
+    ) -> Disclosed:
+        """An institution's lookup: the legal basis first (DOM-9, DOM-10, DOM-12), then the debts from the register
+        and the live creditors, then one transaction for the record and the copy letter (DOM-13)."""
         disclosure_id = uuid.uuid4()
-        consent_id = await self._registry.use_consent(subject, lender, str(disclosure_id), timeout)
-        debts = [domain.for_lender(d) for d in await self._registry.debts_of(subject, timeout)]
+        consent_id, blocked = await self._may_see(institution, purpose, subject, disclosure_id, reference, timeout)
+        gathered = domain.Gathered([], 0, 0) if blocked else await self._gather(subject, wait, timeout)
+        debts, creditors = [], []
+        for number, part in enumerate(gathered.parts, start=1):
+            debts += [domain.for_lender(d, number) for d in part.debts]
+            status = lookup_pb2.CreditorStatus(creditor_number=number, answer=ANSWER_TO_PROTO[part.answer])
+            confirmed = part.confirm_time()
+            if confirmed is not None:
+                status.confirm_time.FromDatetime(confirmed)
+            creditors.append(status)
         totals = domain.totals(debts)
         moment = now()
-        recipient = self._directory.get(lender)
-        letter = notify_pb2.CopyLetter(
-            recipient=institution_to_proto(recipient),
-            disclose_time=to_proto(moment),
-            purpose=domain.PURPOSE_WORDS[Purpose.CREDIT_ASSESSMENT],
-            source=domain.SOURCE,
-            application_reference=reference,
-            debts=debts,
-            totals=totals,
-        )
         values = {
             "id": disclosure_id,
             "subject_index": self._keys.blind_index(subject),
-            "recipient": lender,
-            "purpose": Purpose.CREDIT_ASSESSMENT.value,
+            "recipient": institution,
+            "purpose": purpose.value,
             "consent_id": consent_id,
             "application_reference": reference,
             "debt_count": len(debts),
             "trace_id": current_trace_id(),
             "disclose_time": moment,
-            "disclosed": lookup_service_pb2.LookUpDebtResponse(debts=debts, totals=totals).SerializeToString(),
+            "credit_blocked": blocked,
+            "disclosed": lookup_service_pb2.LookUpDebtResponse(
+                debts=debts, totals=totals, creditors=creditors, credit_blocked=blocked
+            ).SerializeToString(),
         }
         async with self._engine.begin() as connection:
             log_ = DisclosureLog(connection)
             await log_.record(values)
-            await log_.queue_letter(disclosure_id, self._keys.encrypt(subject), letter.SerializeToString(), moment)
-        return Disclosed(self.disclosure_to_proto(values), debts, totals)
+            # DOM-13 for lenders; DOM-12: a subject is told of every lookup their block stopped.
+            if purpose in domain.COPY_LETTER or blocked:
+                letter = notify_pb2.CopyLetter(
+                    recipient=institution_to_proto(self._directory.get(institution)),
+                    disclose_time=to_proto(moment),
+                    purpose=domain.PURPOSE_WORDS[purpose],
+                    source=domain.SOURCE,
+                    application_reference=reference,
+                    debts=debts,
+                    totals=totals,
+                    credit_blocked=blocked,
+                    creditors_answered=gathered.answered,
+                    creditors_missing=gathered.missing,
+                )
+                await log_.queue_letter(disclosure_id, self._keys.encrypt(subject), letter.SerializeToString(), moment)
+        return Disclosed(
+            self.disclosure_to_proto(values), debts, totals, creditors, gathered.answered, gathered.missing
+        )
 
-    async def own_debt(self, subject: str, timeout: float) -> tuple[list[lookup_pb2.OwnDebt], list[debt_pb2.DebtTotal]]:
-        """The subject's own view, with creditors; recorded in the access log, no letter."""
-        debts = [domain.for_subject(d) for d in await self._registry.debts_of(subject, timeout)]
+    async def own_debt(self, subject: str, wait: float, timeout: float) -> OwnView:
+        """The subject's own view, with creditors (DOM-5), live where creditors answer; in the access log, no
+        letter. A credit block does not hide a subject's debt from the subject."""
+        gathered = await self._gather(subject, wait, timeout)
+        debts, creditors = [], []
+        for part in gathered.parts:
+            debts += [domain.for_subject(d) for d in part.debts]
+            status = lookup_pb2.OwnCreditorStatus(
+                creditor=institution_to_proto(self._directory.get(part.organization_number)),
+                answer=ANSWER_TO_PROTO[part.answer],
+            )
+            confirmed = part.confirm_time()
+            if confirmed is not None:
+                status.confirm_time.FromDatetime(confirmed)
+            creditors.append(status)
         totals = domain.totals(debts)
         async with self._engine.begin() as connection:
             await DisclosureLog(connection).record(
@@ -131,7 +225,7 @@ class Lookups:
                     "disclosed": b"",
                 }
             )
-        return debts, totals
+        return OwnView(debts, totals, creditors, gathered.answered, gathered.missing)
 
     async def disclosures_of(
         self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int

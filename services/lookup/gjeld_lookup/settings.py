@@ -13,3 +13,5 @@ class LookupSettings(ServiceSettings):
     # The longest one call to another service may take.
     call_timeout_seconds: float = 5.0
     relay_interval_seconds: float = 0.5
+    # How long a lookup waits for live creditors when the caller does not say (the Norwegian registry's default).
+    default_max_wait_seconds: float = 3.0
