@@ -34,12 +34,14 @@ PER_MESSAGE = 10_000
 
 
 class FakeBank(creditor_service_pb2_grpc.CreditorServiceServicer):
-    """A bank's creditor service over a fixed portfolio; `delay` and `failing` can be changed while it runs."""
+    """A bank's creditor service over a fixed portfolio. While it runs, a test may make it slow (`delay`), failing,
+    or careless: answering about a customer with its whole portfolio, other customers' debts included."""
 
     def __init__(self, debts: Sequence[ingest_pb2.Debt], verifier: TokenVerifier | None = None) -> None:
         self.debts = list(debts)
         self.delay = 0.0
         self.failing = False
+        self.careless = False
         self.calls = 0
         self.extract_time = datetime.now(UTC)
         self._verifier = verifier
@@ -62,6 +64,8 @@ class FakeBank(creditor_service_pb2_grpc.CreditorServiceServicer):
 
     async def GetCustomerDebts(self, request: pb.GetCustomerDebtsRequest, context: Any) -> pb.GetCustomerDebtsResponse:
         await self._admit(context)
+        if self.careless:
+            return pb.GetCustomerDebtsResponse(debts=self.debts)
         return pb.GetCustomerDebtsResponse(debts=[d for d in self.debts if d.debtor.value == request.customer.value])
 
     async def ExportDebts(self, request: pb.ExportDebtsRequest, context: Any) -> AsyncIterator[pb.ExportDebtsResponse]:
