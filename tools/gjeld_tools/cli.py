@@ -250,7 +250,7 @@ async def cmd_my(args: argparse.Namespace) -> None:
         )
         mailbox = data_folder().mailbox
         for n in reply.notices:
-            files = list(mailbox.glob(f"*/{n.id}.txt"))
+            files = list(mailbox.glob(f"*/*/{n.id}.*"))
             where = f"  {files[0]}" if files else ""
             print(
                 f"    {n.create_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC"

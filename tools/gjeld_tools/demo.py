@@ -53,7 +53,7 @@ async def wait_for_letter(person: Namespace, disclosure_id: str, timeout: float 
         )
         for notice in reply.notices:
             if notice.source_id == disclosure_id and notice.HasField("deliver_time"):
-                return next(data_folder().mailbox.glob(f"*/{notice.id}.txt"))
+                return next(data_folder().mailbox.glob(f"*/*/{notice.id}.txt"))
         await asyncio.sleep(0.3)
     raise Failure("the copy letter did not arrive in time")
 

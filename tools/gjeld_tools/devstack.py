@@ -36,6 +36,7 @@ DEFAULT_ADDRESSES = {
 ISSUER = "gjeld-dev-issuer"
 AUDIENCE = "gjeld"
 INSTITUTIONS_FILE = Path(__file__).parent / "institutions.dev.json"
+POPULATION_REGISTER_FILE = Path(__file__).parent / "population.dev.json"
 
 
 def migrations_dir(service: str) -> Path:
@@ -167,6 +168,7 @@ def service_env(
         "GJELD_INSTITUTIONS_FILE": str(INSTITUTIONS_FILE),
         "GJELD_TRACE_FILE": str(folder.traces / f"{service}.jsonl"),
         "GJELD_MAILBOX_DIR": str(folder.mailbox),
+        "GJELD_POPULATION_REGISTER_FILE": str(POPULATION_REGISTER_FILE),
         "GJELD_PORT_FILE": str(folder.root / "run" / f"{service}.port"),
         **{f"GJELD_{name.upper()}_ADDRESS": address for name, address in addresses.items()},
     }

@@ -92,6 +92,7 @@ def settings_for(
         relay_interval_seconds=0.1,
         delivery_interval_seconds=0.1,
         housekeeping_interval_seconds=0.1,
+        merge_window_seconds=0.2,
     )
     values.update(extra)
     return settings_type(**{k: v for k, v in values.items() if k in settings_type.model_fields})

@@ -136,7 +136,7 @@ async def test_every_disclosure_gets_exactly_one_letter_even_when_notify_was_dow
     spans = registry.spans.get_finished_spans()
     relays = {s.context.span_id for s in spans if s.name == "relay copy letter"}
     assert relays and any(s.name.endswith("EnqueueNotice") and s.parent and s.parent.span_id in relays for s in spans)
-    letters = sorted(registry.mailbox.glob("*/*.txt"))
+    letters = sorted(registry.mailbox.glob("digital_mailbox/*/*.txt"))
     assert len(letters) == 2
     text = next(p for p in letters if notices[0].id in p.name or notices[1].id in p.name).read_text()
     assert "Nordlys Kreditt AS" in text and "Fjordbanken" not in text

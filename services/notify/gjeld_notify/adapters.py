@@ -1,15 +1,21 @@
-"""notify's storage (the `notify` schema) and its delivery channels.
+"""notify's storage (the `notify` schema), its delivery channels and its population register.
 
-The development mailbox writes each notice as a file under `.data/mailbox/`, in a
-folder named by a prefix of the subject's keyed hash (never the identity number),
-and file names by notice id, so a second delivery of the same notice overwrites
-rather than duplicates.
+Notices are keyed by their first source (for a copy letter, the disclosure id); every source a notice tells of,
+merged ones included, is a row of `notice_sources`, whose key makes enqueueing idempotent. The development
+channels write what they send under `.data/mailbox/<channel>/`, in a folder named by a prefix of the subject's
+keyed hash (never the identity number), and file names by notice id, so that a repeated delivery of a notice
+overwrites rather than duplicates: the same guarantee a real provider gives when handed the notice id as its
+idempotency key.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -17,6 +23,7 @@ from gjeld_shared.db import beyond
 from sqlalchemy import (
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -30,6 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .delivery import Channel, Contact, Message
+
 SCHEMA = "notify"
 metadata = MetaData(schema=SCHEMA)
 
@@ -39,10 +48,12 @@ notices = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("source_id", String(64), nullable=False, unique=True),
     Column("subject_index", LargeBinary, nullable=False),
+    Column("subject_encrypted", LargeBinary),
     Column("kind", String(16), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("channel", String(16), nullable=False),
     Column("state", String(16), nullable=False),
+    Column("merge_key", String(160)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_time", DateTime(timezone=True), nullable=False),
     Column("last_error", Text),
@@ -50,53 +61,154 @@ notices = Table(
     Column("deliver_time", DateTime(timezone=True)),
     Index("notices_by_subject", "subject_index", "create_time"),
     Index("notices_pending", "next_attempt_time", postgresql_where="state = 'pending'"),
+    Index("notices_mergeable", "subject_index", "merge_key", postgresql_where="state = 'pending'"),
+    Index("notices_failed", "create_time", postgresql_where="state = 'failed'"),
+)
+
+sources = Table(
+    "notice_sources",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("notice_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.notices.id"), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("add_time", DateTime(timezone=True), nullable=False),
+    Index("notice_sources_by_notice", "notice_id"),
+)
+
+preferences = Table(
+    "contact_preferences",
+    metadata,
+    Column("subject_index", LargeBinary, primary_key=True),
+    Column("email_address", String(254), nullable=False, server_default=""),
+    Column("update_time", DateTime(timezone=True), nullable=False),
 )
 
 
-class Mailbox(Protocol):
-    """A channel that delivers a rendered notice to a subject."""
+class PopulationRegister(Protocol):
+    """Where contact details come from (in Norway: the population register and the contact register)."""
 
-    channel: str
-
-    async def deliver(self, subject_index: bytes, notice_id: uuid.UUID, text: str) -> None: ...
+    async def contact(self, identity_number: str) -> Contact: ...
 
 
-class DevelopmentMailbox:
-    """The development digital mailbox: files a person can open under `.data/mailbox/`."""
+class DevelopmentPopulationRegister:
+    """A population register for development and tests: a JSON file of synthetic people. Someone it does not
+    know has no address, so a letter to them cannot be delivered (and ends in the dead-letter list)."""
 
-    channel = "digital_mailbox"
+    def __init__(self, path: Path | None) -> None:
+        people = json.loads(path.read_text(encoding="utf-8"))["people"] if path else []
+        self._people = {
+            p["identity_number"]: Contact(
+                p["name"], tuple(p.get("postal_address", ())), bool(p.get("digital_mailbox")), p.get("mobile", "")
+            )
+            for p in people
+        }
+
+    async def contact(self, identity_number: str) -> Contact:
+        return self._people.get(identity_number) or Contact("", ())
+
+
+class Channels(Protocol):
+    """The providers that carry notices: digital mailbox, e-mail, SMS and post."""
+
+    async def send(
+        self, channel: Channel, notice_id: uuid.UUID, recipient_key: str, contact: Contact, email: str, message: Message
+    ) -> None: ...
+
+
+class DevelopmentChannels:
+    """Every channel as files a person can open under one folder: `<channel>/<subject key>/<notice id>.*`."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def subject_folder(self, subject_index: bytes) -> Path:
-        return self.folder / subject_index.hex()[:16]
+    def _write(self, path: Path, content: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.tmp")
+        partial.write_bytes(content)
+        partial.replace(path)
 
-    async def deliver(self, subject_index: bytes, notice_id: uuid.UUID, text: str) -> None:
-        folder = self.subject_folder(subject_index)
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{notice_id}.tmp"
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(folder / f"{notice_id}.txt")
+    async def send(
+        self, channel: Channel, notice_id: uuid.UUID, recipient_key: str, contact: Contact, email: str, message: Message
+    ) -> None:
+        base = self.folder / channel.value / recipient_key / str(notice_id)
+        if channel is Channel.DIGITAL_MAILBOX:
+            self._write(base.with_suffix(".pdf"), message.pdf)
+            self._write(base.with_suffix(".txt"), message.text.encode())
+        elif channel is Channel.EMAIL:
+            mail = EmailMessage()
+            mail["To"], mail["From"], mail["Subject"] = email, "gjeld <no-reply@gjeld.example>", message.title
+            mail.set_content(message.text)
+            mail.add_attachment(message.pdf, maintype="application", subtype="pdf", filename="copy-letter.pdf")
+            self._write(base.with_suffix(".eml"), bytes(mail))
+        elif channel is Channel.SMS:
+            if not contact.mobile:
+                raise ValueError("no mobile number")
+            text = f"gjeld: {message.title.capitalize()}. Log in to the registry to read it."
+            self._write(base.with_suffix(".sms.txt"), f"To: {contact.mobile}\n{text}\n".encode())
+        else:
+            if not contact.postal_address:
+                raise ValueError("no postal address")
+            self._write(base.with_suffix(".pdf"), message.pdf)
 
 
 class NoticeStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
-    async def add(self, values: dict[str, Any]) -> tuple[Any, bool]:
-        """Record a notice, or return the one already recorded for its source id. True if new."""
-        row = (
+    async def notice_of_source(self, source_id: str) -> Any | None:
+        """The notice that already tells of this source, if any."""
+        return (
             await self._db.execute(
-                insert(notices)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["source_id"])
-                .returning(*notices.c)
+                select(notices)
+                .join(sources, sources.c.notice_id == notices.c.id)
+                .where(sources.c.source_id == source_id)
             )
         ).first()
-        if row is not None:
-            return row, True
-        return (await self._db.execute(select(notices).where(notices.c.source_id == values["source_id"]))).one(), False
+
+    async def mergeable(self, subject_index: bytes, merge_key: str, now: datetime) -> Any | None:
+        """A notice to the same subject about the same application still held for merging, locked; a notice that a
+        delivery worker holds is skipped (it is being sent, so it can no longer take more)."""
+        return (
+            await self._db.execute(
+                select(notices)
+                .where(
+                    notices.c.subject_index == subject_index,
+                    notices.c.merge_key == merge_key,
+                    notices.c.state == "pending",
+                    notices.c.attempts == 0,
+                    notices.c.next_attempt_time > now,
+                )
+                .order_by(notices.c.create_time)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+
+    async def add(self, values: dict[str, Any]) -> Any:
+        """Record a new notice and its first source."""
+        row = (await self._db.execute(insert(notices).values(**values).returning(*notices.c))).one()
+        await self.add_source(row.id, values["source_id"], values["content"], values["create_time"])
+        return row
+
+    async def add_source(self, notice_id: uuid.UUID, source_id: str, content: bytes, when: datetime) -> bool:
+        """Record that the notice tells of this source; False if some notice already does (a repeated enqueue)."""
+        added = await self._db.execute(
+            insert(sources)
+            .values(source_id=source_id, notice_id=notice_id, content=content, add_time=when)
+            .on_conflict_do_nothing()
+            .returning(sources.c.source_id)
+        )
+        return added.first() is not None
+
+    async def sources_of(self, notice_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+        by_notice: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        if notice_ids:
+            rows = await self._db.execute(
+                select(sources).where(sources.c.notice_id.in_(list(notice_ids))).order_by(sources.c.add_time)
+            )
+            for row in rows:
+                by_notice[row.notice_id].append(row)
+        return by_notice
 
     async def any_due(self, now: datetime) -> bool:
         return bool(
@@ -121,18 +233,32 @@ class NoticeStore:
             )
         )
 
-    async def delivered(self, notice_id: uuid.UUID, when: datetime) -> None:
+    async def delivered(self, notice_id: uuid.UUID, channel: Channel, when: datetime) -> None:
         await self._db.execute(
             update(notices)
             .where(notices.c.id == notice_id)
-            .values(state="delivered", deliver_time=when, attempts=notices.c.attempts + 1, last_error=None)
+            .values(
+                state="delivered",
+                channel=channel.value,
+                deliver_time=when,
+                attempts=notices.c.attempts + 1,
+                last_error=None,
+            )
         )
 
-    async def failed(self, notice_id: uuid.UUID, retry_at: datetime, error: str) -> None:
+    async def failed(
+        self, notice_id: uuid.UUID, channel: Channel | None, retry_at: datetime, error: str, give_up: bool
+    ) -> None:
         await self._db.execute(
             update(notices)
             .where(notices.c.id == notice_id)
-            .values(attempts=notices.c.attempts + 1, next_attempt_time=retry_at, last_error=error[:500])
+            .values(
+                state="failed" if give_up else "pending",
+                channel=channel.value if channel else "",
+                attempts=notices.c.attempts + 1,
+                next_attempt_time=retry_at,
+                last_error=error[:500],
+            )
         )
 
     async def of_subject(
@@ -143,4 +269,34 @@ class NoticeStore:
             query = query.where(beyond((notices.c.create_time, notices.c.id), before, descending=True))
         return list(
             await self._db.execute(query.order_by(notices.c.create_time.desc(), notices.c.id.desc()).limit(limit))
+        )
+
+    async def failed_notices(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
+        query = select(notices).where(notices.c.state == "failed")
+        if before is not None:
+            query = query.where(beyond((notices.c.create_time, notices.c.id), before, descending=True))
+        return list(
+            await self._db.execute(query.order_by(notices.c.create_time.desc(), notices.c.id.desc()).limit(limit))
+        )
+
+    async def retry(self, notice_id: uuid.UUID, now: datetime) -> Any | None:
+        """Put a failed notice back for delivery; None if there is no failed notice with this id."""
+        return (
+            await self._db.execute(
+                update(notices)
+                .where(notices.c.id == notice_id, notices.c.state == "failed")
+                .values(state="pending", attempts=0, next_attempt_time=now)
+                .returning(*notices.c)
+            )
+        ).first()
+
+    async def email_of(self, subject_index: bytes) -> Any | None:
+        return (await self._db.execute(select(preferences).where(preferences.c.subject_index == subject_index))).first()
+
+    async def set_email(self, subject_index: bytes, email: str, when: datetime) -> None:
+        statement = insert(preferences).values(subject_index=subject_index, email_address=email, update_time=when)
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["subject_index"], set_={"email_address": email, "update_time": when}
+            )
         )

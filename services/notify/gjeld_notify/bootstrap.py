@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
@@ -10,9 +11,9 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import DevelopmentMailbox
+from .adapters import DevelopmentChannels, DevelopmentPopulationRegister
 from .entrypoints import NotifyServicer
-from .service_layer import Notices
+from .service_layer import DeliveryPolicy, Notices
 from .settings import NotifySettings
 
 NAME = "notify"
@@ -21,7 +22,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
-        notices = Notices(parts.engine, parts.keys, DevelopmentMailbox(settings.mailbox_dir))
+        notices = Notices(
+            parts.engine,
+            parts.keys,
+            DevelopmentChannels(settings.mailbox_dir),
+            DevelopmentPopulationRegister(settings.population_register_file),
+            DeliveryPolicy(
+                timedelta(seconds=settings.merge_window_seconds),
+                settings.max_delivery_attempts,
+                settings.retry_cap_seconds,
+            ),
+        )
         return Wiring(
             [
                 registration(

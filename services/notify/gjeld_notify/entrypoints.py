@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2 as pb
 from gjeld_shared import identity_numbers, paging
-from gjeld_shared.callers import require_service, require_subject
-from gjeld_shared.errors import Violations
+from gjeld_shared.callers import require_operator, require_service, require_subject
+from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.timestamps import to_proto
 
-from .service_layer import Notices
+from .service_layer import Notices, NoticeView
 
-STATES = {"pending": notify_pb2.NOTICE_STATE_PENDING, "delivered": notify_pb2.NOTICE_STATE_DELIVERED}
+STATES = {
+    "pending": notify_pb2.NOTICE_STATE_PENDING,
+    "delivered": notify_pb2.NOTICE_STATE_DELIVERED,
+    "failed": notify_pb2.NOTICE_STATE_FAILED,
+}
 CHANNELS = {
+    "": notify_pb2.CHANNEL_UNSPECIFIED,
     "digital_mailbox": notify_pb2.CHANNEL_DIGITAL_MAILBOX,
     "sms": notify_pb2.CHANNEL_SMS,
     "email": notify_pb2.CHANNEL_EMAIL,
@@ -22,18 +28,31 @@ CHANNELS = {
 }
 
 
-def notice_to_proto(row: Any) -> notify_pb2.Notice:
+def notice_to_proto(view: NoticeView, *, content: bool = True) -> notify_pb2.Notice:
+    row = view.row
     notice = notify_pb2.Notice(
         id=str(row.id),
         source_id=row.source_id,
         state=STATES[row.state],
         channel=CHANNELS[row.channel],
         create_time=to_proto(row.create_time),
-        copy_letter=notify_pb2.CopyLetter.FromString(row.content),
+        source_ids=view.source_ids,
+        attempts=row.attempts,
+        last_error=row.last_error or "",
     )
+    if content and view.letters:
+        notice.copy_letter.CopyFrom(view.letters[0])
+        notice.merged_letters.extend(view.letters[1:])
     if row.deliver_time is not None:
         notice.deliver_time.CopyFrom(to_proto(row.deliver_time))
     return notice
+
+
+def _preferences(email: str, update_time: Any) -> notify_pb2.ContactPreferences:
+    preferences = notify_pb2.ContactPreferences(email_address=email)
+    if update_time is not None:
+        preferences.update_time.CopyFrom(to_proto(update_time))
+    return preferences
 
 
 class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
@@ -50,13 +69,54 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         if request.WhichOneof("content") != "copy_letter":
             violations.add("content", "a copy_letter is required")
         violations.raise_if_any()
-        row, created = await self._notices.enqueue(request.source_id, request.subject.value, request.copy_letter)
-        return pb.EnqueueNoticeResponse(notice=notice_to_proto(row), created=created)
+        view, created = await self._notices.enqueue(request.source_id, request.subject.value, request.copy_letter)
+        return pb.EnqueueNoticeResponse(notice=notice_to_proto(view), created=created)
 
     async def ListOwnNotices(self, request: pb.ListOwnNoticesRequest, context: Any) -> pb.ListOwnNoticesResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
         before = paging.newest_first_after(request.page_token)
-        rows = await self._notices.of_subject(subject.identity_number, before, size + 1)
-        page, token = paging.newest_first_page(rows, size, lambda r: (r.create_time, r.id))
-        return pb.ListOwnNoticesResponse(notices=[notice_to_proto(r) for r in page], next_page_token=token)
+        views = await self._notices.of_subject(subject.identity_number, before, size + 1)
+        page, token = paging.newest_first_page(views, size, lambda v: (v.row.create_time, v.row.id))
+        return pb.ListOwnNoticesResponse(notices=[notice_to_proto(v) for v in page], next_page_token=token)
+
+    async def GetContactPreferences(
+        self, request: pb.GetContactPreferencesRequest, context: Any
+    ) -> pb.GetContactPreferencesResponse:
+        subject = require_subject()
+        email, update_time = await self._notices.email_preference(subject.identity_number)
+        return pb.GetContactPreferencesResponse(contact_preferences=_preferences(email, update_time))
+
+    async def UpdateContactPreferences(
+        self, request: pb.UpdateContactPreferencesRequest, context: Any
+    ) -> pb.UpdateContactPreferencesResponse:
+        subject = require_subject()
+        email = request.contact_preferences.email_address.strip()
+        local, at, domain = email.partition("@")
+        if email and (not at or not local or "." not in domain or len(email) > 254 or " " in email):
+            raise InvalidArgument([FieldViolation("contact_preferences.email_address", "is not an e-mail address")])
+        update_time = await self._notices.set_email_preference(subject.identity_number, email)
+        return pb.UpdateContactPreferencesResponse(contact_preferences=_preferences(email, update_time))
+
+    async def ListFailedNotices(
+        self, request: pb.ListFailedNoticesRequest, context: Any
+    ) -> pb.ListFailedNoticesResponse:
+        require_operator()
+        size = paging.page_size(request.page_size, default=20, maximum=100)
+        before = paging.newest_first_after(request.page_token)
+        views = await self._notices.failed(before, size + 1)
+        page, token = paging.newest_first_page(views, size, lambda v: (v.row.create_time, v.row.id))
+        return pb.ListFailedNoticesResponse(
+            notices=[notice_to_proto(v, content=False) for v in page], next_page_token=token
+        )
+
+    async def RetryFailedNotice(
+        self, request: pb.RetryFailedNoticeRequest, context: Any
+    ) -> pb.RetryFailedNoticeResponse:
+        require_operator()
+        try:
+            notice_id = uuid.UUID(request.notice_id)
+        except ValueError:
+            raise InvalidArgument([FieldViolation("notice_id", "is not a notice id")]) from None
+        view = await self._notices.retry(notice_id)
+        return pb.RetryFailedNoticeResponse(notice=notice_to_proto(view, content=False))

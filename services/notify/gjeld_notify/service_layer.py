@@ -1,67 +1,145 @@
-"""notify's use cases: record a notice once per source, deliver pending notices, list a subject's notices."""
+"""notify's use cases: record a notice once per source (merging repeated lookups for the same application),
+deliver due notices by the subject's channel with retries and a dead-letter list, and what subjects and operators
+read and change."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from gjeld.notify.v1 import notify_pb2
+from gjeld_shared.errors import FailedPrecondition
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.server import backoff, drain_when_due
 from gjeld_shared.timestamps import now
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import letters
-from .adapters import Mailbox, NoticeStore
+from .adapters import Channels, NoticeStore, PopulationRegister
+from .delivery import Channel, choose_channel, merge_key
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class NoticeView:
+    """A notice with every letter it tells of, oldest first."""
+
+    row: Any
+    letters: list[notify_pb2.CopyLetter]
+    source_ids: list[str]
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    merge_window: timedelta
+    max_attempts: int
+    backoff_cap_seconds: float = 300.0
+
+
 class Notices:
-    def __init__(self, engine: AsyncEngine, keys: SubjectKeys, mailbox: Mailbox) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keys: SubjectKeys,
+        channels: Channels,
+        population: PopulationRegister,
+        policy: DeliveryPolicy,
+    ) -> None:
         self._engine = engine
         self._keys = keys
-        self._mailbox = mailbox
+        self._channels = channels
+        self._population = population
+        self._policy = policy
 
-    async def enqueue(self, source_id: str, subject: str, letter: notify_pb2.CopyLetter) -> tuple[Any, bool]:
-        """Record a copy letter for delivery; the same source id again returns the first (idempotent)."""
+    async def _views(self, store: NoticeStore, rows: list[Any]) -> list[NoticeView]:
+        by_notice = await store.sources_of([r.id for r in rows])
+        return [
+            NoticeView(
+                row,
+                [notify_pb2.CopyLetter.FromString(s.content) for s in by_notice[row.id]],
+                [s.source_id for s in by_notice[row.id]],
+            )
+            for row in rows
+        ]
+
+    async def enqueue(self, source_id: str, subject: str, letter: notify_pb2.CopyLetter) -> tuple[NoticeView, bool]:
+        """Record a copy letter for delivery, once per source id (a repeat returns the notice that has it).
+
+        A letter with an application reference waits for the merge window, and later letters from the same
+        recipient about the same application join it: one notice for a burst of lookups."""
         moment = now()
+        subject_index = self._keys.blind_index(subject)
+        key = merge_key(letter.recipient.organization_number.value, letter.application_reference)
+        content = letter.SerializeToString()
         async with self._engine.begin() as connection:
-            return await NoticeStore(connection).add(
+            store = NoticeStore(connection)
+            earlier = await store.notice_of_source(source_id)
+            if earlier is not None:
+                return (await self._views(store, [earlier]))[0], False
+            joined = await store.mergeable(subject_index, key, moment) if key else None
+            if joined is not None and await store.add_source(joined.id, source_id, content, moment):
+                return (await self._views(store, [joined]))[0], True
+            row = await store.add(
                 {
                     "id": uuid.uuid4(),
                     "source_id": source_id,
-                    "subject_index": self._keys.blind_index(subject),
+                    "subject_index": subject_index,
+                    "subject_encrypted": self._keys.encrypt(subject),
                     "kind": "copy_letter",
-                    "content": letter.SerializeToString(),
-                    "channel": self._mailbox.channel,
+                    "content": content,
+                    "channel": "",
                     "state": "pending",
-                    "next_attempt_time": moment,
+                    "merge_key": key,
+                    "next_attempt_time": moment + self._policy.merge_window if key else moment,
                     "create_time": moment,
                 }
             )
+            return (await self._views(store, [row]))[0], True
+
+    async def _deliver_one(self, store: NoticeStore, view: NoticeView) -> None:
+        """Send one notice by the subject's channel, or count the failure (giving up into the dead-letter list)."""
+        row = view.row
+        channel: Channel | None = None
+        try:
+            subject = self._keys.decrypt(row.subject_encrypted)
+            contact = await self._population.contact(subject)
+            preferences = await store.email_of(row.subject_index)
+            email = preferences.email_address if preferences else ""
+            channel = choose_channel(contact, email)
+            message = letters.message(view.letters, contact)
+            await self._channels.send(channel, row.id, row.subject_index.hex()[:16], contact, email, message)
+        except Exception as error:  # noqa: BLE001 - any channel failure is retried, then kept for an operator
+            attempts = row.attempts + 1
+            give_up = attempts >= self._policy.max_attempts
+            log.warning(
+                "delivery of notice %s failed (attempt %d%s): %s",
+                row.id,
+                attempts,
+                ", giving up" if give_up else "",
+                type(error).__name__,
+            )
+            retry_at = now() + backoff(row.attempts, self._policy.backoff_cap_seconds)
+            await store.failed(row.id, channel, retry_at, f"{type(error).__name__}: {error}", give_up)
+            return
+        await store.delivered(row.id, channel, now())
 
     async def deliver_due(self, limit: int = 20) -> int:
-        """Deliver the pending notices whose time has come; returns how many were delivered."""
-        delivered = 0
+        """Deliver the pending notices whose time has come; returns how many were attempted.
+
+        Each notice is locked while it is sent and marked in the same transaction, so no two workers send it;
+        a crash between sending and committing sends it again under the same notice id, which the channels treat
+        as the same message."""
         async with self._engine.begin() as connection:
             store = NoticeStore(connection)
-            for row in await store.due(now(), limit):
-                letter = notify_pb2.CopyLetter.FromString(row.content)
-                try:
-                    await self._mailbox.deliver(row.subject_index, row.id, letters.render(letter))
-                except Exception as error:  # noqa: BLE001 - any channel failure is retried later
-                    log.warning(
-                        "delivery of notice %s failed (attempt %d): %s", row.id, row.attempts + 1, type(error).__name__
-                    )
-                    await store.failed(row.id, now() + backoff(row.attempts), type(error).__name__)
-                    continue
-                await store.delivered(row.id, now())
-                delivered += 1
-        return delivered
+            due = await store.due(now(), limit)
+            for view in await self._views(store, due):
+                await self._deliver_one(store, view)
+        return len(due)
 
     async def run_delivery(self, stopping: asyncio.Event, interval: float = 0.5) -> None:
         """The delivery worker: polls for due notices until the service stops."""
@@ -71,6 +149,33 @@ class Notices:
         async with self._engine.connect() as connection:
             return await NoticeStore(connection).any_due(now())
 
-    async def of_subject(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
+    async def of_subject(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[NoticeView]:
         async with self._engine.connect() as connection:
-            return await NoticeStore(connection).of_subject(self._keys.blind_index(subject), before, limit)
+            store = NoticeStore(connection)
+            return await self._views(store, await store.of_subject(self._keys.blind_index(subject), before, limit))
+
+    async def failed(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[NoticeView]:
+        async with self._engine.connect() as connection:
+            store = NoticeStore(connection)
+            return await self._views(store, await store.failed_notices(before, limit))
+
+    async def retry(self, notice_id: uuid.UUID) -> NoticeView:
+        async with self._engine.begin() as connection:
+            store = NoticeStore(connection)
+            row = await store.retry(notice_id, now())
+            if row is None:
+                raise FailedPrecondition(
+                    "NOTICE_NOT_FAILED", "no failed notice has this id", {"notice_id": str(notice_id)}
+                )
+            return (await self._views(store, [row]))[0]
+
+    async def email_preference(self, subject: str) -> tuple[str, datetime | None]:
+        async with self._engine.connect() as connection:
+            row = await NoticeStore(connection).email_of(self._keys.blind_index(subject))
+        return (row.email_address, row.update_time) if row else ("", None)
+
+    async def set_email_preference(self, subject: str, email: str) -> datetime:
+        moment = now()
+        async with self._engine.begin() as connection:
+            await NoticeStore(connection).set_email(self._keys.blind_index(subject), email, moment)
+        return moment

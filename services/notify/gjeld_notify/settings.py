@@ -9,6 +9,13 @@ from gjeld_shared.settings import ServiceSettings
 
 class NotifySettings(ServiceSettings):
     listen_address: str = "127.0.0.1:50054"
-    # The development digital mailbox: delivered notices land here as files.
+    # The development channels: what is sent lands here as files, one folder per channel.
     mailbox_dir: Path = Path(".data/mailbox")
+    # The development population register (synthetic people); unset: nobody has contact details.
+    population_register_file: Path | None = None
     delivery_interval_seconds: float = 0.5
+    # Copy letters of repeated lookups by one lender for one application within this window share one notice.
+    merge_window_seconds: float = 120.0
+    # Failed deliveries are retried with growing pauses (1 s, 2 s, 4 s … at most the cap), then kept for an operator.
+    max_delivery_attempts: int = 10
+    retry_cap_seconds: float = 300.0

@@ -33,7 +33,7 @@ async def test_the_same_source_is_noticed_once_and_delivered_once(registry: Regi
         return bool(reply.notices) and reply.notices[0].state == notify_pb2.NOTICE_STATE_DELIVERED
 
     await eventually(delivered)
-    letters = list(registry.mailbox.glob("*/*.txt"))
+    letters = list(registry.mailbox.glob("digital_mailbox/*/*.txt"))
     assert [p.name for p in letters] == [f"{first.notice.id}.txt"]
     assert "Nordlys Kreditt AS" in letters[0].read_text()
     others = await registry.notify().ListOwnNotices(
