@@ -1,0 +1,184 @@
+"""How notices reach people (DOM-13): the channel by contact details and consent, the letter as PDF and message,
+retries into a dead-letter list an operator replays, one notice for repeated lookups of one application."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from gjeld.notify.v1 import notify_pb2, notify_service_pb2
+from gjeld.type.v1 import identity_pb2
+from gjeld_tools.testing import CO_BORROWER, LENDER, PERSON, Registry, eventually, reason
+
+N = notify_pb2
+
+
+def letter(reference: str = "", recipient: str = LENDER) -> notify_pb2.CopyLetter:
+    copy = notify_pb2.CopyLetter(
+        recipient=identity_pb2.Institution(
+            organization_number=identity_pb2.OrganizationNumber(value=recipient),
+            name="Nordlys Kreditt AS",
+            postal_address=["Storgata 10", "9008 Tromsø"],
+            phone="+47 77 00 00 00",
+        ),
+        purpose="Credit assessment of a loan application, with your consent",
+        source="gjeld",
+        application_reference=reference,
+    )
+    copy.disclose_time.GetCurrentTime()
+    return copy
+
+
+async def enqueue(registry: Registry, source_id: str, subject: str = PERSON, reference: str = "") -> Any:
+    return await registry.notify().EnqueueNotice(
+        notify_service_pb2.EnqueueNoticeRequest(
+            source_id=source_id,
+            subject=identity_pb2.NationalIdentityNumber(value=subject),
+            copy_letter=letter(reference),
+        ),
+        metadata=registry.as_service("lookup"),
+    )
+
+
+async def notices(registry: Registry, subject: str = PERSON) -> list[notify_pb2.Notice]:
+    reply = await registry.notify().ListOwnNotices(
+        notify_service_pb2.ListOwnNoticesRequest(), metadata=registry.as_subject(subject)
+    )
+    return list(reply.notices)
+
+
+async def settled(registry: Registry, subject: str = PERSON, count: int = 1) -> list[notify_pb2.Notice]:
+    async def check() -> list[notify_pb2.Notice]:
+        found = await notices(registry, subject)
+        done = [n for n in found if n.state != N.NOTICE_STATE_PENDING]
+        return done if len(done) == count else []
+
+    return await eventually(check, timeout=15)
+
+
+async def restart_notify(registry: Registry, **settings: Any) -> None:
+    port = registry.addresses["notify"].rsplit(":", 1)[1]
+    await registry.stop("notify")
+    await registry.start("notify", listen_address=f"127.0.0.1:{port}", **settings)
+
+
+def sent(registry: Registry, channel: str) -> list[Path]:
+    return sorted(p for p in (registry.mailbox / channel).rglob("*") if p.is_file())
+
+
+async def test_a_digital_mailbox_gets_the_letter_as_pdf_and_message(registry: Registry) -> None:
+    first = await enqueue(registry, "d-1")
+    [notice] = await settled(registry)
+    assert notice.state == N.NOTICE_STATE_DELIVERED and notice.channel == N.CHANNEL_DIGITAL_MAILBOX
+    files = sent(registry, "digital_mailbox")
+    assert sorted(p.name for p in files) == [f"{first.notice.id}.pdf", f"{first.notice.id}.txt"]
+    pdf = next(p for p in files if p.suffix == ".pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-16:]
+    text = next(p for p in files if p.suffix == ".txt").read_text()
+    # DOM-13: who asked with address and phone, when, why, the source.
+    for expected in ("Nordlys Kreditt AS", "Storgata 10", "+47 77 00 00 00", "Purpose:", "Source: gjeld"):
+        assert expected in text
+    assert PERSON not in text and all(PERSON not in str(p) for p in files)
+
+
+async def test_post_without_a_digital_channel_and_email_only_with_consent(registry: Registry) -> None:
+    await enqueue(registry, "d-post", subject=CO_BORROWER)
+    [by_post] = await settled(registry, CO_BORROWER)
+    assert by_post.channel == N.CHANNEL_POST and [p.suffix for p in sent(registry, "post")] == [".pdf"]
+    # The subject consents to e-mail at an address of their choosing; the next notice goes there.
+    subject = registry.as_subject(CO_BORROWER)
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await registry.notify().UpdateContactPreferences(
+            notify_service_pb2.UpdateContactPreferencesRequest(
+                contact_preferences=notify_pb2.ContactPreferences(email_address="not an address")
+            ),
+            metadata=subject,
+        )
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    await registry.notify().UpdateContactPreferences(
+        notify_service_pb2.UpdateContactPreferencesRequest(
+            contact_preferences=notify_pb2.ContactPreferences(email_address="ola@example.no")
+        ),
+        metadata=subject,
+    )
+    await enqueue(registry, "d-mail", subject=CO_BORROWER)
+    by_mail = await settled(registry, CO_BORROWER, count=2)
+    assert by_mail[0].channel == N.CHANNEL_EMAIL
+    [eml] = sent(registry, "email")
+    mail = eml.read_text()
+    assert "To: ola@example.no" in mail and "application/pdf" in mail
+    # Withdrawing the consent (an empty address) means no more e-mail.
+    await registry.notify().UpdateContactPreferences(
+        notify_service_pb2.UpdateContactPreferencesRequest(contact_preferences=notify_pb2.ContactPreferences()),
+        metadata=subject,
+    )
+    await enqueue(registry, "d-post-again", subject=CO_BORROWER)
+    assert (await settled(registry, CO_BORROWER, count=3))[0].channel == N.CHANNEL_POST
+
+
+async def test_sms_when_the_register_has_only_a_mobile_number(registry: Registry, tmp_path: Path) -> None:
+    people = tmp_path / "people.json"
+    people.write_text(
+        json.dumps({"people": [{"identity_number": PERSON, "name": "Kari Nordmann", "mobile": "+47 900 00 001"}]})
+    )
+    await restart_notify(registry, population_register_file=people)
+    await enqueue(registry, "d-sms")
+    [notice] = await settled(registry)
+    assert notice.channel == N.CHANNEL_SMS
+    [sms] = sent(registry, "sms")
+    assert sms.read_text().startswith("To: +47 900 00 001")
+
+
+async def test_failed_deliveries_end_in_a_dead_letter_list_an_operator_replays(
+    registry: Registry, tmp_path: Path
+) -> None:
+    # No notice is lost: breaking it (dropping a notice after its last attempt) fails here.
+    broken = tmp_path / "not-a-folder"
+    broken.write_text("a file where the mailbox should be")
+    await restart_notify(registry, mailbox_dir=broken, max_delivery_attempts=3, retry_cap_seconds=0.1)
+    created = await enqueue(registry, "d-dead")
+    [failed] = await settled(registry)
+    assert failed.state == N.NOTICE_STATE_FAILED and failed.attempts == 3 and failed.last_error
+    operator = [("authorization", f"Bearer {registry.folder.issuer().operator('ops-1')}")]
+    listed = await registry.notify().ListFailedNotices(notify_service_pb2.ListFailedNoticesRequest(), metadata=operator)
+    assert [n.id for n in listed.notices] == [created.notice.id]
+    assert not listed.notices[0].HasField("copy_letter") and PERSON.encode() not in listed.SerializeToString()
+    for outsider in (registry.as_subject(PERSON), registry.as_service("lookup"), registry.as_institution(LENDER)):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await registry.notify().ListFailedNotices(notify_service_pb2.ListFailedNoticesRequest(), metadata=outsider)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # The operator mends the channel and replays: the notice is delivered, once.
+    await restart_notify(registry)
+    retried = await registry.notify().RetryFailedNotice(
+        notify_service_pb2.RetryFailedNoticeRequest(notice_id=created.notice.id), metadata=operator
+    )
+    assert retried.notice.state == N.NOTICE_STATE_PENDING and retried.notice.attempts == 0
+    [delivered] = await settled(registry)
+    assert delivered.state == N.NOTICE_STATE_DELIVERED
+    assert len(sent(registry, "digital_mailbox")) == 2  # one PDF, one message
+    with pytest.raises(grpc.aio.AioRpcError) as not_failed:
+        await registry.notify().RetryFailedNotice(
+            notify_service_pb2.RetryFailedNoticeRequest(notice_id=created.notice.id), metadata=operator
+        )
+    assert reason(not_failed.value) == "NOTICE_NOT_FAILED"
+
+
+async def test_repeated_lookups_for_one_application_share_one_notice(registry: Registry) -> None:
+    await restart_notify(registry, merge_window_seconds=1.5)
+    first = await enqueue(registry, "d-a", reference="APP-9")
+    second = await enqueue(registry, "d-b", reference="APP-9")
+    other = await enqueue(registry, "d-c", reference="APP-10")
+    again = await enqueue(registry, "d-b", reference="APP-9")  # the relay's retry of the same disclosure
+    assert second.notice.id == first.notice.id and other.notice.id != first.notice.id
+    assert not again.created and again.notice.id == first.notice.id
+    done = await settled(registry, count=2)
+    merged = next(n for n in done if n.id == first.notice.id)
+    assert list(merged.source_ids) == ["d-a", "d-b"] and len(merged.merged_letters) == 1
+    text = (registry.mailbox / "digital_mailbox").rglob(f"{first.notice.id}.txt").__next__().read_text()
+    assert "2 LOOKUPS FOR THE SAME APPLICATION" in text and text.count("Their reference: APP-9") == 2
+    # Once sent, a notice takes no more: a later lookup for the same application gets its own.
+    later = await enqueue(registry, "d-d", reference="APP-9")
+    assert later.notice.id != first.notice.id
