@@ -71,6 +71,10 @@ class InstitutionDirectory:
         """The institutions that answer live lookups (implement gjeld.creditor.v1), by organisation number."""
         return sorted((i for i in self._by_number.values() if i.creditor_endpoint), key=lambda i: i.organization_number)
 
+    def called_for_snapshots(self) -> list[Institution]:
+        """The institutions whose daily snapshot ingest fetches from their creditor endpoint."""
+        return [i for i in self.live_creditors() if i.fetch_snapshot]
+
 
 def institution_to_proto(institution: Institution) -> identity_pb2.Institution:
     return identity_pb2.Institution(

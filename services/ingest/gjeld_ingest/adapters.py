@@ -9,10 +9,12 @@ keeps no history of balances (DOM-7); a closed debt's row is deleted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import grpc
+from gjeld.creditor.v1 import creditor_service_pb2, creditor_service_pb2_grpc
 from gjeld_shared.db import beyond
 from sqlalchemy import (
     BigInteger,
@@ -343,3 +345,28 @@ class Handovers:
             )
         ).one()
         return _handover(row)
+
+
+class CalledCreditors:
+    """Institutions that prefer to be called for their snapshot, over gjeld.creditor.v1 (ExportDebts)."""
+
+    def __init__(self, channel: Callable[[str], grpc.aio.Channel], token: Callable[[], str]) -> None:
+        self._channel = channel
+        self._token = token
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def export(self, endpoint: str) -> AsyncIterator[creditor_service_pb2.ExportDebtsResponse]:
+        """The institution's snapshot, message by message, as it streams it."""
+        if endpoint not in self._channels:
+            self._channels[endpoint] = self._channel(endpoint)
+        stub = creditor_service_pb2_grpc.CreditorServiceStub(self._channels[endpoint])
+        # The token goes in explicitly: grpcio 1.85's aio channel drops metadata that a client interceptor adds to a
+        # unary-stream call (unary calls keep it), so the channel's own authentication does not reach this one.
+        call: AsyncIterator[creditor_service_pb2.ExportDebtsResponse] = stub.ExportDebts(
+            creditor_service_pb2.ExportDebtsRequest(), metadata=(("authorization", f"Bearer {self._token()}"),)
+        ).__aiter__()
+        return call
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()

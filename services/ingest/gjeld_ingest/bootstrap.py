@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import time
 from pathlib import Path
 
 from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
+from gjeld_shared.clients import ServiceToken
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
+from .adapters import CalledCreditors
 from .entrypoints import IngestServicer
 from .service_layer import Ingest
 from .settings import IngestSettings
@@ -18,21 +21,26 @@ NAME = "ingest"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def wire(parts: Parts) -> Wiring:
-    servicer = IngestServicer(
-        Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__)), parts.directory
-    )
-    return Wiring(
-        [
-            registration(
-                ingest_service_pb2,
-                "IngestService",
-                ingest_service_pb2_grpc.add_IngestServiceServicer_to_server,
-                servicer,
-            )
-        ]
-    )
-
-
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
+    def wire(parts: Parts) -> Wiring:
+        if settings.service_token_file is None:
+            raise ValueError("ingest calls institutions and needs GJELD_SERVICE_TOKEN_FILE")
+        creditors = CalledCreditors(parts.channel, ServiceToken(settings.service_token_file))
+        servicer = IngestServicer(
+            Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__)), parts.directory, creditors
+        )
+        fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc)
+        return Wiring(
+            [
+                registration(
+                    ingest_service_pb2,
+                    "IngestService",
+                    ingest_service_pb2_grpc.add_IngestServiceServicer_to_server,
+                    servicer,
+                )
+            ],
+            background=[lambda stopping: servicer.run_daily_fetches(stopping, fetch_at)],
+            on_close=[creditors.close],
+        )
+
     return assemble(NAME, settings, wire, span_processors)

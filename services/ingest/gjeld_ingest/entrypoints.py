@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
+import grpc
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld.ingest.v1 import ingest_service_pb2_grpc
 from gjeld_shared import identity_numbers, organization_numbers, paging
-from gjeld_shared.callers import SCOPE_REPORT, require_institution, require_service
-from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
+from gjeld_shared.callers import SCOPE_REPORT, require_institution, require_operator, require_service
+from gjeld_shared.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unavailable, Violations
 from gjeld_shared.institutions import InstitutionDirectory
 from gjeld_shared.timestamps import from_proto
 
 from . import domain
+from .adapters import CalledCreditors
 from .convert import (
     STRICTNESS_FROM_PROTO,
     Reading,
@@ -28,6 +32,8 @@ from .convert import (
 )
 from .domain import DeliveryKind
 from .service_layer import DeliveryHeader, Ingest, Outcome, Part
+
+log = logging.getLogger(__name__)
 
 MAX_RECORDS = 10_000  # per message
 MAX_REQUEST_ID = 64
@@ -82,9 +88,74 @@ def _uuid(value: str, field: str) -> uuid.UUID:
 
 
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
-    def __init__(self, ingest: Ingest, directory: InstitutionDirectory) -> None:
+    def __init__(self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors) -> None:
         self._ingest = ingest
         self._directory = directory
+        self._creditors = creditors
+
+    async def fetch_snapshot(self, institution: str) -> Outcome:
+        """Fetch the institution's snapshot from its creditor service and apply it like a delivered one."""
+        endpoint = self._directory.get(institution).creditor_endpoint
+        if not endpoint:
+            raise FailedPrecondition(
+                "NOT_A_CALLED_INSTITUTION",
+                "the operator has configured no creditor endpoint for this institution",
+                {"institution": institution},
+            )
+        stream = self._creditors.export(endpoint)
+        try:
+            exported = await anext(stream, None)
+            if exported is None:
+                raise Unavailable("SNAPSHOT_EMPTY", "the institution's export ended without a message")
+            first = pb.DeliverSnapshotRequest(
+                request_id=f"fetch-{uuid.uuid4().hex}", extract_time=exported.extract_time, debts=exported.debts
+            )
+
+            async def rest() -> AsyncIterator[pb.DeliverSnapshotRequest]:
+                async for message in stream:
+                    yield pb.DeliverSnapshotRequest(debts=message.debts)
+
+            header = _header(DeliveryKind.SNAPSHOT, first)
+            return await self._ingest.deliver(
+                institution, header, _parts(header, first, rest(), "debts", snapshot_part)
+            )
+        except grpc.RpcError as error:
+            raise Unavailable(
+                "INSTITUTION_UNAVAILABLE",
+                "the institution's export failed; nothing was changed",
+                {"institution": institution, "code": error.code().name},
+            ) from None
+
+    async def FetchSnapshot(self, request: pb.FetchSnapshotRequest, context: Any) -> pb.FetchSnapshotResponse:
+        require_operator()
+        violations = Violations()
+        with violations.catching("institution.value", organization_numbers.InvalidOrganizationNumber):
+            organization_numbers.validate(request.institution.value)
+        violations.raise_if_any()
+        outcome = await self.fetch_snapshot(request.institution.value)
+        return pb.FetchSnapshotResponse(
+            delivery=delivery_to_proto(outcome.delivery), rejections=map(rejection_to_proto, outcome.rejections)
+        )
+
+    async def run_daily_fetches(self, stopping: asyncio.Event, at: time, interval: float = 60.0) -> None:
+        """Once a day after `at` (UTC), fetch the snapshot of every institution configured to be called.
+        A fetch that fails is tried again at the next round until it succeeds that day."""
+        done: dict[str, date] = {}
+        while not stopping.is_set():
+            moment = datetime.now(UTC)
+            if moment.time() >= at:
+                for institution in self._directory.called_for_snapshots():
+                    if done.get(institution.organization_number) == moment.date():
+                        continue
+                    try:
+                        await self.fetch_snapshot(institution.organization_number)
+                        done[institution.organization_number] = moment.date()
+                    except Exception:
+                        log.exception("daily snapshot fetch from %s failed", institution.organization_number)
+            try:
+                await asyncio.wait_for(stopping.wait(), interval)
+            except TimeoutError:
+                pass
 
     async def _deliver(
         self, kind: DeliveryKind, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader

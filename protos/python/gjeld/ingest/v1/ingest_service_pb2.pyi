@@ -166,3 +166,17 @@ class ListSubjectDebtsResponse(_message.Message):
     DEBTS_FIELD_NUMBER: _ClassVar[int]
     debts: _containers.RepeatedCompositeFieldContainer[_ingest_pb2.Debt]
     def __init__(self, debts: _Optional[_Iterable[_Union[_ingest_pb2.Debt, _Mapping]]] = ...) -> None: ...
+
+class FetchSnapshotRequest(_message.Message):
+    __slots__ = ("institution",)
+    INSTITUTION_FIELD_NUMBER: _ClassVar[int]
+    institution: _identity_pb2.OrganizationNumber
+    def __init__(self, institution: _Optional[_Union[_identity_pb2.OrganizationNumber, _Mapping]] = ...) -> None: ...
+
+class FetchSnapshotResponse(_message.Message):
+    __slots__ = ("delivery", "rejections")
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    delivery: _ingest_pb2.Delivery
+    rejections: _containers.RepeatedCompositeFieldContainer[_ingest_pb2.RecordRejection]
+    def __init__(self, delivery: _Optional[_Union[_ingest_pb2.Delivery, _Mapping]] = ..., rejections: _Optional[_Iterable[_Union[_ingest_pb2.RecordRejection, _Mapping]]] = ...) -> None: ...

@@ -94,6 +94,11 @@ class IngestServiceStub:
                 request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsRequest.SerializeToString,
                 response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsResponse.FromString,
                 _registered_method=True)
+        self.FetchSnapshot = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/FetchSnapshot',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -203,6 +208,20 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FetchSnapshot(self, request, context):
+        """FetchSnapshot fetches an institution's full snapshot from its own
+        gjeld.creditor.v1 service (ExportDebts) and applies it as a snapshot
+        delivery, all or nothing (DOM-8): for institutions that prefer to be
+        called. Ingest also does this once a day by itself for every institution
+        the operator configured so. An institution without a creditor endpoint is
+        refused with FAILED_PRECONDITION and reason NOT_A_CALLED_INSTITUTION; one
+        that fails or breaks off gives UNAVAILABLE and changes nothing.
+        Callers: operators.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -255,6 +274,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.ListSubjectDebts,
                     request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsRequest.FromString,
                     response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsResponse.SerializeToString,
+            ),
+            'FetchSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchSnapshot,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -537,6 +561,33 @@ class IngestService:
             '/gjeld.ingest.v1.IngestService/ListSubjectDebts',
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsRequest.SerializeToString,
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/FetchSnapshot',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotResponse.FromString,
             options,
             channel_credentials,
             insecure,
