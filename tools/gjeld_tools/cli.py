@@ -201,8 +201,18 @@ async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtR
         token(args),
     )
     print(f"  disclosure {reply.disclosure.id}, trace {reply.disclosure.trace_id}")
+    if reply.credit_blocked:
+        print("    the person has a credit block: nothing else is disclosed (DOM-12)")
+        return reply
+    print(f"  creditors asked live: {reply.creditors_answered} answered, {reply.creditors_missing} missing")
+    for creditor in reply.creditors:
+        answer = lookup_pb2.CreditorAnswer.Name(creditor.answer).removeprefix("CREDITOR_ANSWER_").lower()
+        print(
+            f"    creditor {creditor.creditor_number}: {answer}, "
+            f"confirmed {creditor.confirm_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC"
+        )
     for debt in reply.debts:
-        print(f"    {describe(debt)}")
+        print(f"    [creditor {debt.creditor_number}] {describe(debt)}")
     print_totals(reply.totals)
     return reply
 
@@ -217,6 +227,7 @@ async def cmd_my(args: argparse.Namespace) -> None:
             lookup_service_pb2.GetOwnDebtRequest(),
             bearer,
         )
+        print(f"  creditors asked live: {reply.creditors_answered} answered, {reply.creditors_missing} missing")
         for debt in reply.debts:
             print(
                 f"    {debt.creditor.name:<20} {debt.account_id:<10} {describe(debt)}  "

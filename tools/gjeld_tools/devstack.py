@@ -169,6 +169,8 @@ def service_env(
         "GJELD_TRACE_FILE": str(folder.traces / f"{service}.jsonl"),
         "GJELD_MAILBOX_DIR": str(folder.mailbox),
         "GJELD_POPULATION_REGISTER_FILE": str(POPULATION_REGISTER_FILE),
+        # Repeated lookups for one application share a letter within this window; short here, so a letter shows soon.
+        "GJELD_MERGE_WINDOW_SECONDS": "3",
         "GJELD_PORT_FILE": str(folder.root / "run" / f"{service}.port"),
         **{f"GJELD_{name.upper()}_ADDRESS": address for name, address in addresses.items()},
     }

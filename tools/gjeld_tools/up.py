@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from . import devstack
 from .cli import address, data_folder
+
+FAKE_BANK = "127.0.0.1:50061"
 
 
 def up() -> int:
@@ -23,6 +28,23 @@ def up() -> int:
     suite = devstack.Suite(
         folder, socket, listen={s: address(s) for s in devstack.SERVICES}, log_dir=folder.root / "logs"
     )
+    # Fjordbanken's live answers and snapshots (gjeld.creditor.v1), at the endpoint institutions.dev.json names.
+    bank_log = (folder.root / "logs" / "fake-bank.log").open("ab")
+    bank = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gjeld_tools.fake_bank",
+            "--nogi",
+            str(Path(__file__).parent / "demo-delivery.json"),
+            "--listen",
+            FAKE_BANK,
+            "--public-key",
+            str(folder.issuer_public_key),
+        ],
+        stdout=bank_log,
+        stderr=bank_log,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -32,6 +54,7 @@ def up() -> int:
         print(f"  {'service':<9} {'address':<18} schema / role")
         for service in ("ingest", "lookup", "consent", "notify"):
             print(f"  {service:<9} {addresses[service]:<18} {service} / {devstack.role(service)}")
+        print(f"  {'fake bank':<9} {FAKE_BANK:<18} Fjordbanken's gjeld.creditor.v1 (live answers, snapshots)")
         print(f"\n  PostgreSQL   {socket} (database gjeld)")
         print(f"  traces       {folder.traces}/<service>.jsonl")
         print(f"  letters      {folder.mailbox}/")
@@ -51,6 +74,8 @@ def up() -> int:
     finally:
         print("\nstopping …", flush=True)
         codes = suite.stop()
+        bank.terminate()
+        codes["fake bank"] = bank.wait(10)
         server.cleanup()
         print(
             "stopped: " + ", ".join(f"{s} exit {c}" for s, c in codes.items()) + "; the data is kept under "
