@@ -285,6 +285,8 @@ def cmd_token(args: argparse.Namespace) -> None:
         print(issuer.institution(args.who, args.scope or [SCOPE_REPORT, SCOPE_LOOKUP], args.ttl))
     elif args.kind == "subject":
         print(issuer.subject(args.who, args.ttl))
+    elif args.kind == "operator":
+        print(issuer.operator(args.who, args.ttl))
     else:
         print(issuer.service(args.who, args.ttl))
 
@@ -304,7 +306,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="start the registry on the embedded PostgreSQL")
     sub.add_parser("demo", help="tell the whole story against the running registry")
     t = sub.add_parser("token", help="issue a development token")
-    t.add_argument("kind", choices=["institution", "subject", "service"])
+    t.add_argument("kind", choices=["institution", "subject", "service", "operator"])
     t.add_argument("who", help="organisation number, identity number or service name")
     t.add_argument("--scope", action="append", choices=[SCOPE_REPORT, SCOPE_LOOKUP])
     t.add_argument("--ttl", type=int, default=3600, help="seconds")
