@@ -143,6 +143,9 @@ class Registry:
     def as_service(self, name: str) -> list[tuple[str, str]]:
         return [("authorization", f"Bearer {self.folder.issuer().service(name)}")]
 
+    def as_operator(self, name: str = "ops-1") -> list[tuple[str, str]]:
+        return [("authorization", f"Bearer {self.folder.issuer().operator(name)}")]
+
     async def fetch(self, sql: str) -> list[asyncpg.Record]:
         """Read the test's database directly, as the administrator (to check what the services stored)."""
         connection = await asyncpg.connect(host=self.socket, user="postgres", database=self.database)

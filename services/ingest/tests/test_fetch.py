@@ -31,7 +31,7 @@ async def test_a_called_institutions_snapshot_replaces_its_data(registry: Regist
         await registry.configure_institutions(
             {BANK: {"creditor_endpoint": f"127.0.0.1:{port}", "fetch_snapshot": True}}, restart=["ingest"]
         )
-        operator = [("authorization", f"Bearer {registry.folder.issuer().operator('ops-1')}")]
+        operator = registry.as_operator()
         reply = await registry.ingest().FetchSnapshot(fetch(BANK), metadata=operator)
         # The demo portfolio: three debts of one person, one of them joint and so also the co-borrower's (DOM-3).
         assert reply.delivery.registered_count == 4 and reply.delivery.record_count == 4

@@ -54,17 +54,24 @@ def _debt_line(debt: debt_pb2.DisclosedDebt) -> str:
     return f"Charge card: balance {kroner(used)} ({role})"
 
 
+def _who_asked(letter: notify_pb2.CopyLetter) -> list[str]:
+    """Who asked, as DOM-13 requires: name, organisation number, address and phone."""
+    recipient = letter.recipient
+    return [
+        f"  {recipient.name} (organisation number {recipient.organization_number.value})",
+        *(f"  {line}" for line in recipient.postal_address),
+        *([f"  Telephone: {recipient.phone}"] if recipient.phone else []),
+    ]
+
+
 def _blocked(letter: notify_pb2.CopyLetter) -> str:
     """The notice of a lookup that the subject's credit block stopped (DOM-12)."""
-    recipient = letter.recipient
     when = from_proto(letter.disclose_time).strftime("%d.%m.%Y %H:%M UTC")
     lines = [
         "YOUR CREDIT BLOCK STOPPED A LOOKUP OF YOUR DEBT",
         "",
         f"On {when}, this institution asked for information about your unsecured debt:",
-        f"  {recipient.name} (organisation number {recipient.organization_number.value})",
-        *(f"  {line}" for line in recipient.postal_address),
-        *([f"  Telephone: {recipient.phone}"] if recipient.phone else []),
+        *_who_asked(letter),
         "",
         f"Purpose they gave: {letter.purpose}",
         *([f"Their reference: {letter.application_reference}"] if letter.application_reference else []),
@@ -78,15 +85,12 @@ def _blocked(letter: notify_pb2.CopyLetter) -> str:
 def render(letter: notify_pb2.CopyLetter) -> str:
     if letter.credit_blocked:
         return _blocked(letter)
-    recipient = letter.recipient
     when = from_proto(letter.disclose_time).strftime("%d.%m.%Y %H:%M UTC")
     lines = [
         "COPY LETTER (GJENPART): YOUR DEBT INFORMATION WAS DISCLOSED",
         "",
         f"On {when}, information about your unsecured debt was disclosed to:",
-        f"  {recipient.name} (organisation number {recipient.organization_number.value})",
-        *(f"  {line}" for line in recipient.postal_address),
-        *([f"  Telephone: {recipient.phone}"] if recipient.phone else []),
+        *_who_asked(letter),
         "",
         f"Purpose: {letter.purpose}",
         *([f"Their reference: {letter.application_reference}"] if letter.application_reference else []),

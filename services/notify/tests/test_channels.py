@@ -142,7 +142,7 @@ async def test_failed_deliveries_end_in_a_dead_letter_list_an_operator_replays(
     created = await enqueue(registry, "d-dead")
     [failed] = await settled(registry)
     assert failed.state == N.NOTICE_STATE_FAILED and failed.attempts == 3 and failed.last_error
-    operator = [("authorization", f"Bearer {registry.folder.issuer().operator('ops-1')}")]
+    operator = registry.as_operator()
     listed = await registry.notify().ListFailedNotices(notify_service_pb2.ListFailedNoticesRequest(), metadata=operator)
     assert [n.id for n in listed.notices] == [created.notice.id]
     assert not listed.notices[0].HasField("copy_letter") and PERSON.encode() not in listed.SerializeToString()
