@@ -39,12 +39,12 @@ class ServiceToken:
         return self._token
 
 
-class _Authenticate(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
+class _Authenticate:
+    """Adds this service's bearer token to every outbound call.
+
+    grpc.aio files each interceptor under the first call kind it is an instance of (unary-unary, unary-stream,
+    stream-unary, stream-stream), so one object cannot serve all four: each kind has its own subclass below."""
+
     def __init__(self, token: Callable[[], str]) -> None:
         self._token = token
 
@@ -55,21 +55,35 @@ class _Authenticate(
             details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
         )
 
+
+class _AuthenticateUnaryUnary(_Authenticate, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self._with_token(details), request)
 
+
+class _AuthenticateUnaryStream(_Authenticate, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self._with_token(details), request)
 
+
+class _AuthenticateStreamUnary(_Authenticate, grpc.aio.StreamUnaryClientInterceptor):
     async def intercept_stream_unary(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
         return await continuation(self._with_token(details), request_iterator)
 
+
+class _AuthenticateStreamStream(_Authenticate, grpc.aio.StreamStreamClientInterceptor):
     async def intercept_stream_stream(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
         return await continuation(self._with_token(details), request_iterator)
 
 
+def authenticating(token: Callable[[], str]) -> list[Any]:
+    """One authenticating interceptor per call kind."""
+    kinds = (_AuthenticateUnaryUnary, _AuthenticateUnaryStream, _AuthenticateStreamUnary, _AuthenticateStreamStream)
+    return [kind(token) for kind in kinds]
+
+
 def internal_channel(target: str, token: Callable[[], str], tracer_provider: TracerProvider | None) -> grpc.aio.Channel:
-    interceptors: list[Any] = [*aio_client_interceptors(tracer_provider=tracer_provider), _Authenticate(token)]
+    interceptors: list[Any] = [*aio_client_interceptors(tracer_provider=tracer_provider), *authenticating(token)]
     return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS, interceptors=interceptors)
 
 

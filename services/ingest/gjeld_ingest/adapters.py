@@ -350,9 +350,8 @@ class Handovers:
 class CalledCreditors:
     """Institutions that prefer to be called for their snapshot, over gjeld.creditor.v1 (ExportDebts)."""
 
-    def __init__(self, channel: Callable[[str], grpc.aio.Channel], token: Callable[[], str]) -> None:
+    def __init__(self, channel: Callable[[str], grpc.aio.Channel]) -> None:
         self._channel = channel
-        self._token = token
         self._channels: dict[str, grpc.aio.Channel] = {}
 
     def export(self, endpoint: str) -> AsyncIterator[creditor_service_pb2.ExportDebtsResponse]:
@@ -360,10 +359,8 @@ class CalledCreditors:
         if endpoint not in self._channels:
             self._channels[endpoint] = self._channel(endpoint)
         stub = creditor_service_pb2_grpc.CreditorServiceStub(self._channels[endpoint])
-        # The token goes in explicitly: grpcio 1.85's aio channel drops metadata that a client interceptor adds to a
-        # unary-stream call (unary calls keep it), so the channel's own authentication does not reach this one.
         call: AsyncIterator[creditor_service_pb2.ExportDebtsResponse] = stub.ExportDebts(
-            creditor_service_pb2.ExportDebtsRequest(), metadata=(("authorization", f"Bearer {self._token()}"),)
+            creditor_service_pb2.ExportDebtsRequest()
         ).__aiter__()
         return call
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
-from gjeld_shared.clients import ServiceToken
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
@@ -23,9 +22,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
-        if settings.service_token_file is None:
-            raise ValueError("ingest calls institutions and needs GJELD_SERVICE_TOKEN_FILE")
-        creditors = CalledCreditors(parts.channel, ServiceToken(settings.service_token_file))
+        creditors = CalledCreditors(parts.channel)
         servicer = IngestServicer(
             Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__)), parts.directory, creditors
         )
