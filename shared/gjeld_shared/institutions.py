@@ -37,6 +37,8 @@ class Institution:
 class InstitutionDirectory:
     def __init__(self, institutions: list[Institution]) -> None:
         self._by_number = {i.organization_number: i for i in institutions}
+        # Asked on every lookup: worked out once, as the directory does not change while a service runs.
+        self._live = sorted((i for i in institutions if i.creditor_endpoint), key=lambda i: i.organization_number)
 
     @classmethod
     def load(cls, path: Path) -> InstitutionDirectory:
@@ -69,7 +71,7 @@ class InstitutionDirectory:
 
     def live_creditors(self) -> list[Institution]:
         """The institutions that answer live lookups (implement gjeld.creditor.v1), by organisation number."""
-        return sorted((i for i in self._by_number.values() if i.creditor_endpoint), key=lambda i: i.organization_number)
+        return list(self._live)
 
     def called_for_snapshots(self) -> list[Institution]:
         """The institutions whose daily snapshot ingest fetches from their creditor endpoint."""
