@@ -1,4 +1,5 @@
-"""The whole story across the four services as separate processes, started the way `make up` starts them."""
+"""The whole story across the four services as separate processes, started the way `make up` starts them: every
+call over TLS, the services calling each other with mutual TLS."""
 
 from __future__ import annotations
 
@@ -33,14 +34,15 @@ async def test_the_demo_story_across_four_processes(
         folder,
         postgres,
         database=await fresh_database(postgres),
-        listen={s: "127.0.0.1:0" for s in devstack.SERVICES},
+        listen={s: dict.fromkeys(devstack.LISTENERS, "127.0.0.1:0") for s in devstack.SERVICES},
         log_dir=tmp_path,
     )
     addresses = await asyncio.to_thread(suite.start)
     assert len({suite.processes[s].pid for s in devstack.SERVICES}) == 4
     monkeypatch.setenv("GJELD_DATA", str(folder.root))
-    for service, address in addresses.items():
-        monkeypatch.setenv(f"GJELD_{service.upper()}_ADDRESS", address)
+    for service, listeners in addresses.items():
+        monkeypatch.setenv(f"GJELD_{service.upper()}_ADDRESS", listeners["certificate"])
+        monkeypatch.setenv(f"GJELD_{service.upper()}_TOKEN_ADDRESS", listeners["token"])
     try:
         assert await demo() == 0
     finally:

@@ -1,9 +1,9 @@
-"""What every service's bootstrap does the same way: tracing, database engine, keys,
-institution directory, token verification; the service adds its servicers and tasks."""
+"""What every service's bootstrap does the same way: tracing, database engine, keys, institution directory,
+certificates and token verification; the service adds its servicers (each with its access rules) and tasks."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +12,14 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import db, telemetry
-from .callers import TokenVerifier
-from .clients import ServiceToken, internal_channel
+from .access import Rule
+from .certificates import PeerCertificates, TlsIdentity, load_bundle
+from .clients import creditor_channel, internal_channel
 from .identity_numbers import SubjectKeys
 from .institutions import InstitutionDirectory
-from .server import BackgroundTask, Registration, ServiceRuntime
+from .server import BackgroundTask, Listeners, Registration, ServiceRuntime, Trust
 from .settings import ServiceSettings, load_subject_keys
+from .tokens import IdentityProvider, KeySet, Provider, TokenVerifier
 
 
 @dataclass
@@ -32,10 +34,21 @@ class Parts:
     directory: InstitutionDirectory
 
     def channel(self, target: str) -> grpc.aio.Channel:
-        """A channel to another gjeld service, authenticated as this service."""
-        if self.settings.service_token_file is None:
-            raise ValueError(f"{self.name} calls other services and needs GJELD_SERVICE_TOKEN_FILE")
-        return internal_channel(target, ServiceToken(self.settings.service_token_file), self.tracer_provider)
+        """A channel to another gjeld service, authenticated by this service's workload certificate."""
+        s = self.settings
+        identity = TlsIdentity(s.tls_certificate_file, s.tls_key_file)
+        return internal_channel(target, s.workload_ca_file, identity, self.tracer_provider)
+
+    def creditor_channel(self, endpoint: str) -> grpc.aio.Channel:
+        """A channel to an institution's creditor service, authenticated by the registry's enterprise certificate."""
+        s = self.settings
+        if s.registry_certificate_file is None or s.registry_key_file is None or s.creditor_ca_file is None:
+            raise ValueError(
+                f"{self.name} calls institutions and needs GJELD_REGISTRY_CERTIFICATE_FILE, GJELD_REGISTRY_KEY_FILE "
+                "and GJELD_CREDITOR_CA_FILE"
+            )
+        identity = TlsIdentity(s.registry_certificate_file, s.registry_key_file)
+        return creditor_channel(endpoint, s.creditor_ca_file, identity, self.tracer_provider)
 
 
 @dataclass
@@ -47,10 +60,39 @@ class Wiring:
     on_close: Sequence[Callable[[], Awaitable[None]]] = ()
 
 
-def registration(module: Any, service: str, add: Callable[[Any, grpc.aio.Server], None], servicer: Any) -> Registration:
-    """Register `servicer` for `service`, a service in the generated `module`."""
-    full_name = module.DESCRIPTOR.services_by_name[service].full_name
-    return Registration(full_name, lambda server: add(servicer, server))
+def registration(
+    module: Any,
+    service: str,
+    add: Callable[[Any, grpc.aio.Server], None],
+    servicer: Any,
+    rules: Mapping[str, Rule],
+) -> Registration:
+    """Register `servicer` for `service`, a service in the generated `module`, with the access rule of each of its
+    methods by name. A method without a rule, or a rule for no method, stops the service from starting."""
+    descriptor = module.DESCRIPTOR.services_by_name[service]
+    methods = {m.name for m in descriptor.methods}
+    if methods != set(rules):
+        raise ValueError(
+            f"{descriptor.full_name}: access rules missing for {sorted(methods - set(rules))}, "
+            f"for no method: {sorted(set(rules) - methods)}"
+        )
+    full = {f"/{descriptor.full_name}/{name}": rule for name, rule in rules.items()}
+    return Registration(descriptor.full_name, lambda server: add(servicer, server), full)
+
+
+def token_verifier(settings: ServiceSettings) -> TokenVerifier:
+    """The verifier of this API's tokens, from the identity providers configured (a JWKS file each)."""
+    configured = [
+        (Provider.MASKINPORTEN, settings.maskinporten_issuer, settings.maskinporten_jwks_file),
+        (Provider.IDPORTEN, settings.idporten_issuer, settings.idporten_jwks_file),
+        (Provider.OPERATOR, settings.operator_issuer, settings.operator_jwks_file),
+    ]
+    return TokenVerifier(
+        [IdentityProvider(kind, issuer, KeySet(jwks)) for kind, issuer, jwks in configured if issuer and jwks],
+        settings.token_audience,
+        max_lifetime_seconds=settings.token_max_lifetime_seconds,
+        leeway_seconds=settings.token_leeway_seconds,
+    )
 
 
 def assemble(
@@ -72,12 +114,22 @@ def assemble(
         InstitutionDirectory.load(settings.institutions_file),
     )
     wiring = wire(parts)
+    authorities = [p for p in (settings.workload_ca_file, settings.institution_ca_file) if p is not None]
+    trust = Trust(
+        identity=TlsIdentity(settings.tls_certificate_file, settings.tls_key_file),
+        client_authorities=authorities,
+        peers=PeerCertificates(
+            load_bundle(settings.workload_ca_file),
+            load_bundle(settings.institution_ca_file),
+            settings.workload_id_prefix,
+        ),
+        verifier=token_verifier(settings),
+        admitted=parts.directory.admits,
+    )
     return ServiceRuntime(
         name=name,
-        listen_address=settings.listen_address,
-        verifier=TokenVerifier(
-            settings.token_public_key_file.read_bytes(), settings.token_issuer, settings.token_audience
-        ),
+        listeners=Listeners(settings.listen_address, settings.token_listen_address, settings.health_listen_address),
+        trust=trust,
         tracer_provider=provider,
         registrations=wiring.registrations,
         background=wiring.background,

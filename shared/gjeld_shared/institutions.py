@@ -69,6 +69,11 @@ class InstitutionDirectory:
             organization_number, f"Organisation {organization_number}"
         )
 
+    def admits(self, organization_number: str) -> bool:
+        """Whether the operator has admitted the institution: only those in the directory report, look up or register
+        consents."""
+        return organization_number in self._by_number
+
     def live_creditors(self) -> list[Institution]:
         """The institutions that answer live lookups (implement gjeld.creditor.v1), by organisation number."""
         return list(self._live)

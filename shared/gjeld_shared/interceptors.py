@@ -1,10 +1,9 @@
 """The request boundary every service puts in front of its servicers.
 
-For each call it establishes the caller from the bearer token (UNAUTHENTICATED
-without a valid one), makes it available to the use case through
-`callers.current_caller()`, and turns what the use case raises into a status:
-a `GjeldError` into its code and details, anything else into a bare INTERNAL
-whose cause is logged here and never sent.
+For each call it establishes the caller by the method's access rule (`access.py`) from the peer's certificate and
+the bearer token, makes it available to the use case through `callers.current_caller()`, and turns what the use
+case raises into a status: a `GjeldError` into its code and details, anything else into a bare INTERNAL whose cause
+is logged here and never sent.
 
 Health checking and server reflection need no identity.
 """
@@ -12,14 +11,17 @@ Health checking and server reflection need no identity.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
 from grpc.aio import AbortError, ServicerContext
 
-from .callers import TokenVerifier, bearer, reset_caller, set_caller
-from .errors import GjeldError, Unauthenticated, internal_status, to_status
+from .access import Nobody, Presented, Rule
+from .callers import bearer, reset_caller, set_caller
+from .certificates import PeerCertificates
+from .errors import GjeldError, internal_status, to_status
+from .tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,14 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
 class RequestBoundary(grpc.aio.ServerInterceptor):
-    def __init__(self, verifier: TokenVerifier) -> None:
-        self._verifier = verifier
+    def __init__(
+        self,
+        rules: Mapping[str, Rule],
+        verifier: TokenVerifier,
+        peers: PeerCertificates,
+        admitted: Callable[[str], bool],
+    ) -> None:
+        self._rules, self._verifier, self._peers, self._admitted = rules, verifier, peers, admitted
 
     async def intercept_service(
         self,
@@ -39,14 +47,14 @@ class RequestBoundary(grpc.aio.ServerInterceptor):
         method: str = handler_call_details.method
         if handler is None or method.startswith(PUBLIC_PREFIXES):
             return handler
-        return _wrap(handler, self._verifier, method)
+        rule = self._rules.get(method, Nobody())
+        return _wrap(handler, lambda context: set_caller(rule.admit(self._presented(context))), method)
 
-
-def _authenticate(verifier: TokenVerifier, context: ServicerContext[Any, Any]) -> Any:
-    token = bearer(context.invocation_metadata())
-    if token is None:
-        raise Unauthenticated("TOKEN_MISSING", "the call carries no bearer token")
-    return set_caller(verifier.verify(token))
+    def _presented(self, context: ServicerContext[Any, Any]) -> Presented:
+        certificate = context.auth_context().get("x509_pem_cert")
+        peer = self._peers.identify(certificate[0]) if certificate else None
+        token = bearer(context.invocation_metadata())
+        return Presented(peer, bool(certificate), token, self._verifier, self._admitted)
 
 
 async def _fail(context: ServicerContext[Any, Any], error: Exception, method: str) -> None:
@@ -57,14 +65,17 @@ async def _fail(context: ServicerContext[Any, Any], error: Exception, method: st
     await context.abort_with_status(internal_status())
 
 
-def _wrap(handler: grpc.RpcMethodHandler, verifier: TokenVerifier, method: str) -> grpc.RpcMethodHandler:
+Admit = Callable[[ServicerContext[Any, Any]], Any]
+
+
+def _wrap(handler: grpc.RpcMethodHandler, admit: Admit, method: str) -> grpc.RpcMethodHandler:
     if handler.unary_unary or handler.stream_unary:
         inner = handler.unary_unary or handler.stream_unary
 
         async def answer(request: Any, context: ServicerContext[Any, Any]) -> Any:
             token = None
             try:
-                token = _authenticate(verifier, context)
+                token = admit(context)
                 return await inner(request, context)
             except AbortError:
                 raise
@@ -84,7 +95,7 @@ def _wrap(handler: grpc.RpcMethodHandler, verifier: TokenVerifier, method: str) 
     async def stream(request: Any, context: ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         token = None
         try:
-            token = _authenticate(verifier, context)
+            token = admit(context)
             async for item in inner_stream(request, context):
                 yield item
         except AbortError:

@@ -2,18 +2,27 @@
 
 A `ServiceRuntime` holds a grpc.aio server with tracing and the request boundary,
 health checking and server reflection, plus the service's background tasks (an
-outbox relay, a delivery worker). `start()` binds (port 0 in tests) and reports the
-real port; `stop()` drains: health goes NOT_SERVING, in-flight calls get the grace
-period, background tasks stop, then the database and the tracer are closed.
-`run()` serves until SIGTERM or SIGINT.
+outbox relay, a delivery worker). It listens three times:
+
+- the certificate listener: TLS that requires a client certificate (services' workload certificates,
+  institutions' enterprise certificates);
+- the token listener: TLS without client certificates, for callers who have only a bearer token (persons,
+  operators, institutions on the consent APIs);
+- the health listener: plaintext, a separate server with nothing but grpc.health.v1, because Kubernetes' native
+  gRPC probes speak plaintext only. It tells whether the service is serving, and nothing else.
+
+Every RPC is served on both TLS listeners; its access rule decides who may call it with what. `start()` binds (port
+0 in tests) and reports the real ports; `stop()` drains: health goes NOT_SERVING, in-flight calls get the grace
+period, background tasks stop, then the database and the tracer are closed. `run()` serves until SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -26,8 +35,10 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import TracerProvider
 
-from .callers import TokenVerifier
+from .access import Rule
+from .certificates import PeerCertificates, TlsIdentity, certificate_listener, token_listener
 from .interceptors import RequestBoundary
+from .tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
 
@@ -36,32 +47,59 @@ BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 @dataclass
 class Registration:
-    """One gRPC service to serve: its full name (for health and reflection) and how to add it."""
+    """One gRPC service to serve: its full name (for health and reflection), how to add it, and the access rule of
+    each of its methods by full method name (`/gjeld.ingest.v1.IngestService/ListDebts`)."""
 
     full_name: str
     add: Callable[[grpc.aio.Server], None]
+    rules: Mapping[str, Rule]
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """Where a service listens (host:port; port 0 picks a free one)."""
+
+    certificate: str
+    token: str
+    health: str
+
+
+@dataclass(frozen=True)
+class Trust:
+    """How a service proves itself and whom it believes: its own certificate, the CAs whose client certificates
+    its certificate listener accepts, who their certificates name, and the token verifier."""
+
+    identity: TlsIdentity
+    client_authorities: Sequence[Path]
+    peers: PeerCertificates
+    verifier: TokenVerifier
+    admitted: Callable[[str], bool]
 
 
 @dataclass
 class ServiceRuntime:
     name: str
-    listen_address: str
-    verifier: TokenVerifier
+    listeners: Listeners
+    trust: Trust
     tracer_provider: TracerProvider
     registrations: Sequence[Registration]
     background: Sequence[BackgroundTask] = ()
     on_close: Sequence[Callable[[], Awaitable[None]]] = ()
     grace_seconds: float = 5.0
     port_file: Path | None = None
-    port: int = 0
+    ports: dict[str, int] = field(default_factory=dict)
     _server: grpc.aio.Server | None = None
+    _health_server: grpc.aio.Server | None = None
     _health: health.aio.HealthServicer | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    async def start(self) -> int:
+    async def start(self) -> dict[str, int]:
+        """Listen and serve; returns the ports bound, by listener (certificate, token, health)."""
+        rules = {method: rule for r in self.registrations for method, rule in r.rules.items()}
+        boundary = RequestBoundary(rules, self.trust.verifier, self.trust.peers, self.trust.admitted)
         server = grpc.aio.server(
-            interceptors=[aio_server_interceptor(tracer_provider=self.tracer_provider), RequestBoundary(self.verifier)],
+            interceptors=[aio_server_interceptor(tracer_provider=self.tracer_provider), boundary],
             options=[("grpc.so_reuseport", 0)],
         )
         for registration in self.registrations:
@@ -70,20 +108,33 @@ class ServiceRuntime:
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         names = [r.full_name for r in self.registrations]
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-        self.port = server.add_insecure_port(self.listen_address)
-        if self.port == 0:
-            raise OSError(f"{self.name} could not listen on {self.listen_address}")
+        health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, health_server)
+        identity = self.trust.identity
+        self.ports = {
+            "certificate": server.add_secure_port(
+                self.listeners.certificate, certificate_listener(identity, list(self.trust.client_authorities))
+            ),
+            "token": server.add_secure_port(self.listeners.token, token_listener(identity)),
+            "health": health_server.add_insecure_port(self.listeners.health),
+        }
+        for listener, port in self.ports.items():
+            if port == 0:
+                raise OSError(f"{self.name} could not listen on {getattr(self.listeners, listener)}")
         await server.start()
-        self._server = server
+        await health_server.start()
+        self._server, self._health_server = server, health_server
         for name in ["", *names]:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._tasks = [
             asyncio.create_task(task(self._stopping), name=f"{self.name}-background") for task in self.background
         ]
-        if self.port_file is not None:
-            self.port_file.write_text(str(self.port))
-        log.info("%s serving on port %d", self.name, self.port)
-        return self.port
+        if self.port_file is not None:  # written whole, then moved into place: a reader never sees half
+            written = self.port_file.with_suffix(".tmp")
+            written.write_text(json.dumps(self.ports))
+            written.replace(self.port_file)
+        log.info("%s serving: %s", self.name, ", ".join(f"{k} port {v}" for k, v in self.ports.items()))
+        return self.ports
 
     async def stop(self) -> None:
         if self._server is None:
@@ -92,6 +143,8 @@ class ServiceRuntime:
             await self._health.enter_graceful_shutdown()
         self._stopping.set()
         await self._server.stop(self.grace_seconds)
+        if self._health_server is not None:
+            await self._health_server.stop(0)
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, self.grace_seconds)

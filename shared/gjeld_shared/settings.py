@@ -1,7 +1,8 @@
 """Configuration from the environment: one typed settings object per service.
 
-Every variable starts with GJELD_. Secrets are files (as Kubernetes mounts them):
-the token verification key, the service's own token, the subject keys.
+Every variable starts with GJELD_. Secrets and trust anchors are files (as Kubernetes mounts them): the
+service's certificate and key, the CA bundles it trusts, the identity providers' published keys (JWKS), the
+subject keys.
 """
 
 from __future__ import annotations
@@ -20,15 +21,38 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GJELD_", extra="ignore")
 
+    # Mutual TLS: gjeld's services and institutions with their certificates.
     listen_address: str = "127.0.0.1:0"
+    # TLS without client certificates: persons, operators, and institutions with a token only.
+    token_listen_address: str = "127.0.0.1:0"
+    # Plaintext, health checking only (Kubernetes' native gRPC probes speak plaintext).
+    health_listen_address: str = "127.0.0.1:0"
     # e.g. postgresql+asyncpg://gjeld_ingest@/gjeld?host=/path/to/socket-dir
     database_url: str
     database_pool_size: int = 10
-    token_issuer: str = "gjeld-dev-issuer"
-    token_audience: str = "gjeld"
-    token_public_key_file: Path
-    # This service's own token for calls to the other services.
-    service_token_file: Path | None = None
+    # This service's workload certificate (server and client) and key.
+    tls_certificate_file: Path
+    tls_key_file: Path
+    # The CA(s) of gjeld's workload certificates, and the prefix of a service's SPIFFE ID (the service name follows).
+    workload_ca_file: Path
+    workload_id_prefix: str = "spiffe://gjeld.local/ns/gjeld/sa/"
+    # The enterprise CAs (Buypass, Commfides: roots and intermediates) whose certificates institutions present.
+    institution_ca_file: Path | None = None
+    # This API's audience in tokens, and the identity providers it trusts: issuer and published keys of each.
+    token_audience: str
+    token_max_lifetime_seconds: int = 3600
+    token_leeway_seconds: int = 10
+    maskinporten_issuer: str = "https://maskinporten.no/"
+    maskinporten_jwks_file: Path | None = None
+    idporten_issuer: str = "https://idporten.no"
+    idporten_jwks_file: Path | None = None
+    operator_issuer: str = ""
+    operator_jwks_file: Path | None = None
+    # Only for services that call institutions (lookup, ingest): the registry's enterprise certificate and key, and
+    # the CAs that institutions' server certificates chain to.
+    registry_certificate_file: Path | None = None
+    registry_key_file: Path | None = None
+    creditor_ca_file: Path | None = None
     subject_keys_file: Path
     institutions_file: Path
     trace_file: Path | None = None

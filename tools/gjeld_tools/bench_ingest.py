@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import shutil
 import tempfile
@@ -33,12 +34,12 @@ import asyncpg
 import grpc
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld_ingest import convert, staging
-from gjeld_shared.callers import SCOPE_REPORT
 from gjeld_shared.errors import Violations
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.settings import load_subject_keys
 
 from . import devstack, synthetic
+from .connect import secure_channel
 
 NATIONAL_DEBTS = 7_100_000
 PER_MESSAGE = 1000
@@ -134,42 +135,44 @@ def peak_memory_kib(pid: int) -> int:
     return 0
 
 
+def institution_channel(address: str, folder: devstack.DataFolder, number: str) -> grpc.aio.Channel:
+    """Mutual TLS to ingest with the institution's enterprise certificate, as a bank delivers."""
+    return secure_channel(address, folder.pki.workload_ca, folder.pki.institution(number))
+
+
 async def send_snapshots(
     address: str, folder: devstack.DataFolder, deliveries: Sequence[tuple[str, list[bytes]]], parallel: int
 ) -> None:
-    issuer = folder.issuer()
     queue: asyncio.Queue[tuple[str, list[bytes]]] = asyncio.Queue()
     for delivery in deliveries:
         queue.put_nowait(delivery)
-    async with grpc.aio.insecure_channel(address) as channel:
-        # Pre-serialised messages: the client does no protobuf work inside the clock.
-        deliver = channel.stream_unary(
-            SNAPSHOT_METHOD, response_deserializer=ingest_service_pb2.DeliverSnapshotResponse.FromString
-        )
 
-        async def worker() -> None:
-            while not queue.empty():
-                number, messages = queue.get_nowait()
+    async def worker() -> None:
+        while not queue.empty():
+            number, messages = queue.get_nowait()
 
-                async def stream(messages: list[bytes] = messages) -> AsyncIterator[bytes]:
-                    for message in messages:
-                        yield message
+            async def stream(messages: list[bytes] = messages) -> AsyncIterator[bytes]:
+                for message in messages:
+                    yield message
 
-                token = issuer.institution(number, [SCOPE_REPORT])
-                reply = await deliver(stream(), metadata=[("authorization", f"Bearer {token}")])
-                assert reply.delivery.rejected_count == 0
+            async with institution_channel(address, folder, number) as channel:
+                # Pre-serialised messages: the client does no protobuf work inside the clock.
+                deliver = channel.stream_unary(
+                    SNAPSHOT_METHOD, response_deserializer=ingest_service_pb2.DeliverSnapshotResponse.FromString
+                )
+                reply = await deliver(stream())
+            assert reply.delivery.rejected_count == 0
 
-        await asyncio.gather(*(worker() for _ in range(parallel)))
+    await asyncio.gather(*(worker() for _ in range(parallel)))
 
 
 async def send_changes(address: str, folder: devstack.DataFolder, number: str, messages: list[bytes]) -> None:
-    token = folder.issuer().institution(number, [SCOPE_REPORT])
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with institution_channel(address, folder, number) as channel:
         report = channel.unary_unary(
             CHANGES_METHOD, response_deserializer=ingest_service_pb2.ReportDebtChangesResponse.FromString
         )
         for message in messages:
-            await report(message, metadata=[("authorization", f"Bearer {token}")])
+            await report(message)
 
 
 async def reset(socket: str) -> None:
@@ -224,7 +227,14 @@ def run(args: argparse.Namespace, root: Path) -> int:
     socket = devstack.socket_dir(server)
     asyncio.run(devstack.provision(socket, DATABASE))
     devstack.migrate(socket, DATABASE)
-    keys = load_subject_keys(folder.subject_keys)
+    keys = load_subject_keys(folder.subject_keys("ingest"))
+    # The operator admits the benchmark's institutions (only admitted institutions may deliver).
+    directory = root / "institutions.json"
+    directory.write_text(
+        json.dumps({"institutions": [{"organization_number": b.number, "name": f"Bank {b.number}"} for b in banks]})
+    )
+    for bank in banks:
+        folder.pki.institution(bank.number)
     print("preparing the raw path's rows (outside the clock) …", flush=True)
     rows1 = [(b.number, staged_rows(b.day1, keys)) for b in banks]
     rows2 = [(b.number, staged_rows(b.day2, keys)) for b in banks]
@@ -258,9 +268,10 @@ def run(args: argparse.Namespace, root: Path) -> int:
     asyncio.run(reset(socket))
 
     print("\ngRPC path (a real ingest process: validation, hashing, encryption, staging, merge)")
-    suite = devstack.Suite(folder, socket, DATABASE, listen={"ingest": "127.0.0.1:0"}, services=["ingest"])
+    listen = {"ingest": dict.fromkeys(devstack.LISTENERS, "127.0.0.1:0")}
+    suite = devstack.Suite(folder, socket, DATABASE, listen=listen, services=["ingest"], institutions_file=directory)
     try:
-        address = suite.start()["ingest"]
+        address = suite.start()["ingest"]["certificate"]
         pid = suite.processes["ingest"].pid
         idle = peak_memory_kib(pid)
         warm = banks[-1]

@@ -2,8 +2,9 @@
 
   gjeld up                                   start the whole registry on the embedded PostgreSQL
   gjeld demo                                 tell the whole story against the running registry
-  gjeld token institution ORG [--scope S]    a development token for an institution
-  gjeld token subject NUMBER                 a development token for a person
+  gjeld token institution ORG --api SERVICE  a development Maskinporten token for an institution
+  gjeld token subject NUMBER --api SERVICE   a development ID-porten token for a person
+  gjeld cert institution ORG                 a development enterprise certificate for an institution
   gjeld report FILE [--snapshot] [--partial] send a file in the Norwegian (NOGI) format as one delivery
   gjeld consent grant ORG --as-subject N     give an institution consent to look you up
   gjeld consent list|withdraw ID --as-subject N
@@ -11,8 +12,11 @@
   gjeld my debt|consents|disclosures|notices --as-subject N
   gjeld trace TRACE_ID                       a lookup's trace as a tree across the services
 
-Identity: --as-institution/--as-subject mint a development token with the key under
-.data/secrets; elsewhere pass a real token with --token or GJELD_TOKEN.
+Identity: --as-institution (a development enterprise certificate and Maskinporten token)
+and --as-subject (a development ID-porten token) use the development CAs and identity
+providers under .data/secrets; elsewhere pass --certificate/--key (an enterprise
+certificate), --token (or GJELD_TOKEN) and --ca (the CA of the registry's certificates).
+Every call goes over TLS.
 """
 
 from __future__ import annotations
@@ -32,10 +36,13 @@ from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
 from gjeld.type.v1 import debt_pb2, identity_pb2
 from gjeld_notify.letters import ROLE_NAMES, TYPE_NAMES, kroner
 from gjeld_shared import errors
-from gjeld_shared.callers import SCOPE_LOOKUP, SCOPE_REPORT
+from gjeld_shared.callers import SCOPE_LOOKUP
+from gjeld_shared.certificates import TlsIdentity
 from google.protobuf import duration_pb2
 
 from . import devstack, nogi, report, traces
+from .connect import Credential, channel_for
+from .dev_identity import audience
 
 
 class Failure(Exception):
@@ -46,21 +53,45 @@ def data_folder() -> devstack.DataFolder:
     return devstack.DataFolder(Path(os.environ.get("GJELD_DATA", ".data")).resolve())
 
 
-def address(service: str) -> str:
-    return os.environ.get(f"GJELD_{service.upper()}_ADDRESS", devstack.DEFAULT_ADDRESSES[service])
+def listen_addresses(service: str) -> dict[str, str]:
+    """Where a service listens, by listener: GJELD_<SERVICE>_ADDRESS (mutual TLS), …_TOKEN_ADDRESS (TLS for
+    tokens) and …_HEALTH_ADDRESS (plaintext health), each defaulting to the development ports."""
+    default = devstack.DEFAULT_ADDRESSES[service]
+    prefix = f"GJELD_{service.upper()}"
+    return {
+        "certificate": os.environ.get(f"{prefix}_ADDRESS", default["certificate"]),
+        "token": os.environ.get(f"{prefix}_TOKEN_ADDRESS", default["token"]),
+        "health": os.environ.get(f"{prefix}_HEALTH_ADDRESS", default["health"]),
+    }
 
 
-def token(args: argparse.Namespace) -> str:
-    if getattr(args, "token", None):
-        return str(args.token)
-    issuer = data_folder().issuer
+def server_authorities(args: argparse.Namespace) -> Path:
+    """The CA that the registry's certificates chain to: --ca, GJELD_CA_FILE, or the development workload CA."""
+    given = getattr(args, "ca", None) or os.environ.get("GJELD_CA_FILE")
+    return Path(given) if given else data_folder().pki.workload_ca
+
+
+def credential(args: argparse.Namespace) -> Credential:
+    """Who the command calls as: a development institution or person, or the certificate and token given."""
+    folder = data_folder()
     if getattr(args, "as_institution", None):
-        return issuer().institution(args.as_institution, [SCOPE_REPORT, SCOPE_LOOKUP])
+        number = args.as_institution
+        providers = folder.identity
+        return Credential(
+            folder.pki.institution(number), lambda aud: providers.institution(number, [SCOPE_LOOKUP], aud)
+        )
     if getattr(args, "as_subject", None):
-        return issuer().subject(args.as_subject)
-    if os.environ.get("GJELD_TOKEN"):
-        return os.environ["GJELD_TOKEN"]
-    raise Failure("say who you are: --as-institution ORG, --as-subject NUMBER, --token or GJELD_TOKEN")
+        person, providers = args.as_subject, folder.identity
+        return Credential(token=lambda aud: providers.subject(person, aud))
+    certificate = None
+    if getattr(args, "certificate", None) and getattr(args, "key", None):
+        certificate = TlsIdentity(Path(args.certificate), Path(args.key))
+    given = getattr(args, "token", None) or os.environ.get("GJELD_TOKEN")
+    if certificate is None and not given:
+        raise Failure(
+            "say who you are: --as-institution ORG, --as-subject NUMBER, or --certificate/--key and/or --token"
+        )
+    return Credential(certificate, (lambda aud: str(given)) if given else None)
 
 
 async def call(
@@ -68,13 +99,14 @@ async def call(
     stub_type: Callable[[grpc.aio.Channel], Any],
     method: str,
     request: Any,
-    bearer: str,
+    args: argparse.Namespace,
     timeout: float = 10.0,
 ) -> Any:
-    async with grpc.aio.insecure_channel(address(service)) as channel:
+    caller = credential(args)
+    async with channel_for(service, listen_addresses(service), caller, server_authorities(args)) as channel:
         try:
             return await getattr(stub_type(channel), method)(
-                request, timeout=timeout, metadata=[("authorization", f"Bearer {bearer}")]
+                request, timeout=timeout, metadata=caller.metadata(service)
             )
         except grpc.RpcError as error:
             remote = errors.decode(error)
@@ -123,20 +155,21 @@ async def cmd_report(args: argparse.Namespace) -> str:
     with path.open("rb") as file:
         provider = nogi.provider(file)
     institution = args.as_institution or provider
-    if not institution and not args.token and not os.environ.get("GJELD_TOKEN"):
+    if not institution and not args.certificate:
         raise Failure("say which institution delivers: --as-institution ORG (the file has no providerID)")
-    if institution and not args.as_institution and not args.token:
+    if institution and not args.as_institution and not args.certificate:
         args.as_institution = institution
+    caller = credential(args)
     try:
-        return await report.send(
-            path,
-            address("ingest"),
-            token(args),
-            institution or "",
-            snapshot=args.snapshot,
-            partial=args.partial,
-            request_id=args.request_id,
-        )
+        async with channel_for("ingest", listen_addresses("ingest"), caller, server_authorities(args)) as channel:
+            return await report.send(
+                path,
+                channel,
+                institution or "",
+                snapshot=args.snapshot,
+                partial=args.partial,
+                request_id=args.request_id,
+            )
     except report.Refused as refused:
         raise Failure(str(refused)) from None
 
@@ -151,7 +184,7 @@ async def cmd_grant(args: argparse.Namespace) -> consent_pb2.Consent:
     )
     if args.days:
         request.validity.CopyFrom(duration_pb2.Duration(seconds=int(args.days * 86400)))
-    reply = await call("consent", consent_service_pb2_grpc.ConsentServiceStub, "GrantConsent", request, token(args))
+    reply = await call("consent", consent_service_pb2_grpc.ConsentServiceStub, "GrantConsent", request, args)
     consent: consent_pb2.Consent = reply.consent
     print(
         f"consent {consent.id} for {consent.institution.value} ({consent_pb2.ConsentScope.Name(consent.scope)}), "
@@ -166,7 +199,7 @@ async def cmd_consents(args: argparse.Namespace) -> None:
         consent_service_pb2_grpc.ConsentServiceStub,
         "ListConsents",
         consent_service_pb2.ListConsentsRequest(),
-        token(args),
+        args,
     )
     for c in reply.consents:
         print(
@@ -183,7 +216,7 @@ async def cmd_withdraw(args: argparse.Namespace) -> None:
         consent_service_pb2_grpc.ConsentServiceStub,
         "WithdrawConsent",
         consent_service_pb2.WithdrawConsentRequest(consent_id=args.consent_id),
-        token(args),
+        args,
     )
     print(f"consent {reply.consent.id} is now {consent_pb2.ConsentState.Name(reply.consent.state)}")
 
@@ -198,7 +231,7 @@ async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtR
             purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
             application_reference=args.reference or "",
         ),
-        token(args),
+        args,
     )
     print(f"  disclosure {reply.disclosure.id}, trace {reply.disclosure.trace_id}")
     if reply.credit_blocked:
@@ -218,14 +251,13 @@ async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtR
 
 
 async def cmd_my(args: argparse.Namespace) -> None:
-    bearer = token(args)
     if args.what == "debt":
         reply = await call(
             "lookup",
             lookup_service_pb2_grpc.LookupServiceStub,
             "GetOwnDebt",
             lookup_service_pb2.GetOwnDebtRequest(),
-            bearer,
+            args,
         )
         print(f"  creditors asked live: {reply.creditors_answered} answered, {reply.creditors_missing} missing")
         for debt in reply.debts:
@@ -242,7 +274,7 @@ async def cmd_my(args: argparse.Namespace) -> None:
             lookup_service_pb2_grpc.LookupServiceStub,
             "ListOwnDisclosures",
             lookup_service_pb2.ListOwnDisclosuresRequest(),
-            bearer,
+            args,
         )
         for d in reply.disclosures:
             who = d.recipient.name or "you yourself"
@@ -257,7 +289,7 @@ async def cmd_my(args: argparse.Namespace) -> None:
             notify_service_pb2_grpc.NotifyServiceStub,
             "ListOwnNotices",
             notify_service_pb2.ListOwnNoticesRequest(),
-            bearer,
+            args,
         )
         mailbox = data_folder().mailbox
         for n in reply.notices:
@@ -280,15 +312,18 @@ def cmd_trace(args: argparse.Namespace) -> None:
 
 
 def cmd_token(args: argparse.Namespace) -> None:
-    issuer = data_folder().issuer()
+    providers, aud = data_folder().identity, audience(args.api)
     if args.kind == "institution":
-        print(issuer.institution(args.who, args.scope or [SCOPE_REPORT, SCOPE_LOOKUP], args.ttl))
+        print(providers.institution(args.who, args.scope or [SCOPE_LOOKUP], aud, args.ttl))
     elif args.kind == "subject":
-        print(issuer.subject(args.who, args.ttl))
-    elif args.kind == "operator":
-        print(issuer.operator(args.who, args.ttl))
+        print(providers.subject(args.who, aud, args.ttl))
     else:
-        print(issuer.service(args.who, args.ttl))
+        print(providers.operator(args.who, aud, args.ttl))
+
+
+def cmd_cert(args: argparse.Namespace) -> None:
+    identity = data_folder().pki.institution(args.organization_number)
+    print(f"certificate {identity.certificate_file}\nkey         {identity.key_file}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -298,18 +333,25 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     def who(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--as-institution", metavar="ORG")
-        p.add_argument("--as-subject", metavar="NUMBER")
-        p.add_argument("--token")
+        p.add_argument("--as-institution", metavar="ORG", help="a development institution (certificate and token)")
+        p.add_argument("--as-subject", metavar="NUMBER", help="a development person (ID-porten token)")
+        p.add_argument("--certificate", metavar="PEM", help="an enterprise certificate (with --key)")
+        p.add_argument("--key", metavar="PEM", help="the certificate's private key")
+        p.add_argument("--token", help="a bearer token for the called API (or GJELD_TOKEN)")
+        p.add_argument("--ca", metavar="PEM", help="the CA of the registry's certificates (or GJELD_CA_FILE)")
         return p
 
     sub.add_parser("up", help="start the registry on the embedded PostgreSQL")
     sub.add_parser("demo", help="tell the whole story against the running registry")
     t = sub.add_parser("token", help="issue a development token")
-    t.add_argument("kind", choices=["institution", "subject", "service", "operator"])
-    t.add_argument("who", help="organisation number, identity number or service name")
-    t.add_argument("--scope", action="append", choices=[SCOPE_REPORT, SCOPE_LOOKUP])
-    t.add_argument("--ttl", type=int, default=3600, help="seconds")
+    t.add_argument("kind", choices=["institution", "subject", "operator"])
+    t.add_argument("who", help="organisation number, identity number or staff name")
+    t.add_argument("--api", required=True, choices=devstack.SERVICES, help="the service the token is for (audience)")
+    t.add_argument("--scope", action="append", choices=[SCOPE_LOOKUP])
+    t.add_argument("--ttl", type=int, default=300, help="seconds (the services accept at most an hour)")
+    ce = sub.add_parser("cert", help="issue a development certificate")
+    ce.add_argument("kind", choices=["institution"])
+    ce.add_argument("organization_number")
     r = who(sub.add_parser("report", help="report debts from a NOGI delivery file, as one delivery"))
     r.add_argument("file")
     r.add_argument("--snapshot", action="store_true", help="a full snapshot: replaces all of the institution's data")
@@ -346,6 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(demo())
         if args.command == "token":
             cmd_token(args)
+        elif args.command == "cert":
+            cmd_cert(args)
         elif args.command == "trace":
             cmd_trace(args)
         elif args.command == "report":

@@ -27,7 +27,6 @@ from .cli import (
     cmd_report,
     cmd_withdraw,
     data_folder,
-    token,
 )
 
 BANK = "999888777"  # Fjordbanken ASA, the creditor
@@ -49,7 +48,7 @@ async def wait_for_letter(person: Namespace, disclosure_id: str, timeout: float 
             notify_service_pb2_grpc.NotifyServiceStub,
             "ListOwnNotices",
             notify_service_pb2.ListOwnNoticesRequest(),
-            token(person),
+            person,
         )
         for notice in reply.notices:
             if notice.source_id == disclosure_id and notice.HasField("deliver_time"):
@@ -59,7 +58,9 @@ async def wait_for_letter(person: Namespace, disclosure_id: str, timeout: float 
 
 
 async def demo() -> int:
-    bank = Namespace(as_institution=BANK, file=str(DELIVERY), token=None, snapshot=True, partial=False, request_id=None)
+    bank = Namespace(
+        as_institution=BANK, file=str(DELIVERY), certificate=None, snapshot=True, partial=False, request_id=None
+    )
     lender = Namespace(as_institution=LENDER, subject=PERSON, reference="APP-2026-0042")
     person = Namespace(as_subject=PERSON, institution=LENDER, scope="processing", days=28, what="debt")
 

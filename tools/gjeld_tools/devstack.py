@@ -1,12 +1,13 @@
 """The embedded development stack: one PostgreSQL (pip-installed pgserver) under a data
-folder, one schema and role per service, development secrets, and the four services
-as separate processes. `make up`, `make test` and the end-to-end tests all start the
-registry this way.
+folder, one schema and role per service, development secrets (certificates, identity
+providers' keys, each service's own subject keys), and the four services as separate
+processes. `make up`, `make test` and the end-to-end tests all start the registry this way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -21,20 +22,30 @@ from urllib.parse import parse_qs, urlparse
 import asyncpg
 import grpc
 from gjeld_shared import db
-from gjeld_shared.callers import TokenIssuer, generate_signing_key
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.settings import dump_subject_keys
+from gjeld_shared.tokens import Provider
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from .dev_identity import ISSUERS, DevelopmentIdentityProviders, audience
+from .dev_pki import WORKLOAD_ID_PREFIX, DevelopmentPki
+
 SERVICES = ("ingest", "consent", "notify", "lookup")  # lookup last: it calls the others
-DEFAULT_ADDRESSES = {
-    "ingest": "127.0.0.1:50051",
-    "lookup": "127.0.0.1:50052",
-    "consent": "127.0.0.1:50053",
-    "notify": "127.0.0.1:50054",
+LISTENERS = ("certificate", "token", "health")
+# Each service listens three times (server.py): mutual TLS, TLS for tokens only, and plaintext health.
+DEFAULT_PORTS = {
+    "ingest": (50051, 50151, 50251),
+    "lookup": (50052, 50152, 50252),
+    "consent": (50053, 50153, 50253),
+    "notify": (50054, 50154, 50254),
 }
-ISSUER = "gjeld-dev-issuer"
-AUDIENCE = "gjeld"
+DEFAULT_ADDRESSES = {
+    service: dict(zip(LISTENERS, (f"127.0.0.1:{port}" for port in ports), strict=True))
+    for service, ports in DEFAULT_PORTS.items()
+}
+# The services that accept institutions' enterprise certificates, and those that call institutions.
+TAKES_INSTITUTION_CERTIFICATES = ("ingest", "lookup")
+CALLS_INSTITUTIONS = ("ingest", "lookup")
 INSTITUTIONS_FILE = Path(__file__).parent / "institutions.dev.json"
 POPULATION_REGISTER_FILE = Path(__file__).parent / "population.dev.json"
 
@@ -67,36 +78,29 @@ class DataFolder:
         return self.root / "mailbox"
 
     @property
-    def issuer_key(self) -> Path:
-        return self.secrets / "issuer.key.pem"
+    def pki(self) -> DevelopmentPki:
+        return DevelopmentPki(self.secrets / "pki")
 
     @property
-    def issuer_public_key(self) -> Path:
-        return self.secrets / "issuer.pub.pem"
+    def identity(self) -> DevelopmentIdentityProviders:
+        return DevelopmentIdentityProviders(self.secrets / "idp")
 
-    @property
-    def subject_keys(self) -> Path:
-        return self.secrets / "subject-keys.json"
-
-    def service_token(self, service: str) -> Path:
-        return self.secrets / f"{service}.token"
-
-    def issuer(self) -> TokenIssuer:
-        return TokenIssuer(self.issuer_key.read_bytes(), ISSUER, AUDIENCE)
+    def subject_keys(self, service: str) -> Path:
+        """A service's own keys for identity numbers at rest: no service can read what another holds."""
+        return self.secrets / service / "subject-keys.json"
 
     def ensure_secrets(self) -> None:
-        """Create the development secrets once; issue fresh service tokens on every start."""
+        """Create the development secrets once, and reuse them: certificates, identity providers, subject keys."""
         self.secrets.mkdir(parents=True, exist_ok=True)
         os.chmod(self.secrets, 0o700)
-        if not self.issuer_key.exists():
-            private, public = generate_signing_key()
-            self.issuer_key.write_bytes(private)
-            self.issuer_public_key.write_bytes(public)
-        if not self.subject_keys.exists():
-            self.subject_keys.write_text(dump_subject_keys(SubjectKeys.generate()))
-        issuer = self.issuer()
+        self.pki.ensure(list(SERVICES))
+        self.identity.ensure()
         for service in SERVICES:
-            self.service_token(service).write_text(issuer.service(service))
+            path = self.subject_keys(service)
+            if not path.exists():
+                path.parent.mkdir(mode=0o700, exist_ok=True)
+                path.write_text(dump_subject_keys(SubjectKeys.generate()))
+                os.chmod(path, 0o600)
 
 
 def start_postgres(pgdata: Path) -> Any:
@@ -155,17 +159,34 @@ def migrate(socket: str, database: str) -> None:
 
 
 def service_env(
-    folder: DataFolder, service: str, socket: str, database: str, addresses: Mapping[str, str], listen: str
+    folder: DataFolder,
+    service: str,
+    socket: str,
+    database: str,
+    addresses: Mapping[str, str],
+    listen: Mapping[str, str],
+    institutions_file: Path = INSTITUTIONS_FILE,
 ) -> dict[str, str]:
-    return {
-        "GJELD_LISTEN_ADDRESS": listen,
+    """A service's environment: `addresses` are the other services' certificate listeners, `listen` its own."""
+    pki, identity = folder.pki, folder.identity
+    own = pki.service(service)
+    env = {
+        "GJELD_LISTEN_ADDRESS": listen["certificate"],
+        "GJELD_TOKEN_LISTEN_ADDRESS": listen["token"],
+        "GJELD_HEALTH_LISTEN_ADDRESS": listen["health"],
         "GJELD_DATABASE_URL": database_url(socket, service, database),
-        "GJELD_TOKEN_ISSUER": ISSUER,
-        "GJELD_TOKEN_AUDIENCE": AUDIENCE,
-        "GJELD_TOKEN_PUBLIC_KEY_FILE": str(folder.issuer_public_key),
-        "GJELD_SERVICE_TOKEN_FILE": str(folder.service_token(service)),
-        "GJELD_SUBJECT_KEYS_FILE": str(folder.subject_keys),
-        "GJELD_INSTITUTIONS_FILE": str(INSTITUTIONS_FILE),
+        "GJELD_TLS_CERTIFICATE_FILE": str(own.certificate_file),
+        "GJELD_TLS_KEY_FILE": str(own.key_file),
+        "GJELD_WORKLOAD_CA_FILE": str(pki.workload_ca),
+        "GJELD_WORKLOAD_ID_PREFIX": WORKLOAD_ID_PREFIX,
+        "GJELD_TOKEN_AUDIENCE": audience(service),
+        **{
+            f"GJELD_{provider.name}_{field}": value
+            for provider in Provider
+            for field, value in (("ISSUER", ISSUERS[provider]), ("JWKS_FILE", str(identity.jwks_file(provider))))
+        },
+        "GJELD_SUBJECT_KEYS_FILE": str(folder.subject_keys(service)),
+        "GJELD_INSTITUTIONS_FILE": str(institutions_file),
         "GJELD_TRACE_FILE": str(folder.traces / f"{service}.jsonl"),
         "GJELD_MAILBOX_DIR": str(folder.mailbox),
         "GJELD_POPULATION_REGISTER_FILE": str(POPULATION_REGISTER_FILE),
@@ -174,11 +195,21 @@ def service_env(
         "GJELD_PORT_FILE": str(folder.root / "run" / f"{service}.port"),
         **{f"GJELD_{name.upper()}_ADDRESS": address for name, address in addresses.items()},
     }
+    if service in TAKES_INSTITUTION_CERTIFICATES:
+        env["GJELD_INSTITUTION_CA_FILE"] = str(pki.enterprise_ca)
+    if service in CALLS_INSTITUTIONS:
+        registry = pki.registry()
+        env["GJELD_REGISTRY_CERTIFICATE_FILE"] = str(registry.certificate_file)
+        env["GJELD_REGISTRY_KEY_FILE"] = str(registry.key_file)
+        # Banks' server certificates: in development issued by the enterprise CA, in production a public CA.
+        env["GJELD_CREDITOR_CA_FILE"] = str(pki.enterprise_ca)
+    return env
 
 
-async def wait_serving(address: str, timeout: float) -> None:
+async def wait_serving(health_address: str, timeout: float) -> None:
+    """Wait until the service's health listener (plaintext, as the kubelet probes it) says SERVING."""
     deadline = time.monotonic() + timeout
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with grpc.aio.insecure_channel(health_address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
             try:
@@ -188,7 +219,7 @@ async def wait_serving(address: str, timeout: float) -> None:
             except grpc.RpcError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no healthy service at {address} after {timeout:.0f} s")
+                raise TimeoutError(f"no healthy service at {health_address} after {timeout:.0f} s")
             await asyncio.sleep(0.1)
 
 
@@ -199,28 +230,39 @@ class Suite:
     folder: DataFolder
     socket: str
     database: str = "gjeld"
-    listen: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ADDRESSES))
+    listen: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: dict(DEFAULT_ADDRESSES))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    addresses: dict[str, str] = field(default_factory=dict)
+    # Where each service listens, by listener (certificate, token, health), once started.
+    addresses: dict[str, dict[str, str]] = field(default_factory=dict)
     log_dir: Path | None = None
     services: Sequence[str] = SERVICES
+    institutions_file: Path = INSTITUTIONS_FILE
 
-    def start(self, timeout: float = 30.0) -> dict[str, str]:
+    def start(self, timeout: float = 30.0) -> dict[str, dict[str, str]]:
         """Start the services in order, each once the ones it calls are healthy; returns their addresses."""
         run = self.folder.root / "run"
         run.mkdir(parents=True, exist_ok=True)
         for service in self.services:
             port_file = run / f"{service}.port"
             port_file.unlink(missing_ok=True)
+            internal = {name: listeners["certificate"] for name, listeners in self.addresses.items()}
             env = {
                 **os.environ,
-                **service_env(self.folder, service, self.socket, self.database, self.addresses, self.listen[service]),
+                **service_env(
+                    self.folder,
+                    service,
+                    self.socket,
+                    self.database,
+                    internal,
+                    self.listen[service],
+                    self.institutions_file,
+                ),
             }
             out = (self.log_dir / f"{service}.log").open("ab") if self.log_dir else None
             self.processes[service] = subprocess.Popen(
                 [sys.executable, "-m", f"gjeld_{service}", "serve"], env=env, stdout=out, stderr=out
             )
-            host = self.listen[service].rsplit(":", 1)[0]
+            host = self.listen[service]["certificate"].rsplit(":", 1)[0]
             deadline = time.monotonic() + timeout
             while not port_file.exists() or not port_file.read_text():
                 if self.processes[service].poll() is not None:
@@ -228,8 +270,9 @@ class Suite:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{service} did not start in {timeout:.0f} s")
                 time.sleep(0.05)
-            self.addresses[service] = f"{host}:{port_file.read_text()}"
-            asyncio.run(wait_serving(self.addresses[service], timeout))
+            ports = json.loads(port_file.read_text())
+            self.addresses[service] = {listener: f"{host}:{ports[listener]}" for listener in LISTENERS}
+            asyncio.run(wait_serving(self.addresses[service]["health"], timeout))
         return self.addresses
 
     def stop(self, timeout: float = 15.0) -> dict[str, int | None]:

@@ -73,8 +73,7 @@ def _index(path: str) -> int | None:
 
 async def send(
     path: Path,
-    address: str,
-    bearer: str,
+    channel: grpc.aio.Channel,
     institution: str,
     *,
     snapshot: bool,
@@ -82,7 +81,8 @@ async def send(
     request_id: str | None = None,
     progress: TextIO = sys.stderr,
 ) -> str:
-    """Send the file as one delivery; returns the summary, or raises Refused."""
+    """Send the file as one delivery over `channel` (to ingest, with the institution's certificate); returns the
+    summary, or raises Refused."""
     request_id = request_id or file_request_id(path, snapshot)
     strictness = ingest_pb2.STRICTNESS_PARTIAL if partial else ingest_pb2.STRICTNESS_ALL_OR_NOTHING
     sent = Sent()
@@ -113,13 +113,12 @@ async def send(
         if batch or first:
             yield _message(snapshot, first, request_id, strictness, batch)
 
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = ingest_service_pb2_grpc.IngestServiceStub(channel)
-        method = stub.DeliverSnapshot if snapshot else stub.StreamDebtChanges
-        try:
-            reply = await method(messages(), metadata=[("authorization", f"Bearer {bearer}")])
-        except grpc.aio.AioRpcError as error:
-            raise Refused(f"the delivery was refused, nothing of it registered: {_violations(error, sent)}") from None
+    stub = ingest_service_pb2_grpc.IngestServiceStub(channel)
+    method = stub.DeliverSnapshot if snapshot else stub.StreamDebtChanges
+    try:
+        reply = await method(messages())
+    except grpc.aio.AioRpcError as error:
+        raise Refused(f"the delivery was refused, nothing of it registered: {_violations(error, sent)}") from None
     return summary(path, reply.delivery, reply.rejections, sent, time.monotonic() - started)
 
 

@@ -4,8 +4,13 @@
   which every service's role, schema and migrations are in place;
 - `database`: a fresh database per test, copied from that template;
 - `registry`: the four services in this process, each a real gRPC server on port 0
-  with its own role and schema, calling each other over real channels, with their
-  spans collected in memory.
+  with its own role and schema, calling each other over real mutual-TLS channels, with
+  their spans collected in memory.
+
+Tests call the services over TLS as their real callers would: `registry.ingest()` and the
+like return stubs that take a `Credential` as `metadata` (`registry.as_institution(ORG)`,
+`as_subject`, `as_operator`, `as_service`) and pick the listener and certificate for it,
+making each token for the called API's audience.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ from gjeld.consent.v1 import consent_service_pb2_grpc
 from gjeld.ingest.v1 import ingest_service_pb2_grpc
 from gjeld.lookup.v1 import lookup_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2_grpc
-from gjeld_shared.callers import SCOPE_LOOKUP, SCOPE_REPORT
+from gjeld_shared.callers import SCOPE_LOOKUP
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from . import devstack
+from .connect import NOBODY, Credential, channel_for
 
 TEMPLATE = "gjeld_template"
 
@@ -79,12 +85,15 @@ async def database(postgres: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+ANY_PORT = {listener: "127.0.0.1:0" for listener in devstack.LISTENERS}
+
+
 def settings_for(
     service: str, folder: devstack.DataFolder, socket: str, database: str, addresses: dict[str, str], **extra: Any
 ) -> Any:
     module = __import__(f"gjeld_{service}.settings", fromlist=["x"])
     settings_type = getattr(module, f"{service.capitalize()}Settings")
-    env = devstack.service_env(folder, service, socket, database, addresses, "127.0.0.1:0")
+    env = devstack.service_env(folder, service, socket, database, addresses, ANY_PORT)
     values: dict[str, Any] = {key.removeprefix("GJELD_").lower(): value for key, value in env.items()}
     values.update(
         trace_file=None,
@@ -98,6 +107,21 @@ def settings_for(
     return settings_type(**{k: v for k, v in values.items() if k in settings_type.model_fields})
 
 
+class _Stub:
+    """A service's stub whose calls take a `Credential` as `metadata` and go to the listener it calls."""
+
+    def __init__(self, registry: Registry, service: str, stub_type: Any) -> None:
+        self._registry, self._service, self._stub_type = registry, service, stub_type
+
+    def __getattr__(self, method: str) -> Any:
+        def call(request: Any, *, metadata: Credential = NOBODY, **options: Any) -> Any:
+            channel = self._registry.channel(self._service, metadata)
+            stub = self._stub_type(channel)
+            return getattr(stub, method)(request, metadata=metadata.metadata(self._service), **options)
+
+        return call
+
+
 @dataclass
 class Registry:
     """The four services running in the test's process, and how to call them."""
@@ -108,43 +132,71 @@ class Registry:
     database: str
     institutions_file: Path | None = None
     runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
-    addresses: dict[str, str] = field(default_factory=dict)
-    _channels: list[grpc.aio.Channel] = field(default_factory=list)
+    # Each service's listeners (certificate, token, health) by name, once started.
+    listeners: dict[str, dict[str, str]] = field(default_factory=dict)
+    _channels: dict[tuple[str, str, Any], grpc.aio.Channel] = field(default_factory=dict)
 
     @property
     def mailbox(self) -> Path:
         return self.folder.mailbox
 
-    def channel(self, service: str) -> grpc.aio.Channel:
-        channel = grpc.aio.insecure_channel(self.addresses[service])
-        self._channels.append(channel)
-        return channel
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Each service's certificate listener: where the other services call it."""
+        return {service: listeners["certificate"] for service, listeners in self.listeners.items()}
+
+    def channel(self, service: str, credential: Credential = NOBODY) -> grpc.aio.Channel:
+        """A TLS channel to `service` for `credential`, kept open for the test."""
+        key = (service, credential.listener(service), credential.certificate)
+        if key not in self._channels:
+            self._channels[key] = channel_for(
+                service, self.listeners[service], credential, self.folder.pki.workload_ca
+            )
+        return self._channels[key]
 
     def ingest(self) -> ingest_service_pb2_grpc.IngestServiceStub:
-        return ingest_service_pb2_grpc.IngestServiceStub(self.channel("ingest"))
+        return _Stub(self, "ingest", ingest_service_pb2_grpc.IngestServiceStub)
 
     def consent(self) -> consent_service_pb2_grpc.ConsentServiceStub:
-        return consent_service_pb2_grpc.ConsentServiceStub(self.channel("consent"))
+        return _Stub(self, "consent", consent_service_pb2_grpc.ConsentServiceStub)
 
     def lookup(self) -> lookup_service_pb2_grpc.LookupServiceStub:
-        return lookup_service_pb2_grpc.LookupServiceStub(self.channel("lookup"))
+        return _Stub(self, "lookup", lookup_service_pb2_grpc.LookupServiceStub)
 
     def notify(self) -> notify_service_pb2_grpc.NotifyServiceStub:
-        return notify_service_pb2_grpc.NotifyServiceStub(self.channel("notify"))
+        return _Stub(self, "notify", notify_service_pb2_grpc.NotifyServiceStub)
 
-    def as_institution(
-        self, organization_number: str, scopes: Sequence[str] = (SCOPE_REPORT, SCOPE_LOOKUP)
-    ) -> list[tuple[str, str]]:
-        return [("authorization", f"Bearer {self.folder.issuer().institution(organization_number, scopes)}")]
+    def as_institution(self, organization_number: str, scopes: Sequence[str] = (SCOPE_LOOKUP,)) -> Credential:
+        """An institution: its enterprise certificate, and a Maskinporten token with `scopes`."""
+        identity = self.folder.identity
+        return Credential(
+            self.folder.pki.institution(organization_number),
+            lambda aud: identity.institution(organization_number, scopes, aud),
+        )
 
-    def as_subject(self, identity_number: str) -> list[tuple[str, str]]:
-        return [("authorization", f"Bearer {self.folder.issuer().subject(identity_number)}")]
+    def as_subject(self, identity_number: str) -> Credential:
+        """A person: an ID-porten token, no certificate."""
+        identity = self.folder.identity
+        return Credential(token=lambda aud: identity.subject(identity_number, aud))
 
-    def as_service(self, name: str) -> list[tuple[str, str]]:
-        return [("authorization", f"Bearer {self.folder.issuer().service(name)}")]
+    def as_service(self, name: str) -> Credential:
+        """One of gjeld's services: its workload certificate, no token."""
+        return Credential(self.folder.pki.service(name), workload=True)
 
-    def as_operator(self, name: str = "ops-1") -> list[tuple[str, str]]:
-        return [("authorization", f"Bearer {self.folder.issuer().operator(name)}")]
+    def as_operator(self, name: str = "ops-1") -> Credential:
+        """A member of the operator's staff: a token from the operator's identity provider."""
+        identity = self.folder.identity
+        return Credential(token=lambda aud: identity.operator(name, aud))
+
+    async def serve_bank(self, debts: Sequence[Any]) -> tuple[Any, grpc.aio.Server, str]:
+        """A fake bank (gjeld.creditor.v1) over mutual TLS that lets only the registry's certificate in; returns
+        the bank, its server and its address."""
+        from .dev_pki import REGISTRY_ORGANIZATION
+        from .fake_bank import FakeBank, serve
+
+        bank = FakeBank(debts, REGISTRY_ORGANIZATION)
+        server, port = await serve(bank, self.folder.pki.bank("fake-bank"), self.folder.pki.enterprise_ca)
+        return bank, server, f"127.0.0.1:{port}"
 
     async def fetch(self, sql: str) -> list[asyncpg.Record]:
         """Read the test's database directly, as the administrator (to check what the services stored)."""
@@ -155,14 +207,25 @@ class Registry:
             await connection.close()
 
     async def start(self, service: str, **extra: Any) -> None:
-        """Start one service in this process (its settings overridden by `extra`)."""
+        """Start one service in this process (its settings overridden by `extra`); a service started before comes
+        back on the same ports, where the others keep calling it."""
         module = __import__(f"gjeld_{service}.bootstrap", fromlist=["build"])
+        if service in self.listeners:
+            listeners = self.listeners[service]
+            extra.setdefault("listen_address", listeners["certificate"])
+            extra.setdefault("token_listen_address", listeners["token"])
+            extra.setdefault("health_listen_address", listeners["health"])
         if self.institutions_file is not None:
             extra.setdefault("institutions_file", self.institutions_file)
         settings = settings_for(service, self.folder, self.socket, self.database, self.addresses, **extra)
         runtime = module.build(settings, [SimpleSpanProcessor(self.spans)])
-        self.addresses[service] = f"127.0.0.1:{await runtime.start()}"
+        ports = await runtime.start()
+        self.listeners[service] = {listener: f"127.0.0.1:{port}" for listener, port in ports.items()}
         self.runtimes[service] = runtime
+
+    async def restart(self, service: str, **extra: Any) -> None:
+        await self.stop(service)
+        await self.start(service, **extra)
 
     async def stop(self, service: str) -> None:
         await self.runtimes.pop(service).stop()
@@ -175,12 +238,10 @@ class Registry:
             entry.update(changes.get(entry["organization_number"], {}))
         self.institutions_file.write_text(json.dumps(document))
         for service in restart:
-            port = self.addresses[service].rsplit(":", 1)[1]
-            await self.stop(service)
-            await self.start(service, listen_address=f"127.0.0.1:{port}")
+            await self.restart(service)
 
     async def close(self) -> None:
-        for channel in self._channels:
+        for channel in self._channels.values():
             await channel.close()
         for service in reversed(list(self.runtimes)):
             await self.stop(service)
@@ -191,9 +252,8 @@ async def registry(
     postgres: str, database: str, tmp_path: Path, data_folder: devstack.DataFolder
 ) -> AsyncIterator[Registry]:
     folder = devstack.DataFolder(tmp_path)
-    folder.secrets.mkdir(parents=True)
-    for name in ("issuer.key.pem", "issuer.pub.pem", "subject-keys.json", *(f"{s}.token" for s in devstack.SERVICES)):
-        shutil.copy(data_folder.secrets / name, folder.secrets / name)
+    # The session's secrets (made once: certificates and keys take a while), copied so a test may change its own.
+    shutil.copytree(data_folder.secrets, folder.secrets)
     # The development directory, without creditor endpoints: a test gives live creditors the ports it started.
     document = json.loads(devstack.INSTITUTIONS_FILE.read_text())
     for entry in document["institutions"]:
@@ -284,6 +344,11 @@ async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+# A caller without the right credential is refused with one of these (never INTERNAL): UNAUTHENTICATED when it
+# presents none of the kind the method needs, PERMISSION_DENIED when it presents the wrong one.
+DENIED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 def reason(error: grpc.aio.AioRpcError) -> str:

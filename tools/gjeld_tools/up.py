@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 
 from . import devstack
-from .cli import address, data_folder
+from .cli import data_folder, listen_addresses
+from .dev_pki import REGISTRY_ORGANIZATION
 
 FAKE_BANK = "127.0.0.1:50061"
 
@@ -26,9 +27,10 @@ def up() -> int:
     folder.ensure_secrets()
     (folder.root / "logs").mkdir(exist_ok=True)
     suite = devstack.Suite(
-        folder, socket, listen={s: address(s) for s in devstack.SERVICES}, log_dir=folder.root / "logs"
+        folder, socket, listen={s: listen_addresses(s) for s in devstack.SERVICES}, log_dir=folder.root / "logs"
     )
     # Fjordbanken's live answers and snapshots (gjeld.creditor.v1), at the endpoint institutions.dev.json names.
+    bank_identity = folder.pki.bank("fjordbanken")
     bank_log = (folder.root / "logs" / "fake-bank.log").open("ab")
     bank = subprocess.Popen(
         [
@@ -39,8 +41,14 @@ def up() -> int:
             str(Path(__file__).parent / "demo-delivery.json"),
             "--listen",
             FAKE_BANK,
-            "--public-key",
-            str(folder.issuer_public_key),
+            "--certificate",
+            str(bank_identity.certificate_file),
+            "--key",
+            str(bank_identity.key_file),
+            "--client-ca",
+            str(folder.pki.enterprise_ca),
+            "--registry",
+            REGISTRY_ORGANIZATION,
         ],
         stdout=bank_log,
         stderr=bank_log,
@@ -50,11 +58,16 @@ def up() -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         addresses = suite.start()
-        print("\ngjeld is running (Ctrl-C stops everything):\n")
-        print(f"  {'service':<9} {'address':<18} schema / role")
+        print("\ngjeld is running over TLS (Ctrl-C stops everything):\n")
+        print(f"  {'service':<9} {'mutual TLS':<17} {'TLS (tokens)':<17} {'health':<17} schema / role")
         for service in ("ingest", "lookup", "consent", "notify"):
-            print(f"  {service:<9} {addresses[service]:<18} {service} / {devstack.role(service)}")
-        print(f"  {'fake bank':<9} {FAKE_BANK:<18} Fjordbanken's gjeld.creditor.v1 (live answers, snapshots)")
+            at = addresses[service]
+            print(
+                f"  {service:<9} {at['certificate']:<17} {at['token']:<17} {at['health']:<17} "
+                f"{service} / {devstack.role(service)}"
+            )
+        print(f"  {'fake bank':<9} {FAKE_BANK:<17} Fjordbanken's gjeld.creditor.v1 (live answers, snapshots)")
+        print(f"\n  certificates {folder.pki.root}/ (CA: workload-ca.pem)")
         print(f"\n  PostgreSQL   {socket} (database gjeld)")
         print(f"  traces       {folder.traces}/<service>.jsonl")
         print(f"  letters      {folder.mailbox}/")

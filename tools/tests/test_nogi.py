@@ -9,21 +9,17 @@ from typing import Any
 
 import pytest
 from gjeld.ingest.v1 import ingest_service_pb2
-from gjeld_shared.callers import SCOPE_REPORT
 from gjeld_tools import nogi, report
 from gjeld_tools.testing import BANK, Registry
 
 EXAMPLE = Path(nogi.__file__).parent / "nogi-example.json"
 
 
-def bearer(registry: Registry) -> str:
-    return registry.folder.issuer().institution(BANK, [SCOPE_REPORT])
-
-
 async def send(registry: Registry, path: Path, **options: Any) -> str:
     options.setdefault("snapshot", True)
     options.setdefault("partial", False)
-    return await report.send(path, registry.addresses["ingest"], bearer(registry), BANK, **options)
+    channel = registry.channel("ingest", registry.as_institution(BANK))  # the bank's enterprise certificate
+    return await report.send(path, channel, BANK, **options)
 
 
 async def read_back(registry: Registry) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .entrypoints import ConsentServicer
+from .entrypoints import ACCESS, ConsentServicer
 from .service_layer import Consents
 from .settings import ConsentSettings
 
@@ -29,6 +29,7 @@ def build(settings: ConsentSettings, span_processors: Sequence[SpanProcessor] = 
                     "ConsentService",
                     consent_service_pb2_grpc.add_ConsentServiceServicer_to_server,
                     ConsentServicer(consents),
+                    ACCESS,
                 )
             ],
             background=[lambda stopping: consents.run_housekeeping(stopping, settings.housekeeping_interval_seconds)],

@@ -10,7 +10,8 @@ from gjeld.consent.v1 import consent_pb2, consent_service_pb2_grpc
 from gjeld.consent.v1 import consent_service_pb2 as pb
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import identity_numbers, organization_numbers, paging
-from gjeld_shared.callers import SCOPE_LOOKUP, require_institution, require_service, require_subject
+from gjeld_shared.access import CONSENTING_INSTITUTIONS, SUBJECTS, Rule, Services
+from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.timestamps import now, to_proto
 
@@ -121,6 +122,24 @@ def _block(since: datetime | None) -> consent_pb2.CreditBlock:
     return block
 
 
+
+# Who may call each method, with which credential (access.py): persons with their token, institutions with a
+# Maskinporten token, lookup alone with its workload certificate.
+ACCESS: dict[str, Rule] = {
+    "GrantConsent": SUBJECTS,
+    "ListConsents": SUBJECTS,
+    "WithdrawConsent": SUBJECTS,
+    "RegisterConsent": CONSENTING_INSTITUTIONS,
+    "GetConsent": CONSENTING_INSTITUTIONS,
+    "EndConsent": CONSENTING_INSTITUTIONS,
+    "ListConsentEvents": CONSENTING_INSTITUTIONS,
+    "PlaceCreditBlock": SUBJECTS,
+    "LiftCreditBlock": SUBJECTS,
+    "GetCreditBlock": SUBJECTS,
+    "UseConsent": Services("lookup"),
+    "CheckCreditBlock": Services("lookup"),
+}
+
 class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
     def __init__(self, consents: Consents) -> None:
         self._consents = consents
@@ -156,7 +175,7 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         return pb.WithdrawConsentResponse(consent=consent_to_proto(consent, now()))
 
     async def RegisterConsent(self, request: pb.RegisterConsentRequest, context: Any) -> pb.RegisterConsentResponse:
-        institution = require_institution(SCOPE_LOOKUP)
+        institution = require_institution()
         violations = Violations()
         _subject(request.subject.value, violations)
         if not 0 < len(request.institution_consent_id) <= MAX_ID_LENGTH:
@@ -172,19 +191,19 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         return pb.RegisterConsentResponse(consent=consent_to_proto(consent, now()), created=created)
 
     async def GetConsent(self, request: pb.GetConsentRequest, context: Any) -> pb.GetConsentResponse:
-        institution = require_institution(SCOPE_LOOKUP)
+        institution = require_institution()
         consent = await self._consents.of_institution(institution.organization_number, *_either_id(request))
         return pb.GetConsentResponse(consent=consent_to_proto(consent, now()))
 
     async def EndConsent(self, request: pb.EndConsentRequest, context: Any) -> pb.EndConsentResponse:
-        institution = require_institution(SCOPE_LOOKUP)
+        institution = require_institution()
         consent = await self._consents.end(institution.organization_number, *_either_id(request))
         return pb.EndConsentResponse(consent=consent_to_proto(consent, now()))
 
     async def ListConsentEvents(
         self, request: pb.ListConsentEventsRequest, context: Any
     ) -> pb.ListConsentEventsResponse:
-        institution = require_institution(SCOPE_LOOKUP)
+        institution = require_institution()
         if request.after_position < 0:
             raise InvalidArgument([FieldViolation("after_position", "must not be negative")])
         size = paging.page_size(request.page_size, default=100, maximum=1000)
@@ -223,7 +242,6 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         )
 
     async def UseConsent(self, request: pb.UseConsentRequest, context: Any) -> pb.UseConsentResponse:
-        require_service("lookup")
         violations = Violations()
         _subject(request.subject.value, violations)
         institution = _institution(request.institution.value, violations)
@@ -241,7 +259,6 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         return pb.UseConsentResponse(consent=consent_to_proto(consent, now()))
 
     async def CheckCreditBlock(self, request: pb.CheckCreditBlockRequest, context: Any) -> pb.CheckCreditBlockResponse:
-        require_service("lookup")
         violations = Violations()
         _subject(request.subject.value, violations)
         violations.raise_if_any()

@@ -12,7 +12,7 @@ from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
 from .adapters import CalledCreditors
-from .entrypoints import IngestServicer
+from .entrypoints import ACCESS, IngestServicer
 from .service_layer import Ingest
 from .settings import IngestSettings
 
@@ -22,7 +22,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
-        creditors = CalledCreditors(parts.channel)
+        creditors = CalledCreditors(parts.creditor_channel)
         servicer = IngestServicer(
             Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__)), parts.directory, creditors
         )
@@ -34,6 +34,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
                     "IngestService",
                     ingest_service_pb2_grpc.add_IngestServiceServicer_to_server,
                     servicer,
+                    ACCESS,
                 )
             ],
             background=[lambda stopping: servicer.run_daily_fetches(stopping, fetch_at)],

@@ -13,7 +13,8 @@ import grpc
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld.ingest.v1 import ingest_service_pb2_grpc
 from gjeld_shared import identity_numbers, organization_numbers, paging
-from gjeld_shared.callers import SCOPE_REPORT, require_institution, require_operator, require_service
+from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, Rule, Services
+from gjeld_shared.callers import require_institution
 from gjeld_shared.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unavailable, Violations
 from gjeld_shared.institutions import InstitutionDirectory
 from gjeld_shared.timestamps import from_proto
@@ -87,6 +88,24 @@ def _uuid(value: str, field: str) -> uuid.UUID:
         raise InvalidArgument([FieldViolation(field, "is not an id the registry gave out")]) from None
 
 
+
+# Who may call each method, with which credential (access.py): institutions deliver and read back with their
+# enterprise certificate (as the live registry requires), operators fetch with their token, and only lookup may read
+# a person's debts, with its workload certificate.
+ACCESS: dict[str, Rule] = {
+    "ReportDebtChanges": DELIVERING_INSTITUTIONS,
+    "StreamDebtChanges": DELIVERING_INSTITUTIONS,
+    "DeliverSnapshot": DELIVERING_INSTITUTIONS,
+    "GetDelivery": DELIVERING_INSTITUTIONS,
+    "ListDeliveries": DELIVERING_INSTITUTIONS,
+    "ListDeliveryRejections": DELIVERING_INSTITUTIONS,
+    "ListDebts": DELIVERING_INSTITUTIONS,
+    "ProposeHandover": DELIVERING_INSTITUTIONS,
+    "AcceptHandover": DELIVERING_INSTITUTIONS,
+    "ListSubjectDebts": Services("lookup"),
+    "FetchSnapshot": OPERATORS,
+}
+
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     def __init__(self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors) -> None:
         self._ingest = ingest
@@ -127,7 +146,6 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             ) from None
 
     async def FetchSnapshot(self, request: pb.FetchSnapshotRequest, context: Any) -> pb.FetchSnapshotResponse:
-        require_operator()
         violations = Violations()
         with violations.catching("institution.value", organization_numbers.InvalidOrganizationNumber):
             organization_numbers.validate(request.institution.value)
@@ -160,7 +178,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     async def _deliver(
         self, kind: DeliveryKind, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader
     ) -> Outcome:
-        caller = require_institution(SCOPE_REPORT)
+        caller = require_institution()
         if first is None:
             raise InvalidArgument([FieldViolation("request_id", "is required: the delivery was empty")])
         header = _header(kind, first)
@@ -197,12 +215,12 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         )
 
     async def GetDelivery(self, request: pb.GetDeliveryRequest, context: Any) -> pb.GetDeliveryResponse:
-        caller = require_institution(SCOPE_REPORT)
+        caller = require_institution()
         delivery = await self._ingest.delivery(caller.organization_number, _uuid(request.id, "id"))
         return pb.GetDeliveryResponse(delivery=delivery_to_proto(delivery))
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Any) -> pb.ListDeliveriesResponse:
-        caller = require_institution(SCOPE_REPORT)
+        caller = require_institution()
         size = paging.page_size(request.page_size, default=100, maximum=1000)
         after = paging.newest_first_after(request.page_token)
         rows = await self._ingest.deliveries(caller.organization_number, after, size + 1)
@@ -212,7 +230,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     async def ListDeliveryRejections(
         self, request: pb.ListDeliveryRejectionsRequest, context: Any
     ) -> pb.ListDeliveryRejectionsResponse:
-        caller = require_institution(SCOPE_REPORT)
+        caller = require_institution()
         delivery_id = _uuid(request.delivery_id, "delivery_id")
         size = paging.page_size(request.page_size, default=100, maximum=1000)
         position = paging.decode_token(request.page_token)
@@ -228,7 +246,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         return pb.ListDeliveryRejectionsResponse(rejections=map(rejection_to_proto, page), next_page_token=token)
 
     async def ProposeHandover(self, request: pb.ProposeHandoverRequest, context: Any) -> pb.ProposeHandoverResponse:
-        caller = require_institution(SCOPE_REPORT)
+        caller = require_institution()
         violations = Violations()
         with violations.catching("receiver.value", ValueError):
             organization_numbers.validate(request.receiver.value)
@@ -246,12 +264,12 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         return pb.ProposeHandoverResponse(handover=handover_to_proto(handover))
 
     async def AcceptHandover(self, request: pb.AcceptHandoverRequest, context: Any) -> pb.AcceptHandoverResponse:
-        caller = require_institution(SCOPE_REPORT)
+        caller = require_institution()
         handover = await self._ingest.accept_handover(caller.organization_number, _uuid(request.id, "id"))
         return pb.AcceptHandoverResponse(handover=handover_to_proto(handover))
 
     async def ListDebts(self, request: pb.ListDebtsRequest, context: Any) -> pb.ListDebtsResponse:
-        caller = require_institution(SCOPE_REPORT)
+        caller = require_institution()
         size = paging.page_size(request.page_size, default=100, maximum=1000)
         position = paging.decode_token(request.page_token)
         after = None
@@ -271,7 +289,6 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         )
 
     async def ListSubjectDebts(self, request: pb.ListSubjectDebtsRequest, context: Any) -> pb.ListSubjectDebtsResponse:
-        require_service("lookup")
         violations = Violations()
         with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
             identity_numbers.validate(request.subject.value)

@@ -7,6 +7,8 @@ from gjeld_shared.settings import ServiceSettings
 
 class IngestSettings(ServiceSettings):
     listen_address: str = "127.0.0.1:50051"
+    token_listen_address: str = "127.0.0.1:50151"
+    health_listen_address: str = "127.0.0.1:50251"
     # When ingest fetches the daily snapshot of institutions that prefer to be called (the Norwegian registry's
     # datasets are ready at 05:00 UTC).
     snapshot_fetch_time_utc: str = "05:30"

@@ -6,9 +6,6 @@ import grpc
 import pytest
 from gjeld.ingest.v1 import ingest_service_pb2
 from gjeld.type.v1 import identity_pb2
-from gjeld_shared.callers import TokenVerifier
-from gjeld_tools import devstack
-from gjeld_tools.fake_bank import FakeBank, serve
 from gjeld_tools.testing import BANK, LENDER, Registry, demo_changes, reason
 
 
@@ -24,12 +21,10 @@ async def registered(registry: Registry) -> list[str]:
 
 
 async def test_a_called_institutions_snapshot_replaces_its_data(registry: Registry) -> None:
-    verifier = TokenVerifier(registry.folder.issuer_public_key.read_bytes(), devstack.ISSUER, devstack.AUDIENCE)
-    bank = FakeBank([c.register for c in demo_changes()], verifier)
-    server, port = await serve(bank)
+    bank, server, address = await registry.serve_bank([c.register for c in demo_changes()])
     try:
         await registry.configure_institutions(
-            {BANK: {"creditor_endpoint": f"127.0.0.1:{port}", "fetch_snapshot": True}}, restart=["ingest"]
+            {BANK: {"creditor_endpoint": address, "fetch_snapshot": True}}, restart=["ingest"]
         )
         operator = registry.as_operator()
         reply = await registry.ingest().FetchSnapshot(fetch(BANK), metadata=operator)

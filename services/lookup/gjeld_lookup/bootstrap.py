@@ -11,7 +11,7 @@ from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
 from .adapters import LiveCreditors, Registry
-from .entrypoints import LookupServicer
+from .entrypoints import ACCESS, LookupServicer
 from .service_layer import Lookups
 from .settings import LookupSettings
 
@@ -26,7 +26,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             parts.channel(settings.ingest_address),
             parts.channel(settings.notify_address),
         )
-        live = LiveCreditors(parts.channel)
+        live = LiveCreditors(parts.creditor_channel)
         lookups = Lookups(
             parts.engine,
             parts.keys,
@@ -43,6 +43,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                     "LookupService",
                     lookup_service_pb2_grpc.add_LookupServiceServicer_to_server,
                     LookupServicer(lookups, settings.default_max_wait_seconds),
+                    ACCESS,
                 )
             ],
             background=[lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds)],

@@ -7,7 +7,8 @@ from typing import Any
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2_grpc
 from gjeld.lookup.v1 import lookup_service_pb2 as pb
 from gjeld_shared import identity_numbers, paging
-from gjeld_shared.callers import SCOPE_LOOKUP, require_institution, require_subject
+from gjeld_shared.access import LOOKING_UP_INSTITUTIONS, SUBJECTS, Rule
+from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.clients import deadline
 from gjeld_shared.errors import Violations
 
@@ -31,6 +32,15 @@ def _max_wait(request: Any, default: float, violations: Violations) -> float:
     return wait
 
 
+
+# Who may call each method, with which credential (access.py): lenders with their enterprise certificate and a
+# Maskinporten token of the same organisation, persons with their token.
+ACCESS: dict[str, Rule] = {
+    "LookUpDebt": LOOKING_UP_INSTITUTIONS,
+    "GetOwnDebt": SUBJECTS,
+    "ListOwnDisclosures": SUBJECTS,
+}
+
 class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
     def __init__(self, lookups: Lookups, default_wait: float) -> None:
         self._lookups = lookups
@@ -41,7 +51,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         return deadline(context, wait + self._lookups.call_timeout)
 
     async def LookUpDebt(self, request: pb.LookUpDebtRequest, context: Any) -> pb.LookUpDebtResponse:
-        institution = require_institution(SCOPE_LOOKUP)
+        institution = require_institution()
         violations = Violations()
         with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
             identity_numbers.validate(request.subject.value)

@@ -7,6 +7,8 @@ from gjeld_shared.settings import ServiceSettings
 
 class LookupSettings(ServiceSettings):
     listen_address: str = "127.0.0.1:50052"
+    token_listen_address: str = "127.0.0.1:50152"
+    health_listen_address: str = "127.0.0.1:50252"
     ingest_address: str = "127.0.0.1:50051"
     consent_address: str = "127.0.0.1:50053"
     notify_address: str = "127.0.0.1:50054"

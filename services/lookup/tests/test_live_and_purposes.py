@@ -12,9 +12,7 @@ from gjeld.consent.v1 import consent_pb2, consent_service_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.notify.v1 import notify_service_pb2
 from gjeld.type.v1 import identity_pb2
-from gjeld_shared.callers import TokenVerifier
-from gjeld_tools import devstack
-from gjeld_tools.fake_bank import FakeBank, serve
+from gjeld_tools.fake_bank import FakeBank
 from gjeld_tools.testing import (
     BANK,
     LENDER,
@@ -36,10 +34,7 @@ P = lookup_pb2
 
 
 async def start_bank(registry: Registry, debts: list) -> tuple[FakeBank, grpc.aio.Server, str]:
-    verifier = TokenVerifier(registry.folder.issuer_public_key.read_bytes(), devstack.ISSUER, devstack.AUDIENCE)
-    bank = FakeBank(debts, verifier)
-    server, port = await serve(bank)
-    return bank, server, f"127.0.0.1:{port}"
+    return await registry.serve_bank(debts)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -143,16 +138,17 @@ async def test_a_live_answer_about_someone_else_is_not_used(registry: Registry, 
 
 async def test_which_purpose_an_institution_may_use_is_the_operators_configuration(registry: Registry) -> None:
     await report_demo(registry)
-    # A lender may not act as a credit bureau, nor a bureau as a lender; an unknown organisation may do nothing.
-    for caller, purpose in [
-        (LENDER, P.DISCLOSURE_PURPOSE_CREDIT_BUREAU),
-        (BUREAU, P.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT),
-        ("944555666", P.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT),
+    # A lender may not act as a credit bureau, nor a bureau as a lender; an organisation the operator has not
+    # admitted may do nothing, whatever its certificate and token say.
+    for caller, purpose, expected in [
+        (LENDER, P.DISCLOSURE_PURPOSE_CREDIT_BUREAU, "PURPOSE_NOT_ALLOWED"),
+        (BUREAU, P.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT, "PURPOSE_NOT_ALLOWED"),
+        ("944555666", P.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT, "INSTITUTION_NOT_ADMITTED"),
     ]:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await look_up(registry, lender=caller, purpose=purpose)
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        assert reason(refused.value) == "PURPOSE_NOT_ALLOWED"
+        assert reason(refused.value) == expected
     # The bureau needs no consent, and the registry queues no copy letter for it: the bureau sends its own (DOM-13).
     bureau = await look_up(registry, lender=BUREAU, purpose=P.DISCLOSURE_PURPOSE_CREDIT_BUREAU)
     assert len(bureau.debts) == 3 and not bureau.disclosure.consent_id

@@ -12,7 +12,7 @@ from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
 from .adapters import DevelopmentChannels, DevelopmentPopulationRegister
-from .entrypoints import NotifyServicer
+from .entrypoints import ACCESS, NotifyServicer
 from .service_layer import DeliveryPolicy, Notices
 from .settings import NotifySettings
 
@@ -40,6 +40,7 @@ def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = (
                     "NotifyService",
                     notify_service_pb2_grpc.add_NotifyServiceServicer_to_server,
                     NotifyServicer(notices),
+                    ACCESS,
                 )
             ],
             background=[lambda stopping: notices.run_delivery(stopping, settings.delivery_interval_seconds)],

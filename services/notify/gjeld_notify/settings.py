@@ -9,6 +9,8 @@ from gjeld_shared.settings import ServiceSettings
 
 class NotifySettings(ServiceSettings):
     listen_address: str = "127.0.0.1:50054"
+    token_listen_address: str = "127.0.0.1:50154"
+    health_listen_address: str = "127.0.0.1:50254"
     # The development channels: what is sent lands here as files, one folder per channel.
     mailbox_dir: Path = Path(".data/mailbox")
     # The development population register (synthetic people); unset: nobody has contact details.
