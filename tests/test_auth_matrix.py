@@ -1,0 +1,339 @@
+"""The auth matrix: every RPC of every service, discovered through reflection, against every kind of credential.
+
+Each credential that should open nothing (none, plaintext, a certificate from another CA or expired, another
+organisation's, a forged, expired, future, misdirected or scopeless token, another service's certificate, and
+everything a bank received during a lookup) is refused on every RPC: at the TLS handshake, or with
+UNAUTHENTICATED or PERMISSION_DENIED, never INTERNAL. Each valid credential is refused everywhere except where the
+table below, written from the README's promise and not from the services' own rules, says it is allowed; there
+it must get past the boundary (an empty request then fails validation, but not authentication), which shows the
+matrix is not passing because everything is refused. Health checking and reflection are public by design and are
+left out.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from gjeld_shared.certificates import TlsIdentity, thumbprint
+from gjeld_shared.tokens import Provider
+from gjeld_tools.connect import secure_channel
+from gjeld_tools.dev_identity import ISSUERS, audience
+from gjeld_tools.dev_pki import DevelopmentPki
+from gjeld_tools.testing import BANK, LENDER, PERSON, Registry, grant, look_up, report_demo
+from google.protobuf import descriptor_pb2
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+STRANGER = "944555666"  # an organisation the operator has not admitted
+PUBLIC = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
+DELIVERY = {"institution certificate", "institution certificate + token"}
+ALLOWED: dict[str, set[str]] = {
+    **{
+        f"/gjeld.ingest.v1.IngestService/{m}": DELIVERY
+        for m in (
+            "ReportDebtChanges StreamDebtChanges DeliverSnapshot GetDelivery ListDeliveries ListDeliveryRejections "
+            "ListDebts ProposeHandover AcceptHandover"
+        ).split()
+    },
+    "/gjeld.ingest.v1.IngestService/ListSubjectDebts": {"lookup's certificate"},
+    "/gjeld.ingest.v1.IngestService/FetchSnapshot": {"operator token"},
+    "/gjeld.lookup.v1.LookupService/LookUpDebt": {"institution certificate + token"},
+    "/gjeld.lookup.v1.LookupService/GetOwnDebt": {"person token"},
+    "/gjeld.lookup.v1.LookupService/ListOwnDisclosures": {"person token"},
+    **{
+        f"/gjeld.consent.v1.ConsentService/{m}": {"person token"}
+        for m in "GrantConsent ListConsents WithdrawConsent PlaceCreditBlock LiftCreditBlock GetCreditBlock".split()
+    },
+    **{
+        f"/gjeld.consent.v1.ConsentService/{m}": {"institution token"}
+        for m in "RegisterConsent GetConsent EndConsent ListConsentEvents".split()
+    },
+    "/gjeld.consent.v1.ConsentService/UseConsent": {"lookup's certificate"},
+    "/gjeld.consent.v1.ConsentService/CheckCreditBlock": {"lookup's certificate"},
+    "/gjeld.notify.v1.NotifyService/EnqueueNotice": {"lookup's certificate"},
+    **{
+        f"/gjeld.notify.v1.NotifyService/{m}": {"person token"}
+        for m in "ListOwnNotices GetContactPreferences UpdateContactPreferences".split()
+    },
+    "/gjeld.notify.v1.NotifyService/ListFailedNotices": {"operator token"},
+    "/gjeld.notify.v1.NotifyService/RetryFailedNotice": {"operator token"},
+}
+DENIED = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
+HANDSHAKE = "refused at the TLS handshake"
+
+
+@dataclass(frozen=True)
+class Method:
+    service: str
+    path: str
+    client_streaming: bool
+
+
+@dataclass
+class Attempt:
+    """One credential: which listener it goes to, with which client certificate and token (per audience)."""
+
+    kind: str
+    listener: str  # certificate, token, or plaintext (the token listener without TLS)
+    certificate: TlsIdentity | None = None
+    token: dict[str, str] = field(default_factory=dict)
+    metadata: tuple[tuple[str, str], ...] = ()
+    may_fail_handshake: bool = False
+
+
+async def discover(registry: Registry) -> list[Method]:
+    """Every RPC each service serves, as its server reflection lists them."""
+    methods = []
+    for service, listeners in registry.listeners.items():
+        async with secure_channel(listeners["token"], registry.folder.pki.workload_ca) as channel:
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+
+            async def ask(
+                request: reflection_pb2.ServerReflectionRequest, stub: Any = stub
+            ) -> reflection_pb2.ServerReflectionResponse:
+                async for response in stub.ServerReflectionInfo(iter([request])):
+                    return response
+                raise AssertionError("no reflection answer")
+
+            listed = await ask(reflection_pb2.ServerReflectionRequest(list_services=""))
+            for served in listed.list_services_response.service:
+                if served.name in PUBLIC:
+                    continue
+                files = await ask(reflection_pb2.ServerReflectionRequest(file_containing_symbol=served.name))
+                for blob in files.file_descriptor_response.file_descriptor_proto:
+                    descriptor = descriptor_pb2.FileDescriptorProto.FromString(blob)
+                    for grpc_service in descriptor.service:
+                        if f"{descriptor.package}.{grpc_service.name}" == served.name:
+                            methods.extend(
+                                Method(service, f"/{served.name}/{m.name}", m.client_streaming)
+                                for m in grpc_service.method
+                            )
+    return methods
+
+
+def per_audience(mint: object) -> dict[str, str]:
+    return {service: mint(audience(service)) for service in ("ingest", "lookup", "consent", "notify")}  # type: ignore[operator]
+
+
+def forged(registry: Registry) -> dict[str, dict[str, str]]:
+    """Bad tokens of both shapes (Maskinporten and ID-porten), each for every audience."""
+    idp = registry.folder.identity
+    stranger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    kid = {
+        p: json.loads(idp.jwks_file(p).read_text())["keys"][-1]["kid"]
+        for p in (Provider.MASKINPORTEN, Provider.IDPORTEN)
+    }
+    now = int(time.time())
+
+    def claims(provider: Provider, aud: str) -> dict[str, object]:
+        base: dict[str, object] = {"iss": ISSUERS[provider], "aud": aud, "iat": now, "exp": now + 120}
+        if provider is Provider.MASKINPORTEN:
+            return {**base, "consumer": {"ID": f"0192:{LENDER}"}, "scope": "gjeld:lookup"}
+        return {**base, "pid": PERSON, "acr": "idporten-loa-high"}
+
+    bad: dict[str, dict[str, str]] = {}
+    for p in (Provider.MASKINPORTEN, Provider.IDPORTEN):
+        shape = p.value
+        bad[f"{shape} token with alg none"] = per_audience(
+            lambda aud, p=p: jwt.encode(claims(p, aud), None, algorithm="none", headers={"kid": kid[p]})  # type: ignore[arg-type]
+        )
+        bad[f"{shape} token signed with another key"] = per_audience(
+            lambda aud, p=p: jwt.encode(claims(p, aud), stranger_key, algorithm="RS256", headers={"kid": kid[p]})
+        )
+        bad[f"{shape} token expired"] = per_audience(
+            lambda aud, p=p: idp.sign(p, {**claims(p, aud), "iat": now - 600, "exp": now - 300})
+        )
+        bad[f"{shape} token issued in the future"] = per_audience(
+            lambda aud, p=p: idp.sign(p, {**claims(p, aud), "iat": now + 600, "exp": now + 700})
+        )
+        bad[f"{shape} token for another audience"] = per_audience(
+            lambda aud, p=p: idp.sign(p, claims(p, "https://gjeld.dev/elsewhere"))
+        )
+        bad[f"{shape} token from another issuer"] = per_audience(
+            lambda aud, p=p: jwt.encode(
+                {**claims(p, aud), "iss": "https://issuer.example"},
+                stranger_key,
+                algorithm="RS256",
+                headers={"kid": "x"},
+            )
+        )
+    bad["maskinporten token without the scope"] = per_audience(lambda aud: idp.institution(LENDER, [], aud))
+    bad["idporten token at a lower level"] = per_audience(
+        lambda aud: idp.subject(PERSON, aud, acr="idporten-loa-substantial")
+    )
+    return bad
+
+
+async def bank_received(registry: Registry) -> tuple[tuple[str, str], ...]:
+    """What a bank answering live receives during a lookup (metadata; the certificate is public)."""
+    bank, server, address = await registry.serve_bank([])
+    try:
+        await registry.configure_institutions({BANK: {"creditor_endpoint": address}}, restart=["lookup"])
+        await report_demo(registry)
+        await grant(registry)
+        await look_up(registry)
+    finally:
+        await server.stop(0)
+    assert bank.received, "the bank was not asked"
+    metadata = [(k, v) for call, _ in bank.received for k, v in call if isinstance(v, str)]
+    assert not any(k == "authorization" for k, _ in metadata), "a bearer token went out to a bank"
+    # What a client may set again: no pseudo-headers or transport headers.
+    return tuple((k, v) for k, v in metadata if not k.startswith((":", "grpc-")) and k not in ("user-agent", "te"))
+
+
+def attempts(registry: Registry, tmp_path: Path, replay: tuple[tuple[str, str], ...]) -> list[Attempt]:
+    pki, idp = registry.folder.pki, registry.folder.identity
+    other_pki = DevelopmentPki(tmp_path / "other-pki")
+    other_pki.ensure(["lookup"])
+    expired_institution = pki.issue_institution(
+        TlsIdentity(tmp_path / "expired.pem", tmp_path / "expired.key"), LENDER, expired=True
+    )
+    expired_service = pki.issue_service(
+        TlsIdentity(tmp_path / "expired-lookup.pem", tmp_path / "expired-lookup.key"), "lookup", expired=True
+    )
+    lender, bank, stranger = pki.institution(LENDER), pki.institution(BANK), pki.institution(STRANGER)
+    lender_token = per_audience(lambda aud: idp.institution(LENDER, ["gjeld:lookup"], aud))
+    bank_thumbprint = thumbprint(
+        __import__("cryptography.x509", fromlist=["x"]).load_pem_x509_certificate(bank.certificate_file.read_bytes())
+    )
+    found = [
+        # Valid credentials: allowed only where ALLOWED says.
+        Attempt("institution certificate", "certificate", bank, may_fail_handshake=True),
+        Attempt("institution certificate + token", "certificate", lender, lender_token, may_fail_handshake=True),
+        Attempt("institution token", "token", None, lender_token),
+        Attempt("person token", "token", None, per_audience(lambda aud: idp.subject(PERSON, aud))),
+        Attempt("operator token", "token", None, per_audience(lambda aud: idp.operator("ops-1", aud))),
+        Attempt("lookup's certificate", "certificate", pki.service("lookup")),
+        # Never allowed anywhere.
+        Attempt("no credential", "token"),
+        Attempt("no client certificate on the mutual-TLS listener", "certificate", may_fail_handshake=True),
+        Attempt("plaintext", "plaintext", may_fail_handshake=True),
+        Attempt("plaintext to the mutual-TLS listener", "plaintext-certificate", may_fail_handshake=True),
+        Attempt("plaintext with a valid token", "plaintext", None, lender_token, may_fail_handshake=True),
+        Attempt(
+            "institution certificate from another CA",
+            "certificate",
+            other_pki.institution(LENDER),
+            lender_token,
+            may_fail_handshake=True,
+        ),
+        Attempt(
+            "service certificate from another CA", "certificate", other_pki.service("lookup"), may_fail_handshake=True
+        ),
+        Attempt(
+            "expired institution certificate", "certificate", expired_institution, lender_token, may_fail_handshake=True
+        ),
+        Attempt("expired service certificate", "certificate", expired_service, may_fail_handshake=True),
+        Attempt(
+            "certificate of an organisation not admitted",
+            "certificate",
+            stranger,
+            per_audience(lambda aud: idp.institution(STRANGER, ["gjeld:lookup"], aud)),
+            may_fail_handshake=True,
+        ),
+        Attempt(
+            "token of an organisation not admitted",
+            "token",
+            None,
+            per_audience(lambda aud: idp.institution(STRANGER, ["gjeld:lookup"], aud)),
+        ),
+        Attempt(
+            "certificate of one organisation, token of another",
+            "certificate",
+            bank,
+            lender_token,
+            may_fail_handshake=True,
+        ),
+        Attempt(
+            "token bound to another certificate",
+            "certificate",
+            lender,
+            per_audience(lambda aud: idp.institution(LENDER, ["gjeld:lookup"], aud, bound_to=bank_thumbprint)),
+            may_fail_handshake=True,
+        ),
+        Attempt("another service's certificate (notify)", "certificate", pki.service("notify")),
+        Attempt("what a bank received, replayed", "token", metadata=replay),
+        Attempt(
+            "what a bank received, replayed with another certificate",
+            "certificate",
+            stranger,
+            metadata=replay,
+            may_fail_handshake=True,
+        ),
+    ]
+    for kind, tokens in forged(registry).items():
+        found.append(Attempt(kind, "token", None, tokens))
+        if "without the scope" not in kind:  # a valid token without the scope rightly rides along a certificate
+            found.append(
+                Attempt(f"{kind}, with a valid certificate", "certificate", lender, tokens, may_fail_handshake=True)
+            )
+    return found
+
+
+async def test_every_rpc_refuses_every_credential_it_should(registry: Registry, tmp_path: Path) -> None:
+    methods = await discover(registry)
+    assert {m.path for m in methods} == set(ALLOWED), "the matrix's table and the served RPCs differ"
+    replay = await bank_received(registry)
+    channels: dict[tuple[str, str, str], grpc.aio.Channel] = {}
+
+    def channel(service: str, attempt: Attempt) -> grpc.aio.Channel:
+        key = (service, attempt.listener, str(attempt.certificate))
+        if key not in channels:
+            listeners = registry.listeners[service]
+            if attempt.listener.startswith("plaintext"):
+                target = listeners["certificate" if attempt.listener.endswith("certificate") else "token"]
+                channels[key] = grpc.aio.insecure_channel(target)
+            else:
+                pki = registry.folder.pki
+                channels[key] = secure_channel(listeners[attempt.listener], pki.workload_ca, attempt.certificate)
+        return channels[key]
+
+    async def once(method: Method, attempt: Attempt) -> grpc.StatusCode:
+        metadata = list(attempt.metadata)
+        if attempt.token:
+            metadata.append(("authorization", f"Bearer {attempt.token[method.service]}"))
+        target = channel(method.service, attempt)
+        try:
+            if method.client_streaming:
+
+                async def one() -> AsyncIterator[bytes]:
+                    yield b""
+
+                await target.stream_unary(method.path)(one(), metadata=metadata, timeout=10)
+            else:
+                await target.unary_unary(method.path)(b"", metadata=metadata, timeout=10)
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+        return grpc.StatusCode.OK
+
+    outcomes: Counter[str] = Counter()
+    try:
+        for attempt in attempts(registry, tmp_path, replay):
+            for method in methods:
+                code = await once(method, attempt)
+                assert code not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN), (attempt.kind, method.path)
+                if attempt.kind in ALLOWED[method.path]:
+                    assert code not in DENIED and code != grpc.StatusCode.UNAVAILABLE, (attempt.kind, method.path, code)
+                    outcomes["allowed (past the boundary)"] += 1
+                elif code == grpc.StatusCode.UNAVAILABLE:
+                    assert attempt.may_fail_handshake, (attempt.kind, method.path)
+                    outcomes[HANDSHAKE] += 1
+                else:
+                    assert code in DENIED, (attempt.kind, method.path, code)
+                    outcomes[code.name] += 1
+    finally:
+        for open_channel in channels.values():
+            await open_channel.close()
+    kinds = len(attempts(registry, tmp_path, replay))
+    print(f"\nauth matrix: {len(methods)} RPCs × {kinds} credential kinds = {sum(outcomes.values())} calls")
+    for outcome, count in sorted(outcomes.items()):
+        print(f"  {outcome:<30} {count:>5}")
+    assert outcomes["allowed (past the boundary)"] == sum(len(allowed) for allowed in ALLOWED.values())
