@@ -1,34 +1,48 @@
-"""The command line of every service: `python -m gjeld_<service> serve|migrate`."""
+"""The command line of every service: `python -m gjeld_<service> serve|migrate|rekey`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import uvloop
 
 from . import db
+from .identity_numbers import load_subject_keys
+from .rekey import Protected, rekey_database
 from .server import ServiceRuntime
 from .settings import ServiceSettings
 from .telemetry import configure_logging
 
 
 def service_main(
-    name: str, settings_type: type[ServiceSettings], build: Callable[..., ServiceRuntime], migrations: Path
+    name: str,
+    settings_type: type[ServiceSettings],
+    build: Callable[..., ServiceRuntime],
+    migrations: Path,
+    protected: Sequence[Protected],
 ) -> None:
     parser = argparse.ArgumentParser(prog=f"gjeld-{name}", description=f"gjeld's {name} service")
     parser.add_argument(
         "command",
-        choices=["serve", "migrate"],
-        help="serve: run the gRPC server until SIGTERM; migrate: bring the schema up to date",
+        choices=["serve", "migrate", "rekey"],
+        help="serve: run the gRPC server until SIGTERM; migrate: bring the schema up to date; "
+        "rekey: bring stored identity numbers up to the current keys of the key file, with the service stopped",
     )
     args = parser.parse_args()
     settings = settings_type()  # type: ignore[call-arg]
     configure_logging(f"gjeld-{name}", settings.log_level)
     if args.command == "migrate":
         db.upgrade(settings.database_url, migrations)
+        return
+    if args.command == "rekey":
+        keys = load_subject_keys(settings.subject_keys_file)
+        counts = asyncio.run(rekey_database(settings.database_url, keys, protected))
+        current = f"index key {keys.current_index_key_id}, encryption key {keys.current_key_id}"
+        for table, rows in counts.items():
+            print(f"{table}: {rows} rows brought up to {current}")
         return
 
     async def serve() -> None:

@@ -4,17 +4,21 @@ An identity number is personal data. Nothing in this module ever puts one into a
 exception message: errors say what is wrong, never what the number was.
 
 Stored numbers are kept as a keyed hash (the blind index used for equality) and,
-where the number must be recovered, an authenticated encryption with a key id so
-that keys can be rotated.
+where the number must be recovered, an authenticated encryption; both carry the
+version of their key so that keys can be rotated (`SubjectKeys`, and the key file
+that `load_subject_keys` reads).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -94,45 +98,93 @@ def synthetic(birth: date, individual: int) -> str | None:
 
 @dataclass(frozen=True)
 class SubjectKeys:
-    """The secrets that protect identity numbers at rest (DOM-15).
+    """The secrets that protect identity numbers at rest (DOM-15), each kind with versions so it can rotate.
 
-    index_key keys the HMAC-SHA256 blind index; encryption_keys maps a one-byte key
-    id to a 256-bit AES-GCM key, and current_key_id says which one encrypts.
+    Index keys (version 1-255) make the blind index, the keyed hash that stands for a number wherever
+    equality is all that is needed, and the keyed digests of request content. A blind index is the version
+    byte and a chained HMAC-SHA256: at the lowest version v0 it is HMAC(k_v0, number), at each next version
+    present v it is HMAC(k_v, the previous 32-byte mac). `rewrap` therefore brings a stored index up to the
+    current version without the number. Chained, because then no service has to keep a recoverable number
+    only to be able to rotate, and after a rotation a leaked old key alone no longer links the stored
+    indexes to numbers. The chain needs every index key: they all stay in the key file, and the current one
+    is the newest.
+
+    Encryption keys (id 0-255, 256-bit AES-GCM) encrypt numbers that must be recovered; the ciphertext
+    starts with the key id. Only the current one encrypts; an old one may leave the file once every
+    ciphertext has been re-encrypted (`python -m gjeld_<service> rekey`).
     """
 
-    index_key: bytes
+    index_keys: dict[int, bytes]
+    current_index_key_id: int
     encryption_keys: dict[int, bytes]
     current_key_id: int
-    _aead: dict[int, AESGCM] = field(default_factory=dict, repr=False, compare=False)
+    _chain: tuple[tuple[int, bytes], ...] = field(init=False, repr=False, compare=False)
+    _aead: dict[int, AESGCM] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if len(self.index_key) < 32:
-            raise ValueError("the subject index key must be at least 32 bytes")
+        for version, key in self.index_keys.items():
+            if not 1 <= version <= 255 or len(key) < 32:
+                raise ValueError("index keys need a version 1-255 and at least 32 bytes")
+        if self.current_index_key_id != max(self.index_keys, default=None):
+            raise ValueError("the current index key must be the newest one (the chain runs up to it)")
         if self.current_key_id not in self.encryption_keys:
             raise ValueError("the current encryption key id has no key")
         for key_id, key in self.encryption_keys.items():
             if not 0 <= key_id <= 255 or len(key) != 32:
                 raise ValueError("encryption keys need an id 0-255 and 32 bytes")
-            self._aead[key_id] = AESGCM(key)
+        object.__setattr__(self, "_chain", tuple(sorted(self.index_keys.items())))
+        object.__setattr__(self, "_aead", {key_id: AESGCM(key) for key_id, key in self.encryption_keys.items()})
 
     @classmethod
     def generate(cls) -> SubjectKeys:
-        """Fresh random keys, for development and tests."""
-        return cls(index_key=os.urandom(32), encryption_keys={1: os.urandom(32)}, current_key_id=1)
+        """Fresh random keys, version 1 of each, for development and tests."""
+        return cls({1: os.urandom(32)}, 1, {1: os.urandom(32)}, 1)
+
+    def rotated(self, *, index_key: bool = False, encryption_key: bool = False) -> SubjectKeys:
+        """These keys with a fresh random index key and/or encryption key, one id above the newest, made current."""
+        index_keys, index_id = dict(self.index_keys), self.current_index_key_id
+        encryption_keys, key_id = dict(self.encryption_keys), self.current_key_id
+        if index_key:
+            index_id = max(index_keys) + 1
+            index_keys[index_id] = os.urandom(32)
+        if encryption_key:
+            key_id = max(encryption_keys) + 1
+            encryption_keys[key_id] = os.urandom(32)
+        return SubjectKeys(index_keys, index_id, encryption_keys, key_id)
+
+    def _chained(self, mac: bytes, after: int) -> bytes:
+        """The 33-byte versioned value of `mac`, made at version `after`, carried up to the current version."""
+        for version, key in self._chain:
+            if version > after:
+                mac = hmac.digest(key, mac, hashlib.sha256)
+        return bytes([self.current_index_key_id]) + mac
 
     def blind_index(self, number: str) -> bytes:
-        """The keyed hash that stands for the number wherever equality is all that is needed."""
-        return hmac.new(self.index_key, number.encode("ascii"), hashlib.sha256).digest()
+        """The keyed hash that stands for the number wherever equality is all that is needed:
+        the current index key version (1 byte) and the chained HMAC-SHA256 (32 bytes)."""
+        first, key = self._chain[0]
+        return self._chained(hmac.digest(key, number.encode("ascii"), hashlib.sha256), first)
+
+    def rewrap(self, index: bytes) -> bytes:
+        """A stored blind index (or digest) of any version, brought up to the current version.
+
+        Raises ValueError for a value of an unknown version (or not a versioned value at all)."""
+        if len(index) != 33:
+            raise ValueError("a versioned blind index is 33 bytes")
+        if index[0] not in self.index_keys:
+            raise ValueError("no index key for this blind index's version")
+        return self._chained(index[1:], index[0])
 
     def digest(self, data: bytes) -> bytes:
-        """A keyed digest of request content that may hold identity numbers (for idempotency checks)."""
+        """A keyed digest of request content that may hold identity numbers (for idempotency checks),
+        versioned and chained as the blind index is, so a stored digest rewraps and retries still match."""
         digester = self.digester()
         digester.update(data)
         return digester.digest()
 
-    def digester(self) -> hmac.HMAC:
+    def digester(self) -> KeyedDigest:
         """`digest` for content that arrives in parts: update() with each part, then digest()."""
-        return hmac.new(self.index_key, b"digest:", hashlib.sha256)
+        return KeyedDigest(self)
 
     def encrypt(self, number: str) -> bytes:
         """key id (1 byte) + nonce (12 bytes) + AES-GCM ciphertext, bound to the key id."""
@@ -145,3 +197,62 @@ class SubjectKeys:
         if key_id not in self._aead:
             raise ValueError("no key for this ciphertext's key id")
         return self._aead[key_id].decrypt(blob[1:13], blob[13:], blob[:1]).decode("ascii")
+
+    def reencrypt(self, blob: bytes) -> bytes:
+        """A ciphertext under the current encryption key (unchanged if it already is)."""
+        return blob if blob[0] == self.current_key_id else self.encrypt(self.decrypt(blob))
+
+
+class KeyedDigest:
+    """A keyed digest being computed over content that arrives in parts (see `SubjectKeys.digest`)."""
+
+    def __init__(self, keys: SubjectKeys) -> None:
+        first, key = keys._chain[0]
+        self._keys, self._first = keys, first
+        # The prefix keeps a digest from ever equalling a blind index.
+        self._mac = hmac.new(key, b"digest:", hashlib.sha256)
+
+    def update(self, data: bytes) -> None:
+        self._mac.update(data)
+
+    def digest(self) -> bytes:
+        """The digest of the content so far (more may follow)."""
+        return self._keys._chained(self._mac.digest(), self._first)
+
+
+def load_subject_keys(path: Path) -> SubjectKeys:
+    """Read a key file (a Kubernetes secret mounted as a file), keys in base64:
+
+        {"index_keys": {"<version>": b64}, "current_index_key_id": n,
+         "encryption_keys": {"<id>": b64}, "current_key_id": n}
+
+    A file from before index keys had versions, {"index_key": b64, ...}, is read as index key version 1."""
+    raw = json.loads(path.read_text())
+    if "index_keys" in raw:
+        index_keys = {int(k): base64.b64decode(v) for k, v in raw["index_keys"].items()}
+        current_index_key_id = int(raw["current_index_key_id"])
+    else:
+        index_keys, current_index_key_id = {1: base64.b64decode(raw["index_key"])}, 1
+    return SubjectKeys(
+        index_keys,
+        current_index_key_id,
+        {int(k): base64.b64decode(v) for k, v in raw["encryption_keys"].items()},
+        int(raw["current_key_id"]),
+    )
+
+
+def dump_subject_keys(keys: SubjectKeys) -> str:
+    """The key file's text for `keys` (see `load_subject_keys`)."""
+
+    def encoded(keys: dict[int, bytes]) -> dict[str, str]:
+        return {str(k): base64.b64encode(v).decode() for k, v in sorted(keys.items())}
+
+    return json.dumps(
+        {
+            "index_keys": encoded(keys.index_keys),
+            "current_index_key_id": keys.current_index_key_id,
+            "encryption_keys": encoded(keys.encryption_keys),
+            "current_key_id": keys.current_key_id,
+        },
+        indent=2,
+    )

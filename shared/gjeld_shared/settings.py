@@ -7,13 +7,15 @@ subject keys.
 
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .identity_numbers import SubjectKeys
+# The key file is read and written next to the keys it holds, in identity_numbers; these names stay here for
+# the callers that still import them from this module (the shared bootstrap and the development stack).
+from .identity_numbers import dump_subject_keys, load_subject_keys
+
+__all__ = ["ServiceSettings", "dump_subject_keys", "load_subject_keys"]
 
 
 class ServiceSettings(BaseSettings):
@@ -60,24 +62,3 @@ class ServiceSettings(BaseSettings):
     port_file: Path | None = None
     shutdown_grace_seconds: float = 5.0
     log_level: str = "INFO"
-
-
-def load_subject_keys(path: Path) -> SubjectKeys:
-    """Read {"index_key": b64, "encryption_keys": {"<id>": b64}, "current_key_id": n}."""
-    raw = json.loads(path.read_text())
-    return SubjectKeys(
-        index_key=base64.b64decode(raw["index_key"]),
-        encryption_keys={int(k): base64.b64decode(v) for k, v in raw["encryption_keys"].items()},
-        current_key_id=int(raw["current_key_id"]),
-    )
-
-
-def dump_subject_keys(keys: SubjectKeys) -> str:
-    return json.dumps(
-        {
-            "index_key": base64.b64encode(keys.index_key).decode(),
-            "encryption_keys": {str(k): base64.b64encode(v).decode() for k, v in keys.encryption_keys.items()},
-            "current_key_id": keys.current_key_id,
-        },
-        indent=2,
-    )

@@ -35,8 +35,7 @@ import grpc
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld_ingest import convert, staging
 from gjeld_shared.errors import Violations
-from gjeld_shared.identity_numbers import SubjectKeys
-from gjeld_shared.settings import load_subject_keys
+from gjeld_shared.identity_numbers import SubjectKeys, load_subject_keys
 
 from . import devstack, synthetic
 from .connect import secure_channel

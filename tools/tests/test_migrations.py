@@ -1,12 +1,20 @@
-"""Each service's migrations build exactly the tables its code declares (no drift between the two)."""
+"""Each service's migrations build exactly the tables its code declares (no drift between the two), and keep the
+data they change readable."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 from typing import Any
 
+import asyncpg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_tools import devstack
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -33,3 +41,31 @@ async def test_migrations_match_the_declared_tables(postgres: str, database: str
             assert await connection.run_sync(differences) == []
     finally:
         await engine.dispose()
+
+
+async def test_0003_puts_key_version_1_in_front_of_the_hashes_stored_before(postgres: str, database: str) -> None:
+    """A blind index stored before key versions is still found with the same key, as version 1."""
+    config = Config()
+    config.set_main_option("script_location", str(devstack.migrations_dir("consent")))
+    config.attributes["database_url"] = devstack.database_url(postgres, "consent", database)
+    keys = SubjectKeys.generate()
+    unversioned = hmac.new(keys.index_keys[1], b"14842249091", hashlib.sha256).digest()
+
+    async def stored() -> list[bytes]:
+        connection = await asyncpg.connect(host=postgres, user="postgres", database=database)
+        try:
+            return [r[0] for r in await connection.fetch("SELECT subject_index FROM consent.credit_blocks")]
+        finally:
+            await connection.close()
+
+    await asyncio.to_thread(command.downgrade, config, "0002")
+    connection = await asyncpg.connect(host=postgres, user="postgres", database=database)
+    try:
+        await connection.execute("INSERT INTO consent.credit_blocks VALUES ($1, now())", unversioned)
+    finally:
+        await connection.close()
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert await stored() == [keys.blind_index("14842249091")]
+    await asyncio.to_thread(command.downgrade, config, "0002")
+    assert await stored() == [unversioned]
+    await asyncio.to_thread(command.upgrade, config, "head")

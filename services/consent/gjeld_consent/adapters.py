@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from gjeld_shared.db import beyond
+from gjeld_shared.rekey import Protected
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -102,6 +103,12 @@ credit_blocks = Table(
     metadata,
     Column("subject_index", LargeBinary, primary_key=True),
     Column("create_time", DateTime(timezone=True), nullable=False),
+)
+
+# What holds identity numbers, for `python -m gjeld_consent rekey` after a key rotation.
+PROTECTED = (
+    Protected(consents, hashes=("subject_index", "request_digest")),
+    Protected(credit_blocks, hashes=("subject_index",)),
 )
 
 

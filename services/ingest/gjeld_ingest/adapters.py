@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 from gjeld.creditor.v1 import creditor_service_pb2, creditor_service_pb2_grpc
 from gjeld_shared.db import beyond
+from gjeld_shared.rekey import Protected
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -131,6 +132,13 @@ handed_over = Table(
     Column("account_id", String(64), primary_key=True),
     Column("debtor_index", LargeBinary, primary_key=True),
     Column("handover_id", UUID(as_uuid=True), nullable=False),
+)
+
+# What holds identity numbers, for `python -m gjeld_ingest rekey` after a key rotation.
+PROTECTED = (
+    Protected(debts, hashes=("debtor_index",), ciphertexts=("debtor_encrypted",)),
+    Protected(handed_over, hashes=("debtor_index",)),
+    Protected(deliveries, hashes=("content_digest",)),
 )
 
 

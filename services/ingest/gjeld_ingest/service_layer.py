@@ -19,7 +19,7 @@ from gjeld_shared.errors import (
     NotFound,
     PermissionDenied,
 )
-from gjeld_shared.identity_numbers import SubjectKeys
+from gjeld_shared.identity_numbers import KeyedDigest, SubjectKeys
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -174,7 +174,7 @@ class Ingest:
         creditor: str,
         header: DeliveryHeader,
         parts: AsyncIterator[Part],
-        digest: hmac.HMAC,
+        digest: KeyedDigest,
         receive_time: datetime,
     ) -> Outcome:
         delivery_id = uuid.uuid4()

@@ -124,7 +124,7 @@ async def test_identity_numbers_are_stored_only_hashed_and_encrypted(registry: R
     await report_demo(registry)
     stored = await registry.fetch("SELECT * FROM ingest.debts")
     assert stored and all(PERSON.encode() not in bytes(str(dict(r)), "utf-8") for r in stored)
-    assert all(PERSON.encode() not in r["debtor_encrypted"] and len(r["debtor_index"]) == 32 for r in stored)
+    assert all(PERSON.encode() not in r["debtor_encrypted"] and len(r["debtor_index"]) == 33 for r in stored)
 
 
 async def test_each_service_reaches_only_its_own_schema(registry: Registry) -> None:

@@ -25,6 +25,7 @@ from gjeld_shared import errors
 from gjeld_shared.db import beyond
 from gjeld_shared.errors import GjeldError, PermissionDenied, Unavailable
 from gjeld_shared.institutions import Institution
+from gjeld_shared.rekey import Protected
 from sqlalchemy import (
     Boolean,
     Column,
@@ -75,6 +76,12 @@ outbox = Table(
     Column("last_error", Text),
     Column("relay_time", DateTime(timezone=True)),
     Index("notice_outbox_pending", "next_attempt_time", postgresql_where="relay_time IS NULL"),
+)
+
+# What holds identity numbers, for `python -m gjeld_lookup rekey` after a key rotation.
+PROTECTED = (
+    Protected(disclosures, hashes=("subject_index",)),
+    Protected(outbox, ciphertexts=("subject_encrypted",)),
 )
 
 

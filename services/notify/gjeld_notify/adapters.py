@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gjeld_shared.db import beyond
+from gjeld_shared.rekey import Protected
 from sqlalchemy import (
     Column,
     DateTime,
@@ -81,6 +82,12 @@ preferences = Table(
     Column("subject_index", LargeBinary, primary_key=True),
     Column("email_address", String(254), nullable=False, server_default=""),
     Column("update_time", DateTime(timezone=True), nullable=False),
+)
+
+# What holds identity numbers, for `python -m gjeld_notify rekey` after a key rotation.
+PROTECTED = (
+    Protected(notices, hashes=("subject_index",), ciphertexts=("subject_encrypted",)),
+    Protected(preferences, hashes=("subject_index",)),
 )
 
 
