@@ -67,14 +67,11 @@ def database_url(registry: Registry, service: str) -> str:
 
 async def rekey_command(registry: Registry, service: str, keys_file: Path) -> dict[str, int]:
     """`python -m gjeld_<service> rekey` with the service's own database role; the rows rewritten per table."""
-    env = {
-        **os.environ,
-        "GJELD_DATABASE_URL": database_url(registry, service),
-        "GJELD_SUBJECT_KEYS_FILE": str(keys_file),
-        # Required settings of every service that the rekey does not read.
-        "GJELD_TOKEN_PUBLIC_KEY_FILE": "unused",
-        "GJELD_INSTITUTIONS_FILE": "unused",
-    }
+    # The service's own environment, as it would run (its role, its key file, its certificates).
+    own = devstack.service_env(
+        registry.folder, service, registry.socket, registry.database, {}, dict.fromkeys(devstack.LISTENERS, "")
+    )
+    env = {**os.environ, **own, "GJELD_SUBJECT_KEYS_FILE": str(keys_file)}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", f"gjeld_{service}", "rekey", env=env, stdout=asyncio.subprocess.PIPE
     )

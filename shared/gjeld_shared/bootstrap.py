@@ -15,10 +15,10 @@ from . import db, telemetry
 from .access import Rule
 from .certificates import PeerCertificates, TlsIdentity, load_bundle
 from .clients import creditor_channel, internal_channel
-from .identity_numbers import SubjectKeys
+from .identity_numbers import SubjectKeys, load_subject_keys
 from .institutions import InstitutionDirectory
 from .server import BackgroundTask, Listeners, Registration, ServiceRuntime, Trust
-from .settings import ServiceSettings, load_subject_keys
+from .settings import ServiceSettings
 from .tokens import IdentityProvider, KeySet, Provider, TokenVerifier
 
 

@@ -11,12 +11,6 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The key file is read and written next to the keys it holds, in identity_numbers; these names stay here for
-# the callers that still import them from this module (the shared bootstrap and the development stack).
-from .identity_numbers import dump_subject_keys, load_subject_keys
-
-__all__ = ["ServiceSettings", "dump_subject_keys", "load_subject_keys"]
-
 
 class ServiceSettings(BaseSettings):
     """What every service needs; each service extends it with its own fields."""

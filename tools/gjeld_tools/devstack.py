@@ -22,8 +22,7 @@ from urllib.parse import parse_qs, urlparse
 import asyncpg
 import grpc
 from gjeld_shared import db
-from gjeld_shared.identity_numbers import SubjectKeys
-from gjeld_shared.settings import dump_subject_keys
+from gjeld_shared.identity_numbers import SubjectKeys, dump_subject_keys
 from gjeld_shared.tokens import Provider
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
