@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 from gjeld_shared import callers
 from gjeld_shared.callers import (
@@ -15,7 +13,6 @@ from gjeld_shared.callers import (
     generate_signing_key,
 )
 from gjeld_shared.errors import PermissionDenied, Unauthenticated
-from gjeld_shared.telemetry import RedactIdentityNumbers
 
 PRIVATE, PUBLIC = generate_signing_key()
 ISSUER = TokenIssuer(PRIVATE, "test-issuer", "gjeld")
@@ -62,11 +59,3 @@ def test_roles_are_enforced() -> None:
 
 def test_a_subject_caller_never_shows_its_number() -> None:
     assert "14842249091" not in repr(SubjectCaller("14842249091"))
-
-
-def test_log_lines_have_identity_numbers_masked() -> None:
-    record = logging.LogRecord(
-        "x", logging.INFO, __file__, 1, "looked up %s for %s", ("14842249091", "9998887770"), None
-    )
-    RedactIdentityNumbers().filter(record)
-    assert record.getMessage() == "looked up <identity-number> for 9998887770"
