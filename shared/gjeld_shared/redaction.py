@@ -32,6 +32,24 @@ def redact(text: str) -> str:
     return _ELEVEN_DIGITS.sub(_mask, text)
 
 
+def redact_exception(error: BaseException) -> None:
+    """Mask identity numbers in an exception's text, in place, along its chain of causes.
+
+    For the errors of database drivers, which quote what they were given (asyncpg's "invalid input for query
+    argument $1: …", PostgreSQL's DETAIL "Key (…)=(…) already exists"): the text lives in the exception's
+    arguments and, for asyncpg, in string attributes such as `detail` and `hint`.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(redact(a) if isinstance(a, str) else a for a in current.args)
+        for name, value in list(vars(current).items()):
+            if isinstance(value, str):
+                setattr(current, name, redact(value))
+        current = current.__cause__ or current.__context__
+
+
 class RedactingFormatter(logging.Formatter):
     """Formats a record as usual, then masks identity numbers in the whole text: the message, its traceback and
     its stack (a filter sees only the message, and exc_info is formatted after filters run)."""

@@ -6,11 +6,18 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Iterator
+import traceback
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from gjeld_shared import db
 from gjeld_shared.redaction import MASK, redact
 from gjeld_shared.telemetry import configure_logging
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy import exc, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 PERSON = "14842249091"  # synthetic (month + 80)
 ORDER_ID = "12345678901"  # eleven digits whose check digits fit no identity number
@@ -76,3 +83,46 @@ def test_a_traceback_and_a_stack_are_redacted_like_the_message(capsys: pytest.Ca
     assert "--- Logging error ---" in written and f"'lookup of %d failed' % ('{MASK}',)" in written
     assert f"lookup of {MASK} for order {ORDER_ID} failed" in written
     assert PERSON not in written
+
+
+@pytest.fixture
+async def engine(postgres: str, database: str) -> AsyncIterator[tuple[AsyncEngine, InMemorySpanExporter]]:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    made = db.create_engine(f"postgresql+asyncpg://postgres@/{database}?host={postgres}", tracer_provider=provider)
+    async with made.begin() as connection:
+        await connection.execute(text("CREATE TABLE subjects (number text PRIMARY KEY)"))
+    yield made, spans
+    await made.dispose()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # Fails on the server with the number only in the parameters. Break: hide_parameters=False.
+        "SELECT 1 / (length(:number) - 11)",
+        # The driver refuses the parameter and quotes it ("invalid input for query argument $1: '…'").
+        # Break: no handle_error listener in db.create_engine.
+        "SELECT CAST(:number AS integer) + 1",
+        # PostgreSQL's DETAIL quotes the key: "Key (number)=(…) already exists". Break: as above.
+        "INSERT INTO subjects VALUES (:number)",
+    ],
+)
+async def test_a_database_error_holds_no_identity_number(
+    engine: tuple[AsyncEngine, InMemorySpanExporter], statement: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    made, spans = engine
+    async with made.connect() as connection:
+        await connection.execute(text("INSERT INTO subjects VALUES (:number)"), {"number": PERSON})
+        await connection.commit()
+        with pytest.raises(exc.DBAPIError) as failed:
+            await connection.execute(text(statement), {"number": PERSON})
+    error = failed.value
+    logging.getLogger("gjeld.test").error("query failed", exc_info=error)
+    # The whole chain of causes, driver errors included, as an unredacted formatter would log it.
+    written = "".join(traceback.format_exception(error)) + caplog.text
+    assert "query failed" in caplog.text and error.orig is not None and error.orig.__cause__ is not None
+    assert PERSON not in written and PERSON not in repr(error.orig.__cause__.__dict__)
+    statuses = [s.status.description or "" for s in spans.get_finished_spans()]
+    assert any(statuses) and not any(PERSON in s for s in statuses)
