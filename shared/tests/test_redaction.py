@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from gjeld_shared import db
+from gjeld_shared.errors import AlreadyExists, FieldViolation, InvalidArgument, Violations, to_status
 from gjeld_shared.redaction import MASK, redact
 from gjeld_shared.telemetry import configure_logging
 from opentelemetry.sdk.trace import TracerProvider
@@ -126,3 +127,17 @@ async def test_a_database_error_holds_no_identity_number(
     assert PERSON not in written and PERSON not in repr(error.orig.__cause__.__dict__)
     statuses = [s.status.description or "" for s in spans.get_finished_spans()]
     assert any(statuses) and not any(PERSON in s for s in statuses)
+
+
+def test_statuses_and_violations_hold_no_identity_number() -> None:
+    # Errors may echo what a caller sent (its request id, its own consent id). Breaking it (to_status or
+    # Violations.add without redact) fails here.
+    violations = Violations()
+    violations.add("debts[0].account_id", f"{PERSON} is not an account")
+    assert violations.items[0].description == f"{MASK} is not an account"
+    reused = AlreadyExists("REQUEST_ID_REUSED", f"request {PERSON} was used before", {"request_id": f"fnr-{PERSON}"})
+    invalid = InvalidArgument([FieldViolation("subject.value", f"{PERSON} is unknown")])
+    for error in (reused, invalid):
+        status = to_status(error)
+        sent = status.details.encode() + b"".join(value for _, value in status.trailing_metadata)
+        assert PERSON.encode() not in sent and MASK.encode() in sent
