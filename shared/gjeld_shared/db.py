@@ -3,6 +3,11 @@
 Each service owns one schema, reached with its own role; nothing here lets one
 service name another's tables. The engine is instrumented with OpenTelemetry so
 that queries appear as spans in the request's trace.
+
+Every engine made here keeps identity numbers out of its errors (DOM-15): SQLAlchemy
+leaves the parameters out of its exception texts and logs (`hide_parameters`), and
+the driver's own text, which quotes values (asyncpg's "invalid input for query
+argument", PostgreSQL's DETAIL "Key (…)=(…)"), is redacted before anything sees it.
 """
 
 from __future__ import annotations
@@ -17,25 +22,45 @@ from alembic.config import Config
 from opentelemetry import metrics
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import ColumnElement, Connection, MetaData, literal, pool, tuple_
+from sqlalchemy import ColumnElement, Connection, MetaData, event, literal, pool, tuple_
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from .redaction import redact_exception
 
 
 def create_engine(
     url: str, *, pool_size: int = 10, application_name: str = "gjeld", tracer_provider: TracerProvider | None = None
 ) -> AsyncEngine:
-    engine = create_async_engine(
-        url,
-        pool_size=pool_size,
-        pool_pre_ping=False,
-        connect_args={"server_settings": {"application_name": application_name}},
+    engine = _redacting(
+        create_async_engine(
+            url,
+            pool_size=pool_size,
+            pool_pre_ping=False,
+            hide_parameters=True,
+            connect_args={"server_settings": {"application_name": application_name}},
+        )
     )
     if tracer_provider is not None:
         # One tracer per engine (the instrumentor is a process-wide singleton that would trace only the
-        # first engine, and with the first provider, when several services share a test process).
+        # first engine, and with the first provider, when several services share a test process). Made after
+        # _redacting: its error hook puts the error's text into the span's status, redacted by then.
         tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
         usage = metrics.get_meter(__name__).create_up_down_counter("db.client.connections.usage")
         EngineTracer(tracer, engine.sync_engine, usage)
+    return engine
+
+
+def _redacting(engine: AsyncEngine) -> AsyncEngine:
+    """The engine, with identity numbers masked in the text of every database error it raises."""
+
+    # Registered first, so that it runs before any other listener (the tracer's) reads the error.
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def redact_error(context: ExceptionContext) -> None:
+        redact_exception(context.original_exception)
+        if context.sqlalchemy_exception is not None:
+            redact_exception(context.sqlalchemy_exception)
+
     return engine
 
 
@@ -59,7 +84,7 @@ def run_migrations_online(metadata: MetaData, schema: str) -> None:
             context.run_migrations()
 
     async def main() -> None:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
+        engine = _redacting(create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True))
         async with engine.connect() as connection:
             await connection.run_sync(migrate)
         await engine.dispose()

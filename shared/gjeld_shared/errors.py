@@ -5,7 +5,9 @@ canonical status code with a `google.rpc.Status` carrying one `ErrorInfo` (a sta
 UPPER_SNAKE reason, domain "gjeld", metadata with every dynamic value) and, for
 invalid input, a `BadRequest` with one field violation per bad field.
 
-Messages and metadata never contain identity numbers.
+Messages and metadata never contain identity numbers. They may echo what a caller sent
+(a request id, its own consent id), so the mapping to a status masks any that slipped
+in, and so do violations as they are collected (ingest stores them as rejections).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from .redaction import redact
 
 DOMAIN = "gjeld"
 
@@ -85,7 +89,7 @@ class Violations:
         self.items: list[FieldViolation] = []
 
     def add(self, field: str, description: str) -> None:
-        self.items.append(FieldViolation(field, description))
+        self.items.append(FieldViolation(field, redact(description)))
 
     @contextmanager
     def catching(self, field: str, *errors: type[ValueError]) -> Iterator[None]:
@@ -111,20 +115,21 @@ def _pack(message: Message) -> any_pb2.Any:
 
 def to_status(error: GjeldError) -> grpc.Status:
     """The gRPC status for a domain error, with ErrorInfo and field violations as details."""
-    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata))]
+    metadata = {key: redact(value) for key, value in error.metadata.items()}
+    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata))]
     if isinstance(error, InvalidArgument):
         details.append(
             _pack(
                 error_details_pb2.BadRequest(
                     field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=redact(v.description))
                         for v in error.violations
                     ]
                 )
             )
         )
     code_value: int = error.code.value[0]
-    return rpc_status.to_status(status_pb2.Status(code=code_value, message=error.message, details=details))
+    return rpc_status.to_status(status_pb2.Status(code=code_value, message=redact(error.message), details=details))
 
 
 def internal_status() -> grpc.Status:

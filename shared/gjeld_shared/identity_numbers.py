@@ -27,6 +27,7 @@ _SECOND_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 # From 1 January 2032 the tax authority may issue numbers whose first check sum leaves
 # a remainder of 0, 1, 2 or 3 (the "2032 change"); before that only 0.
 CHECK_DIGIT_CHANGE = date(2032, 1, 1)
+FIRST_CHECK_REMAINDERS_FROM_2032 = (0, 1, 2, 3)
 
 
 class InvalidIdentityNumber(ValueError):
@@ -46,22 +47,41 @@ def _birth_year(two_digits: int, individual: int) -> int | None:
     return None
 
 
+def _is_eleven_digits(value: str) -> bool:
+    return len(value) == 11 and value.isascii() and value.isdigit()
+
+
+def _check_remainders(value: str) -> tuple[int, int]:
+    """The remainders (mod 11) of the two check sums of 11 ASCII digits, check digits included."""
+    # Unrolled: this runs for every debt a bank delivers (millions a day).
+    d = [c - 48 for c in value.encode("ascii")]
+    first = 3 * d[0] + 7 * d[1] + 6 * d[2] + d[3] + 8 * d[4] + 9 * d[5] + 4 * d[6] + 5 * d[7] + 2 * d[8] + d[9]
+    second = 5 * d[0] + 4 * d[1] + 3 * d[2] + 2 * d[3] + 7 * d[4] + 6 * d[5] + 5 * d[6] + 4 * d[7] + 3 * d[8]
+    return first % 11, (second + 2 * d[9] + d[10]) % 11
+
+
+def has_check_digits(value: str) -> bool:
+    """True if the value is 11 digits whose check digits fit an identity number of any kind and any year
+    (the 2032 change included), whatever its date of birth: what redaction must treat as one."""
+    if not _is_eleven_digits(value):
+        return False
+    first, second = _check_remainders(value)
+    return first in FIRST_CHECK_REMAINDERS_FROM_2032 and second == 0
+
+
 def validate(value: str, *, today: date | None = None) -> str:
     """Return the number if it is a valid identity number, else raise InvalidIdentityNumber.
 
     Accepts ordinary numbers, D-numbers (day + 40) and synthetic test numbers
     (month + 80), and from 2032 the changed first check digit (DOM-4).
     """
-    if len(value) != 11 or not value.isascii() or not value.isdigit():
+    if not _is_eleven_digits(value):
         raise InvalidIdentityNumber("must be exactly 11 digits")
-    # Unrolled: this runs for every debt a bank delivers (millions a day).
-    d = [c - 48 for c in value.encode("ascii")]
-    first = 3 * d[0] + 7 * d[1] + 6 * d[2] + d[3] + 8 * d[4] + 9 * d[5] + 4 * d[6] + 5 * d[7] + 2 * d[8] + d[9]
-    allowed = (0, 1, 2, 3) if (today or date.today()) >= CHECK_DIGIT_CHANGE else (0,)
-    if first % 11 not in allowed:
+    first, second = _check_remainders(value)
+    allowed = FIRST_CHECK_REMAINDERS_FROM_2032 if (today or date.today()) >= CHECK_DIGIT_CHANGE else (0,)
+    if first not in allowed:
         raise InvalidIdentityNumber("first check digit is wrong")
-    second = 5 * d[0] + 4 * d[1] + 3 * d[2] + 2 * d[3] + 7 * d[4] + 6 * d[5] + 5 * d[6] + 4 * d[7] + 3 * d[8]
-    if (second + 2 * d[9] + d[10]) % 11 != 0:
+    if second != 0:
         raise InvalidIdentityNumber("second check digit is wrong")
     day, month, year2 = int(value[0:2]), int(value[2:4]), int(value[4:6])
     if day > 40:

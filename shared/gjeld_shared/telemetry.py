@@ -8,25 +8,30 @@ which `gjeld trace` reads back as a tree.
 
 Span attributes never hold identity numbers: the instrumentations record methods
 and statements, not values, and our own spans carry only counts and ids.
-Logging goes through a filter that masks any 11-digit run, as a second line of
-defence (DOM-15).
+Every log line, traceback included, is redacted as it is formatted, as a second
+line of defence (DOM-15, redaction.py).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
-import re
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import TextIO
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from .redaction import RedactingFormatter, redact
 
 
 class JsonLinesSpanExporter(SpanExporter):
@@ -86,23 +91,43 @@ def current_trace_id() -> str:
     return f"{ctx.trace_id:032x}" if ctx.is_valid else ""
 
 
-_ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
-
-
-class RedactIdentityNumbers(logging.Filter):
-    """Masks every run of exactly 11 digits in a log record's rendered message."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _ELEVEN_DIGITS.search(message):
-            record.msg, record.args = _ELEVEN_DIGITS.sub("<identity-number>", message), None
-        return True
-
-
 def configure_logging(service_name: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"%(asctime)s {service_name} %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactIdentityNumbers())
+    """Log to stderr with identity numbers masked in every line, tracebacks and stacks included; exceptions that
+    nothing caught are logged the same way rather than printed raw by Python's last-resort hooks."""
+    handler = _RedactingStreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(f"%(asctime)s {service_name} %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+class _RedactingStreamHandler(logging.StreamHandler[TextIO]):
+    def handleError(self, record: logging.LogRecord) -> None:
+        """Reports a line that could not be written (a bad format string, say) as logging does, redacted: logging's
+        own report prints the record's arguments and the traceback to stderr as they are."""
+        if not (logging.raiseExceptions and sys.stderr):
+            return
+        report = io.StringIO()
+        error = sys.exc_info()[1]
+        if error is not None:
+            traceback.print_exception(error, file=report)
+        report.write(f"Logged from {record.pathname}, line {record.lineno}: {record.msg!r} % {record.args!r}\n")
+        try:
+            sys.stderr.write(redact(f"--- Logging error ---\n{report.getvalue()}"))
+        except OSError:
+            pass
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, frames: TracebackType | None) -> None:
+    logging.getLogger(__name__).critical("uncaught exception", exc_info=(kind, error, frames))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        logging.getLogger(__name__).critical(
+            "uncaught exception in thread %s",
+            args.thread.name if args.thread else "?",
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import os
 import time
 from pathlib import Path
@@ -19,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gjeld_shared import callers
 from gjeld_shared.callers import InstitutionCaller, OperatorCaller, SubjectCaller
 from gjeld_shared.errors import PermissionDenied, Unauthenticated
-from gjeld_shared.telemetry import RedactIdentityNumbers
 from gjeld_shared.tokens import BoundInstitution, IdentityProvider, KeySet, Provider, TokenVerifier
 from gjeld_tools.dev_identity import ISSUERS, DevelopmentIdentityProviders
 
@@ -169,8 +167,3 @@ def test_roles_are_enforced() -> None:
 def test_a_subject_caller_never_shows_its_number() -> None:
     assert PERSON not in repr(SubjectCaller(PERSON))
 
-
-def test_log_lines_have_identity_numbers_masked() -> None:
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "looked up %s for %s", (PERSON, "9998887770"), None)
-    RedactIdentityNumbers().filter(record)
-    assert record.getMessage() == "looked up <identity-number> for 9998887770"

@@ -25,6 +25,7 @@ from gjeld_shared import errors
 from gjeld_shared.db import beyond
 from gjeld_shared.errors import GjeldError, PermissionDenied, Unavailable
 from gjeld_shared.institutions import Institution
+from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
 from sqlalchemy import (
     Boolean,
@@ -149,7 +150,7 @@ class DisclosureLog:
         await self._db.execute(
             update(outbox)
             .where(outbox.c.disclosure_id == disclosure_id)
-            .values(attempts=outbox.c.attempts + 1, next_attempt_time=retry_at, last_error=error[:500])
+            .values(attempts=outbox.c.attempts + 1, next_attempt_time=retry_at, last_error=redact(error)[:500])
         )
 
 

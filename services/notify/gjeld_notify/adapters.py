@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gjeld_shared.db import beyond
+from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
 from sqlalchemy import (
     Column,
@@ -264,7 +265,8 @@ class NoticeStore:
                 channel=channel.value if channel else "",
                 attempts=notices.c.attempts + 1,
                 next_attempt_time=retry_at,
-                last_error=error[:500],
+                # Redacted before it is cut: a cut could leave part of a number that no longer looks like one.
+                last_error=redact(error)[:500],
             )
         )
 

@@ -180,3 +180,21 @@ async def test_repeated_lookups_for_one_application_share_one_notice(registry: R
     # Once sent, a notice takes no more: a later lookup for the same application gets its own.
     later = await enqueue(registry, "d-d", reference="APP-9")
     assert later.notice.id != first.notice.id
+
+
+async def test_a_failed_notice_keeps_no_identity_number_in_its_error(registry: Registry, tmp_path: Path) -> None:
+    # DOM-15: the channel's error quotes a path that holds an identity number (and an order id that is none).
+    # Breaking it (storing the error text unredacted) fails here.
+    broken = tmp_path / "order-12345678901" / PERSON
+    broken.parent.mkdir()
+    broken.write_text("a file where the mailbox should be")
+    await restart_notify(registry, mailbox_dir=broken, max_delivery_attempts=1)
+    await enqueue(registry, "d-quoted")
+    [failed] = await settled(registry)
+    assert failed.state == N.NOTICE_STATE_FAILED and "12345678901" in failed.last_error
+    listed = await registry.notify().ListFailedNotices(
+        notify_service_pb2.ListFailedNoticesRequest(), metadata=registry.as_operator()
+    )
+    [stored] = await registry.fetch("SELECT last_error FROM notify.notices")
+    for text in (failed.last_error, listed.notices[0].last_error, stored["last_error"]):
+        assert PERSON not in text and "<identity-number>" in text
