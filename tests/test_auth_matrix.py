@@ -12,7 +12,11 @@ left out.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import socket
+import ssl
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -22,6 +26,7 @@ from typing import Any
 
 import grpc
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gjeld_shared.certificates import TlsIdentity, thumbprint
 from gjeld_shared.tokens import Provider
@@ -337,3 +342,39 @@ async def test_every_rpc_refuses_every_credential_it_should(registry: Registry, 
     for outcome, count in sorted(outcomes.items()):
         print(f"  {outcome:<30} {count:>5}")
     assert outcomes["allowed (past the boundary)"] == sum(len(allowed) for allowed in ALLOWED.values())
+
+
+def test_the_readmes_table_is_the_access_rules() -> None:
+    """The README's table of every RPC and its credential says what the services' ACCESS rules enforce."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = set(re.findall(r"^\| (\w+) \| `(\w+)` \| ([^|]+?) \|$", readme, flags=re.M))
+    rules = set()
+    for service in ("ingest", "lookup", "consent", "notify"):
+        access = __import__(f"gjeld_{service}.entrypoints", fromlist=["ACCESS"]).ACCESS
+        rules |= {(service, method, rule.credential) for method, rule in access.items()}
+    assert table == rules
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
+async def test_tls_older_than_1_2_gets_no_handshake(registry: Registry) -> None:
+    host, port = registry.listeners["lookup"]["token"].rsplit(":", 1)
+
+    def handshake(version: ssl.TLSVersion) -> str:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(registry.folder.pki.workload_ca)
+        context.set_ciphers("ALL:@SECLEVEL=0")  # let this client offer what it can; the server must refuse
+        context.minimum_version = context.maximum_version = version
+        context.set_alpn_protocols(["h2"])
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            try:
+                with context.wrap_socket(raw, server_hostname=host) as tls:
+                    return str(tls.version())
+            except ssl.SSLError as refused:
+                # The server's alert, not this client's inability (this client can speak TLS 1.0 and 1.1).
+                return f"refused: {refused.reason}"
+
+    assert await asyncio.to_thread(handshake, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+    # gRPC's TLS logs UNSUPPORTED_PROTOCOL and closes the connection (or alerts).
+    server_refusals = {"refused: UNEXPECTED_EOF_WHILE_READING", "refused: TLSV1_ALERT_PROTOCOL_VERSION"}
+    assert await asyncio.to_thread(handshake, ssl.TLSVersion.TLSv1_1) in server_refusals
+    assert await asyncio.to_thread(handshake, ssl.TLSVersion.TLSv1) in server_refusals
