@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up demo test test-fast bench-ingest protos check-protos lint-protos lint clean-data
+.PHONY: install up demo test test-fast bench-ingest bench-lookup protos check-protos lint-protos lint clean-data
 
 $(STAMP): requirements-dev.txt pyproject.toml shared/pyproject.toml protos/python/pyproject.toml \
           services/*/pyproject.toml tools/pyproject.toml
@@ -28,6 +28,9 @@ test: $(STAMP) check-protos lint-protos lint  ## every check and test, against a
 
 bench-ingest: $(STAMP)  ## ingest's throughput against the raw database limit (BENCH_ARGS="--debts 7100000" for the nation)
 	$(BIN)/python -m gjeld_tools.bench_ingest $(BENCH_ARGS)
+
+bench-lookup: $(STAMP)  ## what TLS and the certificate checks cost a lookup, with and without, same run (prints ratio=…)
+	$(BIN)/python -m gjeld_tools.bench_lookup $(BENCH_ARGS)
 
 test-fast: $(STAMP)  ## the tests without the end-to-end ones
 	$(BIN)/python -m pytest -m "not e2e"

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,6 +236,10 @@ class Suite:
     log_dir: Path | None = None
     services: Sequence[str] = SERVICES
     institutions_file: Path = INSTITUTIONS_FILE
+    # How a service is started (a benchmark may start it another way).
+    command: Callable[[str], list[str]] = field(
+        default=lambda service: [sys.executable, "-m", f"gjeld_{service}", "serve"]
+    )
 
     def start(self, timeout: float = 30.0) -> dict[str, dict[str, str]]:
         """Start the services in order, each once the ones it calls are healthy; returns their addresses."""
@@ -258,9 +262,7 @@ class Suite:
                 ),
             }
             out = (self.log_dir / f"{service}.log").open("ab") if self.log_dir else None
-            self.processes[service] = subprocess.Popen(
-                [sys.executable, "-m", f"gjeld_{service}", "serve"], env=env, stdout=out, stderr=out
-            )
+            self.processes[service] = subprocess.Popen(self.command(service), env=env, stdout=out, stderr=out)
             host = self.listen[service]["certificate"].rsplit(":", 1)[0]
             deadline = time.monotonic() + timeout
             while not port_file.exists() or not port_file.read_text():
