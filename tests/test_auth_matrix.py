@@ -27,12 +27,14 @@ from typing import Any
 import grpc
 import jwt
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from gjeld_shared.certificates import TlsIdentity, thumbprint
 from gjeld_shared.tokens import Provider
 from gjeld_tools.connect import secure_channel
 from gjeld_tools.dev_identity import ISSUERS, audience
-from gjeld_tools.dev_pki import DevelopmentPki
+from gjeld_tools.dev_pki import LOCAL_NAMES, WORKLOAD_ID_PREFIX, DevelopmentPki
 from gjeld_tools.testing import BANK, LENDER, PERSON, Registry, grant, look_up, report_demo
 from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -204,11 +206,17 @@ def attempts(registry: Registry, tmp_path: Path, replay: tuple[tuple[str, str], 
     expired_service = pki.issue_service(
         TlsIdentity(tmp_path / "expired-lookup.pem", tmp_path / "expired-lookup.key"), "lookup", expired=True
     )
+    # An enterprise CA (which the ingest and lookup listeners trust) issuing a certificate that claims lookup's
+    # workload identity: only the workload CA makes services.
+    impostor = pki.issue(
+        TlsIdentity(tmp_path / "impostor.pem", tmp_path / "impostor.key"),
+        "enterprise",
+        [x509.NameAttribute(NameOID.COMMON_NAME, "gjeld-lookup")],
+        [x509.UniformResourceIdentifier(f"{WORKLOAD_ID_PREFIX}lookup"), *LOCAL_NAMES],
+    )
     lender, bank, stranger = pki.institution(LENDER), pki.institution(BANK), pki.institution(STRANGER)
     lender_token = per_audience(lambda aud: idp.institution(LENDER, ["gjeld:lookup"], aud))
-    bank_thumbprint = thumbprint(
-        __import__("cryptography.x509", fromlist=["x"]).load_pem_x509_certificate(bank.certificate_file.read_bytes())
-    )
+    bank_thumbprint = thumbprint(x509.load_pem_x509_certificate(bank.certificate_file.read_bytes()))
     found = [
         # Valid credentials: allowed only where ALLOWED says.
         Attempt("institution certificate", "certificate", bank, may_fail_handshake=True),
@@ -265,6 +273,7 @@ def attempts(registry: Registry, tmp_path: Path, replay: tuple[tuple[str, str], 
             may_fail_handshake=True,
         ),
         Attempt("another service's certificate (notify)", "certificate", pki.service("notify")),
+        Attempt("lookup's workload identity from an enterprise CA", "certificate", impostor, may_fail_handshake=True),
         Attempt("what a bank received, replayed", "token", metadata=replay),
         Attempt(
             "what a bank received, replayed with another certificate",
