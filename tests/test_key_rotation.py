@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from gjeld.consent.v1 import consent_service_pb2
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld.lookup.v1 import lookup_service_pb2
@@ -136,6 +137,9 @@ async def test_the_index_and_encryption_keys_rotate_and_everything_is_found_agai
     path.write_text(dump_subject_keys(rotated))
     for service in reversed(ORDER):
         await registry.stop(service)
+    # Started with the new keys before the rekey, consent would find no credit block: it refuses to start.
+    with pytest.raises(RuntimeError, match=r"consent\.credit_blocks\.subject_index"):
+        await registry.start("consent", subject_keys_file=path)
     # consent through the command an operator runs; the others in this process, in batches of 2 rows.
     counts = await rekey_command(registry, "consent", path)
     for service in ("ingest", "notify", "lookup"):

@@ -108,7 +108,8 @@ class Institutions:
         elif isinstance(call.peer, InstitutionPeer):
             peer = call.peer
         if self.scope is None and call.token is None:
-            assert peer is not None
+            if peer is None:  # unreachable: a rule without a scope needs the certificate
+                raise Unauthenticated("CERTIFICATE_MISSING", "this method needs a client certificate (mutual TLS)")
             call.admit(peer.organization_number)
             return InstitutionCaller(peer.organization_number)
         token = call.verified_token()

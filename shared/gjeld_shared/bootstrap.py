@@ -17,6 +17,7 @@ from .certificates import PeerCertificates, TlsIdentity, load_bundle
 from .clients import creditor_channel, internal_channel
 from .identity_numbers import SubjectKeys, load_subject_keys
 from .institutions import InstitutionDirectory
+from .rekey import Protected, refuse_other_index_keys
 from .server import BackgroundTask, Listeners, Registration, ServiceRuntime, Trust
 from .settings import ServiceSettings
 from .tokens import IdentityProvider, KeySet, Provider, TokenVerifier
@@ -58,6 +59,8 @@ class Wiring:
     registrations: Sequence[Registration]
     background: Sequence[BackgroundTask] = ()
     on_close: Sequence[Callable[[], Awaitable[None]]] = ()
+    # The tables that hold identity numbers (adapters.PROTECTED): the service starts only if they match its keys.
+    protected: Sequence[Protected] = ()
 
 
 def registration(
@@ -133,6 +136,7 @@ def assemble(
         tracer_provider=provider,
         registrations=wiring.registrations,
         background=wiring.background,
+        preflight=[lambda: refuse_other_index_keys(engine, parts.keys, wiring.protected)],
         on_close=[*wiring.on_close, engine.dispose],
         grace_seconds=settings.shutdown_grace_seconds,
         port_file=settings.port_file,

@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, false, func, or_, pool, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import ColumnElement, Table, and_, bindparam, false, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from . import db
 from .db import beyond
 from .identity_numbers import SubjectKeys
 
@@ -50,11 +51,32 @@ async def rekey_database(
     database_url: str, keys: SubjectKeys, tables: Sequence[Protected], batch_size: int = BATCH_SIZE
 ) -> dict[str, int]:
     """`rekey` over a database URL (the service's own, so its own role)."""
-    engine = create_async_engine(database_url, poolclass=pool.NullPool)
+    engine = db.create_engine(database_url, pool_size=1, application_name="gjeld-rekey")
     try:
         return await rekey(engine, keys, tables, batch_size)
     finally:
         await engine.dispose()
+
+
+async def refuse_other_index_keys(engine: AsyncEngine, keys: SubjectKeys, tables: Sequence[Protected]) -> None:
+    """Refuse to serve while any stored hash is of another index key version than the key file's current one.
+
+    A service started with a rotated key file before its rekey (or with the old file after it) would find none of
+    the stored rows: a person's credit block would silently stop applying. Ciphertexts need no such guard: one of an
+    unknown key id fails loudly when read."""
+    stale = []
+    async with engine.connect() as connection:
+        for spec in tables:
+            for name in spec.hashes:
+                column = spec.table.c[name]
+                behind = and_(column.is_not(None), func.get_byte(column, 0) != keys.current_index_key_id)
+                if (await connection.execute(select(1).select_from(spec.table).where(behind).limit(1))).first():
+                    stale.append(f"{spec.table.fullname}.{name}")
+    if stale:
+        raise RuntimeError(
+            f"stored values of another index key than the current one ({keys.current_index_key_id}) in "
+            f"{', '.join(stale)}: run `rekey` with the service stopped, or start it with the matching key file"
+        )
 
 
 async def _rekey_table(engine: AsyncEngine, keys: SubjectKeys, spec: Protected, batch_size: int) -> int:

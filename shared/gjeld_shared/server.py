@@ -84,6 +84,8 @@ class ServiceRuntime:
     tracer_provider: TracerProvider
     registrations: Sequence[Registration]
     background: Sequence[BackgroundTask] = ()
+    # Checks that must pass before the service listens (e.g. that its key file matches what it stores).
+    preflight: Sequence[Callable[[], Awaitable[None]]] = ()
     on_close: Sequence[Callable[[], Awaitable[None]]] = ()
     grace_seconds: float = 5.0
     port_file: Path | None = None
@@ -96,6 +98,8 @@ class ServiceRuntime:
 
     async def start(self) -> dict[str, int]:
         """Listen and serve; returns the ports bound, by listener (certificate, token, health)."""
+        for check in self.preflight:
+            await check()
         rules = {method: rule for r in self.registrations for method, rule in r.rules.items()}
         boundary = RequestBoundary(rules, self.trust.verifier, self.trust.peers, self.trust.admitted)
         server = grpc.aio.server(

@@ -10,7 +10,6 @@ flag day.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterable
@@ -22,6 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gjeld_shared import identity_numbers, organization_numbers
 from gjeld_shared.tokens import IDPORTEN_HIGH, ISO6523_NORWEGIAN_ORG, Provider
+
+from .dev_pki import write_secret
 
 ISSUERS = {
     Provider.MASKINPORTEN: "https://maskinporten.gjeld.dev/",
@@ -63,8 +64,7 @@ class DevelopmentIdentityProviders:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
         keys.append({"kid": kid, "pem": pem})
-        path.write_text(json.dumps({"keys": keys}))
-        os.chmod(path, 0o600)
+        write_secret(path, json.dumps({"keys": keys}).encode())
         published = []
         for entry in keys:
             private = serialization.load_pem_private_key(entry["pem"].encode(), password=None)

@@ -35,10 +35,12 @@ LOCAL_NAMES: list[x509.GeneralName] = [
 ]
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    os.chmod(path, 0o600)
+def write_secret(path: Path, data: bytes) -> None:
+    """Write a development secret readable by its owner only, from the moment it exists."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class DevelopmentPki:
         names: list[x509.GeneralName],
         *,
         expired: bool = False,
+        may_sign: bool = True,
     ) -> TlsIdentity:
         authority = self._authority(authority_name)
         key = ec.generate_private_key(ec.SECP256R1())
@@ -140,7 +143,7 @@ class DevelopmentPki:
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
-                x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
+                x509.KeyUsage(may_sign, False, not may_sign, False, False, False, False, False, False), critical=True
             )
             .add_extension(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
@@ -150,7 +153,7 @@ class DevelopmentPki:
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         certificate = builder.sign(authority.key, hashes.SHA256())
-        _write_private(
+        write_secret(
             identity.key_file,
             key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -175,7 +178,7 @@ class DevelopmentPki:
             .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
             .sign(key, hashes.SHA256())
         )
-        _write_private(
+        write_secret(
             self.root / f"{name}-ca.key",
             key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

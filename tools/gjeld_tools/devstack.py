@@ -27,7 +27,7 @@ from gjeld_shared.tokens import Provider
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from .dev_identity import ISSUERS, DevelopmentIdentityProviders, audience
-from .dev_pki import WORKLOAD_ID_PREFIX, DevelopmentPki
+from .dev_pki import WORKLOAD_ID_PREFIX, DevelopmentPki, write_secret
 
 SERVICES = ("ingest", "consent", "notify", "lookup")  # lookup last: it calls the others
 LISTENERS = ("certificate", "token", "health")
@@ -41,6 +41,13 @@ DEFAULT_PORTS = {
 DEFAULT_ADDRESSES = {
     service: dict(zip(LISTENERS, (f"127.0.0.1:{port}" for port in ports), strict=True))
     for service, ports in DEFAULT_PORTS.items()
+}
+# The identity providers whose tokens each service takes: only those of its callers (see each ACCESS table).
+TRUSTS = {
+    "ingest": (Provider.MASKINPORTEN, Provider.OPERATOR),
+    "lookup": (Provider.MASKINPORTEN, Provider.IDPORTEN),
+    "consent": (Provider.MASKINPORTEN, Provider.IDPORTEN),
+    "notify": (Provider.IDPORTEN, Provider.OPERATOR),
 }
 # The services that accept institutions' enterprise certificates, and those that call institutions.
 TAKES_INSTITUTION_CERTIFICATES = ("ingest", "lookup")
@@ -97,9 +104,7 @@ class DataFolder:
         for service in SERVICES:
             path = self.subject_keys(service)
             if not path.exists():
-                path.parent.mkdir(mode=0o700, exist_ok=True)
-                path.write_text(dump_subject_keys(SubjectKeys.generate()))
-                os.chmod(path, 0o600)
+                write_secret(path, dump_subject_keys(SubjectKeys.generate()).encode())
 
 
 def start_postgres(pgdata: Path) -> Any:
@@ -181,7 +186,7 @@ def service_env(
         "GJELD_TOKEN_AUDIENCE": audience(service),
         **{
             f"GJELD_{provider.name}_{field}": value
-            for provider in Provider
+            for provider in TRUSTS[service]
             for field, value in (("ISSUER", ISSUERS[provider]), ("JWKS_FILE", str(identity.jwks_file(provider))))
         },
         "GJELD_SUBJECT_KEYS_FILE": str(folder.subject_keys(service)),

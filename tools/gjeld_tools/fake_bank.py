@@ -43,7 +43,7 @@ class FakeBank(creditor_service_pb2_grpc.CreditorServiceServicer):
     """A bank's creditor service over a fixed portfolio. While it runs, a test may make it slow (`delay`), failing,
     or careless: answering about a customer with its whole portfolio, other customers' debts included."""
 
-    def __init__(self, debts: Sequence[ingest_pb2.Debt], registry_organization: str | None = None) -> None:
+    def __init__(self, debts: Sequence[ingest_pb2.Debt], registry_organization: str) -> None:
         self.debts = list(debts)
         self.delay = 0.0
         self.failing = False
@@ -60,10 +60,9 @@ class FakeBank(creditor_service_pb2_grpc.CreditorServiceServicer):
         pem = context.auth_context().get("x509_pem_cert")
         certificate = pem[0] if pem else None
         self.received.append((tuple(context.invocation_metadata() or ()), certificate))
-        if self._registry is not None:
-            caller = organization_number_of(x509.load_pem_x509_certificate(certificate)) if certificate else None
-            if caller != self._registry:
-                await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only the registry may call this bank")
+        caller = organization_number_of(x509.load_pem_x509_certificate(certificate)) if certificate else None
+        if caller != self._registry:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only the registry may call this bank")
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.failing:

@@ -11,6 +11,7 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
+from .adapters import PROTECTED
 from .entrypoints import ACCESS, ConsentServicer
 from .service_layer import Consents
 from .settings import ConsentSettings
@@ -32,6 +33,7 @@ def build(settings: ConsentSettings, span_processors: Sequence[SpanProcessor] = 
                     ACCESS,
                 )
             ],
+            protected=PROTECTED,
             background=[lambda stopping: consents.run_housekeeping(stopping, settings.housekeeping_interval_seconds)],
         )
 

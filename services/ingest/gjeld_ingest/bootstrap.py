@@ -11,7 +11,7 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import CalledCreditors
+from .adapters import PROTECTED, CalledCreditors
 from .entrypoints import ACCESS, IngestServicer
 from .service_layer import Ingest
 from .settings import IngestSettings
@@ -37,6 +37,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
                     ACCESS,
                 )
             ],
+            protected=PROTECTED,
             background=[lambda stopping: servicer.run_daily_fetches(stopping, fetch_at)],
             on_close=[creditors.close],
         )

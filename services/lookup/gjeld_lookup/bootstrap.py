@@ -10,7 +10,7 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import LiveCreditors, Registry
+from .adapters import PROTECTED, LiveCreditors, Registry
 from .entrypoints import ACCESS, LookupServicer
 from .service_layer import Lookups
 from .settings import LookupSettings
@@ -46,6 +46,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                     ACCESS,
                 )
             ],
+            protected=PROTECTED,
             background=[lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds)],
             on_close=[registry.close, live.close],
         )

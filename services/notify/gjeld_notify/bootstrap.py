@@ -11,7 +11,7 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import DevelopmentChannels, DevelopmentPopulationRegister
+from .adapters import PROTECTED, DevelopmentChannels, DevelopmentPopulationRegister
 from .entrypoints import ACCESS, NotifyServicer
 from .service_layer import DeliveryPolicy, Notices
 from .settings import NotifySettings
@@ -43,6 +43,7 @@ def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = (
                     ACCESS,
                 )
             ],
+            protected=PROTECTED,
             background=[lambda stopping: notices.run_delivery(stopping, settings.delivery_interval_seconds)],
         )
 
