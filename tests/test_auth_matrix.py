@@ -30,18 +30,19 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from gjeld_shared.certificates import TlsIdentity, thumbprint
+from gjeld_shared.certificates import Revocations, TlsIdentity, thumbprint
 from gjeld_shared.tokens import Provider
 from gjeld_tools.connect import secure_channel
 from gjeld_tools.dev_identity import ISSUERS, audience
 from gjeld_tools.dev_pki import LOCAL_NAMES, WORKLOAD_ID_PREFIX, DevelopmentPki
-from gjeld_tools.testing import BANK, LENDER, PERSON, Registry, grant, look_up, report_demo
+from gjeld_tools.testing import BANK, LENDER, PERSON, Registry, grant, look_up, reason, report_demo
 from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 STRANGER = "944555666"  # an organisation the operator has not admitted
 PUBLIC = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
-DELIVERY = {"institution certificate", "institution certificate + token"}
+CERTIFICATE_AND_TOKEN = {"institution certificate + token", "institution certificate + bound token"}
+DELIVERY = {"institution certificate", *CERTIFICATE_AND_TOKEN}
 ALLOWED: dict[str, set[str]] = {
     **{
         f"/gjeld.ingest.v1.IngestService/{m}": DELIVERY
@@ -52,7 +53,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "/gjeld.ingest.v1.IngestService/ListSubjectDebts": {"lookup's certificate"},
     "/gjeld.ingest.v1.IngestService/FetchSnapshot": {"operator token"},
-    "/gjeld.lookup.v1.LookupService/LookUpDebt": {"institution certificate + token"},
+    "/gjeld.lookup.v1.LookupService/LookUpDebt": CERTIFICATE_AND_TOKEN,
     "/gjeld.lookup.v1.LookupService/GetOwnDebt": {"person token"},
     "/gjeld.lookup.v1.LookupService/ListOwnDisclosures": {"person token"},
     **{
@@ -95,7 +96,7 @@ class Attempt:
     listener: str  # certificate, token, or plaintext (the token listener without TLS)
     certificate: TlsIdentity | None = None
     token: dict[str, str] = field(default_factory=dict)
-    metadata: tuple[tuple[str, str], ...] = ()
+    metadata: tuple[tuple[str, str | bytes], ...] = ()
     # The services whose TLS handshake refuses this credential (and only those).
     refused_by: frozenset[str] = frozenset()
 
@@ -177,30 +178,41 @@ def forged(registry: Registry) -> dict[str, dict[str, str]]:
             )
         )
     bad["maskinporten token without the scope"] = per_audience(lambda aud: idp.institution(LENDER, [], aud))
+    bad["operator token without the scope"] = per_audience(
+        lambda aud: idp.sign(Provider.OPERATOR, {"aud": aud, "sub": "ops-1"})
+    )
     bad["idporten token at a lower level"] = per_audience(
         lambda aud: idp.subject(PERSON, aud, acr="idporten-loa-substantial")
     )
     return bad
 
 
-async def bank_received(registry: Registry) -> tuple[tuple[str, str], ...]:
-    """What a bank answering live receives during a lookup (metadata; the certificate is public)."""
+async def bank_received(registry: Registry) -> tuple[tuple[str, str | bytes], ...]:
+    """What a bank receives from the registry: asked live during a lookup, and for its snapshot (metadata; the
+    registry's certificate is public)."""
+    from gjeld.ingest.v1 import ingest_service_pb2
+
     bank, server, address = await registry.serve_bank([])
     try:
-        await registry.configure_institutions({BANK: {"creditor_endpoint": address}}, restart=["lookup"])
+        await registry.configure_institutions(
+            {BANK: {"creditor_endpoint": address, "fetch_snapshot": True}}, restart=["lookup", "ingest"]
+        )
         await report_demo(registry)
         await grant(registry)
         await look_up(registry)
+        await registry.ingest().FetchSnapshot(
+            ingest_service_pb2.FetchSnapshotRequest(institution={"value": BANK}), metadata=registry.as_operator()
+        )
     finally:
         await server.stop(0)
-    assert bank.received, "the bank was not asked"
-    metadata = [(k, v) for call, _ in bank.received for k, v in call if isinstance(v, str)]
+    assert len(bank.received) == 2, "the bank was not asked live and for its snapshot"
+    metadata = [(k, v) for call, _ in bank.received for k, v in call]
     assert not any(k == "authorization" for k, _ in metadata), "a bearer token went out to a bank"
     # What a client may set again: no pseudo-headers or transport headers.
     return tuple((k, v) for k, v in metadata if not k.startswith((":", "grpc-")) and k not in ("user-agent", "te"))
 
 
-def attempts(registry: Registry, tmp_path: Path, replay: tuple[tuple[str, str], ...]) -> list[Attempt]:
+def attempts(registry: Registry, tmp_path: Path, replay: tuple[tuple[str, str | bytes], ...]) -> list[Attempt]:
     pki, idp = registry.folder.pki, registry.folder.identity
     other_pki = DevelopmentPki(tmp_path / "other-pki")
     other_pki.ensure(["lookup"])
@@ -221,11 +233,17 @@ def attempts(registry: Registry, tmp_path: Path, replay: tuple[tuple[str, str], 
     lender, bank, stranger = pki.institution(LENDER), pki.institution(BANK), pki.institution(STRANGER)
     lender_token = per_audience(lambda aud: idp.institution(LENDER, ["gjeld:lookup"], aud))
     bank_thumbprint = thumbprint(x509.load_pem_x509_certificate(bank.certificate_file.read_bytes()))
+    lender_thumbprint = thumbprint(x509.load_pem_x509_certificate(lender.certificate_file.read_bytes()))
+    lender_bound = per_audience(lambda aud: idp.institution(LENDER, ["gjeld:lookup"], aud, bound_to=lender_thumbprint))
     found = [
         # Valid credentials: allowed only where ALLOWED says.
         Attempt("institution certificate", "certificate", bank, refused_by=NO_ENTERPRISE_CA),
         Attempt("institution certificate + token", "certificate", lender, lender_token, refused_by=NO_ENTERPRISE_CA),
+        Attempt(
+            "institution certificate + bound token", "certificate", lender, lender_bound, refused_by=NO_ENTERPRISE_CA
+        ),
         Attempt("institution token", "token", None, lender_token),
+        Attempt("a bound token without its certificate", "token", None, lender_bound),
         Attempt("person token", "token", None, per_audience(lambda aud: idp.subject(PERSON, aud))),
         Attempt("operator token", "token", None, per_audience(lambda aud: idp.operator("ops-1", aud))),
         Attempt("lookup's certificate", "certificate", pki.service("lookup")),
@@ -394,3 +412,20 @@ async def test_tls_older_than_1_2_gets_no_handshake(registry: Registry) -> None:
     server_refusals = {"refused: UNEXPECTED_EOF_WHILE_READING", "refused: TLSV1_ALERT_PROTOCOL_VERSION"}
     assert await asyncio.to_thread(handshake, ssl.TLSVersion.TLSv1_1) in server_refusals
     assert await asyncio.to_thread(handshake, ssl.TLSVersion.TLSv1) in server_refusals
+
+
+async def test_a_revoked_enterprise_certificate_is_refused_without_a_restart(registry: Registry) -> None:
+    await report_demo(registry)  # Fjordbanken delivers with its certificate
+    await grant(registry)
+    assert (await look_up(registry)).debts  # Nordlys Kreditt looks up with its certificate and token
+    Revocations.RECHECK_SECONDS, saved = 0.0, Revocations.RECHECK_SECONDS
+    try:
+        registry.folder.pki.revoke(registry.folder.pki.institution(LENDER))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await look_up(registry)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert reason(refused.value) == "CERTIFICATE_REVOKED"
+        # Other institutions' certificates still open what they may.
+        assert (await report_demo(registry, "after the revocation")).delivery.registered_count == 4
+    finally:
+        Revocations.RECHECK_SECONDS = saved

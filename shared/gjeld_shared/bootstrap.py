@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from cryptography import x509
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import db, telemetry
 from .access import Rule
-from .certificates import PeerCertificates, TlsIdentity, load_bundle
-from .clients import creditor_channel, internal_channel
+from .certificates import PeerCertificates, Revocations, TlsIdentity, load_bundle, organization_number_of
+from .clients import mutual_tls_channel
 from .identity_numbers import SubjectKeys, load_subject_keys
 from .institutions import InstitutionDirectory
 from .rekey import Protected, refuse_other_index_keys
@@ -38,7 +39,7 @@ class Parts:
         """A channel to another gjeld service, authenticated by this service's workload certificate."""
         s = self.settings
         identity = TlsIdentity(s.tls_certificate_file, s.tls_key_file)
-        return internal_channel(target, s.workload_ca_file, identity, self.tracer_provider)
+        return mutual_tls_channel(target, s.workload_ca_file, identity, self.tracer_provider)
 
     def creditor_channel(self, endpoint: str) -> grpc.aio.Channel:
         """A channel to an institution's creditor service, authenticated by the registry's enterprise certificate."""
@@ -49,7 +50,7 @@ class Parts:
                 "and GJELD_CREDITOR_CA_FILE"
             )
         identity = TlsIdentity(s.registry_certificate_file, s.registry_key_file)
-        return creditor_channel(endpoint, s.creditor_ca_file, identity, self.tracer_provider)
+        return mutual_tls_channel(endpoint, s.creditor_ca_file, identity, self.tracer_provider)
 
 
 @dataclass
@@ -81,6 +82,17 @@ def registration(
         )
     full = {f"/{descriptor.full_name}/{name}": rule for name, rule in rules.items()}
     return Registration(descriptor.full_name, lambda server: add(servicer, server), full)
+
+
+def admission(settings: ServiceSettings, directory: InstitutionDirectory) -> Callable[[str], bool]:
+    """Which institutions take part: those in the operator's directory, never the registry operator itself (its
+    certificate, held by the services that call banks, must not deliver or look up as an institution)."""
+    registry = None
+    if settings.registry_certificate_file is not None:
+        registry = organization_number_of(
+            x509.load_pem_x509_certificate(settings.registry_certificate_file.read_bytes())
+        )
+    return lambda organization_number: organization_number != registry and directory.admits(organization_number)
 
 
 def token_verifier(settings: ServiceSettings) -> TokenVerifier:
@@ -118,16 +130,18 @@ def assemble(
     )
     wiring = wire(parts)
     authorities = [p for p in (settings.workload_ca_file, settings.institution_ca_file) if p is not None]
+    institution_authorities = load_bundle(settings.institution_ca_file)
     trust = Trust(
         identity=TlsIdentity(settings.tls_certificate_file, settings.tls_key_file),
         client_authorities=authorities,
         peers=PeerCertificates(
             load_bundle(settings.workload_ca_file),
-            load_bundle(settings.institution_ca_file),
+            institution_authorities,
             settings.workload_id_prefix,
+            Revocations(settings.institution_crl_file, institution_authorities),
         ),
         verifier=token_verifier(settings),
-        admitted=parts.directory.admits,
+        admitted=admission(settings, parts.directory),
     )
     return ServiceRuntime(
         name=name,

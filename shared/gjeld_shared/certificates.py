@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+import logging
+import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +29,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ObjectIdentifier
 
 from . import organization_numbers
+from .errors import PermissionDenied
+
+log = logging.getLogger(__name__)
 
 ORGANIZATION_IDENTIFIER = ObjectIdentifier("2.5.4.97")  # X.520 organizationIdentifier (ETSI EN 319 412-1)
 NORWEGIAN_ORGANIZATION_PREFIX = "NTRNO-"
@@ -42,10 +47,13 @@ class ServicePeer:
 @dataclass(frozen=True)
 class InstitutionPeer:
     """An institution, by the organisation number in its enterprise certificate; `thumbprint` is the certificate's
-    SHA-256 thumbprint as RFC 8705 writes it (`x5t#S256`), to bind tokens to it."""
+    SHA-256 thumbprint as RFC 8705 writes it (`x5t#S256`), to bind tokens to it; issuer and serial number find it in
+    its CA's revocation list."""
 
     organization_number: str
     thumbprint: str
+    issuer: x509.Name | None = field(default=None, compare=False)
+    serial_number: int = field(default=0, compare=False)
 
 
 Peer = ServicePeer | InstitutionPeer
@@ -106,6 +114,45 @@ def _spiffe_ids(certificate: x509.Certificate) -> list[str]:
     return [uri for uri in names.get_values_for_type(x509.UniformResourceIdentifier) if uri.startswith("spiffe://")]
 
 
+class Revocations:
+    """The enterprise CAs' revocation lists (a PEM file of CRLs, kept current by the operator: a CronJob fetching
+    the CAs' published lists into a ConfigMap). A list counts only if one of the CAs signed it; the file is read again
+    when it changes, so a revoked certificate is refused within seconds, without a restart."""
+
+    RECHECK_SECONDS = 5.0
+
+    def __init__(self, path: Path | None, authorities: list[x509.Certificate]) -> None:
+        self._path, self._authorities = path, authorities
+        self._mtime, self._checked = -1.0, 0.0
+        self._revoked: frozenset[tuple[x509.Name, int]] = frozenset()
+
+    def _reload(self) -> None:
+        self._checked = time.monotonic()
+        if self._path is None:
+            return
+        mtime = self._path.stat().st_mtime
+        if mtime == self._mtime:
+            return
+        revoked: set[tuple[x509.Name, int]] = set()
+        for crl in _load_crls(self._path.read_bytes()):
+            signer = next((a for a in self._authorities if a.subject == crl.issuer), None)
+            if signer is None or not crl.is_signature_valid(signer.public_key()):  # type: ignore[arg-type]
+                log.warning("a revocation list not signed by a trusted CA was ignored (issuer %s)", crl.issuer)
+                continue
+            revoked.update((crl.issuer, entry.serial_number) for entry in crl)
+        self._revoked, self._mtime = frozenset(revoked), mtime
+
+    def revoked(self, peer: InstitutionPeer) -> bool:
+        if time.monotonic() - self._checked > self.RECHECK_SECONDS:
+            self._reload()
+        return (peer.issuer, peer.serial_number) in self._revoked
+
+
+def _load_crls(data: bytes) -> list[x509.CertificateRevocationList]:
+    blocks = data.split(b"-----END X509 CRL-----")
+    return [x509.load_pem_x509_crl(block + b"-----END X509 CRL-----") for block in blocks if b"-----BEGIN" in block]
+
+
 class PeerCertificates:
     """Says who a verified client certificate belongs to: a service (by its workload identity) or an institution."""
 
@@ -114,12 +161,21 @@ class PeerCertificates:
         workload_authorities: list[x509.Certificate],
         institution_authorities: list[x509.Certificate],
         workload_id_prefix: str,
+        revocations: Revocations | None = None,
     ) -> None:
         self._workload = workload_authorities
         self._institutions = institution_authorities
         self._prefix = workload_id_prefix
+        self._revocations = revocations or Revocations(None, [])
         # A certificate is read once per connection's first call, then remembered (parsing costs ~100 µs).
         self.identify = lru_cache(maxsize=4096)(self._identify)
+
+    def recognise(self, pem: bytes) -> Peer | None:
+        """Who the certificate names (None: no one known here); PERMISSION_DENIED if it has been revoked."""
+        peer = self.identify(pem)
+        if isinstance(peer, InstitutionPeer) and self._revocations.revoked(peer):
+            raise PermissionDenied("CERTIFICATE_REVOKED", "the client certificate has been revoked by its CA")
+        return peer
 
     def _identify(self, pem: bytes) -> Peer | None:
         certificate = x509.load_pem_x509_certificate(pem)
@@ -132,7 +188,7 @@ class PeerCertificates:
         if _issued_by_one_of(certificate, self._institutions) and _may_sign(certificate):
             number = organization_number_of(certificate)
             if number is not None:
-                return InstitutionPeer(number, thumbprint(certificate))
+                return InstitutionPeer(number, thumbprint(certificate), certificate.issuer, certificate.serial_number)
         return None
 
 

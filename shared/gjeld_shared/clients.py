@@ -26,25 +26,15 @@ CHANNEL_OPTIONS = [
 ]
 
 
-def internal_channel(
-    target: str, workload_authorities: Path, identity: TlsIdentity, tracer_provider: TracerProvider | None
+def mutual_tls_channel(
+    target: str, server_authorities: Path, identity: TlsIdentity, tracer_provider: TracerProvider | None
 ) -> grpc.aio.Channel:
-    """A channel to another gjeld service: mutual TLS with this service's workload certificate, no token."""
+    """A traced channel over mutual TLS: `identity` presented, the server's certificate checked against
+    `server_authorities` and the target's host name. To a gjeld service with this service's workload certificate;
+    to an institution with the registry's enterprise certificate. No bearer token either way."""
     return grpc.aio.secure_channel(
         target,
-        client_credentials(workload_authorities, identity),
-        options=CHANNEL_OPTIONS,
-        interceptors=aio_client_interceptors(tracer_provider=tracer_provider),
-    )
-
-
-def creditor_channel(
-    endpoint: str, bank_authorities: Path, registry: TlsIdentity, tracer_provider: TracerProvider | None
-) -> grpc.aio.Channel:
-    """A channel to an institution's creditor service: mutual TLS with the registry's enterprise certificate."""
-    return grpc.aio.secure_channel(
-        endpoint,
-        client_credentials(bank_authorities, registry),
+        client_credentials(server_authorities, identity),
         options=CHANNEL_OPTIONS,
         interceptors=aio_client_interceptors(tracer_provider=tracer_provider),
     )

@@ -52,7 +52,7 @@ class RequestBoundary(grpc.aio.ServerInterceptor):
 
     def _presented(self, context: ServicerContext[Any, Any]) -> Presented:
         certificate = context.auth_context().get("x509_pem_cert")
-        peer = self._peers.identify(certificate[0]) if certificate else None
+        peer = self._peers.recognise(certificate[0]) if certificate else None
         token = bearer(context.invocation_metadata())
         return Presented(peer, bool(certificate), token, self._verifier, self._admitted)
 

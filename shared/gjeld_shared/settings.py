@@ -34,6 +34,8 @@ class ServiceSettings(BaseSettings):
     workload_id_prefix: str = "spiffe://gjeld.local/ns/gjeld/sa/"
     # The enterprise CAs (Buypass, Commfides: roots and intermediates) whose certificates institutions present.
     institution_ca_file: Path | None = None
+    # Their revocation lists (PEM CRLs, signed by those CAs), read again when the file changes.
+    institution_crl_file: Path | None = None
     # This API's audience in tokens, and the identity providers it trusts: issuer and published keys of each.
     token_audience: str
     token_max_lifetime_seconds: int = 3600

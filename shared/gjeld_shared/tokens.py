@@ -9,7 +9,7 @@ leeway, and with a lifetime no longer than the maximum. What it proves depends o
 - Maskinporten: an institution, `consumer.ID` "0192:<organisation number>", with space-separated `scope`, and
   optionally bound to the institution's certificate (RFC 8705 `cnf.x5t#S256`);
 - ID-porten: a person, `pid` (the identity number), only at the high level of assurance (`acr`);
-- the operator's own provider: a member of staff, `sub`.
+- the operator's own provider: a member of staff, `sub`, with the scope `gjeld:operate`.
 
 The JWKS are files (in Kubernetes a mounted ConfigMap, kept up to date from the providers' published keys); a file
 is read again when it changes.
@@ -28,8 +28,8 @@ from typing import Any
 import jwt
 
 from . import identity_numbers, organization_numbers
-from .callers import InstitutionCaller, OperatorCaller, SubjectCaller
-from .errors import Unauthenticated
+from .callers import SCOPE_OPERATE, InstitutionCaller, OperatorCaller, SubjectCaller
+from .errors import PermissionDenied, Unauthenticated
 
 ISO6523_NORWEGIAN_ORG = "0192"
 IDPORTEN_HIGH = "idporten-loa-high"
@@ -157,6 +157,10 @@ class TokenVerifier:
         if kind is Provider.OPERATOR:
             if not claims.get("sub"):
                 raise _invalid("the token names no member of staff")
+            if SCOPE_OPERATE not in str(claims.get("scope", "")).split():
+                raise PermissionDenied(
+                    "MISSING_SCOPE", "the token lacks the scope this method needs", {"scope": SCOPE_OPERATE}
+                )
             return OperatorCaller(str(claims["sub"]))
         consumer = claims.get("consumer")
         authority, _, number = str(consumer.get("ID", "") if isinstance(consumer, dict) else "").partition(":")

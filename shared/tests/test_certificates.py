@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from gjeld_shared.certificates import (
     ORGANIZATION_IDENTIFIER,
     InstitutionPeer,
     PeerCertificates,
+    Revocations,
     ServicePeer,
     TlsIdentity,
     load_bundle,
@@ -70,3 +72,29 @@ def test_certificates_with_the_wrong_content_name_no_one(pki: DevelopmentPki, tm
     cases["another CA, a service"] = other.service("lookup")
     for case, identity in cases.items():
         assert identify(pki, identity) is None, case
+
+
+def test_only_a_trusted_cas_revocation_list_counts(pki: DevelopmentPki, tmp_path: Path) -> None:
+    lender = pki.institution("911222333")
+    peer = identify(pki, lender)
+    assert isinstance(peer, InstitutionPeer)
+    # Another CA's list naming the same issuer and serial is not believed.
+    forger = DevelopmentPki(tmp_path / "forger")
+    forger.ensure([])
+    forged = x509.load_pem_x509_crl(pki.enterprise_crl.read_bytes())
+    builder = x509.CertificateRevocationListBuilder().issuer_name(forged.issuer)
+    builder = builder.last_update(forged.last_update_utc).next_update(forged.next_update_utc)  # type: ignore[arg-type]
+    builder = builder.add_revoked_certificate(
+        x509.RevokedCertificateBuilder()
+        .serial_number(peer.serial_number)
+        .revocation_date(forged.last_update_utc)
+        .build()
+    )
+    forger_key = forger._authority("enterprise").key
+    crl_file = tmp_path / "crl.pem"
+    crl_file.write_bytes(builder.sign(forger_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    authorities = load_bundle(pki.enterprise_ca)
+    assert not Revocations(crl_file, authorities).revoked(peer)
+    # The CA's own list is.
+    pki.revoke(lender)
+    assert Revocations(pki.enterprise_crl, authorities).revoked(peer)

@@ -47,11 +47,14 @@ def test_each_provider_names_its_kind_of_caller(providers: DevelopmentIdentityPr
     )
     assert verifier.verify(providers.subject(PERSON, AUD)) == SubjectCaller(PERSON)
     assert verifier.verify(providers.operator("ops-1", AUD)) == OperatorCaller("ops-1")
+    # Staff whose token lacks gjeld's scope are not the registry's operators.
+    with pytest.raises(PermissionDenied):
+        verifier.verify(providers.sign(Provider.OPERATOR, {"aud": AUD, "sub": "someone"}))
 
 
 def test_the_issuer_decides_the_kind_of_caller(providers: DevelopmentIdentityProviders) -> None:
     # An operator's provider cannot mint a person: a `pid` claim in its token is ignored.
-    claims = {"aud": AUD, "sub": "ops-1", "pid": PERSON, "acr": "idporten-loa-high"}
+    claims = {"aud": AUD, "sub": "ops-1", "pid": PERSON, "acr": "idporten-loa-high", "scope": "gjeld:operate"}
     assert verifier_for(providers).verify(providers.sign(Provider.OPERATOR, claims)) == OperatorCaller("ops-1")
 
 
@@ -166,4 +169,3 @@ def test_roles_are_enforced() -> None:
 
 def test_a_subject_caller_never_shows_its_number() -> None:
     assert PERSON not in repr(SubjectCaller(PERSON))
-

@@ -64,13 +64,13 @@ def _serve_without_tls(service: str) -> None:
             )
             return await continuation(details, request)
 
-    def plaintext_channel(target: str, authorities: Any, identity: Any, tracer_provider: Any) -> Any:
+    def plaintext_channel(self: Any, target: str) -> Any:
         from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
-        interceptors = [*aio_client_interceptors(tracer_provider=tracer_provider), Says()]
+        interceptors = [*aio_client_interceptors(tracer_provider=self.tracer_provider), Says()]
         return grpc.aio.insecure_channel(target, interceptors=interceptors)
 
-    bootstrap.internal_channel = plaintext_channel  # type: ignore[attr-defined,assignment]
+    bootstrap.Parts.channel = plaintext_channel  # type: ignore[method-assign]
 
     def presented(self: Any, context: Any) -> Presented:
         metadata = tuple(context.invocation_metadata() or ())

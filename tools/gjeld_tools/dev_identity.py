@@ -20,6 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gjeld_shared import identity_numbers, organization_numbers
+from gjeld_shared.callers import SCOPE_OPERATE
 from gjeld_shared.tokens import IDPORTEN_HIGH, ISO6523_NORWEGIAN_ORG, Provider
 
 from .dev_pki import write_secret
@@ -110,4 +111,4 @@ class DevelopmentIdentityProviders:
 
     def operator(self, name: str, aud: str, ttl_seconds: int = 300) -> str:
         """A token from the operator's own identity provider for a member of staff."""
-        return self.sign(Provider.OPERATOR, {"aud": aud, "sub": name}, ttl_seconds)
+        return self.sign(Provider.OPERATOR, {"aud": aud, "sub": name, "scope": SCOPE_OPERATE}, ttl_seconds)

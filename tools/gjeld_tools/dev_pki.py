@@ -63,6 +63,39 @@ class DevelopmentPki:
     def enterprise_ca(self) -> Path:
         return self.root / "enterprise-ca.pem"
 
+    @property
+    def enterprise_crl(self) -> Path:
+        """The enterprise CA's revocation list (empty until `revoke`)."""
+        return self.root / "enterprise-ca.crl.pem"
+
+    def revoke(self, identity: TlsIdentity) -> None:
+        """Put an enterprise certificate on the enterprise CA's revocation list."""
+        certificate = x509.load_pem_x509_certificate(identity.certificate_file.read_bytes())
+        self._publish_crl([*self._revoked_serials(), certificate.serial_number])
+
+    def _revoked_serials(self) -> list[int]:
+        if not self.enterprise_crl.exists():
+            return []
+        return [entry.serial_number for entry in x509.load_pem_x509_crl(self.enterprise_crl.read_bytes())]
+
+    def _publish_crl(self, serials: list[int]) -> None:
+        authority = self._authority("enterprise")
+        now = dt.datetime.now(dt.UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(authority.certificate.subject)
+            .last_update(now - dt.timedelta(minutes=5))
+            .next_update(now + dt.timedelta(days=7))
+        )
+        for serial in serials:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+            )
+        crl = builder.sign(authority.key, hashes.SHA256())
+        written = self.enterprise_crl.with_suffix(".tmp")
+        written.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        written.replace(self.enterprise_crl)  # whole, then in place: a service never reads half
+
     def service(self, name: str) -> TlsIdentity:
         return self._identity("services", name)
 
@@ -94,6 +127,8 @@ class DevelopmentPki:
         for name in ("workload", "enterprise"):
             if not (self.root / f"{name}-ca.pem").exists():
                 self._make_authority(name)
+        if not self.enterprise_crl.exists():
+            self._publish_crl([])
         for service in services:
             identity = self.service(service)
             if not identity.certificate_file.exists():

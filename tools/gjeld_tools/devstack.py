@@ -201,6 +201,7 @@ def service_env(
     }
     if service in TAKES_INSTITUTION_CERTIFICATES:
         env["GJELD_INSTITUTION_CA_FILE"] = str(pki.enterprise_ca)
+        env["GJELD_INSTITUTION_CRL_FILE"] = str(pki.enterprise_crl)
     if service in CALLS_INSTITUTIONS:
         registry = pki.registry()
         env["GJELD_REGISTRY_CERTIFICATE_FILE"] = str(registry.certificate_file)

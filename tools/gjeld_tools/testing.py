@@ -149,9 +149,7 @@ class Registry:
         """A TLS channel to `service` for `credential`, kept open for the test."""
         key = (service, credential.listener(service), credential.certificate)
         if key not in self._channels:
-            self._channels[key] = channel_for(
-                service, self.listeners[service], credential, self.folder.pki.workload_ca
-            )
+            self._channels[key] = channel_for(service, self.listeners[service], credential, self.folder.pki.workload_ca)
         return self._channels[key]
 
     def ingest(self) -> ingest_service_pb2_grpc.IngestServiceStub:
