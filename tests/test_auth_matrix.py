@@ -429,3 +429,38 @@ async def test_a_revoked_enterprise_certificate_is_refused_without_a_restart(reg
         assert (await report_demo(registry, "after the revocation")).delivery.registered_count == 4
     finally:
         Revocations.RECHECK_SECONDS = saved
+
+
+async def test_outside_callers_may_be_shown_a_public_certificate(registry: Registry, tmp_path: Path) -> None:
+    """A service given a certificate for its public name presents it to clients that ask for that name (SNI), and
+    its workload certificate to everyone else; a client trusting only the public CA reaches it by that name."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    pki = registry.folder.pki
+    public = pki.issue(
+        TlsIdentity(tmp_path / "public.pem", tmp_path / "public.key"),
+        "enterprise",  # stands for a public CA here
+        [x509.NameAttribute(NameOID.COMMON_NAME, "lookup.gjeld.example")],
+        [x509.DNSName("lookup.gjeld.example")],
+    )
+    await registry.restart(
+        "lookup", public_tls_certificate_file=public.certificate_file, public_tls_key_file=public.key_file
+    )
+
+    async def reaches(authorities: Path, name: str | None) -> bool:
+        options = [("grpc.ssl_target_name_override", name)] if name else []
+        credentials = grpc.ssl_channel_credentials(authorities.read_bytes())
+        async with grpc.aio.secure_channel(registry.listeners["lookup"]["token"], credentials, options=options) as ch:
+            try:
+                await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            except grpc.aio.AioRpcError:
+                return False
+            return True
+
+    assert await reaches(pki.enterprise_ca, "lookup.gjeld.example")  # the public certificate, by its name
+    assert not await reaches(pki.enterprise_ca, None)  # no name asked: the workload certificate, not that CA's
+    assert await reaches(pki.workload_ca, None)
+    # Lenders still look up, and lookup still reaches its neighbours with its workload certificate.
+    await report_demo(registry)
+    await grant(registry)
+    assert (await look_up(registry)).debts

@@ -132,7 +132,14 @@ def assemble(
     authorities = [p for p in (settings.workload_ca_file, settings.institution_ca_file) if p is not None]
     institution_authorities = load_bundle(settings.institution_ca_file)
     trust = Trust(
-        identity=TlsIdentity(settings.tls_certificate_file, settings.tls_key_file),
+        identities=[
+            TlsIdentity(settings.tls_certificate_file, settings.tls_key_file),
+            *(
+                [TlsIdentity(settings.public_tls_certificate_file, settings.public_tls_key_file)]
+                if settings.public_tls_certificate_file and settings.public_tls_key_file
+                else []
+            ),
+        ],
         client_authorities=authorities,
         peers=PeerCertificates(
             load_bundle(settings.workload_ca_file),

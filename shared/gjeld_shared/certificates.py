@@ -18,6 +18,7 @@ import base64
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -203,15 +204,17 @@ class TlsIdentity:
         return self.key_file.read_bytes(), self.certificate_file.read_bytes()
 
 
-def certificate_listener(identity: TlsIdentity, client_authorities: list[Path]) -> grpc.ServerCredentials:
-    """TLS that requires a client certificate from one of `client_authorities` (mutual TLS)."""
+def certificate_listener(identities: Sequence[TlsIdentity], client_authorities: list[Path]) -> grpc.ServerCredentials:
+    """TLS that requires a client certificate from one of `client_authorities` (mutual TLS). With several server
+    certificates, the one whose names match the name the client asks for (SNI) is presented, else the first."""
     roots = b"".join(path.read_bytes() for path in client_authorities)
-    return grpc.ssl_server_credentials([identity.pair()], root_certificates=roots, require_client_auth=True)
+    pairs = [identity.pair() for identity in identities]
+    return grpc.ssl_server_credentials(pairs, root_certificates=roots, require_client_auth=True)
 
 
-def token_listener(identity: TlsIdentity) -> grpc.ServerCredentials:
+def token_listener(identities: Sequence[TlsIdentity]) -> grpc.ServerCredentials:
     """TLS that asks for no client certificate: for callers who prove themselves with a bearer token only."""
-    return grpc.ssl_server_credentials([identity.pair()])
+    return grpc.ssl_server_credentials([identity.pair() for identity in identities])
 
 
 def client_credentials(server_authorities: Path, identity: TlsIdentity | None = None) -> grpc.ChannelCredentials:

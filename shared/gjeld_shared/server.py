@@ -66,10 +66,11 @@ class Listeners:
 
 @dataclass(frozen=True)
 class Trust:
-    """How a service proves itself and whom it believes: its own certificate, the CAs whose client certificates
-    its certificate listener accepts, who their certificates name, and the token verifier."""
+    """How a service proves itself and whom it believes: its own certificates (the workload certificate first; a
+    public one for the names outside callers use, if any), the CAs whose client certificates its certificate listener
+    accepts, who their certificates name, and the token verifier."""
 
-    identity: TlsIdentity
+    identities: Sequence[TlsIdentity]
     client_authorities: Sequence[Path]
     peers: PeerCertificates
     verifier: TokenVerifier
@@ -114,12 +115,12 @@ class ServiceRuntime:
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
         health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         health_pb2_grpc.add_HealthServicer_to_server(self._health, health_server)
-        identity = self.trust.identity
+        identities = self.trust.identities
         self.ports = {
             "certificate": server.add_secure_port(
-                self.listeners.certificate, certificate_listener(identity, list(self.trust.client_authorities))
+                self.listeners.certificate, certificate_listener(identities, list(self.trust.client_authorities))
             ),
-            "token": server.add_secure_port(self.listeners.token, token_listener(identity)),
+            "token": server.add_secure_port(self.listeners.token, token_listener(identities)),
             "health": health_server.add_insecure_port(self.listeners.health),
         }
         for listener, port in self.ports.items():

@@ -29,6 +29,10 @@ class ServiceSettings(BaseSettings):
     # This service's workload certificate (server and client) and key.
     tls_certificate_file: Path
     tls_key_file: Path
+    # Optional: a certificate for the names institutions and persons reach the service by (from a CA they trust),
+    # presented to clients that ask for one of its names (SNI); the workload certificate to everyone else.
+    public_tls_certificate_file: Path | None = None
+    public_tls_key_file: Path | None = None
     # The CA(s) of gjeld's workload certificates, and the prefix of a service's SPIFFE ID (the service name follows).
     workload_ca_file: Path
     workload_id_prefix: str = "spiffe://gjeld.local/ns/gjeld/sa/"
