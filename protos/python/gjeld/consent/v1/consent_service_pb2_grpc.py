@@ -103,9 +103,9 @@ class ConsentServiceServicer:
 
     def GrantConsent(self, request, context):
         """GrantConsent records the calling subject's consent for one institution.
-        Callers: subjects. A retry with the same request id returns the first
-        consent; the same request id with other content is refused with
-        ALREADY_EXISTS.
+        Callers: subjects, by an ID-porten token. A retry with the same request id
+        returns the first consent; the same request id with other content is
+        refused with ALREADY_EXISTS.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -113,7 +113,7 @@ class ConsentServiceServicer:
 
     def ListConsents(self, request, context):
         """ListConsents lists the calling subject's consents, newest first, each with
-        every use. Callers: subjects.
+        every use. Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -122,21 +122,21 @@ class ConsentServiceServicer:
     def WithdrawConsent(self, request, context):
         """WithdrawConsent withdraws one of the calling subject's consents at once;
         every later lookup under it is refused. Withdrawing a withdrawn consent
-        returns it unchanged. Callers: subjects.
+        returns it unchanged. Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RegisterConsent(self, request, context):
-        """RegisterConsent records a consent the subject gave the calling
-        institution in its own service (the "integrated" flow), under the
-        institution's own consent id. Registering the same id again with the same
-        data returns the consent recorded the first time. The same id with other
-        data is refused with ALREADY_EXISTS and reason CONSENT_ID_REUSED: the id
-        names one consent for good, so the request cannot succeed by retrying
-        (ABORTED, which tells a client to retry, is therefore never used).
-        Callers: institutions with the scope `gjeld:lookup`.
+        """RegisterConsent records a consent the subject gave the calling institution
+        in its own service (the "integrated" flow), under the institution's own
+        consent id. Registering the same id again with the same data returns the
+        consent recorded the first time. The same id with other data is refused
+        with ALREADY_EXISTS and reason CONSENT_ID_REUSED: the id names one consent
+        for good, so the request cannot succeed by retrying (ABORTED, which tells a
+        client to retry, is therefore never used). Callers: institutions, by a
+        Maskinporten token with the scope `gjeld:lookup`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -144,8 +144,8 @@ class ConsentServiceServicer:
 
     def GetConsent(self, request, context):
         """GetConsent returns one consent given to the calling institution, with its
-        state and uses, by the registry's id or the institution's own id.
-        Callers: institutions with the scope `gjeld:lookup`.
+        state and uses, by the registry's id or the institution's own id. Callers:
+        institutions, by a Maskinporten token with the scope `gjeld:lookup`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -154,19 +154,20 @@ class ConsentServiceServicer:
     def EndConsent(self, request, context):
         """EndConsent ends a consent the calling institution no longer needs; every
         later lookup under it is refused. Ending an ended or withdrawn consent
-        returns it unchanged. Callers: institutions with the scope `gjeld:lookup`.
+        returns it unchanged. Callers: institutions, by a Maskinporten token with
+        the scope `gjeld:lookup`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListConsentEvents(self, request, context):
-        """ListConsentEvents replays the calling institution's feed of consent
-        events (created, used, withdrawn, expired, ended) from a position.
-        Positions have no gaps, and events are kept for at least 400 days (the
-        operator may keep them longer), so an integration that was down for a
-        month catches up by reading on from the last position it saw.
-        Callers: institutions with the scope `gjeld:lookup`.
+        """ListConsentEvents replays the calling institution's feed of consent events
+        (created, used, withdrawn, expired, ended) from a position. Positions have
+        no gaps, and events are kept for at least 400 days (the operator may keep
+        them longer), so an integration that was down for a month catches up by
+        reading on from the last position it saw. Callers: institutions, by a
+        Maskinporten token with the scope `gjeld:lookup`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -176,14 +177,15 @@ class ConsentServiceServicer:
         """PlaceCreditBlock blocks every lookup of the calling subject's debt until
         lifted (DOM-12): a lookup then learns only that the subject is blocked,
         and the subject is told of it. Placing a block twice keeps the first.
-        Callers: subjects.
+        Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def LiftCreditBlock(self, request, context):
-        """LiftCreditBlock lifts the calling subject's credit block. Callers: subjects.
+        """LiftCreditBlock lifts the calling subject's credit block. Callers:
+        subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -191,19 +193,19 @@ class ConsentServiceServicer:
 
     def GetCreditBlock(self, request, context):
         """GetCreditBlock tells whether the calling subject has a credit block.
-        Callers: subjects.
+        Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UseConsent(self, request, context):
-        """UseConsent checks that a subject has no credit block and an active
-        consent for the institution and scope, and records its use, in one step.
-        A credit block is answered with credit_blocked set and no use recorded.
-        Without a consent it fails with PERMISSION_DENIED and reason
-        CONSENT_NOT_FOUND, CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or
-        CONSENT_ENDED. Callers: the lookup service only.
+        """UseConsent checks that a subject has no credit block and an active consent
+        for the institution and scope, and records its use, in one step. A credit
+        block is answered with credit_blocked set and no use recorded. Without a
+        consent it fails with PERMISSION_DENIED and reason CONSENT_NOT_FOUND,
+        CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED.
+        Callers: the lookup service only, by its workload certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -211,7 +213,8 @@ class ConsentServiceServicer:
 
     def CheckCreditBlock(self, request, context):
         """CheckCreditBlock tells whether a subject has a credit block, for lookups
-        that need no consent (a credit bureau's). Callers: the lookup service only.
+        that need no consent (a credit bureau's). Callers: the lookup service only,
+        by its workload certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

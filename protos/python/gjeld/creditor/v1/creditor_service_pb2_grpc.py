@@ -35,7 +35,10 @@ class CreditorServiceStub:
     data (the live Norwegian registry asks for p99 under 500 ms at 50 calls/s);
     - once a day, ExportDebts for a full snapshot, for institutions that prefer
     to be called rather than to deliver (DOM-6, DOM-8).
-    The registry authenticates with a bearer token of its own service.
+    The registry calls over mutual TLS: it presents its own enterprise
+    certificate (organizationIdentifier NTRNO-<the operator's organisation
+    number>) and sends no bearer token. An institution admits only that
+    certificate, and serves with a certificate the registry's operator trusts.
     """
 
     def __init__(self, channel):
@@ -66,7 +69,10 @@ class CreditorServiceServicer:
     data (the live Norwegian registry asks for p99 under 500 ms at 50 calls/s);
     - once a day, ExportDebts for a full snapshot, for institutions that prefer
     to be called rather than to deliver (DOM-6, DOM-8).
-    The registry authenticates with a bearer token of its own service.
+    The registry calls over mutual TLS: it presents its own enterprise
+    certificate (organizationIdentifier NTRNO-<the operator's organisation
+    number>) and sends no bearer token. An institution admits only that
+    certificate, and serves with a certificate the registry's operator trusts.
     """
 
     def GetCustomerDebts(self, request, context):
@@ -119,7 +125,10 @@ class CreditorService:
     data (the live Norwegian registry asks for p99 under 500 ms at 50 calls/s);
     - once a day, ExportDebts for a full snapshot, for institutions that prefer
     to be called rather than to deliver (DOM-6, DOM-8).
-    The registry authenticates with a bearer token of its own service.
+    The registry calls over mutual TLS: it presents its own enterprise
+    certificate (organizationIdentifier NTRNO-<the operator's organisation
+    number>) and sends no bearer token. An institution admits only that
+    certificate, and serves with a certificate the registry's operator trusts.
     """
 
     @staticmethod

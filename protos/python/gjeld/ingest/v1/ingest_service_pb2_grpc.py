@@ -117,7 +117,7 @@ class IngestServiceServicer:
     def ReportDebtChanges(self, request, context):
         """ReportDebtChanges registers new and changed debts and deletes closed ones
         (DOM-6, DOM-7), in one message of at most 10,000 changes. Callers:
-        institutions with the scope `gjeld:report`.
+        institutions, by their enterprise certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -127,8 +127,8 @@ class IngestServiceServicer:
         """StreamDebtChanges is ReportDebtChanges for a delivery of any size, sent as
         a stream of messages of at most 10,000 changes each; the request id and
         strictness are read from the first message. The changes are applied
-        together when the stream completes. Callers: institutions with the scope
-        `gjeld:report`.
+        together when the stream completes. Callers: institutions, by their
+        enterprise certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -139,7 +139,7 @@ class IngestServiceServicer:
         snapshot of any size, sent as a stream of messages of at most 10,000 debts
         each (DOM-8): debts absent from it are deleted when the stream completes.
         The request id, strictness and extract time are read from the first
-        message. Callers: institutions with the scope `gjeld:report`.
+        message. Callers: institutions, by their enterprise certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -147,7 +147,7 @@ class IngestServiceServicer:
 
     def GetDelivery(self, request, context):
         """GetDelivery returns the receipt of one of the calling institution's
-        deliveries. Callers: institutions with the scope `gjeld:report`.
+        deliveries. Callers: institutions, by their enterprise certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -155,7 +155,7 @@ class IngestServiceServicer:
 
     def ListDeliveries(self, request, context):
         """ListDeliveries lists the calling institution's deliveries, newest first.
-        Callers: institutions with the scope `gjeld:report`.
+        Callers: institutions, by their enterprise certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -163,8 +163,8 @@ class IngestServiceServicer:
 
     def ListDeliveryRejections(self, request, context):
         """ListDeliveryRejections lists every rejected record of a partially accepted
-        delivery, in delivery order. Callers: institutions with the scope
-        `gjeld:report`.
+        delivery, in delivery order. Callers: institutions, by their enterprise
+        certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -172,7 +172,8 @@ class IngestServiceServicer:
 
     def ListDebts(self, request, context):
         """ListDebts reads back, page by page, the debts the registry holds for the
-        calling institution. Callers: institutions with the scope `gjeld:report`.
+        calling institution. Callers: institutions, by their enterprise
+        certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -181,7 +182,7 @@ class IngestServiceServicer:
     def ProposeHandover(self, request, context):
         """ProposeHandover offers some or all of the calling institution's debts to
         another institution; nothing moves until the receiver accepts. Callers:
-        institutions with the scope `gjeld:report` (the giver).
+        institutions, by their enterprise certificate (the giver).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -193,7 +194,7 @@ class IngestServiceServicer:
         (a record that does is rejected), and the receiver's snapshots govern
         them. Refused with FAILED_PRECONDITION (reason HANDOVER_CONFLICT) when the
         receiver already holds a debt with the same account and debtor; then
-        nothing moves. Callers: institutions with the scope `gjeld:report` (the
+        nothing moves. Callers: institutions, by their enterprise certificate (the
         receiver).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -202,7 +203,8 @@ class IngestServiceServicer:
 
     def ListSubjectDebts(self, request, context):
         """ListSubjectDebts returns every debt registered for one subject, from every
-        creditor, with creditor names. Callers: the lookup service only.
+        creditor, with creditor names. Callers: the lookup service only, by its
+        workload certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,7 +218,7 @@ class IngestServiceServicer:
         the operator configured so. An institution without a creditor endpoint is
         refused with FAILED_PRECONDITION and reason NOT_A_CALLED_INSTITUTION; one
         that fails or breaks off gives UNAVAILABLE and changes nothing.
-        Callers: operators.
+        Callers: operators, by a staff token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -62,17 +62,18 @@ class LookupServiceServicer:
 
     def LookUpDebt(self, request, context):
         """LookUpDebt discloses a subject's total unsecured debt to a financial
-        institution: each debt's amounts and type, never its creditor (DOM-5).
-        The purpose is the legal basis: which institution may use which purpose
-        is the operator's configuration, and another is refused with
-        PERMISSION_DENIED and reason PURPOSE_NOT_ALLOWED. Credit assessment and
-        presentation need the subject's active consent of that scope (DOM-10) and
-        fail with PERMISSION_DENIED and reason CONSENT_NOT_FOUND,
-        CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED
-        without one. Creditors that answer live are asked in parallel within
-        max_wait; the others' registered data is used. A subject with a credit
-        block is answered with credit_blocked and nothing else (DOM-12).
-        Callers: institutions with the scope `gjeld:lookup`.
+        institution: each debt's amounts and type, never its creditor (DOM-5). The
+        purpose is the legal basis: which institution may use which purpose is the
+        operator's configuration, and another is refused with PERMISSION_DENIED and
+        reason PURPOSE_NOT_ALLOWED. Credit assessment and presentation need the
+        subject's active consent of that scope (DOM-10) and fail with
+        PERMISSION_DENIED and reason CONSENT_NOT_FOUND, CONSENT_WITHDRAWN,
+        CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED without one. Creditors
+        that answer live are asked in parallel within max_wait; the others'
+        registered data is used. A subject with a credit block is answered with
+        credit_blocked and nothing else (DOM-12). Callers: institutions, by their
+        enterprise certificate and a Maskinporten token of the same organisation
+        with the scope `gjeld:lookup`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -80,7 +81,8 @@ class LookupServiceServicer:
 
     def GetOwnDebt(self, request, context):
         """GetOwnDebt shows the calling subject all of their debt, with creditors,
-        asking live creditors as a lookup does. Callers: subjects.
+        asking live creditors as a lookup does. Callers: subjects, by an ID-porten
+        token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -88,7 +90,7 @@ class LookupServiceServicer:
 
     def ListOwnDisclosures(self, request, context):
         """ListOwnDisclosures lists who received the calling subject's data, newest
-        first. Callers: subjects.
+        first. Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

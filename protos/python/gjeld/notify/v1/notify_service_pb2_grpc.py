@@ -77,7 +77,7 @@ class NotifyServiceServicer:
         """EnqueueNotice records a notice and delivers it in the background. It is
         idempotent on the source id: enqueueing the same source again returns the
         notice already recorded and sends nothing twice. Callers: the lookup
-        service only.
+        service only, by its workload certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -85,7 +85,7 @@ class NotifyServiceServicer:
 
     def ListOwnNotices(self, request, context):
         """ListOwnNotices lists the calling subject's notices, newest first.
-        Callers: subjects.
+        Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -93,7 +93,7 @@ class NotifyServiceServicer:
 
     def GetContactPreferences(self, request, context):
         """GetContactPreferences returns the calling subject's contact preferences.
-        Callers: subjects.
+        Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -101,7 +101,7 @@ class NotifyServiceServicer:
 
     def UpdateContactPreferences(self, request, context):
         """UpdateContactPreferences sets the calling subject's contact preferences.
-        Callers: subjects.
+        Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -109,16 +109,18 @@ class NotifyServiceServicer:
 
     def ListFailedNotices(self, request, context):
         """ListFailedNotices lists the dead-letter list: notices whose delivery was
-        given up, newest first, without their content. Callers: operators.
+        given up, newest first, without their content. Callers: operators, by a
+        staff token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RetryFailedNotice(self, request, context):
-        """RetryFailedNotice puts a failed notice back for delivery at once, with
-        its attempts counted from zero. A notice that is not failed is refused
-        with FAILED_PRECONDITION and reason NOTICE_NOT_FAILED. Callers: operators.
+        """RetryFailedNotice puts a failed notice back for delivery at once, with its
+        attempts counted from zero. A notice that is not failed is refused with
+        FAILED_PRECONDITION and reason NOTICE_NOT_FAILED. Callers: operators, by a
+        staff token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
