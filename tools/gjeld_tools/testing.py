@@ -40,6 +40,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from . import devstack
 from .connect import NOBODY, Credential, channel_for
+from .fake_bank import FakeBank
 
 TEMPLATE = "gjeld_template"
 
@@ -186,11 +187,11 @@ class Registry:
         identity = self.folder.identity
         return Credential(token=lambda aud: identity.operator(name, aud))
 
-    async def serve_bank(self, debts: Sequence[Any]) -> tuple[Any, grpc.aio.Server, str]:
+    async def serve_bank(self, debts: Sequence[Any]) -> tuple[FakeBank, grpc.aio.Server, str]:
         """A fake bank (gjeld.creditor.v1) over mutual TLS that lets only the registry's certificate in; returns
         the bank, its server and its address."""
         from .dev_pki import REGISTRY_ORGANIZATION
-        from .fake_bank import FakeBank, serve
+        from .fake_bank import serve
 
         bank = FakeBank(debts, REGISTRY_ORGANIZATION)
         server, port = await serve(bank, self.folder.pki.bank("fake-bank"), self.folder.pki.enterprise_ca)

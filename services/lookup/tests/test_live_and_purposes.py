@@ -33,10 +33,6 @@ BUREAU = "933444550"
 P = lookup_pb2
 
 
-async def start_bank(registry: Registry, debts: list) -> tuple[FakeBank, grpc.aio.Server, str]:
-    return await registry.serve_bank(debts)  # type: ignore[no-any-return]
-
-
 @pytest.fixture
 async def banks(registry: Registry) -> AsyncIterator[dict[str, FakeBank]]:
     """Three institutions that answer live: Fjordbanken answers at once (with a loan not yet registered), Vidda
@@ -50,10 +46,10 @@ async def banks(registry: Registry) -> AsyncIterator[dict[str, FakeBank]]:
     await deliver_snapshot(registry, LENDER, [nordlys_card])
     new_loan = demo_changes()[0].register
     new_loan.account_id = "ACC-NEW"
-    fast, fast_server, fast_at = await start_bank(registry, [c.register for c in demo_changes()] + [new_loan])
-    slow, slow_server, slow_at = await start_bank(registry, [vidda_loan])
+    fast, fast_server, fast_at = await registry.serve_bank([c.register for c in demo_changes()] + [new_loan])
+    slow, slow_server, slow_at = await registry.serve_bank([vidda_loan])
     slow.delay = 10.0
-    dead, dead_server, dead_at = await start_bank(registry, [nordlys_card])
+    dead, dead_server, dead_at = await registry.serve_bank([nordlys_card])
     await dead_server.stop(None)
     await registry.configure_institutions(
         {
