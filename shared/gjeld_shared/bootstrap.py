@@ -17,7 +17,7 @@ from .access import Rule
 from .certificates import PeerCertificates, Revocations, TlsIdentity, load_bundle, organization_number_of
 from .clients import mutual_tls_channel
 from .identity_numbers import SubjectKeys, load_subject_keys
-from .institutions import InstitutionDirectory
+from .institutions import Institution, InstitutionDirectory
 from .rekey import Protected, refuse_other_index_keys
 from .server import BackgroundTask, Listeners, Registration, ServiceRuntime, Trust
 from .settings import ServiceSettings
@@ -41,8 +41,9 @@ class Parts:
         identity = TlsIdentity(s.tls_certificate_file, s.tls_key_file)
         return mutual_tls_channel(target, s.workload_ca_file, identity, self.tracer_provider)
 
-    def creditor_channel(self, endpoint: str) -> grpc.aio.Channel:
-        """A channel to an institution's creditor service, authenticated by the registry's enterprise certificate."""
+    def creditor_channel(self, institution: Institution) -> grpc.aio.Channel:
+        """A channel to an institution's creditor service, authenticated by the registry's enterprise certificate,
+        believing only a server certificate from the CA pinned for that institution (else the operator's default)."""
         s = self.settings
         if s.registry_certificate_file is None or s.registry_key_file is None or s.creditor_ca_file is None:
             raise ValueError(
@@ -50,7 +51,8 @@ class Parts:
                 "and GJELD_CREDITOR_CA_FILE"
             )
         identity = TlsIdentity(s.registry_certificate_file, s.registry_key_file)
-        return mutual_tls_channel(endpoint, s.creditor_ca_file, identity, self.tracer_provider)
+        authorities = institution.creditor_ca_file or s.creditor_ca_file
+        return mutual_tls_channel(institution.creditor_endpoint, authorities, identity, self.tracer_provider)
 
 
 @dataclass

@@ -9,14 +9,17 @@ from the incoming call's remaining time, capped: a client that set no deadline l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
+from gjeld.creditor.v1 import creditor_service_pb2_grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 from opentelemetry.sdk.trace import TracerProvider
 
 from .certificates import TlsIdentity, client_credentials
+from .institutions import Institution
 
 CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 200),
@@ -38,6 +41,26 @@ def mutual_tls_channel(
         options=CHANNEL_OPTIONS,
         interceptors=aio_client_interceptors(tracer_provider=tracer_provider),
     )
+
+
+class CreditorChannels:
+    """One channel to each institution's creditor service (gjeld.creditor.v1), made on first use, closed together."""
+
+    def __init__(self, make: Callable[[Institution], grpc.aio.Channel]) -> None:
+        self._make = make
+        self._stubs: dict[str, creditor_service_pb2_grpc.CreditorServiceStub] = {}
+        self._channels: list[grpc.aio.Channel] = []
+
+    def stub(self, institution: Institution) -> creditor_service_pb2_grpc.CreditorServiceStub:
+        if institution.organization_number not in self._stubs:
+            channel = self._make(institution)
+            self._channels.append(channel)
+            self._stubs[institution.organization_number] = creditor_service_pb2_grpc.CreditorServiceStub(channel)
+        return self._stubs[institution.organization_number]
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
 
 
 def deadline(context: grpc.aio.ServicerContext[Any, Any] | None, cap: float) -> float:

@@ -32,6 +32,9 @@ class Institution:
     creditor_endpoint: str = ""
     # Whether ingest fetches the institution's daily snapshot from its creditor endpoint.
     fetch_snapshot: bool = False
+    # The CA (bundle) its endpoint's server certificate must chain to, pinned for this institution alone; empty:
+    # the operator's default (GJELD_CREDITOR_CA_FILE). A relative path is read from the directory file's folder.
+    creditor_ca_file: Path | None = None
 
 
 class InstitutionDirectory:
@@ -59,6 +62,7 @@ class InstitutionDirectory:
                     purposes,
                     e.get("creditor_endpoint", ""),
                     bool(e.get("fetch_snapshot", False)),
+                    path.parent / e["creditor_ca_file"] if e.get("creditor_ca_file") else None,
                 )
             )
         return cls(institutions)

@@ -9,13 +9,14 @@ keeps no history of balances (DOM-7); a closed debt's row is deleted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import grpc
-from gjeld.creditor.v1 import creditor_service_pb2, creditor_service_pb2_grpc
+from gjeld.creditor.v1 import creditor_service_pb2
+from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.db import beyond
+from gjeld_shared.institutions import Institution
 from gjeld_shared.rekey import Protected
 from sqlalchemy import (
     BigInteger,
@@ -358,20 +359,15 @@ class Handovers:
 class CalledCreditors:
     """Institutions that prefer to be called for their snapshot, over gjeld.creditor.v1 (ExportDebts)."""
 
-    def __init__(self, channel: Callable[[str], grpc.aio.Channel]) -> None:
-        self._channel = channel
-        self._channels: dict[str, grpc.aio.Channel] = {}
+    def __init__(self, channels: CreditorChannels) -> None:
+        self._channels = channels
 
-    def export(self, endpoint: str) -> AsyncIterator[creditor_service_pb2.ExportDebtsResponse]:
+    def export(self, institution: Institution) -> AsyncIterator[creditor_service_pb2.ExportDebtsResponse]:
         """The institution's snapshot, message by message, as it streams it."""
-        if endpoint not in self._channels:
-            self._channels[endpoint] = self._channel(endpoint)
-        stub = creditor_service_pb2_grpc.CreditorServiceStub(self._channels[endpoint])
-        call: AsyncIterator[creditor_service_pb2.ExportDebtsResponse] = stub.ExportDebts(
-            creditor_service_pb2.ExportDebtsRequest()
-        ).__aiter__()
+        call: AsyncIterator[creditor_service_pb2.ExportDebtsResponse] = (
+            self._channels.stub(institution).ExportDebts(creditor_service_pb2.ExportDebtsRequest()).__aiter__()
+        )
         return call
 
     async def close(self) -> None:
-        for channel in self._channels.values():
-            await channel.close()
+        await self._channels.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
+from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
@@ -22,7 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
-        creditors = CalledCreditors(parts.creditor_channel)
+        creditors = CalledCreditors(CreditorChannels(parts.creditor_channel))
         servicer = IngestServicer(
             Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__)), parts.directory, creditors
         )

@@ -114,14 +114,14 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
 
     async def fetch_snapshot(self, institution: str) -> Outcome:
         """Fetch the institution's snapshot from its creditor service and apply it like a delivered one."""
-        endpoint = self._directory.get(institution).creditor_endpoint
-        if not endpoint:
+        called = self._directory.get(institution)
+        if not called.creditor_endpoint:
             raise FailedPrecondition(
                 "NOT_A_CALLED_INSTITUTION",
                 "the operator has configured no creditor endpoint for this institution",
                 {"institution": institution},
             )
-        stream = self._creditors.export(endpoint)
+        stream = self._creditors.export(called)
         try:
             exported = await anext(stream, None)
             if exported is None:

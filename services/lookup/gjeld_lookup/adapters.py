@@ -11,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import grpc
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
-from gjeld.creditor.v1 import creditor_service_pb2, creditor_service_pb2_grpc
+from gjeld.creditor.v1 import creditor_service_pb2
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2, notify_service_pb2_grpc
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
+from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.db import beyond
 from gjeld_shared.errors import GjeldError, PermissionDenied, Unavailable
 from gjeld_shared.institutions import Institution
@@ -241,20 +242,11 @@ class LiveCreditors:
     answer that is not about the subject alone counts as no answer. Failures are logged by institution and status
     only: the subject is never named."""
 
-    def __init__(self, channel: Callable[[str], grpc.aio.Channel]) -> None:
-        self._channel = channel
-        self._stubs: dict[str, creditor_service_pb2_grpc.CreditorServiceStub] = {}
-        self._channels: list[grpc.aio.Channel] = []
-
-    def _stub(self, endpoint: str) -> creditor_service_pb2_grpc.CreditorServiceStub:
-        if endpoint not in self._stubs:
-            channel = self._channel(endpoint)
-            self._channels.append(channel)
-            self._stubs[endpoint] = creditor_service_pb2_grpc.CreditorServiceStub(channel)
-        return self._stubs[endpoint]
+    def __init__(self, channels: CreditorChannels) -> None:
+        self._channels = channels
 
     async def _ask_one(self, creditor: Institution, subject: str, wait: float) -> list[ingest_pb2.Debt]:
-        reply = await self._stub(creditor.creditor_endpoint).GetCustomerDebts(
+        reply = await self._channels.stub(creditor).GetCustomerDebts(
             creditor_service_pb2.GetCustomerDebtsRequest(customer=identity_pb2.NationalIdentityNumber(value=subject)),
             timeout=wait,
         )
@@ -285,5 +277,4 @@ class LiveCreditors:
         return answers
 
     async def close(self) -> None:
-        for channel in self._channels:
-            await channel.close()
+        await self._channels.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gjeld.lookup.v1 import lookup_service_pb2, lookup_service_pb2_grpc
 from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
+from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
@@ -26,7 +27,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             parts.channel(settings.ingest_address),
             parts.channel(settings.notify_address),
         )
-        live = LiveCreditors(parts.creditor_channel)
+        live = LiveCreditors(CreditorChannels(parts.creditor_channel))
         lookups = Lookups(
             parts.engine,
             parts.keys,

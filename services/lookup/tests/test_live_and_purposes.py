@@ -210,3 +210,23 @@ async def test_a_credit_block_answers_only_that_and_tells_the_subject(registry: 
     # The subject still sees their own debt.
     own = await registry.lookup().GetOwnDebt(lookup_service_pb2.GetOwnDebtRequest(), metadata=subject)
     assert len(own.debts) == 3
+
+
+async def test_a_bank_is_believed_only_with_a_server_certificate_from_the_ca_pinned_for_it(registry: Registry) -> None:
+    # The registry sends a person's identity number to the bank it asks: it must be that bank. Pinned to a CA that
+    # did not issue the bank's server certificate, the handshake fails, nothing is sent and the creditor is missing.
+    await report_demo(registry)
+    await grant(registry, max_uses=2)
+    bank, server, address = await registry.serve_bank([c.register for c in demo_changes()])
+    try:
+        pki = registry.folder.pki
+        await registry.configure_institutions(
+            {BANK: {"creditor_endpoint": address, "creditor_ca_file": str(pki.workload_ca)}}, restart=["lookup"]
+        )
+        elsewhere = await look_up(registry, max_wait=1)
+        assert (elsewhere.creditors_answered, elsewhere.creditors_missing, bank.calls) == (0, 1, 0)
+        await registry.configure_institutions({BANK: {"creditor_ca_file": str(pki.enterprise_ca)}}, restart=["lookup"])
+        pinned = await look_up(registry, max_wait=1)
+        assert (pinned.creditors_answered, pinned.creditors_missing, bank.calls) == (1, 0, 1)
+    finally:
+        await server.stop(0)
