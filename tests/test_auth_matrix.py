@@ -317,7 +317,9 @@ def attempts(registry: Registry, tmp_path: Path, replay: tuple[tuple[str, str | 
     return found
 
 
-async def test_every_rpc_refuses_every_credential_it_should(registry: Registry, tmp_path: Path) -> None:
+async def test_every_rpc_refuses_every_credential_it_should(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     methods = await discover(registry)
     assert {m.path for m in methods} == set(ALLOWED), "the matrix's table and the served RPCs differ"
     replay = await bank_received(registry)
@@ -372,9 +374,10 @@ async def test_every_rpc_refuses_every_credential_it_should(registry: Registry, 
         for open_channel in channels.values():
             await open_channel.close()
     kinds = len(attempts(registry, tmp_path, replay))
-    print(f"\nauth matrix: {len(methods)} RPCs × {kinds} credential kinds = {sum(outcomes.values())} calls")
-    for outcome, count in sorted(outcomes.items()):
-        print(f"  {outcome:<30} {count:>5}")
+    with capsys.disabled():  # the counts belong in `make test`'s output
+        print(f"\nauth matrix: {len(methods)} RPCs × {kinds} credential kinds = {sum(outcomes.values())} calls")
+        for outcome, count in sorted(outcomes.items()):
+            print(f"  {outcome:<30} {count:>5}")
     assert outcomes["allowed (past the boundary)"] == sum(len(allowed) for allowed in ALLOWED.values())
 
 
