@@ -467,3 +467,17 @@ async def test_outside_callers_may_be_shown_a_public_certificate(registry: Regis
     await report_demo(registry)
     await grant(registry)
     assert (await look_up(registry)).debts
+
+
+async def test_the_plaintext_health_port_serves_health_alone(registry: Registry) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    methods = await discover(registry)
+    for service, listeners in registry.listeners.items():
+        async with grpc.aio.insecure_channel(listeners["health"]) as channel:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            for method in (m for m in methods if m.service == service):
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await channel.unary_unary(method.path)(b"", timeout=5)
+                assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED, method.path
