@@ -20,7 +20,7 @@ import json
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -247,9 +247,11 @@ class Registry:
 
 
 @pytest.fixture
-async def registry(
+async def services(
     postgres: str, database: str, tmp_path: Path, data_folder: devstack.DataFolder
-) -> AsyncIterator[Registry]:
+) -> AsyncIterator[Callable[..., Awaitable[Registry]]]:
+    """Starts the services a test names (`await services("consent")`): one alone, or several; each a real gRPC
+    server over TLS on its own role and schema. Stopped when the test ends."""
     folder = devstack.DataFolder(tmp_path)
     # The session's secrets (made once: certificates and keys take a while), copied so a test may change its own.
     shutil.copytree(data_folder.secrets, folder.secrets)
@@ -260,12 +262,22 @@ async def registry(
     institutions = tmp_path / "institutions.json"
     institutions.write_text(json.dumps(document))
     suite = Registry(folder, CollectedSpans(), postgres, database, institutions)
-    try:
-        for service in devstack.SERVICES:
+
+    async def start(*names: str) -> Registry:
+        for service in names:
             await suite.start(service)
-        yield suite
+        return suite
+
+    try:
+        yield start
     finally:
         await suite.close()
+
+
+@pytest.fixture
+async def registry(services: Callable[..., Awaitable[Registry]]) -> Registry:
+    """The four services, in the order they call each other."""
+    return await services(*devstack.SERVICES)
 
 
 # --- test data ------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 import grpc
 import pytest
@@ -11,6 +12,12 @@ from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
 from gjeld_tools.testing import CO_BORROWER, DENIED, LENDER, PERSON, Registry, grant, reason
 from google.protobuf import duration_pb2
+
+
+@pytest.fixture
+async def registry(services: Callable[..., Awaitable[Registry]]) -> Registry:
+    """consent alone: it calls no other service."""
+    return await services("consent")
 
 
 def use(subject: str = PERSON, disclosure_id: str | None = None) -> consent_service_pb2.UseConsentRequest:

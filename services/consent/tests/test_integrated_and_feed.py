@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import grpc
 import pytest
@@ -13,6 +14,13 @@ from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
 from gjeld_tools.testing import CO_BORROWER, LENDER, PERSON, Registry, eventually, grant, reason
 from google.protobuf import duration_pb2
+
+
+@pytest.fixture
+async def registry(services: Callable[..., Awaitable[Registry]]) -> Registry:
+    """consent alone: it calls no other service."""
+    return await services("consent")
+
 
 OTHER_LENDER = "922333444"
 

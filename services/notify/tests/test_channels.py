@@ -4,6 +4,7 @@ retries into a dead-letter list an operator replays, one notice for repeated loo
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,13 @@ import pytest
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
 from gjeld.type.v1 import identity_pb2
 from gjeld_tools.testing import CO_BORROWER, DENIED, LENDER, PERSON, Registry, eventually, reason
+
+
+@pytest.fixture
+async def registry(services: Callable[..., Awaitable[Registry]]) -> Registry:
+    """notify alone: it calls no other service."""
+    return await services("notify")
+
 
 N = notify_pb2
 

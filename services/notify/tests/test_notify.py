@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import grpc
 import pytest
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
 from gjeld.type.v1 import identity_pb2
 from gjeld_notify.letters import kroner
 from gjeld_tools.testing import CO_BORROWER, DENIED, PERSON, Registry, eventually
+
+
+@pytest.fixture
+async def registry(services: Callable[..., Awaitable[Registry]]) -> Registry:
+    """notify alone: it calls no other service."""
+    return await services("notify")
 
 
 def enqueue(source_id: str, subject: str = PERSON) -> notify_service_pb2.EnqueueNoticeRequest:

@@ -1,0 +1,73 @@
+"""The `gjeld` command's main paths against the registry, over TLS, as a person at a terminal uses them."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from gjeld_tools import cli
+from gjeld_tools.testing import BANK, LENDER, PERSON, Registry
+
+DELIVERY = Path(cli.__file__).parent / "demo-delivery.json"
+Gjeld = Callable[..., Awaitable[tuple[int, str]]]
+
+
+@pytest.fixture
+def gjeld(registry: Registry, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Gjeld:
+    """Runs `gjeld ARGS…` against the test's registry and its development secrets; returns (exit code, output)."""
+    monkeypatch.setenv("GJELD_DATA", str(registry.folder.root))
+    for service, listeners in registry.listeners.items():
+        monkeypatch.setenv(f"GJELD_{service.upper()}_ADDRESS", listeners["certificate"])
+        monkeypatch.setenv(f"GJELD_{service.upper()}_TOKEN_ADDRESS", listeners["token"])
+
+    async def run(*args: str) -> tuple[int, str]:
+        # The command runs its own event loop, so in a thread beside the services' loop.
+        code = await asyncio.to_thread(cli.main, list(args))
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run
+
+
+async def test_a_delivery_a_consent_a_lookup_and_the_persons_own_view(gjeld: Gjeld) -> None:
+    run = gjeld
+    code, out = await run("report", str(DELIVERY), "--snapshot")
+    assert code == 0 and "registered 4" in out, out
+    code, out = await run("consent", "grant", LENDER, "--days", "28", "--as-subject", PERSON)
+    assert code == 0, out
+    consent_id = re.search(r"consent (\S+) for", out).group(1)  # type: ignore[union-attr]
+    code, out = await run("lookup", PERSON, "--as-institution", LENDER, "--reference", "APP-1")
+    assert code == 0 and "charge card" in out and "Fjordbanken" not in out, out  # DOM-5: no creditor names
+    code, out = await run("my", "debt", "--as-subject", PERSON)
+    assert code == 0 and "Fjordbanken ASA" in out, out
+    code, out = await run("my", "consents", "--as-subject", PERSON)
+    assert code == 0 and "used 1 time(s)" in out, out
+    code, out = await run("my", "disclosures", "--as-subject", PERSON)
+    assert code == 0 and "Nordlys Kreditt AS" in out, out
+    code, out = await run("consent", "withdraw", consent_id, "--as-subject", PERSON)
+    assert code == 0 and "WITHDRAWN" in out, out
+    code, out = await run("lookup", PERSON, "--as-institution", LENDER)
+    assert code == 1 and "CONSENT_WITHDRAWN" in out, out
+
+
+async def test_a_refusal_and_a_missing_identity_are_said_plainly(gjeld: Gjeld) -> None:
+    run = gjeld
+    code, out = await run("my", "debt")
+    assert code == 1 and "say who you are" in out
+    # An institution's own token and certificate do not make it the person.
+    code, out = await run("my", "debt", "--as-institution", BANK)
+    assert code == 1 and "SUBJECTS_ONLY" in out, out
+
+
+async def test_development_certificates_and_tokens(gjeld: Gjeld, registry: Registry) -> None:
+    run = gjeld
+    code, out = await run("cert", "institution", LENDER)
+    assert code == 0 and str(registry.folder.pki.institution(LENDER).certificate_file) in out
+    code, out = await run("token", "subject", PERSON, "--api", "lookup")
+    token = out.strip()
+    assert code == 0 and token.count(".") == 2 and PERSON not in token  # the number is inside, base64-encoded
+    code, out = await run("my", "debt", "--token", token)
+    assert code == 0 and "creditors asked live" in out, out
