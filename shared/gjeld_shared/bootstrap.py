@@ -18,6 +18,7 @@ from .certificates import PeerCertificates, Revocations, TlsIdentity, load_bundl
 from .clients import mutual_tls_channel
 from .identity_numbers import SubjectKeys, load_subject_keys
 from .institutions import Institution, InstitutionDirectory
+from .paging import PageTokens
 from .rekey import Protected, refuse_other_index_keys
 from .server import BackgroundTask, Listeners, Registration, ServiceRuntime, Trust
 from .settings import ServiceSettings
@@ -34,6 +35,11 @@ class Parts:
     tracer_provider: TracerProvider
     keys: SubjectKeys
     directory: InstitutionDirectory
+
+    @property
+    def pages(self) -> PageTokens:
+        """This service's page tokens, sealed with a key of its own."""
+        return PageTokens(self.keys.derive("page tokens"))
 
     def channel(self, target: str) -> grpc.aio.Channel:
         """A channel to another gjeld service, authenticated by this service's workload certificate."""

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _FIRST_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
 _SECOND_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
@@ -217,6 +219,13 @@ class SubjectKeys:
         if key_id not in self._aead:
             raise ValueError("no key for this ciphertext's key id")
         return self._aead[key_id].decrypt(blob[1:13], blob[13:], blob[:1]).decode("ascii")
+
+    def derive(self, purpose: str) -> bytes:
+        """A 256-bit key for another purpose of this service (page tokens), derived from the current encryption key
+        (HKDF-SHA256), so the service needs no further secret; it changes when that key rotates."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"gjeld:{purpose}".encode()).derive(
+            self.encryption_keys[self.current_key_id]
+        )
 
     def reencrypt(self, blob: bytes) -> bytes:
         """A ciphertext under the current encryption key (unchanged if it already is)."""

@@ -29,7 +29,7 @@ def build(settings: ConsentSettings, span_processors: Sequence[SpanProcessor] = 
                     consent_service_pb2,
                     "ConsentService",
                     consent_service_pb2_grpc.add_ConsentServiceServicer_to_server,
-                    ConsentServicer(consents),
+                    ConsentServicer(consents, parts.pages),
                     ACCESS,
                 )
             ],

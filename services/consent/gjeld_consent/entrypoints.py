@@ -141,8 +141,9 @@ ACCESS: dict[str, Rule] = {
 }
 
 class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
-    def __init__(self, consents: Consents) -> None:
+    def __init__(self, consents: Consents, pages: paging.PageTokens) -> None:
         self._consents = consents
+        self._pages = pages
 
     async def GrantConsent(self, request: pb.GrantConsentRequest, context: Any) -> pb.GrantConsentResponse:
         subject = require_subject()
@@ -163,9 +164,9 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
     async def ListConsents(self, request: pb.ListConsentsRequest, context: Any) -> pb.ListConsentsResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
-        before = paging.newest_first_after(request.page_token)
+        before = self._pages.newest_first_after(request.page_token)
         found = await self._consents.list(subject.identity_number, before, size + 1)
-        page, token = paging.newest_first_page(found, size, lambda r: (r.create_time, r.id))
+        page, token = self._pages.newest_first_page(found, size, lambda r: (r.create_time, r.id))
         moment = now()
         return pb.ListConsentsResponse(consents=[consent_to_proto(c, moment) for c in page], next_page_token=token)
 

@@ -25,7 +25,10 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
     def wire(parts: Parts) -> Wiring:
         creditors = CalledCreditors(CreditorChannels(parts.creditor_channel))
         servicer = IngestServicer(
-            Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__)), parts.directory, creditors
+            Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__)),
+            parts.directory,
+            creditors,
+            parts.pages,
         )
         fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc)
         return Wiring(

@@ -107,8 +107,11 @@ ACCESS: dict[str, Rule] = {
 }
 
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
-    def __init__(self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors) -> None:
+    def __init__(
+        self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors, pages: paging.PageTokens
+    ) -> None:
         self._ingest = ingest
+        self._pages = pages
         self._directory = directory
         self._creditors = creditors
 
@@ -222,9 +225,9 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Any) -> pb.ListDeliveriesResponse:
         caller = require_institution()
         size = paging.page_size(request.page_size, default=100, maximum=1000)
-        after = paging.newest_first_after(request.page_token)
+        after = self._pages.newest_first_after(request.page_token)
         rows = await self._ingest.deliveries(caller.organization_number, after, size + 1)
-        page, token = paging.newest_first_page(rows, size, lambda d: (d.receive_time, d.id))
+        page, token = self._pages.newest_first_page(rows, size, lambda d: (d.receive_time, d.id))
         return pb.ListDeliveriesResponse(deliveries=map(delivery_to_proto, page), next_page_token=token)
 
     async def ListDeliveryRejections(
@@ -233,16 +236,16 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         caller = require_institution()
         delivery_id = _uuid(request.delivery_id, "delivery_id")
         size = paging.page_size(request.page_size, default=100, maximum=1000)
-        position = paging.decode_token(request.page_token)
+        position = self._pages.decode(request.page_token)
         after = -1
         if position is not None:
             try:
                 after = int(position["index"])
             except (KeyError, ValueError, TypeError):
-                raise InvalidArgument([FieldViolation("page_token", "is not a token this method gave out")]) from None
+                raise paging.not_ours() from None
         rows = await self._ingest.rejections(caller.organization_number, delivery_id, after, size + 1)
         page = rows[:size]
-        token = paging.encode_token({"index": page[-1].index}) if len(rows) > size else ""
+        token = self._pages.encode({"index": page[-1].index}) if len(rows) > size else ""
         return pb.ListDeliveryRejectionsResponse(rejections=map(rejection_to_proto, page), next_page_token=token)
 
     async def ProposeHandover(self, request: pb.ProposeHandoverRequest, context: Any) -> pb.ProposeHandoverResponse:
@@ -271,16 +274,16 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     async def ListDebts(self, request: pb.ListDebtsRequest, context: Any) -> pb.ListDebtsResponse:
         caller = require_institution()
         size = paging.page_size(request.page_size, default=100, maximum=1000)
-        position = paging.decode_token(request.page_token)
+        position = self._pages.decode(request.page_token)
         after = None
         if position is not None:
             try:
                 after = (str(position["account_id"]), bytes.fromhex(position["debtor"]))
             except (KeyError, ValueError, TypeError):
-                raise InvalidArgument([FieldViolation("page_token", "is not a token this method gave out")]) from None
+                raise paging.not_ours() from None
         page = await self._ingest.debts_of_creditor(caller.organization_number, after, size)
         token = (
-            paging.encode_token({"account_id": page.last_key[0], "debtor": page.last_key[1].hex()})
+            self._pages.encode({"account_id": page.last_key[0], "debtor": page.last_key[1].hex()})
             if page.last_key
             else ""
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import asyncpg
 import grpc
 import pytest
@@ -155,3 +157,27 @@ async def test_a_page_token_from_elsewhere_is_invalid_argument(registry: Registr
         )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in errors.decode(refused.value).field_violations] == ["page_token"]
+
+
+async def test_a_page_token_reveals_nothing_and_serves_only_its_caller(registry: Registry) -> None:
+    await report_demo(registry)
+    first = await registry.ingest().ListDebts(
+        ingest_service_pb2.ListDebtsRequest(page_size=1), metadata=registry.as_institution(BANK)
+    )
+    token = first.next_page_token
+    # Sealed: no account id, no keyed hash of the debtor (the blind index), in any encoding an eye could read.
+    indexes = [bytes(r["debtor_index"]) for r in await registry.fetch("SELECT debtor_index FROM ingest.debts")]
+    opened = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert first.debts[0].account_id.encode() not in opened
+    assert not any(index.hex().encode() in opened or index[1:9].hex().encode() in opened for index in indexes)
+    # Another institution cannot page on with it.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await registry.ingest().ListDebts(
+            ingest_service_pb2.ListDebtsRequest(page_token=token), metadata=registry.as_institution(LENDER)
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # Its own caller can.
+    second = await registry.ingest().ListDebts(
+        ingest_service_pb2.ListDebtsRequest(page_size=1, page_token=token), metadata=registry.as_institution(BANK)
+    )
+    assert second.debts and second.debts[0] != first.debts[0]

@@ -42,8 +42,9 @@ ACCESS: dict[str, Rule] = {
 }
 
 class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
-    def __init__(self, lookups: Lookups, default_wait: float) -> None:
+    def __init__(self, lookups: Lookups, default_wait: float, pages: paging.PageTokens) -> None:
         self._lookups = lookups
+        self._pages = pages
         self._default_wait = default_wait
 
     def _timeout(self, context: Any, wait: float) -> float:
@@ -100,9 +101,9 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
     ) -> pb.ListOwnDisclosuresResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
-        before = paging.newest_first_after(request.page_token)
+        before = self._pages.newest_first_after(request.page_token)
         rows = await self._lookups.disclosures_of(subject.identity_number, before, size + 1)
-        page, token = paging.newest_first_page(rows, size, lambda r: (r.disclose_time, r.id))
+        page, token = self._pages.newest_first_page(rows, size, lambda r: (r.disclose_time, r.id))
         return pb.ListOwnDisclosuresResponse(
             disclosures=[self._lookups.disclosure_to_proto(r._mapping) for r in page], next_page_token=token
         )

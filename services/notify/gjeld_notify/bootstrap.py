@@ -39,7 +39,7 @@ def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = (
                     notify_service_pb2,
                     "NotifyService",
                     notify_service_pb2_grpc.add_NotifyServiceServicer_to_server,
-                    NotifyServicer(notices),
+                    NotifyServicer(notices, parts.pages),
                     ACCESS,
                 )
             ],

@@ -69,8 +69,9 @@ ACCESS: dict[str, Rule] = {
 }
 
 class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
-    def __init__(self, notices: Notices) -> None:
+    def __init__(self, notices: Notices, pages: paging.PageTokens) -> None:
         self._notices = notices
+        self._pages = pages
 
     async def EnqueueNotice(self, request: pb.EnqueueNoticeRequest, context: Any) -> pb.EnqueueNoticeResponse:
         violations = Violations()
@@ -87,9 +88,9 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
     async def ListOwnNotices(self, request: pb.ListOwnNoticesRequest, context: Any) -> pb.ListOwnNoticesResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
-        before = paging.newest_first_after(request.page_token)
+        before = self._pages.newest_first_after(request.page_token)
         views = await self._notices.of_subject(subject.identity_number, before, size + 1)
-        page, token = paging.newest_first_page(views, size, lambda v: (v.row.create_time, v.row.id))
+        page, token = self._pages.newest_first_page(views, size, lambda v: (v.row.create_time, v.row.id))
         return pb.ListOwnNoticesResponse(notices=[notice_to_proto(v) for v in page], next_page_token=token)
 
     async def GetContactPreferences(
@@ -114,9 +115,9 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         self, request: pb.ListFailedNoticesRequest, context: Any
     ) -> pb.ListFailedNoticesResponse:
         size = paging.page_size(request.page_size, default=20, maximum=100)
-        before = paging.newest_first_after(request.page_token)
+        before = self._pages.newest_first_after(request.page_token)
         views = await self._notices.failed(before, size + 1)
-        page, token = paging.newest_first_page(views, size, lambda v: (v.row.create_time, v.row.id))
+        page, token = self._pages.newest_first_page(views, size, lambda v: (v.row.create_time, v.row.id))
         return pb.ListFailedNoticesResponse(
             notices=[notice_to_proto(v, content=False) for v in page], next_page_token=token
         )
