@@ -9,7 +9,7 @@ from typing import Any
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2_grpc
 from gjeld.consent.v1 import consent_service_pb2 as pb
 from gjeld.type.v1 import identity_pb2
-from gjeld_shared import identity_numbers, organization_numbers, paging
+from gjeld_shared import fields, paging
 from gjeld_shared.access import CONSENTING_INSTITUTIONS, SUBJECTS, Rule, Services
 from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
@@ -81,17 +81,6 @@ def _scope(value: int, violations: Violations) -> Scope:
     return scope or Scope.PROCESSING
 
 
-def _institution(value: str, violations: Violations) -> str:
-    with violations.catching("institution.value", organization_numbers.InvalidOrganizationNumber):
-        return organization_numbers.validate(value)
-    return ""
-
-
-def _subject(value: str, violations: Violations) -> None:
-    with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
-        identity_numbers.validate(value)
-
-
 def _terms(request: Any, violations: Violations) -> tuple[Scope, Any, int | None]:
     scope = _scope(request.scope, violations)
     validity = request.validity.ToTimedelta() if request.HasField("validity") else None
@@ -99,17 +88,10 @@ def _terms(request: Any, violations: Violations) -> tuple[Scope, Any, int | None
     return scope, validity, max_uses
 
 
-def _consent_id(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument([FieldViolation(field, "is not a consent id")]) from None
-
-
 def _either_id(request: pb.GetConsentRequest | pb.EndConsentRequest) -> tuple[uuid.UUID | None, str | None]:
     which = request.WhichOneof("id")
     if which == "consent_id":
-        return _consent_id(request.consent_id, "consent_id"), None
+        return fields.uuid_of("consent_id", request.consent_id, "a consent id"), None
     if which == "institution_consent_id" and 0 < len(request.institution_consent_id) <= MAX_ID_LENGTH:
         return None, request.institution_consent_id
     raise InvalidArgument([FieldViolation("id", "consent_id or institution_consent_id (at most 64 characters)")])
@@ -120,7 +102,6 @@ def _block(since: datetime | None) -> consent_pb2.CreditBlock:
     if since is not None:
         block.create_time.CopyFrom(to_proto(since))
     return block
-
 
 
 # Who may call each method, with which credential (access.py): persons with their token, institutions with a
@@ -140,6 +121,7 @@ ACCESS: dict[str, Rule] = {
     "CheckCreditBlock": Services("lookup"),
 }
 
+
 class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
     def __init__(self, consents: Consents, pages: paging.PageTokens) -> None:
         self._consents = consents
@@ -148,7 +130,7 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
     async def GrantConsent(self, request: pb.GrantConsentRequest, context: Any) -> pb.GrantConsentResponse:
         subject = require_subject()
         violations = Violations()
-        institution = _institution(request.institution.value, violations)
+        institution = fields.organization_number(violations, "institution.value", request.institution.value)
         scope, validity, max_uses = _terms(request, violations)
         if not 0 < len(request.request_id) <= MAX_ID_LENGTH:
             violations.add("request_id", "is required, at most 64 characters")
@@ -172,15 +154,17 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
 
     async def WithdrawConsent(self, request: pb.WithdrawConsentRequest, context: Any) -> pb.WithdrawConsentResponse:
         subject = require_subject()
-        consent = await self._consents.withdraw(subject.identity_number, _consent_id(request.consent_id, "consent_id"))
+        consent_id = fields.uuid_of("consent_id", request.consent_id, "a consent id")
+        consent = await self._consents.withdraw(subject.identity_number, consent_id)
         return pb.WithdrawConsentResponse(consent=consent_to_proto(consent, now()))
 
     async def RegisterConsent(self, request: pb.RegisterConsentRequest, context: Any) -> pb.RegisterConsentResponse:
         institution = require_institution()
         violations = Violations()
-        _subject(request.subject.value, violations)
-        if not 0 < len(request.institution_consent_id) <= MAX_ID_LENGTH:
-            violations.add("institution_consent_id", "is required, at most 64 characters")
+        fields.identity_number(violations, "subject.value", request.subject.value)
+        fields.text(
+            violations, "institution_consent_id", request.institution_consent_id, maximum=MAX_ID_LENGTH, required=True
+        )
         scope, validity, max_uses = _terms(request, violations)
         violations.raise_if_any()
         consent, created = await self._consents.register(
@@ -244,8 +228,8 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
 
     async def UseConsent(self, request: pb.UseConsentRequest, context: Any) -> pb.UseConsentResponse:
         violations = Violations()
-        _subject(request.subject.value, violations)
-        institution = _institution(request.institution.value, violations)
+        fields.identity_number(violations, "subject.value", request.subject.value)
+        institution = fields.organization_number(violations, "institution.value", request.institution.value)
         scope = _scope(request.scope, violations)
         if not 0 < len(request.disclosure_id) <= MAX_ID_LENGTH:
             violations.add("disclosure_id", "is required, at most 64 characters")
@@ -261,7 +245,7 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
 
     async def CheckCreditBlock(self, request: pb.CheckCreditBlockRequest, context: Any) -> pb.CheckCreditBlockResponse:
         violations = Violations()
-        _subject(request.subject.value, violations)
+        fields.identity_number(violations, "subject.value", request.subject.value)
         violations.raise_if_any()
         return pb.CheckCreditBlockResponse(
             credit_blocked=await self._consents.blocked_since(request.subject.value) is not None

@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld.ingest.v1 import ingest_service_pb2_grpc
-from gjeld_shared import identity_numbers, organization_numbers, paging
+from gjeld_shared import fields, paging
 from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, Rule, Services
 from gjeld_shared.callers import require_institution
 from gjeld_shared.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unavailable, Violations
@@ -81,14 +81,6 @@ async def _parts(
         message = await anext(rest, None) if rest is not None else None
 
 
-def _uuid(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument([FieldViolation(field, "is not an id the registry gave out")]) from None
-
-
-
 # Who may call each method, with which credential (access.py): institutions deliver and read back with their
 # enterprise certificate (as the live registry requires), operators fetch with their token, and only lookup may read
 # a person's debts, with its workload certificate.
@@ -105,6 +97,7 @@ ACCESS: dict[str, Rule] = {
     "ListSubjectDebts": Services("lookup"),
     "FetchSnapshot": OPERATORS,
 }
+
 
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     def __init__(
@@ -150,8 +143,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
 
     async def FetchSnapshot(self, request: pb.FetchSnapshotRequest, context: Any) -> pb.FetchSnapshotResponse:
         violations = Violations()
-        with violations.catching("institution.value", organization_numbers.InvalidOrganizationNumber):
-            organization_numbers.validate(request.institution.value)
+        fields.organization_number(violations, "institution.value", request.institution.value)
         violations.raise_if_any()
         outcome = await self.fetch_snapshot(request.institution.value)
         return pb.FetchSnapshotResponse(
@@ -219,7 +211,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
 
     async def GetDelivery(self, request: pb.GetDeliveryRequest, context: Any) -> pb.GetDeliveryResponse:
         caller = require_institution()
-        delivery = await self._ingest.delivery(caller.organization_number, _uuid(request.id, "id"))
+        delivery = await self._ingest.delivery(caller.organization_number, fields.uuid_of("id", request.id))
         return pb.GetDeliveryResponse(delivery=delivery_to_proto(delivery))
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Any) -> pb.ListDeliveriesResponse:
@@ -234,7 +226,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         self, request: pb.ListDeliveryRejectionsRequest, context: Any
     ) -> pb.ListDeliveryRejectionsResponse:
         caller = require_institution()
-        delivery_id = _uuid(request.delivery_id, "delivery_id")
+        delivery_id = fields.uuid_of("delivery_id", request.delivery_id)
         size = paging.page_size(request.page_size, default=100, maximum=1000)
         position = self._pages.decode(request.page_token)
         after = -1
@@ -251,8 +243,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     async def ProposeHandover(self, request: pb.ProposeHandoverRequest, context: Any) -> pb.ProposeHandoverResponse:
         caller = require_institution()
         violations = Violations()
-        with violations.catching("receiver.value", ValueError):
-            organization_numbers.validate(request.receiver.value)
+        fields.organization_number(violations, "receiver.value", request.receiver.value)
         if request.receiver.value == caller.organization_number:
             violations.add("receiver.value", "must be another institution")
         if len(request.account_ids) > MAX_HANDOVER_ACCOUNTS:
@@ -268,7 +259,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
 
     async def AcceptHandover(self, request: pb.AcceptHandoverRequest, context: Any) -> pb.AcceptHandoverResponse:
         caller = require_institution()
-        handover = await self._ingest.accept_handover(caller.organization_number, _uuid(request.id, "id"))
+        handover = await self._ingest.accept_handover(caller.organization_number, fields.uuid_of("id", request.id))
         return pb.AcceptHandoverResponse(handover=handover_to_proto(handover))
 
     async def ListDebts(self, request: pb.ListDebtsRequest, context: Any) -> pb.ListDebtsResponse:
@@ -293,8 +284,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
 
     async def ListSubjectDebts(self, request: pb.ListSubjectDebtsRequest, context: Any) -> pb.ListSubjectDebtsResponse:
         violations = Violations()
-        with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
-            identity_numbers.validate(request.subject.value)
+        fields.identity_number(violations, "subject.value", request.subject.value)
         violations.raise_if_any()
         debts = await self._ingest.debts_of_subject(request.subject.value)
         return pb.ListSubjectDebtsResponse(debts=[debt_to_proto(d, self._directory) for d in debts])

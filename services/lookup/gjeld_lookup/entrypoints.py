@@ -6,7 +6,7 @@ from typing import Any
 
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2_grpc
 from gjeld.lookup.v1 import lookup_service_pb2 as pb
-from gjeld_shared import identity_numbers, paging
+from gjeld_shared import fields, paging
 from gjeld_shared.access import LOOKING_UP_INSTITUTIONS, SUBJECTS, Rule
 from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.clients import deadline
@@ -32,7 +32,6 @@ def _max_wait(request: Any, default: float, violations: Violations) -> float:
     return wait
 
 
-
 # Who may call each method, with which credential (access.py): lenders with their enterprise certificate and a
 # Maskinporten token of the same organisation, persons with their token.
 ACCESS: dict[str, Rule] = {
@@ -40,6 +39,7 @@ ACCESS: dict[str, Rule] = {
     "GetOwnDebt": SUBJECTS,
     "ListOwnDisclosures": SUBJECTS,
 }
+
 
 class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
     def __init__(self, lookups: Lookups, default_wait: float, pages: paging.PageTokens) -> None:
@@ -54,13 +54,11 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
     async def LookUpDebt(self, request: pb.LookUpDebtRequest, context: Any) -> pb.LookUpDebtResponse:
         institution = require_institution()
         violations = Violations()
-        with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
-            identity_numbers.validate(request.subject.value)
+        fields.identity_number(violations, "subject.value", request.subject.value)
         purpose = PURPOSE_FROM_PROTO.get(request.purpose)
         if purpose is None:
             violations.add("purpose", "must be credit assessment, presentation or credit bureau")
-        if len(request.application_reference) > 64:
-            violations.add("application_reference", "must be at most 64 characters")
+        fields.text(violations, "application_reference", request.application_reference, maximum=64)
         wait = _max_wait(request, self._default_wait, violations)
         violations.raise_if_any()
         assert purpose is not None

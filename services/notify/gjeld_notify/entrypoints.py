@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2 as pb
-from gjeld_shared import identity_numbers, paging
+from gjeld_shared import fields, paging
 from gjeld_shared.access import OPERATORS, SUBJECTS, Rule, Services
 from gjeld_shared.callers import require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
@@ -56,7 +55,6 @@ def _preferences(email: str, update_time: Any) -> notify_pb2.ContactPreferences:
     return preferences
 
 
-
 # Who may call each method, with which credential (access.py): lookup alone enqueues letters (by its workload
 # certificate), persons read theirs, operators handle dead letters.
 ACCESS: dict[str, Rule] = {
@@ -68,6 +66,7 @@ ACCESS: dict[str, Rule] = {
     "RetryFailedNotice": OPERATORS,
 }
 
+
 class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
     def __init__(self, notices: Notices, pages: paging.PageTokens) -> None:
         self._notices = notices
@@ -75,10 +74,8 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
 
     async def EnqueueNotice(self, request: pb.EnqueueNoticeRequest, context: Any) -> pb.EnqueueNoticeResponse:
         violations = Violations()
-        if not 0 < len(request.source_id) <= 64:
-            violations.add("source_id", "is required, at most 64 characters")
-        with violations.catching("subject.value", identity_numbers.InvalidIdentityNumber):
-            identity_numbers.validate(request.subject.value)
+        fields.text(violations, "source_id", request.source_id, maximum=64, required=True)
+        fields.identity_number(violations, "subject.value", request.subject.value)
         if request.WhichOneof("content") != "copy_letter":
             violations.add("content", "a copy_letter is required")
         violations.raise_if_any()
@@ -125,9 +122,5 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
     async def RetryFailedNotice(
         self, request: pb.RetryFailedNoticeRequest, context: Any
     ) -> pb.RetryFailedNoticeResponse:
-        try:
-            notice_id = uuid.UUID(request.notice_id)
-        except ValueError:
-            raise InvalidArgument([FieldViolation("notice_id", "is not a notice id")]) from None
-        view = await self._notices.retry(notice_id)
+        view = await self._notices.retry(fields.uuid_of("notice_id", request.notice_id, "a notice id"))
         return pb.RetryFailedNoticeResponse(notice=notice_to_proto(view, content=False))
