@@ -333,12 +333,16 @@ async def look_up(
     reference: str = "",
     purpose: int = 1,  # DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT
     max_wait: float | None = None,
+    request_id: str = "",
 ) -> Any:
     from gjeld.lookup.v1 import lookup_service_pb2
     from gjeld.type.v1 import identity_pb2
 
     request = lookup_service_pb2.LookUpDebtRequest(
-        subject=identity_pb2.NationalIdentityNumber(value=subject), purpose=purpose, application_reference=reference
+        subject=identity_pb2.NationalIdentityNumber(value=subject),
+        purpose=purpose,
+        application_reference=reference,
+        request_id=request_id,
     )
     if max_wait is not None:
         request.max_wait.FromTimedelta(timedelta(seconds=max_wait))

@@ -40,6 +40,7 @@ from sqlalchemy import (
     Table,
     Text,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
@@ -64,7 +65,17 @@ disclosures = Table(
     Column("trace_id", String(32), nullable=False),
     Column("disclose_time", DateTime(timezone=True), nullable=False),
     Column("credit_blocked", Boolean, nullable=False, server_default="false"),
+    # A lender's own id for a lookup it may retry (AIP-155), and a keyed digest of what it asked.
+    Column("request_id", String(64)),
+    Column("request_digest", LargeBinary),
     Index("disclosures_by_subject", "subject_index", "disclose_time"),
+    Index(
+        "disclosures_by_request",
+        "recipient",
+        "request_id",
+        unique=True,
+        postgresql_where=text("request_id IS NOT NULL"),
+    ),
 )
 
 outbox = Table(
@@ -82,7 +93,7 @@ outbox = Table(
 
 # What holds identity numbers, for `python -m gjeld_lookup rekey` after a key rotation.
 PROTECTED = (
-    Protected(disclosures, hashes=("subject_index",)),
+    Protected(disclosures, hashes=("subject_index", "request_digest")),
     Protected(outbox, ciphertexts=("subject_encrypted",)),
 )
 
@@ -93,6 +104,11 @@ class DisclosureLog:
 
     async def record(self, values: dict[str, Any]) -> None:
         await self._db.execute(insert(disclosures).values(**values))
+
+    async def of_request(self, recipient: str, request_id: str) -> Any:
+        """The disclosure an institution's earlier lookup with this request id made, if any."""
+        query = select(disclosures).where(disclosures.c.recipient == recipient, disclosures.c.request_id == request_id)
+        return (await self._db.execute(query)).first()
 
     async def queue_letter(
         self, disclosure_id: uuid.UUID, subject_encrypted: bytes, letter: bytes, when: datetime

@@ -59,6 +59,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         if purpose is None:
             violations.add("purpose", "must be credit assessment, presentation or credit bureau")
         fields.text(violations, "application_reference", request.application_reference, maximum=64)
+        fields.text(violations, "request_id", request.request_id, maximum=64)
         wait = _max_wait(request, self._default_wait, violations)
         violations.raise_if_any()
         assert purpose is not None
@@ -69,6 +70,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
             request.application_reference,
             wait,
             self._timeout(context, wait),
+            request.request_id,
         )
         return pb.LookUpDebtResponse(
             disclosure=disclosed.disclosure,

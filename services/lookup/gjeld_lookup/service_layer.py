@@ -15,7 +15,7 @@ import grpc
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.notify.v1 import notify_pb2
 from gjeld.type.v1 import debt_pb2
-from gjeld_shared.errors import PermissionDenied
+from gjeld_shared.errors import AlreadyExists, PermissionDenied
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
 from gjeld_shared.server import backoff, drain_when_due
@@ -23,6 +23,7 @@ from gjeld_shared.telemetry import current_trace_id
 from gjeld_shared.timestamps import now, to_proto
 from opentelemetry import trace
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import domain
@@ -140,10 +141,26 @@ class Lookups:
         return consent_id, consent_id is None
 
     async def look_up(
-        self, institution: str, purpose: Purpose, subject: str, reference: str, wait: float, timeout: float
+        self,
+        institution: str,
+        purpose: Purpose,
+        subject: str,
+        reference: str,
+        wait: float,
+        timeout: float,
+        request_id: str = "",
     ) -> Disclosed:
         """An institution's lookup: the legal basis first (DOM-9, DOM-10, DOM-12), then the debts from the register
-        and the live creditors, then one transaction for the record and the copy letter (DOM-13)."""
+        and the live creditors, then one transaction for the record and the copy letter (DOM-13).
+
+        With a request id, a retry of the same lookup is answered from the first one's record (AIP-155): no second
+        use of the consent, no second disclosure, no second letter."""
+        digest = self._keys.digest(f"{subject}\x00{purpose.value}\x00{reference}".encode()) if request_id else None
+        if request_id:
+            async with self._engine.connect() as connection:
+                earlier = await DisclosureLog(connection).of_request(institution, request_id)
+            if earlier is not None:
+                return self._retried(earlier, digest, request_id)
         disclosure_id = uuid.uuid4()
         consent_id, blocked = await self._may_see(institution, purpose, subject, disclosure_id, reference, timeout)
         gathered = domain.Gathered([], 0, 0) if blocked else await self._gather(subject, wait, timeout)
@@ -169,30 +186,69 @@ class Lookups:
             "disclose_time": moment,
             "credit_blocked": blocked,
             "disclosed": lookup_service_pb2.LookUpDebtResponse(
-                debts=debts, totals=totals, creditors=creditors, credit_blocked=blocked
+                debts=debts,
+                totals=totals,
+                creditors=creditors,
+                credit_blocked=blocked,
+                creditors_answered=gathered.answered,
+                creditors_missing=gathered.missing,
             ).SerializeToString(),
+            "request_id": request_id or None,
+            "request_digest": digest,
         }
-        async with self._engine.begin() as connection:
-            log_ = DisclosureLog(connection)
-            await log_.record(values)
-            # DOM-13 for lenders; DOM-12: a subject is told of every lookup their block stopped.
-            if purpose in domain.COPY_LETTER or blocked:
-                letter = notify_pb2.CopyLetter(
-                    recipient=institution_to_proto(self._directory.get(institution)),
-                    disclose_time=to_proto(moment),
-                    purpose=domain.PURPOSE_WORDS[purpose],
-                    source=domain.SOURCE,
-                    application_reference=reference,
-                    debts=debts,
-                    totals=totals,
-                    credit_blocked=blocked,
-                    creditors_answered=gathered.answered,
-                    creditors_missing=gathered.missing,
-                )
-                await log_.queue_letter(disclosure_id, self._keys.encrypt(subject), letter.SerializeToString(), moment)
+        letter = None
+        # DOM-13 for lenders; DOM-12: a subject is told of every lookup their block stopped.
+        if purpose in domain.COPY_LETTER or blocked:
+            letter = notify_pb2.CopyLetter(
+                recipient=institution_to_proto(self._directory.get(institution)),
+                disclose_time=to_proto(moment),
+                purpose=domain.PURPOSE_WORDS[purpose],
+                source=domain.SOURCE,
+                application_reference=reference,
+                debts=debts,
+                totals=totals,
+                credit_blocked=blocked,
+                creditors_answered=gathered.answered,
+                creditors_missing=gathered.missing,
+            )
+        try:
+            await self._record(values, letter, subject)
+        except IntegrityError:
+            # The same request, sent twice at once, recorded first by the other call: its answer is the answer.
+            async with self._engine.connect() as connection:
+                earlier = await DisclosureLog(connection).of_request(institution, request_id)
+            if not request_id or earlier is None:
+                raise
+            return self._retried(earlier, digest, request_id)
         return Disclosed(
             self.disclosure_to_proto(values), debts, totals, creditors, gathered.answered, gathered.missing
         )
+
+    def _retried(self, earlier: Any, digest: bytes | None, request_id: str) -> Disclosed:
+        """The answer to a retried lookup: the first one's, if it asked the same."""
+        if earlier.request_digest != digest:
+            raise AlreadyExists(
+                "REQUEST_ID_REUSED", "this request id was used before for another lookup", {"request_id": request_id}
+            )
+        answer = lookup_service_pb2.LookUpDebtResponse.FromString(earlier.disclosed)
+        return Disclosed(
+            self.disclosure_to_proto(earlier._mapping),
+            list(answer.debts),
+            list(answer.totals),
+            list(answer.creditors),
+            answer.creditors_answered,
+            answer.creditors_missing,
+        )
+
+    async def _record(self, values: dict[str, Any], letter: notify_pb2.CopyLetter | None, subject: str) -> None:
+        """The disclosure record and the copy letter to send (if any), in one transaction."""
+        async with self._engine.begin() as connection:
+            log_ = DisclosureLog(connection)
+            await log_.record(values)
+            if letter is not None:
+                await log_.queue_letter(
+                    values["id"], self._keys.encrypt(subject), letter.SerializeToString(), values["disclose_time"]
+                )
 
     async def own_debt(self, subject: str, wait: float, timeout: float) -> OwnView:
         """The subject's own view, with creditors (DOM-5), live where creditors answer; in the access log, no

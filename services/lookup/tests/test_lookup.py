@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from gjeld.consent.v1 import consent_service_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.notify.v1 import notify_service_pb2
 from gjeld.type.v1 import debt_pb2, identity_pb2
@@ -197,3 +198,31 @@ async def test_bad_identity_number_is_named_and_not_echoed(registry: Registry) -
     remote = errors.decode(refused.value)
     assert [v.field for v in remote.field_violations] == ["subject.value", "purpose"]
     assert bad not in repr(remote) and bad not in (refused.value.details() or "")
+
+
+async def test_a_retried_lookup_gets_the_first_answer_and_burns_nothing(registry: Registry) -> None:
+    # AIP-155: the lender lost the answer and asks again with the same request id. Its single-use consent is not
+    # used again, no second disclosure or letter is made; the same id with other content is refused.
+    await report_demo(registry)
+    consent = await grant(registry, days=None)  # the default: one use within 10 minutes
+    first = await look_up(registry, reference="APP-9", request_id="lookup-1")
+    again = await look_up(registry, reference="APP-9", request_id="lookup-1")
+    assert again.disclosure == first.disclosure and list(again.debts) == list(first.debts)
+    assert (again.creditors_answered, again.creditors_missing, list(again.totals)) == (
+        first.creditors_answered,
+        first.creditors_missing,
+        list(first.totals),
+    )
+    listed = await registry.consent().ListConsents(
+        consent_service_pb2.ListConsentsRequest(), metadata=registry.as_subject(PERSON)
+    )
+    assert [len(c.uses) for c in listed.consents if c.id == consent.id] == [1]
+    assert len(await registry.fetch("SELECT 1 FROM lookup.disclosures WHERE recipient IS NOT NULL")) == 1
+    assert len(await registry.fetch("SELECT 1 FROM lookup.notice_outbox")) == 1
+    with pytest.raises(grpc.aio.AioRpcError) as reused:
+        await look_up(registry, reference="APP-10", request_id="lookup-1")
+    assert reused.value.code() == grpc.StatusCode.ALREADY_EXISTS and reason(reused.value) == "REQUEST_ID_REUSED"
+    # A new request id is a new lookup: the single use is spent.
+    with pytest.raises(grpc.aio.AioRpcError) as spent:
+        await look_up(registry, reference="APP-9", request_id="lookup-2")
+    assert reason(spent.value) == "CONSENT_USED_UP"

@@ -28,7 +28,7 @@ from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/lookup/v1/lookup_service.proto\x12\x0fgjeld.lookup.v1\x1a\x1cgjeld/lookup/v1/lookup.proto\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1egoogle/protobuf/duration.proto\"\xcc\x01\n\x11LookUpDebtRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x33\n\x07purpose\x18\x02 \x01(\x0e\x32\".gjeld.lookup.v1.DisclosurePurpose\x12\x1d\n\x15\x61pplication_reference\x18\x03 \x01(\t\x12+\n\x08max_wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x9f\x02\n\x12LookUpDebtResponse\x12/\n\ndisclosure\x18\x01 \x01(\x0b\x32\x1b.gjeld.lookup.v1.Disclosure\x12+\n\x05\x64\x65\x62ts\x18\x02 \x03(\x0b\x32\x1c.gjeld.type.v1.DisclosedDebt\x12(\n\x06totals\x18\x03 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x16\n\x0e\x63redit_blocked\x18\x04 \x01(\x08\x12\x32\n\tcreditors\x18\x05 \x03(\x0b\x32\x1f.gjeld.lookup.v1.CreditorStatus\x12\x1a\n\x12\x63reditors_answered\x18\x06 \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\x07 \x01(\x05\"@\n\x11GetOwnDebtRequest\x12+\n\x08max_wait\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xd5\x01\n\x12GetOwnDebtResponse\x12\'\n\x05\x64\x65\x62ts\x18\x01 \x03(\x0b\x32\x18.gjeld.lookup.v1.OwnDebt\x12(\n\x06totals\x18\x02 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x35\n\tcreditors\x18\x03 \x03(\x0b\x32\".gjeld.lookup.v1.OwnCreditorStatus\x12\x1a\n\x12\x63reditors_answered\x18\x04 \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\x05 \x01(\x05\"B\n\x19ListOwnDisclosuresRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"g\n\x1aListOwnDisclosuresResponse\x12\x30\n\x0b\x64isclosures\x18\x01 \x03(\x0b\x32\x1b.gjeld.lookup.v1.Disclosure\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xac\x02\n\rLookupService\x12U\n\nLookUpDebt\x12\".gjeld.lookup.v1.LookUpDebtRequest\x1a#.gjeld.lookup.v1.LookUpDebtResponse\x12U\n\nGetOwnDebt\x12\".gjeld.lookup.v1.GetOwnDebtRequest\x1a#.gjeld.lookup.v1.GetOwnDebtResponse\x12m\n\x12ListOwnDisclosures\x12*.gjeld.lookup.v1.ListOwnDisclosuresRequest\x1a+.gjeld.lookup.v1.ListOwnDisclosuresResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/lookup/v1/lookup_service.proto\x12\x0fgjeld.lookup.v1\x1a\x1cgjeld/lookup/v1/lookup.proto\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1egoogle/protobuf/duration.proto\"\xe0\x01\n\x11LookUpDebtRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x33\n\x07purpose\x18\x02 \x01(\x0e\x32\".gjeld.lookup.v1.DisclosurePurpose\x12\x1d\n\x15\x61pplication_reference\x18\x03 \x01(\t\x12+\n\x08max_wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x9f\x02\n\x12LookUpDebtResponse\x12/\n\ndisclosure\x18\x01 \x01(\x0b\x32\x1b.gjeld.lookup.v1.Disclosure\x12+\n\x05\x64\x65\x62ts\x18\x02 \x03(\x0b\x32\x1c.gjeld.type.v1.DisclosedDebt\x12(\n\x06totals\x18\x03 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x16\n\x0e\x63redit_blocked\x18\x04 \x01(\x08\x12\x32\n\tcreditors\x18\x05 \x03(\x0b\x32\x1f.gjeld.lookup.v1.CreditorStatus\x12\x1a\n\x12\x63reditors_answered\x18\x06 \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\x07 \x01(\x05\"@\n\x11GetOwnDebtRequest\x12+\n\x08max_wait\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xd5\x01\n\x12GetOwnDebtResponse\x12\'\n\x05\x64\x65\x62ts\x18\x01 \x03(\x0b\x32\x18.gjeld.lookup.v1.OwnDebt\x12(\n\x06totals\x18\x02 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x35\n\tcreditors\x18\x03 \x03(\x0b\x32\".gjeld.lookup.v1.OwnCreditorStatus\x12\x1a\n\x12\x63reditors_answered\x18\x04 \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\x05 \x01(\x05\"B\n\x19ListOwnDisclosuresRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"g\n\x1aListOwnDisclosuresResponse\x12\x30\n\x0b\x64isclosures\x18\x01 \x03(\x0b\x32\x1b.gjeld.lookup.v1.Disclosure\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xac\x02\n\rLookupService\x12U\n\nLookUpDebt\x12\".gjeld.lookup.v1.LookUpDebtRequest\x1a#.gjeld.lookup.v1.LookUpDebtResponse\x12U\n\nGetOwnDebt\x12\".gjeld.lookup.v1.GetOwnDebtRequest\x1a#.gjeld.lookup.v1.GetOwnDebtResponse\x12m\n\x12ListOwnDisclosures\x12*.gjeld.lookup.v1.ListOwnDisclosuresRequest\x1a+.gjeld.lookup.v1.ListOwnDisclosuresResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,17 +36,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gjeld.lookup.v1.lookup_serv
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_LOOKUPDEBTREQUEST']._serialized_start=176
-  _globals['_LOOKUPDEBTREQUEST']._serialized_end=380
-  _globals['_LOOKUPDEBTRESPONSE']._serialized_start=383
-  _globals['_LOOKUPDEBTRESPONSE']._serialized_end=670
-  _globals['_GETOWNDEBTREQUEST']._serialized_start=672
-  _globals['_GETOWNDEBTREQUEST']._serialized_end=736
-  _globals['_GETOWNDEBTRESPONSE']._serialized_start=739
-  _globals['_GETOWNDEBTRESPONSE']._serialized_end=952
-  _globals['_LISTOWNDISCLOSURESREQUEST']._serialized_start=954
-  _globals['_LISTOWNDISCLOSURESREQUEST']._serialized_end=1020
-  _globals['_LISTOWNDISCLOSURESRESPONSE']._serialized_start=1022
-  _globals['_LISTOWNDISCLOSURESRESPONSE']._serialized_end=1125
-  _globals['_LOOKUPSERVICE']._serialized_start=1128
-  _globals['_LOOKUPSERVICE']._serialized_end=1428
+  _globals['_LOOKUPDEBTREQUEST']._serialized_end=400
+  _globals['_LOOKUPDEBTRESPONSE']._serialized_start=403
+  _globals['_LOOKUPDEBTRESPONSE']._serialized_end=690
+  _globals['_GETOWNDEBTREQUEST']._serialized_start=692
+  _globals['_GETOWNDEBTREQUEST']._serialized_end=756
+  _globals['_GETOWNDEBTRESPONSE']._serialized_start=759
+  _globals['_GETOWNDEBTRESPONSE']._serialized_end=972
+  _globals['_LISTOWNDISCLOSURESREQUEST']._serialized_start=974
+  _globals['_LISTOWNDISCLOSURESREQUEST']._serialized_end=1040
+  _globals['_LISTOWNDISCLOSURESRESPONSE']._serialized_start=1042
+  _globals['_LISTOWNDISCLOSURESRESPONSE']._serialized_end=1145
+  _globals['_LOOKUPSERVICE']._serialized_start=1148
+  _globals['_LOOKUPSERVICE']._serialized_end=1448
 # @@protoc_insertion_point(module_scope)

@@ -13,16 +13,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LookUpDebtRequest(_message.Message):
-    __slots__ = ("subject", "purpose", "application_reference", "max_wait")
+    __slots__ = ("subject", "purpose", "application_reference", "max_wait", "request_id")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     MAX_WAIT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     subject: _identity_pb2.NationalIdentityNumber
     purpose: _lookup_pb2.DisclosurePurpose
     application_reference: str
     max_wait: _duration_pb2.Duration
-    def __init__(self, subject: _Optional[_Union[_identity_pb2.NationalIdentityNumber, _Mapping]] = ..., purpose: _Optional[_Union[_lookup_pb2.DisclosurePurpose, str]] = ..., application_reference: _Optional[str] = ..., max_wait: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, subject: _Optional[_Union[_identity_pb2.NationalIdentityNumber, _Mapping]] = ..., purpose: _Optional[_Union[_lookup_pb2.DisclosurePurpose, str]] = ..., application_reference: _Optional[str] = ..., max_wait: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class LookUpDebtResponse(_message.Message):
     __slots__ = ("disclosure", "debts", "totals", "credit_blocked", "creditors", "creditors_answered", "creditors_missing")
