@@ -132,13 +132,12 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         violations = Violations()
         institution = fields.organization_number(violations, "institution.value", request.institution.value)
         scope, validity, max_uses = _terms(request, violations)
-        if not 0 < len(request.request_id) <= MAX_ID_LENGTH:
-            violations.add("request_id", "is required, at most 64 characters")
+        fields.text(violations, "request_id", request.request_id, maximum=MAX_ID_LENGTH)
         violations.raise_if_any()
         consent = await self._consents.grant(
             subject.identity_number,
             ConsentRequest(institution, scope, validity, max_uses),
-            request.request_id,
+            request.request_id or uuid.uuid4().hex,  # without one, a grant is never a retry
             request.SerializeToString(deterministic=True),
         )
         return pb.GrantConsentResponse(consent=consent_to_proto(consent, now()))

@@ -123,6 +123,12 @@ handovers = Table(
     Column("moved_count", Integer, nullable=False),
     Column("create_time", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("complete_time", DateTime(timezone=True)),
+    # The giver's own id for a proposal it may retry (AIP-155), and a digest of what it proposed.
+    Column("request_id", String(64)),
+    Column("request_digest", LargeBinary),
+    Index(
+        "handovers_by_request", "giver", "request_id", unique=True, postgresql_where=text("request_id IS NOT NULL")
+    ),
 )
 
 # Debts an institution handed over: its later deliveries may no longer name them.
@@ -287,22 +293,29 @@ class Handovers:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
-    async def propose(self, giver: str, receiver: str, account_ids: Sequence[str]) -> Handover:
-        row = (
-            await self._db.execute(
-                insert(handovers)
-                .values(
-                    id=uuid.uuid4(),
-                    giver=giver,
-                    receiver=receiver,
-                    account_ids=list(account_ids),
-                    state=HandoverState.PROPOSED.value,
-                    moved_count=0,
-                )
-                .returning(*handovers.c)
+    async def propose(
+        self, giver: str, receiver: str, account_ids: Sequence[str], request_id: str | None, digest: bytes | None
+    ) -> tuple[Handover, bytes | None]:
+        """The proposal, new or (for a request id used before) the first one, with the digest it was made with."""
+        statement = insert(handovers).values(
+            id=uuid.uuid4(),
+            giver=giver,
+            receiver=receiver,
+            account_ids=list(account_ids),
+            state=HandoverState.PROPOSED.value,
+            moved_count=0,
+            request_id=request_id,
+            request_digest=digest,
+        )
+        if request_id is not None:
+            statement = statement.on_conflict_do_nothing(
+                index_elements=["giver", "request_id"], index_where=text("request_id IS NOT NULL")
             )
-        ).one()
-        return _handover(row)
+        row = (await self._db.execute(statement.returning(*handovers.c))).first()
+        if row is None:
+            query = select(handovers).where(handovers.c.giver == giver, handovers.c.request_id == request_id)
+            row = (await self._db.execute(query)).one()
+        return _handover(row), row.request_digest
 
     async def get_for_update(self, handover_id: uuid.UUID) -> Handover | None:
         row = (await self._db.execute(select(handovers).where(handovers.c.id == handover_id).with_for_update())).first()

@@ -251,9 +251,13 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         for i, account_id in enumerate(request.account_ids):
             for _, description in domain.check_account_id(account_id):
                 violations.add(f"account_ids[{i}]", description)
+        fields.text(violations, "request_id", request.request_id, maximum=64)
         violations.raise_if_any()
         handover = await self._ingest.propose_handover(
-            caller.organization_number, request.receiver.value, list(dict.fromkeys(request.account_ids))
+            caller.organization_number,
+            request.receiver.value,
+            list(dict.fromkeys(request.account_ids)),
+            request.request_id,
         )
         return pb.ProposeHandoverResponse(handover=handover_to_proto(handover))
 

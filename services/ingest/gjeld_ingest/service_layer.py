@@ -3,6 +3,7 @@ over, serve one subject's debts."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -301,9 +302,20 @@ class Ingest:
         async with self._engine.connect() as connection:
             return await DeliveryRecords(connection).rejections(delivery_id, after, limit)
 
-    async def propose_handover(self, giver: str, receiver: str, account_ids: Sequence[str]) -> Handover:
+    async def propose_handover(
+        self, giver: str, receiver: str, account_ids: Sequence[str], request_id: str = ""
+    ) -> Handover:
+        """A proposal; with a request id, a retry of the same proposal returns the first one (AIP-155)."""
+        digest = hashlib.sha256("\x00".join([receiver, *account_ids]).encode()).digest() if request_id else None
         async with self._engine.begin() as connection:
-            return await Handovers(connection).propose(giver, receiver, account_ids)
+            handover, first = await Handovers(connection).propose(
+                giver, receiver, account_ids, request_id or None, digest
+            )
+        if first != digest:
+            raise AlreadyExists(
+                "REQUEST_ID_REUSED", "this request id was used before for another handover", {"request_id": request_id}
+            )
+        return handover
 
     async def accept_handover(self, receiver: str, handover_id: uuid.UUID) -> Handover:
         """Move the debts at once: a lookup sees each at the giver or at the receiver, never both or neither."""

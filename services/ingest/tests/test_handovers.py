@@ -126,3 +126,23 @@ async def test_debts_handed_back_may_be_reported_again_by_their_first_holder(reg
     reply = await deliver_snapshot(registry, BANK, [c.register for c in demo_changes()])
     assert reply.delivery.registered_count == 4
     assert await creditors_of(registry) == [BANK] * 3
+
+
+async def test_a_retried_proposal_is_the_first_one(registry: Registry) -> None:
+    # AIP-155: a giver that lost the answer proposes again with the same request id and gets the same handover.
+    def asked(account_ids: list[str]) -> ingest_service_pb2.ProposeHandoverRequest:
+        return ingest_service_pb2.ProposeHandoverRequest(
+            receiver=identity_pb2.OrganizationNumber(value=BUYER), account_ids=account_ids, request_id="sale-1"
+        )
+
+    first = await registry.ingest().ProposeHandover(asked(["ACC-001"]), metadata=registry.as_institution(BANK))
+    again = await registry.ingest().ProposeHandover(asked(["ACC-001"]), metadata=registry.as_institution(BANK))
+    assert again.handover == first.handover
+    assert len(await registry.fetch("SELECT 1 FROM ingest.handovers")) == 1
+    with pytest.raises(grpc.aio.AioRpcError) as reused:
+        await registry.ingest().ProposeHandover(asked(["CARD-7"]), metadata=registry.as_institution(BANK))
+    assert reused.value.code() == grpc.StatusCode.ALREADY_EXISTS and reason(reused.value) == "REQUEST_ID_REUSED"
+    # Without a request id every proposal is new.
+    await propose(registry, ["ACC-001"])
+    await propose(registry, ["ACC-001"])
+    assert len(await registry.fetch("SELECT 1 FROM ingest.handovers")) == 3

@@ -130,12 +130,14 @@ class ListDebtsResponse(_message.Message):
     def __init__(self, debts: _Optional[_Iterable[_Union[_ingest_pb2.Debt, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ProposeHandoverRequest(_message.Message):
-    __slots__ = ("receiver", "account_ids")
+    __slots__ = ("receiver", "account_ids", "request_id")
     RECEIVER_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     receiver: _identity_pb2.OrganizationNumber
     account_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, receiver: _Optional[_Union[_identity_pb2.OrganizationNumber, _Mapping]] = ..., account_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, receiver: _Optional[_Union[_identity_pb2.OrganizationNumber, _Mapping]] = ..., account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class AcceptHandoverRequest(_message.Message):
     __slots__ = ("id",)
