@@ -3,7 +3,7 @@
 Each service gets its own TracerProvider (not the process-global one), so that
 several services can run in one test process and still report as themselves.
 With OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to that collector over OTLP;
-otherwise they go as JSON lines to a local file (in development `.data/traces/`),
+otherwise they go to a local file in OTLP/JSON lines (in development `.data/traces/`),
 which `gjeld trace` reads back as a tree.
 
 Span attributes never hold identity numbers: the instrumentations record methods
@@ -14,6 +14,7 @@ line of defence (DOM-15, redaction.py).
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -24,9 +25,11 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
+from google.protobuf import json_format
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -34,8 +37,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from .redaction import RedactingFormatter, redact
 
 
-class JsonLinesSpanExporter(SpanExporter):
-    """Appends each finished span to a file as one JSON object per line."""
+class OtlpJsonLinesExporter(SpanExporter):
+    """Appends spans to a file in OTLP/JSON, one `ExportTraceServiceRequest` a line: the format of the
+    OpenTelemetry Collector's file exporter, which standard tools read (trace and span ids in hex, enums as numbers).
+    Each line is redacted like a log line before it is written (an exception event's text could hold a number)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,30 +48,27 @@ class JsonLinesSpanExporter(SpanExporter):
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        lines = [json.dumps(span_record(s), separators=(",", ":")) + "\n" for s in spans]
+        document = json_format.MessageToDict(encode_spans(spans), use_integers_for_enums=True)
+        for resource in document.get("resourceSpans", ()):
+            for scope in resource.get("scopeSpans", ()):
+                for span in scope.get("spans", ()):
+                    _ids_in_hex(span)
+                    for link in span.get("links", ()):
+                        _ids_in_hex(link)
+        line = redact(json.dumps(document, separators=(",", ":"))) + "\n"
         with self._lock, self._path.open("a", encoding="utf-8") as out:
-            out.writelines(lines)
+            out.write(line)
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
         pass
 
 
-def span_record(span: ReadableSpan) -> dict[str, object]:
-    ctx = span.get_span_context()
-    assert ctx is not None
-    return {
-        "trace_id": f"{ctx.trace_id:032x}",
-        "span_id": f"{ctx.span_id:016x}",
-        "parent_span_id": f"{span.parent.span_id:016x}" if span.parent else None,
-        "name": span.name,
-        "service": span.resource.attributes.get("service.name"),
-        "kind": span.kind.name,
-        "start_ns": span.start_time,
-        "end_ns": span.end_time,
-        "status": span.status.status_code.name,
-        "attributes": dict(span.attributes or {}),
-    }
+def _ids_in_hex(item: dict[str, Any]) -> None:
+    """OTLP/JSON writes trace and span ids as hex, where protobuf's JSON mapping would write base64."""
+    for key in ("traceId", "spanId", "parentSpanId"):
+        if item.get(key):
+            item[key] = base64.b64decode(item[key]).hex()
 
 
 def tracer_provider(
@@ -79,7 +81,7 @@ def tracer_provider(
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     elif trace_file is not None:
-        provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(trace_file), schedule_delay_millis=500))
+        provider.add_span_processor(BatchSpanProcessor(OtlpJsonLinesExporter(trace_file), schedule_delay_millis=500))
     for processor in extra_processors:
         provider.add_span_processor(processor)
     return provider

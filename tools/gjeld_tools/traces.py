@@ -1,4 +1,5 @@
-"""Reading the development trace files back: one trace as a tree across services."""
+"""Reading the development trace files back (OTLP/JSON lines, as the Collector's file exporter writes them): one
+trace as a tree across services."""
 
 from __future__ import annotations
 
@@ -7,16 +8,43 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+ERROR = 2  # OTLP's STATUS_CODE_ERROR
+
+
+def _value(attribute: dict[str, Any]) -> Any:
+    """An OTLP attribute's value, whatever its type."""
+    value = attribute.get("value", {})
+    return next(iter(value.values()), None)
+
 
 def spans_of(trace_id: str, folder: Path) -> list[dict[str, Any]]:
-    found = []
+    """Every span of the trace in the folder's files, each as a flat record (ids, name, service, times, status,
+    attributes)."""
+    found: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.jsonl")):
         with path.open(encoding="utf-8") as lines:
             for line in lines:
-                if trace_id in line:
-                    span = json.loads(line)
-                    if span["trace_id"] == trace_id:
-                        found.append(span)
+                if trace_id not in line:
+                    continue
+                for resource in json.loads(line).get("resourceSpans", ()):
+                    attributes = resource.get("resource", {}).get("attributes", ())
+                    service = next((_value(a) for a in attributes if a["key"] == "service.name"), None)
+                    for scope in resource.get("scopeSpans", ()):
+                        found.extend(
+                            {
+                                "trace_id": span["traceId"],
+                                "span_id": span["spanId"],
+                                "parent_span_id": span.get("parentSpanId") or None,
+                                "name": span["name"],
+                                "service": service,
+                                "start_ns": int(span["startTimeUnixNano"]),
+                                "end_ns": int(span["endTimeUnixNano"]),
+                                "status": "ERROR" if span.get("status", {}).get("code") == ERROR else "OK",
+                                "attributes": {a["key"]: _value(a) for a in span.get("attributes", ())},
+                            }
+                            for span in scope.get("spans", ())
+                            if span["traceId"] == trace_id
+                        )
     return found
 
 
