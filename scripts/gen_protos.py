@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 OUT = PROTOS / "python"
 PACKAGE = "gjeld"
+BIN = Path(sys.executable).parent  # the venv's bin, where mypy-protobuf's plugins are
 
 
 def generate(out: Path) -> None:
@@ -34,8 +35,13 @@ def generate(out: Path) -> None:
         f"-I{PROTOS}",
         f"-I{well_known}",
         f"--python_out={out}",
-        f"--pyi_out={out}",
         f"--grpc_python_out={out}",
+        # Typed stubs of the messages and of the gRPC stubs and servicers (mypy-protobuf), as temporalio's
+        # scripts/gen_protos.py makes them: servicers take a typed context, clients call typed methods.
+        f"--plugin=protoc-gen-mypy={BIN / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={BIN / 'protoc-gen-mypy_grpc'}",
+        f"--mypy_out={out}",
+        f"--mypy_grpc_out={out}",
         *sources,
     ]
     subprocess.run(cmd, check=True, cwd=PROTOS)

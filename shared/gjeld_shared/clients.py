@@ -48,10 +48,10 @@ class CreditorChannels:
 
     def __init__(self, make: Callable[[Institution], grpc.aio.Channel]) -> None:
         self._make = make
-        self._stubs: dict[str, creditor_service_pb2_grpc.CreditorServiceStub] = {}
+        self._stubs: dict[str, creditor_service_pb2_grpc.CreditorServiceAsyncStub] = {}
         self._channels: list[grpc.aio.Channel] = []
 
-    def stub(self, institution: Institution) -> creditor_service_pb2_grpc.CreditorServiceStub:
+    def stub(self, institution: Institution) -> creditor_service_pb2_grpc.CreditorServiceAsyncStub:
         if institution.organization_number not in self._stubs:
             channel = self._make(institution)
             self._channels.append(channel)

@@ -129,18 +129,22 @@ def to_status(error: GjeldError) -> grpc.Status:
             )
         )
     code_value: int = error.code.value[0]
-    return rpc_status.to_status(status_pb2.Status(code=code_value, message=redact(error.message), details=details))
+    status: grpc.Status = rpc_status.to_status(
+        status_pb2.Status(code=code_value, message=redact(error.message), details=details)
+    )
+    return status
 
 
 def internal_status() -> grpc.Status:
     """The status for an unexpected failure: nothing of its cause reaches the caller."""
-    return rpc_status.to_status(
+    status: grpc.Status = rpc_status.to_status(
         status_pb2.Status(
             code=code_pb2.INTERNAL,
             message="internal error",
             details=[_pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=DOMAIN))],
         )
     )
+    return status
 
 
 @dataclass(frozen=True)

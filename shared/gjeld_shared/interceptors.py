@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc.aio import AbortError, ServicerContext
@@ -24,6 +24,8 @@ from .errors import GjeldError, internal_status, to_status
 from .tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # grpc's handler is generic in its stubs only
+    Handler = grpc.RpcMethodHandler[Any, Any]
 
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
@@ -40,9 +42,9 @@ class RequestBoundary(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
         method: str = handler_call_details.method
         if handler is None or method.startswith(PUBLIC_PREFIXES):
@@ -51,7 +53,7 @@ class RequestBoundary(grpc.aio.ServerInterceptor):
         return _wrap(handler, lambda context: set_caller(rule.admit(self._presented(context))), method)
 
     def _presented(self, context: ServicerContext[Any, Any]) -> Presented:
-        certificate = context.auth_context().get("x509_pem_cert")
+        certificate = list(context.auth_context().get("x509_pem_cert", ()))
         peer = self._peers.recognise(certificate[0]) if certificate else None
         token = bearer(context.invocation_metadata())
         return Presented(peer, bool(certificate), token, self._verifier, self._admitted)
@@ -68,9 +70,11 @@ async def _fail(context: ServicerContext[Any, Any], error: Exception, method: st
 Admit = Callable[[ServicerContext[Any, Any]], Any]
 
 
-def _wrap(handler: grpc.RpcMethodHandler, admit: Admit, method: str) -> grpc.RpcMethodHandler:
+def _wrap(handler: Handler, admit: Admit, method: str) -> Handler:
+    # grpc's stubs type a handler's behaviours as synchronous; a grpc.aio server's are coroutines and async
+    # generators, so they are called here as what they are.
     if handler.unary_unary or handler.stream_unary:
-        inner = handler.unary_unary or handler.stream_unary
+        inner: Any = handler.unary_unary or handler.stream_unary
 
         async def answer(request: Any, context: ServicerContext[Any, Any]) -> Any:
             token = None
@@ -85,12 +89,14 @@ def _wrap(handler: grpc.RpcMethodHandler, admit: Admit, method: str) -> grpc.Rpc
                 if token is not None:
                     reset_caller(token)
 
-        factory = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
-        return factory(
+        factory: Any = (
+            grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
+        )
+        return factory(  # type: ignore[no-any-return]
             answer, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
         )
 
-    inner_stream = handler.unary_stream or handler.stream_stream
+    inner_stream: Any = handler.unary_stream or handler.stream_stream
 
     async def stream(request: Any, context: ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         token = None
@@ -106,7 +112,9 @@ def _wrap(handler: grpc.RpcMethodHandler, admit: Admit, method: str) -> grpc.Rpc
             if token is not None:
                 reset_caller(token)
 
-    factory = grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
-    return factory(
+    streaming: Any = (
+        grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
+    )
+    return streaming(  # type: ignore[no-any-return]
         stream, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
     )

@@ -156,6 +156,7 @@ async def send_snapshots(
 
             async with institution_channel(address, folder, number) as channel:
                 # Pre-serialised messages: the client does no protobuf work inside the clock.
+                deliver: grpc.aio.StreamUnaryMultiCallable[bytes, ingest_service_pb2.DeliverSnapshotResponse]
                 deliver = channel.stream_unary(
                     SNAPSHOT_METHOD, response_deserializer=ingest_service_pb2.DeliverSnapshotResponse.FromString
                 )
@@ -167,6 +168,7 @@ async def send_snapshots(
 
 async def send_changes(address: str, folder: devstack.DataFolder, number: str, messages: list[bytes]) -> None:
     async with institution_channel(address, folder, number) as channel:
+        report: grpc.aio.UnaryUnaryMultiCallable[bytes, ingest_service_pb2.ReportDebtChangesResponse]
         report = channel.unary_unary(
             CHANGES_METHOD, response_deserializer=ingest_service_pb2.ReportDebtChangesResponse.FromString
         )

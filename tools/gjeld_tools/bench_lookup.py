@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import shutil
 import statistics
@@ -54,7 +55,7 @@ def _serve_without_tls(service: str) -> None:
     def plaintext_port(self: Any, address: str, credentials: Any) -> int:
         return int(self.add_insecure_port(address))
 
-    grpc.aio._server.Server.add_secure_port = plaintext_port
+    importlib.import_module("grpc.aio._server").Server.add_secure_port = plaintext_port
 
     class Says(grpc.aio.UnaryUnaryClientInterceptor):
         async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:

@@ -27,7 +27,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import grpc
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
@@ -39,6 +39,7 @@ from gjeld_shared import errors
 from gjeld_shared.callers import SCOPE_LOOKUP
 from gjeld_shared.certificates import TlsIdentity
 from google.protobuf import duration_pb2
+from google.protobuf.message import Message
 
 from . import devstack, nogi, report, traces
 from .connect import Credential, channel_for
@@ -94,24 +95,27 @@ def credential(args: argparse.Namespace) -> Credential:
     return Credential(certificate, (lambda aud: str(given)) if given else None)
 
 
+Request = TypeVar("Request", bound=Message)
+Response = TypeVar("Response")
+
+
 async def call(
     service: str,
-    stub_type: Callable[[grpc.aio.Channel], Any],
-    method: str,
-    request: Any,
     args: argparse.Namespace,
+    method: Callable[[grpc.aio.Channel], grpc.aio.UnaryUnaryMultiCallable[Request, Response]],
+    request: Request,
     timeout: float = 10.0,
-) -> Any:
+) -> Response:
+    """Call `method` (a typed stub's, on a channel to `service`) with `request` as the command's caller."""
     caller = credential(args)
     async with channel_for(service, listen_addresses(service), caller, server_authorities(args)) as channel:
         try:
-            return await getattr(stub_type(channel), method)(
-                request, timeout=timeout, metadata=caller.metadata(service)
-            )
+            return await method(channel)(request, timeout=timeout, metadata=caller.metadata(service))
         except grpc.RpcError as error:
             remote = errors.decode(error)
             detail = "".join(f"\n  {v.field}: {v.description}" for v in remote.field_violations)
-            raise Failure(f"{method} refused: {remote.code.name} {remote.reason}{detail}") from None
+            name = request.DESCRIPTOR.name.removesuffix("Request")
+            raise Failure(f"{name} refused: {remote.code.name} {remote.reason}{detail}") from None
 
 
 def describe(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> str:
@@ -184,7 +188,9 @@ async def cmd_grant(args: argparse.Namespace) -> consent_pb2.Consent:
     )
     if args.days:
         request.validity.CopyFrom(duration_pb2.Duration(seconds=int(args.days * 86400)))
-    reply = await call("consent", consent_service_pb2_grpc.ConsentServiceStub, "GrantConsent", request, args)
+    reply = await call(
+        "consent", args, lambda c: consent_service_pb2_grpc.ConsentServiceStub(c).GrantConsent, request
+    )
     consent: consent_pb2.Consent = reply.consent
     print(
         f"consent {consent.id} for {consent.institution.value} ({consent_pb2.ConsentScope.Name(consent.scope)}), "
@@ -196,10 +202,9 @@ async def cmd_grant(args: argparse.Namespace) -> consent_pb2.Consent:
 async def cmd_consents(args: argparse.Namespace) -> None:
     reply = await call(
         "consent",
-        consent_service_pb2_grpc.ConsentServiceStub,
-        "ListConsents",
-        consent_service_pb2.ListConsentsRequest(),
         args,
+        lambda c: consent_service_pb2_grpc.ConsentServiceStub(c).ListConsents,
+        consent_service_pb2.ListConsentsRequest(),
     )
     for c in reply.consents:
         print(
@@ -213,10 +218,9 @@ async def cmd_consents(args: argparse.Namespace) -> None:
 async def cmd_withdraw(args: argparse.Namespace) -> None:
     reply = await call(
         "consent",
-        consent_service_pb2_grpc.ConsentServiceStub,
-        "WithdrawConsent",
-        consent_service_pb2.WithdrawConsentRequest(consent_id=args.consent_id),
         args,
+        lambda c: consent_service_pb2_grpc.ConsentServiceStub(c).WithdrawConsent,
+        consent_service_pb2.WithdrawConsentRequest(consent_id=args.consent_id),
     )
     print(f"consent {reply.consent.id} is now {consent_pb2.ConsentState.Name(reply.consent.state)}")
 
@@ -224,14 +228,13 @@ async def cmd_withdraw(args: argparse.Namespace) -> None:
 async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtResponse:
     reply: lookup_service_pb2.LookUpDebtResponse = await call(
         "lookup",
-        lookup_service_pb2_grpc.LookupServiceStub,
-        "LookUpDebt",
+        args,
+        lambda c: lookup_service_pb2_grpc.LookupServiceStub(c).LookUpDebt,
         lookup_service_pb2.LookUpDebtRequest(
             subject=identity_pb2.NationalIdentityNumber(value=args.subject),
             purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
             application_reference=args.reference or "",
         ),
-        args,
     )
     print(f"  disclosure {reply.disclosure.id}, trace {reply.disclosure.trace_id}")
     if reply.credit_blocked:
@@ -254,10 +257,9 @@ async def cmd_my(args: argparse.Namespace) -> None:
     if args.what == "debt":
         reply = await call(
             "lookup",
-            lookup_service_pb2_grpc.LookupServiceStub,
-            "GetOwnDebt",
-            lookup_service_pb2.GetOwnDebtRequest(),
             args,
+            lambda c: lookup_service_pb2_grpc.LookupServiceStub(c).GetOwnDebt,
+            lookup_service_pb2.GetOwnDebtRequest(),
         )
         print(f"  creditors asked live: {reply.creditors_answered} answered, {reply.creditors_missing} missing")
         for debt in reply.debts:
@@ -269,14 +271,13 @@ async def cmd_my(args: argparse.Namespace) -> None:
     elif args.what == "consents":
         await cmd_consents(args)
     elif args.what == "disclosures":
-        reply = await call(
+        listed = await call(
             "lookup",
-            lookup_service_pb2_grpc.LookupServiceStub,
-            "ListOwnDisclosures",
-            lookup_service_pb2.ListOwnDisclosuresRequest(),
             args,
+            lambda c: lookup_service_pb2_grpc.LookupServiceStub(c).ListOwnDisclosures,
+            lookup_service_pb2.ListOwnDisclosuresRequest(),
         )
-        for d in reply.disclosures:
+        for d in listed.disclosures:
             who = d.recipient.name or "you yourself"
             print(
                 f"    {d.disclose_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC  {who:<20} "
@@ -284,15 +285,14 @@ async def cmd_my(args: argparse.Namespace) -> None:
                 f" {d.debt_count} debt(s)  consent {d.consent_id or '-'}"
             )
     else:
-        reply = await call(
+        notices = await call(
             "notify",
-            notify_service_pb2_grpc.NotifyServiceStub,
-            "ListOwnNotices",
-            notify_service_pb2.ListOwnNoticesRequest(),
             args,
+            lambda c: notify_service_pb2_grpc.NotifyServiceStub(c).ListOwnNotices,
+            notify_service_pb2.ListOwnNoticesRequest(),
         )
         mailbox = data_folder().mailbox
-        for n in reply.notices:
+        for n in notices.notices:
             files = list(mailbox.glob(f"*/*/{n.id}.*"))
             where = f"  {files[0]}" if files else ""
             print(

@@ -45,10 +45,9 @@ async def wait_for_letter(person: Namespace, disclosure_id: str, timeout: float 
     while time.monotonic() < deadline:
         reply = await call(
             "notify",
-            notify_service_pb2_grpc.NotifyServiceStub,
-            "ListOwnNotices",
-            notify_service_pb2.ListOwnNoticesRequest(),
             person,
+            lambda c: notify_service_pb2_grpc.NotifyServiceStub(c).ListOwnNotices,
+            notify_service_pb2.ListOwnNoticesRequest(),
         )
         for notice in reply.notices:
             if notice.source_id == disclosure_id and notice.HasField("deliver_time"):

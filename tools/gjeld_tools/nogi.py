@@ -65,7 +65,9 @@ def _charges(loan: dict[str, Any]) -> debt_pb2.InstallmentCharges | None:
         return None
     return debt_pb2.InstallmentCharges(
         monthly_amount=_money(loan, "installmentCharges"),
-        period=PERIODS.get(str(loan.get("installmentChargePeriod", "")), 0),
+        period=PERIODS.get(
+            str(loan.get("installmentChargePeriod", "")), debt_pb2.INSTALLMENT_CHARGE_PERIOD_UNSPECIFIED
+        ),
     )
 
 
@@ -75,7 +77,7 @@ def debt(customer_id: str, loan: dict[str, Any]) -> ingest_pb2.Debt:
         account_id=str(loan.get("accountID", "")), debtor=identity_pb2.NationalIdentityNumber(value=customer_id)
     )
     if "coBorrower" in loan:
-        message.co_borrower_role = CO_BORROWER.get(int(loan["coBorrower"]), 0)
+        message.co_borrower_role = CO_BORROWER.get(int(loan["coBorrower"]), debt_pb2.CO_BORROWER_ROLE_UNSPECIFIED)
     if "timestamp" in loan:
         message.extract_time.FromDatetime(datetime.fromisoformat(str(loan["timestamp"]).replace("Z", "+00:00")))
     kind = loan.get("type")

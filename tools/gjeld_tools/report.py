@@ -122,7 +122,9 @@ async def send(
     return summary(path, reply.delivery, reply.rejections, sent, time.monotonic() - started)
 
 
-def _message(snapshot: bool, first: bool, request_id: str, strictness: int, debts: Sequence[Any]) -> Any:
+def _message(
+    snapshot: bool, first: bool, request_id: str, strictness: ingest_pb2.Strictness.ValueType, debts: Sequence[Any]
+) -> ingest_service_pb2.DeliverSnapshotRequest | ingest_service_pb2.StreamDebtChangesRequest:
     if snapshot:
         message = ingest_service_pb2.DeliverSnapshotRequest(debts=debts)
         if first:
@@ -134,11 +136,10 @@ def _message(snapshot: bool, first: bool, request_id: str, strictness: int, debt
             else:
                 message.extract_time.GetCurrentTime()
         return message
-    changes = [ingest_pb2.DebtChange(register=d) for d in debts]
-    message = ingest_service_pb2.StreamDebtChangesRequest(changes=changes)
+    changes = ingest_service_pb2.StreamDebtChangesRequest(changes=[ingest_pb2.DebtChange(register=d) for d in debts])
     if first:
-        message.request_id, message.strictness = request_id, strictness
-    return message
+        changes.request_id, changes.strictness = request_id, strictness
+    return changes
 
 
 def summary(path: Path, delivery: Any, rejections: Sequence[Any], sent: Sent, seconds: float) -> str:

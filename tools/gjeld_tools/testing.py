@@ -153,16 +153,20 @@ class Registry:
             self._channels[key] = channel_for(service, self.listeners[service], credential, self.folder.pki.workload_ca)
         return self._channels[key]
 
-    def ingest(self) -> ingest_service_pb2_grpc.IngestServiceStub:
+    def ingest(self) -> Any:
+        """ingest's stub: each call takes a `Credential` as `metadata`."""
         return _Stub(self, "ingest", ingest_service_pb2_grpc.IngestServiceStub)
 
-    def consent(self) -> consent_service_pb2_grpc.ConsentServiceStub:
+    def consent(self) -> Any:
+        """consent's stub: each call takes a `Credential` as `metadata`."""
         return _Stub(self, "consent", consent_service_pb2_grpc.ConsentServiceStub)
 
-    def lookup(self) -> lookup_service_pb2_grpc.LookupServiceStub:
+    def lookup(self) -> Any:
+        """lookup's stub: each call takes a `Credential` as `metadata`."""
         return _Stub(self, "lookup", lookup_service_pb2_grpc.LookupServiceStub)
 
-    def notify(self) -> notify_service_pb2_grpc.NotifyServiceStub:
+    def notify(self) -> Any:
+        """notify's stub: each call takes a `Credential` as `metadata`."""
         return _Stub(self, "notify", notify_service_pb2_grpc.NotifyServiceStub)
 
     def as_institution(self, organization_number: str, scopes: Sequence[str] = (SCOPE_LOOKUP,)) -> Credential:
@@ -335,12 +339,12 @@ async def look_up(
     max_wait: float | None = None,
     request_id: str = "",
 ) -> Any:
-    from gjeld.lookup.v1 import lookup_service_pb2
+    from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
     from gjeld.type.v1 import identity_pb2
 
     request = lookup_service_pb2.LookUpDebtRequest(
         subject=identity_pb2.NationalIdentityNumber(value=subject),
-        purpose=purpose,
+        purpose=lookup_pb2.DisclosurePurpose.ValueType(purpose),
         application_reference=reference,
         request_id=request_id,
     )
@@ -380,9 +384,11 @@ def snapshot_messages(
     extract_time: Any = None,
 ) -> list[Any]:
     """A snapshot delivery as the stream of messages a bank sends: the header in the first one."""
-    from gjeld.ingest.v1 import ingest_service_pb2
+    from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 
-    first = ingest_service_pb2.DeliverSnapshotRequest(request_id=request_id, strictness=strictness)
+    first = ingest_service_pb2.DeliverSnapshotRequest(
+        request_id=request_id, strictness=ingest_pb2.Strictness.ValueType(strictness)
+    )
     first.extract_time.FromDatetime(extract_time or datetime(2026, 6, 25, 5, 0, tzinfo=UTC))
     messages = [first]
     for start in range(0, len(debts), per_message):

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import grpc
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2_grpc
 from gjeld.consent.v1 import consent_service_pb2 as pb
 from gjeld.type.v1 import identity_pb2
@@ -74,7 +75,7 @@ def consent_to_proto(consent: Consent, moment: datetime) -> consent_pb2.Consent:
     return message
 
 
-def _scope(value: int, violations: Violations) -> Scope:
+def _scope(value: consent_pb2.ConsentScope.ValueType, violations: Violations) -> Scope:
     scope = SCOPE_FROM_PROTO.get(value)
     if scope is None:
         violations.add("scope", "is required: processing or presentation")
@@ -127,7 +128,11 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         self._consents = consents
         self._pages = pages
 
-    async def GrantConsent(self, request: pb.GrantConsentRequest, context: Any) -> pb.GrantConsentResponse:
+    async def GrantConsent(
+        self,
+        request: pb.GrantConsentRequest,
+        context: grpc.aio.ServicerContext[pb.GrantConsentRequest, pb.GrantConsentResponse],
+    ) -> pb.GrantConsentResponse:
         subject = require_subject()
         violations = Violations()
         institution = fields.organization_number(violations, "institution.value", request.institution.value)
@@ -142,7 +147,11 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         )
         return pb.GrantConsentResponse(consent=consent_to_proto(consent, now()))
 
-    async def ListConsents(self, request: pb.ListConsentsRequest, context: Any) -> pb.ListConsentsResponse:
+    async def ListConsents(
+        self,
+        request: pb.ListConsentsRequest,
+        context: grpc.aio.ServicerContext[pb.ListConsentsRequest, pb.ListConsentsResponse],
+    ) -> pb.ListConsentsResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
         before = self._pages.newest_first_after(request.page_token)
@@ -151,13 +160,21 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         moment = now()
         return pb.ListConsentsResponse(consents=[consent_to_proto(c, moment) for c in page], next_page_token=token)
 
-    async def WithdrawConsent(self, request: pb.WithdrawConsentRequest, context: Any) -> pb.WithdrawConsentResponse:
+    async def WithdrawConsent(
+        self,
+        request: pb.WithdrawConsentRequest,
+        context: grpc.aio.ServicerContext[pb.WithdrawConsentRequest, pb.WithdrawConsentResponse],
+    ) -> pb.WithdrawConsentResponse:
         subject = require_subject()
         consent_id = fields.uuid_of("consent_id", request.consent_id, "a consent id")
         consent = await self._consents.withdraw(subject.identity_number, consent_id)
         return pb.WithdrawConsentResponse(consent=consent_to_proto(consent, now()))
 
-    async def RegisterConsent(self, request: pb.RegisterConsentRequest, context: Any) -> pb.RegisterConsentResponse:
+    async def RegisterConsent(
+        self,
+        request: pb.RegisterConsentRequest,
+        context: grpc.aio.ServicerContext[pb.RegisterConsentRequest, pb.RegisterConsentResponse],
+    ) -> pb.RegisterConsentResponse:
         institution = require_institution()
         violations = Violations()
         fields.identity_number(violations, "subject.value", request.subject.value)
@@ -174,18 +191,28 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         )
         return pb.RegisterConsentResponse(consent=consent_to_proto(consent, now()), created=created)
 
-    async def GetConsent(self, request: pb.GetConsentRequest, context: Any) -> pb.GetConsentResponse:
+    async def GetConsent(
+        self,
+        request: pb.GetConsentRequest,
+        context: grpc.aio.ServicerContext[pb.GetConsentRequest, pb.GetConsentResponse],
+    ) -> pb.GetConsentResponse:
         institution = require_institution()
         consent = await self._consents.of_institution(institution.organization_number, *_either_id(request))
         return pb.GetConsentResponse(consent=consent_to_proto(consent, now()))
 
-    async def EndConsent(self, request: pb.EndConsentRequest, context: Any) -> pb.EndConsentResponse:
+    async def EndConsent(
+        self,
+        request: pb.EndConsentRequest,
+        context: grpc.aio.ServicerContext[pb.EndConsentRequest, pb.EndConsentResponse],
+    ) -> pb.EndConsentResponse:
         institution = require_institution()
         consent = await self._consents.end(institution.organization_number, *_either_id(request))
         return pb.EndConsentResponse(consent=consent_to_proto(consent, now()))
 
     async def ListConsentEvents(
-        self, request: pb.ListConsentEventsRequest, context: Any
+        self,
+        request: pb.ListConsentEventsRequest,
+        context: grpc.aio.ServicerContext[pb.ListConsentEventsRequest, pb.ListConsentEventsResponse],
     ) -> pb.ListConsentEventsResponse:
         institution = require_institution()
         if request.after_position < 0:
@@ -208,24 +235,40 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
             events=events, next_after_position=feed.next_after, first_kept_position=feed.first_kept
         )
 
-    async def PlaceCreditBlock(self, request: pb.PlaceCreditBlockRequest, context: Any) -> pb.PlaceCreditBlockResponse:
+    async def PlaceCreditBlock(
+        self,
+        request: pb.PlaceCreditBlockRequest,
+        context: grpc.aio.ServicerContext[pb.PlaceCreditBlockRequest, pb.PlaceCreditBlockResponse],
+    ) -> pb.PlaceCreditBlockResponse:
         subject = require_subject()
         return pb.PlaceCreditBlockResponse(
             credit_block=_block(await self._consents.place_block(subject.identity_number))
         )
 
-    async def LiftCreditBlock(self, request: pb.LiftCreditBlockRequest, context: Any) -> pb.LiftCreditBlockResponse:
+    async def LiftCreditBlock(
+        self,
+        request: pb.LiftCreditBlockRequest,
+        context: grpc.aio.ServicerContext[pb.LiftCreditBlockRequest, pb.LiftCreditBlockResponse],
+    ) -> pb.LiftCreditBlockResponse:
         subject = require_subject()
         await self._consents.lift_block(subject.identity_number)
         return pb.LiftCreditBlockResponse(credit_block=_block(None))
 
-    async def GetCreditBlock(self, request: pb.GetCreditBlockRequest, context: Any) -> pb.GetCreditBlockResponse:
+    async def GetCreditBlock(
+        self,
+        request: pb.GetCreditBlockRequest,
+        context: grpc.aio.ServicerContext[pb.GetCreditBlockRequest, pb.GetCreditBlockResponse],
+    ) -> pb.GetCreditBlockResponse:
         subject = require_subject()
         return pb.GetCreditBlockResponse(
             credit_block=_block(await self._consents.blocked_since(subject.identity_number))
         )
 
-    async def UseConsent(self, request: pb.UseConsentRequest, context: Any) -> pb.UseConsentResponse:
+    async def UseConsent(
+        self,
+        request: pb.UseConsentRequest,
+        context: grpc.aio.ServicerContext[pb.UseConsentRequest, pb.UseConsentResponse],
+    ) -> pb.UseConsentResponse:
         violations = Violations()
         fields.identity_number(violations, "subject.value", request.subject.value)
         institution = fields.organization_number(violations, "institution.value", request.institution.value)
@@ -242,7 +285,11 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
             return pb.UseConsentResponse(credit_blocked=True)
         return pb.UseConsentResponse(consent=consent_to_proto(consent, now()))
 
-    async def CheckCreditBlock(self, request: pb.CheckCreditBlockRequest, context: Any) -> pb.CheckCreditBlockResponse:
+    async def CheckCreditBlock(
+        self,
+        request: pb.CheckCreditBlockRequest,
+        context: grpc.aio.ServicerContext[pb.CheckCreditBlockRequest, pb.CheckCreditBlockResponse],
+    ) -> pb.CheckCreditBlockResponse:
         violations = Violations()
         fields.identity_number(violations, "subject.value", request.subject.value)
         violations.raise_if_any()

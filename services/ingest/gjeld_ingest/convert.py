@@ -45,7 +45,7 @@ PERIOD_FROM_PROTO = {
     debt_pb2.INSTALLMENT_CHARGE_PERIOD_HALF_YEARLY: InstallmentChargePeriod.HALF_YEARLY,
     debt_pb2.INSTALLMENT_CHARGE_PERIOD_YEARLY: InstallmentChargePeriod.YEARLY,
 }
-PERIOD_TO_PROTO: dict[InstallmentChargePeriod | None, int] = {
+PERIOD_TO_PROTO: dict[InstallmentChargePeriod | None, debt_pb2.InstallmentChargePeriod.ValueType] = {
     InstallmentChargePeriod.MONTHLY: debt_pb2.INSTALLMENT_CHARGE_PERIOD_MONTHLY,
     InstallmentChargePeriod.QUARTERLY: debt_pb2.INSTALLMENT_CHARGE_PERIOD_QUARTERLY,
     InstallmentChargePeriod.HALF_YEARLY: debt_pb2.INSTALLMENT_CHARGE_PERIOD_HALF_YEARLY,

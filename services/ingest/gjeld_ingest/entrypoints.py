@@ -141,7 +141,11 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
                 {"institution": institution, "code": error.code().name},
             ) from None
 
-    async def FetchSnapshot(self, request: pb.FetchSnapshotRequest, context: Any) -> pb.FetchSnapshotResponse:
+    async def FetchSnapshot(
+        self,
+        request: pb.FetchSnapshotRequest,
+        context: grpc.aio.ServicerContext[pb.FetchSnapshotRequest, pb.FetchSnapshotResponse],
+    ) -> pb.FetchSnapshotResponse:
         violations = Violations()
         fields.organization_number(violations, "institution.value", request.institution.value)
         violations.raise_if_any()
@@ -182,7 +186,9 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         )
 
     async def ReportDebtChanges(
-        self, request: pb.ReportDebtChangesRequest, context: Any
+        self,
+        request: pb.ReportDebtChangesRequest,
+        context: grpc.aio.ServicerContext[pb.ReportDebtChangesRequest, pb.ReportDebtChangesResponse],
     ) -> pb.ReportDebtChangesResponse:
         outcome = await self._deliver(DeliveryKind.CHANGES, request, None, "changes", changes_part)
         return pb.ReportDebtChangesResponse(
@@ -190,7 +196,9 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         )
 
     async def StreamDebtChanges(
-        self, request_iterator: AsyncIterator[pb.StreamDebtChangesRequest], context: Any
+        self,
+        request_iterator: AsyncIterator[pb.StreamDebtChangesRequest],
+        context: grpc.aio.ServicerContext[pb.StreamDebtChangesRequest, pb.StreamDebtChangesResponse],
     ) -> pb.StreamDebtChangesResponse:
         messages = aiter(request_iterator)
         first = await anext(messages, None)
@@ -200,7 +208,9 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         )
 
     async def DeliverSnapshot(
-        self, request_iterator: AsyncIterator[pb.DeliverSnapshotRequest], context: Any
+        self,
+        request_iterator: AsyncIterator[pb.DeliverSnapshotRequest],
+        context: grpc.aio.ServicerContext[pb.DeliverSnapshotRequest, pb.DeliverSnapshotResponse],
     ) -> pb.DeliverSnapshotResponse:
         messages = aiter(request_iterator)
         first = await anext(messages, None)
@@ -209,12 +219,20 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             delivery=delivery_to_proto(outcome.delivery), rejections=map(rejection_to_proto, outcome.rejections)
         )
 
-    async def GetDelivery(self, request: pb.GetDeliveryRequest, context: Any) -> pb.GetDeliveryResponse:
+    async def GetDelivery(
+        self,
+        request: pb.GetDeliveryRequest,
+        context: grpc.aio.ServicerContext[pb.GetDeliveryRequest, pb.GetDeliveryResponse],
+    ) -> pb.GetDeliveryResponse:
         caller = require_institution()
         delivery = await self._ingest.delivery(caller.organization_number, fields.uuid_of("id", request.id))
         return pb.GetDeliveryResponse(delivery=delivery_to_proto(delivery))
 
-    async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Any) -> pb.ListDeliveriesResponse:
+    async def ListDeliveries(
+        self,
+        request: pb.ListDeliveriesRequest,
+        context: grpc.aio.ServicerContext[pb.ListDeliveriesRequest, pb.ListDeliveriesResponse],
+    ) -> pb.ListDeliveriesResponse:
         caller = require_institution()
         size = paging.page_size(request.page_size, default=100, maximum=1000)
         after = self._pages.newest_first_after(request.page_token)
@@ -223,7 +241,9 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         return pb.ListDeliveriesResponse(deliveries=map(delivery_to_proto, page), next_page_token=token)
 
     async def ListDeliveryRejections(
-        self, request: pb.ListDeliveryRejectionsRequest, context: Any
+        self,
+        request: pb.ListDeliveryRejectionsRequest,
+        context: grpc.aio.ServicerContext[pb.ListDeliveryRejectionsRequest, pb.ListDeliveryRejectionsResponse],
     ) -> pb.ListDeliveryRejectionsResponse:
         caller = require_institution()
         delivery_id = fields.uuid_of("delivery_id", request.delivery_id)
@@ -240,7 +260,11 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         token = self._pages.encode({"index": page[-1].index}) if len(rows) > size else ""
         return pb.ListDeliveryRejectionsResponse(rejections=map(rejection_to_proto, page), next_page_token=token)
 
-    async def ProposeHandover(self, request: pb.ProposeHandoverRequest, context: Any) -> pb.ProposeHandoverResponse:
+    async def ProposeHandover(
+        self,
+        request: pb.ProposeHandoverRequest,
+        context: grpc.aio.ServicerContext[pb.ProposeHandoverRequest, pb.ProposeHandoverResponse],
+    ) -> pb.ProposeHandoverResponse:
         caller = require_institution()
         violations = Violations()
         fields.organization_number(violations, "receiver.value", request.receiver.value)
@@ -261,12 +285,18 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         )
         return pb.ProposeHandoverResponse(handover=handover_to_proto(handover))
 
-    async def AcceptHandover(self, request: pb.AcceptHandoverRequest, context: Any) -> pb.AcceptHandoverResponse:
+    async def AcceptHandover(
+        self,
+        request: pb.AcceptHandoverRequest,
+        context: grpc.aio.ServicerContext[pb.AcceptHandoverRequest, pb.AcceptHandoverResponse],
+    ) -> pb.AcceptHandoverResponse:
         caller = require_institution()
         handover = await self._ingest.accept_handover(caller.organization_number, fields.uuid_of("id", request.id))
         return pb.AcceptHandoverResponse(handover=handover_to_proto(handover))
 
-    async def ListDebts(self, request: pb.ListDebtsRequest, context: Any) -> pb.ListDebtsResponse:
+    async def ListDebts(
+        self, request: pb.ListDebtsRequest, context: grpc.aio.ServicerContext[pb.ListDebtsRequest, pb.ListDebtsResponse]
+    ) -> pb.ListDebtsResponse:
         caller = require_institution()
         size = paging.page_size(request.page_size, default=100, maximum=1000)
         position = self._pages.decode(request.page_token)
@@ -286,7 +316,11 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             debts=[debt_to_proto(d, self._directory) for d in page.debts], next_page_token=token
         )
 
-    async def ListSubjectDebts(self, request: pb.ListSubjectDebtsRequest, context: Any) -> pb.ListSubjectDebtsResponse:
+    async def ListSubjectDebts(
+        self,
+        request: pb.ListSubjectDebtsRequest,
+        context: grpc.aio.ServicerContext[pb.ListSubjectDebtsRequest, pb.ListSubjectDebtsResponse],
+    ) -> pb.ListSubjectDebtsResponse:
         violations = Violations()
         fields.identity_number(violations, "subject.value", request.subject.value)
         violations.raise_if_any()

@@ -125,7 +125,7 @@ def for_subject(debt: ingest_pb2.Debt) -> lookup_pb2.OwnDebt:
     return own
 
 
-def _figures(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> tuple[int, int, int]:
+def _figures(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> tuple[debt_pb2.DebtType.ValueType, int, int]:
     """(debt type, balance, credit limit) of one debt; balance per DOM-2."""
     kind = debt.WhichOneof("terms")
     if kind == "repayment_loan":
@@ -145,7 +145,7 @@ def _figures(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> tuple[int, in
 
 def totals(debts: Iterable[debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt]) -> list[debt_pb2.DebtTotal]:
     """Count, balance and credit limit per debt type, in type order."""
-    sums: dict[int, list[int]] = {}
+    sums: dict[debt_pb2.DebtType.ValueType, list[int]] = {}
     for debt in debts:
         kind, balance, limit = _figures(debt)
         entry = sums.setdefault(kind, [0, 0, 0])

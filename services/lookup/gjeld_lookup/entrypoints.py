@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2_grpc
 from gjeld.lookup.v1 import lookup_service_pb2 as pb
 from gjeld_shared import fields, paging
@@ -47,11 +48,15 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         self._pages = pages
         self._default_wait = default_wait
 
-    def _timeout(self, context: Any, wait: float) -> float:
+    def _timeout(self, context: grpc.aio.ServicerContext[Any, Any], wait: float) -> float:
         """The time left for the whole lookup: the caller's deadline, at most the wait plus one ordinary call."""
         return deadline(context, wait + self._lookups.call_timeout)
 
-    async def LookUpDebt(self, request: pb.LookUpDebtRequest, context: Any) -> pb.LookUpDebtResponse:
+    async def LookUpDebt(
+        self,
+        request: pb.LookUpDebtRequest,
+        context: grpc.aio.ServicerContext[pb.LookUpDebtRequest, pb.LookUpDebtResponse],
+    ) -> pb.LookUpDebtResponse:
         institution = require_institution()
         violations = Violations()
         fields.identity_number(violations, "subject.value", request.subject.value)
@@ -82,7 +87,11 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
             creditors_missing=disclosed.missing,
         )
 
-    async def GetOwnDebt(self, request: pb.GetOwnDebtRequest, context: Any) -> pb.GetOwnDebtResponse:
+    async def GetOwnDebt(
+        self,
+        request: pb.GetOwnDebtRequest,
+        context: grpc.aio.ServicerContext[pb.GetOwnDebtRequest, pb.GetOwnDebtResponse],
+    ) -> pb.GetOwnDebtResponse:
         subject = require_subject()
         violations = Violations()
         wait = _max_wait(request, self._default_wait, violations)
@@ -97,7 +106,9 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         )
 
     async def ListOwnDisclosures(
-        self, request: pb.ListOwnDisclosuresRequest, context: Any
+        self,
+        request: pb.ListOwnDisclosuresRequest,
+        context: grpc.aio.ServicerContext[pb.ListOwnDisclosuresRequest, pb.ListOwnDisclosuresResponse],
     ) -> pb.ListOwnDisclosuresResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2 as pb
 from gjeld_shared import fields, paging
@@ -72,7 +73,11 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         self._notices = notices
         self._pages = pages
 
-    async def EnqueueNotice(self, request: pb.EnqueueNoticeRequest, context: Any) -> pb.EnqueueNoticeResponse:
+    async def EnqueueNotice(
+        self,
+        request: pb.EnqueueNoticeRequest,
+        context: grpc.aio.ServicerContext[pb.EnqueueNoticeRequest, pb.EnqueueNoticeResponse],
+    ) -> pb.EnqueueNoticeResponse:
         violations = Violations()
         fields.text(violations, "source_id", request.source_id, maximum=64, required=True)
         fields.identity_number(violations, "subject.value", request.subject.value)
@@ -82,7 +87,11 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         view, created = await self._notices.enqueue(request.source_id, request.subject.value, request.copy_letter)
         return pb.EnqueueNoticeResponse(notice=notice_to_proto(view), created=created)
 
-    async def ListOwnNotices(self, request: pb.ListOwnNoticesRequest, context: Any) -> pb.ListOwnNoticesResponse:
+    async def ListOwnNotices(
+        self,
+        request: pb.ListOwnNoticesRequest,
+        context: grpc.aio.ServicerContext[pb.ListOwnNoticesRequest, pb.ListOwnNoticesResponse],
+    ) -> pb.ListOwnNoticesResponse:
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
         before = self._pages.newest_first_after(request.page_token)
@@ -91,14 +100,18 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         return pb.ListOwnNoticesResponse(notices=[notice_to_proto(v) for v in page], next_page_token=token)
 
     async def GetContactPreferences(
-        self, request: pb.GetContactPreferencesRequest, context: Any
+        self,
+        request: pb.GetContactPreferencesRequest,
+        context: grpc.aio.ServicerContext[pb.GetContactPreferencesRequest, pb.GetContactPreferencesResponse],
     ) -> pb.GetContactPreferencesResponse:
         subject = require_subject()
         email, update_time = await self._notices.email_preference(subject.identity_number)
         return pb.GetContactPreferencesResponse(contact_preferences=_preferences(email, update_time))
 
     async def UpdateContactPreferences(
-        self, request: pb.UpdateContactPreferencesRequest, context: Any
+        self,
+        request: pb.UpdateContactPreferencesRequest,
+        context: grpc.aio.ServicerContext[pb.UpdateContactPreferencesRequest, pb.UpdateContactPreferencesResponse],
     ) -> pb.UpdateContactPreferencesResponse:
         subject = require_subject()
         email = request.contact_preferences.email_address.strip()
@@ -109,7 +122,9 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         return pb.UpdateContactPreferencesResponse(contact_preferences=_preferences(email, update_time))
 
     async def ListFailedNotices(
-        self, request: pb.ListFailedNoticesRequest, context: Any
+        self,
+        request: pb.ListFailedNoticesRequest,
+        context: grpc.aio.ServicerContext[pb.ListFailedNoticesRequest, pb.ListFailedNoticesResponse],
     ) -> pb.ListFailedNoticesResponse:
         size = paging.page_size(request.page_size, default=20, maximum=100)
         before = self._pages.newest_first_after(request.page_token)
@@ -120,7 +135,9 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         )
 
     async def RetryFailedNotice(
-        self, request: pb.RetryFailedNoticeRequest, context: Any
+        self,
+        request: pb.RetryFailedNoticeRequest,
+        context: grpc.aio.ServicerContext[pb.RetryFailedNoticeRequest, pb.RetryFailedNoticeResponse],
     ) -> pb.RetryFailedNoticeResponse:
         view = await self._notices.retry(fields.uuid_of("notice_id", request.notice_id, "a notice id"))
         return pb.RetryFailedNoticeResponse(notice=notice_to_proto(view, content=False))
