@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import grpc
 from gjeld.creditor.v1 import creditor_service_pb2
 from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.db import beyond
+from gjeld_shared.errors import Unavailable
 from gjeld_shared.institutions import Institution
 from gjeld_shared.rekey import Protected
+from gjeld_shared.timestamps import from_proto
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -36,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .convert import Reading, snapshot_part
 from .domain import (
     ChargeCard,
     CoBorrowerRole,
@@ -47,6 +52,7 @@ from .domain import (
     HandoverState,
     InstallmentChargePeriod,
     InstallmentCharges,
+    Part,
     RegisteredDebt,
     Rejection,
     RepaymentLoan,
@@ -369,18 +375,55 @@ class Handovers:
         return _handover(row)
 
 
+@dataclass(frozen=True)
+class Export:
+    """An institution's snapshot as it streams it, read into parts of a snapshot delivery as they arrive."""
+
+    extract_time: datetime
+    parts: AsyncIterator[Part]
+
+
 class CalledCreditors:
-    """Institutions that prefer to be called for their snapshot, over gjeld.creditor.v1 (ExportDebts)."""
+    """Institutions that prefer to be called for their snapshot, over gjeld.creditor.v1 (ExportDebts): their
+    messages read here into the domain's parts, their failures into UNAVAILABLE (nothing of the export applied)."""
 
     def __init__(self, channels: CreditorChannels) -> None:
         self._channels = channels
 
-    def export(self, institution: Institution) -> AsyncIterator[creditor_service_pb2.ExportDebtsResponse]:
-        """The institution's snapshot, message by message, as it streams it."""
-        call: AsyncIterator[creditor_service_pb2.ExportDebtsResponse] = (
-            self._channels.stub(institution).ExportDebts(creditor_service_pb2.ExportDebtsRequest()).__aiter__()
-        )
-        return call
+    async def export(self, institution: Institution) -> Export:
+        call = self._channels.stub(institution).ExportDebts(creditor_service_pb2.ExportDebtsRequest())
+        stream = call.__aiter__()
+        try:
+            first = await anext(stream, None)
+        except grpc.RpcError as error:
+            raise _unavailable(institution, error) from None
+        if first is None:
+            raise Unavailable("SNAPSHOT_EMPTY", "the institution's export ended without a message")
+        if not first.HasField("extract_time"):
+            raise Unavailable("SNAPSHOT_INVALID", "the institution's export has no extract time")
+
+        async def parts() -> AsyncIterator[Part]:
+            message: creditor_service_pb2.ExportDebtsResponse | None = first
+            offset, reading = 0, Reading(datetime.now(UTC))
+            try:
+                while message is not None:
+                    reading.now = datetime.now(UTC)
+                    content = message.SerializeToString(deterministic=True)
+                    yield snapshot_part(message.debts, offset, content, reading)
+                    offset += len(message.debts)
+                    message = await anext(stream, None)
+            except grpc.RpcError as error:
+                raise _unavailable(institution, error) from None
+
+        return Export(from_proto(first.extract_time), parts())
 
     async def close(self) -> None:
         await self._channels.close()
+
+
+def _unavailable(institution: Institution, error: grpc.RpcError) -> Unavailable:
+    return Unavailable(
+        "INSTITUTION_UNAVAILABLE",
+        "the institution's export failed; nothing was changed",
+        {"institution": institution.organization_number, "code": error.code().name},
+    )

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from .adapters import PROTECTED, CalledCreditors
 from .entrypoints import ACCESS, IngestServicer
-from .service_layer import Ingest
+from .service_layer import Ingest, SnapshotFetches
 from .settings import IngestSettings
 
 NAME = "ingest"
@@ -24,12 +24,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
         creditors = CalledCreditors(CreditorChannels(parts.creditor_channel))
-        servicer = IngestServicer(
-            Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__)),
-            parts.directory,
-            creditors,
-            parts.pages,
-        )
+        ingest = Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__))
+        fetches = SnapshotFetches(ingest, parts.directory, creditors)
+        servicer = IngestServicer(ingest, fetches, parts.directory, parts.pages)
         fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc)
         return Wiring(
             [
@@ -42,7 +39,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
                 )
             ],
             protected=PROTECTED,
-            background=[lambda stopping: servicer.run_daily_fetches(stopping, fetch_at)],
+            background=[lambda stopping: fetches.run_daily(stopping, fetch_at)],
             on_close=[creditors.close],
         )
 

@@ -25,13 +25,13 @@ from .domain import (
     HandoverState,
     InstallmentChargePeriod,
     InstallmentCharges,
+    Part,
     RegisteredDebt,
     Rejection,
     RepaymentLoan,
     Strictness,
     Terms,
 )
-from .service_layer import Part
 
 ROLE_FROM_PROTO = {
     debt_pb2.CO_BORROWER_ROLE_SOLE_DEBTOR: CoBorrowerRole.SOLE_DEBTOR,

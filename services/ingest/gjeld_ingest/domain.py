@@ -262,3 +262,28 @@ class Handover:
     moved_count: int
     create_time: datetime
     complete_time: datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveryHeader:
+    """What the first message of a delivery says about the whole of it."""
+
+    kind: DeliveryKind
+    request_id: str
+    strictness: Strictness
+    extract_time: datetime | None = None  # snapshots: when the institution extracted it
+
+    def fingerprint(self) -> bytes:
+        extract = self.extract_time.isoformat() if self.extract_time else ""
+        return f"{self.kind.value}|{self.strictness.value}|{extract}|".encode()
+
+
+@dataclass
+class Part:
+    """One message of a delivery, read and checked: its good records and its rejected ones, by position."""
+
+    content: bytes  # the message as sent, for the retry check
+    record_count: int
+    registrations: list[tuple[int, Debt]] = field(default_factory=list)
+    closures: list[tuple[int, DebtKey]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)

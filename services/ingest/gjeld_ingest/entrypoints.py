@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -15,12 +13,11 @@ from gjeld.ingest.v1 import ingest_service_pb2_grpc
 from gjeld_shared import fields, paging
 from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, Rule, Services
 from gjeld_shared.callers import require_institution
-from gjeld_shared.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unavailable, Violations
+from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory
 from gjeld_shared.timestamps import from_proto
 
 from . import domain
-from .adapters import CalledCreditors
 from .convert import (
     STRICTNESS_FROM_PROTO,
     Reading,
@@ -31,8 +28,8 @@ from .convert import (
     rejection_to_proto,
     snapshot_part,
 )
-from .domain import DeliveryKind
-from .service_layer import DeliveryHeader, Ingest, Outcome, Part
+from .domain import DeliveryHeader, DeliveryKind, Part
+from .service_layer import Ingest, Outcome, SnapshotFetches
 
 log = logging.getLogger(__name__)
 
@@ -101,45 +98,12 @@ ACCESS: dict[str, Rule] = {
 
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     def __init__(
-        self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors, pages: paging.PageTokens
+        self, ingest: Ingest, fetches: SnapshotFetches, directory: InstitutionDirectory, pages: paging.PageTokens
     ) -> None:
         self._ingest = ingest
+        self._fetches = fetches
         self._pages = pages
         self._directory = directory
-        self._creditors = creditors
-
-    async def fetch_snapshot(self, institution: str) -> Outcome:
-        """Fetch the institution's snapshot from its creditor service and apply it like a delivered one."""
-        called = self._directory.get(institution)
-        if not called.creditor_endpoint:
-            raise FailedPrecondition(
-                "NOT_A_CALLED_INSTITUTION",
-                "the operator has configured no creditor endpoint for this institution",
-                {"institution": institution},
-            )
-        stream = self._creditors.export(called)
-        try:
-            exported = await anext(stream, None)
-            if exported is None:
-                raise Unavailable("SNAPSHOT_EMPTY", "the institution's export ended without a message")
-            first = pb.DeliverSnapshotRequest(
-                request_id=f"fetch-{uuid.uuid4().hex}", extract_time=exported.extract_time, debts=exported.debts
-            )
-
-            async def rest() -> AsyncIterator[pb.DeliverSnapshotRequest]:
-                async for message in stream:
-                    yield pb.DeliverSnapshotRequest(debts=message.debts)
-
-            header = _header(DeliveryKind.SNAPSHOT, first)
-            return await self._ingest.deliver(
-                institution, header, _parts(header, first, rest(), "debts", snapshot_part)
-            )
-        except grpc.RpcError as error:
-            raise Unavailable(
-                "INSTITUTION_UNAVAILABLE",
-                "the institution's export failed; nothing was changed",
-                {"institution": institution, "code": error.code().name},
-            ) from None
 
     async def FetchSnapshot(
         self,
@@ -149,30 +113,10 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         violations = Violations()
         fields.organization_number(violations, "institution.value", request.institution.value)
         violations.raise_if_any()
-        outcome = await self.fetch_snapshot(request.institution.value)
+        outcome = await self._fetches.fetch(request.institution.value)
         return pb.FetchSnapshotResponse(
             delivery=delivery_to_proto(outcome.delivery), rejections=map(rejection_to_proto, outcome.rejections)
         )
-
-    async def run_daily_fetches(self, stopping: asyncio.Event, at: time, interval: float = 60.0) -> None:
-        """Once a day after `at` (UTC), fetch the snapshot of every institution configured to be called.
-        A fetch that fails is tried again at the next round until it succeeds that day."""
-        done: dict[str, date] = {}
-        while not stopping.is_set():
-            moment = datetime.now(UTC)
-            if moment.time() >= at:
-                for institution in self._directory.called_for_snapshots():
-                    if done.get(institution.organization_number) == moment.date():
-                        continue
-                    try:
-                        await self.fetch_snapshot(institution.organization_number)
-                        done[institution.organization_number] = moment.date()
-                    except Exception:
-                        log.exception("daily snapshot fetch from %s failed", institution.organization_number)
-            try:
-                await asyncio.wait_for(stopping.wait(), interval)
-            except TimeoutError:
-                pass
 
     async def _deliver(
         self, kind: DeliveryKind, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader

@@ -3,12 +3,14 @@ over, serve one subject's debts."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import asyncpg
@@ -19,24 +21,29 @@ from gjeld_shared.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    Unavailable,
 )
 from gjeld_shared.identity_numbers import KeyedDigest, SubjectKeys
+from gjeld_shared.institutions import InstitutionDirectory
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .adapters import DebtRegister, DeliveryRecords, Handovers, delivery_from_row, registered_debt
+from . import domain
+from .adapters import CalledCreditors, DebtRegister, DeliveryRecords, Handovers, delivery_from_row, registered_debt
 from .domain import (
-    Debt,
-    DebtKey,
     Delivery,
+    DeliveryHeader,
     DeliveryKind,
     Handover,
     HandoverState,
+    Part,
     RegisteredDebt,
     Rejection,
     Strictness,
 )
 from .staging import DeliveryLog, Staging, staged_closure, staged_debt
+
+log = logging.getLogger(__name__)
 
 # Violations reported in an error, and rejections in a receipt: the rest through ListDeliveryRejections.
 REPORTED = 100
@@ -44,31 +51,6 @@ REPORTED = 100
 COPY_SIZE = 10_000
 # Above this many staged records the staging table is analysed before the merge.
 ANALYZE_FROM = 5_000
-
-
-@dataclass(frozen=True)
-class DeliveryHeader:
-    """What the first message of a delivery says about the whole of it."""
-
-    kind: DeliveryKind
-    request_id: str
-    strictness: Strictness
-    extract_time: datetime | None = None  # snapshots: when the institution extracted it
-
-    def fingerprint(self) -> bytes:
-        extract = self.extract_time.isoformat() if self.extract_time else ""
-        return f"{self.kind.value}|{self.strictness.value}|{extract}|".encode()
-
-
-@dataclass
-class Part:
-    """One message of a delivery, read and checked: its good records and its rejected ones, by position."""
-
-    content: bytes  # the message as sent, for the retry check
-    record_count: int
-    registrations: list[tuple[int, Debt]] = field(default_factory=list)
-    closures: list[tuple[int, DebtKey]] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -349,3 +331,48 @@ class Ingest:
     async def debts_of_subject(self, subject: str) -> list[RegisteredDebt]:
         async with self._engine.connect() as connection:
             return await DebtRegister(connection).of_subject(self._keys.blind_index(subject))
+
+
+class SnapshotFetches:
+    """Snapshots fetched from the institutions that prefer to be called (gjeld.creditor.v1 ExportDebts), each applied
+    as a snapshot delivery, all or nothing (DOM-8): when an operator asks, and once a day for every institution the
+    operator configured so. A failed export changes nothing."""
+
+    def __init__(self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors) -> None:
+        self._ingest, self._directory, self._creditors = ingest, directory, creditors
+
+    async def fetch(self, organization_number: str) -> Outcome:
+        institution = self._directory.get(organization_number)
+        if not institution.creditor_endpoint:
+            raise FailedPrecondition(
+                "NOT_A_CALLED_INSTITUTION",
+                "the operator has configured no creditor endpoint for this institution",
+                {"institution": organization_number},
+            )
+        export = await self._creditors.export(institution)
+        if domain.check_extract_time(export.extract_time, datetime.now(UTC)):
+            raise Unavailable("SNAPSHOT_INVALID", "the institution's export is dated in the future")
+        header = DeliveryHeader(
+            DeliveryKind.SNAPSHOT, f"fetch-{uuid.uuid4().hex}", Strictness.ALL_OR_NOTHING, export.extract_time
+        )
+        return await self._ingest.deliver(organization_number, header, export.parts)
+
+    async def run_daily(self, stopping: asyncio.Event, at: time, interval: float = 60.0) -> None:
+        """Once a day after `at` (UTC), fetch the snapshot of every institution configured to be called. A fetch
+        that fails is tried again at the next round until it succeeds that day."""
+        done: dict[str, date] = {}
+        while not stopping.is_set():
+            moment = datetime.now(UTC)
+            if moment.time() >= at:
+                for institution in self._directory.called_for_snapshots():
+                    if done.get(institution.organization_number) == moment.date():
+                        continue
+                    try:
+                        await self.fetch(institution.organization_number)
+                        done[institution.organization_number] = moment.date()
+                    except Exception:
+                        log.exception("daily snapshot fetch from %s failed", institution.organization_number)
+            try:
+                await asyncio.wait_for(stopping.wait(), interval)
+            except TimeoutError:
+                pass
