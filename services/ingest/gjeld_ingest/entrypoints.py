@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -30,8 +29,6 @@ from .convert import (
 )
 from .domain import DeliveryHeader, DeliveryKind, Part
 from .service_layer import Ingest, Outcome, SnapshotFetches
-
-log = logging.getLogger(__name__)
 
 MAX_RECORDS = 10_000  # per message
 MAX_REQUEST_ID = 64

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
+from gjeld.notify.v1 import notify_pb2
 from gjeld_shared.db import beyond
 from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
@@ -39,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .delivery import Channel, Contact, Message
+from .domain import Channel, Contact, Message, Notice, NoticeState
 
 SCHEMA = "notify"
 metadata = MetaData(schema=SCHEMA)
@@ -208,15 +209,30 @@ class NoticeStore:
         )
         return added.first() is not None
 
-    async def sources_of(self, notice_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    async def notices(self, rows: Sequence[Any]) -> list[Notice]:
+        """The notices these rows hold, each with every letter it tells of, oldest first."""
         by_notice: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        if notice_ids:
-            rows = await self._db.execute(
-                select(sources).where(sources.c.notice_id.in_(list(notice_ids))).order_by(sources.c.add_time)
+        if rows:
+            found = await self._db.execute(
+                select(sources).where(sources.c.notice_id.in_([r.id for r in rows])).order_by(sources.c.add_time)
             )
-            for row in rows:
-                by_notice[row.notice_id].append(row)
-        return by_notice
+            for source in found:
+                by_notice[source.notice_id].append(source)
+        return [
+            Notice(
+                id=row.id,
+                source_id=row.source_id,
+                source_ids=[s.source_id for s in by_notice[row.id]],
+                letters=[notify_pb2.CopyLetter.FromString(s.content) for s in by_notice[row.id]],
+                state=NoticeState(row.state),
+                channel=Channel(row.channel) if row.channel else None,
+                attempts=row.attempts,
+                last_error=row.last_error or "",
+                create_time=row.create_time,
+                deliver_time=row.deliver_time,
+            )
+            for row in rows
+        ]
 
     async def any_due(self, now: datetime) -> bool:
         return bool(

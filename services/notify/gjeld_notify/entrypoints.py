@@ -13,40 +13,40 @@ from gjeld_shared.callers import require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.timestamps import to_proto
 
-from .service_layer import Notices, NoticeView
+from .domain import Channel, Notice, NoticeState
+from .service_layer import Notices
 
 STATES = {
-    "pending": notify_pb2.NOTICE_STATE_PENDING,
-    "delivered": notify_pb2.NOTICE_STATE_DELIVERED,
-    "failed": notify_pb2.NOTICE_STATE_FAILED,
+    NoticeState.PENDING: notify_pb2.NOTICE_STATE_PENDING,
+    NoticeState.DELIVERED: notify_pb2.NOTICE_STATE_DELIVERED,
+    NoticeState.FAILED: notify_pb2.NOTICE_STATE_FAILED,
 }
 CHANNELS = {
-    "": notify_pb2.CHANNEL_UNSPECIFIED,
-    "digital_mailbox": notify_pb2.CHANNEL_DIGITAL_MAILBOX,
-    "sms": notify_pb2.CHANNEL_SMS,
-    "email": notify_pb2.CHANNEL_EMAIL,
-    "post": notify_pb2.CHANNEL_POST,
+    None: notify_pb2.CHANNEL_UNSPECIFIED,
+    Channel.DIGITAL_MAILBOX: notify_pb2.CHANNEL_DIGITAL_MAILBOX,
+    Channel.SMS: notify_pb2.CHANNEL_SMS,
+    Channel.EMAIL: notify_pb2.CHANNEL_EMAIL,
+    Channel.POST: notify_pb2.CHANNEL_POST,
 }
 
 
-def notice_to_proto(view: NoticeView, *, content: bool = True) -> notify_pb2.Notice:
-    row = view.row
-    notice = notify_pb2.Notice(
-        id=str(row.id),
-        source_id=row.source_id,
-        state=STATES[row.state],
-        channel=CHANNELS[row.channel],
-        create_time=to_proto(row.create_time),
-        source_ids=view.source_ids,
-        attempts=row.attempts,
-        last_error=row.last_error or "",
+def notice_to_proto(notice: Notice, *, content: bool = True) -> notify_pb2.Notice:
+    message = notify_pb2.Notice(
+        id=str(notice.id),
+        source_id=notice.source_id,
+        state=STATES[notice.state],
+        channel=CHANNELS[notice.channel],
+        create_time=to_proto(notice.create_time),
+        source_ids=notice.source_ids,
+        attempts=notice.attempts,
+        last_error=notice.last_error,
     )
-    if content and view.letters:
-        notice.copy_letter.CopyFrom(view.letters[0])
-        notice.merged_letters.extend(view.letters[1:])
-    if row.deliver_time is not None:
-        notice.deliver_time.CopyFrom(to_proto(row.deliver_time))
-    return notice
+    if content and notice.letters:
+        message.copy_letter.CopyFrom(notice.letters[0])
+        message.merged_letters.extend(notice.letters[1:])
+    if notice.deliver_time is not None:
+        message.deliver_time.CopyFrom(to_proto(notice.deliver_time))
+    return message
 
 
 def _preferences(email: str, update_time: Any) -> notify_pb2.ContactPreferences:
@@ -84,8 +84,8 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         if request.WhichOneof("content") != "copy_letter":
             violations.add("content", "a copy_letter is required")
         violations.raise_if_any()
-        view, created = await self._notices.enqueue(request.source_id, request.subject.value, request.copy_letter)
-        return pb.EnqueueNoticeResponse(notice=notice_to_proto(view), created=created)
+        notice, created = await self._notices.enqueue(request.source_id, request.subject.value, request.copy_letter)
+        return pb.EnqueueNoticeResponse(notice=notice_to_proto(notice), created=created)
 
     async def ListOwnNotices(
         self,
@@ -95,8 +95,8 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
         before = self._pages.newest_first_after(request.page_token)
-        views = await self._notices.of_subject(subject.identity_number, before, size + 1)
-        page, token = self._pages.newest_first_page(views, size, lambda v: (v.row.create_time, v.row.id))
+        found = await self._notices.of_subject(subject.identity_number, before, size + 1)
+        page, token = self._pages.newest_first_page(found, size, lambda n: (n.create_time, n.id))
         return pb.ListOwnNoticesResponse(notices=[notice_to_proto(v) for v in page], next_page_token=token)
 
     async def GetContactPreferences(
@@ -128,8 +128,8 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
     ) -> pb.ListFailedNoticesResponse:
         size = paging.page_size(request.page_size, default=20, maximum=100)
         before = self._pages.newest_first_after(request.page_token)
-        views = await self._notices.failed(before, size + 1)
-        page, token = self._pages.newest_first_page(views, size, lambda v: (v.row.create_time, v.row.id))
+        found = await self._notices.failed(before, size + 1)
+        page, token = self._pages.newest_first_page(found, size, lambda n: (n.create_time, n.id))
         return pb.ListFailedNoticesResponse(
             notices=[notice_to_proto(v, content=False) for v in page], next_page_token=token
         )
@@ -139,5 +139,5 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         request: pb.RetryFailedNoticeRequest,
         context: grpc.aio.ServicerContext[pb.RetryFailedNoticeRequest, pb.RetryFailedNoticeResponse],
     ) -> pb.RetryFailedNoticeResponse:
-        view = await self._notices.retry(fields.uuid_of("notice_id", request.notice_id, "a notice id"))
-        return pb.RetryFailedNoticeResponse(notice=notice_to_proto(view, content=False))
+        notice = await self._notices.retry(fields.uuid_of("notice_id", request.notice_id, "a notice id"))
+        return pb.RetryFailedNoticeResponse(notice=notice_to_proto(notice, content=False))

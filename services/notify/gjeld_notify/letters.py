@@ -14,7 +14,7 @@ from gjeld.notify.v1 import notify_pb2
 from gjeld.type.v1 import debt_pb2
 from gjeld_shared.timestamps import from_proto
 
-from .delivery import Contact, Message
+from .domain import Contact, Message
 
 TYPE_NAMES = {
     debt_pb2.DEBT_TYPE_REPAYMENT_LOAN: "Repayment loans",

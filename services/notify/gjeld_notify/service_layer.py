@@ -20,18 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import letters
 from .adapters import Channels, NoticeStore, PopulationRegister
-from .delivery import Channel, choose_channel, merge_key
+from .domain import Channel, Notice, choose_channel, merge_key
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class NoticeView:
-    """A notice with every letter it tells of, oldest first."""
-
-    row: Any
-    letters: list[notify_pb2.CopyLetter]
-    source_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -56,18 +47,7 @@ class Notices:
         self._population = population
         self._policy = policy
 
-    async def _views(self, store: NoticeStore, rows: list[Any]) -> list[NoticeView]:
-        by_notice = await store.sources_of([r.id for r in rows])
-        return [
-            NoticeView(
-                row,
-                [notify_pb2.CopyLetter.FromString(s.content) for s in by_notice[row.id]],
-                [s.source_id for s in by_notice[row.id]],
-            )
-            for row in rows
-        ]
-
-    async def enqueue(self, source_id: str, subject: str, letter: notify_pb2.CopyLetter) -> tuple[NoticeView, bool]:
+    async def enqueue(self, source_id: str, subject: str, letter: notify_pb2.CopyLetter) -> tuple[Notice, bool]:
         """Record a copy letter for delivery, once per source id (a repeat returns the notice that has it).
 
         A letter with an application reference waits for the merge window, and later letters from the same
@@ -80,10 +60,10 @@ class Notices:
             store = NoticeStore(connection)
             earlier = await store.notice_of_source(source_id)
             if earlier is not None:
-                return (await self._views(store, [earlier]))[0], False
+                return (await store.notices([earlier]))[0], False
             joined = await store.mergeable(subject_index, key, moment) if key else None
             if joined is not None and await store.add_source(joined.id, source_id, content, moment):
-                return (await self._views(store, [joined]))[0], True
+                return (await store.notices([joined]))[0], True
             row = await store.add(
                 {
                     "id": uuid.uuid4(),
@@ -99,11 +79,11 @@ class Notices:
                     "create_time": moment,
                 }
             )
-            return (await self._views(store, [row]))[0], True
+            return (await store.notices([row]))[0], True
 
-    async def _deliver_one(self, store: NoticeStore, view: NoticeView) -> None:
-        """Send one notice by the subject's channel, or count the failure (giving up into the dead-letter list)."""
-        row = view.row
+    async def _deliver_one(self, store: NoticeStore, row: Any, notice: Notice) -> None:
+        """Send one notice by the subject's channel, or count the failure (giving up into the dead-letter list).
+        The row holds what only delivery needs: the subject, encrypted, and its blind index."""
         channel: Channel | None = None
         try:
             subject = self._keys.decrypt(row.subject_encrypted)
@@ -111,7 +91,7 @@ class Notices:
             preferences = await store.email_of(row.subject_index)
             email = preferences.email_address if preferences else ""
             channel = choose_channel(contact, email)
-            message = letters.message(view.letters, contact)
+            message = letters.message(notice.letters, contact)
             await self._channels.send(channel, row.id, row.subject_index.hex()[:16], contact, email, message)
         except Exception as error:  # noqa: BLE001 - any channel failure is retried, then kept for an operator
             attempts = row.attempts + 1
@@ -137,8 +117,8 @@ class Notices:
         async with self._engine.begin() as connection:
             store = NoticeStore(connection)
             due = await store.due(now(), limit)
-            for view in await self._views(store, due):
-                await self._deliver_one(store, view)
+            for row, notice in zip(due, await store.notices(due), strict=True):
+                await self._deliver_one(store, row, notice)
         return len(due)
 
     async def run_delivery(self, stopping: asyncio.Event, interval: float = 0.5) -> None:
@@ -149,17 +129,17 @@ class Notices:
         async with self._engine.connect() as connection:
             return await NoticeStore(connection).any_due(now())
 
-    async def of_subject(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[NoticeView]:
+    async def of_subject(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Notice]:
         async with self._engine.connect() as connection:
             store = NoticeStore(connection)
-            return await self._views(store, await store.of_subject(self._keys.blind_index(subject), before, limit))
+            return await store.notices(await store.of_subject(self._keys.blind_index(subject), before, limit))
 
-    async def failed(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[NoticeView]:
+    async def failed(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Notice]:
         async with self._engine.connect() as connection:
             store = NoticeStore(connection)
-            return await self._views(store, await store.failed_notices(before, limit))
+            return await store.notices(await store.failed_notices(before, limit))
 
-    async def retry(self, notice_id: uuid.UUID) -> NoticeView:
+    async def retry(self, notice_id: uuid.UUID) -> Notice:
         async with self._engine.begin() as connection:
             store = NoticeStore(connection)
             row = await store.retry(notice_id, now())
@@ -167,7 +147,7 @@ class Notices:
                 raise FailedPrecondition(
                     "NOTICE_NOT_FAILED", "no failed notice has this id", {"notice_id": str(notice_id)}
                 )
-            return (await self._views(store, [row]))[0]
+            return (await store.notices([row]))[0]
 
     async def email_preference(self, subject: str) -> tuple[str, datetime | None]:
         async with self._engine.connect() as connection:

@@ -1,4 +1,4 @@
-"""How a notice reaches a subject, without I/O (DOM-13).
+"""notify's domain, without I/O: notices and how a notice reaches a subject (DOM-13).
 
 The channel follows from the subject's contact details (from the population
 register) and their own preferences: a digital mailbox where they have one;
@@ -9,7 +9,11 @@ a text message to their mobile number; otherwise a letter by post.
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
+
+from gjeld.notify.v1 import notify_pb2
 
 
 class Channel(enum.Enum):
@@ -17,6 +21,30 @@ class Channel(enum.Enum):
     EMAIL = "email"
     SMS = "sms"
     POST = "post"
+
+
+class NoticeState(enum.Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up after the most attempts: in the operators' dead-letter list
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notice to a subject and every copy letter it tells of, oldest first (the letters keep the contract's form:
+    they are the content lookup sends and the subject reads). The subject is not part of it: only notify's
+    delivery, which decrypts it, ever needs the number."""
+
+    id: uuid.UUID
+    source_id: str
+    source_ids: list[str]
+    letters: list[notify_pb2.CopyLetter]
+    state: NoticeState
+    channel: Channel | None  # unset until the first attempt
+    attempts: int
+    last_error: str
+    create_time: datetime
+    deliver_time: datetime | None
 
 
 @dataclass(frozen=True)
