@@ -284,6 +284,37 @@ async def registry(services: Callable[..., Awaitable[Registry]]) -> Registry:
     return await services(*devstack.SERVICES)
 
 
+async def rolls_back_unless_committed(
+    unit_of_work: Callable[[], Any],
+    write: Callable[[Any], Awaitable[None]],
+    written: Callable[[Any], Awaitable[bool]],
+) -> None:
+    """A service's unit of work keeps nothing it was not told to commit: not when the use case just returns, not
+    when it fails; and keeps what it commits."""
+    async with unit_of_work() as uow:
+        await write(uow)
+    async with unit_of_work() as uow:
+        assert not await written(uow), "kept without a commit"
+    with pytest.raises(RuntimeError):
+        async with unit_of_work() as uow:
+            await write(uow)
+            raise RuntimeError("the use case fails")
+    async with unit_of_work() as uow:
+        assert not await written(uow), "kept after a failure"
+    async with unit_of_work() as uow:
+        await write(uow)
+        await uow.commit()
+    async with unit_of_work() as uow:
+        assert await written(uow), "not kept after a commit"
+
+
+def service_engine(socket: str, service: str, database: str) -> Any:
+    """An engine on the test's database with the service's own role."""
+    from gjeld_shared import db
+
+    return db.create_engine(devstack.database_url(socket, service, database))
+
+
 # --- test data ------------------------------------------------------------------------------------------------
 
 BANK = "999888777"  # Fjordbanken ASA in the development institution directory

@@ -11,6 +11,7 @@ from typing import Any
 
 from gjeld_shared.db import beyond
 from gjeld_shared.rekey import Protected
+from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -343,3 +344,12 @@ class ConsentStore:
             )
         ).scalar_one_or_none()
         return since
+
+
+class ConsentUnitOfWork(UnitOfWork):
+    """One transaction of consent's use cases, with its store."""
+
+    consents: ConsentStore
+
+    def bind(self, connection: AsyncConnection) -> None:
+        self.consents = ConsentStore(connection)

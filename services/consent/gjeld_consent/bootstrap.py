@@ -11,7 +11,7 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED
+from .adapters import PROTECTED, ConsentUnitOfWork
 from .entrypoints import ACCESS, ConsentServicer
 from .service_layer import Consents
 from .settings import ConsentSettings
@@ -22,7 +22,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: ConsentSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
-        consents = Consents(parts.engine, parts.keys, timedelta(days=settings.feed_retention_days))
+        consents = Consents(
+            lambda: ConsentUnitOfWork(parts.engine), parts.keys, timedelta(days=settings.feed_retention_days)
+        )
         return Wiring(
             [
                 registration(

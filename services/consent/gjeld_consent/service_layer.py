@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,10 +13,9 @@ from gjeld_shared.errors import AlreadyExists, FieldViolation, InvalidArgument, 
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.server import drain_when_due
 from gjeld_shared.timestamps import now
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import domain
-from .adapters import ConsentStore
+from .adapters import ConsentUnitOfWork
 from .domain import Consent, Event, EventType, Origin, Scope, State, Use
 
 
@@ -45,8 +45,8 @@ def _not_found(consent_id: uuid.UUID | None, own_id: str | None) -> NotFound:
 
 
 class Consents:
-    def __init__(self, engine: AsyncEngine, keys: SubjectKeys, retention: timedelta) -> None:
-        self._engine = engine
+    def __init__(self, unit_of_work: Callable[[], ConsentUnitOfWork], keys: SubjectKeys, retention: timedelta) -> None:
+        self._uow = unit_of_work
         self._keys = keys
         self._retention = retention
 
@@ -74,13 +74,13 @@ class Consents:
             institution_consent_id=institution_id,
         )
         digest = self._keys.digest(content)
-        async with self._engine.begin() as connection:
-            store = ConsentStore(connection)
-            stored, stored_digest, created = await store.add(
+        async with self._uow() as uow:
+            stored, stored_digest, created = await uow.consents.add(
                 self._keys.blind_index(subject), consent, request_id, digest
             )
             if created:
-                await store.record_event(asked.institution, EventType.CREATED, stored.id, moment)
+                await uow.consents.record_event(asked.institution, EventType.CREATED, stored.id, moment)
+            await uow.commit()
         return stored, stored_digest, digest, created
 
     async def grant(self, subject: str, asked: ConsentRequest, request_id: str, content: bytes) -> Consent:
@@ -116,42 +116,44 @@ class Consents:
         return stored, created
 
     async def list(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Consent]:
-        async with self._engine.connect() as connection:
-            return await ConsentStore(connection).of_subject(self._keys.blind_index(subject), before, limit)
+        async with self._uow() as uow:
+            return await uow.consents.of_subject(self._keys.blind_index(subject), before, limit)
 
     async def withdraw(self, subject: str, consent_id: uuid.UUID) -> Consent:
-        async with self._engine.begin() as connection:
-            store = ConsentStore(connection)
-            consent = await store.get(self._keys.blind_index(subject), consent_id, lock=True)
+        async with self._uow() as uow:
+            consent = await uow.consents.get(self._keys.blind_index(subject), consent_id, lock=True)
             if consent is None:
                 raise NotFound(
                     "CONSENT_NOT_FOUND", "the subject has no consent with this id", {"consent_id": str(consent_id)}
                 )
             if consent.withdraw_time is None:
                 consent.withdraw_time = now()
-                await store.withdraw(consent_id, consent.withdraw_time)
-                await store.record_event(consent.institution, EventType.WITHDRAWN, consent.id, consent.withdraw_time)
+                await uow.consents.withdraw(consent_id, consent.withdraw_time)
+                await uow.consents.record_event(
+                    consent.institution, EventType.WITHDRAWN, consent.id, consent.withdraw_time
+                )
+                await uow.commit()
             return consent
 
     async def of_institution(self, institution: str, consent_id: uuid.UUID | None, own_id: str | None) -> Consent:
-        async with self._engine.connect() as connection:
-            consent = await ConsentStore(connection).of_institution(institution, consent_id, own_id, lock=False)
+        async with self._uow() as uow:
+            consent = await uow.consents.of_institution(institution, consent_id, own_id, lock=False)
         if consent is None:
             raise _not_found(consent_id, own_id)
         return consent
 
     async def end(self, institution: str, consent_id: uuid.UUID | None, own_id: str | None) -> Consent:
         """The institution no longer needs the consent; a consent already refused is returned as it is."""
-        async with self._engine.begin() as connection:
-            store = ConsentStore(connection)
-            consent = await store.of_institution(institution, consent_id, own_id, lock=True)
+        async with self._uow() as uow:
+            consent = await uow.consents.of_institution(institution, consent_id, own_id, lock=True)
             if consent is None:
                 raise _not_found(consent_id, own_id)
             moment = now()
             if consent.state(moment) is State.ACTIVE:
                 consent.end_time = moment
-                await store.end(consent.id, moment)
-                await store.record_event(institution, EventType.ENDED, consent.id, moment)
+                await uow.consents.end(consent.id, moment)
+                await uow.consents.record_event(institution, EventType.ENDED, consent.id, moment)
+                await uow.commit()
             return consent
 
     async def use(
@@ -161,13 +163,12 @@ class Consents:
 
         None when the subject has a credit block (DOM-12): then no consent is looked at and no use is recorded."""
         subject_index = self._keys.blind_index(subject)
-        async with self._engine.begin() as connection:
-            store = ConsentStore(connection)
-            if await store.blocked_since(subject_index) is not None:
+        async with self._uow() as uow:
+            if await uow.consents.blocked_since(subject_index) is not None:
                 return None
             moment = now()
-            candidates = await store.candidates(subject_index, institution, scope)
-            already = await store.used_for(disclosure_id)
+            candidates = await uow.consents.candidates(subject_index, institution, scope)
+            already = await uow.consents.used_for(disclosure_id)
             if already is not None:
                 for consent in candidates:
                     if consent.id == already:
@@ -180,32 +181,35 @@ class Consents:
                     {"institution": institution, "scope": scope.value},
                 )
             use = Use(moment, disclosure_id, reference)
-            await store.record_use(chosen.id, use)
-            await store.record_event(institution, EventType.USED, chosen.id, moment, disclosure_id)
+            await uow.consents.record_use(chosen.id, use)
+            await uow.consents.record_event(institution, EventType.USED, chosen.id, moment, disclosure_id)
+            await uow.commit()
             chosen.uses.append(use)
             return chosen
 
     async def feed(self, institution: str, after: int, limit: int) -> Feed:
-        async with self._engine.connect() as connection:
-            store = ConsentStore(connection)
-            found = await store.events_after(institution, after, limit)
-            first_kept = await store.first_kept_position(institution)
-            consents = await store.consents_by_id([e.consent_id for e in found]) if found else {}
+        async with self._uow() as uow:
+            found = await uow.consents.events_after(institution, after, limit)
+            first_kept = await uow.consents.first_kept_position(institution)
+            consents = await uow.consents.consents_by_id([e.consent_id for e in found]) if found else {}
         return Feed(found, consents, found[-1].position if found else after, first_kept)
 
     # --- credit blocks (DOM-12) ---------------------------------------------------------------------------------
 
     async def place_block(self, subject: str) -> datetime:
-        async with self._engine.begin() as connection:
-            return await ConsentStore(connection).block(self._keys.blind_index(subject), now())
+        async with self._uow() as uow:
+            since = await uow.consents.block(self._keys.blind_index(subject), now())
+            await uow.commit()
+            return since
 
     async def lift_block(self, subject: str) -> None:
-        async with self._engine.begin() as connection:
-            await ConsentStore(connection).unblock(self._keys.blind_index(subject))
+        async with self._uow() as uow:
+            await uow.consents.unblock(self._keys.blind_index(subject))
+            await uow.commit()
 
     async def blocked_since(self, subject: str) -> datetime | None:
-        async with self._engine.connect() as connection:
-            return await ConsentStore(connection).blocked_since(self._keys.blind_index(subject))
+        async with self._uow() as uow:
+            return await uow.consents.blocked_since(self._keys.blind_index(subject))
 
     # --- housekeeping ---------------------------------------------------------------------------------------------
 
@@ -213,21 +217,24 @@ class Consents:
         """Put the expiry of consents whose validity ran out into their institutions' feeds, and forget feed
         events older than the retention. Returns how many expiries were noted."""
         moment = now()
-        async with self._engine.begin() as connection:
-            store = ConsentStore(connection)
-            expired = await store.newly_expired(moment, limit)
+        async with self._uow() as uow:
+            expired = await uow.consents.newly_expired(moment, limit)
             for consent in expired:
                 if consent.withdraw_time is None and consent.end_time is None:
-                    await store.record_event(consent.institution, EventType.EXPIRED, consent.id, consent.expire_time)
-                await store.expiry_noted(consent.id)
-            await store.prune_events(moment - self._retention)
+                    await uow.consents.record_event(
+                        consent.institution, EventType.EXPIRED, consent.id, consent.expire_time
+                    )
+                await uow.consents.expiry_noted(consent.id)
+            await uow.consents.prune_events(moment - self._retention)
+            await uow.commit()
         return len(expired)
 
     async def any_housekeeping_due(self) -> bool:
         moment = now()
-        async with self._engine.connect() as connection:
-            store = ConsentStore(connection)
-            return await store.any_newly_expired(moment) or await store.any_events_before(moment - self._retention)
+        async with self._uow() as uow:
+            return await uow.consents.any_newly_expired(moment) or await uow.consents.any_events_before(
+                moment - self._retention
+            )
 
     async def run_housekeeping(self, stopping: asyncio.Event, interval: float) -> None:
         await drain_when_due(stopping, interval, self.any_housekeeping_due, self.note_expiries, "consent expiry")
