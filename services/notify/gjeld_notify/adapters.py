@@ -23,6 +23,7 @@ from gjeld.notify.v1 import notify_pb2
 from gjeld_shared.db import beyond
 from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
+from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     Column,
     DateTime,
@@ -325,3 +326,12 @@ class NoticeStore:
                 index_elements=["subject_index"], set_={"email_address": email, "update_time": when}
             )
         )
+
+
+class NoticeUnitOfWork(UnitOfWork):
+    """One transaction of notify's use cases, with its store."""
+
+    notices: NoticeStore
+
+    def bind(self, connection: AsyncConnection) -> None:
+        self.notices = NoticeStore(connection)

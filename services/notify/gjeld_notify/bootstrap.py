@@ -11,7 +11,7 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, DevelopmentChannels, DevelopmentPopulationRegister
+from .adapters import PROTECTED, DevelopmentChannels, DevelopmentPopulationRegister, NoticeUnitOfWork
 from .entrypoints import ACCESS, NotifyServicer
 from .service_layer import DeliveryPolicy, Notices
 from .settings import NotifySettings
@@ -23,7 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
         notices = Notices(
-            parts.engine,
+            lambda: NoticeUnitOfWork(parts.engine),
             parts.keys,
             DevelopmentChannels(settings.mailbox_dir),
             DevelopmentPopulationRegister(settings.population_register_file),

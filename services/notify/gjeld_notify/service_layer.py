@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,10 +17,9 @@ from gjeld_shared.errors import FailedPrecondition
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.server import backoff, drain_when_due
 from gjeld_shared.timestamps import now
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import letters
-from .adapters import Channels, NoticeStore, PopulationRegister
+from .adapters import Channels, NoticeStore, NoticeUnitOfWork, PopulationRegister
 from .domain import Channel, Notice, choose_channel, merge_key
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,13 @@ class DeliveryPolicy:
 class Notices:
     def __init__(
         self,
-        engine: AsyncEngine,
+        unit_of_work: Callable[[], NoticeUnitOfWork],
         keys: SubjectKeys,
         channels: Channels,
         population: PopulationRegister,
         policy: DeliveryPolicy,
     ) -> None:
-        self._engine = engine
+        self._uow = unit_of_work
         self._keys = keys
         self._channels = channels
         self._population = population
@@ -56,13 +56,14 @@ class Notices:
         subject_index = self._keys.blind_index(subject)
         key = merge_key(letter.recipient.organization_number.value, letter.application_reference)
         content = letter.SerializeToString()
-        async with self._engine.begin() as connection:
-            store = NoticeStore(connection)
+        async with self._uow() as uow:
+            store = uow.notices
             earlier = await store.notice_of_source(source_id)
             if earlier is not None:
                 return (await store.notices([earlier]))[0], False
             joined = await store.mergeable(subject_index, key, moment) if key else None
             if joined is not None and await store.add_source(joined.id, source_id, content, moment):
+                await uow.commit()
                 return (await store.notices([joined]))[0], True
             row = await store.add(
                 {
@@ -79,6 +80,7 @@ class Notices:
                     "create_time": moment,
                 }
             )
+            await uow.commit()
             return (await store.notices([row]))[0], True
 
     async def _deliver_one(self, store: NoticeStore, row: Any, notice: Notice) -> None:
@@ -114,11 +116,11 @@ class Notices:
         Each notice is locked while it is sent and marked in the same transaction, so no two workers send it;
         a crash between sending and committing sends it again under the same notice id, which the channels treat
         as the same message."""
-        async with self._engine.begin() as connection:
-            store = NoticeStore(connection)
-            due = await store.due(now(), limit)
-            for row, notice in zip(due, await store.notices(due), strict=True):
-                await self._deliver_one(store, row, notice)
+        async with self._uow() as uow:
+            due = await uow.notices.due(now(), limit)
+            for row, notice in zip(due, await uow.notices.notices(due), strict=True):
+                await self._deliver_one(uow.notices, row, notice)
+            await uow.commit()
         return len(due)
 
     async def run_delivery(self, stopping: asyncio.Event, interval: float = 0.5) -> None:
@@ -126,36 +128,36 @@ class Notices:
         await drain_when_due(stopping, interval, self.any_due, self.deliver_due, "delivery")
 
     async def any_due(self) -> bool:
-        async with self._engine.connect() as connection:
-            return await NoticeStore(connection).any_due(now())
+        async with self._uow() as uow:
+            return await uow.notices.any_due(now())
 
     async def of_subject(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Notice]:
-        async with self._engine.connect() as connection:
-            store = NoticeStore(connection)
-            return await store.notices(await store.of_subject(self._keys.blind_index(subject), before, limit))
+        async with self._uow() as uow:
+            found = await uow.notices.of_subject(self._keys.blind_index(subject), before, limit)
+            return await uow.notices.notices(found)
 
     async def failed(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Notice]:
-        async with self._engine.connect() as connection:
-            store = NoticeStore(connection)
-            return await store.notices(await store.failed_notices(before, limit))
+        async with self._uow() as uow:
+            return await uow.notices.notices(await uow.notices.failed_notices(before, limit))
 
     async def retry(self, notice_id: uuid.UUID) -> Notice:
-        async with self._engine.begin() as connection:
-            store = NoticeStore(connection)
-            row = await store.retry(notice_id, now())
+        async with self._uow() as uow:
+            row = await uow.notices.retry(notice_id, now())
             if row is None:
                 raise FailedPrecondition(
                     "NOTICE_NOT_FAILED", "no failed notice has this id", {"notice_id": str(notice_id)}
                 )
-            return (await store.notices([row]))[0]
+            await uow.commit()
+            return (await uow.notices.notices([row]))[0]
 
     async def email_preference(self, subject: str) -> tuple[str, datetime | None]:
-        async with self._engine.connect() as connection:
-            row = await NoticeStore(connection).email_of(self._keys.blind_index(subject))
+        async with self._uow() as uow:
+            row = await uow.notices.email_of(self._keys.blind_index(subject))
         return (row.email_address, row.update_time) if row else ("", None)
 
     async def set_email_preference(self, subject: str, email: str) -> datetime:
         moment = now()
-        async with self._engine.begin() as connection:
-            await NoticeStore(connection).set_email(self._keys.blind_index(subject), email, moment)
+        async with self._uow() as uow:
+            await uow.notices.set_email(self._keys.blind_index(subject), email, moment)
+            await uow.commit()
         return moment
