@@ -28,6 +28,7 @@ from gjeld_shared.errors import GjeldError, PermissionDenied, Unavailable
 from gjeld_shared.institutions import Institution
 from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
+from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     Boolean,
     Column,
@@ -183,6 +184,15 @@ def _unavailable(service: str, error: grpc.RpcError) -> GjeldError:
         f"the {service} service could not answer",
         {"service": service, "code": remote.code.name},
     )
+
+
+class DisclosureUnitOfWork(UnitOfWork):
+    """One transaction of lookup's use cases, with its store: the disclosure log and the outbox of letters."""
+
+    disclosures: DisclosureLog
+
+    def bind(self, connection: AsyncConnection) -> None:
+        self.disclosures = DisclosureLog(connection)
 
 
 class Registry:

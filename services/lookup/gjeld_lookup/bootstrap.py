@@ -11,7 +11,7 @@ from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, LiveCreditors, Registry
+from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry
 from .entrypoints import ACCESS, LookupServicer
 from .service_layer import Lookups
 from .settings import LookupSettings
@@ -29,7 +29,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
         )
         live = LiveCreditors(CreditorChannels(parts.creditor_channel))
         lookups = Lookups(
-            parts.engine,
+            lambda: DisclosureUnitOfWork(parts.engine),
             parts.keys,
             registry,
             live,

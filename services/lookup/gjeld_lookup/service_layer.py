@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,10 +24,9 @@ from gjeld_shared.timestamps import now, to_proto
 from opentelemetry import trace
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import domain
-from .adapters import DisclosureLog, LiveCreditors, Registry
+from .adapters import DisclosureUnitOfWork, LiveCreditors, Registry
 from .domain import Answer, Purpose
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ class OwnView:
 class Lookups:
     def __init__(
         self,
-        engine: AsyncEngine,
+        unit_of_work: Callable[[], DisclosureUnitOfWork],
         keys: SubjectKeys,
         registry: Registry,
         live: LiveCreditors,
@@ -81,7 +80,7 @@ class Lookups:
         call_timeout: float,
         tracer: trace.Tracer,
     ) -> None:
-        self._engine = engine
+        self._uow = unit_of_work
         # The service's own tracer: the global one is a no-op, as each service has its own provider.
         self._tracer = tracer
         self._keys = keys
@@ -157,8 +156,8 @@ class Lookups:
         use of the consent, no second disclosure, no second letter."""
         digest = self._keys.digest(f"{subject}\x00{purpose.value}\x00{reference}".encode()) if request_id else None
         if request_id:
-            async with self._engine.connect() as connection:
-                earlier = await DisclosureLog(connection).of_request(institution, request_id)
+            async with self._uow() as uow:
+                earlier = await uow.disclosures.of_request(institution, request_id)
             if earlier is not None:
                 return self._retried(earlier, digest, request_id)
         disclosure_id = uuid.uuid4()
@@ -215,8 +214,8 @@ class Lookups:
             await self._record(values, letter, subject)
         except IntegrityError:
             # The same request, sent twice at once, recorded first by the other call: its answer is the answer.
-            async with self._engine.connect() as connection:
-                earlier = await DisclosureLog(connection).of_request(institution, request_id)
+            async with self._uow() as uow:
+                earlier = await uow.disclosures.of_request(institution, request_id)
             if not request_id or earlier is None:
                 raise
             return self._retried(earlier, digest, request_id)
@@ -242,13 +241,13 @@ class Lookups:
 
     async def _record(self, values: dict[str, Any], letter: notify_pb2.CopyLetter | None, subject: str) -> None:
         """The disclosure record and the copy letter to send (if any), in one transaction."""
-        async with self._engine.begin() as connection:
-            log_ = DisclosureLog(connection)
-            await log_.record(values)
+        async with self._uow() as uow:
+            await uow.disclosures.record(values)
             if letter is not None:
-                await log_.queue_letter(
+                await uow.disclosures.queue_letter(
                     values["id"], self._keys.encrypt(subject), letter.SerializeToString(), values["disclose_time"]
                 )
+            await uow.commit()
 
     async def own_debt(self, subject: str, wait: float, timeout: float) -> OwnView:
         """The subject's own view, with creditors (DOM-5), live where creditors answer; in the access log, no
@@ -266,8 +265,8 @@ class Lookups:
                 status.confirm_time.FromDatetime(confirmed)
             creditors.append(status)
         totals = domain.totals(debts)
-        async with self._engine.begin() as connection:
-            await DisclosureLog(connection).record(
+        async with self._uow() as uow:
+            await uow.disclosures.record(
                 {
                     "id": uuid.uuid4(),
                     "subject_index": self._keys.blind_index(subject),
@@ -281,19 +280,20 @@ class Lookups:
                     "disclosed": b"",
                 }
             )
+            await uow.commit()
         return OwnView(debts, totals, creditors, gathered.answered, gathered.missing)
 
     async def disclosures_of(
         self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Row[Any]]:
-        async with self._engine.connect() as connection:
-            return await DisclosureLog(connection).of_subject(self._keys.blind_index(subject), before, limit)
+        async with self._uow() as uow:
+            return await uow.disclosures.of_subject(self._keys.blind_index(subject), before, limit)
 
     async def relay_letters(self, limit: int = 20) -> int:
         """Hand due copy letters to notify, at least once; notify de-duplicates on the disclosure id."""
         relayed = 0
-        async with self._engine.begin() as connection:
-            log_ = DisclosureLog(connection)
+        async with self._uow() as uow:
+            log_ = uow.disclosures
             for row in await log_.letters_due(now(), limit):
                 with self._tracer.start_as_current_span(
                     "relay copy letter", attributes={"disclosure.id": str(row.disclosure_id)}
@@ -311,11 +311,12 @@ class Lookups:
                         continue
                 await log_.relayed(row.disclosure_id, now())
                 relayed += 1
+            await uow.commit()
         return relayed
 
     async def any_letter_due(self) -> bool:
-        async with self._engine.connect() as connection:
-            return await DisclosureLog(connection).any_letter_due(now())
+        async with self._uow() as uow:
+            return await uow.disclosures.any_letter_due(now())
 
     async def run_relay(self, stopping: asyncio.Event, interval: float) -> None:
         await drain_when_due(stopping, interval, self.any_letter_due, self.relay_letters, "relay")

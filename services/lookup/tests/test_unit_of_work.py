@@ -1,0 +1,39 @@
+"""lookup's unit of work: nothing is kept unless committed."""
+
+from __future__ import annotations
+
+import uuid
+
+from gjeld_lookup.adapters import DisclosureUnitOfWork
+from gjeld_shared.timestamps import now
+from gjeld_tools.testing import rolls_back_unless_committed, service_engine
+
+SUBJECT_INDEX = b"\x01" + bytes(32)
+
+
+async def test_nothing_is_kept_unless_committed(postgres: str, database: str) -> None:
+    engine = service_engine(postgres, "lookup", database)
+
+    async def record(uow: DisclosureUnitOfWork) -> None:
+        await uow.disclosures.record(
+            {
+                "id": uuid.uuid4(),
+                "subject_index": SUBJECT_INDEX,
+                "recipient": None,
+                "purpose": "subject_access",
+                "consent_id": None,
+                "application_reference": "",
+                "debt_count": 0,
+                "trace_id": "",
+                "disclose_time": now(),
+                "disclosed": b"",
+            }
+        )
+
+    async def recorded(uow: DisclosureUnitOfWork) -> bool:
+        return bool(await uow.disclosures.of_subject(SUBJECT_INDEX, None, 1))
+
+    try:
+        await rolls_back_unless_committed(lambda: DisclosureUnitOfWork(engine), record, recorded)
+    finally:
+        await engine.dispose()
