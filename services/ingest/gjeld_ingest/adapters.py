@@ -22,6 +22,7 @@ from gjeld_shared.errors import Unavailable
 from gjeld_shared.institutions import Institution
 from gjeld_shared.rekey import Protected
 from gjeld_shared.timestamps import from_proto
+from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -373,6 +374,19 @@ class Handovers:
             )
         ).one()
         return _handover(row)
+
+
+class IngestUnitOfWork(UnitOfWork):
+    """One transaction of ingest's use cases other than taking in a delivery, with their stores."""
+
+    debts: DebtRegister
+    deliveries: DeliveryRecords
+    handovers: Handovers
+
+    def bind(self, connection: AsyncConnection) -> None:
+        self.debts = DebtRegister(connection)
+        self.deliveries = DeliveryRecords(connection)
+        self.handovers = Handovers(connection)
 
 
 @dataclass(frozen=True)

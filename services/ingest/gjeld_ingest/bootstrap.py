@@ -12,10 +12,11 @@ from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, CalledCreditors
+from .adapters import PROTECTED, CalledCreditors, IngestUnitOfWork
 from .entrypoints import ACCESS, IngestServicer
 from .service_layer import Ingest, SnapshotFetches
 from .settings import IngestSettings
+from .staging import DeliveryUnitOfWork
 
 NAME = "ingest"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -24,7 +25,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
         creditors = CalledCreditors(CreditorChannels(parts.creditor_channel))
-        ingest = Ingest(parts.engine, parts.keys, parts.tracer_provider.get_tracer(__name__))
+        ingest = Ingest(
+            lambda: IngestUnitOfWork(parts.engine),
+            lambda: DeliveryUnitOfWork(parts.engine),
+            parts.keys,
+            parts.tracer_provider.get_tracer(__name__),
+        )
         fetches = SnapshotFetches(ingest, parts.directory, creditors)
         servicer = IngestServicer(ingest, fetches, parts.directory, parts.pages)
         fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc)

@@ -8,12 +8,11 @@ import hashlib
 import hmac
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import asyncpg
 from gjeld_shared.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -26,10 +25,9 @@ from gjeld_shared.errors import (
 from gjeld_shared.identity_numbers import KeyedDigest, SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory
 from opentelemetry.trace import Tracer
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import domain
-from .adapters import CalledCreditors, DebtRegister, DeliveryRecords, Handovers, delivery_from_row, registered_debt
+from .adapters import CalledCreditors, IngestUnitOfWork, delivery_from_row, registered_debt
 from .domain import (
     Delivery,
     DeliveryHeader,
@@ -41,7 +39,7 @@ from .domain import (
     Rejection,
     Strictness,
 )
-from .staging import DeliveryLog, Staging, staged_closure, staged_debt
+from .staging import DeliveryLog, DeliveryUnitOfWork, Staging, staged_closure, staged_debt
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +118,14 @@ def _record(kind: DeliveryKind, position: int) -> str:
 
 
 class Ingest:
-    def __init__(self, engine: AsyncEngine, keys: SubjectKeys, tracer: Tracer) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        unit_of_work: Callable[[], IngestUnitOfWork],
+        delivery: Callable[[], DeliveryUnitOfWork],
+        keys: SubjectKeys,
+        tracer: Tracer,
+    ) -> None:
+        self._uow, self._delivery = unit_of_work, delivery
         self._keys = keys
         self._tracer = tracer
 
@@ -135,25 +139,24 @@ class Ingest:
         digest.update(header.fingerprint())
         receive_time = datetime.now(UTC)
         try:
-            async with self._engine.connect() as connection:
-                db: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-                async with db.transaction():
-                    earlier = await DeliveryLog(db).find(creditor, header.request_id)
-                    if earlier is not None:
-                        async for part in parts:
-                            digest.update(part.content)
-                        return await self._retried(creditor, delivery_from_row(earlier), digest.digest())
-                    return await self._apply(db, creditor, header, parts, digest, receive_time)
+            async with self._delivery() as uow:
+                earlier = await uow.log.find(creditor, header.request_id)
+                if earlier is not None:
+                    async for part in parts:
+                        digest.update(part.content)
+                    return await self._retried(creditor, delivery_from_row(earlier), digest.digest())
+                outcome = await self._apply(uow, creditor, header, parts, digest, receive_time)
+                await uow.commit()
+                return outcome
         except _RequestIdTaken:
-            async with self._engine.connect() as connection:
-                db = (await connection.get_raw_connection()).driver_connection
-                taken = await DeliveryLog(db).find(creditor, header.request_id)
+            async with self._delivery() as uow:
+                taken = await uow.log.find(creditor, header.request_id)
             assert taken is not None
             return await self._retried(creditor, delivery_from_row(taken), digest.digest())
 
     async def _apply(
         self,
-        db: asyncpg.Connection,
+        uow: DeliveryUnitOfWork,
         creditor: str,
         header: DeliveryHeader,
         parts: AsyncIterator[Part],
@@ -161,7 +164,7 @@ class Ingest:
         receive_time: datetime,
     ) -> Outcome:
         delivery_id = uuid.uuid4()
-        staging, log, tally = Staging(db), DeliveryLog(db), _Tally(header)
+        staging, log, tally = uow.staging, uow.log, _Tally(header)
         protect = _Protector(self._keys)
         await staging.create()
         pending: list[tuple[Any, ...]] = []
@@ -269,30 +272,29 @@ class Ingest:
         tally.unsaved = []
 
     async def delivery(self, creditor: str, delivery_id: uuid.UUID) -> Delivery:
-        async with self._engine.connect() as connection:
-            found = await DeliveryRecords(connection).get(creditor, delivery_id)
+        async with self._uow() as uow:
+            found = await uow.deliveries.get(creditor, delivery_id)
         if found is None:
             raise NotFound("DELIVERY_NOT_FOUND", "no delivery of yours has this id", {"id": str(delivery_id)})
         return found
 
     async def deliveries(self, creditor: str, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Delivery]:
-        async with self._engine.connect() as connection:
-            return await DeliveryRecords(connection).newest_first(creditor, after, limit)
+        async with self._uow() as uow:
+            return await uow.deliveries.newest_first(creditor, after, limit)
 
     async def rejections(self, creditor: str, delivery_id: uuid.UUID, after: int, limit: int) -> list[Rejection]:
         await self.delivery(creditor, delivery_id)  # only the institution's own deliveries
-        async with self._engine.connect() as connection:
-            return await DeliveryRecords(connection).rejections(delivery_id, after, limit)
+        async with self._uow() as uow:
+            return await uow.deliveries.rejections(delivery_id, after, limit)
 
     async def propose_handover(
         self, giver: str, receiver: str, account_ids: Sequence[str], request_id: str = ""
     ) -> Handover:
         """A proposal; with a request id, a retry of the same proposal returns the first one (AIP-155)."""
         digest = hashlib.sha256("\x00".join([receiver, *account_ids]).encode()).digest() if request_id else None
-        async with self._engine.begin() as connection:
-            handover, first = await Handovers(connection).propose(
-                giver, receiver, account_ids, request_id or None, digest
-            )
+        async with self._uow() as uow:
+            handover, first = await uow.handovers.propose(giver, receiver, account_ids, request_id or None, digest)
+            await uow.commit()
         if first != digest:
             raise AlreadyExists(
                 "REQUEST_ID_REUSED", "this request id was used before for another handover", {"request_id": request_id}
@@ -301,8 +303,8 @@ class Ingest:
 
     async def accept_handover(self, receiver: str, handover_id: uuid.UUID) -> Handover:
         """Move the debts at once: a lookup sees each at the giver or at the receiver, never both or neither."""
-        async with self._engine.begin() as connection:
-            handovers = Handovers(connection)
+        async with self._uow() as uow:
+            handovers = uow.handovers
             handover = await handovers.get_for_update(handover_id)
             if handover is None or receiver not in (handover.receiver, handover.giver):
                 raise NotFound("HANDOVER_NOT_FOUND", "no handover to you has this id", {"id": str(handover_id)})
@@ -318,19 +320,21 @@ class Ingest:
                     "you already hold debts with the same account and debtor as debts to be handed over",
                     {"conflict_count": str(conflicts)},
                 )
-            return await handovers.complete(handover)
+            completed = await handovers.complete(handover)
+            await uow.commit()
+            return completed
 
     async def debts_of_creditor(self, creditor: str, after: tuple[str, bytes] | None, limit: int) -> DebtPage:
-        async with self._engine.connect() as connection:
-            rows = await DebtRegister(connection).of_creditor(creditor, after, limit + 1)
+        async with self._uow() as uow:
+            rows = await uow.debts.of_creditor(creditor, after, limit + 1)
         page = rows[:limit]
         debts = [registered_debt(row, self._keys.decrypt(row.debtor_encrypted)) for row in page]
         last = (page[-1].account_id, page[-1].debtor_index) if len(rows) > limit else None
         return DebtPage(debts, last)
 
     async def debts_of_subject(self, subject: str) -> list[RegisteredDebt]:
-        async with self._engine.connect() as connection:
-            return await DebtRegister(connection).of_subject(self._keys.blind_index(subject))
+        async with self._uow() as uow:
+            return await uow.debts.of_subject(self._keys.blind_index(subject))
 
 
 class SnapshotFetches:

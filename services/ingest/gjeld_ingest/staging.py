@@ -16,9 +16,11 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import asyncpg
+from gjeld_shared.unit_of_work import UnitOfWork
 
 from .domain import CreditFacility, Debt, DebtKey, DeliveryKind, RepaymentLoan, Strictness, Terms
 
@@ -290,3 +292,34 @@ def staged_debt(position: int, debt: Debt, debtor_index: bytes, debtor_encrypted
 def staged_closure(position: int, key: DebtKey, debtor_index: bytes) -> tuple[Any, ...]:
     """A debt to close, as a staged record."""
     return (position, True, key.account_id, debtor_index) + (None,) * (len(STAGED_COLUMNS) - 4)
+
+
+class DeliveryUnitOfWork(UnitOfWork):
+    """One delivery's transaction on the driver itself (the hot path: COPY into staging, one merge), with the staging
+    table and the delivery log bound to it; rolled back unless committed, like every unit of work."""
+
+    staging: Staging
+    log: DeliveryLog
+
+    async def __aenter__(self) -> Self:
+        self._connection = await self._engine.connect()
+        driver: asyncpg.Connection = (await self._connection.get_raw_connection()).driver_connection
+        self._transaction = driver.transaction()
+        await self._transaction.start()
+        self._committed = False
+        self.staging, self.log = Staging(driver), DeliveryLog(driver)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        connection, self._connection = self.connection, None
+        try:
+            if not self._committed:
+                await self._transaction.rollback()
+        finally:
+            await connection.close()
+
+    async def commit(self) -> None:
+        await self._transaction.commit()
+        self._committed = True
