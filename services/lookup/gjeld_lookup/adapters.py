@@ -12,13 +12,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
 from gjeld.creditor.v1 import creditor_service_pb2
-from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2, ingest_service_pb2_grpc
+from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2, notify_service_pb2_grpc
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
@@ -46,6 +46,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import convert
+from .domain import Debt, Disclosure, Purpose
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +106,32 @@ class DisclosureLog:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
-    async def record(self, values: dict[str, Any]) -> None:
-        await self._db.execute(insert(disclosures).values(**values))
+    async def record(
+        self,
+        disclosure: Disclosure,
+        subject_index: bytes,
+        answer: bytes,
+        request_id: str | None = None,
+        request_digest: bytes | None = None,
+    ) -> None:
+        """The disclosure, with what was disclosed (the lender's answer) and, for a retry-safe lookup, its request."""
+        await self._db.execute(
+            insert(disclosures).values(
+                id=disclosure.id,
+                subject_index=subject_index,
+                recipient=disclosure.recipient,
+                purpose=disclosure.purpose.value,
+                consent_id=disclosure.consent_id,
+                application_reference=disclosure.application_reference,
+                debt_count=disclosure.debt_count,
+                trace_id=disclosure.trace_id,
+                disclose_time=disclosure.disclose_time,
+                credit_blocked=disclosure.credit_blocked,
+                disclosed=answer,
+                request_id=request_id,
+                request_digest=request_digest,
+            )
+        )
 
     async def of_request(self, recipient: str, request_id: str) -> Any:
         """The disclosure an institution's earlier lookup with this request id made, if any."""
@@ -125,15 +152,14 @@ class DisclosureLog:
 
     async def of_subject(
         self, subject_index: bytes, before: tuple[datetime, uuid.UUID] | None, limit: int
-    ) -> list[Any]:
+    ) -> list[Disclosure]:
         query = select(disclosures).where(disclosures.c.subject_index == subject_index)
         if before is not None:
             query = query.where(beyond((disclosures.c.disclose_time, disclosures.c.id), before, descending=True))
-        return list(
-            await self._db.execute(
-                query.order_by(disclosures.c.disclose_time.desc(), disclosures.c.id.desc()).limit(limit)
-            )
+        rows = await self._db.execute(
+            query.order_by(disclosures.c.disclose_time.desc(), disclosures.c.id.desc()).limit(limit)
         )
+        return [disclosure_from_row(row) for row in rows]
 
     async def any_letter_due(self, now: datetime) -> bool:
         return bool(
@@ -183,6 +209,20 @@ def _unavailable(service: str, error: grpc.RpcError) -> GjeldError:
         "DEPENDENCY_UNAVAILABLE",
         f"the {service} service could not answer",
         {"service": service, "code": remote.code.name},
+    )
+
+
+def disclosure_from_row(row: Any) -> Disclosure:
+    return Disclosure(
+        row.id,
+        row.recipient,
+        Purpose(row.purpose),
+        row.consent_id,
+        row.disclose_time,
+        row.debt_count,
+        row.application_reference,
+        row.trace_id,
+        row.credit_blocked,
     )
 
 
@@ -236,7 +276,8 @@ class Registry:
             raise _unavailable("consent", error) from None
         return bool(reply.credit_blocked)
 
-    async def debts_of(self, subject: str, timeout: float) -> list[ingest_pb2.Debt]:
+    async def debts_of(self, subject: str, timeout: float) -> list[Debt]:
+        """Every debt the register holds of the subject, read into lookup's own type (with its creditor)."""
         try:
             reply = await self._ingest.ListSubjectDebts(
                 ingest_service_pb2.ListSubjectDebtsRequest(subject=identity_pb2.NationalIdentityNumber(value=subject)),
@@ -244,14 +285,15 @@ class Registry:
             )
         except grpc.RpcError as error:
             raise _unavailable("ingest", error) from None
-        return list(reply.debts)
+        return [debt for debt in map(convert.debt_from_proto, reply.debts) if debt is not None]
 
-    async def send_letter(
-        self, disclosure_id: str, subject: str, letter: notify_pb2.CopyLetter, timeout: float
-    ) -> None:
+    async def send_letter(self, disclosure_id: str, subject: str, letter: bytes, timeout: float) -> None:
+        """Hand a copy letter (as the outbox keeps it, notify's message) to notify."""
         await self._notify.EnqueueNotice(
             notify_service_pb2.EnqueueNoticeRequest(
-                source_id=disclosure_id, subject=identity_pb2.NationalIdentityNumber(value=subject), copy_letter=letter
+                source_id=disclosure_id,
+                subject=identity_pb2.NationalIdentityNumber(value=subject),
+                copy_letter=notify_pb2.CopyLetter.FromString(letter),
             ),
             timeout=timeout,
         )
@@ -271,19 +313,23 @@ class LiveCreditors:
     def __init__(self, channels: CreditorChannels) -> None:
         self._channels = channels
 
-    async def _ask_one(self, creditor: Institution, subject: str, wait: float) -> list[ingest_pb2.Debt]:
+    async def _ask_one(self, creditor: Institution, subject: str, wait: float) -> list[Debt]:
         reply = await self._channels.stub(creditor).GetCustomerDebts(
             creditor_service_pb2.GetCustomerDebtsRequest(customer=identity_pb2.NationalIdentityNumber(value=subject)),
             timeout=wait,
         )
-        debts = list(reply.debts)
-        if any(d.debtor.value != subject or d.WhichOneof("terms") is None for d in debts):
-            raise ValueError("the answer holds debts of another debtor, or debts without terms")
+        if any(d.debtor.value != subject for d in reply.debts):
+            raise ValueError("the answer holds debts of another debtor")
+        # The creditor answers about its own debts, as of now.
+        answered_at, debts = datetime.now(UTC), []
+        for message in reply.debts:
+            debt = convert.debt_from_proto(message, creditor.organization_number, answered_at)
+            if debt is None:
+                raise ValueError("the answer holds debts without terms")
+            debts.append(debt)
         return debts
 
-    async def ask(
-        self, creditors: Sequence[Institution], subject: str, wait: float
-    ) -> dict[str, list[ingest_pb2.Debt]]:
+    async def ask(self, creditors: Sequence[Institution], subject: str, wait: float) -> dict[str, list[Debt]]:
         """The live answers that came within `wait` seconds, by organisation number."""
         if not creditors or wait <= 0:
             return {}
@@ -291,7 +337,7 @@ class LiveCreditors:
         done, pending = await asyncio.wait(tasks, timeout=wait)
         for task in pending:
             task.cancel()
-        answers: dict[str, list[ingest_pb2.Debt]] = {}
+        answers: dict[str, list[Debt]] = {}
         for task in done:
             creditor = tasks[task]
             error = task.exception()

@@ -43,7 +43,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                     lookup_service_pb2,
                     "LookupService",
                     lookup_service_pb2_grpc.add_LookupServiceServicer_to_server,
-                    LookupServicer(lookups, settings.default_max_wait_seconds, parts.pages),
+                    LookupServicer(lookups, parts.directory, settings.default_max_wait_seconds, parts.pages),
                     ACCESS,
                 )
             ],

@@ -1,26 +1,24 @@
-"""Disclosure rules, without I/O (DOM-5, DOM-9, DOM-10, DOM-12, DOM-13).
+"""Disclosure rules and lookup's own types, plain Python without I/O (DOM-5, DOM-9, DOM-10, DOM-12, DOM-13).
 
-What a lender receives is built from the register's debts by copying amounts,
-type, co-borrower flag and freshness into a message that has no creditor field:
-a creditor's name or number cannot reach a lender through it (DOM-5). Creditors
-are known to a lender only by their number within one answer.
+A debt as a lender receives it (`LenderDebt`) has no creditor attribute at all: a creditor's name or number
+cannot reach a lender through it (DOM-5), by type. Creditors are known to a lender only by their number within
+one answer. Only the subject's own view (`OwnDebt`) names them.
 
-Each purpose is a legal basis (DOM-9): a lender's credit assessment or its
-presentation of the subject's own debt, each with a consent of that scope
-(DOM-10); a credit bureau under its own licence, which sends its own copy letters
+Each purpose is a legal basis (DOM-9): a lender's credit assessment or its presentation of the subject's own debt,
+each with a consent of that scope (DOM-10); a credit bureau under its own licence, which sends its own copy letters
 (DOM-13); the subject themself.
+
+The protobuf messages of the other services and of lookup's own contract are converted at the edges: ingest's and
+the creditors' answers in the adapters that receive them, lookup's answers in `convert`.
 """
 
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from gjeld.ingest.v1 import ingest_pb2
-from gjeld.lookup.v1 import lookup_pb2
-from gjeld.type.v1 import debt_pb2, money_pb2
 
 
 class Purpose(enum.Enum):
@@ -42,11 +40,107 @@ CONSENT_SCOPE = {Purpose.CREDIT_ASSESSMENT: "processing", Purpose.PRESENTATION: 
 COPY_LETTER = frozenset({Purpose.CREDIT_ASSESSMENT, Purpose.PRESENTATION})
 SOURCE = "gjeld, the register of unsecured debt, as reported by your creditors"
 
-_TYPES = {
-    "repayment_loan": debt_pb2.DEBT_TYPE_REPAYMENT_LOAN,
-    "credit_facility": debt_pb2.DEBT_TYPE_CREDIT_FACILITY,
-    "charge_card": debt_pb2.DEBT_TYPE_CHARGE_CARD,
-}
+
+class DebtType(enum.Enum):
+    """The three types of unsecured debt (DOM-1), in the order totals are given."""
+
+    REPAYMENT_LOAN = 1
+    CREDIT_FACILITY = 2
+    CHARGE_CARD = 3
+
+
+class CoBorrowerRole(enum.Enum):
+    """DOM-3: a joint debt is flagged, the other borrower never named."""
+
+    UNSPECIFIED = 0
+    SOLE_DEBTOR = 1
+    HAS_CO_BORROWER = 2
+    IS_CO_BORROWER = 3
+
+
+class ChargePeriod(enum.Enum):
+    UNSPECIFIED = 0
+    MONTHLY = 1
+    QUARTERLY = 2
+    HALF_YEARLY = 3
+    YEARLY = 4
+
+
+@dataclass(frozen=True)
+class InstallmentCharges:
+    monthly_amount: int  # øre (DOM-2)
+    period: ChargePeriod
+
+
+@dataclass(frozen=True)
+class RepaymentLoan:
+    original_balance: int
+    balance: int
+    remaining_term_months: int | None = None
+    nominal_interest_rate_bp: int | None = None
+    effective_interest_rate_bp: int | None = None
+    installment_charges: InstallmentCharges | None = None
+
+
+@dataclass(frozen=True)
+class CreditFacility:
+    credit_limit: int
+    interest_bearing_balance: int
+    non_interest_bearing_balance: int
+    nominal_interest_rate_bp: int | None = None
+    effective_interest_rate_bp: int | None = None
+    installment_charges: InstallmentCharges | None = None
+
+
+@dataclass(frozen=True)
+class ChargeCard:
+    interest_bearing_balance: int
+    non_interest_bearing_balance: int
+
+
+Terms = RepaymentLoan | CreditFacility | ChargeCard
+
+
+@dataclass(frozen=True)
+class Debt:
+    """One debt of the subject as the register or a creditor answering live holds it: with its creditor."""
+
+    creditor: str  # organisation number
+    account_id: str
+    role: CoBorrowerRole
+    terms: Terms
+    confirm_time: datetime | None  # when the creditor last confirmed it
+
+
+@dataclass(frozen=True)
+class LenderDebt:
+    """A debt as a lender or a bureau receives it: no creditor, no account (DOM-5); the creditor only by number."""
+
+    creditor_number: int
+    role: CoBorrowerRole
+    terms: Terms
+    confirm_time: datetime | None
+
+
+@dataclass(frozen=True)
+class OwnDebt:
+    """A debt as its debtor sees it: with the creditor and the account."""
+
+    creditor: str
+    account_id: str
+    role: CoBorrowerRole
+    terms: Terms
+    confirm_time: datetime | None
+
+
+@dataclass(frozen=True)
+class Total:
+    """Count, balance and credit limit of one type of debt."""
+
+    debt_type: DebtType
+    count: int
+    balance: int
+    credit_limit: int
 
 
 class Answer(enum.Enum):
@@ -63,12 +157,22 @@ class CreditorPart:
 
     organization_number: str
     answer: Answer
-    debts: list[ingest_pb2.Debt] = field(default_factory=list)
+    debts: list[Debt] = field(default_factory=list)
 
     def confirm_time(self) -> datetime | None:
         """When the creditor last confirmed all of its data about the subject: its oldest debt's confirm time."""
-        times = [d.confirm_time.ToDatetime() for d in self.debts if d.HasField("confirm_time")]
+        times = [d.confirm_time for d in self.debts if d.confirm_time is not None]
         return min(times) if times else None
+
+
+@dataclass(frozen=True)
+class CreditorStatus:
+    """How fresh one creditor's part of an answer is: to a lender by number, to the subject by name."""
+
+    number: int
+    organization_number: str
+    answer: Answer
+    confirm_time: datetime | None
 
 
 @dataclass(frozen=True)
@@ -79,19 +183,22 @@ class Gathered:
     answered: int
     missing: int
 
+    def statuses(self) -> list[CreditorStatus]:
+        return [
+            CreditorStatus(number, part.organization_number, part.answer, part.confirm_time())
+            for number, part in enumerate(self.parts, start=1)
+        ]
 
-def gather(
-    registered: Sequence[ingest_pb2.Debt], live: Iterable[str], answers: Mapping[str, Sequence[ingest_pb2.Debt]]
-) -> Gathered:
+
+def gather(registered: Sequence[Debt], live: Iterable[str], answers: Mapping[str, Sequence[Debt]]) -> Gathered:
     """Combine the register with live answers: a live answer replaces that creditor's registered debts; a live
     creditor that did not answer is represented by its registered data (never by nothing, DOM-8's spirit)."""
     live = set(live)
     by_creditor: dict[str, CreditorPart] = {}
     for debt in registered:
-        number = debt.creditor.organization_number.value
-        if number not in answers:
-            answer = Answer.MISSING if number in live else Answer.REGISTERED
-            by_creditor.setdefault(number, CreditorPart(number, answer)).debts.append(debt)
+        if debt.creditor not in answers:
+            answer = Answer.MISSING if debt.creditor in live else Answer.REGISTERED
+            by_creditor.setdefault(debt.creditor, CreditorPart(debt.creditor, answer)).debts.append(debt)
     for number, debts in answers.items():
         if debts:
             by_creditor[number] = CreditorPart(number, Answer.LIVE, list(debts))
@@ -100,64 +207,71 @@ def gather(
     return Gathered(parts, answered, len(live) - answered)
 
 
-def for_lender(debt: ingest_pb2.Debt, creditor_number: int = 0) -> debt_pb2.DisclosedDebt:
-    """The debt as a lender may see it: no creditor, no account id (DOM-5); the creditor only by number."""
-    disclosed = debt_pb2.DisclosedDebt(
-        co_borrower_role=debt.co_borrower_role, confirm_time=debt.confirm_time, creditor_number=creditor_number
-    )
-    kind = debt.WhichOneof("terms")
-    if kind is not None:
-        getattr(disclosed, kind).CopyFrom(getattr(debt, kind))
-    return disclosed
+def for_lender(gathered: Gathered) -> list[LenderDebt]:
+    """Every debt as a lender may see it: each creditor replaced by its number within this answer (DOM-5)."""
+    return [
+        LenderDebt(number, debt.role, debt.terms, debt.confirm_time)
+        for number, part in enumerate(gathered.parts, start=1)
+        for debt in part.debts
+    ]
 
 
-def for_subject(debt: ingest_pb2.Debt) -> lookup_pb2.OwnDebt:
-    """The debt as its debtor sees it: with the creditor."""
-    own = lookup_pb2.OwnDebt(
-        creditor=debt.creditor,
-        account_id=debt.account_id,
-        co_borrower_role=debt.co_borrower_role,
-        confirm_time=debt.confirm_time,
-    )
-    kind = debt.WhichOneof("terms")
-    if kind is not None:
-        getattr(own, kind).CopyFrom(getattr(debt, kind))
-    return own
+def for_subject(gathered: Gathered) -> list[OwnDebt]:
+    """Every debt as its debtor sees it: with the creditor."""
+    return [
+        OwnDebt(debt.creditor, debt.account_id, debt.role, debt.terms, debt.confirm_time)
+        for part in gathered.parts
+        for debt in part.debts
+    ]
 
 
-def _figures(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> tuple[debt_pb2.DebtType.ValueType, int, int]:
+def figures(terms: Terms) -> tuple[DebtType, int, int]:
     """(debt type, balance, credit limit) of one debt; balance per DOM-2."""
-    kind = debt.WhichOneof("terms")
-    if kind == "repayment_loan":
-        return _TYPES[kind], debt.repayment_loan.balance.minor_units, 0
-    if kind == "credit_facility":
-        f = debt.credit_facility
-        return (
-            _TYPES[kind],
-            f.interest_bearing_balance.minor_units + f.non_interest_bearing_balance.minor_units,
-            f.credit_limit.minor_units,
-        )
-    if kind == "charge_card":
-        c = debt.charge_card
-        return _TYPES[kind], c.interest_bearing_balance.minor_units + c.non_interest_bearing_balance.minor_units, 0
-    return debt_pb2.DEBT_TYPE_UNSPECIFIED, 0, 0
+    if isinstance(terms, RepaymentLoan):
+        return DebtType.REPAYMENT_LOAN, terms.balance, 0
+    if isinstance(terms, CreditFacility):
+        used = terms.interest_bearing_balance + terms.non_interest_bearing_balance
+        return DebtType.CREDIT_FACILITY, used, terms.credit_limit
+    return DebtType.CHARGE_CARD, terms.interest_bearing_balance + terms.non_interest_bearing_balance, 0
 
 
-def totals(debts: Iterable[debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt]) -> list[debt_pb2.DebtTotal]:
+def totals(debts: Iterable[LenderDebt | OwnDebt]) -> list[Total]:
     """Count, balance and credit limit per debt type, in type order."""
-    sums: dict[debt_pb2.DebtType.ValueType, list[int]] = {}
+    sums: dict[DebtType, list[int]] = {}
     for debt in debts:
-        kind, balance, limit = _figures(debt)
+        kind, balance, limit = figures(debt.terms)
         entry = sums.setdefault(kind, [0, 0, 0])
         entry[0] += 1
         entry[1] += balance
         entry[2] += limit
-    return [
-        debt_pb2.DebtTotal(
-            debt_type=kind,
-            debt_count=count,
-            balance=money_pb2.Money(minor_units=balance),
-            credit_limit=money_pb2.Money(minor_units=limit),
-        )
-        for kind, (count, balance, limit) in sorted(sums.items())
-    ]
+    return [Total(kind, *sums[kind]) for kind in DebtType if kind in sums]
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """The record of one disclosure: who received what about the subject, when, on which legal basis."""
+
+    id: uuid.UUID
+    recipient: str | None  # organisation number; None when the subject looked at their own debt
+    purpose: Purpose
+    consent_id: str | None
+    disclose_time: datetime
+    debt_count: int
+    application_reference: str
+    trace_id: str
+    credit_blocked: bool
+
+
+@dataclass(frozen=True)
+class CopyLetter:
+    """What the subject is told of a disclosure to a lender (DOM-13): the same information the lender got."""
+
+    recipient: str
+    disclose_time: datetime
+    purpose: Purpose
+    application_reference: str
+    debts: list[LenderDebt]
+    totals: list[Total]
+    credit_blocked: bool
+    creditors_answered: int
+    creditors_missing: int

@@ -12,7 +12,9 @@ from gjeld_shared.access import LOOKING_UP_INSTITUTIONS, SUBJECTS, Rule
 from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.clients import deadline
 from gjeld_shared.errors import Violations
+from gjeld_shared.institutions import InstitutionDirectory
 
+from . import convert
 from .domain import Purpose
 from .service_layer import Lookups
 
@@ -43,8 +45,11 @@ ACCESS: dict[str, Rule] = {
 
 
 class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
-    def __init__(self, lookups: Lookups, default_wait: float, pages: paging.PageTokens) -> None:
+    def __init__(
+        self, lookups: Lookups, directory: InstitutionDirectory, default_wait: float, pages: paging.PageTokens
+    ) -> None:
         self._lookups = lookups
+        self._directory = directory
         self._pages = pages
         self._default_wait = default_wait
 
@@ -77,15 +82,16 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
             self._timeout(context, wait),
             request.request_id,
         )
-        return pb.LookUpDebtResponse(
-            disclosure=disclosed.disclosure,
-            debts=disclosed.debts,
-            totals=disclosed.totals,
-            credit_blocked=disclosed.disclosure.credit_blocked,
-            creditors=disclosed.creditors,
-            creditors_answered=disclosed.answered,
-            creditors_missing=disclosed.missing,
+        answer = convert.lender_answer_to_proto(
+            disclosed.debts,
+            disclosed.totals,
+            disclosed.creditors,
+            disclosed.disclosure.credit_blocked,
+            disclosed.answered,
+            disclosed.missing,
         )
+        answer.disclosure.CopyFrom(convert.disclosure_to_proto(disclosed.disclosure, self._directory))
+        return answer
 
     async def GetOwnDebt(
         self,
@@ -98,9 +104,9 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         violations.raise_if_any()
         own = await self._lookups.own_debt(subject.identity_number, wait, self._timeout(context, wait))
         return pb.GetOwnDebtResponse(
-            debts=own.debts,
-            totals=own.totals,
-            creditors=own.creditors,
+            debts=[convert.own_debt_to_proto(d, self._directory) for d in own.debts],
+            totals=[convert.total_to_proto(t) for t in own.totals],
+            creditors=[convert.own_creditor_status_to_proto(c, self._directory) for c in own.creditors],
             creditors_answered=own.answered,
             creditors_missing=own.missing,
         )
@@ -113,8 +119,8 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         subject = require_subject()
         size = paging.page_size(request.page_size, default=20, maximum=100)
         before = self._pages.newest_first_after(request.page_token)
-        rows = await self._lookups.disclosures_of(subject.identity_number, before, size + 1)
-        page, token = self._pages.newest_first_page(rows, size, lambda r: (r.disclose_time, r.id))
+        found = await self._lookups.disclosures_of(subject.identity_number, before, size + 1)
+        page, token = self._pages.newest_first_page(found, size, lambda d: (d.disclose_time, d.id))
         return pb.ListOwnDisclosuresResponse(
-            disclosures=[self._lookups.disclosure_to_proto(r._mapping) for r in page], next_page_token=token
+            disclosures=[convert.disclosure_to_proto(d, self._directory) for d in page], next_page_token=token
         )

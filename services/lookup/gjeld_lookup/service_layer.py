@@ -6,54 +6,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import grpc
-from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
-from gjeld.notify.v1 import notify_pb2
-from gjeld.type.v1 import debt_pb2
+from gjeld.lookup.v1 import lookup_service_pb2
 from gjeld_shared.errors import AlreadyExists, PermissionDenied
 from gjeld_shared.identity_numbers import SubjectKeys
-from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
+from gjeld_shared.institutions import InstitutionDirectory
 from gjeld_shared.server import backoff, drain_when_due
 from gjeld_shared.telemetry import current_trace_id
-from gjeld_shared.timestamps import now, to_proto
+from gjeld_shared.timestamps import now
 from opentelemetry import trace
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from . import domain
-from .adapters import DisclosureUnitOfWork, LiveCreditors, Registry
-from .domain import Answer, Purpose
+from . import convert, domain
+from .adapters import DisclosureUnitOfWork, LiveCreditors, Registry, disclosure_from_row
+from .domain import CopyLetter, CreditorStatus, Disclosure, LenderDebt, OwnDebt, Purpose, Total
 
 log = logging.getLogger(__name__)
 
-PURPOSE_TO_PROTO = {
-    Purpose.CREDIT_ASSESSMENT: lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
-    Purpose.SUBJECT_ACCESS: lookup_pb2.DISCLOSURE_PURPOSE_SUBJECT_ACCESS,
-    Purpose.PRESENTATION: lookup_pb2.DISCLOSURE_PURPOSE_PRESENTATION,
-    Purpose.CREDIT_BUREAU: lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_BUREAU,
-}
-ANSWER_TO_PROTO = {
-    Answer.LIVE: lookup_pb2.CREDITOR_ANSWER_LIVE,
-    Answer.REGISTERED: lookup_pb2.CREDITOR_ANSWER_REGISTERED,
-    Answer.MISSING: lookup_pb2.CREDITOR_ANSWER_MISSING,
-}
 # Time kept back from the caller's deadline for what follows the live answers (recording the disclosure).
 RESERVE_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
 class Disclosed:
-    """What an institution receives (DOM-5: no creditor anywhere in it)."""
+    """What an institution receives (DOM-5: no creditor anywhere in it, by type)."""
 
-    disclosure: lookup_pb2.Disclosure
-    debts: list[debt_pb2.DisclosedDebt]
-    totals: list[debt_pb2.DebtTotal]
-    creditors: list[lookup_pb2.CreditorStatus]
+    disclosure: Disclosure
+    debts: list[LenderDebt]
+    totals: list[Total]
+    creditors: list[CreditorStatus]  # shown to the lender by number only
     answered: int
     missing: int
 
@@ -62,9 +48,9 @@ class Disclosed:
 class OwnView:
     """What the subject sees of their own debt: with creditors."""
 
-    debts: list[lookup_pb2.OwnDebt]
-    totals: list[debt_pb2.DebtTotal]
-    creditors: list[lookup_pb2.OwnCreditorStatus]
+    debts: list[OwnDebt]
+    totals: list[Total]
+    creditors: list[CreditorStatus]
     answered: int
     missing: int
 
@@ -90,22 +76,6 @@ class Lookups:
         # The longest one call to another service may take (the caller's own deadline may cut it shorter).
         self.call_timeout = call_timeout
 
-    def disclosure_to_proto(self, row: Mapping[Any, Any]) -> lookup_pb2.Disclosure:
-        """A disclosure record (a row's mapping, or the values written) as the contract's message."""
-        message = lookup_pb2.Disclosure(
-            id=str(row["id"]),
-            purpose=PURPOSE_TO_PROTO[Purpose(row["purpose"])],
-            consent_id=row["consent_id"] or "",
-            disclose_time=to_proto(row["disclose_time"]),
-            debt_count=row["debt_count"],
-            application_reference=row["application_reference"],
-            trace_id=row["trace_id"],
-            credit_blocked=row["credit_blocked"],
-        )
-        if row["recipient"]:
-            message.recipient.CopyFrom(institution_to_proto(self._directory.get(row["recipient"])))
-        return message
-
     async def _gather(self, subject: str, wait: float, timeout: float) -> domain.Gathered:
         """The subject's registered debts and the live creditors' answers, asked at the same time."""
         live = self._directory.live_creditors()
@@ -113,12 +83,6 @@ class Lookups:
             self._registry.debts_of(subject, timeout),
             self._live.ask(live, subject, min(wait, timeout - RESERVE_SECONDS)),
         )
-        answered_at = to_proto(now())
-        for number, debts in answers.items():
-            creditor = institution_to_proto(self._directory.get(number))
-            for debt in debts:
-                debt.creditor.CopyFrom(creditor)
-                debt.confirm_time.CopyFrom(answered_at)
         return domain.gather(registered, [c.organization_number for c in live], answers)
 
     async def _may_see(
@@ -163,55 +127,36 @@ class Lookups:
         disclosure_id = uuid.uuid4()
         consent_id, blocked = await self._may_see(institution, purpose, subject, disclosure_id, reference, timeout)
         gathered = domain.Gathered([], 0, 0) if blocked else await self._gather(subject, wait, timeout)
-        debts, creditors = [], []
-        for number, part in enumerate(gathered.parts, start=1):
-            debts += [domain.for_lender(d, number) for d in part.debts]
-            status = lookup_pb2.CreditorStatus(creditor_number=number, answer=ANSWER_TO_PROTO[part.answer])
-            confirmed = part.confirm_time()
-            if confirmed is not None:
-                status.confirm_time.FromDatetime(confirmed)
-            creditors.append(status)
+        debts, creditors = domain.for_lender(gathered), gathered.statuses()
         totals = domain.totals(debts)
-        moment = now()
-        values = {
-            "id": disclosure_id,
-            "subject_index": self._keys.blind_index(subject),
-            "recipient": institution,
-            "purpose": purpose.value,
-            "consent_id": consent_id,
-            "application_reference": reference,
-            "debt_count": len(debts),
-            "trace_id": current_trace_id(),
-            "disclose_time": moment,
-            "credit_blocked": blocked,
-            "disclosed": lookup_service_pb2.LookUpDebtResponse(
-                debts=debts,
-                totals=totals,
-                creditors=creditors,
-                credit_blocked=blocked,
-                creditors_answered=gathered.answered,
-                creditors_missing=gathered.missing,
-            ).SerializeToString(),
-            "request_id": request_id or None,
-            "request_digest": digest,
-        }
+        answer = convert.lender_answer_to_proto(debts, totals, creditors, blocked, gathered.answered, gathered.missing)
+        disclosure = Disclosure(
+            disclosure_id,
+            institution,
+            purpose,
+            consent_id,
+            now(),
+            len(debts),
+            reference,
+            current_trace_id(),
+            blocked,
+        )
         letter = None
         # DOM-13 for lenders; DOM-12: a subject is told of every lookup their block stopped.
         if purpose in domain.COPY_LETTER or blocked:
-            letter = notify_pb2.CopyLetter(
-                recipient=institution_to_proto(self._directory.get(institution)),
-                disclose_time=to_proto(moment),
-                purpose=domain.PURPOSE_WORDS[purpose],
-                source=domain.SOURCE,
-                application_reference=reference,
-                debts=debts,
-                totals=totals,
-                credit_blocked=blocked,
-                creditors_answered=gathered.answered,
-                creditors_missing=gathered.missing,
+            letter = CopyLetter(
+                institution,
+                disclosure.disclose_time,
+                purpose,
+                reference,
+                debts,
+                totals,
+                blocked,
+                gathered.answered,
+                gathered.missing,
             )
         try:
-            await self._record(values, letter, subject)
+            await self._record(disclosure, subject, answer.SerializeToString(), letter, request_id, digest)
         except IntegrityError:
             # The same request, sent twice at once, recorded first by the other call: its answer is the answer.
             async with self._uow() as uow:
@@ -219,9 +164,7 @@ class Lookups:
             if not request_id or earlier is None:
                 raise
             return self._retried(earlier, digest, request_id)
-        return Disclosed(
-            self.disclosure_to_proto(values), debts, totals, creditors, gathered.answered, gathered.missing
-        )
+        return Disclosed(disclosure, debts, totals, creditors, gathered.answered, gathered.missing)
 
     def _retried(self, earlier: Any, digest: bytes | None, request_id: str) -> Disclosed:
         """The answer to a retried lookup: the first one's, if it asked the same."""
@@ -231,21 +174,32 @@ class Lookups:
             )
         answer = lookup_service_pb2.LookUpDebtResponse.FromString(earlier.disclosed)
         return Disclosed(
-            self.disclosure_to_proto(earlier._mapping),
-            list(answer.debts),
-            list(answer.totals),
-            list(answer.creditors),
+            disclosure_from_row(earlier),
+            [convert.lender_debt_from_proto(d) for d in answer.debts],
+            [convert.total_from_proto(t) for t in answer.totals],
+            [convert.creditor_status_from_proto(c) for c in answer.creditors],
             answer.creditors_answered,
             answer.creditors_missing,
         )
 
-    async def _record(self, values: dict[str, Any], letter: notify_pb2.CopyLetter | None, subject: str) -> None:
+    async def _record(
+        self,
+        disclosure: Disclosure,
+        subject: str,
+        answer: bytes,
+        letter: CopyLetter | None,
+        request_id: str = "",
+        digest: bytes | None = None,
+    ) -> None:
         """The disclosure record and the copy letter to send (if any), in one transaction."""
         async with self._uow() as uow:
-            await uow.disclosures.record(values)
+            await uow.disclosures.record(
+                disclosure, self._keys.blind_index(subject), answer, request_id or None, digest
+            )
             if letter is not None:
+                content = convert.copy_letter_to_proto(letter, self._directory).SerializeToString()
                 await uow.disclosures.queue_letter(
-                    values["id"], self._keys.encrypt(subject), letter.SerializeToString(), values["disclose_time"]
+                    disclosure.id, self._keys.encrypt(subject), content, disclosure.disclose_time
                 )
             await uow.commit()
 
@@ -253,39 +207,17 @@ class Lookups:
         """The subject's own view, with creditors (DOM-5), live where creditors answer; in the access log, no
         letter. A credit block does not hide a subject's debt from the subject."""
         gathered = await self._gather(subject, wait, timeout)
-        debts, creditors = [], []
-        for part in gathered.parts:
-            debts += [domain.for_subject(d) for d in part.debts]
-            status = lookup_pb2.OwnCreditorStatus(
-                creditor=institution_to_proto(self._directory.get(part.organization_number)),
-                answer=ANSWER_TO_PROTO[part.answer],
-            )
-            confirmed = part.confirm_time()
-            if confirmed is not None:
-                status.confirm_time.FromDatetime(confirmed)
-            creditors.append(status)
+        debts = domain.for_subject(gathered)
         totals = domain.totals(debts)
-        async with self._uow() as uow:
-            await uow.disclosures.record(
-                {
-                    "id": uuid.uuid4(),
-                    "subject_index": self._keys.blind_index(subject),
-                    "recipient": None,
-                    "purpose": Purpose.SUBJECT_ACCESS.value,
-                    "consent_id": None,
-                    "application_reference": "",
-                    "debt_count": len(debts),
-                    "trace_id": current_trace_id(),
-                    "disclose_time": now(),
-                    "disclosed": b"",
-                }
-            )
-            await uow.commit()
-        return OwnView(debts, totals, creditors, gathered.answered, gathered.missing)
+        record = Disclosure(
+            uuid.uuid4(), None, Purpose.SUBJECT_ACCESS, None, now(), len(debts), "", current_trace_id(), False
+        )
+        await self._record(record, subject, b"", None)
+        return OwnView(debts, totals, gathered.statuses(), gathered.answered, gathered.missing)
 
     async def disclosures_of(
         self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int
-    ) -> list[Row[Any]]:
+    ) -> list[Disclosure]:
         async with self._uow() as uow:
             return await uow.disclosures.of_subject(self._keys.blind_index(subject), before, limit)
 
@@ -302,7 +234,7 @@ class Lookups:
                         await self._registry.send_letter(
                             str(row.disclosure_id),
                             self._keys.decrypt(row.subject_encrypted),
-                            notify_pb2.CopyLetter.FromString(row.copy_letter),
+                            row.copy_letter,
                             self.call_timeout,
                         )
                     except grpc.RpcError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from gjeld_lookup.adapters import DisclosureUnitOfWork
+from gjeld_lookup.domain import Disclosure, Purpose
 from gjeld_shared.timestamps import now
 from gjeld_tools.testing import rolls_back_unless_committed, service_engine
 
@@ -15,20 +16,8 @@ async def test_nothing_is_kept_unless_committed(postgres: str, database: str) ->
     engine = service_engine(postgres, "lookup", database)
 
     async def record(uow: DisclosureUnitOfWork) -> None:
-        await uow.disclosures.record(
-            {
-                "id": uuid.uuid4(),
-                "subject_index": SUBJECT_INDEX,
-                "recipient": None,
-                "purpose": "subject_access",
-                "consent_id": None,
-                "application_reference": "",
-                "debt_count": 0,
-                "trace_id": "",
-                "disclose_time": now(),
-                "disclosed": b"",
-            }
-        )
+        disclosure = Disclosure(uuid.uuid4(), None, Purpose.SUBJECT_ACCESS, None, now(), 0, "", "", False)
+        await uow.disclosures.record(disclosure, SUBJECT_INDEX, b"")
 
     async def recorded(uow: DisclosureUnitOfWork) -> bool:
         return bool(await uow.disclosures.of_subject(SUBJECT_INDEX, None, 1))
