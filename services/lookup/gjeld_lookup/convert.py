@@ -278,3 +278,17 @@ def lender_answer_to_proto(
         creditors_answered=answered,
         creditors_missing=missing,
     )
+
+
+def lender_answer_from_bytes(
+    data: bytes,
+) -> tuple[list[LenderDebt], list[Total], list[CreditorStatus], int, int]:
+    """What a lender received, as the disclosure record keeps it (for a retried lookup's answer)."""
+    answer = lookup_service_pb2.LookUpDebtResponse.FromString(data)
+    return (
+        [lender_debt_from_proto(d) for d in answer.debts],
+        [total_from_proto(t) for t in answer.totals],
+        [creditor_status_from_proto(c) for c in answer.creditors],
+        answer.creditors_answered,
+        answer.creditors_missing,
+    )

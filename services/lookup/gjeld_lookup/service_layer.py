@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import grpc
-from gjeld.lookup.v1 import lookup_service_pb2
 from gjeld_shared.errors import AlreadyExists, PermissionDenied
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory
@@ -172,15 +171,7 @@ class Lookups:
             raise AlreadyExists(
                 "REQUEST_ID_REUSED", "this request id was used before for another lookup", {"request_id": request_id}
             )
-        answer = lookup_service_pb2.LookUpDebtResponse.FromString(earlier.disclosed)
-        return Disclosed(
-            disclosure_from_row(earlier),
-            [convert.lender_debt_from_proto(d) for d in answer.debts],
-            [convert.total_from_proto(t) for t in answer.totals],
-            [convert.creditor_status_from_proto(c) for c in answer.creditors],
-            answer.creditors_answered,
-            answer.creditors_missing,
-        )
+        return Disclosed(disclosure_from_row(earlier), *convert.lender_answer_from_bytes(earlier.disclosed))
 
     async def _record(
         self,
