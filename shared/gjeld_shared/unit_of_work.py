@@ -34,8 +34,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._connection = await self._engine.connect()
-        await self._connection.begin()
-        self.bind(self._connection)
+        await self._begin(self._connection)
         return self
 
     async def __aexit__(
@@ -43,10 +42,18 @@ class UnitOfWork:
     ) -> None:
         connection, self._connection = self.connection, None
         try:
-            if connection.in_transaction():
-                await connection.rollback()
+            await self._rollback(connection)
         finally:
             await connection.close()
+
+    async def _begin(self, connection: AsyncConnection) -> None:
+        await connection.begin()
+        self.bind(connection)
+
+    async def _rollback(self, connection: AsyncConnection) -> None:
+        """Undo whatever was not committed."""
+        if connection.in_transaction():
+            await connection.rollback()
 
     async def commit(self) -> None:
         await self.connection.commit()

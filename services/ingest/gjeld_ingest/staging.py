@@ -16,11 +16,11 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import asyncpg
 from gjeld_shared.unit_of_work import UnitOfWork
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .domain import CreditFacility, Debt, DebtKey, DeliveryKind, RepaymentLoan, Strictness, Terms
 
@@ -301,24 +301,16 @@ class DeliveryUnitOfWork(UnitOfWork):
     staging: Staging
     log: DeliveryLog
 
-    async def __aenter__(self) -> Self:
-        self._connection = await self._engine.connect()
-        driver: asyncpg.Connection = (await self._connection.get_raw_connection()).driver_connection
+    async def _begin(self, connection: AsyncConnection) -> None:
+        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
         self._transaction = driver.transaction()
         await self._transaction.start()
         self._committed = False
         self.staging, self.log = Staging(driver), DeliveryLog(driver)
-        return self
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        connection, self._connection = self.connection, None
-        try:
-            if not self._committed:
-                await self._transaction.rollback()
-        finally:
-            await connection.close()
+    async def _rollback(self, connection: AsyncConnection) -> None:
+        if not self._committed:
+            await self._transaction.rollback()
 
     async def commit(self) -> None:
         await self._transaction.commit()
