@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import grpc
 import jwt
@@ -35,12 +34,9 @@ from gjeld_shared.tokens import Provider
 from gjeld_tools.connect import secure_channel
 from gjeld_tools.dev_identity import ISSUERS, audience
 from gjeld_tools.dev_pki import LOCAL_NAMES, WORKLOAD_ID_PREFIX, DevelopmentPki
-from gjeld_tools.testing import BANK, LENDER, PERSON, Registry, grant, look_up, reason, report_demo
-from google.protobuf import descriptor_pb2
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from gjeld_tools.testing import BANK, LENDER, PERSON, Method, Registry, discover, grant, look_up, reason, report_demo
 
 STRANGER = "944555666"  # an organisation the operator has not admitted
-PUBLIC = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
 CERTIFICATE_AND_TOKEN = {"institution certificate + token", "institution certificate + bound token"}
 DELIVERY = {"institution certificate", *CERTIFICATE_AND_TOKEN}
 ALLOWED: dict[str, set[str]] = {
@@ -81,13 +77,6 @@ EVERYWHERE = frozenset({"ingest", "lookup", "consent", "notify"})
 NO_ENTERPRISE_CA = frozenset({"consent", "notify"})
 
 
-@dataclass(frozen=True)
-class Method:
-    service: str
-    path: str
-    client_streaming: bool
-
-
 @dataclass
 class Attempt:
     """One credential: which listener it goes to, with which client certificate and token (per audience)."""
@@ -99,36 +88,6 @@ class Attempt:
     metadata: tuple[tuple[str, str | bytes], ...] = ()
     # The services whose TLS handshake refuses this credential (and only those).
     refused_by: frozenset[str] = frozenset()
-
-
-async def discover(registry: Registry) -> list[Method]:
-    """Every RPC each service serves, as its server reflection lists them."""
-    methods = []
-    for service, listeners in registry.listeners.items():
-        async with secure_channel(listeners["token"], registry.folder.pki.workload_ca) as channel:
-            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-
-            async def ask(
-                request: reflection_pb2.ServerReflectionRequest, stub: Any = stub
-            ) -> reflection_pb2.ServerReflectionResponse:
-                async for response in stub.ServerReflectionInfo(iter([request])):
-                    return response
-                raise AssertionError("no reflection answer")
-
-            listed = await ask(reflection_pb2.ServerReflectionRequest(list_services=""))
-            for served in listed.list_services_response.service:
-                if served.name in PUBLIC:
-                    continue
-                files = await ask(reflection_pb2.ServerReflectionRequest(file_containing_symbol=served.name))
-                for blob in files.file_descriptor_response.file_descriptor_proto:
-                    descriptor = descriptor_pb2.FileDescriptorProto.FromString(blob)
-                    for grpc_service in descriptor.service:
-                        if f"{descriptor.package}.{grpc_service.name}" == served.name:
-                            methods.extend(
-                                Method(service, f"/{served.name}/{m.name}", m.client_streaming)
-                                for m in grpc_service.method
-                            )
-    return methods
 
 
 def per_audience(mint: object) -> dict[str, str]:

@@ -4,9 +4,13 @@ texts. Each names the bad field (`subject.value`) in a violation and never echoe
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
+
+from google.protobuf import duration_pb2, timestamp_pb2
 
 from . import identity_numbers, organization_numbers
 from .errors import FieldViolation, InvalidArgument, Violations
+from .timestamps import from_proto
 
 
 def identity_number(violations: Violations, field: str, value: str) -> str:
@@ -29,7 +33,14 @@ def text(violations: Violations, field: str, value: str, *, maximum: int, requir
         violations.add(field, f"is required, at most {maximum} characters")
     elif len(value) > maximum:
         violations.add(field, f"must be at most {maximum} characters")
+    elif not printable(value):
+        violations.add(field, "must not hold control characters")
     return value
+
+
+def printable(value: str) -> bool:
+    """No NUL or other control character (PostgreSQL cannot store NUL; none belongs in an id or a reference)."""
+    return value.isprintable()
 
 
 def uuid_of(field: str, value: str, what: str = "an id the registry gave out") -> uuid.UUID:
@@ -38,3 +49,21 @@ def uuid_of(field: str, value: str, what: str = "an id the registry gave out") -
         return uuid.UUID(value)
     except ValueError:
         raise InvalidArgument([FieldViolation(field, f"is not {what}")]) from None
+
+
+def timestamp(violations: Violations, field: str, message: timestamp_pb2.Timestamp) -> datetime | None:
+    """The moment, or None with a violation of `field` when it is outside what a timestamp may hold."""
+    try:
+        return from_proto(message)
+    except (ValueError, OverflowError):
+        violations.add(field, "is not a valid time (years 1 to 9999)")
+        return None
+
+
+def duration(violations: Violations, field: str, message: duration_pb2.Duration) -> timedelta | None:
+    """The duration, or None with a violation of `field` when it is outside what a duration may hold."""
+    try:
+        return message.ToTimedelta()
+    except (ValueError, OverflowError):
+        violations.add(field, "is not a valid duration")
+        return None

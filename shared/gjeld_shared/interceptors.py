@@ -14,13 +14,14 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import grpc
 from grpc.aio import AbortError, ServicerContext
 
 from .access import Nobody, Presented, Rule
 from .callers import bearer, reset_caller, set_caller
 from .certificates import PeerCertificates
-from .errors import GjeldError, internal_status, to_status
+from .errors import FieldViolation, GjeldError, InvalidArgument, internal_status, to_status
 from .tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,17 @@ class RequestBoundary(grpc.aio.ServerInterceptor):
 async def _fail(context: ServicerContext[Any, Any], error: Exception, method: str) -> None:
     if isinstance(error, GjeldError):
         await context.abort_with_status(to_status(error))
+    if _data_exception(error):
+        # The last line: a value the checks let through that PostgreSQL cannot store (SQLSTATE class 22) is the
+        # caller's, not ours. The checks name fields; this cannot.
+        log.warning("a request value the database refused in %s: %s", method, type(error).__name__)
+        await context.abort_with_status(
+            to_status(
+                InvalidArgument(
+                    [FieldViolation("request", "holds a value the registry cannot store")], "UNSTORABLE_VALUE"
+                )
+            )
+        )
     # The cause stays here: its text could hold request data.
     log.error("unexpected failure in %s", method, exc_info=error)
     await context.abort_with_status(internal_status())
@@ -70,17 +82,60 @@ async def _fail(context: ServicerContext[Any, Any], error: Exception, method: st
 Admit = Callable[[ServicerContext[Any, Any]], Any]
 
 
+def _data_exception(error: BaseException) -> bool:
+    """Whether PostgreSQL refused a value (SQLSTATE class 22, data exception), through SQLAlchemy or the driver."""
+    for cause in (error, getattr(error, "orig", None), getattr(getattr(error, "orig", None), "__cause__", None)):
+        if isinstance(cause, asyncpg.exceptions.DataError) or str(getattr(cause, "sqlstate", "")).startswith("22"):
+            return True
+    return False
+
+
+class _Undecodable:
+    """Stands for request bytes that are not the method's message: refused as INVALID_ARGUMENT by the method's
+    wrapper (after the caller is admitted), where gRPC would answer a failed decoding with UNKNOWN or INTERNAL."""
+
+
+UNDECODABLE = _Undecodable()
+
+
+def _undecodable() -> InvalidArgument:
+    return InvalidArgument([FieldViolation("request", "is not a valid message of this method's request type")])
+
+
+def _tolerant(deserialize: Any) -> Any:
+    if deserialize is None:
+        return None
+
+    def read(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception:  # noqa: BLE001 - any failure to decode is the caller's malformed request
+            return UNDECODABLE
+
+    return read
+
+
+async def _decoded(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        if request is UNDECODABLE:
+            raise _undecodable()
+        yield request
+
+
 def _wrap(handler: Handler, admit: Admit, method: str) -> Handler:
     # grpc's stubs type a handler's behaviours as synchronous; a grpc.aio server's are coroutines and async
     # generators, so they are called here as what they are.
     if handler.unary_unary or handler.stream_unary:
         inner: Any = handler.unary_unary or handler.stream_unary
+        streamed = handler.stream_unary is not None
 
         async def answer(request: Any, context: ServicerContext[Any, Any]) -> Any:
             token = None
             try:
                 token = admit(context)
-                return await inner(request, context)
+                if request is UNDECODABLE:
+                    raise _undecodable()
+                return await inner(_decoded(request) if streamed else request, context)
             except AbortError:
                 raise
             except Exception as error:  # noqa: BLE001 - every failure becomes a status
@@ -93,16 +148,21 @@ def _wrap(handler: Handler, admit: Admit, method: str) -> Handler:
             grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
         )
         return factory(  # type: ignore[no-any-return]
-            answer, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+            answer,
+            request_deserializer=_tolerant(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
         )
 
     inner_stream: Any = handler.unary_stream or handler.stream_stream
+    streamed_in = handler.stream_stream is not None
 
     async def stream(request: Any, context: ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         token = None
         try:
             token = admit(context)
-            async for item in inner_stream(request, context):
+            if request is UNDECODABLE:
+                raise _undecodable()
+            async for item in inner_stream(_decoded(request) if streamed_in else request, context):
                 yield item
         except AbortError:
             raise
@@ -116,5 +176,7 @@ def _wrap(handler: Handler, admit: Admit, method: str) -> Handler:
         grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
     )
     return streaming(  # type: ignore[no-any-return]
-        stream, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        stream,
+        request_deserializer=_tolerant(handler.request_deserializer),
+        response_serializer=handler.response_serializer,
     )

@@ -35,11 +35,13 @@ from gjeld.lookup.v1 import lookup_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2_grpc
 from gjeld_shared.callers import SCOPE_LOOKUP
 from gjeld_shared.server import ServiceRuntime
+from google.protobuf import descriptor_pb2
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from . import devstack
-from .connect import NOBODY, Credential, channel_for
+from .connect import NOBODY, Credential, channel_for, secure_channel
 from .fake_bank import FakeBank
 
 TEMPLATE = "gjeld_template"
@@ -313,6 +315,51 @@ def service_engine(socket: str, service: str, database: str) -> Any:
     from gjeld_shared import db
 
     return db.create_engine(devstack.database_url(socket, service, database))
+
+
+PUBLIC = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One RPC a service serves, as its reflection describes it."""
+
+    service: str
+    path: str
+    client_streaming: bool
+    input_type: str  # the request message's full name
+
+
+async def discover(registry: Registry) -> list[Method]:
+    """Every RPC each service serves, as its server reflection lists them."""
+    methods: list[Method] = []
+    for service, listeners in registry.listeners.items():
+        async with secure_channel(listeners["token"], registry.folder.pki.workload_ca) as channel:
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+
+            async def ask(
+                request: reflection_pb2.ServerReflectionRequest, stub: Any = stub
+            ) -> reflection_pb2.ServerReflectionResponse:
+                async for response in stub.ServerReflectionInfo(iter([request])):
+                    return response
+                raise AssertionError("no reflection answer")
+
+            listed = await ask(reflection_pb2.ServerReflectionRequest(list_services=""))
+            for served in listed.list_services_response.service:
+                if served.name in PUBLIC:
+                    continue
+                files = await ask(reflection_pb2.ServerReflectionRequest(file_containing_symbol=served.name))
+                for blob in files.file_descriptor_response.file_descriptor_proto:
+                    descriptor = descriptor_pb2.FileDescriptorProto.FromString(blob)
+                    for grpc_service in descriptor.service:
+                        if f"{descriptor.package}.{grpc_service.name}" == served.name:
+                            methods.extend(
+                                Method(
+                                    service, f"/{served.name}/{m.name}", m.client_streaming, m.input_type.lstrip(".")
+                                )
+                                for m in grpc_service.method
+                            )
+    return methods
 
 
 # --- test data ------------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def _scope(value: consent_pb2.ConsentScope.ValueType, violations: Violations) ->
 
 def _terms(request: Any, violations: Violations) -> tuple[Scope, Any, int | None]:
     scope = _scope(request.scope, violations)
-    validity = request.validity.ToTimedelta() if request.HasField("validity") else None
+    validity = fields.duration(violations, "validity", request.validity) if request.HasField("validity") else None
     max_uses = request.max_uses if request.HasField("max_uses") else None
     return scope, validity, max_uses
 

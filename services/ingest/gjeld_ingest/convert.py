@@ -148,13 +148,17 @@ class Reading:
         self._valid.add(value)
         return value
 
-    def time(self, message: Any) -> datetime:
+    def time(self, message: Any, path: str, violations: Violations) -> datetime | None:
         key = (message.seconds, message.nanos)
         known = self._times.get(key)
         if known is None:
             if len(self._times) >= self.CAPACITY:
                 self._times.clear()
-            known = self._times[key] = from_proto(message)
+            try:
+                known = self._times[key] = from_proto(message)
+            except (ValueError, OverflowError):
+                violations.add(path, "is not a valid time (years 1 to 9999)")
+                return None
         return known
 
 
@@ -169,10 +173,12 @@ def debt_from_proto(
     role = ROLE_FROM_PROTO.get(message.co_borrower_role)
     if role is None:
         violations.add(f"{path}.co_borrower_role", "is required: sole debtor, has co-borrower or is co-borrower")
-    extract_time = reading.time(message.extract_time) if message.HasField("extract_time") else None
-    if extract_time is None:
+    extract_time = None
+    if not message.HasField("extract_time"):
         violations.add(f"{path}.extract_time", "is required")
     else:
+        extract_time = reading.time(message.extract_time, f"{path}.extract_time", violations)
+    if extract_time is not None:
         for field, description in domain.check_extract_time(extract_time, reading.now):
             violations.add(f"{path}.{field}", description)
     terms = _terms(message, path, violations)

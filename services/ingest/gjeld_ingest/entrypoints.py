@@ -14,7 +14,6 @@ from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, Rule, Servic
 from gjeld_shared.callers import require_institution
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory
-from gjeld_shared.timestamps import from_proto
 
 from . import domain
 from .convert import (
@@ -40,8 +39,7 @@ Reader = Callable[[Sequence[Any], int, bytes, Reading], Part]
 def _header(kind: DeliveryKind, first: Any) -> DeliveryHeader:
     """What the first message says about the whole delivery; each bad field named."""
     violations = Violations()
-    if not 0 < len(first.request_id) <= MAX_REQUEST_ID:
-        violations.add("request_id", f"is required, at most {MAX_REQUEST_ID} characters")
+    fields.text(violations, "request_id", first.request_id, maximum=MAX_REQUEST_ID, required=True)
     strictness = STRICTNESS_FROM_PROTO.get(first.strictness)
     if strictness is None:
         violations.add("strictness", "must be all or nothing, or partial")
@@ -50,9 +48,10 @@ def _header(kind: DeliveryKind, first: Any) -> DeliveryHeader:
         if not first.HasField("extract_time"):
             violations.add("extract_time", "is required")
         else:
-            extract_time = from_proto(first.extract_time)
-            for field, description in domain.check_extract_time(extract_time, datetime.now(UTC)):
-                violations.add(field, description)
+            extract_time = fields.timestamp(violations, "extract_time", first.extract_time)
+            if extract_time is not None:
+                for field, description in domain.check_extract_time(extract_time, datetime.now(UTC)):
+                    violations.add(field, description)
     violations.raise_if_any()
     assert strictness is not None
     return DeliveryHeader(kind, first.request_id, strictness, extract_time)

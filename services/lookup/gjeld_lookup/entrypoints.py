@@ -29,8 +29,9 @@ MAX_WAIT_RANGE = (1.0, 60.0)  # seconds, as in the Norwegian registry
 def _max_wait(request: Any, default: float, violations: Violations) -> float:
     if not request.HasField("max_wait"):
         return default
-    wait = float(request.max_wait.ToTimedelta().total_seconds())
-    if not MAX_WAIT_RANGE[0] <= wait <= MAX_WAIT_RANGE[1]:
+    given = fields.duration(violations, "max_wait", request.max_wait)
+    wait = given.total_seconds() if given is not None else default
+    if given is not None and not MAX_WAIT_RANGE[0] <= wait <= MAX_WAIT_RANGE[1]:
         violations.add("max_wait", "must be from 1 to 60 seconds")
     return wait
 
