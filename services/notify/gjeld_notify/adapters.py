@@ -118,7 +118,10 @@ class DevelopmentPopulationRegister:
 
 
 class Channels(Protocol):
-    """The providers that carry notices: digital mailbox, e-mail, SMS and post."""
+    """The providers that carry notices: digital mailbox, e-mail, SMS and post.
+
+    `notice_id` is the provider's idempotency key (as Digipost's API and most SMS and print providers take one): a
+    notice sent again after a crash between sending and recording it is delivered once, however often it is sent."""
 
     async def send(
         self, channel: Channel, notice_id: uuid.UUID, recipient_key: str, contact: Contact, email: str, message: Message
@@ -126,10 +129,22 @@ class Channels(Protocol):
 
 
 class DevelopmentChannels:
-    """Every channel as files a person can open under one folder: `<channel>/<subject key>/<notice id>.*`."""
+    """Every channel as files a person can open under one folder: `<channel>/<subject key>/<notice id>.*`.
+
+    It honours the idempotency key as a provider does: a notice already delivered is not delivered again, and each
+    such repeat is recorded in `duplicates.log`, so a test (or a fault run) can count them."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+
+    @property
+    def _ledger(self) -> Path:
+        return self.folder / ".delivered"
+
+    def duplicates(self) -> list[str]:
+        """The idempotency keys of every repeated send, one per repeat."""
+        log = self.folder / "duplicates.log"
+        return log.read_text().split() if log.exists() else []
 
     def _write(self, path: Path, content: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +153,18 @@ class DevelopmentChannels:
         partial.replace(path)
 
     async def send(
+        self, channel: Channel, notice_id: uuid.UUID, recipient_key: str, contact: Contact, email: str, message: Message
+    ) -> None:
+        delivered = self._ledger / str(notice_id)
+        if delivered.exists():
+            with (self.folder / "duplicates.log").open("a") as log:
+                log.write(f"{notice_id}\n")
+            return
+        self._deliver(channel, notice_id, recipient_key, contact, email, message)
+        delivered.parent.mkdir(parents=True, exist_ok=True)
+        delivered.touch()
+
+    def _deliver(
         self, channel: Channel, notice_id: uuid.UUID, recipient_key: str, contact: Contact, email: str, message: Message
     ) -> None:
         base = self.folder / channel.value / recipient_key / str(notice_id)

@@ -12,6 +12,7 @@ import grpc
 import pytest
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
 from gjeld.type.v1 import identity_pb2
+from gjeld_notify.adapters import DevelopmentChannels
 from gjeld_tools.testing import CO_BORROWER, DENIED, LENDER, PERSON, Registry, eventually, reason
 
 
@@ -206,3 +207,22 @@ async def test_a_failed_notice_keeps_no_identity_number_in_its_error(registry: R
     [stored] = await registry.fetch("SELECT last_error FROM notify.notices")
     for text in (failed.last_error, listed.notices[0].last_error, stored["last_error"]):
         assert PERSON not in text and "<identity-number>" in text
+
+
+async def test_a_notice_sent_again_after_a_crash_reaches_the_person_once(registry: Registry) -> None:
+    # notify dies between handing a letter to the provider and recording it: the notice is sent again after the
+    # restart, with the notice's id as the provider's idempotency key, and the provider delivers it once.
+    created = await enqueue(registry, "d-crash")
+    [notice] = await settled(registry)
+    assert notice.state == N.NOTICE_STATE_DELIVERED
+    await registry.stop("notify")
+    # What a crash before the commit leaves: the letter at the provider, the notice still pending in the database.
+    await registry.fetch(
+        f"UPDATE notify.notices SET state = 'pending', deliver_time = NULL WHERE id = '{created.notice.id}'"
+    )
+    await registry.start("notify")
+    [again] = await settled(registry)
+    assert again.state == N.NOTICE_STATE_DELIVERED
+    channels = DevelopmentChannels(registry.mailbox)
+    assert channels.duplicates() == [created.notice.id]  # sent twice, delivered once
+    assert len(sent(registry, "digital_mailbox")) == 2  # the one letter, as a PDF and a message
