@@ -40,6 +40,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     select,
     text,
     update,
@@ -92,6 +93,8 @@ outbox = Table(
     Column("next_attempt_time", DateTime(timezone=True), nullable=False),
     Column("last_error", Text),
     Column("relay_time", DateTime(timezone=True)),
+    # Set when the letter could not be handed over after the most attempts: it waits for an operator.
+    Column("failed_time", DateTime(timezone=True)),
     Index("notice_outbox_pending", "next_attempt_time", postgresql_where="relay_time IS NULL"),
 )
 
@@ -166,7 +169,9 @@ class DisclosureLog:
             (
                 await self._db.execute(
                     select(outbox.c.disclosure_id)
-                    .where(outbox.c.relay_time.is_(None), outbox.c.next_attempt_time <= now)
+                    .where(
+                        outbox.c.relay_time.is_(None), outbox.c.failed_time.is_(None), outbox.c.next_attempt_time <= now
+                    )
                     .limit(1)
                 )
             ).first()
@@ -176,7 +181,7 @@ class DisclosureLog:
         return list(
             await self._db.execute(
                 select(outbox)
-                .where(outbox.c.relay_time.is_(None), outbox.c.next_attempt_time <= now)
+                .where(outbox.c.relay_time.is_(None), outbox.c.failed_time.is_(None), outbox.c.next_attempt_time <= now)
                 .order_by(outbox.c.next_attempt_time)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -190,11 +195,18 @@ class DisclosureLog:
             .values(relay_time=when, attempts=outbox.c.attempts + 1, last_error=None)
         )
 
-    async def relay_failed(self, disclosure_id: uuid.UUID, retry_at: datetime, error: str) -> None:
+    async def relay_failed(
+        self, disclosure_id: uuid.UUID, retry_at: datetime, error: str, give_up: bool = False
+    ) -> None:
         await self._db.execute(
             update(outbox)
             .where(outbox.c.disclosure_id == disclosure_id)
-            .values(attempts=outbox.c.attempts + 1, next_attempt_time=retry_at, last_error=redact(error)[:500])
+            .values(
+                attempts=outbox.c.attempts + 1,
+                next_attempt_time=retry_at,
+                last_error=redact(error)[:500],
+                failed_time=func.now() if give_up else None,
+            )
         )
 
 

@@ -36,6 +36,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             parts.directory,
             settings.call_timeout_seconds,
             parts.tracer_provider.get_tracer(__name__),
+            settings.max_relay_attempts,
         )
         return Wiring(
             [

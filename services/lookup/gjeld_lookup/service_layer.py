@@ -64,7 +64,9 @@ class Lookups:
         directory: InstitutionDirectory,
         call_timeout: float,
         tracer: trace.Tracer,
+        max_relay_attempts: int = 10,
     ) -> None:
+        self._max_relay_attempts = max_relay_attempts
         self._uow = unit_of_work
         # The service's own tracer: the global one is a no-op, as each service has its own provider.
         self._tracer = tracer
@@ -228,9 +230,15 @@ class Lookups:
                             row.copy_letter,
                             self.call_timeout,
                         )
-                    except grpc.RpcError as error:
+                    except Exception as error:  # noqa: BLE001 - one bad letter must not hold up the rest
+                        # A letter notify refused, or one that cannot be read (no poison pill): retried with
+                        # growing pauses, then set aside; the error is kept by kind only, never its text.
+                        cause = error.code().name if isinstance(error, grpc.RpcError) else type(error).__name__
                         retry = now() + backoff(row.attempts, cap_seconds=60)
-                        await log_.relay_failed(row.disclosure_id, retry, error.code().name)
+                        give_up = row.attempts + 1 >= self._max_relay_attempts
+                        await log_.relay_failed(row.disclosure_id, retry, cause, give_up)
+                        if give_up:
+                            log.warning("copy letter of disclosure %s set aside: %s", row.disclosure_id, cause)
                         continue
                 await log_.relayed(row.disclosure_id, now())
                 relayed += 1

@@ -15,5 +15,7 @@ class LookupSettings(ServiceSettings):
     # The longest one call to another service may take.
     call_timeout_seconds: float = 5.0
     relay_interval_seconds: float = 0.5
+    # A copy letter that cannot be handed to notify this many times is set aside (failed_time), not retried forever.
+    max_relay_attempts: int = 10
     # How long a lookup waits for live creditors when the caller does not say (the Norwegian registry's default).
     default_max_wait_seconds: float = 3.0

@@ -226,3 +226,28 @@ async def test_a_retried_lookup_gets_the_first_answer_and_burns_nothing(registry
     with pytest.raises(grpc.aio.AioRpcError) as spent:
         await look_up(registry, reference="APP-9", request_id="lookup-2")
     assert reason(spent.value) == "CONSENT_USED_UP"
+
+
+async def test_a_letter_that_cannot_be_read_is_set_aside_and_the_rest_flow_on(registry: Registry) -> None:
+    # No poison pill: an outbox row whose subject cannot be decrypted is retried, then set aside; letters queued
+    # behind it still reach notify.
+    await registry.restart("lookup", max_relay_attempts=2)
+    await registry.fetch(
+        "INSERT INTO lookup.notice_outbox (disclosure_id, subject_encrypted, copy_letter, next_attempt_time) "
+        "VALUES ('00000000-0000-0000-0000-000000000001', '\\x01dead'::bytea, '\\x00'::bytea, now() - interval '1 hour')"
+    )
+    await report_demo(registry)
+    await grant(registry)
+    disclosed = await look_up(registry)
+
+    async def flowed() -> bool:
+        rows = await registry.fetch(
+            "SELECT disclosure_id, relay_time, failed_time, last_error FROM lookup.notice_outbox"
+        )
+        by_id = {str(r["disclosure_id"]): r for r in rows}
+        poison, good = by_id["00000000-0000-0000-0000-000000000001"], by_id[disclosed.disclosure.id]
+        return good["relay_time"] is not None and poison["failed_time"] is not None
+
+    await eventually(flowed, timeout=15)
+    [poison] = await registry.fetch("SELECT attempts, last_error FROM lookup.notice_outbox WHERE relay_time IS NULL")
+    assert poison["attempts"] == 2 and poison["last_error"] == "ValueError"  # its kind, never its text
