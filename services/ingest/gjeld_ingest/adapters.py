@@ -133,9 +133,7 @@ handovers = Table(
     # The giver's own id for a proposal it may retry (AIP-155), and a digest of what it proposed.
     Column("request_id", String(64)),
     Column("request_digest", LargeBinary),
-    Index(
-        "handovers_by_request", "giver", "request_id", unique=True, postgresql_where=text("request_id IS NOT NULL")
-    ),
+    Index("handovers_by_request", "giver", "request_id", unique=True, postgresql_where=text("request_id IS NOT NULL")),
 )
 
 # Debts an institution handed over: its later deliveries may no longer name them.
@@ -401,11 +399,14 @@ class CalledCreditors:
     """Institutions that prefer to be called for their snapshot, over gjeld.creditor.v1 (ExportDebts): their
     messages read here into the domain's parts, their failures into UNAVAILABLE (nothing of the export applied)."""
 
-    def __init__(self, channels: CreditorChannels) -> None:
+    def __init__(self, channels: CreditorChannels, timeout: float) -> None:
         self._channels = channels
+        self._timeout = timeout  # the whole export's deadline: a bank that hangs cannot hold a fetch for ever
 
     async def export(self, institution: Institution) -> Export:
-        call = self._channels.stub(institution).ExportDebts(creditor_service_pb2.ExportDebtsRequest())
+        call = self._channels.stub(institution).ExportDebts(
+            creditor_service_pb2.ExportDebtsRequest(), timeout=self._timeout
+        )
         stream = call.__aiter__()
         try:
             first = await anext(stream, None)

@@ -24,7 +24,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
-        creditors = CalledCreditors(CreditorChannels(parts.creditor_channel))
+        creditors = CalledCreditors(CreditorChannels(parts.creditor_channel), settings.snapshot_fetch_timeout_seconds)
         ingest = Ingest(
             lambda: IngestUnitOfWork(parts.engine),
             lambda: DeliveryUnitOfWork(parts.engine),

@@ -342,6 +342,8 @@ class SnapshotFetches:
     as a snapshot delivery, all or nothing (DOM-8): when an operator asks, and once a day for every institution the
     operator configured so. A failed export changes nothing."""
 
+    CONCURRENT = 4  # daily fetches at once
+
     def __init__(self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors) -> None:
         self._ingest, self._directory, self._creditors = ingest, directory, creditors
 
@@ -365,17 +367,26 @@ class SnapshotFetches:
         """Once a day after `at` (UTC), fetch the snapshot of every institution configured to be called. A fetch
         that fails is tried again at the next round until it succeeds that day."""
         done: dict[str, date] = {}
+        at_once = asyncio.Semaphore(self.CONCURRENT)
+
+        async def fetch_one(number: str, day: date) -> None:
+            async with at_once:
+                try:
+                    await self.fetch(number)
+                    done[number] = day
+                except Exception:
+                    log.exception("daily snapshot fetch from %s failed", number)
+
         while not stopping.is_set():
             moment = datetime.now(UTC)
             if moment.time() >= at:
-                for institution in self._directory.called_for_snapshots():
-                    if done.get(institution.organization_number) == moment.date():
-                        continue
-                    try:
-                        await self.fetch(institution.organization_number)
-                        done[institution.organization_number] = moment.date()
-                    except Exception:
-                        log.exception("daily snapshot fetch from %s failed", institution.organization_number)
+                # Several banks at once, a few at a time: one that hangs (until its deadline) holds up no other.
+                due = [
+                    i.organization_number
+                    for i in self._directory.called_for_snapshots()
+                    if done.get(i.organization_number) != moment.date()
+                ]
+                await asyncio.gather(*(fetch_one(number, moment.date()) for number in due))
             try:
                 await asyncio.wait_for(stopping.wait(), interval)
             except TimeoutError:

@@ -12,3 +12,5 @@ class IngestSettings(ServiceSettings):
     # When ingest fetches the daily snapshot of institutions that prefer to be called (the Norwegian registry's
     # datasets are ready at 05:00 UTC).
     snapshot_fetch_time_utc: str = "05:30"
+    # The longest one institution's export may take, whoever asked for it.
+    snapshot_fetch_timeout_seconds: float = 1800.0

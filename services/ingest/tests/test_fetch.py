@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from gjeld.ingest.v1 import ingest_service_pb2
@@ -48,5 +50,21 @@ async def test_a_called_institutions_snapshot_replaces_its_data(registry: Regist
         with pytest.raises(grpc.aio.AioRpcError) as not_operator:
             await registry.ingest().FetchSnapshot(fetch(BANK), metadata=registry.as_institution(BANK))
         assert not_operator.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        await server.stop(None)
+
+
+async def test_a_bank_that_hangs_is_given_up_at_the_deadline(registry: Registry) -> None:
+    bank, server, address = await registry.serve_bank([c.register for c in demo_changes()])
+    bank.delay = 30.0
+    try:
+        await registry.configure_institutions({BANK: {"creditor_endpoint": address, "fetch_snapshot": True}})
+        await registry.restart("ingest", snapshot_fetch_timeout_seconds=1.0)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(grpc.aio.AioRpcError) as hung:
+            await registry.ingest().FetchSnapshot(fetch(BANK), metadata=registry.as_operator())
+        assert hung.value.code() == grpc.StatusCode.UNAVAILABLE and reason(hung.value) == "INSTITUTION_UNAVAILABLE"
+        assert asyncio.get_running_loop().time() - started < 5
+        assert await registered(registry) == []
     finally:
         await server.stop(None)
