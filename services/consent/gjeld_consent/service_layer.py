@@ -172,7 +172,13 @@ class Consents:
             if already is not None:
                 for consent in candidates:
                     if consent.id == already:
-                        return consent
+                        return consent  # the same lookup asking again
+                # A disclosure is one lookup: its id already names the use of another consent.
+                raise AlreadyExists(
+                    "DISCLOSURE_ID_REUSED",
+                    "this disclosure id was used before with another consent",
+                    {"disclosure_id": disclosure_id},
+                )
             chosen, refusal = domain.choose(candidates, moment)
             if chosen is None:
                 raise PermissionDenied(

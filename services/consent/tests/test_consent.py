@@ -132,3 +132,14 @@ async def test_only_lookup_may_use_a_consent(registry: Registry) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await registry.consent().UseConsent(use(), metadata=caller)
         assert refused.value.code() in DENIED
+
+
+async def test_a_disclosure_id_used_with_another_consent_is_already_exists(registry: Registry) -> None:
+    # A disclosure id names one lookup; used again for another subject's consent it is refused, not INTERNAL.
+    await grant(registry, days=28)
+    await grant(registry, subject=CO_BORROWER, days=28)
+    as_lookup = registry.as_service("lookup")
+    await registry.consent().UseConsent(use(disclosure_id="d-1"), metadata=as_lookup)
+    with pytest.raises(grpc.aio.AioRpcError) as reused:
+        await registry.consent().UseConsent(use(subject=CO_BORROWER, disclosure_id="d-1"), metadata=as_lookup)
+    assert reused.value.code() == grpc.StatusCode.ALREADY_EXISTS and reason(reused.value) == "DISCLOSURE_ID_REUSED"

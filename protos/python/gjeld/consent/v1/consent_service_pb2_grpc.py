@@ -204,7 +204,9 @@ class ConsentServiceServicer:
         for the institution and scope, and records its use, in one step. A credit
         block is answered with credit_blocked set and no use recorded. Without a
         consent it fails with PERMISSION_DENIED and reason CONSENT_NOT_FOUND,
-        CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED.
+        CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED. The
+        same disclosure id again returns the use it recorded; with another consent
+        it is refused with ALREADY_EXISTS and reason DISCLOSURE_ID_REUSED.
         Callers: the lookup service only, by its workload certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

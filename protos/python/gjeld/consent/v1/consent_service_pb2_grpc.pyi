@@ -96,7 +96,9 @@ class ConsentServiceStub:
     for the institution and scope, and records its use, in one step. A credit
     block is answered with credit_blocked set and no use recorded. Without a
     consent it fails with PERMISSION_DENIED and reason CONSENT_NOT_FOUND,
-    CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED.
+    CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED. The
+    same disclosure id again returns the use it recorded; with another consent
+    it is refused with ALREADY_EXISTS and reason DISCLOSURE_ID_REUSED.
     Callers: the lookup service only, by its workload certificate.
     """
     CheckCreditBlock: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.CheckCreditBlockRequest, _consent_service_pb2.CheckCreditBlockResponse]
@@ -173,7 +175,9 @@ class ConsentServiceAsyncStub(ConsentServiceStub):
     for the institution and scope, and records its use, in one step. A credit
     block is answered with credit_blocked set and no use recorded. Without a
     consent it fails with PERMISSION_DENIED and reason CONSENT_NOT_FOUND,
-    CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED.
+    CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED. The
+    same disclosure id again returns the use it recorded; with another consent
+    it is refused with ALREADY_EXISTS and reason DISCLOSURE_ID_REUSED.
     Callers: the lookup service only, by its workload certificate.
     """
     CheckCreditBlock: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.CheckCreditBlockRequest, _consent_service_pb2.CheckCreditBlockResponse]  # type: ignore[assignment]
@@ -313,7 +317,9 @@ class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
         for the institution and scope, and records its use, in one step. A credit
         block is answered with credit_blocked set and no use recorded. Without a
         consent it fails with PERMISSION_DENIED and reason CONSENT_NOT_FOUND,
-        CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED.
+        CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP or CONSENT_ENDED. The
+        same disclosure id again returns the use it recorded; with another consent
+        it is refused with ALREADY_EXISTS and reason DISCLOSURE_ID_REUSED.
         Callers: the lookup service only, by its workload certificate.
         """
 
