@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     select,
     update,
 )
@@ -192,6 +193,10 @@ class NoticeStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
+    async def serialize(self, key: str) -> None:
+        """Wait until no other transaction holds `key`, and hold it until this one ends."""
+        await self._db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
     async def notice_of_source(self, source_id: str) -> Any | None:
         """The notice that already tells of this source, if any."""
         return (
@@ -224,7 +229,8 @@ class NoticeStore:
     async def add(self, values: dict[str, Any]) -> Any:
         """Record a new notice and its first source."""
         row = (await self._db.execute(insert(notices).values(**values).returning(*notices.c))).one()
-        await self.add_source(row.id, values["source_id"], values["content"], values["create_time"])
+        if not await self.add_source(row.id, values["source_id"], values["content"], values["create_time"]):
+            raise RuntimeError("the source of a new notice is already another notice's")
         return row
 
     async def add_source(self, notice_id: uuid.UUID, source_id: str, content: bytes, when: datetime) -> bool:
@@ -273,41 +279,52 @@ class NoticeStore:
             ).first()
         )
 
-    async def due(self, now: datetime, limit: int) -> list[Any]:
-        """Pending notices whose time has come, locked so that no other worker takes them."""
+    async def claim(self, now: datetime, until: datetime, limit: int) -> list[Any]:
+        """Take pending notices whose time has come for one worker until `until`, counting the attempt (skipping
+        any another transaction holds, such as an enqueue merging into it); a claimed notice takes no more letters."""
+        due = (
+            select(notices.c.id)
+            .where(notices.c.state == "pending", notices.c.next_attempt_time <= now)
+            .order_by(notices.c.next_attempt_time)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
         return list(
             await self._db.execute(
-                select(notices)
-                .where(notices.c.state == "pending", notices.c.next_attempt_time <= now)
-                .order_by(notices.c.next_attempt_time)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+                update(notices)
+                .where(notices.c.id.in_(due.scalar_subquery()))
+                .values(attempts=notices.c.attempts + 1, next_attempt_time=until)
+                .returning(*notices.c)
             )
         )
 
+    async def set_aside_interrupted(self, now: datetime, max_attempts: int) -> None:
+        """Notices whose last allowed attempt never came back (the worker died sending them): into the dead-letter
+        list, so a notice that crashes every worker cannot take the queue down with it."""
+        await self._db.execute(
+            update(notices)
+            .where(notices.c.state == "pending", notices.c.next_attempt_time <= now, notices.c.attempts >= max_attempts)
+            .values(state="failed", last_error="interrupted: the delivery never finished")
+        )
+
     async def delivered(self, notice_id: uuid.UUID, channel: Channel, when: datetime) -> None:
+        """The outcome of a claimed attempt (the claim counted it)."""
         await self._db.execute(
             update(notices)
             .where(notices.c.id == notice_id)
-            .values(
-                state="delivered",
-                channel=channel.value,
-                deliver_time=when,
-                attempts=notices.c.attempts + 1,
-                last_error=None,
-            )
+            .values(state="delivered", channel=channel.value, deliver_time=when, last_error=None)
         )
 
     async def failed(
         self, notice_id: uuid.UUID, channel: Channel | None, retry_at: datetime, error: str, give_up: bool
     ) -> None:
+        """The outcome of a claimed attempt that failed: due again at `retry_at`, or set aside."""
         await self._db.execute(
             update(notices)
             .where(notices.c.id == notice_id)
             .values(
                 state="failed" if give_up else "pending",
                 channel=channel.value if channel else "",
-                attempts=notices.c.attempts + 1,
                 next_attempt_time=retry_at,
                 # Redacted before it is cut: a cut could leave part of a number that no longer looks like one.
                 last_error=redact(error)[:500],

@@ -31,6 +31,7 @@ def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = (
                 timedelta(seconds=settings.merge_window_seconds),
                 settings.max_delivery_attempts,
                 settings.retry_cap_seconds,
+                settings.send_timeout_seconds,
             ),
         )
         return Wiring(

@@ -19,7 +19,7 @@ from gjeld_shared.server import backoff, drain_when_due
 from gjeld_shared.timestamps import now
 
 from . import letters
-from .adapters import Channels, NoticeStore, NoticeUnitOfWork, PopulationRegister
+from .adapters import Channels, NoticeUnitOfWork, PopulationRegister
 from .domain import Channel, Notice, choose_channel, merge_key
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,22 @@ class DeliveryPolicy:
     merge_window: timedelta
     max_attempts: int
     backoff_cap_seconds: float = 300.0
+    # The longest one delivery may take (reading the contact register, drawing the letter, the provider's call).
+    send_timeout_seconds: float = 30.0
+
+    @property
+    def claim(self) -> timedelta:
+        """How long a claimed notice is its worker's alone: past it, a worker that died mid-send has let it go."""
+        return timedelta(seconds=2 * self.send_timeout_seconds)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A notice a delivery worker has claimed, with what sending it needs."""
+
+    row: Any
+    notice: Notice
+    email: str  # the address the subject consented to, if any
 
 
 class Notices:
@@ -58,6 +74,12 @@ class Notices:
         content = letter.SerializeToString()
         async with self._uow() as uow:
             store = uow.notices
+            # One enqueue at a time per source, then per application: a repeat sent while the first is still being
+            # recorded waits for it and finds its notice, and letters racing for one application join one notice
+            # (without this, two could each find none, and one notice end with no letter in it).
+            await store.serialize(source_id)
+            if key:
+                await store.serialize(f"{subject_index.hex()}|{key}")
             earlier = await store.notice_of_source(source_id)
             if earlier is not None:
                 return (await store.notices([earlier]))[0], False
@@ -83,45 +105,59 @@ class Notices:
             await uow.commit()
             return (await store.notices([row]))[0], True
 
-    async def _deliver_one(self, store: NoticeStore, row: Any, notice: Notice) -> None:
-        """Send one notice by the subject's channel, or count the failure (giving up into the dead-letter list).
-        The row holds what only delivery needs: the subject, encrypted, and its blind index."""
+    async def _deliver_one(self, claimed: Claimed) -> None:
+        """Send one claimed notice by the subject's channel, with no transaction open, then record the outcome:
+        delivered, or the failure counted (given up into the dead-letter list after the most attempts)."""
+        row, notice = claimed.row, claimed.notice
         channel: Channel | None = None
         try:
-            subject = self._keys.decrypt(row.subject_encrypted)
-            contact = await self._population.contact(subject)
-            preferences = await store.email_of(row.subject_index)
-            email = preferences.email_address if preferences else ""
-            channel = choose_channel(contact, email)
-            message = letters.message(notice.letters, contact)
-            await self._channels.send(channel, row.id, row.subject_index.hex()[:16], contact, email, message)
+            async with asyncio.timeout(self._policy.send_timeout_seconds):
+                subject = self._keys.decrypt(row.subject_encrypted)
+                contact = await self._population.contact(subject)
+                channel = choose_channel(contact, claimed.email)
+                # Drawn on a worker thread: a letter of many lines must not stall the service's event loop.
+                message = await asyncio.to_thread(letters.message, notice.letters, contact)
+                recipient_key = row.subject_index.hex()[:16]
+                await self._channels.send(channel, row.id, recipient_key, contact, claimed.email, message)
         except Exception as error:  # noqa: BLE001 - any channel failure is retried, then kept for an operator
-            attempts = row.attempts + 1
-            give_up = attempts >= self._policy.max_attempts
+            give_up = row.attempts >= self._policy.max_attempts
             log.warning(
                 "delivery of notice %s failed (attempt %d%s): %s",
                 row.id,
-                attempts,
+                row.attempts,
                 ", giving up" if give_up else "",
                 type(error).__name__,
             )
-            retry_at = now() + backoff(row.attempts, self._policy.backoff_cap_seconds)
-            await store.failed(row.id, channel, retry_at, f"{type(error).__name__}: {error}", give_up)
+            retry_at = now() + backoff(row.attempts - 1, self._policy.backoff_cap_seconds)
+            async with self._uow() as uow:
+                await uow.notices.failed(row.id, channel, retry_at, f"{type(error).__name__}: {error}", give_up)
+                await uow.commit()
             return
-        await store.delivered(row.id, channel, now())
+        async with self._uow() as uow:
+            await uow.notices.delivered(row.id, channel, now())
+            await uow.commit()
 
     async def deliver_due(self, limit: int = 20) -> int:
         """Deliver the pending notices whose time has come; returns how many were attempted.
 
-        Each notice is locked while it is sent and marked in the same transaction, so no two workers send it;
-        a crash between sending and committing sends it again under the same notice id, which the channels treat
-        as the same message."""
+        No transaction waits on a provider: the notices are claimed in one short transaction (the claim counts an
+        attempt and holds the notice from other workers for a while), sent with none open, and each outcome is
+        recorded in its own. A worker that dies mid-send leaves its notices to be sent again when the claim runs out,
+        under the same notice id, which the channels treat as the same message; a notice that kills every worker that
+        takes it is set aside after the most attempts, like any that fails."""
+        moment = now()
         async with self._uow() as uow:
-            due = await uow.notices.due(now(), limit)
-            for row, notice in zip(due, await uow.notices.notices(due), strict=True):
-                await self._deliver_one(uow.notices, row, notice)
+            await uow.notices.set_aside_interrupted(moment, self._policy.max_attempts)
+            rows = await uow.notices.claim(moment, moment + self._policy.claim, limit)
+            emails = [await uow.notices.email_of(row.subject_index) for row in rows]
+            work = [
+                Claimed(row, notice, email.email_address if email else "")
+                for row, notice, email in zip(rows, await uow.notices.notices(rows), emails, strict=True)
+            ]
             await uow.commit()
-        return len(due)
+        for claimed in work:
+            await self._deliver_one(claimed)
+        return len(work)
 
     async def run_delivery(self, stopping: asyncio.Event, interval: float = 0.5) -> None:
         """The delivery worker: polls for due notices until the service stops."""

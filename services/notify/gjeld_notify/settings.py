@@ -21,3 +21,5 @@ class NotifySettings(ServiceSettings):
     # Failed deliveries are retried with growing pauses (1 s, 2 s, 4 s … at most the cap), then kept for an operator.
     max_delivery_attempts: int = 10
     retry_cap_seconds: float = 300.0
+    # The longest one delivery may take; a notice whose worker died mid-send is sent again after twice this.
+    send_timeout_seconds: float = 30.0

@@ -3,6 +3,7 @@ retries into a dead-letter list an operator replays, one notice for repeated loo
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -218,11 +219,32 @@ async def test_a_notice_sent_again_after_a_crash_reaches_the_person_once(registr
     await registry.stop("notify")
     # What a crash before the commit leaves: the letter at the provider, the notice still pending in the database.
     await registry.fetch(
-        f"UPDATE notify.notices SET state = 'pending', deliver_time = NULL WHERE id = '{created.notice.id}'"
-    )
+        f"UPDATE notify.notices SET state = 'pending', deliver_time = NULL, next_attempt_time = now()"
+        f" WHERE id = '{created.notice.id}'"
+    )  # (and its claim run out)
     await registry.start("notify")
     [again] = await settled(registry)
     assert again.state == N.NOTICE_STATE_DELIVERED
     channels = DevelopmentChannels(registry.mailbox)
     assert channels.duplicates() == [created.notice.id]  # sent twice, delivered once
     assert len(sent(registry, "digital_mailbox")) == 2  # the one letter, as a PDF and a message
+
+
+async def test_racing_enqueues_of_one_source_and_one_application_make_one_notice_with_every_letter(
+    registry: Registry,
+) -> None:
+    # The relay's retries of one disclosure, and other lookups for the same application, all at once. Breaking it
+    # (no serialising of enqueues per source and application) fails here: a notice with no letter, or a source
+    # recorded twice (INTERNAL), or several notices for one application.
+    await restart_notify(registry, merge_window_seconds=30)
+    replies = await asyncio.gather(
+        *(enqueue(registry, f"d-race-{i % 4}", reference="APP-RACE") for i in range(24)),
+    )
+    assert len({r.notice.id for r in replies}) == 1
+    assert sum(r.created for r in replies) == 4  # each source recorded once
+    empty = await registry.fetch(
+        "SELECT count(*) AS n FROM notify.notices n"
+        " WHERE NOT EXISTS (SELECT 1 FROM notify.notice_sources s WHERE s.notice_id = n.id)"
+    )
+    [held] = await registry.fetch("SELECT count(*) AS n FROM notify.notice_sources")
+    assert empty[0]["n"] == 0 and held["n"] == 4
