@@ -52,6 +52,8 @@ ALLOWED: dict[str, set[str]] = {
     "/gjeld.lookup.v1.LookupService/LookUpDebt": CERTIFICATE_AND_TOKEN,
     "/gjeld.lookup.v1.LookupService/GetOwnDebt": {"person token"},
     "/gjeld.lookup.v1.LookupService/ListOwnDisclosures": {"person token"},
+    "/gjeld.lookup.v1.LookupService/ListFailedCopyLetters": {"operator token"},
+    "/gjeld.lookup.v1.LookupService/RetryFailedCopyLetter": {"operator token"},
     **{
         f"/gjeld.consent.v1.ConsentService/{m}": {"person token"}
         for m in "GrantConsent ListConsents WithdrawConsent PlaceCreditBlock LiftCreditBlock GetCreditBlock".split()

@@ -45,7 +45,7 @@ DEFAULT_ADDRESSES = {
 # The identity providers whose tokens each service takes: only those of its callers (see each ACCESS table).
 TRUSTS = {
     "ingest": (Provider.MASKINPORTEN, Provider.OPERATOR),
-    "lookup": (Provider.MASKINPORTEN, Provider.IDPORTEN),
+    "lookup": (Provider.MASKINPORTEN, Provider.IDPORTEN, Provider.OPERATOR),
     "consent": (Provider.MASKINPORTEN, Provider.IDPORTEN),
     "notify": (Provider.IDPORTEN, Provider.OPERATOR),
 }

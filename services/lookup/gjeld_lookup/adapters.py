@@ -49,7 +49,7 @@ from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import convert
-from .domain import Debt, Disclosure, Purpose
+from .domain import Debt, Disclosure, Purpose, SetAsideLetter
 
 log = logging.getLogger(__name__)
 
@@ -177,37 +177,82 @@ class DisclosureLog:
             ).first()
         )
 
-    async def letters_due(self, now: datetime, limit: int) -> list[Any]:
+    async def claim_letters(self, now: datetime, until: datetime, limit: int) -> list[Any]:
+        """Take due letters for one relay until `until`, counting the attempt (skipping any another relay holds)."""
+        due = (
+            select(outbox.c.disclosure_id)
+            .where(outbox.c.relay_time.is_(None), outbox.c.failed_time.is_(None), outbox.c.next_attempt_time <= now)
+            .order_by(outbox.c.next_attempt_time)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
         return list(
             await self._db.execute(
-                select(outbox)
-                .where(outbox.c.relay_time.is_(None), outbox.c.failed_time.is_(None), outbox.c.next_attempt_time <= now)
-                .order_by(outbox.c.next_attempt_time)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+                update(outbox)
+                .where(outbox.c.disclosure_id.in_(due.scalar_subquery()))
+                .values(attempts=outbox.c.attempts + 1, next_attempt_time=until)
+                .returning(*outbox.c)
             )
         )
 
-    async def relayed(self, disclosure_id: uuid.UUID, when: datetime) -> None:
+    async def set_aside_interrupted(self, now: datetime, max_attempts: int) -> None:
+        """Letters whose last allowed attempt never came back (the relay died handing them over): set aside."""
         await self._db.execute(
             update(outbox)
-            .where(outbox.c.disclosure_id == disclosure_id)
-            .values(relay_time=when, attempts=outbox.c.attempts + 1, last_error=None)
+            .where(
+                outbox.c.relay_time.is_(None),
+                outbox.c.failed_time.is_(None),
+                outbox.c.next_attempt_time <= now,
+                outbox.c.attempts >= max_attempts,
+            )
+            .values(failed_time=func.now(), last_error="Interrupted")
+        )
+
+    async def relayed(self, disclosure_id: uuid.UUID, when: datetime) -> None:
+        """The outcome of a claimed attempt (the claim counted it)."""
+        await self._db.execute(
+            update(outbox).where(outbox.c.disclosure_id == disclosure_id).values(relay_time=when, last_error=None)
         )
 
     async def relay_failed(
         self, disclosure_id: uuid.UUID, retry_at: datetime, error: str, give_up: bool = False
     ) -> None:
+        """The outcome of a claimed attempt that failed: due again at `retry_at`, or set aside."""
         await self._db.execute(
             update(outbox)
             .where(outbox.c.disclosure_id == disclosure_id)
             .values(
-                attempts=outbox.c.attempts + 1,
                 next_attempt_time=retry_at,
                 last_error=redact(error)[:500],
                 failed_time=func.now() if give_up else None,
             )
         )
+
+    async def set_aside(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[SetAsideLetter]:
+        """The letters set aside, newest first."""
+        query = select(outbox).where(outbox.c.failed_time.is_not(None))
+        if before is not None:
+            query = query.where(beyond((outbox.c.failed_time, outbox.c.disclosure_id), before, descending=True))
+        rows = await self._db.execute(
+            query.order_by(outbox.c.failed_time.desc(), outbox.c.disclosure_id.desc()).limit(limit)
+        )
+        return [set_aside_from_row(row) for row in rows]
+
+    async def put_back(self, disclosure_id: uuid.UUID, now: datetime) -> SetAsideLetter | None:
+        """A letter set aside, due again at once with its attempts from zero; None if none set aside has this id."""
+        row = (
+            await self._db.execute(
+                update(outbox)
+                .where(outbox.c.disclosure_id == disclosure_id, outbox.c.failed_time.is_not(None))
+                .values(failed_time=None, attempts=0, next_attempt_time=now)
+                .returning(*outbox.c)
+            )
+        ).first()
+        return None if row is None else set_aside_from_row(row)
+
+
+def set_aside_from_row(row: Any) -> SetAsideLetter:
+    return SetAsideLetter(row.disclosure_id, row.attempts, row.last_error or "", row.failed_time)
 
 
 SCOPES = {"processing": consent_pb2.CONSENT_SCOPE_PROCESSING, "presentation": consent_pb2.CONSENT_SCOPE_PRESENTATION}

@@ -32,6 +32,7 @@ from .domain import (
     OwnDebt,
     Purpose,
     RepaymentLoan,
+    SetAsideLetter,
     Terms,
     Total,
 )
@@ -292,3 +293,12 @@ def lender_answer_from_bytes(
         answer.creditors_answered,
         answer.creditors_missing,
     )
+
+
+def set_aside_letter_to_proto(letter: SetAsideLetter) -> lookup_pb2.FailedCopyLetter:
+    message = lookup_pb2.FailedCopyLetter(
+        disclosure_id=str(letter.disclosure_id), attempts=letter.attempts, last_error=letter.last_error
+    )
+    if letter.fail_time is not None:
+        message.fail_time.CopyFrom(to_proto(letter.fail_time))
+    return message

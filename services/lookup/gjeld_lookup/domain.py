@@ -275,3 +275,13 @@ class CopyLetter:
     credit_blocked: bool
     creditors_answered: int
     creditors_missing: int
+
+
+@dataclass(frozen=True)
+class SetAsideLetter:
+    """A copy letter the relay gave up handing to notify, as an operator sees it: never its content or subject."""
+
+    disclosure_id: uuid.UUID
+    attempts: int
+    last_error: str  # the error's kind only
+    fail_time: datetime | None  # None once an operator has put it back

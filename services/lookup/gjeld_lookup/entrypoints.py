@@ -8,11 +8,12 @@ import grpc
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2_grpc
 from gjeld.lookup.v1 import lookup_service_pb2 as pb
 from gjeld_shared import fields, paging
-from gjeld_shared.access import LOOKING_UP_INSTITUTIONS, SUBJECTS, Rule
+from gjeld_shared.access import LOOKING_UP_INSTITUTIONS, OPERATORS, SUBJECTS, Rule
 from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.clients import deadline
 from gjeld_shared.errors import Violations
 from gjeld_shared.institutions import InstitutionDirectory
+from gjeld_shared.timestamps import now
 
 from . import convert
 from .domain import Purpose
@@ -42,6 +43,8 @@ ACCESS: dict[str, Rule] = {
     "LookUpDebt": LOOKING_UP_INSTITUTIONS,
     "GetOwnDebt": SUBJECTS,
     "ListOwnDisclosures": SUBJECTS,
+    "ListFailedCopyLetters": OPERATORS,
+    "RetryFailedCopyLetter": OPERATORS,
 }
 
 
@@ -125,3 +128,25 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         return pb.ListOwnDisclosuresResponse(
             disclosures=[convert.disclosure_to_proto(d, self._directory) for d in page], next_page_token=token
         )
+
+    async def ListFailedCopyLetters(
+        self,
+        request: pb.ListFailedCopyLettersRequest,
+        context: grpc.aio.ServicerContext[pb.ListFailedCopyLettersRequest, pb.ListFailedCopyLettersResponse],
+    ) -> pb.ListFailedCopyLettersResponse:
+        size = paging.page_size(request.page_size, default=20, maximum=100)
+        before = self._pages.newest_first_after(request.page_token)
+        found = await self._lookups.set_aside_letters(before, size + 1)
+        page, token = self._pages.newest_first_page(found, size, lambda f: (f.fail_time or now(), f.disclosure_id))
+        return pb.ListFailedCopyLettersResponse(
+            copy_letters=[convert.set_aside_letter_to_proto(f) for f in page], next_page_token=token
+        )
+
+    async def RetryFailedCopyLetter(
+        self,
+        request: pb.RetryFailedCopyLetterRequest,
+        context: grpc.aio.ServicerContext[pb.RetryFailedCopyLetterRequest, pb.RetryFailedCopyLetterResponse],
+    ) -> pb.RetryFailedCopyLetterResponse:
+        disclosure_id = fields.uuid_of("disclosure_id", request.disclosure_id, "a disclosure id")
+        letter = await self._lookups.put_back_letter(disclosure_id)
+        return pb.RetryFailedCopyLetterResponse(copy_letter=convert.set_aside_letter_to_proto(letter))

@@ -8,11 +8,11 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
-from gjeld_shared.errors import AlreadyExists, PermissionDenied
+from gjeld_shared.errors import AlreadyExists, FailedPrecondition, PermissionDenied
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory
 from gjeld_shared.server import backoff, drain_when_due
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import convert, domain
 from .adapters import DisclosureUnitOfWork, LiveCreditors, Registry, disclosure_from_row
-from .domain import CopyLetter, CreditorStatus, Disclosure, LenderDebt, OwnDebt, Purpose, Total
+from .domain import CopyLetter, CreditorStatus, Disclosure, LenderDebt, OwnDebt, Purpose, SetAsideLetter, Total
 
 log = logging.getLogger(__name__)
 
@@ -215,35 +215,66 @@ class Lookups:
             return await uow.disclosures.of_subject(self._keys.blind_index(subject), before, limit)
 
     async def relay_letters(self, limit: int = 20) -> int:
-        """Hand due copy letters to notify, at least once; notify de-duplicates on the disclosure id."""
-        relayed = 0
+        """Hand due copy letters to notify, at least once (notify de-duplicates on the disclosure id); returns how
+        many were attempted.
+
+        No transaction waits on notify: the letters are claimed in one short transaction (the claim counts an
+        attempt and holds them from other relays for a while), handed over with none open, and each outcome is
+        recorded in its own. A relay that dies mid-call leaves its letters to be handed over again when the claim
+        runs out; a letter that kills every relay that takes it is set aside after the most attempts."""
+        moment = now()
         async with self._uow() as uow:
-            log_ = uow.disclosures
-            for row in await log_.letters_due(now(), limit):
-                with self._tracer.start_as_current_span(
-                    "relay copy letter", attributes={"disclosure.id": str(row.disclosure_id)}
-                ):
-                    try:
-                        await self._registry.send_letter(
-                            str(row.disclosure_id),
-                            self._keys.decrypt(row.subject_encrypted),
-                            row.copy_letter,
-                            self.call_timeout,
-                        )
-                    except Exception as error:  # noqa: BLE001 - one bad letter must not hold up the rest
-                        # A letter notify refused, or one that cannot be read (no poison pill): retried with
-                        # growing pauses, then set aside; the error is kept by kind only, never its text.
-                        cause = error.code().name if isinstance(error, grpc.RpcError) else type(error).__name__
-                        retry = now() + backoff(row.attempts, cap_seconds=60)
-                        give_up = row.attempts + 1 >= self._max_relay_attempts
-                        await log_.relay_failed(row.disclosure_id, retry, cause, give_up)
-                        if give_up:
-                            log.warning("copy letter of disclosure %s set aside: %s", row.disclosure_id, cause)
-                        continue
-                await log_.relayed(row.disclosure_id, now())
-                relayed += 1
+            await uow.disclosures.set_aside_interrupted(moment, self._max_relay_attempts)
+            rows = await uow.disclosures.claim_letters(moment, moment + timedelta(seconds=2 * self.call_timeout), limit)
             await uow.commit()
-        return relayed
+        for row in rows:
+            await self._relay_one(row)
+        return len(rows)
+
+    async def _relay_one(self, row: Any) -> None:
+        with self._tracer.start_as_current_span(
+            "relay copy letter", attributes={"disclosure.id": str(row.disclosure_id)}
+        ):
+            try:
+                await self._registry.send_letter(
+                    str(row.disclosure_id),
+                    self._keys.decrypt(row.subject_encrypted),
+                    row.copy_letter,
+                    self.call_timeout,
+                )
+            except Exception as error:  # noqa: BLE001 - one bad letter must not hold up the rest
+                # A letter notify refused, or one that cannot be read (no poison pill): retried with growing
+                # pauses, then set aside; the error is kept by kind only, never its text.
+                cause = error.code().name if isinstance(error, grpc.RpcError) else type(error).__name__
+                give_up = row.attempts >= self._max_relay_attempts
+                async with self._uow() as uow:
+                    retry = now() + backoff(row.attempts - 1, cap_seconds=60)
+                    await uow.disclosures.relay_failed(row.disclosure_id, retry, cause, give_up)
+                    await uow.commit()
+                if give_up:
+                    log.warning("copy letter of disclosure %s set aside: %s", row.disclosure_id, cause)
+                return
+        async with self._uow() as uow:
+            await uow.disclosures.relayed(row.disclosure_id, now())
+            await uow.commit()
+
+    async def set_aside_letters(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[SetAsideLetter]:
+        """The operators' dead-letter list of copy letters, newest first."""
+        async with self._uow() as uow:
+            return await uow.disclosures.set_aside(before, limit)
+
+    async def put_back_letter(self, disclosure_id: uuid.UUID) -> SetAsideLetter:
+        """An operator's replay of a letter set aside: due again at once, its attempts from zero."""
+        async with self._uow() as uow:
+            letter = await uow.disclosures.put_back(disclosure_id, now())
+            if letter is None:
+                raise FailedPrecondition(
+                    "COPY_LETTER_NOT_FAILED",
+                    "no copy letter set aside tells of this disclosure",
+                    {"disclosure_id": str(disclosure_id)},
+                )
+            await uow.commit()
+        return letter
 
     async def any_letter_due(self) -> bool:
         async with self._uow() as uow:

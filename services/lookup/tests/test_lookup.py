@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import grpc
 import pytest
 from gjeld.consent.v1 import consent_service_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.notify.v1 import notify_service_pb2
 from gjeld.type.v1 import debt_pb2, identity_pb2
+from gjeld_lookup.adapters import Registry as Registry_
 from gjeld_shared import errors
 from gjeld_tools.connect import Credential
 from gjeld_tools.testing import (
@@ -251,3 +255,59 @@ async def test_a_letter_that_cannot_be_read_is_set_aside_and_the_rest_flow_on(re
     await eventually(flowed, timeout=15)
     [poison] = await registry.fetch("SELECT attempts, last_error FROM lookup.notice_outbox WHERE relay_time IS NULL")
     assert poison["attempts"] == 2 and poison["last_error"] == "ValueError"  # its kind, never its text
+    # Operators see the letters set aside (never their content or subject) and put one back.
+    operator, poison_id = registry.as_operator(), "00000000-0000-0000-0000-000000000001"
+    listed = await registry.lookup().ListFailedCopyLetters(
+        lookup_service_pb2.ListFailedCopyLettersRequest(), metadata=operator
+    )
+    assert [(f.disclosure_id, f.attempts, f.last_error) for f in listed.copy_letters] == [(poison_id, 2, "ValueError")]
+    assert listed.copy_letters[0].HasField("fail_time")
+    retried = await registry.lookup().RetryFailedCopyLetter(
+        lookup_service_pb2.RetryFailedCopyLetterRequest(disclosure_id=poison_id), metadata=operator
+    )
+    assert retried.copy_letter.attempts == 0 and not retried.copy_letter.HasField("fail_time")
+
+    async def set_aside_again() -> bool:
+        query = f"SELECT failed_time FROM lookup.notice_outbox WHERE disclosure_id = '{poison_id}'"
+        [row] = await registry.fetch(query)
+        return row["failed_time"] is not None
+
+    await eventually(set_aside_again, timeout=15)  # tried again, and still unreadable
+    with pytest.raises(grpc.aio.AioRpcError) as not_failed:
+        await registry.lookup().RetryFailedCopyLetter(
+            lookup_service_pb2.RetryFailedCopyLetterRequest(disclosure_id=disclosed.disclosure.id), metadata=operator
+        )
+    assert reason(not_failed.value) == "COPY_LETTER_NOT_FAILED"
+
+
+async def test_the_relay_holds_no_transaction_while_notify_is_slow(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No transaction waits on the network: while notify takes its time, lookup's outbox row is neither locked nor
+    # held in an open transaction. Breaking it (handing over inside the claiming transaction) fails here.
+    calling, answer = asyncio.Event(), asyncio.Event()
+    handed_over = Registry_.send_letter
+
+    async def slow_send(self: Any, *args: Any) -> None:
+        calling.set()
+        await answer.wait()
+        await handed_over(self, *args)
+
+    monkeypatch.setattr(Registry_, "send_letter", slow_send)
+    await report_demo(registry)
+    await grant(registry)
+    await look_up(registry)
+    await asyncio.wait_for(calling.wait(), 10)
+    idle = await registry.fetch(
+        f"SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{registry.database}'"
+        " AND state LIKE 'idle in transaction%'"
+    )
+    free = await registry.fetch("SELECT disclosure_id FROM lookup.notice_outbox FOR UPDATE SKIP LOCKED")
+    answer.set()
+    assert idle[0]["n"] == 0 and len(free) == 1
+
+    async def relayed() -> bool:
+        [row] = await registry.fetch("SELECT attempts, relay_time FROM lookup.notice_outbox")
+        return row["relay_time"] is not None and row["attempts"] == 1
+
+    await eventually(relayed)

@@ -285,3 +285,42 @@ class Disclosure(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Disclosure: _TypeAlias = Disclosure  # noqa: Y015
+
+@_typing.final
+class FailedCopyLetter(_message.Message):
+    """FailedCopyLetter is a copy letter the relay gave up handing to notify after
+    the most attempts: what an operator needs to see and replay it, never its
+    content or its subject.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    FAIL_TIME_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    """Output only. The disclosure the letter tells of."""
+    attempts: _builtins.int
+    """Output only. How many times it was tried."""
+    last_error: _builtins.str
+    """Output only. The last error's kind (a gRPC status code or an error type), never its text."""
+    @_builtins.property
+    def fail_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When it was set aside."""
+
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        fail_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fail_time", b"fail_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "disclosure_id", b"disclosure_id", "fail_time", b"fail_time", "last_error", b"last_error"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FailedCopyLetter: _TypeAlias = FailedCopyLetter  # noqa: Y015

@@ -256,3 +256,103 @@ class ListOwnDisclosuresResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListOwnDisclosuresResponse: _TypeAlias = ListOwnDisclosuresResponse  # noqa: Y015
+
+@_typing.final
+class ListFailedCopyLettersRequest(_message.Message):
+    """ListFailedCopyLettersRequest asks for one page of the copy letters set aside."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Optional. The most letters to return; at most 100, by default 20."""
+    page_token: _builtins.str
+    """Optional. The next_page_token of the previous page; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFailedCopyLettersRequest: _TypeAlias = ListFailedCopyLettersRequest  # noqa: Y015
+
+@_typing.final
+class ListFailedCopyLettersResponse(_message.Message):
+    """ListFailedCopyLettersResponse is one page of the copy letters set aside."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COPY_LETTERS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Output only. The token for the next page; empty on the last page."""
+    @_builtins.property
+    def copy_letters(self) -> _containers.RepeatedCompositeFieldContainer[_lookup_pb2.FailedCopyLetter]:
+        """Output only. The failed copy letters, newest first."""
+
+    def __init__(
+        self,
+        *,
+        copy_letters: _abc.Iterable[_lookup_pb2.FailedCopyLetter] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy_letters", b"copy_letters", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFailedCopyLettersResponse: _TypeAlias = ListFailedCopyLettersResponse  # noqa: Y015
+
+@_typing.final
+class RetryFailedCopyLetterRequest(_message.Message):
+    """RetryFailedCopyLetterRequest names the failed copy letter to relay again."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    """Required. The id of the disclosure the letter tells of."""
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclosure_id", b"disclosure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryFailedCopyLetterRequest: _TypeAlias = RetryFailedCopyLetterRequest  # noqa: Y015
+
+@_typing.final
+class RetryFailedCopyLetterResponse(_message.Message):
+    """RetryFailedCopyLetterResponse returns the letter, due again."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COPY_LETTER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def copy_letter(self) -> _lookup_pb2.FailedCopyLetter:
+        """Output only. The letter as it now stands (not failed: its fail_time unset)."""
+
+    def __init__(
+        self,
+        *,
+        copy_letter: _lookup_pb2.FailedCopyLetter | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["copy_letter", b"copy_letter"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy_letter", b"copy_letter"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryFailedCopyLetterResponse: _TypeAlias = RetryFailedCopyLetterResponse  # noqa: Y015

@@ -52,6 +52,16 @@ class LookupServiceStub:
                 request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresRequest.SerializeToString,
                 response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresResponse.FromString,
                 _registered_method=True)
+        self.ListFailedCopyLetters = channel.unary_unary(
+                '/gjeld.lookup.v1.LookupService/ListFailedCopyLetters',
+                request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListFailedCopyLettersRequest.SerializeToString,
+                response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListFailedCopyLettersResponse.FromString,
+                _registered_method=True)
+        self.RetryFailedCopyLetter = channel.unary_unary(
+                '/gjeld.lookup.v1.LookupService/RetryFailedCopyLetter',
+                request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterRequest.SerializeToString,
+                response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterResponse.FromString,
+                _registered_method=True)
 
 
 class LookupServiceServicer:
@@ -96,6 +106,25 @@ class LookupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFailedCopyLetters(self, request, context):
+        """ListFailedCopyLetters lists the copy letters the relay gave up handing to
+        notify, newest first, without their content or subject. Callers:
+        operators, by a staff token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryFailedCopyLetter(self, request, context):
+        """RetryFailedCopyLetter puts a failed copy letter back for relaying at once,
+        with its attempts counted from zero. One that is not failed is refused
+        with FAILED_PRECONDITION and reason COPY_LETTER_NOT_FAILED. Callers:
+        operators, by a staff token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LookupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +142,16 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     servicer.ListOwnDisclosures,
                     request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresRequest.FromString,
                     response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresResponse.SerializeToString,
+            ),
+            'ListFailedCopyLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFailedCopyLetters,
+                    request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListFailedCopyLettersRequest.FromString,
+                    response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListFailedCopyLettersResponse.SerializeToString,
+            ),
+            'RetryFailedCopyLetter': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryFailedCopyLetter,
+                    request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterRequest.FromString,
+                    response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -199,6 +238,60 @@ class LookupService:
             '/gjeld.lookup.v1.LookupService/ListOwnDisclosures',
             gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresRequest.SerializeToString,
             gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFailedCopyLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.lookup.v1.LookupService/ListFailedCopyLetters',
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListFailedCopyLettersRequest.SerializeToString,
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListFailedCopyLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryFailedCopyLetter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.lookup.v1.LookupService/RetryFailedCopyLetter',
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterRequest.SerializeToString,
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterResponse.FromString,
             options,
             channel_credentials,
             insecure,

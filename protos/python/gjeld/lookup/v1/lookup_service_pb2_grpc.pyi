@@ -60,6 +60,17 @@ class LookupServiceStub:
     """ListOwnDisclosures lists who received the calling subject's data, newest
     first. Callers: subjects, by an ID-porten token.
     """
+    ListFailedCopyLetters: _grpc.UnaryUnaryMultiCallable[_lookup_service_pb2.ListFailedCopyLettersRequest, _lookup_service_pb2.ListFailedCopyLettersResponse]
+    """ListFailedCopyLetters lists the copy letters the relay gave up handing to
+    notify, newest first, without their content or subject. Callers:
+    operators, by a staff token.
+    """
+    RetryFailedCopyLetter: _grpc.UnaryUnaryMultiCallable[_lookup_service_pb2.RetryFailedCopyLetterRequest, _lookup_service_pb2.RetryFailedCopyLetterResponse]
+    """RetryFailedCopyLetter puts a failed copy letter back for relaying at once,
+    with its attempts counted from zero. One that is not failed is refused
+    with FAILED_PRECONDITION and reason COPY_LETTER_NOT_FAILED. Callers:
+    operators, by a staff token.
+    """
 
 @_typing.type_check_only
 class LookupServiceAsyncStub(LookupServiceStub):
@@ -92,6 +103,17 @@ class LookupServiceAsyncStub(LookupServiceStub):
     ListOwnDisclosures: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.ListOwnDisclosuresRequest, _lookup_service_pb2.ListOwnDisclosuresResponse]  # type: ignore[assignment]
     """ListOwnDisclosures lists who received the calling subject's data, newest
     first. Callers: subjects, by an ID-porten token.
+    """
+    ListFailedCopyLetters: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.ListFailedCopyLettersRequest, _lookup_service_pb2.ListFailedCopyLettersResponse]  # type: ignore[assignment]
+    """ListFailedCopyLetters lists the copy letters the relay gave up handing to
+    notify, newest first, without their content or subject. Callers:
+    operators, by a staff token.
+    """
+    RetryFailedCopyLetter: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.RetryFailedCopyLetterRequest, _lookup_service_pb2.RetryFailedCopyLetterResponse]  # type: ignore[assignment]
+    """RetryFailedCopyLetter puts a failed copy letter back for relaying at once,
+    with its attempts counted from zero. One that is not failed is refused
+    with FAILED_PRECONDITION and reason COPY_LETTER_NOT_FAILED. Callers:
+    operators, by a staff token.
     """
 
 class LookupServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -140,6 +162,29 @@ class LookupServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_lookup_service_pb2.ListOwnDisclosuresResponse, _abc.Awaitable[_lookup_service_pb2.ListOwnDisclosuresResponse]]:
         """ListOwnDisclosures lists who received the calling subject's data, newest
         first. Callers: subjects, by an ID-porten token.
+        """
+
+    @_abc_1.abstractmethod
+    def ListFailedCopyLetters(
+        self,
+        request: _lookup_service_pb2.ListFailedCopyLettersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_lookup_service_pb2.ListFailedCopyLettersResponse, _abc.Awaitable[_lookup_service_pb2.ListFailedCopyLettersResponse]]:
+        """ListFailedCopyLetters lists the copy letters the relay gave up handing to
+        notify, newest first, without their content or subject. Callers:
+        operators, by a staff token.
+        """
+
+    @_abc_1.abstractmethod
+    def RetryFailedCopyLetter(
+        self,
+        request: _lookup_service_pb2.RetryFailedCopyLetterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_lookup_service_pb2.RetryFailedCopyLetterResponse, _abc.Awaitable[_lookup_service_pb2.RetryFailedCopyLetterResponse]]:
+        """RetryFailedCopyLetter puts a failed copy letter back for relaying at once,
+        with its attempts counted from zero. One that is not failed is refused
+        with FAILED_PRECONDITION and reason COPY_LETTER_NOT_FAILED. Callers:
+        operators, by a staff token.
         """
 
 def add_LookupServiceServicer_to_server(servicer: LookupServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
