@@ -108,9 +108,7 @@ def messages(kind: descriptor.Descriptor, depth: int = 0) -> st.SearchStrategy[m
             value: st.SearchStrategy[Any] = messages(field.message_type, depth + 1)
         else:
             value = _scalar(field)
-        fields[field.name] = (
-            st.lists(value, max_size=3) if field.is_repeated else value
-        )
+        fields[field.name] = st.lists(value, max_size=3) if field.is_repeated else value
 
     @st.composite
     def build(draw: st.DrawFn) -> message.Message:

@@ -125,6 +125,8 @@ def assemble(
     engine = db.create_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
+        statement_timeout=settings.database_statement_timeout_seconds,
+        idle_in_transaction_timeout=settings.database_idle_in_transaction_timeout_seconds,
         application_name=f"gjeld-{name}",
         tracer_provider=provider,
     )

@@ -30,15 +30,29 @@ from .redaction import redact_exception
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, application_name: str = "gjeld", tracer_provider: TracerProvider | None = None
+    url: str,
+    *,
+    pool_size: int = 10,
+    application_name: str = "gjeld",
+    tracer_provider: TracerProvider | None = None,
+    statement_timeout: float = 300.0,
+    idle_in_transaction_timeout: float = 60.0,
 ) -> AsyncEngine:
+    """The service's engine. A pooled connection is tested before each use (`pool_pre_ping`), so that connections a
+    database restart broke are replaced instead of failing a request; every session bounds its statements and
+    its idle transactions, so nothing holds locks for long on behalf of a client that went quiet."""
+    settings = {
+        "application_name": application_name,
+        "statement_timeout": str(int(statement_timeout * 1000)),
+        "idle_in_transaction_session_timeout": str(int(idle_in_transaction_timeout * 1000)),
+    }
     engine = _redacting(
         create_async_engine(
             url,
             pool_size=pool_size,
-            pool_pre_ping=False,
+            pool_pre_ping=True,
             hide_parameters=True,
-            connect_args={"server_settings": {"application_name": application_name}},
+            connect_args={"server_settings": settings},
         )
     )
     if tracer_provider is not None:

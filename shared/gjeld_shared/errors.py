@@ -59,6 +59,12 @@ class FailedPrecondition(GjeldError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+class Aborted(GjeldError):
+    """Given up part-way; nothing of it kept, so the whole of it may be sent again."""
+
+    code = grpc.StatusCode.ABORTED
+
+
 class Unavailable(GjeldError):
     code = grpc.StatusCode.UNAVAILABLE
 

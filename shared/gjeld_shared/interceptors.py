@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import grpc
 from grpc.aio import AbortError, ServicerContext
+from sqlalchemy.exc import DBAPIError
 
 from .access import Nobody, Presented, Rule
 from .callers import bearer, reset_caller, set_caller
 from .certificates import PeerCertificates
-from .errors import FieldViolation, GjeldError, InvalidArgument, internal_status, to_status
+from .errors import FieldViolation, GjeldError, InvalidArgument, Unavailable, internal_status, to_status
 from .tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,12 @@ async def _fail(context: ServicerContext[Any, Any], error: Exception, method: st
                 )
             )
         )
+    if _database_unavailable(error):
+        # A database restart, a failover or a bound reached: the call may be tried again.
+        log.warning("the database could not serve %s: %s", method, type(error).__name__)
+        await context.abort_with_status(
+            to_status(Unavailable("DATABASE_UNAVAILABLE", "the registry's database could not serve this; try again"))
+        )
     # The cause stays here: its text could hold request data.
     log.error("unexpected failure in %s", method, exc_info=error)
     await context.abort_with_status(internal_status())
@@ -86,6 +93,19 @@ def _data_exception(error: BaseException) -> bool:
     """Whether PostgreSQL refused a value (SQLSTATE class 22, data exception), through SQLAlchemy or the driver."""
     for cause in (error, getattr(error, "orig", None), getattr(getattr(error, "orig", None), "__cause__", None)):
         if isinstance(cause, asyncpg.exceptions.DataError) or str(getattr(cause, "sqlstate", "")).startswith("22"):
+            return True
+    return False
+
+
+def _database_unavailable(error: BaseException) -> bool:
+    """Whether the database was gone or gave up (connection lost, shutting down, a statement or idle-transaction
+    bound reached: SQLSTATE classes 08 and 57, and 25P03), through SQLAlchemy or the driver."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    for cause in (error, getattr(error, "orig", None), getattr(getattr(error, "orig", None), "__cause__", None)):
+        if isinstance(cause, asyncpg.exceptions.ConnectionDoesNotExistError | ConnectionError):
+            return True
+        if str(getattr(cause, "sqlstate", "")).startswith(("08", "57", "25P03")):
             return True
     return False
 

@@ -26,6 +26,10 @@ class ServiceSettings(BaseSettings):
     # e.g. postgresql+asyncpg://gjeld_ingest@/gjeld?host=/path/to/socket-dir
     database_url: str
     database_pool_size: int = 10
+    # Bounds on what one database session may hold (PostgreSQL's statement_timeout and
+    # idle_in_transaction_session_timeout): no statement runs on, and no transaction waits on a client, for longer.
+    database_statement_timeout_seconds: float = 300.0
+    database_idle_in_transaction_timeout_seconds: float = 60.0
     # This service's workload certificate (server and client) and key.
     tls_certificate_file: Path
     tls_key_file: Path

@@ -188,9 +188,7 @@ async def cmd_grant(args: argparse.Namespace) -> consent_pb2.Consent:
     )
     if args.days:
         request.validity.CopyFrom(duration_pb2.Duration(seconds=int(args.days * 86400)))
-    reply = await call(
-        "consent", args, lambda c: consent_service_pb2_grpc.ConsentServiceStub(c).GrantConsent, request
-    )
+    reply = await call("consent", args, lambda c: consent_service_pb2_grpc.ConsentServiceStub(c).GrantConsent, request)
     consent: consent_pb2.Consent = reply.consent
     print(
         f"consent {consent.id} for {consent.institution.value} ({consent_pb2.ConsentScope.Name(consent.scope)}), "

@@ -32,7 +32,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
             parts.tracer_provider.get_tracer(__name__),
         )
         fetches = SnapshotFetches(ingest, parts.directory, creditors)
-        servicer = IngestServicer(ingest, fetches, parts.directory, parts.pages)
+        servicer = IngestServicer(ingest, fetches, parts.directory, parts.pages, settings.delivery_pause_seconds)
         fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc)
         return Wiring(
             [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,7 @@ from gjeld.ingest.v1 import ingest_service_pb2_grpc
 from gjeld_shared import fields, paging
 from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, Rule, Services
 from gjeld_shared.callers import require_institution
-from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
+from gjeld_shared.errors import Aborted, FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory
 
 from . import domain
@@ -57,8 +58,23 @@ def _header(kind: DeliveryKind, first: Any) -> DeliveryHeader:
     return DeliveryHeader(kind, first.request_id, strictness, extract_time)
 
 
+async def _next_message(rest: AsyncIterator[Any], pause: float) -> Any:
+    """The stream's next message (None at its end), within `pause` seconds: a sender that goes quiet must not hold
+    the delivery's transaction open, so its delivery is given up, all of it, to be sent again."""
+    try:
+        async with asyncio.timeout(pause):
+            return await anext(rest, None)
+    except TimeoutError:
+        raise Aborted(
+            "DELIVERY_STALLED",
+            f"no message of the delivery came for {pause:g} seconds: nothing of it was kept; send it again, with the"
+            " same request id",
+            {"pause_seconds": f"{pause:g}"},
+        ) from None
+
+
 async def _parts(
-    header: DeliveryHeader, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader
+    header: DeliveryHeader, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader, pause: float
 ) -> AsyncIterator[Part]:
     """Each message of a delivery, read; positions count on across messages."""
     offset, message, reading = 0, first, Reading(datetime.now(UTC))
@@ -71,7 +87,7 @@ async def _parts(
         reading.now = datetime.now(UTC)
         yield read(batch, offset, message.SerializeToString(deterministic=True), reading)
         offset += len(batch)
-        message = await anext(rest, None) if rest is not None else None
+        message = await _next_message(rest, pause) if rest is not None else None
 
 
 # Who may call each method, with which credential (access.py): institutions deliver and read back with their
@@ -94,8 +110,15 @@ ACCESS: dict[str, Rule] = {
 
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     def __init__(
-        self, ingest: Ingest, fetches: SnapshotFetches, directory: InstitutionDirectory, pages: paging.PageTokens
+        self,
+        ingest: Ingest,
+        fetches: SnapshotFetches,
+        directory: InstitutionDirectory,
+        pages: paging.PageTokens,
+        pause: float = 30.0,
     ) -> None:
+        # The longest a streamed delivery may pause between two messages.
+        self._pause = pause
         self._ingest = ingest
         self._fetches = fetches
         self._pages = pages
@@ -122,7 +145,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             raise InvalidArgument([FieldViolation("request_id", "is required: the delivery was empty")])
         header = _header(kind, first)
         return await self._ingest.deliver(
-            caller.organization_number, header, _parts(header, first, rest, records, read)
+            caller.organization_number, header, _parts(header, first, rest, records, read, self._pause)
         )
 
     async def ReportDebtChanges(

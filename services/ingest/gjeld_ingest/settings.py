@@ -14,3 +14,6 @@ class IngestSettings(ServiceSettings):
     snapshot_fetch_time_utc: str = "05:30"
     # The longest one institution's export may take, whoever asked for it.
     snapshot_fetch_timeout_seconds: float = 1800.0
+    # The longest a streamed delivery may pause between two messages before it is given up (ABORTED
+    # DELIVERY_STALLED); below the database's idle-in-transaction bound, which is the last line.
+    delivery_pause_seconds: float = 30.0

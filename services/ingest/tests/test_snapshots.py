@@ -223,3 +223,30 @@ async def test_each_debt_says_when_its_creditor_last_confirmed_it(registry: Regi
         a.confirm_time.ToDatetime() > b.confirm_time.ToDatetime()
         for a, b in zip(after.debts, before.debts, strict=True)
     )
+
+
+async def test_a_sender_that_goes_quiet_is_given_up_and_holds_nothing_open(registry: Registry) -> None:
+    # No transaction waits on a slow sender: a stream that pauses longer than the bound is refused ABORTED
+    # DELIVERY_STALLED, nothing of it kept, no transaction left open, and the same delivery sent again is taken.
+    # Breaking it (waiting on the stream for ever) fails here: the call hangs to the client's deadline.
+    await registry.restart("ingest", delivery_pause_seconds=0.5)
+    messages = snapshot_messages(demo_debts(), "stalled-1", per_message=1)
+    quiet = asyncio.Event()
+
+    async def stream() -> AsyncIterator[Any]:
+        yield messages[0]
+        yield messages[1]
+        await quiet.wait()  # the sender goes quiet, its connection open
+
+    call = registry.ingest().DeliverSnapshot(stream(), metadata=registry.as_institution(BANK), timeout=10)
+    with pytest.raises(grpc.aio.AioRpcError) as stalled:
+        await call
+    quiet.set()
+    assert stalled.value.code() == grpc.StatusCode.ABORTED and reason(stalled.value) == "DELIVERY_STALLED"
+    idle = await registry.fetch(
+        f"SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{registry.database}'"
+        " AND state LIKE 'idle in transaction%'"
+    )
+    assert idle[0]["n"] == 0 and await held(registry) == []
+    await deliver_snapshot(registry, BANK, demo_debts(), request_id="stalled-1")
+    assert len(await held(registry)) == 4  # the joint loan once per debtor
