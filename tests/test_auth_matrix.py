@@ -56,7 +56,9 @@ ALLOWED: dict[str, set[str]] = {
     "/gjeld.lookup.v1.LookupService/RetryFailedCopyLetter": {"operator token"},
     **{
         f"/gjeld.consent.v1.ConsentService/{m}": {"person token"}
-        for m in "GrantConsent ListConsents WithdrawConsent PlaceCreditBlock LiftCreditBlock GetCreditBlock".split()
+        for m in (
+            "GrantConsent ListConsents ListConsentUses WithdrawConsent PlaceCreditBlock LiftCreditBlock GetCreditBlock"
+        ).split()
     },
     **{
         f"/gjeld.consent.v1.ConsentService/{m}": {"institution token"}

@@ -207,7 +207,7 @@ async def cmd_consents(args: argparse.Namespace) -> None:
     for c in reply.consents:
         print(
             f"  {c.id}  {c.institution.value}  {consent_pb2.ConsentState.Name(c.state)}  "
-            f"until {c.expire_time.ToDatetime():%Y-%m-%d %H:%M}  used {len(c.uses)} time(s)"
+            f"until {c.expire_time.ToDatetime():%Y-%m-%d %H:%M}  used {c.use_count} time(s)"
         )
         for use in c.uses:
             print(f"      used {use.use_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC for disclosure {use.disclosure_id}")

@@ -28,12 +28,13 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .domain import Consent, Event, EventType, Origin, Scope, Use
+from .domain import RECENT_USES, Consent, Event, EventType, Origin, Scope, Use
 
 SCHEMA = "consent"
 metadata = MetaData(schema=SCHEMA)
@@ -55,6 +56,7 @@ consents = Table(
     Column("institution_consent_id", String(64)),
     Column("end_time", DateTime(timezone=True)),
     Column("expiry_noted", Boolean, nullable=False, server_default="false"),
+    Column("use_count", Integer, nullable=False, server_default="0"),
     Index("consents_by_request", "subject_index", "request_id", unique=True),
     Index("consents_by_subject", "subject_index", "institution", "scope"),
     Index(
@@ -74,7 +76,7 @@ uses = Table(
     Column("consent_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.consents.id"), nullable=False),
     Column("use_time", DateTime(timezone=True), nullable=False),
     Column("application_reference", String(64), nullable=False, server_default=""),
-    Index("consent_uses_by_consent", "consent_id"),
+    Index("consent_uses_by_consent_time", "consent_id", "use_time", "disclosure_id"),
 )
 
 # The head of each institution's feed: taking the next position locks this row until the transaction ends, so
@@ -122,6 +124,7 @@ def _consent(row: Any, used: list[Use]) -> Consent:
         row.expire_time,
         row.max_uses,
         used,
+        row.use_count,
         row.withdraw_time,
         Origin(row.origin),
         row.institution_consent_id,
@@ -133,15 +136,34 @@ class ConsentStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
-    async def _with_uses(self, rows: Sequence[Any]) -> list[Consent]:
+    async def _with_uses(self, rows: Sequence[Any], recent: int = RECENT_USES) -> list[Consent]:
+        """The consents, each with its latest `recent` uses (oldest first) and the count of all of them."""
         by_consent: dict[uuid.UUID, list[Use]] = defaultdict(list)
-        if rows:
+        if rows and recent:
+            latest = (
+                select(uses)
+                .where(uses.c.consent_id == consents.c.id)
+                .order_by(uses.c.use_time.desc(), uses.c.disclosure_id.desc())
+                .limit(recent)
+                .lateral("latest")
+            )
             found = await self._db.execute(
-                select(uses).where(uses.c.consent_id.in_([r.id for r in rows])).order_by(uses.c.use_time)
+                select(latest)
+                .select_from(consents.join(latest, true()))
+                .where(consents.c.id.in_([r.id for r in rows]))
+                .order_by(latest.c.use_time, latest.c.disclosure_id)
             )
             for use in found:
                 by_consent[use.consent_id].append(Use(use.use_time, use.disclosure_id, use.application_reference))
         return [_consent(row, by_consent[row.id]) for row in rows]
+
+    async def uses_of(self, consent_id: uuid.UUID, before: tuple[datetime, str] | None, limit: int) -> list[Use]:
+        """A page of the uses of a consent, newest first."""
+        query = select(uses).where(uses.c.consent_id == consent_id)
+        if before is not None:
+            query = query.where(beyond((uses.c.use_time, uses.c.disclosure_id), before, descending=True))
+        rows = await self._db.execute(query.order_by(uses.c.use_time.desc(), uses.c.disclosure_id.desc()).limit(limit))
+        return [Use(r.use_time, r.disclosure_id, r.application_reference) for r in rows]
 
     async def add(
         self, subject_index: bytes, consent: Consent, request_id: str, digest: bytes
@@ -228,7 +250,7 @@ class ConsentStore:
                 .with_for_update()
             )
         )
-        return await self._with_uses(rows)
+        return await self._with_uses(rows, recent=0)  # the count decides; the uses themselves are not needed
 
     async def used_for(self, disclosure_id: str) -> uuid.UUID | None:
         return (
@@ -243,6 +265,9 @@ class ConsentStore:
                 use_time=use.use_time,
                 application_reference=use.application_reference,
             )
+        )
+        await self._db.execute(
+            update(consents).where(consents.c.id == consent_id).values(use_count=consents.c.use_count + 1)
         )
 
     # --- the institutions' feeds --------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ class EventType(enum.Enum):
 MAX_VALIDITY = {Scope.PROCESSING: timedelta(days=28), Scope.PRESENTATION: timedelta(days=365)}
 DEFAULT_VALIDITY = timedelta(minutes=10)
 DEFAULT_USES = 1
+# How many of a consent's latest uses come with it; a consent used for years may have thousands.
+RECENT_USES = 10
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ class Consent:
     create_time: datetime
     expire_time: datetime
     max_uses: int | None
+    # The latest uses, at most RECENT_USES, oldest first; every use is counted, and listed page by page elsewhere.
     uses: list[Use] = field(default_factory=list)
+    use_count: int = 0
     withdraw_time: datetime | None = None
     origin: Origin = Origin.SUBJECT
     institution_consent_id: str | None = None
@@ -74,11 +78,16 @@ class Consent:
             return State.WITHDRAWN
         if self.end_time is not None:
             return State.ENDED
-        if self.max_uses is not None and len(self.uses) >= self.max_uses:
+        if self.max_uses is not None and self.use_count >= self.max_uses:
             return State.USED_UP
         if now >= self.expire_time:
             return State.EXPIRED
         return State.ACTIVE
+
+    def used(self, use: Use) -> None:
+        """Count a new use, keeping the latest few."""
+        self.use_count += 1
+        self.uses = [*self.uses, use][-RECENT_USES:]
 
 
 @dataclass(frozen=True)

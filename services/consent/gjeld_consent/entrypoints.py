@@ -16,7 +16,7 @@ from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.timestamps import now, to_proto
 
-from .domain import Consent, EventType, Origin, Scope
+from .domain import Consent, EventType, Origin, Scope, Use
 from .service_layer import ConsentRequest, Consents
 
 SCOPE_FROM_PROTO = {
@@ -45,6 +45,16 @@ EVENT_TO_PROTO = {
 MAX_ID_LENGTH = 64
 
 
+def use_to_proto(consent: Consent, use: Use) -> consent_pb2.ConsentUse:
+    return consent_pb2.ConsentUse(
+        use_time=to_proto(use.use_time),
+        disclosure_id=use.disclosure_id,
+        institution=identity_pb2.OrganizationNumber(value=consent.institution),
+        scope=SCOPE_TO_PROTO[consent.scope],
+        application_reference=use.application_reference,
+    )
+
+
 def consent_to_proto(consent: Consent, moment: datetime) -> consent_pb2.Consent:
     institution = identity_pb2.OrganizationNumber(value=consent.institution)
     message = consent_pb2.Consent(
@@ -55,16 +65,8 @@ def consent_to_proto(consent: Consent, moment: datetime) -> consent_pb2.Consent:
         create_time=to_proto(consent.create_time),
         expire_time=to_proto(consent.expire_time),
         max_uses=consent.max_uses,
-        uses=[
-            consent_pb2.ConsentUse(
-                use_time=to_proto(u.use_time),
-                disclosure_id=u.disclosure_id,
-                institution=institution,
-                scope=SCOPE_TO_PROTO[consent.scope],
-                application_reference=u.application_reference,
-            )
-            for u in consent.uses
-        ],
+        uses=[use_to_proto(consent, u) for u in consent.uses],
+        use_count=consent.use_count,
         origin=ORIGIN_TO_PROTO[consent.origin],
         institution_consent_id=consent.institution_consent_id or "",
     )
@@ -110,6 +112,7 @@ def _block(since: datetime | None) -> consent_pb2.CreditBlock:
 ACCESS: dict[str, Rule] = {
     "GrantConsent": SUBJECTS,
     "ListConsents": SUBJECTS,
+    "ListConsentUses": SUBJECTS,
     "WithdrawConsent": SUBJECTS,
     "RegisterConsent": CONSENTING_INSTITUTIONS,
     "GetConsent": CONSENTING_INSTITUTIONS,
@@ -159,6 +162,21 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         page, token = self._pages.newest_first_page(found, size, lambda r: (r.create_time, r.id))
         moment = now()
         return pb.ListConsentsResponse(consents=[consent_to_proto(c, moment) for c in page], next_page_token=token)
+
+    async def ListConsentUses(
+        self,
+        request: pb.ListConsentUsesRequest,
+        context: grpc.aio.ServicerContext[pb.ListConsentUsesRequest, pb.ListConsentUsesResponse],
+    ) -> pb.ListConsentUsesResponse:
+        subject = require_subject()
+        consent_id = fields.uuid_of("consent_id", request.consent_id, "a consent id")
+        size = paging.page_size(request.page_size, default=20, maximum=100)
+        before = _use_position(self._pages.decode(request.page_token))
+        consent, found = await self._consents.uses(subject.identity_number, consent_id, before, size + 1)
+        page, token = found[:size], ""
+        if len(found) > size:
+            token = self._pages.encode({"time": page[-1].use_time.isoformat(), "disclosure": page[-1].disclosure_id})
+        return pb.ListConsentUsesResponse(uses=[use_to_proto(consent, u) for u in page], next_page_token=token)
 
     async def WithdrawConsent(
         self,
@@ -296,3 +314,13 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         return pb.CheckCreditBlockResponse(
             credit_blocked=await self._consents.blocked_since(request.subject.value) is not None
         )
+
+
+def _use_position(position: dict[str, Any] | None) -> tuple[datetime, str] | None:
+    """The last use of the previous page, from its token."""
+    if position is None:
+        return None
+    try:
+        return datetime.fromisoformat(position["time"]), str(position["disclosure"])
+    except (KeyError, ValueError, TypeError):
+        raise paging.not_ours() from None

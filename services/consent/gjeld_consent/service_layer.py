@@ -115,6 +115,18 @@ class Consents:
             )
         return stored, created
 
+    async def uses(
+        self, subject: str, consent_id: uuid.UUID, before: tuple[datetime, str] | None, limit: int
+    ) -> tuple[Consent, list[Use]]:
+        """One of the subject's consents and a page of its uses, newest first."""
+        async with self._uow() as uow:
+            consent = await uow.consents.get(self._keys.blind_index(subject), consent_id)
+            if consent is None:
+                raise NotFound(
+                    "CONSENT_NOT_FOUND", "the subject has no consent with this id", {"consent_id": str(consent_id)}
+                )
+            return consent, await uow.consents.uses_of(consent_id, before, limit)
+
     async def list(self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Consent]:
         async with self._uow() as uow:
             return await uow.consents.of_subject(self._keys.blind_index(subject), before, limit)
@@ -190,7 +202,7 @@ class Consents:
             await uow.consents.record_use(chosen.id, use)
             await uow.consents.record_event(institution, EventType.USED, chosen.id, moment, disclosure_id)
             await uow.commit()
-            chosen.uses.append(use)
+            chosen.used(use)
             return chosen
 
     async def feed(self, institution: str, after: int, limit: int) -> Feed:

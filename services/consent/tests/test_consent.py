@@ -35,7 +35,7 @@ async def test_by_default_a_consent_allows_one_use_within_ten_minutes(registry: 
     assert 599 <= consent.expire_time.seconds - consent.create_time.seconds <= 600
     as_lookup = registry.as_service("lookup")
     first = await registry.consent().UseConsent(use(), metadata=as_lookup)
-    assert first.consent.id == consent.id and len(first.consent.uses) == 1
+    assert first.consent.id == consent.id and first.consent.use_count == 1
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await registry.consent().UseConsent(use(), metadata=as_lookup)
     assert reason(refused.value) == "CONSENT_USED_UP"
@@ -46,7 +46,7 @@ async def test_a_retried_use_records_no_second_use(registry: Registry) -> None:
     request = use(disclosure_id="the-same-lookup")
     await registry.consent().UseConsent(request, metadata=registry.as_service("lookup"))
     again = await registry.consent().UseConsent(request, metadata=registry.as_service("lookup"))
-    assert len(again.consent.uses) == 1
+    assert again.consent.use_count == 1
 
 
 async def test_processing_lasts_at_most_28_days(registry: Registry) -> None:
@@ -143,3 +143,34 @@ async def test_a_disclosure_id_used_with_another_consent_is_already_exists(regis
     with pytest.raises(grpc.aio.AioRpcError) as reused:
         await registry.consent().UseConsent(use(subject=CO_BORROWER, disclosure_id="d-1"), metadata=as_lookup)
     assert reused.value.code() == grpc.StatusCode.ALREADY_EXISTS and reason(reused.value) == "DISCLOSURE_ID_REUSED"
+
+
+async def test_a_much_used_consent_counts_every_use_and_lists_them_page_by_page(registry: Registry) -> None:
+    # A consent used for years must not grow its messages: it comes with its count and latest uses, and the rest
+    # are paged. Breaking it (loading every use with the consent) fails here.
+    consent = await grant(registry, days=28, max_uses=None)
+    as_lookup = registry.as_service("lookup")
+    for n in range(25):
+        await registry.consent().UseConsent(use(disclosure_id=f"d-{n:02}"), metadata=as_lookup)
+    person = registry.as_subject(PERSON)
+    [listed] = (
+        await registry.consent().ListConsents(consent_service_pb2.ListConsentsRequest(), metadata=person)
+    ).consents
+    assert listed.use_count == 25 and [u.disclosure_id for u in listed.uses] == [f"d-{n:02}" for n in range(15, 25)]
+    seen, token = [], ""
+    while True:
+        page = await registry.consent().ListConsentUses(
+            consent_service_pb2.ListConsentUsesRequest(consent_id=consent.id, page_size=10, page_token=token),
+            metadata=person,
+        )
+        seen += [u.disclosure_id for u in page.uses]
+        assert all(u.institution.value == LENDER for u in page.uses)
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [f"d-{n:02}" for n in reversed(range(25))]
+    with pytest.raises(grpc.aio.AioRpcError) as not_theirs:
+        await registry.consent().ListConsentUses(
+            consent_service_pb2.ListConsentUsesRequest(consent_id=consent.id), metadata=registry.as_subject(CO_BORROWER)
+        )
+    assert not_theirs.value.code() == grpc.StatusCode.NOT_FOUND

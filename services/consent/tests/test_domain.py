@@ -35,7 +35,7 @@ def test_states() -> None:
     assert consent().state(NOW) is State.ACTIVE
     assert consent().state(NOW + timedelta(days=1)) is State.EXPIRED
     assert consent(withdraw_time=NOW).state(NOW) is State.WITHDRAWN
-    assert consent(max_uses=1, uses=[Use(NOW, "d")]).state(NOW) is State.USED_UP
+    assert consent(max_uses=1, uses=[Use(NOW, "d")], use_count=1).state(NOW) is State.USED_UP
 
 
 def test_the_newest_active_consent_is_chosen_else_the_newest_ones_reason() -> None:

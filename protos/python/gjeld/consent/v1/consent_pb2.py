@@ -26,27 +26,27 @@ from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egjeld/consent/v1/consent.proto\x12\x10gjeld.consent.v1\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x01\n\nConsentUse\x12,\n\x08use_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdisclosure_id\x18\x02 \x01(\t\x12\x36\n\x0binstitution\x18\x03 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12-\n\x05scope\x18\x04 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentScope\x12\x1d\n\x15\x61pplication_reference\x18\x05 \x01(\t\"\x8f\x04\n\x07\x43onsent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x36\n\x0binstitution\x18\x02 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12-\n\x05scope\x18\x03 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentScope\x12-\n\x05state\x18\x04 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentState\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\x08max_uses\x18\x07 \x01(\x05H\x00\x88\x01\x01\x12*\n\x04uses\x18\x08 \x03(\x0b\x32\x1c.gjeld.consent.v1.ConsentUse\x12\x31\n\rwithdraw_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x06origin\x18\n \x01(\x0e\x32\x1f.gjeld.consent.v1.ConsentOrigin\x12\x1e\n\x16institution_consent_id\x18\x0b \x01(\t\x12,\n\x08\x65nd_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0b\n\t_max_uses\"\xc5\x01\n\x0c\x43onsentEvent\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x30\n\x04type\x18\x02 \x01(\x0e\x32\".gjeld.consent.v1.ConsentEventType\x12.\n\nevent_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x07\x63onsent\x18\x04 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\x12\x15\n\rdisclosure_id\x18\x05 \x01(\t\"O\n\x0b\x43reditBlock\x12\x0f\n\x07\x62locked\x18\x01 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*k\n\x0c\x43onsentScope\x12\x1d\n\x19\x43ONSENT_SCOPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43ONSENT_SCOPE_PROCESSING\x10\x01\x12\x1e\n\x1a\x43ONSENT_SCOPE_PRESENTATION\x10\x02*\xb3\x01\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONSENT_STATE_ACTIVE\x10\x01\x12\x1b\n\x17\x43ONSENT_STATE_WITHDRAWN\x10\x02\x12\x19\n\x15\x43ONSENT_STATE_EXPIRED\x10\x03\x12\x19\n\x15\x43ONSENT_STATE_USED_UP\x10\x04\x12\x17\n\x13\x43ONSENT_STATE_ENDED\x10\x05*k\n\rConsentOrigin\x12\x1e\n\x1a\x43ONSENT_ORIGIN_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43ONSENT_ORIGIN_SUBJECT\x10\x01\x12\x1e\n\x1a\x43ONSENT_ORIGIN_INSTITUTION\x10\x02*\xd3\x01\n\x10\x43onsentEventType\x12\"\n\x1e\x43ONSENT_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43ONSENT_EVENT_TYPE_CREATED\x10\x01\x12\x1b\n\x17\x43ONSENT_EVENT_TYPE_USED\x10\x02\x12 \n\x1c\x43ONSENT_EVENT_TYPE_WITHDRAWN\x10\x03\x12\x1e\n\x1a\x43ONSENT_EVENT_TYPE_EXPIRED\x10\x04\x12\x1c\n\x18\x43ONSENT_EVENT_TYPE_ENDED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egjeld/consent/v1/consent.proto\x12\x10gjeld.consent.v1\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x01\n\nConsentUse\x12,\n\x08use_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdisclosure_id\x18\x02 \x01(\t\x12\x36\n\x0binstitution\x18\x03 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12-\n\x05scope\x18\x04 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentScope\x12\x1d\n\x15\x61pplication_reference\x18\x05 \x01(\t\"\xa2\x04\n\x07\x43onsent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x36\n\x0binstitution\x18\x02 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12-\n\x05scope\x18\x03 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentScope\x12-\n\x05state\x18\x04 \x01(\x0e\x32\x1e.gjeld.consent.v1.ConsentState\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\x08max_uses\x18\x07 \x01(\x05H\x00\x88\x01\x01\x12*\n\x04uses\x18\x08 \x03(\x0b\x32\x1c.gjeld.consent.v1.ConsentUse\x12\x31\n\rwithdraw_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x06origin\x18\n \x01(\x0e\x32\x1f.gjeld.consent.v1.ConsentOrigin\x12\x1e\n\x16institution_consent_id\x18\x0b \x01(\t\x12,\n\x08\x65nd_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tuse_count\x18\r \x01(\x05\x42\x0b\n\t_max_uses\"\xc5\x01\n\x0c\x43onsentEvent\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x30\n\x04type\x18\x02 \x01(\x0e\x32\".gjeld.consent.v1.ConsentEventType\x12.\n\nevent_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x07\x63onsent\x18\x04 \x01(\x0b\x32\x19.gjeld.consent.v1.Consent\x12\x15\n\rdisclosure_id\x18\x05 \x01(\t\"O\n\x0b\x43reditBlock\x12\x0f\n\x07\x62locked\x18\x01 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*k\n\x0c\x43onsentScope\x12\x1d\n\x19\x43ONSENT_SCOPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43ONSENT_SCOPE_PROCESSING\x10\x01\x12\x1e\n\x1a\x43ONSENT_SCOPE_PRESENTATION\x10\x02*\xb3\x01\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONSENT_STATE_ACTIVE\x10\x01\x12\x1b\n\x17\x43ONSENT_STATE_WITHDRAWN\x10\x02\x12\x19\n\x15\x43ONSENT_STATE_EXPIRED\x10\x03\x12\x19\n\x15\x43ONSENT_STATE_USED_UP\x10\x04\x12\x17\n\x13\x43ONSENT_STATE_ENDED\x10\x05*k\n\rConsentOrigin\x12\x1e\n\x1a\x43ONSENT_ORIGIN_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43ONSENT_ORIGIN_SUBJECT\x10\x01\x12\x1e\n\x1a\x43ONSENT_ORIGIN_INSTITUTION\x10\x02*\xd3\x01\n\x10\x43onsentEventType\x12\"\n\x1e\x43ONSENT_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43ONSENT_EVENT_TYPE_CREATED\x10\x01\x12\x1b\n\x17\x43ONSENT_EVENT_TYPE_USED\x10\x02\x12 \n\x1c\x43ONSENT_EVENT_TYPE_WITHDRAWN\x10\x03\x12\x1e\n\x1a\x43ONSENT_EVENT_TYPE_EXPIRED\x10\x04\x12\x1c\n\x18\x43ONSENT_EVENT_TYPE_ENDED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gjeld.consent.v1.consent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONSENTSCOPE']._serialized_start=1144
-  _globals['_CONSENTSCOPE']._serialized_end=1251
-  _globals['_CONSENTSTATE']._serialized_start=1254
-  _globals['_CONSENTSTATE']._serialized_end=1433
-  _globals['_CONSENTORIGIN']._serialized_start=1435
-  _globals['_CONSENTORIGIN']._serialized_end=1542
-  _globals['_CONSENTEVENTTYPE']._serialized_start=1545
-  _globals['_CONSENTEVENTTYPE']._serialized_end=1756
+  _globals['_CONSENTSCOPE']._serialized_start=1163
+  _globals['_CONSENTSCOPE']._serialized_end=1270
+  _globals['_CONSENTSTATE']._serialized_start=1273
+  _globals['_CONSENTSTATE']._serialized_end=1452
+  _globals['_CONSENTORIGIN']._serialized_start=1454
+  _globals['_CONSENTORIGIN']._serialized_end=1561
+  _globals['_CONSENTEVENTTYPE']._serialized_start=1564
+  _globals['_CONSENTEVENTTYPE']._serialized_end=1775
   _globals['_CONSENTUSE']._serialized_start=116
   _globals['_CONSENTUSE']._serialized_end=331
   _globals['_CONSENT']._serialized_start=334
-  _globals['_CONSENT']._serialized_end=861
-  _globals['_CONSENTEVENT']._serialized_start=864
-  _globals['_CONSENTEVENT']._serialized_end=1061
-  _globals['_CREDITBLOCK']._serialized_start=1063
-  _globals['_CREDITBLOCK']._serialized_end=1142
+  _globals['_CONSENT']._serialized_end=880
+  _globals['_CONSENTEVENT']._serialized_start=883
+  _globals['_CONSENTEVENT']._serialized_end=1080
+  _globals['_CREDITBLOCK']._serialized_start=1082
+  _globals['_CREDITBLOCK']._serialized_end=1161
 # @@protoc_insertion_point(module_scope)

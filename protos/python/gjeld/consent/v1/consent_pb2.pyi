@@ -209,6 +209,7 @@ class Consent(_message.Message):
     ORIGIN_FIELD_NUMBER: _builtins.int
     INSTITUTION_CONSENT_ID_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
+    USE_COUNT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only. The registry's identifier of the consent."""
     scope: Global___ConsentScope.ValueType
@@ -223,6 +224,8 @@ class Consent(_message.Message):
     """Output only. The institution's own identifier of the consent, for consents
     it registered (the integrated flow); empty otherwise.
     """
+    use_count: _builtins.int
+    """Output only. How many times the consent has been used."""
     @_builtins.property
     def institution(self) -> _identity_pb2.OrganizationNumber:
         """Output only. The institution the consent is given to."""
@@ -237,7 +240,9 @@ class Consent(_message.Message):
 
     @_builtins.property
     def uses(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConsentUse]:
-        """Output only. Every use of the consent, oldest first."""
+        """Output only. The consent's latest uses, at most 10, oldest first; all of
+        them, page by page, from ListConsentUses.
+        """
 
     @_builtins.property
     def withdraw_time(self) -> _timestamp_pb2.Timestamp:
@@ -262,10 +267,11 @@ class Consent(_message.Message):
         origin: Global___ConsentOrigin.ValueType = ...,
         institution_consent_id: _builtins.str = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
+        use_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_max_uses", b"_max_uses", "create_time", b"create_time", "end_time", b"end_time", "expire_time", b"expire_time", "institution", b"institution", "max_uses", b"max_uses", "withdraw_time", b"withdraw_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_max_uses", b"_max_uses", "create_time", b"create_time", "end_time", b"end_time", "expire_time", b"expire_time", "id", b"id", "institution", b"institution", "institution_consent_id", b"institution_consent_id", "max_uses", b"max_uses", "origin", b"origin", "scope", b"scope", "state", b"state", "uses", b"uses", "withdraw_time", b"withdraw_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_max_uses", b"_max_uses", "create_time", b"create_time", "end_time", b"end_time", "expire_time", b"expire_time", "id", b"id", "institution", b"institution", "institution_consent_id", b"institution_consent_id", "max_uses", b"max_uses", "origin", b"origin", "scope", b"scope", "state", b"state", "use_count", b"use_count", "uses", b"uses", "withdraw_time", b"withdraw_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__max_uses: _TypeAlias = _typing.Literal["max_uses"]  # noqa: Y015
     _WhichOneofArgType__max_uses: _TypeAlias = _typing.Literal["_max_uses", b"_max_uses"]  # noqa: Y015

@@ -151,6 +151,64 @@ class ListConsentsResponse(_message.Message):
 Global___ListConsentsResponse: _TypeAlias = ListConsentsResponse  # noqa: Y015
 
 @_typing.final
+class ListConsentUsesRequest(_message.Message):
+    """ListConsentUsesRequest asks for one page of the uses of one of the calling subject's consents."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONSENT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    consent_id: _builtins.str
+    """Required. The consent's id."""
+    page_size: _builtins.int
+    """Optional. The most uses to return; at most 100, by default 20."""
+    page_token: _builtins.str
+    """Optional. The next_page_token of the previous page; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        consent_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_id", b"consent_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListConsentUsesRequest: _TypeAlias = ListConsentUsesRequest  # noqa: Y015
+
+@_typing.final
+class ListConsentUsesResponse(_message.Message):
+    """ListConsentUsesResponse is one page of a consent's uses."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Output only. The token for the next page; empty on the last page."""
+    @_builtins.property
+    def uses(self) -> _containers.RepeatedCompositeFieldContainer[_consent_pb2.ConsentUse]:
+        """Output only. The uses, newest first."""
+
+    def __init__(
+        self,
+        *,
+        uses: _abc.Iterable[_consent_pb2.ConsentUse] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "uses", b"uses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListConsentUsesResponse: _TypeAlias = ListConsentUsesResponse  # noqa: Y015
+
+@_typing.final
 class WithdrawConsentRequest(_message.Message):
     """WithdrawConsentRequest names the consent to withdraw."""
 

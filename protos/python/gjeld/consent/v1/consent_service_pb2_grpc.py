@@ -45,6 +45,11 @@ class ConsentServiceStub:
                 request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentsRequest.SerializeToString,
                 response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentsResponse.FromString,
                 _registered_method=True)
+        self.ListConsentUses = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/ListConsentUses',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentUsesRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentUsesResponse.FromString,
+                _registered_method=True)
         self.WithdrawConsent = channel.unary_unary(
                 '/gjeld.consent.v1.ConsentService/WithdrawConsent',
                 request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.WithdrawConsentRequest.SerializeToString,
@@ -113,7 +118,18 @@ class ConsentServiceServicer:
 
     def ListConsents(self, request, context):
         """ListConsents lists the calling subject's consents, newest first, each with
-        every use. Callers: subjects, by an ID-porten token.
+        its count of uses and the latest of them. Callers: subjects, by an
+        ID-porten token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConsentUses(self, request, context):
+        """ListConsentUses lists every use of one of the calling subject's consents,
+        newest first, page by page. A consent that is not the caller's is
+        NOT_FOUND, as one that does not exist. Callers: subjects, by an ID-porten
+        token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -235,6 +251,11 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentsRequest.FromString,
                     response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentsResponse.SerializeToString,
             ),
+            'ListConsentUses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConsentUses,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentUsesRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentUsesResponse.SerializeToString,
+            ),
             'WithdrawConsent': grpc.unary_unary_rpc_method_handler(
                     servicer.WithdrawConsent,
                     request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.WithdrawConsentRequest.FromString,
@@ -341,6 +362,33 @@ class ConsentService:
             '/gjeld.consent.v1.ConsentService/ListConsents',
             gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentsRequest.SerializeToString,
             gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConsentUses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/ListConsentUses',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentUsesRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ListConsentUsesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,7 +41,14 @@ class ConsentServiceStub:
     """
     ListConsents: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.ListConsentsRequest, _consent_service_pb2.ListConsentsResponse]
     """ListConsents lists the calling subject's consents, newest first, each with
-    every use. Callers: subjects, by an ID-porten token.
+    its count of uses and the latest of them. Callers: subjects, by an
+    ID-porten token.
+    """
+    ListConsentUses: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.ListConsentUsesRequest, _consent_service_pb2.ListConsentUsesResponse]
+    """ListConsentUses lists every use of one of the calling subject's consents,
+    newest first, page by page. A consent that is not the caller's is
+    NOT_FOUND, as one that does not exist. Callers: subjects, by an ID-porten
+    token.
     """
     WithdrawConsent: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.WithdrawConsentRequest, _consent_service_pb2.WithdrawConsentResponse]
     """WithdrawConsent withdraws one of the calling subject's consents at once;
@@ -120,7 +127,14 @@ class ConsentServiceAsyncStub(ConsentServiceStub):
     """
     ListConsents: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.ListConsentsRequest, _consent_service_pb2.ListConsentsResponse]  # type: ignore[assignment]
     """ListConsents lists the calling subject's consents, newest first, each with
-    every use. Callers: subjects, by an ID-porten token.
+    its count of uses and the latest of them. Callers: subjects, by an
+    ID-porten token.
+    """
+    ListConsentUses: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.ListConsentUsesRequest, _consent_service_pb2.ListConsentUsesResponse]  # type: ignore[assignment]
+    """ListConsentUses lists every use of one of the calling subject's consents,
+    newest first, page by page. A consent that is not the caller's is
+    NOT_FOUND, as one that does not exist. Callers: subjects, by an ID-porten
+    token.
     """
     WithdrawConsent: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.WithdrawConsentRequest, _consent_service_pb2.WithdrawConsentResponse]  # type: ignore[assignment]
     """WithdrawConsent withdraws one of the calling subject's consents at once;
@@ -208,7 +222,20 @@ class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_consent_service_pb2.ListConsentsResponse, _abc.Awaitable[_consent_service_pb2.ListConsentsResponse]]:
         """ListConsents lists the calling subject's consents, newest first, each with
-        every use. Callers: subjects, by an ID-porten token.
+        its count of uses and the latest of them. Callers: subjects, by an
+        ID-porten token.
+        """
+
+    @_abc_1.abstractmethod
+    def ListConsentUses(
+        self,
+        request: _consent_service_pb2.ListConsentUsesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consent_service_pb2.ListConsentUsesResponse, _abc.Awaitable[_consent_service_pb2.ListConsentUsesResponse]]:
+        """ListConsentUses lists every use of one of the calling subject's consents,
+        newest first, page by page. A consent that is not the caller's is
+        NOT_FOUND, as one that does not exist. Callers: subjects, by an ID-porten
+        token.
         """
 
     @_abc_1.abstractmethod
