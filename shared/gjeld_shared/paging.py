@@ -25,6 +25,10 @@ T = TypeVar("T")
 NONCE = 12
 
 
+# The longest page token a caller may send (every token this module makes is far shorter).
+MAX_TOKEN_LENGTH = 1_000
+
+
 def page_size(requested: int, *, default: int, maximum: int) -> int:
     if requested < 0:
         raise InvalidArgument([FieldViolation("page_size", "must not be negative")])
@@ -63,6 +67,8 @@ class PageTokens:
         """The position a page token stands for; None for the first page."""
         if not token:
             return None
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise not_ours()
         try:
             raw = base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4))
             position = json.loads(self._aead.decrypt(raw[:NONCE], raw[NONCE:], _caller_binding()))

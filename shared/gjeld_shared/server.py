@@ -41,6 +41,9 @@ from .interceptors import RequestBoundary
 from .tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
+# The largest request message any RPC takes (gRPC's default, stated here so that it is a decision): a delivery of
+# 10,000 records per message fits well within it.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
@@ -105,7 +108,7 @@ class ServiceRuntime:
         boundary = RequestBoundary(rules, self.trust.verifier, self.trust.peers, self.trust.admitted)
         server = grpc.aio.server(
             interceptors=[aio_server_interceptor(tracer_provider=self.tracer_provider), boundary],
-            options=[("grpc.so_reuseport", 0)],
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)],
         )
         for registration in self.registrations:
             registration.add(server)

@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .domain import Channel, Contact, Message, Notice, NoticeState
+from .domain import MAX_LETTERS_PER_NOTICE, Channel, Contact, Message, Notice, NoticeState
 
 SCHEMA = "notify"
 metadata = MetaData(schema=SCHEMA)
@@ -209,7 +209,7 @@ class NoticeStore:
 
     async def mergeable(self, subject_index: bytes, merge_key: str, now: datetime) -> Any | None:
         """A notice to the same subject about the same application still held for merging, locked; a notice that a
-        delivery worker holds is skipped (it is being sent, so it can no longer take more)."""
+        delivery worker holds is skipped (it is being sent, so it can no longer take more), and a full one too."""
         return (
             await self._db.execute(
                 select(notices)
@@ -219,6 +219,8 @@ class NoticeStore:
                     notices.c.state == "pending",
                     notices.c.attempts == 0,
                     notices.c.next_attempt_time > now,
+                    select(func.count()).where(sources.c.notice_id == notices.c.id).scalar_subquery()
+                    < MAX_LETTERS_PER_NOTICE,
                 )
                 .order_by(notices.c.create_time)
                 .limit(1)

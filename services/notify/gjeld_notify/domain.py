@@ -77,6 +77,11 @@ def choose_channel(contact: Contact, consented_email: str) -> Channel:
     return Channel.POST
 
 
+# The most copy letters one notice tells of: a burst of lookups beyond it starts another notice, so that no notice
+# grows without bound.
+MAX_LETTERS_PER_NOTICE = 20
+
+
 def merge_key(recipient: str, reference: str) -> str | None:
     """Copy letters of repeated lookups by the same recipient for the same application share one notice; a lookup
     without a reference is its own."""

@@ -16,6 +16,10 @@ from gjeld_shared.timestamps import to_proto
 from .domain import Channel, Notice, NoticeState
 from .service_layer import Notices
 
+# Bounds on a copy letter (documented in notify.proto): far above any real one.
+MAX_LETTER_DEBTS = 1_000
+MAX_LETTER_TOTALS = 10
+
 STATES = {
     NoticeState.PENDING: notify_pb2.NOTICE_STATE_PENDING,
     NoticeState.DELIVERED: notify_pb2.NOTICE_STATE_DELIVERED,
@@ -83,6 +87,14 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         fields.identity_number(violations, "subject.value", request.subject.value)
         if request.WhichOneof("content") != "copy_letter":
             violations.add("content", "a copy_letter is required")
+        letter = request.copy_letter
+        fields.text(violations, "copy_letter.purpose", letter.purpose, maximum=500, required=True)
+        fields.text(violations, "copy_letter.source", letter.source, maximum=100, required=True)
+        fields.text(violations, "copy_letter.application_reference", letter.application_reference, maximum=64)
+        if len(letter.debts) > MAX_LETTER_DEBTS:
+            violations.add("copy_letter.debts", f"must hold at most {MAX_LETTER_DEBTS:,}")
+        if len(letter.totals) > MAX_LETTER_TOTALS:
+            violations.add("copy_letter.totals", f"must hold at most {MAX_LETTER_TOTALS}")
         violations.raise_if_any()
         notice, created = await self._notices.enqueue(request.source_id, request.subject.value, request.copy_letter)
         return pb.EnqueueNoticeResponse(notice=notice_to_proto(notice), created=created)

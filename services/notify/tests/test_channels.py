@@ -14,6 +14,8 @@ import pytest
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
 from gjeld.type.v1 import identity_pb2
 from gjeld_notify.adapters import DevelopmentChannels
+from gjeld_notify.domain import MAX_LETTERS_PER_NOTICE
+from gjeld_shared import errors
 from gjeld_tools.testing import CO_BORROWER, DENIED, LENDER, PERSON, Registry, eventually, reason
 
 
@@ -248,3 +250,35 @@ async def test_racing_enqueues_of_one_source_and_one_application_make_one_notice
     )
     [held] = await registry.fetch("SELECT count(*) AS n FROM notify.notice_sources")
     assert empty[0]["n"] == 0 and held["n"] == 4
+
+
+async def test_requests_past_their_documented_bounds_are_refused_naming_the_field(registry: Registry) -> None:
+    # Bounds on purpose (notify.proto): a letter of more debt lines than any person has, a page token longer than
+    # any this registry makes. Breaking it (no bound) fails here: the letter is taken.
+    oversized = letter()
+    for _ in range(1_001):
+        oversized.debts.add().charge_card.interest_bearing_balance.minor_units = 100
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await registry.notify().EnqueueNotice(
+            notify_service_pb2.EnqueueNoticeRequest(
+                source_id="d-huge", subject=identity_pb2.NationalIdentityNumber(value=PERSON), copy_letter=oversized
+            ),
+            metadata=registry.as_service("lookup"),
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in errors.decode(refused.value).field_violations] == ["copy_letter.debts"]
+    with pytest.raises(grpc.aio.AioRpcError) as long_token:
+        await registry.notify().ListOwnNotices(
+            notify_service_pb2.ListOwnNoticesRequest(page_token="x" * 1_001), metadata=registry.as_subject(PERSON)
+        )
+    assert long_token.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_burst_of_lookups_for_one_application_fills_one_notice_then_starts_another(registry: Registry) -> None:
+    await restart_notify(registry, merge_window_seconds=30)
+    replies = [
+        await enqueue(registry, f"d-burst-{i}", reference="APP-BURST") for i in range(MAX_LETTERS_PER_NOTICE + 1)
+    ]
+    first, last = replies[0].notice.id, replies[-1].notice.id
+    assert {r.notice.id for r in replies[:-1]} == {first} and last != first
+    assert len(replies[-2].notice.source_ids) == MAX_LETTERS_PER_NOTICE

@@ -107,7 +107,7 @@ class ListConsentsRequest(_message.Message):
     page_size: _builtins.int
     """Optional. The most consents to return; at most 100, by default 20."""
     page_token: _builtins.str
-    """Optional. The next_page_token of the previous page; empty for the first page."""
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
     def __init__(
         self,
         *,
@@ -160,11 +160,11 @@ class ListConsentUsesRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     consent_id: _builtins.str
-    """Required. The consent's id."""
+    """Required. The consent's id, a UUID."""
     page_size: _builtins.int
     """Optional. The most uses to return; at most 100, by default 20."""
     page_token: _builtins.str
-    """Optional. The next_page_token of the previous page; empty for the first page."""
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
     def __init__(
         self,
         *,
@@ -216,7 +216,7 @@ class WithdrawConsentRequest(_message.Message):
 
     CONSENT_ID_FIELD_NUMBER: _builtins.int
     consent_id: _builtins.str
-    """Required. The consent's id."""
+    """Required. The consent's id, a UUID."""
     def __init__(
         self,
         *,
@@ -343,9 +343,9 @@ class GetConsentRequest(_message.Message):
     CONSENT_ID_FIELD_NUMBER: _builtins.int
     INSTITUTION_CONSENT_ID_FIELD_NUMBER: _builtins.int
     consent_id: _builtins.str
-    """The registry's id of the consent."""
+    """The registry's id of the consent, a UUID."""
     institution_consent_id: _builtins.str
-    """The institution's own id of the consent (integrated flow)."""
+    """The institution's own id of the consent (integrated flow), at most 64 characters."""
     def __init__(
         self,
         *,
@@ -395,9 +395,9 @@ class EndConsentRequest(_message.Message):
     CONSENT_ID_FIELD_NUMBER: _builtins.int
     INSTITUTION_CONSENT_ID_FIELD_NUMBER: _builtins.int
     consent_id: _builtins.str
-    """The registry's id of the consent."""
+    """The registry's id of the consent, a UUID."""
     institution_consent_id: _builtins.str
-    """The institution's own id of the consent (integrated flow)."""
+    """The institution's own id of the consent (integrated flow), at most 64 characters."""
     def __init__(
         self,
         *,
@@ -635,8 +635,8 @@ class UseConsentRequest(_message.Message):
     scope: _consent_pb2.ConsentScope.ValueType
     """Required. The scope the lookup needs."""
     disclosure_id: _builtins.str
-    """Required. The disclosure the lookup will record; a retry with the same id
-    returns the same consent and records no second use.
+    """Required. The disclosure the lookup will record, at most 64 characters; a
+    retry with the same id returns the same consent and records no second use.
     """
     application_reference: _builtins.str
     """Optional. The institution's reference for the application assessed, at most 64 characters."""

@@ -127,8 +127,9 @@ class Debt(_message.Message):
     CREDITOR_FIELD_NUMBER: _builtins.int
     CONFIRM_TIME_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
-    """Required. The institution's own identifier of the account: together with
-    the debtor it identifies the debt within the institution.
+    """Required. The institution's own identifier of the account, at most 64
+    characters: together with the debtor it identifies the debt within the
+    institution.
     """
     co_borrower_role: _debt_pb2.CoBorrowerRole.ValueType
     """Required. Whether the debt is joint and the debtor's part in it (DOM-3)."""
@@ -194,7 +195,7 @@ class DebtKey(_message.Message):
     ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     DEBTOR_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
-    """Required. The institution's identifier of the account."""
+    """Required. The institution's identifier of the account, at most 64 characters."""
     @_builtins.property
     def debtor(self) -> _identity_pb2.NationalIdentityNumber:
         """Required. The debtor."""

@@ -245,7 +245,7 @@ class GetDeliveryRequest(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """Required. The delivery's id, as in its receipt."""
+    """Required. The delivery's id, as in its receipt: a UUID."""
     def __init__(
         self,
         *,
@@ -294,7 +294,7 @@ class ListDeliveriesRequest(_message.Message):
     page_size: _builtins.int
     """Optional. The most deliveries to return; at most 1,000, by default 100."""
     page_token: _builtins.str
-    """Optional. The next_page_token of the previous page; empty for the first page."""
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
     def __init__(
         self,
         *,
@@ -347,11 +347,11 @@ class ListDeliveryRejectionsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     delivery_id: _builtins.str
-    """Required. The delivery's id."""
+    """Required. The delivery's id, a UUID."""
     page_size: _builtins.int
     """Optional. The most rejections to return; at most 1,000, by default 100."""
     page_token: _builtins.str
-    """Optional. The next_page_token of the previous page; empty for the first page."""
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
     def __init__(
         self,
         *,
@@ -406,7 +406,7 @@ class ListDebtsRequest(_message.Message):
     page_size: _builtins.int
     """Optional. The most debts to return; at most 1,000, by default 100."""
     page_token: _builtins.str
-    """Optional. The next_page_token of the previous page; empty for the first page."""
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
     def __init__(
         self,
         *,
@@ -497,7 +497,7 @@ class AcceptHandoverRequest(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """Required. The handover's id, as the giver received it."""
+    """Required. The handover's id, as the giver received it: a UUID."""
     def __init__(
         self,
         *,

@@ -214,7 +214,7 @@ class ListOwnDisclosuresRequest(_message.Message):
     page_size: _builtins.int
     """Optional. The most disclosures to return; at most 100, by default 20."""
     page_token: _builtins.str
-    """Optional. The next_page_token of the previous page; empty for the first page."""
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
     def __init__(
         self,
         *,
@@ -268,7 +268,7 @@ class ListFailedCopyLettersRequest(_message.Message):
     page_size: _builtins.int
     """Optional. The most letters to return; at most 100, by default 20."""
     page_token: _builtins.str
-    """Optional. The next_page_token of the previous page; empty for the first page."""
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
     def __init__(
         self,
         *,
@@ -319,7 +319,7 @@ class RetryFailedCopyLetterRequest(_message.Message):
 
     DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
     disclosure_id: _builtins.str
-    """Required. The id of the disclosure the letter tells of."""
+    """Required. The id of the disclosure the letter tells of, a UUID."""
     def __init__(
         self,
         *,

@@ -106,11 +106,11 @@ class CopyLetter(_message.Message):
     CREDITORS_ANSWERED_FIELD_NUMBER: _builtins.int
     CREDITORS_MISSING_FIELD_NUMBER: _builtins.int
     purpose: _builtins.str
-    """Required. The legal basis, in words a person understands."""
+    """Required. The legal basis, in words a person understands, at most 500 characters."""
     source: _builtins.str
-    """Required. Where the data came from."""
+    """Required. Where the data came from, at most 100 characters."""
     application_reference: _builtins.str
-    """Optional. The recipient's reference for the application assessed."""
+    """Optional. The recipient's reference for the application assessed, at most 64 characters."""
     credit_blocked: _builtins.bool
     """Optional. True when the subject's credit block stopped the lookup: the
     recipient learnt only that, and no debt was disclosed (DOM-12).
@@ -129,11 +129,11 @@ class CopyLetter(_message.Message):
 
     @_builtins.property
     def debts(self) -> _containers.RepeatedCompositeFieldContainer[_debt_pb2.DisclosedDebt]:
-        """Required. The debts as the recipient got them."""
+        """Required. The debts as the recipient got them, at most 1,000."""
 
     @_builtins.property
     def totals(self) -> _containers.RepeatedCompositeFieldContainer[_debt_pb2.DebtTotal]:
-        """Required. The totals as the recipient got them."""
+        """Required. The totals as the recipient got them, at most 10."""
 
     def __init__(
         self,
@@ -167,8 +167,8 @@ class ContactPreferences(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     email_address: _builtins.str
     """Optional. An e-mail address the subject explicitly consents to receive
-    notices at (DOM-13: e-mail only with explicit consent); empty when they
-    have not consented.
+    notices at, at most 254 characters (DOM-13: e-mail only with explicit
+    consent); empty when they have not consented.
     """
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp:

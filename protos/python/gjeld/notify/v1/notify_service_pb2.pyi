@@ -97,7 +97,7 @@ class ListOwnNoticesRequest(_message.Message):
     page_size: _builtins.int
     """Optional. The most notices to return; at most 100, by default 20."""
     page_token: _builtins.str
-    """Optional. The next_page_token of the previous page; empty for the first page."""
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
     def __init__(
         self,
         *,
@@ -240,7 +240,7 @@ class ListFailedNoticesRequest(_message.Message):
     page_size: _builtins.int
     """Optional. The most notices to return; at most 100, by default 20."""
     page_token: _builtins.str
-    """Optional. The next_page_token of the previous page; empty for the first page."""
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
     def __init__(
         self,
         *,
@@ -291,7 +291,7 @@ class RetryFailedNoticeRequest(_message.Message):
 
     NOTICE_ID_FIELD_NUMBER: _builtins.int
     notice_id: _builtins.str
-    """Required. The notice's id."""
+    """Required. The notice's id, a UUID."""
     def __init__(
         self,
         *,
