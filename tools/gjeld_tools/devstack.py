@@ -115,6 +115,37 @@ def start_postgres(pgdata: Path) -> Any:
     return get_server(pgdata, cleanup_mode="stop")
 
 
+def restart_postgres(server: Any, pgdata: Path, timeout: float = 60.0) -> Any:
+    """Restart the embedded PostgreSQL on the same data and socket; returns the new server. A running one gets a
+    fast shutdown (every session ended, as in a real restart); one that died is forgotten (pgserver would try to
+    stop it), and the new one starts once the dead one's last backends have gone."""
+    if postgres_running(pgdata):
+        server.cleanup()
+    else:
+        type(server)._instances.pop(server.pgdata, None)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            started = start_postgres(pgdata)
+            if postgres_running(pgdata):
+                return started
+        except subprocess.CalledProcessError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"PostgreSQL did not start again in {timeout:.0f} s")
+        type(server)._instances.pop(server.pgdata, None)  # (it took the dead one for running: ask again)
+        time.sleep(0.2)
+
+
+def postgres_running(pgdata: Path) -> bool:
+    """Whether the PostgreSQL of this data folder is alive (its postmaster's pid a live process, not a zombie)."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError, ValueError):
+        return False
+
+
 def socket_dir(server: Any) -> str:
     return str(parse_qs(urlparse(server.get_uri()).query)["host"][0])
 
@@ -225,7 +256,7 @@ async def wait_serving(health_address: str, timeout: float) -> None:
                 pass
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no healthy service at {health_address} after {timeout:.0f} s")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -249,38 +280,53 @@ class Suite:
 
     def start(self, timeout: float = 30.0) -> dict[str, dict[str, str]]:
         """Start the services in order, each once the ones it calls are healthy; returns their addresses."""
+        for service in self.services:
+            self._launch(service, timeout)
+        return self.addresses
+
+    def restart(self, service: str, timeout: float = 30.0) -> float:
+        """Start a service that stopped again, on the addresses it had (where the others keep calling it), as
+        Kubernetes restarts a container; returns the seconds until it served again."""
+        began = time.monotonic()
+        process = self.processes[service]
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        self.listen = {**self.listen, service: self.addresses[service]}
+        self._launch(service, timeout)
+        return time.monotonic() - began
+
+    def _launch(self, service: str, timeout: float) -> None:
         run = self.folder.root / "run"
         run.mkdir(parents=True, exist_ok=True)
-        for service in self.services:
-            port_file = run / f"{service}.port"
-            port_file.unlink(missing_ok=True)
-            internal = {name: listeners["certificate"] for name, listeners in self.addresses.items()}
-            env = {
-                **os.environ,
-                **service_env(
-                    self.folder,
-                    service,
-                    self.socket,
-                    self.database,
-                    internal,
-                    self.listen[service],
-                    self.institutions_file,
-                ),
-            }
-            out = (self.log_dir / f"{service}.log").open("ab") if self.log_dir else None
-            self.processes[service] = subprocess.Popen(self.command(service), env=env, stdout=out, stderr=out)
-            host = self.listen[service]["certificate"].rsplit(":", 1)[0]
-            deadline = time.monotonic() + timeout
-            while not port_file.exists() or not port_file.read_text():
-                if self.processes[service].poll() is not None:
-                    raise RuntimeError(f"{service} exited with code {self.processes[service].returncode}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{service} did not start in {timeout:.0f} s")
-                time.sleep(0.05)
-            ports = json.loads(port_file.read_text())
-            self.addresses[service] = {listener: f"{host}:{ports[listener]}" for listener in LISTENERS}
-            asyncio.run(wait_serving(self.addresses[service]["health"], timeout))
-        return self.addresses
+        port_file = run / f"{service}.port"
+        port_file.unlink(missing_ok=True)
+        internal = {name: listeners["certificate"] for name, listeners in self.addresses.items() if name != service}
+        env = {
+            **os.environ,
+            **service_env(
+                self.folder,
+                service,
+                self.socket,
+                self.database,
+                internal,
+                self.listen[service],
+                self.institutions_file,
+            ),
+        }
+        out = (self.log_dir / f"{service}.log").open("ab") if self.log_dir else None
+        self.processes[service] = subprocess.Popen(self.command(service), env=env, stdout=out, stderr=out)
+        host = self.listen[service]["certificate"].rsplit(":", 1)[0]
+        deadline = time.monotonic() + timeout
+        while not port_file.exists() or not port_file.read_text():
+            if self.processes[service].poll() is not None:
+                raise RuntimeError(f"{service} exited with code {self.processes[service].returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{service} did not start in {timeout:.0f} s")
+            time.sleep(0.01)
+        ports = json.loads(port_file.read_text())
+        self.addresses[service] = {listener: f"{host}:{ports[listener]}" for listener in LISTENERS}
+        asyncio.run(wait_serving(self.addresses[service]["health"], timeout))
 
     def stop(self, timeout: float = 15.0) -> dict[str, int | None]:
         """SIGTERM to every service, in reverse order; returns their exit codes."""

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from . import devstack
@@ -14,6 +15,21 @@ from .cli import data_folder, listen_addresses
 from .dev_pki import REGISTRY_ORGANIZATION
 
 FAKE_BANK = "127.0.0.1:50061"
+
+
+class Restarts:
+    """When to restart a service that stopped, as Kubernetes does (CrashLoopBackOff): at once the first times, then
+    after pauses that double, up to 30 s, for one that keeps stopping within a minute."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._times: dict[str, list[float]] = {}
+
+    def pause(self, service: str) -> float:
+        moment = time.monotonic()
+        recent = [t for t in self._times.get(service, []) if moment - t < 60] + [moment]
+        self._times[service] = recent
+        return 0.0 if len(recent) <= 3 else min(30.0, 2.0 ** (len(recent) - 4))
 
 
 def up() -> int:
@@ -79,11 +95,25 @@ def up() -> int:
             "  .venv/bin/gjeld my debt --as-subject 14842249091\n",
             flush=True,
         )
-        while not stop.wait(1.0):
-            dead = [s for s, p in suite.processes.items() if p.poll() is not None]
-            if dead:
-                print(f"\n{', '.join(dead)} stopped unexpectedly; see {folder.root / 'logs'}", flush=True)
-                break
+        supervisor = Restarts(stop)
+        while not stop.wait(0.2):
+            if not devstack.postgres_running(folder.pgdata):
+                print("\nPostgreSQL stopped unexpectedly; restarting it …", flush=True)
+                server = devstack.restart_postgres(server, folder.pgdata)
+                print("PostgreSQL is running again", flush=True)
+            for service, process in list(suite.processes.items()):
+                if process.poll() is not None and not stop.is_set():
+                    pause = supervisor.pause(service)
+                    print(
+                        f"\n{service} stopped unexpectedly (exit {process.returncode}); restarting it"
+                        f"{f' in {pause:g} s' if pause else ''} (its log: {folder.root / 'logs' / service}.log) …",
+                        flush=True,
+                    )
+                    if not stop.wait(pause):
+                        print(f"{service} is serving again, {suite.restart(service):.1f} s after", flush=True)
+            if bank.poll() is not None and not stop.is_set():
+                print(f"\nthe fake bank stopped unexpectedly (exit {bank.returncode}); restarting it", flush=True)
+                bank = subprocess.Popen(bank.args, stdout=bank_log, stderr=bank_log)
     finally:
         print("\nstopping …", flush=True)
         codes = suite.stop()
