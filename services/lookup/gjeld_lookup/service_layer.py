@@ -27,6 +27,8 @@ from .domain import CopyLetter, CreditorStatus, Disclosure, LenderDebt, OwnDebt,
 
 log = logging.getLogger(__name__)
 
+# The namespace of the disclosure ids of retry-safe lookups (an institution and its request id name one lookup).
+RETRIED = uuid.UUID("5f0c3a52-52f4-4c61-9d2f-8a0b7a8f1c11")
 # Time kept back from the caller's deadline for what follows the live answers (recording the disclosure).
 RESERVE_SECONDS = 0.3
 
@@ -125,7 +127,9 @@ class Lookups:
                 earlier = await uow.disclosures.of_request(institution, request_id)
             if earlier is not None:
                 return self._retried(earlier, digest, request_id)
-        disclosure_id = uuid.uuid4()
+        # A retried lookup keeps its disclosure id, so that a retry after a crash between using the consent and
+        # recording the disclosure uses the consent under the same id: once (consent de-duplicates on it).
+        disclosure_id = uuid.uuid5(RETRIED, f"{institution}\x00{request_id}") if request_id else uuid.uuid4()
         consent_id, blocked = await self._may_see(institution, purpose, subject, disclosure_id, reference, timeout)
         gathered = domain.Gathered([], 0, 0) if blocked else await self._gather(subject, wait, timeout)
         debts, creditors = domain.for_lender(gathered), gathered.statuses()

@@ -12,6 +12,7 @@ from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.notify.v1 import notify_service_pb2
 from gjeld.type.v1 import debt_pb2, identity_pb2
 from gjeld_lookup.adapters import Registry as Registry_
+from gjeld_lookup.service_layer import Lookups
 from gjeld_shared import errors
 from gjeld_tools.connect import Credential
 from gjeld_tools.testing import (
@@ -311,3 +312,30 @@ async def test_the_relay_holds_no_transaction_while_notify_is_slow(
         return row["relay_time"] is not None and row["attempts"] == 1
 
     await eventually(relayed)
+
+
+async def test_a_lookup_retried_after_a_crash_uses_the_consent_once(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lookup dies after consent recorded the use and before the disclosure is recorded; the lender retries with the
+    # same request id. Breaking it (a new disclosure id for the retry) fails here: the consent counts two uses, one
+    # of them for a disclosure that never was.
+    await report_demo(registry)
+    consent = await grant(registry, max_uses=None)
+    recorded = Lookups._record
+    crashes = [RuntimeError("the process died here")]
+
+    async def crash_once(self: Any, *args: Any, **kwargs: Any) -> None:
+        if crashes:
+            raise crashes.pop()
+        await recorded(self, *args, **kwargs)
+
+    monkeypatch.setattr(Lookups, "_record", crash_once)
+    with pytest.raises(grpc.aio.AioRpcError):
+        await look_up(registry, request_id="crash-1")
+    retried = await look_up(registry, request_id="crash-1")
+    listed = await registry.consent().ListConsents(
+        consent_service_pb2.ListConsentsRequest(), metadata=registry.as_subject(PERSON)
+    )
+    [used] = [c for c in listed.consents if c.id == consent.id]
+    assert used.use_count == 1 and [u.disclosure_id for u in used.uses] == [retried.disclosure.id]
