@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up demo test test-fast bench-ingest bench-lookup protos check-protos buf lint-protos breaking lint clean-data
+.PHONY: install up demo test test-fast bench-ingest bench-lookup faults protos check-protos buf lint-protos breaking lint clean-data
 
 $(STAMP): requirements-dev.txt pyproject.toml shared/pyproject.toml protos/python/pyproject.toml \
           services/*/pyproject.toml tools/pyproject.toml
@@ -28,6 +28,9 @@ test: $(STAMP) check-protos lint-protos breaking lint  ## every check and test, 
 
 bench-ingest: $(STAMP)  ## ingest's throughput against the raw database limit (BENCH_ARGS="--debts 7100000" for the nation)
 	$(BIN)/python -m gjeld_tools.bench_ingest $(BENCH_ARGS)
+
+faults: $(STAMP)  ## kill each service 50 times under load, restart PostgreSQL: lost and duplicated counts, with a negative control
+	$(BIN)/python -m gjeld_tools.faults $(FAULT_ARGS)
 
 bench-lookup: $(STAMP)  ## what TLS and the certificate checks cost a lookup, with and without, same run (prints ratio=…)
 	$(BIN)/python -m gjeld_tools.bench_lookup $(BENCH_ARGS)

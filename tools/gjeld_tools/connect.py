@@ -14,6 +14,7 @@ from pathlib import Path
 
 import grpc
 from gjeld_shared.certificates import TlsIdentity, client_credentials
+from gjeld_shared.clients import CHANNEL_OPTIONS
 
 from .dev_identity import audience
 from .devstack import TAKES_INSTITUTION_CERTIFICATES
@@ -42,7 +43,8 @@ NOBODY = Credential()
 
 def secure_channel(address: str, server_authorities: Path, certificate: TlsIdentity | None = None) -> grpc.aio.Channel:
     """A TLS channel to a gjeld listener whose certificate chains to `server_authorities`."""
-    return grpc.aio.secure_channel(address, client_credentials(server_authorities, certificate))
+    credentials = client_credentials(server_authorities, certificate)
+    return grpc.aio.secure_channel(address, credentials, options=CHANNEL_OPTIONS)
 
 
 def channel_for(

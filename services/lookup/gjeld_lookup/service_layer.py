@@ -250,7 +250,9 @@ class Lookups:
                 # A letter notify refused, or one that cannot be read (no poison pill): retried with growing
                 # pauses, then set aside; the error is kept by kind only, never its text.
                 cause = error.code().name if isinstance(error, grpc.RpcError) else type(error).__name__
-                give_up = row.attempts >= self._max_relay_attempts
+                # notify refusing the letter as such will refuse it every time: set aside at once.
+                refused = isinstance(error, grpc.RpcError) and error.code() is grpc.StatusCode.INVALID_ARGUMENT
+                give_up = refused or row.attempts >= self._max_relay_attempts
                 async with self._uow() as uow:
                     retry = now() + backoff(row.attempts - 1, cap_seconds=60)
                     await uow.disclosures.relay_failed(row.disclosure_id, retry, cause, give_up)

@@ -133,7 +133,8 @@ class DevelopmentChannels:
     """Every channel as files a person can open under one folder: `<channel>/<subject key>/<notice id>.*`.
 
     It honours the idempotency key as a provider does: a notice already delivered is not delivered again, and each
-    such repeat is recorded in `duplicates.log`, so a test (or a fault run) can count them."""
+    such repeat is recorded in `duplicates.log`; every delivery made is recorded in `deliveries.log`, so a test (or
+    a fault run) can count what reached people."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -144,8 +145,20 @@ class DevelopmentChannels:
 
     def duplicates(self) -> list[str]:
         """The idempotency keys of every repeated send, one per repeat."""
-        log = self.folder / "duplicates.log"
+        return self._read("duplicates.log")
+
+    def deliveries(self) -> list[str]:
+        """The notice id of every delivery made, one per delivery: what the mailboxes received."""
+        return self._read("deliveries.log")
+
+    def _read(self, name: str) -> list[str]:
+        log = self.folder / name
         return log.read_text().split() if log.exists() else []
+
+    def _note(self, name: str, notice_id: uuid.UUID) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / name).open("a") as log:
+            log.write(f"{notice_id}\n")
 
     def _write(self, path: Path, content: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,10 +171,10 @@ class DevelopmentChannels:
     ) -> None:
         delivered = self._ledger / str(notice_id)
         if delivered.exists():
-            with (self.folder / "duplicates.log").open("a") as log:
-                log.write(f"{notice_id}\n")
+            self._note("duplicates.log", notice_id)
             return
         self._deliver(channel, notice_id, recipient_key, contact, email, message)
+        self._note("deliveries.log", notice_id)
         delivered.parent.mkdir(parents=True, exist_ok=True)
         delivered.touch()
 
