@@ -98,12 +98,13 @@ def _data_exception(error: BaseException) -> bool:
 
 
 def _database_unavailable(error: BaseException) -> bool:
-    """Whether the database was gone or gave up (connection lost, shutting down, a statement or idle-transaction
-    bound reached: SQLSTATE classes 08 and 57, and 25P03), through SQLAlchemy or the driver."""
+    """Whether the database was gone or gave up (connection lost or refused, shutting down, a statement or
+    idle-transaction bound reached: SQLSTATE classes 08 and 57, and 25P03), through SQLAlchemy or the driver."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
     for cause in (error, getattr(error, "orig", None), getattr(getattr(error, "orig", None), "__cause__", None)):
-        if isinstance(cause, asyncpg.exceptions.ConnectionDoesNotExistError | ConnectionError):
+        # OSError: the socket refused, reset or gone (a PostgreSQL that is restarting removes its Unix socket).
+        if isinstance(cause, asyncpg.exceptions.ConnectionDoesNotExistError | OSError):
             return True
         if str(getattr(cause, "sqlstate", "")).startswith(("08", "57", "25P03")):
             return True

@@ -27,11 +27,11 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
         creditors = CalledCreditors(CreditorChannels(parts.creditor_channel), settings.snapshot_fetch_timeout_seconds)
         ingest = Ingest(
             lambda: IngestUnitOfWork(parts.engine),
-            lambda: DeliveryUnitOfWork(parts.engine),
+            lambda: DeliveryUnitOfWork(parts.engine, settings.delivery_statement_timeout_seconds),
             parts.keys,
             parts.tracer_provider.get_tracer(__name__),
         )
-        fetches = SnapshotFetches(ingest, parts.directory, creditors)
+        fetches = SnapshotFetches(ingest, parts.directory, creditors, settings.delivery_pause_seconds)
         servicer = IngestServicer(ingest, fetches, parts.directory, parts.pages, settings.delivery_pause_seconds)
         fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc)
         return Wiring(

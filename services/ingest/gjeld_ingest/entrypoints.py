@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +12,7 @@ from gjeld.ingest.v1 import ingest_service_pb2_grpc
 from gjeld_shared import fields, paging
 from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, Rule, Services
 from gjeld_shared.callers import require_institution
-from gjeld_shared.errors import Aborted, FieldViolation, InvalidArgument, Violations
+from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory
 
 from . import domain
@@ -28,7 +27,7 @@ from .convert import (
     snapshot_part,
 )
 from .domain import DeliveryHeader, DeliveryKind, Part
-from .service_layer import Ingest, Outcome, SnapshotFetches
+from .service_layer import Ingest, Outcome, SnapshotFetches, paced
 
 MAX_RECORDS = 10_000  # per message
 MAX_REQUEST_ID = 64
@@ -58,23 +57,8 @@ def _header(kind: DeliveryKind, first: Any) -> DeliveryHeader:
     return DeliveryHeader(kind, first.request_id, strictness, extract_time)
 
 
-async def _next_message(rest: AsyncIterator[Any], pause: float) -> Any:
-    """The stream's next message (None at its end), within `pause` seconds: a sender that goes quiet must not hold
-    the delivery's transaction open, so its delivery is given up, all of it, to be sent again."""
-    try:
-        async with asyncio.timeout(pause):
-            return await anext(rest, None)
-    except TimeoutError:
-        raise Aborted(
-            "DELIVERY_STALLED",
-            f"no message of the delivery came for {pause:g} seconds: nothing of it was kept; send it again, with the"
-            " same request id",
-            {"pause_seconds": f"{pause:g}"},
-        ) from None
-
-
 async def _parts(
-    header: DeliveryHeader, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader, pause: float
+    header: DeliveryHeader, first: Any, rest: AsyncIterator[Any] | None, records: str, read: Reader
 ) -> AsyncIterator[Part]:
     """Each message of a delivery, read; positions count on across messages."""
     offset, message, reading = 0, first, Reading(datetime.now(UTC))
@@ -87,7 +71,7 @@ async def _parts(
         reading.now = datetime.now(UTC)
         yield read(batch, offset, message.SerializeToString(deterministic=True), reading)
         offset += len(batch)
-        message = await _next_message(rest, pause) if rest is not None else None
+        message = await anext(rest, None) if rest is not None else None
 
 
 # Who may call each method, with which credential (access.py): institutions deliver and read back with their
@@ -145,7 +129,9 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             raise InvalidArgument([FieldViolation("request_id", "is required: the delivery was empty")])
         header = _header(kind, first)
         return await self._ingest.deliver(
-            caller.organization_number, header, _parts(header, first, rest, records, read, self._pause)
+            caller.organization_number,
+            header,
+            _parts(header, first, paced(rest, self._pause) if rest is not None else None, records, read),
         )
 
     async def ReportDebtChanges(

@@ -11,9 +11,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from gjeld_shared.errors import (
+    Aborted,
     AlreadyExists,
     FailedPrecondition,
     FieldViolation,
@@ -42,6 +43,7 @@ from .domain import (
 from .staging import DeliveryLog, DeliveryUnitOfWork, Staging, staged_closure, staged_debt
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Violations reported in an error, and rejections in a receipt: the rest through ListDeliveryRejections.
 REPORTED = 100
@@ -337,6 +339,25 @@ class Ingest:
             return await uow.debts.of_subject(self._keys.blind_index(subject))
 
 
+async def paced(messages: AsyncIterator[T], pause: float) -> AsyncIterator[T]:
+    """A delivery's messages as they come, each within `pause` seconds of the one before: a sender that goes quiet
+    must not hold the delivery's transaction open, so its delivery is given up, all of it, to be sent again."""
+    while True:
+        try:
+            async with asyncio.timeout(pause):
+                message = await anext(messages)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise Aborted(
+                "DELIVERY_STALLED",
+                f"no message of the delivery came for {pause:g} seconds: nothing of it was kept; send it again, with"
+                " the same request id",
+                {"pause_seconds": f"{pause:g}"},
+            ) from None
+        yield message
+
+
 class SnapshotFetches:
     """Snapshots fetched from the institutions that prefer to be called (gjeld.creditor.v1 ExportDebts), each applied
     as a snapshot delivery, all or nothing (DOM-8): when an operator asks, and once a day for every institution the
@@ -344,8 +365,11 @@ class SnapshotFetches:
 
     CONCURRENT = 4  # daily fetches at once
 
-    def __init__(self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors) -> None:
+    def __init__(
+        self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors, pause: float = 30.0
+    ) -> None:
         self._ingest, self._directory, self._creditors = ingest, directory, creditors
+        self._pause = pause  # the longest an export may pause between two messages
 
     async def fetch(self, organization_number: str) -> Outcome:
         institution = self._directory.get(organization_number)
@@ -361,7 +385,7 @@ class SnapshotFetches:
         header = DeliveryHeader(
             DeliveryKind.SNAPSHOT, f"fetch-{uuid.uuid4().hex}", Strictness.ALL_OR_NOTHING, export.extract_time
         )
-        return await self._ingest.deliver(organization_number, header, export.parts)
+        return await self._ingest.deliver(organization_number, header, paced(export.parts, self._pause))
 
     async def run_daily(self, stopping: asyncio.Event, at: time, interval: float = 60.0) -> None:
         """Once a day after `at` (UTC), fetch the snapshot of every institution configured to be called. A fetch

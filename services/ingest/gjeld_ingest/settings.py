@@ -17,3 +17,5 @@ class IngestSettings(ServiceSettings):
     # The longest a streamed delivery may pause between two messages before it is given up (ABORTED
     # DELIVERY_STALLED); below the database's idle-in-transaction bound, which is the last line.
     delivery_pause_seconds: float = 30.0
+    # A delivery's statements (the merge of a whole snapshot) may take this long, beyond the ordinary bound.
+    delivery_statement_timeout_seconds: float = 1800.0

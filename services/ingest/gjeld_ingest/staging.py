@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 from gjeld_shared.unit_of_work import UnitOfWork
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .domain import CreditFacility, Debt, DebtKey, DeliveryKind, RepaymentLoan, Strictness, Terms
 
@@ -301,10 +301,16 @@ class DeliveryUnitOfWork(UnitOfWork):
     staging: Staging
     log: DeliveryLog
 
+    def __init__(self, engine: AsyncEngine, statement_timeout: float = 1800.0) -> None:
+        super().__init__(engine)
+        # The merge of a nation's snapshot runs long: this transaction's own bound on a statement.
+        self._statement_timeout = statement_timeout
+
     async def _begin(self, connection: AsyncConnection) -> None:
         driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
         self._transaction = driver.transaction()
         await self._transaction.start()
+        await driver.execute(f"SET LOCAL statement_timeout = {int(self._statement_timeout * 1000)}")
         self._committed = False
         self.staging, self.log = Staging(driver), DeliveryLog(driver)
 
