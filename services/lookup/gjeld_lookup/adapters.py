@@ -32,6 +32,7 @@ from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     Boolean,
     Column,
+    ColumnElement,
     DateTime,
     Index,
     Integer,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     func,
     select,
     text,
@@ -103,6 +105,16 @@ PROTECTED = (
     Protected(disclosures, hashes=("subject_index", "request_digest")),
     Protected(outbox, ciphertexts=("subject_encrypted",)),
 )
+
+
+def _still_claimed(disclosure_id: uuid.UUID, claimed: int) -> ColumnElement[bool]:
+    """The letter, as its claim left it: not relayed, not set aside, not claimed again since."""
+    return and_(
+        outbox.c.disclosure_id == disclosure_id,
+        outbox.c.relay_time.is_(None),
+        outbox.c.failed_time.is_(None),
+        outbox.c.attempts == claimed,
+    )
 
 
 class DisclosureLog:
@@ -208,19 +220,19 @@ class DisclosureLog:
             .values(failed_time=func.now(), last_error="Interrupted")
         )
 
-    async def relayed(self, disclosure_id: uuid.UUID, when: datetime) -> None:
-        """The outcome of a claimed attempt (the claim counted it)."""
+    async def relayed(self, disclosure_id: uuid.UUID, claimed: int, when: datetime) -> None:
+        """The outcome of a claimed attempt (the claim counted it), if the claim still holds."""
         await self._db.execute(
-            update(outbox).where(outbox.c.disclosure_id == disclosure_id).values(relay_time=when, last_error=None)
+            update(outbox).where(_still_claimed(disclosure_id, claimed)).values(relay_time=when, last_error=None)
         )
 
     async def relay_failed(
-        self, disclosure_id: uuid.UUID, retry_at: datetime, error: str, give_up: bool = False
+        self, disclosure_id: uuid.UUID, claimed: int, retry_at: datetime, error: str, give_up: bool = False
     ) -> None:
-        """The outcome of a claimed attempt that failed: due again at `retry_at`, or set aside."""
+        """The outcome of a claimed attempt that failed: due again at `retry_at`, or set aside; if the claim holds."""
         await self._db.execute(
             update(outbox)
-            .where(outbox.c.disclosure_id == disclosure_id)
+            .where(_still_claimed(disclosure_id, claimed))
             .values(
                 next_attempt_time=retry_at,
                 last_error=redact(error)[:500],

@@ -231,8 +231,8 @@ class Lookups:
             await uow.disclosures.set_aside_interrupted(moment, self._max_relay_attempts)
             rows = await uow.disclosures.claim_letters(moment, moment + timedelta(seconds=2 * self.call_timeout), limit)
             await uow.commit()
-        for row in rows:
-            await self._relay_one(row)
+        # At once, each within its deadline: all are done before their claim runs out.
+        await asyncio.gather(*(self._relay_one(row) for row in rows))
         return len(rows)
 
     async def _relay_one(self, row: Any) -> None:
@@ -255,13 +255,13 @@ class Lookups:
                 give_up = refused or row.attempts >= self._max_relay_attempts
                 async with self._uow() as uow:
                     retry = now() + backoff(row.attempts - 1, cap_seconds=60)
-                    await uow.disclosures.relay_failed(row.disclosure_id, retry, cause, give_up)
+                    await uow.disclosures.relay_failed(row.disclosure_id, row.attempts, retry, cause, give_up)
                     await uow.commit()
                 if give_up:
                     log.warning("copy letter of disclosure %s set aside: %s", row.disclosure_id, cause)
                 return
         async with self._uow() as uow:
-            await uow.disclosures.relayed(row.disclosure_id, now())
+            await uow.disclosures.relayed(row.disclosure_id, row.attempts, now())
             await uow.commit()
 
     async def set_aside_letters(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[SetAsideLetter]:

@@ -26,6 +26,7 @@ from gjeld_shared.rekey import Protected
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     Column,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     func,
     select,
     update,
@@ -202,6 +204,11 @@ class DevelopmentChannels:
             self._write(base.with_suffix(".pdf"), message.pdf)
 
 
+def _still_claimed(notice_id: uuid.UUID, claimed: int) -> ColumnElement[bool]:
+    """The notice, as its claim left it: pending, and not claimed again since (a late outcome changes nothing)."""
+    return and_(notices.c.id == notice_id, notices.c.state == "pending", notices.c.attempts == claimed)
+
+
 class NoticeStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
@@ -322,21 +329,27 @@ class NoticeStore:
             .values(state="failed", last_error="interrupted: the delivery never finished")
         )
 
-    async def delivered(self, notice_id: uuid.UUID, channel: Channel, when: datetime) -> None:
-        """The outcome of a claimed attempt (the claim counted it)."""
+    async def delivered(self, notice_id: uuid.UUID, claimed: int, channel: Channel, when: datetime) -> None:
+        """The outcome of a claimed attempt (the claim counted it), if the claim still holds."""
         await self._db.execute(
             update(notices)
-            .where(notices.c.id == notice_id)
+            .where(_still_claimed(notice_id, claimed))
             .values(state="delivered", channel=channel.value, deliver_time=when, last_error=None)
         )
 
     async def failed(
-        self, notice_id: uuid.UUID, channel: Channel | None, retry_at: datetime, error: str, give_up: bool
+        self,
+        notice_id: uuid.UUID,
+        claimed: int,
+        channel: Channel | None,
+        retry_at: datetime,
+        error: str,
+        give_up: bool,
     ) -> None:
-        """The outcome of a claimed attempt that failed: due again at `retry_at`, or set aside."""
+        """The outcome of a claimed attempt that failed: due again at `retry_at`, or set aside; if the claim holds."""
         await self._db.execute(
             update(notices)
-            .where(notices.c.id == notice_id)
+            .where(_still_claimed(notice_id, claimed))
             .values(
                 state="failed" if give_up else "pending",
                 channel=channel.value if channel else "",

@@ -15,6 +15,7 @@ from gjeld_notify.adapters import NoticeUnitOfWork
 from gjeld_notify.domain import Channel, Contact, Message
 from gjeld_notify.service_layer import DeliveryPolicy, Notices
 from gjeld_shared.identity_numbers import SubjectKeys
+from gjeld_shared.timestamps import now
 from gjeld_tools.testing import PERSON, service_engine
 
 from .test_channels import letter
@@ -127,3 +128,28 @@ async def test_a_long_letter_does_not_stall_the_event_loop(engine: Any) -> None:
         longest = max(longest, loop.time() - started)
     assert worker.result() == 1 and provider.sent
     assert longest < 0.5, f"the event loop stalled for {longest:.2f} s"
+
+
+async def test_a_late_outcome_of_a_lapsed_claim_changes_nothing(engine: Any) -> None:
+    # A worker whose claim ran out (another took the notice since) records nothing: a late "failed" must not undo
+    # the other worker's delivery. Breaking it (outcomes by id alone) fails here.
+    notices = Notices(
+        lambda: NoticeUnitOfWork(engine),
+        SubjectKeys.generate(),
+        StallingProvider(),
+        Register(),
+        DeliveryPolicy(timedelta(0), max_attempts=3),
+    )
+    notice, _ = await notices.enqueue("d-lapsed", PERSON, letter())
+    claims = []
+    for _ in range(2):  # claimed, the claim lapses, claimed again
+        async with NoticeUnitOfWork(engine) as uow:
+            [row] = await uow.notices.claim(now(), now(), 1)
+            await uow.commit()
+        claims.append(row.attempts)
+    async with NoticeUnitOfWork(engine) as uow:
+        await uow.notices.delivered(notice.id, claims[1], Channel.DIGITAL_MAILBOX, now())
+        await uow.notices.failed(notice.id, claims[0], None, now(), "TimeoutError: late", give_up=True)
+        await uow.commit()
+    [after] = await notices.of_subject(PERSON, None, 10)
+    assert claims == [1, 2] and after.state.value == "delivered" and after.last_error == ""
