@@ -252,10 +252,9 @@ class ConsentStore:
         )
         return await self._with_uses(rows, recent=0)  # the count decides; the uses themselves are not needed
 
-    async def used_for(self, disclosure_id: str) -> uuid.UUID | None:
-        return (
-            await self._db.execute(select(uses.c.consent_id).where(uses.c.disclosure_id == disclosure_id))
-        ).scalar_one_or_none()
+    async def use_of(self, disclosure_id: str) -> Any | None:
+        """The use recorded for this disclosure, if any (its consent, time and reference)."""
+        return (await self._db.execute(select(uses).where(uses.c.disclosure_id == disclosure_id))).first()
 
     async def record_use(self, consent_id: uuid.UUID, use: Use) -> None:
         await self._db.execute(

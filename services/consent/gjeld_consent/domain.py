@@ -46,6 +46,9 @@ class EventType(enum.Enum):
 MAX_VALIDITY = {Scope.PROCESSING: timedelta(days=28), Scope.PRESENTATION: timedelta(days=365)}
 DEFAULT_VALIDITY = timedelta(minutes=10)
 DEFAULT_USES = 1
+# How long after a use the same lookup, retried, may still rely on it when the consent has since been spent or has
+# expired (a withdrawn or ended consent allows no retry at all).
+REPEAT_WINDOW = timedelta(minutes=10)
 # How many of a consent's latest uses come with it; a consent used for years may have thousands.
 RECENT_USES = 10
 

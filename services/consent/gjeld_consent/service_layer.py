@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from gjeld_shared.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from gjeld_shared.identity_numbers import SubjectKeys
@@ -180,17 +181,9 @@ class Consents:
                 return None
             moment = now()
             candidates = await uow.consents.candidates(subject_index, institution, scope)
-            already = await uow.consents.used_for(disclosure_id)
-            if already is not None:
-                for consent in candidates:
-                    if consent.id == already:
-                        return consent  # the same lookup asking again
-                # A disclosure is one lookup: its id already names the use of another consent.
-                raise AlreadyExists(
-                    "DISCLOSURE_ID_REUSED",
-                    "this disclosure id was used before with another consent",
-                    {"disclosure_id": disclosure_id},
-                )
+            earlier = await uow.consents.use_of(disclosure_id)
+            if earlier is not None:
+                return self._repeated(candidates, earlier, disclosure_id, reference, moment)
             chosen, refusal = domain.choose(candidates, moment)
             if chosen is None:
                 raise PermissionDenied(
@@ -204,6 +197,30 @@ class Consents:
             await uow.commit()
             chosen.used(use)
             return chosen
+
+    def _repeated(
+        self, candidates: Sequence[Consent], earlier: Any, disclosure_id: str, reference: str, moment: datetime
+    ) -> Consent:
+        """The same lookup asking again (a retry after a failure): the use it recorded stands, once. Never a way round
+        a consent that has since been withdrawn, ended or spent: only a retry soon after may rely on its own use."""
+        consent = next((c for c in candidates if c.id == earlier.consent_id), None)
+        if consent is None or earlier.application_reference != reference:
+            # A disclosure is one lookup: its id already names another use.
+            raise AlreadyExists(
+                "DISCLOSURE_ID_REUSED",
+                "this disclosure id was used before for another lookup",
+                {"disclosure_id": disclosure_id},
+            )
+        state = consent.state(moment)
+        if state is State.ACTIVE or (
+            state in (State.USED_UP, State.EXPIRED) and moment - earlier.use_time <= domain.REPEAT_WINDOW
+        ):
+            return consent
+        raise PermissionDenied(
+            domain.REFUSAL_REASONS[state],
+            "no active consent from the subject allows this lookup",
+            {"institution": consent.institution, "scope": consent.scope.value},
+        )
 
     async def feed(self, institution: str, after: int, limit: int) -> Feed:
         async with self._uow() as uow:

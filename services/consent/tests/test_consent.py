@@ -174,3 +174,25 @@ async def test_a_much_used_consent_counts_every_use_and_lists_them_page_by_page(
             consent_service_pb2.ListConsentUsesRequest(consent_id=consent.id), metadata=registry.as_subject(CO_BORROWER)
         )
     assert not_theirs.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_repeated_disclosure_id_is_no_way_round_a_withdrawn_consent(registry: Registry) -> None:
+    # lookup retries a lookup under the same disclosure id; the subject has withdrawn the consent meanwhile, or the
+    # retry asks for another application. Breaking it (answering every repeat from its earlier use) fails here.
+    consent = await grant(registry, days=28, max_uses=None)
+    as_lookup = registry.as_service("lookup")
+    first = use(disclosure_id="d-repeat")
+    first.application_reference = "APP-1"
+    await registry.consent().UseConsent(first, metadata=as_lookup)
+    other = use(disclosure_id="d-repeat")
+    other.application_reference = "APP-2"
+    with pytest.raises(grpc.aio.AioRpcError) as reused:
+        await registry.consent().UseConsent(other, metadata=as_lookup)
+    assert reason(reused.value) == "DISCLOSURE_ID_REUSED"
+    assert (await registry.consent().UseConsent(first, metadata=as_lookup)).consent.use_count == 1
+    await registry.consent().WithdrawConsent(
+        consent_service_pb2.WithdrawConsentRequest(consent_id=consent.id), metadata=registry.as_subject(PERSON)
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as withdrawn:
+        await registry.consent().UseConsent(first, metadata=as_lookup)
+    assert reason(withdrawn.value) == "CONSENT_WITHDRAWN"

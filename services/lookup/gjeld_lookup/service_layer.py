@@ -27,8 +27,6 @@ from .domain import CopyLetter, CreditorStatus, Disclosure, LenderDebt, OwnDebt,
 
 log = logging.getLogger(__name__)
 
-# The namespace of the disclosure ids of retry-safe lookups (an institution and its request id name one lookup).
-RETRIED = uuid.UUID("5f0c3a52-52f4-4c61-9d2f-8a0b7a8f1c11")
 # Time kept back from the caller's deadline for what follows the live answers (recording the disclosure).
 RESERVE_SECONDS = 0.3
 
@@ -129,7 +127,7 @@ class Lookups:
                 return self._retried(earlier, digest, request_id)
         # A retried lookup keeps its disclosure id, so that a retry after a crash between using the consent and
         # recording the disclosure uses the consent under the same id: once (consent de-duplicates on it).
-        disclosure_id = uuid.uuid5(RETRIED, f"{institution}\x00{request_id}") if request_id else uuid.uuid4()
+        disclosure_id = self._retried_id(institution, request_id) if request_id else uuid.uuid4()
         consent_id, blocked = await self._may_see(institution, purpose, subject, disclosure_id, reference, timeout)
         gathered = domain.Gathered([], 0, 0) if blocked else await self._gather(subject, wait, timeout)
         debts, creditors = domain.for_lender(gathered), gathered.statuses()
@@ -170,6 +168,12 @@ class Lookups:
                 raise
             return self._retried(earlier, digest, request_id)
         return Disclosed(disclosure, debts, totals, creditors, gathered.answered, gathered.missing)
+
+    def _retried_id(self, institution: str, request_id: str) -> uuid.UUID:
+        """The disclosure id of a retry-safe lookup: the same for every retry, and keyed, so that nobody can tell
+        from it which institution and request it stands for."""
+        digest = self._keys.digest(f"disclosure\x00{institution}\x00{request_id}".encode())
+        return uuid.UUID(bytes=digest[-16:], version=4)
 
     def _retried(self, earlier: Any, digest: bytes | None, request_id: str) -> Disclosed:
         """The answer to a retried lookup: the first one's, if it asked the same."""

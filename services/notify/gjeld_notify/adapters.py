@@ -238,6 +238,7 @@ class NoticeStore:
                     notices.c.merge_key == merge_key,
                     notices.c.state == "pending",
                     notices.c.attempts == 0,
+                    notices.c.last_error.is_(None),  # never tried (an operator's replay resets attempts, not this)
                     notices.c.next_attempt_time > now,
                     select(func.count()).where(sources.c.notice_id == notices.c.id).scalar_subquery()
                     < MAX_LETTERS_PER_NOTICE,

@@ -68,7 +68,6 @@ class Notices:
 
         A letter with an application reference waits for the merge window, and later letters from the same
         recipient about the same application join it: one notice for a burst of lookups."""
-        moment = now()
         subject_index = self._keys.blind_index(subject)
         key = merge_key(letter.recipient.organization_number.value, letter.application_reference)
         content = letter.SerializeToString()
@@ -80,6 +79,7 @@ class Notices:
             await store.serialize(source_id)
             if key:
                 await store.serialize(f"{subject_index.hex()}|{key}")
+            moment = now()  # after the wait: a notice's merge window is judged as it stands now
             earlier = await store.notice_of_source(source_id)
             if earlier is not None:
                 return (await store.notices([earlier]))[0], False

@@ -282,3 +282,16 @@ async def test_a_burst_of_lookups_for_one_application_fills_one_notice_then_star
     first, last = replies[0].notice.id, replies[-1].notice.id
     assert {r.notice.id for r in replies[:-1]} == {first} and last != first
     assert len(replies[-2].notice.source_ids) == MAX_LETTERS_PER_NOTICE
+
+
+async def test_a_notice_once_tried_takes_no_more_letters_even_when_replayed(registry: Registry) -> None:
+    # An operator's replay counts attempts from zero again, but the notice was drawn and perhaps handed over: a
+    # letter merged into it then would never reach the person. Breaking it (merging by attempts alone) fails here.
+    await restart_notify(registry, merge_window_seconds=60)
+    first = await enqueue(registry, "d-tried", reference="APP-TRIED")
+    await registry.fetch(
+        "UPDATE notify.notices SET attempts = 0, last_error = 'TimeoutError',"
+        f" next_attempt_time = now() + interval '1 minute' WHERE id = '{first.notice.id}'"
+    )  # as a replay leaves a notice whose provider timed out
+    later = await enqueue(registry, "d-after", reference="APP-TRIED")
+    assert later.notice.id != first.notice.id
