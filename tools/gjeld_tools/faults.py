@@ -444,7 +444,6 @@ def run(
     twice = sum(count - 1 for count in delivered.values())
     lost_accounts = tally.accounts - held["accounts"]
     lost_disclosures = tally.disclosures - set(held["disclosures"])
-    extra_disclosures = len(held["disclosures"]) - len(tally.disclosures)
 
     title = "NEGATIVE CONTROL (a careless mailbox provider)" if control else "the suite as it is"
     print(f"\n== {title}: {time.monotonic() - began:.0f} s, queues drained {drain:.1f} s after the load stopped")
@@ -472,25 +471,31 @@ def run(
         f" mailboxes: {len(delivered)} letters, {sum(delivered.values())} deliveries"
         f" ({len(channels.duplicates())} repeated sends absorbed by the idempotency key)"
     )
-    lost = len(lost_accounts) + len(lost_disclosures) + len(letters_lost) + len(not_delivered)
+    # Each kind of loss or duplicate counted on its own, so that none can cancel another out.
+    uses_lost = max(0, len(tally.disclosures) - held["uses"])
+    uses_twice = max(0, held["uses"] - len(held["disclosures"]))
+    lost = len(lost_accounts) + len(lost_disclosures) + len(letters_lost) + len(not_delivered) + uses_lost
     duplicated = (
-        (held["deliveries"] - tally.deliveries)
+        max(0, held["deliveries"] - tally.deliveries)
         + held["debt_rows_twice"]
-        + max(0, extra_disclosures)
+        + len(set(held["disclosures"]) - tally.disclosures)
         + held["uses_without_disclosure"]
+        + uses_twice
         + twice
     )
     print("  lost")
     print(
         f"    acknowledged debts missing {len(lost_accounts)}, disclosures missing {len(lost_disclosures)},"
-        f" disclosures without a notice {len(letters_lost)}, notices never delivered {len(not_delivered)}"
+        f" disclosures without a notice {len(letters_lost)}, notices never delivered {len(not_delivered)},"
+        f" consent uses missing {uses_lost}"
         f" (copy letters set aside {held['letters_set_aside']})"
     )
     print("  duplicated")
     print(
         f"    deliveries recorded twice {held['deliveries'] - tally.deliveries}, debts twice {held['debt_rows_twice']},"
-        f" unacknowledged disclosures {max(0, extra_disclosures)},"
-        f" consent uses without a disclosure {held['uses_without_disclosure']}, letters delivered twice {twice}"
+        f" unacknowledged disclosures {len(set(held['disclosures']) - tally.disclosures)},"
+        f" consent uses without a disclosure {held['uses_without_disclosure']}, uses counted twice {uses_twice},"
+        f" letters delivered twice {twice}"
     )
     slowest = max((max(t) for t in faults.kills.values() if t), default=0.0)
     print(f"  lost={lost} duplicated={duplicated} slowest_restart={slowest:.2f}s unexpected={len(tally.unexpected)}")

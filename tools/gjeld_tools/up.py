@@ -110,7 +110,10 @@ def up() -> int:
                         flush=True,
                     )
                     if not stop.wait(pause):
-                        print(f"{service} is serving again, {suite.restart(service):.1f} s after", flush=True)
+                        try:
+                            print(f"{service} is serving again, {suite.restart(service):.1f} s after", flush=True)
+                        except (RuntimeError, TimeoutError) as error:
+                            print(f"{service} did not start: {error}; trying again", flush=True)
             if bank.poll() is not None and not stop.is_set():
                 print(f"\nthe fake bank stopped unexpectedly (exit {bank.returncode}); restarting it", flush=True)
                 bank = subprocess.Popen(bank.args, stdout=bank_log, stderr=bank_log)
