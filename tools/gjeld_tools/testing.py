@@ -105,6 +105,7 @@ def settings_for(
         delivery_interval_seconds=0.1,
         housekeeping_interval_seconds=0.1,
         merge_window_seconds=0.2,
+        snapshot_fetch_time_utc="",  # no daily round: a test fetches when it means to, whatever the hour
     )
     values.update(extra)
     return settings_type(**{k: v for k, v in values.items() if k in settings_type.model_fields})

@@ -33,7 +33,8 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
         )
         fetches = SnapshotFetches(ingest, parts.directory, creditors, settings.delivery_pause_seconds)
         servicer = IngestServicer(ingest, fetches, parts.directory, parts.pages, settings.delivery_pause_seconds)
-        fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc)
+        # Empty: no daily round (operators fetch with FetchSnapshot alone).
+        fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc) if settings.snapshot_fetch_time_utc else None
         return Wiring(
             [
                 registration(
@@ -45,7 +46,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
                 )
             ],
             protected=PROTECTED,
-            background=[lambda stopping: fetches.run_daily(stopping, fetch_at)],
+            background=[lambda stopping: fetches.run_daily(stopping, fetch_at)] if fetch_at else [],
             on_close=[creditors.close],
         )
 

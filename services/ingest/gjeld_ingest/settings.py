@@ -10,7 +10,7 @@ class IngestSettings(ServiceSettings):
     token_listen_address: str = "127.0.0.1:50151"
     health_listen_address: str = "127.0.0.1:50251"
     # When ingest fetches the daily snapshot of institutions that prefer to be called (the Norwegian registry's
-    # datasets are ready at 05:00 UTC).
+    # datasets are ready at 05:00 UTC); empty for no daily round.
     snapshot_fetch_time_utc: str = "05:30"
     # The longest one institution's export may take, whoever asked for it.
     snapshot_fetch_timeout_seconds: float = 1800.0

@@ -245,7 +245,7 @@ async def test_a_sender_that_goes_quiet_is_given_up_and_holds_nothing_open(regis
     assert stalled.value.code() == grpc.StatusCode.ABORTED and reason(stalled.value) == "DELIVERY_STALLED"
     idle = await registry.fetch(
         f"SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{registry.database}'"
-        " AND state LIKE 'idle in transaction%'"
+        " AND application_name = 'gjeld-ingest' AND state LIKE 'idle in transaction%'"
     )
     assert idle[0]["n"] == 0 and await held(registry) == []
     await deliver_snapshot(registry, BANK, demo_debts(), request_id="stalled-1")

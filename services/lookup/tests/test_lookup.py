@@ -301,7 +301,7 @@ async def test_the_relay_holds_no_transaction_while_notify_is_slow(
     await asyncio.wait_for(calling.wait(), 10)
     idle = await registry.fetch(
         f"SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{registry.database}'"
-        " AND state LIKE 'idle in transaction%'"
+        " AND application_name = 'gjeld-lookup' AND state LIKE 'idle in transaction%'"
     )
     free = await registry.fetch("SELECT disclosure_id FROM lookup.notice_outbox FOR UPDATE SKIP LOCKED")
     answer.set()
