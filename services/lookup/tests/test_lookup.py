@@ -9,7 +9,7 @@ import grpc
 import pytest
 from gjeld.consent.v1 import consent_service_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
-from gjeld.notify.v1 import notify_service_pb2
+from gjeld.notify.v1 import notify_pb2, notify_service_pb2
 from gjeld.type.v1 import debt_pb2, identity_pb2
 from gjeld_lookup.adapters import Registry as Registry_
 from gjeld_lookup.service_layer import Lookups
@@ -339,3 +339,34 @@ async def test_a_lookup_retried_after_a_crash_uses_the_consent_once(
     )
     [used] = [c for c in listed.consents if c.id == consent.id]
     assert used.use_count == 1 and [u.disclosure_id for u in used.uses] == [retried.disclosure.id]
+
+
+async def test_a_person_not_in_the_development_file_receives_exactly_one_letter(registry: Registry) -> None:
+    # DOM-13 for everyone: the sandbox population gives every synthetic person an address. Breaking it (the dev
+    # file alone) fails here: the letter cannot be delivered and ends among the dead letters.
+    from gjeld.ingest.v1 import ingest_service_pb2
+    from gjeld_notify.adapters import DevelopmentChannels
+    from gjeld_tools import synthetic
+    from gjeld_tools.testing import demo_changes
+
+    stranger = next(n for n in synthetic.people(seed=5) if n not in (PERSON, CO_BORROWER))
+    change = demo_changes()[1]
+    change.register.debtor.value = stranger
+    await registry.ingest().ReportDebtChanges(
+        ingest_service_pb2.ReportDebtChangesRequest(request_id="stranger-1", changes=[change]),
+        metadata=registry.as_institution(BANK),
+    )
+    await grant(registry, subject=stranger)
+    disclosed = await look_up(registry, subject=stranger)
+    assert len(disclosed.debts) == 1
+
+    async def delivered() -> list[Any]:
+        reply = await registry.notify().ListOwnNotices(
+            notify_service_pb2.ListOwnNoticesRequest(), metadata=registry.as_subject(stranger)
+        )
+        return [n for n in reply.notices if n.state != notify_pb2.NOTICE_STATE_PENDING]
+
+    [notice] = await eventually(delivered, timeout=15)
+    assert notice.state == notify_pb2.NOTICE_STATE_DELIVERED and notice.source_id == disclosed.disclosure.id
+    channels = DevelopmentChannels(registry.mailbox)
+    assert channels.deliveries() == [notice.id] and channels.duplicates() == []

@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .domain import MAX_LETTERS_PER_NOTICE, Channel, Contact, Message, Notice, NoticeState
+from .sandbox import sandbox_person
 
 SCHEMA = "notify"
 metadata = MetaData(schema=SCHEMA)
@@ -104,8 +105,9 @@ class PopulationRegister(Protocol):
 
 
 class DevelopmentPopulationRegister:
-    """A population register for development and tests: a JSON file of synthetic people. Someone it does not
-    know has no address, so a letter to them cannot be delivered (and ends in the dead-letter list)."""
+    """A population register for development and tests: the sandbox population (a synthetic person for every
+    synthetic identity number, `sandbox.py`), with the people of a JSON file as overrides. A number that is not
+    synthetic has nobody here, so a letter to it cannot be delivered (and ends in the dead-letter list)."""
 
     def __init__(self, path: Path | None) -> None:
         people = json.loads(path.read_text(encoding="utf-8"))["people"] if path else []
@@ -117,7 +119,7 @@ class DevelopmentPopulationRegister:
         }
 
     async def contact(self, identity_number: str) -> Contact:
-        return self._people.get(identity_number) or Contact("", ())
+        return self._people.get(identity_number) or sandbox_person(identity_number) or Contact("", ())
 
 
 class Channels(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 
 import grpc
@@ -59,3 +60,16 @@ async def test_only_lookup_may_enqueue(registry: Registry) -> None:
 def test_amounts_read_as_kroner() -> None:
     assert kroner(32_000_000) == "NOK 320 000.00"
     assert kroner(5) == "NOK 0.05"
+
+
+def test_every_synthetic_number_is_a_sandbox_person_and_no_real_number_is() -> None:
+    from gjeld_notify.sandbox import sandbox_person
+    from gjeld_tools import synthetic
+
+    numbers = list(itertools.islice(synthetic.people(seed=11), 200))
+    people = [sandbox_person(n) for n in numbers]
+    assert all(p is not None and p.name and len(p.postal_address) == 2 for p in people)
+    assert people == [sandbox_person(n) for n in numbers]  # the same person every time
+    assert 100 < sum(p.digital_mailbox for p in people if p) < 200  # most, not all, have a digital mailbox
+    assert sandbox_person("01019010046") is None  # a valid real (not synthetic) number: nobody made up for it
+    assert sandbox_person("not a number") is None
