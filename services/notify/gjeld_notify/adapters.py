@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .domain import MAX_LETTERS_PER_NOTICE, Channel, Contact, Message, Notice, NoticeState
+from .domain import MAX_LETTERS_PER_NOTICE, Channel, Contact, Message, Notice, NoticeState, Preferences
 from .sandbox import sandbox_person
 
 SCHEMA = "notify"
@@ -88,6 +88,7 @@ preferences = Table(
     metadata,
     Column("subject_index", LargeBinary, primary_key=True),
     Column("email_address", String(254), nullable=False, server_default=""),
+    Column("language", String(8), nullable=False, server_default="nb"),
     Column("update_time", DateTime(timezone=True), nullable=False),
 )
 
@@ -391,16 +392,15 @@ class NoticeStore:
             )
         ).first()
 
-    async def email_of(self, subject_index: bytes) -> Any | None:
-        return (await self._db.execute(select(preferences).where(preferences.c.subject_index == subject_index))).first()
+    async def preferences_of(self, subject_index: bytes) -> Preferences:
+        """A person's choices (the defaults if they made none)."""
+        row = (await self._db.execute(select(preferences).where(preferences.c.subject_index == subject_index))).first()
+        return Preferences(row.email_address, row.language, row.update_time) if row else Preferences()
 
-    async def set_email(self, subject_index: bytes, email: str, when: datetime) -> None:
-        statement = insert(preferences).values(subject_index=subject_index, email_address=email, update_time=when)
-        await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["subject_index"], set_={"email_address": email, "update_time": when}
-            )
-        )
+    async def set_preferences(self, subject_index: bytes, chosen: Preferences) -> None:
+        values = {"email_address": chosen.email, "language": chosen.language, "update_time": chosen.update_time}
+        statement = insert(preferences).values(subject_index=subject_index, **values)
+        await self._db.execute(statement.on_conflict_do_update(index_elements=["subject_index"], set_=values))
 
 
 class NoticeUnitOfWork(UnitOfWork):

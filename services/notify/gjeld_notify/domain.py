@@ -58,6 +58,16 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Preferences:
+    """A person's own choices: an e-mail address they consent to receive notices at (or none), and the language of
+    their letters."""
+
+    email: str = ""
+    language: str = "nb"
+    update_time: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Message:
     """One notice, rendered: a title, the digital message text, and the letter as a PDF."""
 

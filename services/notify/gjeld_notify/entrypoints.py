@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2 as pb
 from gjeld_shared import fields, paging
 from gjeld_shared.access import OPERATORS, SUBJECTS, Rule, Services
 from gjeld_shared.callers import require_subject
-from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
+from gjeld_shared.errors import Violations
 from gjeld_shared.timestamps import to_proto
 
-from .domain import Channel, Notice, NoticeState
+from .domain import Channel, Notice, NoticeState, Preferences
+from .letters import DEFAULT_LANGUAGE, LANGUAGES
 from .service_layer import Notices
 
 # Bounds on a copy letter (documented in notify.proto): far above any real one.
@@ -53,11 +52,11 @@ def notice_to_proto(notice: Notice, *, content: bool = True) -> notify_pb2.Notic
     return message
 
 
-def _preferences(email: str, update_time: Any) -> notify_pb2.ContactPreferences:
-    preferences = notify_pb2.ContactPreferences(email_address=email)
-    if update_time is not None:
-        preferences.update_time.CopyFrom(to_proto(update_time))
-    return preferences
+def _preferences(chosen: Preferences) -> notify_pb2.ContactPreferences:
+    message = notify_pb2.ContactPreferences(email_address=chosen.email, language=chosen.language)
+    if chosen.update_time is not None:
+        message.update_time.CopyFrom(to_proto(chosen.update_time))
+    return message
 
 
 # Who may call each method, with which credential (access.py): lookup alone enqueues letters (by its workload
@@ -117,8 +116,8 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         context: grpc.aio.ServicerContext[pb.GetContactPreferencesRequest, pb.GetContactPreferencesResponse],
     ) -> pb.GetContactPreferencesResponse:
         subject = require_subject()
-        email, update_time = await self._notices.email_preference(subject.identity_number)
-        return pb.GetContactPreferencesResponse(contact_preferences=_preferences(email, update_time))
+        chosen = await self._notices.preferences(subject.identity_number)
+        return pb.GetContactPreferencesResponse(contact_preferences=_preferences(chosen))
 
     async def UpdateContactPreferences(
         self,
@@ -126,12 +125,17 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         context: grpc.aio.ServicerContext[pb.UpdateContactPreferencesRequest, pb.UpdateContactPreferencesResponse],
     ) -> pb.UpdateContactPreferencesResponse:
         subject = require_subject()
+        violations = Violations()
         email = request.contact_preferences.email_address.strip()
         local, at, domain = email.partition("@")
         if email and (not at or not local or "." not in domain or len(email) > 254 or " " in email):
-            raise InvalidArgument([FieldViolation("contact_preferences.email_address", "is not an e-mail address")])
-        update_time = await self._notices.set_email_preference(subject.identity_number, email)
-        return pb.UpdateContactPreferencesResponse(contact_preferences=_preferences(email, update_time))
+            violations.add("contact_preferences.email_address", "is not an e-mail address")
+        language = request.contact_preferences.language or DEFAULT_LANGUAGE
+        if language not in LANGUAGES:
+            violations.add("contact_preferences.language", f"must be one of {', '.join(LANGUAGES)}")
+        violations.raise_if_any()
+        chosen = await self._notices.set_preferences(subject.identity_number, email, language)
+        return pb.UpdateContactPreferencesResponse(contact_preferences=_preferences(chosen))
 
     async def ListFailedNotices(
         self,

@@ -6,8 +6,19 @@ not flooded); each gets its own section with the figures that recipient got."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import gettext
+import io
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from gjeld.notify.v1 import notify_pb2
@@ -16,105 +27,198 @@ from gjeld_shared.timestamps import from_proto
 
 from .domain import Contact, Message
 
+# The languages letters are written in: Norwegian bokmål unless the person chose English. The English text is in
+# the code (the message ids); every other language is a gettext catalogue under locale/ (`make translations`
+# checks that none lacks a message).
+LANGUAGES = ("nb", "en")
+DEFAULT_LANGUAGE = "nb"
+LOCALES = {"nb": "nb_NO", "en": "en_NO"}  # English as written in Norway: 320 000,00 kr
+CATALOGUES = Path(__file__).parent / "locale"
+DOMAIN = "gjeld_notify"
+NORWAY = ZoneInfo("Europe/Oslo")
+MOMENTS = {"nb": "dd.MM.yyyy 'kl.' HH:mm", "en": "dd.MM.yyyy 'at' HH:mm '(Norwegian time)'"}
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue where it is defined; it is translated where it is shown."""
+    return message
+
+
 TYPE_NAMES = {
-    debt_pb2.DEBT_TYPE_REPAYMENT_LOAN: "Repayment loans",
-    debt_pb2.DEBT_TYPE_CREDIT_FACILITY: "Credit facilities",
-    debt_pb2.DEBT_TYPE_CHARGE_CARD: "Charge cards",
+    debt_pb2.DEBT_TYPE_REPAYMENT_LOAN: N_("Repayment loans"),
+    debt_pb2.DEBT_TYPE_CREDIT_FACILITY: N_("Credit facilities"),
+    debt_pb2.DEBT_TYPE_CHARGE_CARD: N_("Charge cards"),
 }
+OTHER = N_("Other")
 ROLE_NAMES = {
-    debt_pb2.CO_BORROWER_ROLE_SOLE_DEBTOR: "sole debtor",
-    debt_pb2.CO_BORROWER_ROLE_HAS_CO_BORROWER: "joint, you are the primary debtor",
-    debt_pb2.CO_BORROWER_ROLE_IS_CO_BORROWER: "joint, you are the co-borrower",
+    debt_pb2.CO_BORROWER_ROLE_SOLE_DEBTOR: N_("sole debtor"),
+    debt_pb2.CO_BORROWER_ROLE_HAS_CO_BORROWER: N_("joint, you are the primary debtor"),
+    debt_pb2.CO_BORROWER_ROLE_IS_CO_BORROWER: N_("joint, you are the co-borrower"),
 }
+# What lookup says of its purposes and its source (lookup's PURPOSE_WORDS and SOURCE), translated here.
+CARRIED = (
+    N_("Credit assessment of a loan application, with your consent"),
+    N_("Your own view of your debt"),
+    N_("Showing you your own debt in their service, with your consent"),
+    N_("A credit report by a licensed credit bureau"),
+    N_("gjeld, the register of unsecured debt, as reported by your creditors"),
+)
 
 
-def kroner(minor_units: int) -> str:
-    whole, ore = divmod(minor_units, 100)
-    return f"NOK {whole:,}.{ore:02d}".replace(",", " ")
+@functools.cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalogue of a language, read from its .po file (English: the message ids themselves)."""
+    if language == "en":
+        return gettext.NullTranslations()
+    with (CATALOGUES / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
+        catalogue = read_po(po, locale=LOCALES[language])
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
 
 
-def _debt_line(debt: debt_pb2.DisclosedDebt) -> str:
-    kind = debt.WhichOneof("terms")
-    role = ROLE_NAMES.get(debt.co_borrower_role, "")
-    if kind == "repayment_loan":
-        t = debt.repayment_loan
-        return (
-            f"Repayment loan: balance {kroner(t.balance.minor_units)} of {kroner(t.original_balance.minor_units)},"
-            f" {t.remaining_term_months} months left, nominal rate {t.nominal_interest_rate_bp / 100:.2f} % ({role})"
-        )
-    if kind == "credit_facility":
-        f = debt.credit_facility
-        used = f.interest_bearing_balance.minor_units + f.non_interest_bearing_balance.minor_units
-        return (
-            f"Credit facility: limit {kroner(f.credit_limit.minor_units)}, balance {kroner(used)},"
-            f" nominal rate {f.nominal_interest_rate_bp / 100:.2f} % ({role})"
-        )
-    c = debt.charge_card
-    used = c.interest_bearing_balance.minor_units + c.non_interest_bearing_balance.minor_units
-    return f"Charge card: balance {kroner(used)} ({role})"
+def kroner(minor_units: int, language: str = "en") -> str:
+    """An amount in øre, as kroner are written in Norway."""
+    return Writer(language).kroner(minor_units)
 
 
-def _who_asked(letter: notify_pb2.CopyLetter) -> list[str]:
-    """Who asked, as DOM-13 requires: name, organisation number, address and phone."""
-    recipient = letter.recipient
-    return [
-        f"  {recipient.name} (organisation number {recipient.organization_number.value})",
-        *(f"  {line}" for line in recipient.postal_address),
-        *([f"  Telephone: {recipient.phone}"] if recipient.phone else []),
-    ]
+class Writer:
+    """Letters in one language: its words, its money and its dates."""
 
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        self._: Callable[[str], str] = translations(self.language).gettext
+        self._locale = LOCALES[self.language]
 
-def _blocked(letter: notify_pb2.CopyLetter) -> str:
-    """The notice of a lookup that the subject's credit block stopped (DOM-12)."""
-    when = from_proto(letter.disclose_time).strftime("%d.%m.%Y %H:%M UTC")
-    lines = [
-        "YOUR CREDIT BLOCK STOPPED A LOOKUP OF YOUR DEBT",
-        "",
-        f"On {when}, this institution asked for information about your unsecured debt:",
-        *_who_asked(letter),
-        "",
-        f"Purpose they gave: {letter.purpose}",
-        *([f"Their reference: {letter.application_reference}"] if letter.application_reference else []),
-        "",
-        "You have a credit block, so they were told only that, and nothing about your debt.",
-        "You can lift the block in the registry if you want lenders to see your debt.",
-    ]
-    return "\n".join(lines) + "\n"
+    def kroner(self, minor_units: int) -> str:
+        return format_currency(Decimal(minor_units).scaleb(-2), "NOK", locale=self._locale)
 
+    def moment(self, when: datetime) -> str:
+        """A time as a person in Norway reads it."""
+        return format_datetime(when, MOMENTS[self.language], tzinfo=NORWAY, locale=self._locale)
 
-def render(letter: notify_pb2.CopyLetter) -> str:
-    if letter.credit_blocked:
-        return _blocked(letter)
-    when = from_proto(letter.disclose_time).strftime("%d.%m.%Y %H:%M UTC")
-    lines = [
-        "COPY LETTER (GJENPART): YOUR DEBT INFORMATION WAS DISCLOSED",
-        "",
-        f"On {when}, information about your unsecured debt was disclosed to:",
-        *_who_asked(letter),
-        "",
-        f"Purpose: {letter.purpose}",
-        *([f"Their reference: {letter.application_reference}"] if letter.application_reference else []),
-        f"Source: {letter.source}",
-        "",
-        "What they received (creditors' names are never disclosed to them):",
-        *(f"  - {_debt_line(d)}" for d in letter.debts),
-        *(["  (no registered unsecured debt)"] if not letter.debts else []),
-        "",
-        "Totals:",
-        *(
-            f"  {TYPE_NAMES.get(t.debt_type, 'Other')}: {t.debt_count}, balance {kroner(t.balance.minor_units)}"
-            for t in letter.totals
-        ),
-        *(
-            [f"Creditors asked live: {letter.creditors_answered} answered, {letter.creditors_missing} did not"]
-            if letter.creditors_answered or letter.creditors_missing
-            else []
-        ),
-        "",
-        "If you did not consent to this, or the information is wrong, you can withdraw your consent",
-        "and ask for a correction in the registry.",
-    ]
-    return "\n".join(lines) + "\n"
+    def _debt_line(self, debt: debt_pb2.DisclosedDebt) -> str:
+        _ = self._
+        kind = debt.WhichOneof("terms")
+        role = _(ROLE_NAMES[debt.co_borrower_role]) if debt.co_borrower_role in ROLE_NAMES else ""
+        if kind == "repayment_loan":
+            t = debt.repayment_loan
+            return _(
+                "Repayment loan: balance {balance} of {original}, {months} months left, nominal rate {rate} % ({role})"
+            ).format(
+                balance=self.kroner(t.balance.minor_units),
+                original=self.kroner(t.original_balance.minor_units),
+                months=t.remaining_term_months,
+                rate=self._rate(t.nominal_interest_rate_bp),
+                role=role,
+            )
+        if kind == "credit_facility":
+            f = debt.credit_facility
+            used = f.interest_bearing_balance.minor_units + f.non_interest_bearing_balance.minor_units
+            return _("Credit facility: limit {limit}, balance {balance}, nominal rate {rate} % ({role})").format(
+                limit=self.kroner(f.credit_limit.minor_units),
+                balance=self.kroner(used),
+                rate=self._rate(f.nominal_interest_rate_bp),
+                role=role,
+            )
+        c = debt.charge_card
+        used = c.interest_bearing_balance.minor_units + c.non_interest_bearing_balance.minor_units
+        return _("Charge card: balance {balance} ({role})").format(balance=self.kroner(used), role=role)
+
+    def _rate(self, basis_points: int) -> str:
+        text = f"{basis_points / 100:.2f}"
+        return text.replace(".", ",") if self.language == "nb" else text
+
+    def _who_asked(self, letter: notify_pb2.CopyLetter) -> list[str]:
+        """Who asked, as DOM-13 requires: name, organisation number, address and phone."""
+        _, recipient = self._, letter.recipient
+        return [
+            "  "
+            + _("{name} (organisation number {number})").format(
+                name=recipient.name, number=recipient.organization_number.value
+            ),
+            *(f"  {line}" for line in recipient.postal_address),
+            *(["  " + _("Telephone: {phone}").format(phone=recipient.phone)] if recipient.phone else []),
+        ]
+
+    def _reference(self, letter: notify_pb2.CopyLetter) -> list[str]:
+        if not letter.application_reference:
+            return []
+        return [self._("Their reference: {reference}").format(reference=letter.application_reference)]
+
+    def _blocked(self, letter: notify_pb2.CopyLetter) -> str:
+        """The notice of a lookup that the subject's credit block stopped (DOM-12)."""
+        _ = self._
+        lines = [
+            _("YOUR CREDIT BLOCK STOPPED A LOOKUP OF YOUR DEBT"),
+            "",
+            _("On {when}, this institution asked for information about your unsecured debt:").format(
+                when=self.moment(from_proto(letter.disclose_time))
+            ),
+            *self._who_asked(letter),
+            "",
+            _("Purpose they gave: {purpose}").format(purpose=_(letter.purpose)),
+            *self._reference(letter),
+            "",
+            _("You have a credit block, so they were told only that, and nothing about your debt."),
+            _("You can lift the block in the registry if you want lenders to see your debt."),
+        ]
+        return "\n".join(lines) + "\n"
+
+    def render(self, letter: notify_pb2.CopyLetter) -> str:
+        """One letter's section: the title first."""
+        if letter.credit_blocked:
+            return self._blocked(letter)
+        _ = self._
+        lines = [
+            _("COPY LETTER (GJENPART): YOUR DEBT INFORMATION WAS DISCLOSED"),
+            "",
+            _("On {when}, information about your unsecured debt was disclosed to:").format(
+                when=self.moment(from_proto(letter.disclose_time))
+            ),
+            *self._who_asked(letter),
+            "",
+            _("Purpose: {purpose}").format(purpose=_(letter.purpose)),
+            *self._reference(letter),
+            _("Source: {source}").format(source=_(letter.source)),
+            "",
+            _("What they received (creditors' names are never disclosed to them):"),
+            *(f"  - {self._debt_line(d)}" for d in letter.debts),
+            *(["  " + _("(no registered unsecured debt)")] if not letter.debts else []),
+            "",
+            _("Totals:"),
+            *(
+                "  "
+                + _("{kind}: {count}, balance {balance}").format(
+                    kind=_(TYPE_NAMES.get(t.debt_type, OTHER)),
+                    count=t.debt_count,
+                    balance=self.kroner(t.balance.minor_units),
+                )
+                for t in letter.totals
+            ),
+            *(
+                [
+                    _("Creditors asked live: {answered} answered, {missing} did not").format(
+                        answered=letter.creditors_answered, missing=letter.creditors_missing
+                    )
+                ]
+                if letter.creditors_answered or letter.creditors_missing
+                else []
+            ),
+            "",
+            _("If you did not consent to this, or the information is wrong, you can withdraw your consent"),
+            _("and ask for a correction in the registry."),
+        ]
+        return "\n".join(lines) + "\n"
+
+    def title(self, sections: Sequence[str]) -> str:
+        title = sections[0].splitlines()[0]
+        if len(sections) > 1:
+            title = self._("{title} ({count} LOOKUPS FOR THE SAME APPLICATION)").format(
+                title=title, count=len(sections)
+            )
+        return title
 
 
 def _printable(text: str) -> str:
@@ -122,13 +226,15 @@ def _printable(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def _pdf(addressee: Contact, title: str, text: str) -> bytes:
+def _pdf(writer: Writer, addressee: Contact, title: str, text: str) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(True, margin=20)
     pdf.add_page()
+    pdf.set_lang(writer.language)
+    pdf.set_title(_printable(title))
     pdf.set_font("Helvetica", size=9)
-    pdf.cell(text="gjeld - the register of unsecured debt")
+    pdf.cell(text=_printable(writer._("gjeld - the register of unsecured debt")))
     pdf.set_xy(20, 50)  # the envelope window
     pdf.set_font("Helvetica", size=11)
     for line in (addressee.name, *addressee.postal_address):
@@ -144,11 +250,10 @@ def _pdf(addressee: Contact, title: str, text: str) -> bytes:
     return bytes(pdf.output())
 
 
-def message(letters: Sequence[notify_pb2.CopyLetter], addressee: Contact) -> Message:
-    """A notice of one or more lookups, as a digital message and as a letter."""
-    sections = [render(letter) for letter in letters]
-    title = sections[0].splitlines()[0]
-    if len(letters) > 1:
-        title = f"{title} ({len(letters)} LOOKUPS FOR THE SAME APPLICATION)"
+def message(letters: Sequence[notify_pb2.CopyLetter], addressee: Contact, language: str = DEFAULT_LANGUAGE) -> Message:
+    """A notice of one or more lookups, as a digital message and as a letter, in the person's language."""
+    writer = Writer(language)
+    sections = [writer.render(letter) for letter in letters]
+    title = writer.title(sections)
     text = f"{title}\n" + "\n".join(section.split("\n", 1)[1] for section in sections)
-    return Message(title, text, _pdf(addressee, title, text))
+    return Message(title, text, _pdf(writer, addressee, title, text))

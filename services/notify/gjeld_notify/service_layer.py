@@ -20,7 +20,7 @@ from gjeld_shared.timestamps import now
 
 from . import letters
 from .adapters import Channels, NoticeUnitOfWork, PopulationRegister
-from .domain import Channel, Notice, choose_channel, merge_key
+from .domain import Channel, Notice, Preferences, choose_channel, merge_key
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Claimed:
 
     row: Any
     notice: Notice
-    email: str  # the address the subject consented to, if any
+    preferences: Preferences  # the address the subject consented to, if any, and their language
 
 
 class Notices:
@@ -114,11 +114,12 @@ class Notices:
             async with asyncio.timeout(self._policy.send_timeout_seconds):
                 subject = self._keys.decrypt(row.subject_encrypted)
                 contact = await self._population.contact(subject)
-                channel = choose_channel(contact, claimed.email)
+                email, language = claimed.preferences.email, claimed.preferences.language
+                channel = choose_channel(contact, email)
                 # Drawn on a worker thread: a letter of many lines must not stall the service's event loop.
-                message = await asyncio.to_thread(letters.message, notice.letters, contact)
+                message = await asyncio.to_thread(letters.message, notice.letters, contact, language)
                 recipient_key = row.subject_index.hex()[:16]
-                await self._channels.send(channel, row.id, recipient_key, contact, claimed.email, message)
+                await self._channels.send(channel, row.id, recipient_key, contact, email, message)
         except Exception as error:  # noqa: BLE001 - any channel failure is retried, then kept for an operator
             give_up = row.attempts >= self._policy.max_attempts
             log.warning(
@@ -151,10 +152,10 @@ class Notices:
         async with self._uow() as uow:
             await uow.notices.set_aside_interrupted(moment, self._policy.max_attempts)
             rows = await uow.notices.claim(moment, moment + self._policy.claim, limit)
-            emails = [await uow.notices.email_of(row.subject_index) for row in rows]
+            chosen = [await uow.notices.preferences_of(row.subject_index) for row in rows]
             work = [
-                Claimed(row, notice, email.email_address if email else "")
-                for row, notice, email in zip(rows, await uow.notices.notices(rows), emails, strict=True)
+                Claimed(row, notice, preferences)
+                for row, notice, preferences in zip(rows, await uow.notices.notices(rows), chosen, strict=True)
             ]
             await uow.commit()
         # At once, each within its deadline: all are done before their claim runs out.
@@ -188,14 +189,13 @@ class Notices:
             await uow.commit()
             return (await uow.notices.notices([row]))[0]
 
-    async def email_preference(self, subject: str) -> tuple[str, datetime | None]:
+    async def preferences(self, subject: str) -> Preferences:
         async with self._uow() as uow:
-            row = await uow.notices.email_of(self._keys.blind_index(subject))
-        return (row.email_address, row.update_time) if row else ("", None)
+            return await uow.notices.preferences_of(self._keys.blind_index(subject))
 
-    async def set_email_preference(self, subject: str, email: str) -> datetime:
-        moment = now()
+    async def set_preferences(self, subject: str, email: str, language: str) -> Preferences:
+        chosen = Preferences(email, language, now())
         async with self._uow() as uow:
-            await uow.notices.set_email(self._keys.blind_index(subject), email, moment)
+            await uow.notices.set_preferences(self._keys.blind_index(subject), chosen)
             await uow.commit()
-        return moment
+        return chosen

@@ -88,8 +88,8 @@ async def test_a_digital_mailbox_gets_the_letter_as_pdf_and_message(registry: Re
     pdf = next(p for p in files if p.suffix == ".pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-16:]
     text = next(p for p in files if p.suffix == ".txt").read_text()
-    # DOM-13: who asked with address and phone, when, why, the source.
-    for expected in ("Nordlys Kreditt AS", "Storgata 10", "+47 77 00 00 00", "Purpose:", "Source: gjeld"):
+    # DOM-13: who asked with address and phone, when, why, the source; in Norwegian unless the person chose else.
+    for expected in ("GJENPART", "Nordlys Kreditt AS", "Storgata 10", "+47 77 00 00 00", "Formål:", "Kilde: gjeld"):
         assert expected in text
     assert PERSON not in text and all(PERSON not in str(p) for p in files)
 
@@ -188,7 +188,7 @@ async def test_repeated_lookups_for_one_application_share_one_notice(registry: R
     merged = next(n for n in done if n.id == first.notice.id)
     assert list(merged.source_ids) == ["d-a", "d-b"] and len(merged.merged_letters) == 1
     text = (registry.mailbox / "digital_mailbox").rglob(f"{first.notice.id}.txt").__next__().read_text()
-    assert "2 LOOKUPS FOR THE SAME APPLICATION" in text and text.count("Their reference: APP-9") == 2
+    assert "2 OPPSLAG FOR SAMME SØKNAD" in text and text.count("Deres referanse: APP-9") == 2
     # Once sent, a notice takes no more: a later lookup for the same application gets its own.
     later = await enqueue(registry, "d-d", reference="APP-9")
     assert later.notice.id != first.notice.id
@@ -295,3 +295,28 @@ async def test_a_notice_once_tried_takes_no_more_letters_even_when_replayed(regi
     )  # as a replay leaves a notice whose provider timed out
     later = await enqueue(registry, "d-after", reference="APP-TRIED")
     assert later.notice.id != first.notice.id
+
+
+async def test_letters_come_in_the_language_the_person_chose(registry: Registry) -> None:
+    # Norwegian bokmål by default; English when the person chooses it; nothing else is taken.
+    person = registry.as_subject(PERSON)
+    chosen = await registry.notify().UpdateContactPreferences(
+        notify_service_pb2.UpdateContactPreferencesRequest(
+            contact_preferences=notify_pb2.ContactPreferences(language="en")
+        ),
+        metadata=person,
+    )
+    assert chosen.contact_preferences.language == "en"
+    await enqueue(registry, "d-english")
+    [_notice] = await settled(registry)
+    text = next(p for p in sent(registry, "digital_mailbox") if p.suffix == ".txt").read_text()
+    assert text.startswith("COPY LETTER (GJENPART)") and "Purpose: Credit assessment" in text and "Formål" not in text
+    assert "Norwegian time" in text and "Source: gjeld" in text
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await registry.notify().UpdateContactPreferences(
+            notify_service_pb2.UpdateContactPreferencesRequest(
+                contact_preferences=notify_pb2.ContactPreferences(language="de")
+            ),
+            metadata=person,
+        )
+    assert [v.field for v in errors.decode(refused.value).field_violations] == ["contact_preferences.language"]

@@ -58,8 +58,8 @@ async def test_only_lookup_may_enqueue(registry: Registry) -> None:
 
 
 def test_amounts_read_as_kroner() -> None:
-    assert kroner(32_000_000) == "NOK 320 000.00"
-    assert kroner(5) == "NOK 0.05"
+    assert kroner(32_000_000) == "320\xa0000,00\xa0kr" == kroner(32_000_000, "nb")
+    assert kroner(5) == "0,05\xa0kr"
 
 
 def test_every_synthetic_number_is_a_sandbox_person_and_no_real_number_is() -> None:

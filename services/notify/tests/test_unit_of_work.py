@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gjeld_notify.adapters import NoticeUnitOfWork
+from gjeld_notify.domain import Preferences
 from gjeld_shared.timestamps import now
 from gjeld_tools.testing import rolls_back_unless_committed, service_engine
 
@@ -14,7 +15,7 @@ async def test_nothing_is_kept_unless_committed(postgres: str, database: str) ->
     try:
         await rolls_back_unless_committed(
             lambda: NoticeUnitOfWork(engine),
-            lambda uow: uow.notices.set_email(SUBJECT_INDEX, "person@example.org", now()),
+            lambda uow: uow.notices.set_preferences(SUBJECT_INDEX, Preferences("person@example.org", "nb", now())),
             lambda uow: _has_email(uow),
         )
     finally:
@@ -22,4 +23,4 @@ async def test_nothing_is_kept_unless_committed(postgres: str, database: str) ->
 
 
 async def _has_email(uow: NoticeUnitOfWork) -> bool:
-    return await uow.notices.email_of(SUBJECT_INDEX) is not None
+    return (await uow.notices.preferences_of(SUBJECT_INDEX)).update_time is not None

@@ -27,21 +27,21 @@ from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgjeld/notify/v1/notify.proto\x12\x0fgjeld.notify.v1\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x02\n\nCopyLetter\x12-\n\trecipient\x18\x01 \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12\x31\n\rdisclose_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x1d\n\x15\x61pplication_reference\x18\x05 \x01(\t\x12+\n\x05\x64\x65\x62ts\x18\x06 \x03(\x0b\x32\x1c.gjeld.type.v1.DisclosedDebt\x12(\n\x06totals\x18\x07 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x16\n\x0e\x63redit_blocked\x18\x08 \x01(\x08\x12\x1a\n\x12\x63reditors_answered\x18\t \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\n \x01(\x05\"\\\n\x12\x43ontactPreferences\x12\x15\n\remail_address\x18\x01 \x01(\t\x12/\n\x0bupdate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x03\n\x06Notice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tsource_id\x18\x02 \x01(\t\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.gjeld.notify.v1.NoticeState\x12)\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x18.gjeld.notify.v1.Channel\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65liver_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0b\x63opy_letter\x18\x07 \x01(\x0b\x32\x1b.gjeld.notify.v1.CopyLetterH\x00\x12\x33\n\x0emerged_letters\x18\x08 \x03(\x0b\x32\x1b.gjeld.notify.v1.CopyLetter\x12\x12\n\nsource_ids\x18\t \x03(\t\x12\x10\n\x08\x61ttempts\x18\n \x01(\x05\x12\x12\n\nlast_error\x18\x0b \x01(\tB\t\n\x07\x63ontent*z\n\x0bNoticeState\x12\x1c\n\x18NOTICE_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14NOTICE_STATE_PENDING\x10\x01\x12\x1a\n\x16NOTICE_STATE_DELIVERED\x10\x02\x12\x17\n\x13NOTICE_STATE_FAILED\x10\x03*u\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x43HANNEL_DIGITAL_MAILBOX\x10\x01\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03\x12\x10\n\x0c\x43HANNEL_POST\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgjeld/notify/v1/notify.proto\x12\x0fgjeld.notify.v1\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x02\n\nCopyLetter\x12-\n\trecipient\x18\x01 \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12\x31\n\rdisclose_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x1d\n\x15\x61pplication_reference\x18\x05 \x01(\t\x12+\n\x05\x64\x65\x62ts\x18\x06 \x03(\x0b\x32\x1c.gjeld.type.v1.DisclosedDebt\x12(\n\x06totals\x18\x07 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x16\n\x0e\x63redit_blocked\x18\x08 \x01(\x08\x12\x1a\n\x12\x63reditors_answered\x18\t \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\n \x01(\x05\"n\n\x12\x43ontactPreferences\x12\x15\n\remail_address\x18\x01 \x01(\t\x12/\n\x0bupdate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08language\x18\x03 \x01(\t\"\x90\x03\n\x06Notice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tsource_id\x18\x02 \x01(\t\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.gjeld.notify.v1.NoticeState\x12)\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x18.gjeld.notify.v1.Channel\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65liver_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0b\x63opy_letter\x18\x07 \x01(\x0b\x32\x1b.gjeld.notify.v1.CopyLetterH\x00\x12\x33\n\x0emerged_letters\x18\x08 \x03(\x0b\x32\x1b.gjeld.notify.v1.CopyLetter\x12\x12\n\nsource_ids\x18\t \x03(\t\x12\x10\n\x08\x61ttempts\x18\n \x01(\x05\x12\x12\n\nlast_error\x18\x0b \x01(\tB\t\n\x07\x63ontent*z\n\x0bNoticeState\x12\x1c\n\x18NOTICE_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14NOTICE_STATE_PENDING\x10\x01\x12\x1a\n\x16NOTICE_STATE_DELIVERED\x10\x02\x12\x17\n\x13NOTICE_STATE_FAILED\x10\x03*u\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x43HANNEL_DIGITAL_MAILBOX\x10\x01\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03\x12\x10\n\x0c\x43HANNEL_POST\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gjeld.notify.v1.notify_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NOTICESTATE']._serialized_start=978
-  _globals['_NOTICESTATE']._serialized_end=1100
-  _globals['_CHANNEL']._serialized_start=1102
-  _globals['_CHANNEL']._serialized_end=1219
+  _globals['_NOTICESTATE']._serialized_start=996
+  _globals['_NOTICESTATE']._serialized_end=1118
+  _globals['_CHANNEL']._serialized_start=1120
+  _globals['_CHANNEL']._serialized_end=1237
   _globals['_COPYLETTER']._serialized_start=139
   _globals['_COPYLETTER']._serialized_end=479
   _globals['_CONTACTPREFERENCES']._serialized_start=481
-  _globals['_CONTACTPREFERENCES']._serialized_end=573
-  _globals['_NOTICE']._serialized_start=576
-  _globals['_NOTICE']._serialized_end=976
+  _globals['_CONTACTPREFERENCES']._serialized_end=591
+  _globals['_NOTICE']._serialized_start=594
+  _globals['_NOTICE']._serialized_end=994
 # @@protoc_insertion_point(module_scope)

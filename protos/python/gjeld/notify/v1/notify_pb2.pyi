@@ -165,10 +165,15 @@ class ContactPreferences(_message.Message):
 
     EMAIL_ADDRESS_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     email_address: _builtins.str
     """Optional. An e-mail address the subject explicitly consents to receive
     notices at, at most 254 characters (DOM-13: e-mail only with explicit
     consent); empty when they have not consented.
+    """
+    language: _builtins.str
+    """Optional. The language of the subject's letters, at most 2 characters:
+    "nb" (Norwegian bokmål, the default when empty) or "en" (English).
     """
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp:
@@ -179,10 +184,11 @@ class ContactPreferences(_message.Message):
         *,
         email_address: _builtins.str = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email_address", b"email_address", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email_address", b"email_address", "language", b"language", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
