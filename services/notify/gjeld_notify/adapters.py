@@ -10,7 +10,10 @@ idempotency key.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import smtplib
+import ssl
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -134,6 +137,54 @@ class Channels(Protocol):
     ) -> None: ...
 
 
+DEVELOPMENT_SENDER = "gjeld <no-reply@gjeld.example>"
+
+
+def email_message(notice_id: uuid.UUID, sender: str, to: str, message: Message) -> EmailMessage:
+    """A notice as an e-mail: the message as text, the letter as a PDF. Its Message-ID is made from the notice's id,
+    so a receiving system can tell a resent notice for the same one (SMTP itself takes no idempotency key)."""
+    mail = EmailMessage()
+    mail["To"], mail["From"], mail["Subject"] = to, sender, message.title
+    mail["Message-ID"] = f"<{notice_id}@notices.gjeld>"
+    mail.set_content(message.text)
+    mail.add_attachment(message.pdf, maintype="application", subtype="pdf", filename="gjenpart.pdf")
+    return mail
+
+
+class SmtpEmail:
+    """E-mail over SMTP (STARTTLS when the relay offers it and `starttls` is set), only ever to the address the person
+    consented to; the call has a deadline."""
+
+    def __init__(self, host: str, port: int, sender: str, starttls: bool, timeout: float) -> None:
+        self._host, self._port, self._sender, self._starttls, self._timeout = host, port, sender, starttls, timeout
+
+    async def send(
+        self, channel: Channel, notice_id: uuid.UUID, recipient_key: str, contact: Contact, email: str, message: Message
+    ) -> None:
+        if channel is not Channel.EMAIL or not email:
+            raise ValueError("the SMTP channel carries e-mail to a consented address only")
+        await asyncio.to_thread(self._send, email_message(notice_id, self._sender, email, message))
+
+    def _send(self, mail: EmailMessage) -> None:
+        with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as relay:
+            if self._starttls:
+                relay.starttls(context=ssl.create_default_context())
+            relay.send_message(mail)
+
+
+class RoutedChannels:
+    """Each channel by its own provider where one is configured; the others by `otherwise`."""
+
+    def __init__(self, providers: dict[Channel, Channels], otherwise: Channels) -> None:
+        self._providers, self._otherwise = providers, otherwise
+
+    async def send(
+        self, channel: Channel, notice_id: uuid.UUID, recipient_key: str, contact: Contact, email: str, message: Message
+    ) -> None:
+        provider = self._providers.get(channel, self._otherwise)
+        await provider.send(channel, notice_id, recipient_key, contact, email, message)
+
+
 class DevelopmentChannels:
     """Every channel as files a person can open under one folder: `<channel>/<subject key>/<notice id>.*`.
 
@@ -191,11 +242,7 @@ class DevelopmentChannels:
             self._write(base.with_suffix(".pdf"), message.pdf)
             self._write(base.with_suffix(".txt"), message.text.encode())
         elif channel is Channel.EMAIL:
-            mail = EmailMessage()
-            mail["To"], mail["From"], mail["Subject"] = email, "gjeld <no-reply@gjeld.example>", message.title
-            mail.set_content(message.text)
-            mail.add_attachment(message.pdf, maintype="application", subtype="pdf", filename="copy-letter.pdf")
-            self._write(base.with_suffix(".eml"), bytes(mail))
+            self._write(base.with_suffix(".eml"), bytes(email_message(notice_id, DEVELOPMENT_SENDER, email, message)))
         elif channel is Channel.SMS:
             if not contact.mobile:
                 raise ValueError("no mobile number")

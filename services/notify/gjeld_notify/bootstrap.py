@@ -11,7 +11,16 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, DevelopmentChannels, DevelopmentPopulationRegister, NoticeUnitOfWork
+from .adapters import (
+    PROTECTED,
+    Channels,
+    DevelopmentChannels,
+    DevelopmentPopulationRegister,
+    NoticeUnitOfWork,
+    RoutedChannels,
+    SmtpEmail,
+)
+from .domain import Channel
 from .entrypoints import ACCESS, NotifyServicer
 from .service_layer import DeliveryPolicy, Notices
 from .settings import NotifySettings
@@ -20,12 +29,27 @@ NAME = "notify"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def channels(settings: NotifySettings) -> Channels:
+    """The providers that carry notices: those configured, the development channels for the rest."""
+    development = DevelopmentChannels(settings.mailbox_dir)
+    if not settings.smtp_host:
+        return development
+    smtp = SmtpEmail(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_sender,
+        settings.smtp_starttls,
+        settings.send_timeout_seconds,
+    )
+    return RoutedChannels({Channel.EMAIL: smtp}, development)
+
+
 def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
         notices = Notices(
             lambda: NoticeUnitOfWork(parts.engine),
             parts.keys,
-            DevelopmentChannels(settings.mailbox_dir),
+            channels(settings),
             DevelopmentPopulationRegister(settings.population_register_file),
             DeliveryPolicy(
                 timedelta(seconds=settings.merge_window_seconds),

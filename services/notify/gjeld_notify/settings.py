@@ -23,3 +23,8 @@ class NotifySettings(ServiceSettings):
     retry_cap_seconds: float = 300.0
     # The longest one delivery may take; a notice whose worker died mid-send is sent again after twice this.
     send_timeout_seconds: float = 30.0
+    # E-mail through an SMTP relay (unset: the development channel writes .eml files).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_sender: str = "gjeld <no-reply@gjeld.example>"
+    smtp_starttls: bool = True

@@ -4,7 +4,10 @@ retries into a dead-letter list an operator replays, one notice for repeated loo
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -320,3 +323,44 @@ async def test_letters_come_in_the_language_the_person_chose(registry: Registry)
             metadata=person,
         )
     assert [v.field for v in errors.decode(refused.value).field_violations] == ["contact_preferences.language"]
+
+
+async def test_email_goes_through_a_real_smtp_server_only_to_the_consented_address(registry: Registry) -> None:
+    # The SMTP adapter against a real SMTP server (aiosmtpd): one e-mail, to the address the person consented to,
+    # with the letter as a PDF and the notice's id in its Message-ID; nothing falls back to the development files.
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.received: list[tuple[list[str], bytes]] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            self.received.append((list(envelope.rcpt_tos), envelope.content))
+            return "250 OK"
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        await restart_notify(registry, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False)
+        await registry.notify().UpdateContactPreferences(
+            notify_service_pb2.UpdateContactPreferencesRequest(
+                contact_preferences=notify_pb2.ContactPreferences(email_address="ola@example.org")
+            ),
+            metadata=registry.as_subject(CO_BORROWER),
+        )
+        created = await enqueue(registry, "d-mail", subject=CO_BORROWER)
+        [notice] = await settled(registry, CO_BORROWER)
+    finally:
+        smtp.stop()
+    assert notice.state == N.NOTICE_STATE_DELIVERED and notice.channel == N.CHANNEL_EMAIL
+    [(to, content)] = inbox.received
+    mail = email.message_from_bytes(content, policy=email.policy.default)
+    assert to == ["ola@example.org"] and mail["Message-ID"] == f"<{created.notice.id}@notices.gjeld>"
+    assert mail["Subject"].startswith("GJENPART") and CO_BORROWER.encode() not in content
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf" and attachment.get_content().startswith(b"%PDF-")
+    assert sent(registry, "email") == []
