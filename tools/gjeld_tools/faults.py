@@ -68,7 +68,7 @@ def _serve_careless_notify() -> None:
     async def careless(self: Any, channel: Any, notice_id: Any, *args: Any) -> None:
         original(self, channel, notice_id, *args)
         self._note("deliveries.log", notice_id)
-        await asyncio.sleep(0.15)  # the letter is out; notify has not heard yet
+        await asyncio.sleep(0.5)  # the letter is out; notify has not heard yet
 
     adapters.DevelopmentChannels.send = careless  # type: ignore[method-assign,assignment]
     sys.argv = ["gjeld-notify", "serve"]
