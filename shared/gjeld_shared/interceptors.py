@@ -89,26 +89,30 @@ async def _fail(context: ServicerContext[Any, Any], error: Exception, method: st
 Admit = Callable[[ServicerContext[Any, Any]], Any]
 
 
+def _causes(error: BaseException) -> tuple[Any, ...]:
+    """The error, and what the driver raised under SQLAlchemy's wrapper."""
+    orig = getattr(error, "orig", None)
+    return (error, orig, getattr(orig, "__cause__", None))
+
+
 def _data_exception(error: BaseException) -> bool:
     """Whether PostgreSQL refused a value (SQLSTATE class 22, data exception), through SQLAlchemy or the driver."""
-    for cause in (error, getattr(error, "orig", None), getattr(getattr(error, "orig", None), "__cause__", None)):
-        if isinstance(cause, asyncpg.exceptions.DataError) or str(getattr(cause, "sqlstate", "")).startswith("22"):
-            return True
-    return False
+    return any(
+        isinstance(cause, asyncpg.exceptions.DataError) or str(getattr(cause, "sqlstate", "")).startswith("22")
+        for cause in _causes(error)
+    )
 
 
 def _database_unavailable(error: BaseException) -> bool:
     """Whether the database was gone or gave up (connection lost or refused, shutting down, a statement or
-    idle-transaction bound reached: SQLSTATE classes 08 and 57, and 25P03), through SQLAlchemy or the driver."""
+    idle-transaction bound reached: SQLSTATE classes 08 and 57, and 25P03), through SQLAlchemy or the driver.
+    OSError: the socket refused, reset or gone (a PostgreSQL that is restarting removes its Unix socket)."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    for cause in (error, getattr(error, "orig", None), getattr(getattr(error, "orig", None), "__cause__", None)):
-        # OSError: the socket refused, reset or gone (a PostgreSQL that is restarting removes its Unix socket).
-        if isinstance(cause, asyncpg.exceptions.ConnectionDoesNotExistError | OSError):
-            return True
-        if str(getattr(cause, "sqlstate", "")).startswith(("08", "57", "25P03")):
-            return True
-    return False
+    return any(
+        isinstance(cause, OSError) or str(getattr(cause, "sqlstate", "")).startswith(("08", "57", "25P03"))
+        for cause in _causes(error)
+    )
 
 
 class _Undecodable:

@@ -124,8 +124,9 @@ async def _load(
     return done, time.monotonic() - started
 
 
-async def _prepare(folder: devstack.DataFolder, addresses: dict[str, dict[str, str]], tls: bool) -> None:
-    """The bank's debts and the person's consent, once, through the running services."""
+async def prepare_person(folder: devstack.DataFolder, addresses: dict[str, dict[str, str]], tls: bool) -> None:
+    """The person's debts (the demo delivery) and their consent to the lender, once, through the running services
+    (the fault program's start too)."""
     from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
     from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
     from gjeld.type.v1 import identity_pb2
@@ -189,7 +190,7 @@ def _round(
     )
     try:
         addresses = suite.start()
-        asyncio.run(_prepare(folder, addresses, tls))
+        asyncio.run(prepare_person(folder, addresses, tls))
         token = folder.identity.institution(LENDER, ["gjeld:lookup"], audience("lookup"), ttl_seconds=3600)
         metadata = [("authorization", f"Bearer {token}"), *_institution_metadata(LENDER, tls)]
 

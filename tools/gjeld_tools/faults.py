@@ -41,13 +41,11 @@ import asyncpg
 import grpc
 
 from . import devstack, synthetic
+from .bench_lookup import BANK, LENDER, PERSON, prepare_person
 from .connect import secure_channel
 from .dev_identity import audience
 
 DATABASE = "faults"
-BANK = "999888777"
-LENDER = "911222333"
-PERSON = "14842249091"
 STATEFUL = ("ingest", "lookup", "consent", "notify")
 SERVE_AGAIN_GOAL = 3.0  # seconds
 ACK_TIMEOUT = 10.0  # a client's deadline for one attempt
@@ -264,34 +262,6 @@ async def _answered_from_the_database(folder: devstack.DataFolder, addresses: di
 # --- one run --------------------------------------------------------------------------------------------------
 
 
-async def _prepare(folder: devstack.DataFolder, addresses: dict[str, dict[str, str]]) -> None:
-    """The person's debts (the demo delivery) and their consent to the lender."""
-    from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
-    from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
-    from gjeld.type.v1 import identity_pb2
-    from google.protobuf import duration_pb2
-
-    from .testing import demo_changes
-
-    async with secure_channel(
-        addresses["ingest"]["certificate"], folder.pki.workload_ca, folder.pki.institution(BANK)
-    ) as channel:
-        await ingest_service_pb2_grpc.IngestServiceStub(channel).ReportDebtChanges(
-            ingest_service_pb2.ReportDebtChangesRequest(request_id="demo", changes=demo_changes())
-        )
-    token = folder.identity.subject(PERSON, audience("consent"))
-    async with secure_channel(addresses["consent"]["token"], folder.pki.workload_ca) as channel:
-        await consent_service_pb2_grpc.ConsentServiceStub(channel).GrantConsent(
-            consent_service_pb2.GrantConsentRequest(
-                institution=identity_pb2.OrganizationNumber(value=LENDER),
-                scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
-                request_id="faults",
-                validity=duration_pb2.Duration(seconds=28 * 86400),
-            ),
-            metadata=[("authorization", f"Bearer {token}")],
-        )
-
-
 async def _drained(socket: str, timeout: float) -> float:
     """Until every copy letter is handed over and every notice settled; returns the seconds it took."""
     began = time.monotonic()
@@ -404,7 +374,7 @@ def run(
     began = time.monotonic()
     try:
         addresses = suite.start()
-        asyncio.run(_prepare(folder, addresses))
+        asyncio.run(prepare_person(folder, addresses, tls=True))
 
         async def load() -> float:
             stopping, done = asyncio.Event(), threading.Event()

@@ -212,6 +212,14 @@ class Registry:
         finally:
             await connection.close()
 
+    async def idle_transactions(self, service: str) -> int:
+        """How many transactions of `service` are open and waiting (on a client, on the network, on nothing)."""
+        [row] = await self.fetch(
+            f"SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{self.database}'"
+            f" AND application_name = 'gjeld-{service}' AND state LIKE 'idle in transaction%'"
+        )
+        return int(row["n"])
+
     async def start(self, service: str, **extra: Any) -> None:
         """Start one service in this process (its settings overridden by `extra`); a service started before comes
         back on the same ports, where the others keep calling it."""

@@ -243,10 +243,7 @@ async def test_a_sender_that_goes_quiet_is_given_up_and_holds_nothing_open(regis
         await call
     quiet.set()
     assert stalled.value.code() == grpc.StatusCode.ABORTED and reason(stalled.value) == "DELIVERY_STALLED"
-    idle = await registry.fetch(
-        f"SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{registry.database}'"
-        " AND application_name = 'gjeld-ingest' AND state LIKE 'idle in transaction%'"
-    )
-    assert idle[0]["n"] == 0 and await held(registry) == []
+    idle = await registry.idle_transactions("ingest")
+    assert idle == 0 and await held(registry) == []
     await deliver_snapshot(registry, BANK, demo_debts(), request_id="stalled-1")
     assert len(await held(registry)) == 4  # the joint loan once per debtor

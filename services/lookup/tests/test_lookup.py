@@ -299,13 +299,10 @@ async def test_the_relay_holds_no_transaction_while_notify_is_slow(
     await grant(registry)
     await look_up(registry)
     await asyncio.wait_for(calling.wait(), 10)
-    idle = await registry.fetch(
-        f"SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{registry.database}'"
-        " AND application_name = 'gjeld-lookup' AND state LIKE 'idle in transaction%'"
-    )
+    idle = await registry.idle_transactions("lookup")
     free = await registry.fetch("SELECT disclosure_id FROM lookup.notice_outbox FOR UPDATE SKIP LOCKED")
     answer.set()
-    assert idle[0]["n"] == 0 and len(free) == 1
+    assert idle == 0 and len(free) == 1
 
     async def relayed() -> bool:
         [row] = await registry.fetch("SELECT attempts, relay_time FROM lookup.notice_outbox")
