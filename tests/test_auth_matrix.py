@@ -69,7 +69,7 @@ ALLOWED: dict[str, set[str]] = {
     "/gjeld.notify.v1.NotifyService/EnqueueNotice": {"lookup's certificate"},
     **{
         f"/gjeld.notify.v1.NotifyService/{m}": {"person token"}
-        for m in "ListOwnNotices GetContactPreferences UpdateContactPreferences".split()
+        for m in "ListOwnNotices GetOwnNoticeLetter GetContactPreferences UpdateContactPreferences".split()
     },
     "/gjeld.notify.v1.NotifyService/ListFailedNotices": {"operator token"},
     "/gjeld.notify.v1.NotifyService/RetryFailedNotice": {"operator token"},

@@ -420,6 +420,10 @@ class NoticeStore:
             await self._db.execute(query.order_by(notices.c.create_time.desc(), notices.c.id.desc()).limit(limit))
         )
 
+    async def one_of_subject(self, subject_index: bytes, notice_id: uuid.UUID) -> Any | None:
+        query = select(notices).where(notices.c.subject_index == subject_index, notices.c.id == notice_id)
+        return (await self._db.execute(query)).first()
+
     async def failed_notices(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
         query = select(notices).where(notices.c.state == "failed")
         if before is not None:

@@ -64,6 +64,7 @@ def _preferences(chosen: Preferences) -> notify_pb2.ContactPreferences:
 ACCESS: dict[str, Rule] = {
     "EnqueueNotice": Services("lookup"),
     "ListOwnNotices": SUBJECTS,
+    "GetOwnNoticeLetter": SUBJECTS,
     "GetContactPreferences": SUBJECTS,
     "UpdateContactPreferences": SUBJECTS,
     "ListFailedNotices": OPERATORS,
@@ -109,6 +110,16 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         found = await self._notices.of_subject(subject.identity_number, before, size + 1)
         page, token = self._pages.newest_first_page(found, size, lambda n: (n.create_time, n.id))
         return pb.ListOwnNoticesResponse(notices=[notice_to_proto(v) for v in page], next_page_token=token)
+
+    async def GetOwnNoticeLetter(
+        self,
+        request: pb.GetOwnNoticeLetterRequest,
+        context: grpc.aio.ServicerContext[pb.GetOwnNoticeLetterRequest, pb.GetOwnNoticeLetterResponse],
+    ) -> pb.GetOwnNoticeLetterResponse:
+        subject = require_subject()
+        notice_id = fields.uuid_of("notice_id", request.notice_id, "a notice id")
+        letter = await self._notices.letter_of(subject.identity_number, notice_id)
+        return pb.GetOwnNoticeLetterResponse(title=letter.title, pdf=letter.pdf)
 
     async def GetContactPreferences(
         self,

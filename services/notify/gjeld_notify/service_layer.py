@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gjeld.notify.v1 import notify_pb2
-from gjeld_shared.errors import FailedPrecondition
+from gjeld_shared.errors import FailedPrecondition, NotFound
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.server import backoff, drain_when_due
 from gjeld_shared.timestamps import now
 
 from . import letters
 from .adapters import Channels, NoticeUnitOfWork, PopulationRegister
-from .domain import Channel, Notice, Preferences, choose_channel, merge_key
+from .domain import Channel, Message, Notice, Preferences, choose_channel, merge_key
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,18 @@ class Notices:
         async with self._uow() as uow:
             found = await uow.notices.of_subject(self._keys.blind_index(subject), before, limit)
             return await uow.notices.notices(found)
+
+    async def letter_of(self, subject: str, notice_id: uuid.UUID) -> Message:
+        """One of the subject's own notices as the letter they read, in their language; another's is not found."""
+        index = self._keys.blind_index(subject)
+        async with self._uow() as uow:
+            row = await uow.notices.one_of_subject(index, notice_id)
+            if row is None:
+                raise NotFound("NOTICE_NOT_FOUND", "the caller has no notice with this id")
+            [notice] = await uow.notices.notices([row])
+            chosen = await uow.notices.preferences_of(index)
+        contact = await self._population.contact(subject)
+        return await asyncio.to_thread(letters.message, notice.letters, contact, chosen.language)
 
     async def failed(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Notice]:
         async with self._uow() as uow:

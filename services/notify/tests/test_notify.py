@@ -51,6 +51,17 @@ async def test_the_same_source_is_noticed_once_and_delivered_once(registry: Regi
     assert list(others.notices) == []
 
 
+async def test_a_person_reads_their_own_letter_and_no_one_elses(registry: Registry) -> None:
+    notice = (await registry.notify().EnqueueNotice(enqueue("disclosure-2"), metadata=registry.as_service("lookup"))).notice
+    request = notify_service_pb2.GetOwnNoticeLetterRequest(notice_id=notice.id)
+    own = await registry.notify().GetOwnNoticeLetter(request, metadata=registry.as_subject(PERSON))
+    assert own.pdf.startswith(b"%PDF-") and own.title.startswith("GJENPART")  # in Norwegian by default
+    # Breaking it (looking the notice up by its id alone) lets the co-borrower read the person's letter here.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await registry.notify().GetOwnNoticeLetter(request, metadata=registry.as_subject(CO_BORROWER))
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+
+
 async def test_only_lookup_may_enqueue(registry: Registry) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await registry.notify().EnqueueNotice(enqueue("x"), metadata=registry.as_subject(PERSON))

@@ -26,7 +26,7 @@ from gjeld.notify.v1 import notify_pb2 as gjeld_dot_notify_dot_v1_dot_notify__pb
 from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/notify/v1/notify_service.proto\x12\x0fgjeld.notify.v1\x1a\x1cgjeld/notify/v1/notify.proto\x1a\x1cgjeld/type/v1/identity.proto\"\xa0\x01\n\x14\x45nqueueNoticeRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x36\n\x07subject\x18\x02 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x32\n\x0b\x63opy_letter\x18\x03 \x01(\x0b\x32\x1b.gjeld.notify.v1.CopyLetterH\x00\x42\t\n\x07\x63ontent\"Q\n\x15\x45nqueueNoticeResponse\x12\'\n\x06notice\x18\x01 \x01(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\">\n\x15ListOwnNoticesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x16ListOwnNoticesResponse\x12(\n\x07notices\x18\x01 \x03(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1e\n\x1cGetContactPreferencesRequest\"a\n\x1dGetContactPreferencesResponse\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"c\n\x1fUpdateContactPreferencesRequest\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"d\n UpdateContactPreferencesResponse\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"A\n\x18ListFailedNoticesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"^\n\x19ListFailedNoticesResponse\x12(\n\x07notices\x18\x01 \x03(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x18RetryFailedNoticeRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\"D\n\x19RetryFailedNoticeResponse\x12\'\n\x06notice\x18\x01 \x01(\x0b\x32\x17.gjeld.notify.v1.Notice2\xa3\x05\n\rNotifyService\x12^\n\rEnqueueNotice\x12%.gjeld.notify.v1.EnqueueNoticeRequest\x1a&.gjeld.notify.v1.EnqueueNoticeResponse\x12\x61\n\x0eListOwnNotices\x12&.gjeld.notify.v1.ListOwnNoticesRequest\x1a\'.gjeld.notify.v1.ListOwnNoticesResponse\x12v\n\x15GetContactPreferences\x12-.gjeld.notify.v1.GetContactPreferencesRequest\x1a..gjeld.notify.v1.GetContactPreferencesResponse\x12\x7f\n\x18UpdateContactPreferences\x12\x30.gjeld.notify.v1.UpdateContactPreferencesRequest\x1a\x31.gjeld.notify.v1.UpdateContactPreferencesResponse\x12j\n\x11ListFailedNotices\x12).gjeld.notify.v1.ListFailedNoticesRequest\x1a*.gjeld.notify.v1.ListFailedNoticesResponse\x12j\n\x11RetryFailedNotice\x12).gjeld.notify.v1.RetryFailedNoticeRequest\x1a*.gjeld.notify.v1.RetryFailedNoticeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/notify/v1/notify_service.proto\x12\x0fgjeld.notify.v1\x1a\x1cgjeld/notify/v1/notify.proto\x1a\x1cgjeld/type/v1/identity.proto\"\xa0\x01\n\x14\x45nqueueNoticeRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x36\n\x07subject\x18\x02 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x32\n\x0b\x63opy_letter\x18\x03 \x01(\x0b\x32\x1b.gjeld.notify.v1.CopyLetterH\x00\x42\t\n\x07\x63ontent\"Q\n\x15\x45nqueueNoticeResponse\x12\'\n\x06notice\x18\x01 \x01(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\">\n\x15ListOwnNoticesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x16ListOwnNoticesResponse\x12(\n\x07notices\x18\x01 \x03(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x19GetOwnNoticeLetterRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\"8\n\x1aGetOwnNoticeLetterResponse\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\"\x1e\n\x1cGetContactPreferencesRequest\"a\n\x1dGetContactPreferencesResponse\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"c\n\x1fUpdateContactPreferencesRequest\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"d\n UpdateContactPreferencesResponse\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"A\n\x18ListFailedNoticesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"^\n\x19ListFailedNoticesResponse\x12(\n\x07notices\x18\x01 \x03(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x18RetryFailedNoticeRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\"D\n\x19RetryFailedNoticeResponse\x12\'\n\x06notice\x18\x01 \x01(\x0b\x32\x17.gjeld.notify.v1.Notice2\x92\x06\n\rNotifyService\x12^\n\rEnqueueNotice\x12%.gjeld.notify.v1.EnqueueNoticeRequest\x1a&.gjeld.notify.v1.EnqueueNoticeResponse\x12\x61\n\x0eListOwnNotices\x12&.gjeld.notify.v1.ListOwnNoticesRequest\x1a\'.gjeld.notify.v1.ListOwnNoticesResponse\x12m\n\x12GetOwnNoticeLetter\x12*.gjeld.notify.v1.GetOwnNoticeLetterRequest\x1a+.gjeld.notify.v1.GetOwnNoticeLetterResponse\x12v\n\x15GetContactPreferences\x12-.gjeld.notify.v1.GetContactPreferencesRequest\x1a..gjeld.notify.v1.GetContactPreferencesResponse\x12\x7f\n\x18UpdateContactPreferences\x12\x30.gjeld.notify.v1.UpdateContactPreferencesRequest\x1a\x31.gjeld.notify.v1.UpdateContactPreferencesResponse\x12j\n\x11ListFailedNotices\x12).gjeld.notify.v1.ListFailedNoticesRequest\x1a*.gjeld.notify.v1.ListFailedNoticesResponse\x12j\n\x11RetryFailedNotice\x12).gjeld.notify.v1.RetryFailedNoticeRequest\x1a*.gjeld.notify.v1.RetryFailedNoticeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,22 +41,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTOWNNOTICESREQUEST']._serialized_end=425
   _globals['_LISTOWNNOTICESRESPONSE']._serialized_start=427
   _globals['_LISTOWNNOTICESRESPONSE']._serialized_end=518
-  _globals['_GETCONTACTPREFERENCESREQUEST']._serialized_start=520
-  _globals['_GETCONTACTPREFERENCESREQUEST']._serialized_end=550
-  _globals['_GETCONTACTPREFERENCESRESPONSE']._serialized_start=552
-  _globals['_GETCONTACTPREFERENCESRESPONSE']._serialized_end=649
-  _globals['_UPDATECONTACTPREFERENCESREQUEST']._serialized_start=651
-  _globals['_UPDATECONTACTPREFERENCESREQUEST']._serialized_end=750
-  _globals['_UPDATECONTACTPREFERENCESRESPONSE']._serialized_start=752
-  _globals['_UPDATECONTACTPREFERENCESRESPONSE']._serialized_end=852
-  _globals['_LISTFAILEDNOTICESREQUEST']._serialized_start=854
-  _globals['_LISTFAILEDNOTICESREQUEST']._serialized_end=919
-  _globals['_LISTFAILEDNOTICESRESPONSE']._serialized_start=921
-  _globals['_LISTFAILEDNOTICESRESPONSE']._serialized_end=1015
-  _globals['_RETRYFAILEDNOTICEREQUEST']._serialized_start=1017
-  _globals['_RETRYFAILEDNOTICEREQUEST']._serialized_end=1062
-  _globals['_RETRYFAILEDNOTICERESPONSE']._serialized_start=1064
-  _globals['_RETRYFAILEDNOTICERESPONSE']._serialized_end=1132
-  _globals['_NOTIFYSERVICE']._serialized_start=1135
-  _globals['_NOTIFYSERVICE']._serialized_end=1810
+  _globals['_GETOWNNOTICELETTERREQUEST']._serialized_start=520
+  _globals['_GETOWNNOTICELETTERREQUEST']._serialized_end=566
+  _globals['_GETOWNNOTICELETTERRESPONSE']._serialized_start=568
+  _globals['_GETOWNNOTICELETTERRESPONSE']._serialized_end=624
+  _globals['_GETCONTACTPREFERENCESREQUEST']._serialized_start=626
+  _globals['_GETCONTACTPREFERENCESREQUEST']._serialized_end=656
+  _globals['_GETCONTACTPREFERENCESRESPONSE']._serialized_start=658
+  _globals['_GETCONTACTPREFERENCESRESPONSE']._serialized_end=755
+  _globals['_UPDATECONTACTPREFERENCESREQUEST']._serialized_start=757
+  _globals['_UPDATECONTACTPREFERENCESREQUEST']._serialized_end=856
+  _globals['_UPDATECONTACTPREFERENCESRESPONSE']._serialized_start=858
+  _globals['_UPDATECONTACTPREFERENCESRESPONSE']._serialized_end=958
+  _globals['_LISTFAILEDNOTICESREQUEST']._serialized_start=960
+  _globals['_LISTFAILEDNOTICESREQUEST']._serialized_end=1025
+  _globals['_LISTFAILEDNOTICESRESPONSE']._serialized_start=1027
+  _globals['_LISTFAILEDNOTICESRESPONSE']._serialized_end=1121
+  _globals['_RETRYFAILEDNOTICEREQUEST']._serialized_start=1123
+  _globals['_RETRYFAILEDNOTICEREQUEST']._serialized_end=1168
+  _globals['_RETRYFAILEDNOTICERESPONSE']._serialized_start=1170
+  _globals['_RETRYFAILEDNOTICERESPONSE']._serialized_end=1238
+  _globals['_NOTIFYSERVICE']._serialized_start=1241
+  _globals['_NOTIFYSERVICE']._serialized_end=2027
 # @@protoc_insertion_point(module_scope)

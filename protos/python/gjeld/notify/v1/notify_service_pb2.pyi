@@ -141,6 +141,54 @@ class ListOwnNoticesResponse(_message.Message):
 Global___ListOwnNoticesResponse: _TypeAlias = ListOwnNoticesResponse  # noqa: Y015
 
 @_typing.final
+class GetOwnNoticeLetterRequest(_message.Message):
+    """GetOwnNoticeLetterRequest names the notice to read."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    notice_id: _builtins.str
+    """Required. The notice's id, a UUID."""
+    def __init__(
+        self,
+        *,
+        notice_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notice_id", b"notice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOwnNoticeLetterRequest: _TypeAlias = GetOwnNoticeLetterRequest  # noqa: Y015
+
+@_typing.final
+class GetOwnNoticeLetterResponse(_message.Message):
+    """GetOwnNoticeLetterResponse is the notice as a letter."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TITLE_FIELD_NUMBER: _builtins.int
+    PDF_FIELD_NUMBER: _builtins.int
+    title: _builtins.str
+    """Output only. The letter's title, as the digital message's subject line."""
+    pdf: _builtins.bytes
+    """Output only. The letter as a PDF document (application/pdf)."""
+    def __init__(
+        self,
+        *,
+        title: _builtins.str = ...,
+        pdf: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["pdf", b"pdf", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOwnNoticeLetterResponse: _TypeAlias = GetOwnNoticeLetterResponse  # noqa: Y015
+
+@_typing.final
 class GetContactPreferencesRequest(_message.Message):
     """GetContactPreferencesRequest asks for the calling subject's preferences; it has no fields."""
 

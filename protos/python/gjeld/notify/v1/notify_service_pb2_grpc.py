@@ -46,6 +46,11 @@ class NotifyServiceStub:
                 request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesRequest.SerializeToString,
                 response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesResponse.FromString,
                 _registered_method=True)
+        self.GetOwnNoticeLetter = channel.unary_unary(
+                '/gjeld.notify.v1.NotifyService/GetOwnNoticeLetter',
+                request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetOwnNoticeLetterRequest.SerializeToString,
+                response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetOwnNoticeLetterResponse.FromString,
+                _registered_method=True)
         self.GetContactPreferences = channel.unary_unary(
                 '/gjeld.notify.v1.NotifyService/GetContactPreferences',
                 request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetContactPreferencesRequest.SerializeToString,
@@ -85,6 +90,16 @@ class NotifyServiceServicer:
 
     def ListOwnNotices(self, request, context):
         """ListOwnNotices lists the calling subject's notices, newest first.
+        Callers: subjects, by an ID-porten token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOwnNoticeLetter(self, request, context):
+        """GetOwnNoticeLetter returns one of the calling subject's notices as the
+        letter a person reads (a PDF), in the subject's chosen language. Another
+        person's notice, or none, is NOT_FOUND with reason NOTICE_NOT_FOUND.
         Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -138,6 +153,11 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.ListOwnNotices,
                     request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesRequest.FromString,
                     response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesResponse.SerializeToString,
+            ),
+            'GetOwnNoticeLetter': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOwnNoticeLetter,
+                    request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetOwnNoticeLetterRequest.FromString,
+                    response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetOwnNoticeLetterResponse.SerializeToString,
             ),
             'GetContactPreferences': grpc.unary_unary_rpc_method_handler(
                     servicer.GetContactPreferences,
@@ -216,6 +236,33 @@ class NotifyService:
             '/gjeld.notify.v1.NotifyService/ListOwnNotices',
             gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesRequest.SerializeToString,
             gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOwnNoticeLetter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.notify.v1.NotifyService/GetOwnNoticeLetter',
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetOwnNoticeLetterRequest.SerializeToString,
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.GetOwnNoticeLetterResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,12 @@ class NotifyServiceStub:
     """ListOwnNotices lists the calling subject's notices, newest first.
     Callers: subjects, by an ID-porten token.
     """
+    GetOwnNoticeLetter: _grpc.UnaryUnaryMultiCallable[_notify_service_pb2.GetOwnNoticeLetterRequest, _notify_service_pb2.GetOwnNoticeLetterResponse]
+    """GetOwnNoticeLetter returns one of the calling subject's notices as the
+    letter a person reads (a PDF), in the subject's chosen language. Another
+    person's notice, or none, is NOT_FOUND with reason NOTICE_NOT_FOUND.
+    Callers: subjects, by an ID-porten token.
+    """
     GetContactPreferences: _grpc.UnaryUnaryMultiCallable[_notify_service_pb2.GetContactPreferencesRequest, _notify_service_pb2.GetContactPreferencesResponse]
     """GetContactPreferences returns the calling subject's contact preferences.
     Callers: subjects, by an ID-porten token.
@@ -80,6 +86,12 @@ class NotifyServiceAsyncStub(NotifyServiceStub):
     """
     ListOwnNotices: _aio.UnaryUnaryMultiCallable[_notify_service_pb2.ListOwnNoticesRequest, _notify_service_pb2.ListOwnNoticesResponse]  # type: ignore[assignment]
     """ListOwnNotices lists the calling subject's notices, newest first.
+    Callers: subjects, by an ID-porten token.
+    """
+    GetOwnNoticeLetter: _aio.UnaryUnaryMultiCallable[_notify_service_pb2.GetOwnNoticeLetterRequest, _notify_service_pb2.GetOwnNoticeLetterResponse]  # type: ignore[assignment]
+    """GetOwnNoticeLetter returns one of the calling subject's notices as the
+    letter a person reads (a PDF), in the subject's chosen language. Another
+    person's notice, or none, is NOT_FOUND with reason NOTICE_NOT_FOUND.
     Callers: subjects, by an ID-porten token.
     """
     GetContactPreferences: _aio.UnaryUnaryMultiCallable[_notify_service_pb2.GetContactPreferencesRequest, _notify_service_pb2.GetContactPreferencesResponse]  # type: ignore[assignment]
@@ -126,6 +138,18 @@ class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notify_service_pb2.ListOwnNoticesResponse, _abc.Awaitable[_notify_service_pb2.ListOwnNoticesResponse]]:
         """ListOwnNotices lists the calling subject's notices, newest first.
+        Callers: subjects, by an ID-porten token.
+        """
+
+    @_abc_1.abstractmethod
+    def GetOwnNoticeLetter(
+        self,
+        request: _notify_service_pb2.GetOwnNoticeLetterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_service_pb2.GetOwnNoticeLetterResponse, _abc.Awaitable[_notify_service_pb2.GetOwnNoticeLetterResponse]]:
+        """GetOwnNoticeLetter returns one of the calling subject's notices as the
+        letter a person reads (a PDF), in the subject's chosen language. Another
+        person's notice, or none, is NOT_FOUND with reason NOTICE_NOT_FOUND.
         Callers: subjects, by an ID-porten token.
         """
 
