@@ -9,7 +9,9 @@ flag day.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Iterable
@@ -31,6 +33,7 @@ ISSUERS = {
     Provider.OPERATOR: "https://operator.gjeld.dev",
 }
 ALGORITHM = "RS256"
+PORTAL_CLIENT = "gjeld-portal"
 
 
 def audience(service: str) -> str:
@@ -47,6 +50,27 @@ class DevelopmentIdentityProviders:
 
     def _keys_file(self, provider: Provider) -> Path:
         return self.root / provider.value / "signing-keys.json"
+
+    @property
+    def clients_file(self) -> Path:
+        """The development ID-porten's registered clients (dev_idporten.py)."""
+        return self.root / Provider.IDPORTEN.value / "clients.json"
+
+    def register_portal(self, resources: list[str], redirect_uri: str) -> Path:
+        """Register Min gjeld as a client of the development ID-porten, for the services' audiences (`resources`)
+        and its login `redirect_uri`; its secret is made once, in a file of its own. Returns the secret's file."""
+        secret_file = self.root / Provider.IDPORTEN.value / f"{PORTAL_CLIENT}.secret"
+        if not secret_file.exists():
+            write_secret(secret_file, secrets.token_urlsafe(32).encode())
+        secret = secret_file.read_text().strip()
+        client = {
+            "secret_sha256": hashlib.sha256(secret.encode()).hexdigest(),
+            "redirect_uris": [redirect_uri],
+            "post_logout_redirect_uris": [redirect_uri.rsplit("/", 1)[0] + "/utlogget"],
+            "resources": resources,
+        }
+        write_secret(self.clients_file, json.dumps({PORTAL_CLIENT: client}).encode())
+        return secret_file
 
     def ensure(self) -> None:
         """A signing key for each provider, once."""

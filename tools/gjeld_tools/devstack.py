@@ -26,10 +26,16 @@ from gjeld_shared.identity_numbers import SubjectKeys, dump_subject_keys
 from gjeld_shared.tokens import Provider
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from .dev_identity import ISSUERS, DevelopmentIdentityProviders, audience
+from .dev_identity import ISSUERS, PORTAL_CLIENT, DevelopmentIdentityProviders, audience
 from .dev_pki import WORKLOAD_ID_PREFIX, DevelopmentPki, write_secret
 
 SERVICES = ("ingest", "consent", "notify", "lookup")  # lookup last: it calls the others
+# Min gjeld, the person's pages: HTTP for browsers, a client of lookup, consent and notify (as the person).
+PORTAL = "portal"
+PORTAL_CALLS = ("lookup", "consent", "notify")
+WORKLOADS = (*SERVICES, PORTAL)  # each with a workload certificate
+DEFAULT_PORTAL_ADDRESS = "127.0.0.1:8080"
+DEFAULT_IDPORTEN_ADDRESS = "127.0.0.1:8090"
 LISTENERS = ("certificate", "token", "health")
 # Each service listens three times (server.py): mutual TLS, TLS for tokens only, and plaintext health.
 DEFAULT_PORTS = {
@@ -99,7 +105,7 @@ class DataFolder:
         """Create the development secrets once, and reuse them: certificates, identity providers, subject keys."""
         self.secrets.mkdir(parents=True, exist_ok=True)
         os.chmod(self.secrets, 0o700)
-        self.pki.ensure(list(SERVICES))
+        self.pki.ensure(list(WORKLOADS))
         self.identity.ensure()
         for service in SERVICES:
             path = self.subject_keys(service)
@@ -240,6 +246,34 @@ def service_env(
         # Banks' server certificates: in development issued by the enterprise CA, in production a public CA.
         env["GJELD_CREDITOR_CA_FILE"] = str(pki.enterprise_ca)
     return env
+
+
+def portal_env(
+    folder: DataFolder, addresses: Mapping[str, str], listen: str, idporten_url: str, public_url: str = ""
+) -> dict[str, str]:
+    """The portal's environment: `addresses` are the services' certificate listeners, `idporten_url` where the
+    development ID-porten serves (the portal is registered there as a client)."""
+    pki, identity = folder.pki, folder.identity
+    own = pki.service(PORTAL)
+    public = public_url or f"http://{listen}"
+    secret = identity.register_portal([audience(s) for s in PORTAL_CALLS], f"{public}/innlogget")
+    return {
+        "GJELD_PORTAL_ADDRESS": listen,
+        "GJELD_PUBLIC_URL": public_url,
+        "GJELD_SECURE_COOKIES": "false",  # development serves plain HTTP on the loopback address
+        **{f"GJELD_{service.upper()}_ADDRESS": addresses[service] for service in PORTAL_CALLS},
+        **{f"GJELD_{service.upper()}_AUDIENCE": audience(service) for service in PORTAL_CALLS},
+        "GJELD_TLS_CERTIFICATE_FILE": str(own.certificate_file),
+        "GJELD_TLS_KEY_FILE": str(own.key_file),
+        "GJELD_WORKLOAD_CA_FILE": str(pki.workload_ca),
+        "GJELD_OIDC_ISSUER": ISSUERS[Provider.IDPORTEN],
+        "GJELD_OIDC_DISCOVERY_URL": f"{idporten_url}/.well-known/openid-configuration",
+        "GJELD_OIDC_CLIENT_ID": PORTAL_CLIENT,
+        "GJELD_OIDC_CLIENT_SECRET_FILE": str(secret),
+        "GJELD_INSTITUTIONS_FILE": str(INSTITUTIONS_FILE),
+        "GJELD_TRACE_FILE": str(folder.traces / f"{PORTAL}.jsonl"),
+        "GJELD_PORT_FILE": str(folder.root / "run" / f"{PORTAL}.port"),
+    }
 
 
 async def wait_serving(health_address: str, timeout: float) -> None:

@@ -295,6 +295,57 @@ async def registry(services: Callable[..., Awaitable[Registry]]) -> Registry:
     return await services(*devstack.SERVICES)
 
 
+@dataclass
+class MinGjeld:
+    """The person's pages and the development ID-porten, served in the test's process over real HTTP."""
+
+    url: str
+    idporten_url: str
+    settings: Any
+    registry: Registry
+
+    async def log_in(self, client: Any, person: str) -> Any:
+        """Log `person` in through the development ID-porten with an httpx client (as a browser would, minus the
+        clicking); returns the page the login ends on."""
+        from urllib.parse import parse_qs, urlsplit
+
+        to_provider = await client.get(f"{self.url}/logg-inn", follow_redirects=False)
+        authorize = to_provider.headers["location"]
+        asked = {
+            key: values if key == "resource" else values[0]
+            for key, values in parse_qs(urlsplit(authorize).query).items()
+        }
+        page = await client.post(f"{self.idporten_url}/authorize", data={**asked, "pid": person}, follow_redirects=True)
+        return page
+
+
+@pytest.fixture
+async def min_gjeld(registry: Registry, request: pytest.FixtureRequest) -> AsyncIterator[MinGjeld]:
+    """Min gjeld and the development ID-porten, in front of the four services. A test may change the portal's
+    settings with `@pytest.mark.portal_settings(...)`."""
+    from gjeld_portal.bootstrap import HttpServer, build
+    from gjeld_portal.settings import PortalSettings
+
+    from .dev_idporten import DevelopmentIdPorten
+
+    idporten = HttpServer("127.0.0.1:0")
+    idporten_url = f"http://127.0.0.1:{idporten.port}"
+    await idporten.start(DevelopmentIdPorten(registry.folder.identity, idporten_url).app())
+    portal = HttpServer("127.0.0.1:0")
+    env = devstack.portal_env(registry.folder, registry.addresses, f"127.0.0.1:{portal.port}", idporten_url)
+    values: dict[str, Any] = {key.removeprefix("GJELD_").lower(): value for key, value in env.items()}
+    values.update(trace_file=None, port_file=None, institutions_file=registry.institutions_file)
+    marker = request.node.get_closest_marker("portal_settings")
+    values.update(marker.kwargs if marker else {})
+    settings = PortalSettings(**values)
+    await portal.start(build(settings))
+    try:
+        yield MinGjeld(f"http://127.0.0.1:{portal.port}", idporten_url, settings, registry)
+    finally:
+        await portal.stop()
+        await idporten.stop()
+
+
 async def rolls_back_unless_committed(
     unit_of_work: Callable[[], Any],
     write: Callable[[Any], Awaitable[None]],

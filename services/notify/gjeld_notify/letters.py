@@ -6,24 +6,18 @@ not flooded); each gets its own section with the figures that recipient got."""
 
 from __future__ import annotations
 
-import functools
 import gettext
-import io
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_currency
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from gjeld.notify.v1 import notify_pb2
 from gjeld.type.v1 import debt_pb2
+from gjeld_shared import translations as translations_
 from gjeld_shared.timestamps import from_proto
+from gjeld_shared.translations import LOCALES, catalogue
 
 from .domain import Contact, Message
 
@@ -32,11 +26,8 @@ from .domain import Contact, Message
 # checks that none lacks a message).
 LANGUAGES = ("nb", "en")
 DEFAULT_LANGUAGE = "nb"
-LOCALES = {"nb": "nb_NO", "en": "en_NO"}  # English as written in Norway: 320 000,00 kr
 CATALOGUES = Path(__file__).parent / "locale"
 DOMAIN = "gjeld_notify"
-NORWAY = ZoneInfo("Europe/Oslo")
-MOMENTS = {"nb": "dd.MM.yyyy 'kl.' HH:mm", "en": "dd.MM.yyyy 'at' HH:mm '(Norwegian time)'"}
 
 
 def N_(message: str) -> str:
@@ -65,17 +56,9 @@ CARRIED = (
 )
 
 
-@functools.cache
 def translations(language: str) -> gettext.NullTranslations:
-    """The catalogue of a language, read from its .po file (English: the message ids themselves)."""
-    if language == "en":
-        return gettext.NullTranslations()
-    with (CATALOGUES / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
-        catalogue = read_po(po, locale=LOCALES[language])
-    compiled = io.BytesIO()
-    write_mo(compiled, catalogue)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    """The catalogue of a language (English: the message ids themselves)."""
+    return catalogue(CATALOGUES, DOMAIN, language, LOCALES[language])
 
 
 def kroner(minor_units: int, language: str = "en") -> str:
@@ -89,14 +72,13 @@ class Writer:
     def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
         self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
         self._: Callable[[str], str] = translations(self.language).gettext
-        self._locale = LOCALES[self.language]
 
     def kroner(self, minor_units: int) -> str:
-        return format_currency(Decimal(minor_units).scaleb(-2), "NOK", locale=self._locale)
+        return translations_.kroner(minor_units, self.language)
 
     def moment(self, when: datetime) -> str:
         """A time as a person in Norway reads it."""
-        return format_datetime(when, MOMENTS[self.language], tzinfo=NORWAY, locale=self._locale)
+        return translations_.moment(when, self.language)
 
     def _debt_line(self, debt: debt_pb2.DisclosedDebt) -> str:
         _ = self._

@@ -52,7 +52,8 @@ async def test_the_same_source_is_noticed_once_and_delivered_once(registry: Regi
 
 
 async def test_a_person_reads_their_own_letter_and_no_one_elses(registry: Registry) -> None:
-    notice = (await registry.notify().EnqueueNotice(enqueue("disclosure-2"), metadata=registry.as_service("lookup"))).notice
+    enqueued = await registry.notify().EnqueueNotice(enqueue("disclosure-2"), metadata=registry.as_service("lookup"))
+    notice = enqueued.notice
     request = notify_service_pb2.GetOwnNoticeLetterRequest(notice_id=notice.id)
     own = await registry.notify().GetOwnNoticeLetter(request, metadata=registry.as_subject(PERSON))
     assert own.pdf.startswith(b"%PDF-") and own.title.startswith("GJENPART")  # in Norwegian by default

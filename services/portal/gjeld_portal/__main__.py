@@ -1,0 +1,31 @@
+"""`python -m gjeld_portal serve`: Min gjeld until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import uvloop
+from gjeld_shared.telemetry import configure_logging
+
+from .bootstrap import NAME, HttpServer, build
+from .settings import PortalSettings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="gjeld-portal", description="Min gjeld: the person's own pages")
+    parser.add_argument("command", choices=["serve"], help="serve: serve the pages until SIGTERM")
+    parser.parse_args()
+    settings = PortalSettings()  # type: ignore[call-arg]
+    configure_logging(f"gjeld-{NAME}", settings.log_level)
+
+    async def serve() -> None:
+        # Built inside the loop: gRPC channels bind to the running loop.
+        await HttpServer(settings.portal_address).run(build(settings), settings.port_file)
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,382 @@
+"""Min gjeld's pages: each a thin handler that asks a service as the person and renders a template.
+
+Every page but the landing page needs a logged-in session; every form carries the session's CSRF token; every
+response carries a Content-Security-Policy and is not cached. No URL, page title or log line holds an identity
+number: pages show it masked, and URLs name only notices and consents by their random ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import grpc
+from gjeld.consent.v1 import consent_service_pb2 as consent_pb
+from gjeld.lookup.v1 import lookup_service_pb2 as lookup_pb
+from gjeld.notify.v1 import notify_pb2
+from gjeld.notify.v1 import notify_service_pb2 as notify_pb
+from gjeld_shared import fields
+from gjeld_shared.institutions import InstitutionDirectory
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from . import views
+from .oidc import LoginFailed, LoginStart, OpenIdClient
+from .services import Services
+from .sessions import LANGUAGES, Session, Sessions
+from .settings import PortalSettings
+
+log = logging.getLogger(__name__)
+# A token is renewed when it has less than this left, so that no call carries one about to expire.
+TOKEN_MARGIN_SECONDS = 30.0
+PAGE_SIZE = 50
+
+
+class LoginNeeded(Exception):
+    """No live session with a person: the browser is sent to the landing page to log in."""
+
+
+class FormRefused(Exception):
+    """A form without this session's CSRF token, or sent from another site."""
+
+
+@dataclass
+class Portal:
+    settings: PortalSettings
+    services: Services
+    oidc: OpenIdClient
+    sessions: Sessions
+    institutions: InstitutionDirectory
+    render_page: Callable[..., str]
+
+    @property
+    def cookie_name(self) -> str:
+        # __Host-: sent only over HTTPS, to this host alone, for every path (no Domain attribute can widen it).
+        return "__Host-gjeld" if self.settings.secure_cookies else "gjeld"
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.settings.base_url}/innlogget"
+
+    # --- sessions, tokens and calls -------------------------------------------------------------------------
+
+    def session(self, request: Request) -> Session | None:
+        return self.sessions.get(request.cookies.get(self.cookie_name))
+
+    def person(self, request: Request) -> Session:
+        session = self.session(request)
+        if session is None or session.person is None:
+            raise LoginNeeded
+        return session
+
+    async def checked_form(self, request: Request) -> tuple[Session, Any]:
+        """The form of a POST whose CSRF token is this session's, sent from our own pages."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin != _origin(self.settings.base_url):
+            raise FormRefused
+        form = await request.form()
+        session = self.session(request)
+        token = str(form.get("csrf_token", ""))
+        if session is None or not secrets.compare_digest(token.encode(), session.csrf_token.encode()):
+            raise FormRefused
+        return session, form
+
+    async def token(self, session: Session, service: str) -> str:
+        audience = self.services.audiences[service]
+        held = session.tokens.get(audience)
+        if held is None or held.expires_at - time.time() < TOKEN_MARGIN_SECONDS:
+            try:
+                held, session.refresh_token = await self.oidc.refresh(session.refresh_token, audience)
+            except LoginFailed as error:
+                log.info("a session could not renew its access token: %s", error)
+                self.sessions.end(session.id)
+                raise LoginNeeded from error
+            session.tokens[audience] = held
+        return held.value
+
+    async def call(self, session: Session, service: str, method: Callable[..., Awaitable[Any]], request: Any) -> Any:
+        metadata = [("authorization", f"Bearer {await self.token(session, service)}")]
+        try:
+            return await method(request, metadata=metadata, timeout=self.services.timeout)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                self.sessions.end(session.id)
+                raise LoginNeeded from error
+            raise
+
+    def render(
+        self, request: Request, session: Session | None, template: str, status: int = 200, **context: Any
+    ) -> Response:
+        language = session.language if session else "nb"
+        notice, current = "", request.url.path
+        if session is not None:
+            notice, session.notice = session.notice, ""
+        html = self.render_page(
+            language,
+            template,
+            session=session,
+            notice=notice,
+            current=current,
+            institution_name=self.institution_name,
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status)
+        if session is not None and request.cookies.get(self.cookie_name) != session.id:
+            self.set_cookie(response, session)
+        return response
+
+    def set_cookie(self, response: Response, session: Session) -> None:
+        response.set_cookie(
+            self.cookie_name,
+            session.id,
+            path="/",
+            secure=self.settings.secure_cookies,
+            httponly=True,
+            samesite="lax",  # lax, not strict: the browser must send it on the way back from ID-porten
+        )
+
+    def institution_name(self, organization_number: str) -> str:
+        try:
+            return self.institutions.get(organization_number).name
+        except LookupError:
+            return organization_number
+
+    # --- logging in and out ---------------------------------------------------------------------------------
+
+    async def landing(self, request: Request) -> Response:
+        session = self.session(request)
+        if session is not None and session.person is not None:
+            return RedirectResponse("/gjeld", status_code=303)
+        return self.render(request, session or self.sessions.new(), "landing.html")
+
+    async def log_in(self, request: Request) -> Response:
+        session = self.session(request) or self.sessions.new()
+        session.login = LoginStart.new()
+        url = await self.oidc.authorization_url(
+            session.login, self.redirect_uri, list(self.services.audiences.values())
+        )
+        response = RedirectResponse(url, status_code=303)
+        self.set_cookie(response, session)
+        return response
+
+    async def logged_in(self, request: Request) -> Response:
+        session = self.session(request)
+        start = session.login if session else None
+        state = request.query_params.get("state", "")
+        if session is None or start is None or not secrets.compare_digest(state.encode(), start.state.encode()):
+            return self.render(request, session, "error.html", 400, problem="login")
+        session.login = None
+        if "code" not in request.query_params:  # the person cancelled, or the provider refused
+            return self.render(request, session, "error.html", 400, problem="login")
+        try:
+            login = await self.oidc.finish(
+                start, request.query_params["code"], self.redirect_uri, self.services.audiences["lookup"]
+            )
+        except LoginFailed as error:
+            log.warning("a login failed: %s", error)
+            return self.render(request, session, "error.html", 400, problem="login")
+        person = self.sessions.logged_in(session)
+        person.person, person.id_token, person.refresh_token = login.person, login.id_token, login.refresh_token
+        person.tokens[login.resource] = login.access
+        response = RedirectResponse("/gjeld", status_code=303)
+        self.set_cookie(response, person)
+        return response
+
+    async def log_out(self, request: Request) -> Response:
+        session, _form = await self.checked_form(request)
+        self.sessions.end(session.id)
+        goodbye = f"{self.settings.base_url}/utlogget"
+        url = await self.oidc.logout_url(session.id_token, goodbye) if session.id_token else None
+        response = RedirectResponse(url or "/utlogget", status_code=303)
+        response.delete_cookie(self.cookie_name, path="/", secure=self.settings.secure_cookies, httponly=True)
+        return response
+
+    async def logged_out(self, request: Request) -> Response:
+        return self.render(request, self.session(request), "logged_out.html")
+
+    async def choose_language(self, request: Request) -> Response:
+        session, form = await self.checked_form(request)
+        if form.get("language") in LANGUAGES:
+            session.language = str(form["language"])
+        back = str(form.get("back", "/"))
+        # Only a path of our own: never an address elsewhere (no open redirect).
+        if not back.startswith("/") or back.startswith("//") or "\\" in back:
+            back = "/"
+        return RedirectResponse(back, status_code=303)
+
+    # --- the pages ------------------------------------------------------------------------------------------
+
+    async def debts(self, request: Request) -> Response:
+        session = self.person(request)
+        reply = await self.call(session, "lookup", self.services.lookup.GetOwnDebt, lookup_pb.GetOwnDebtRequest())
+        return self.render(request, session, "debts.html", debt=views.own_debt(reply))
+
+    async def consents(self, request: Request) -> Response:
+        session = self.person(request)
+        reply = await self.call(
+            session,
+            "consent",
+            self.services.consent.ListConsents,
+            consent_pb.ListConsentsRequest(page_size=PAGE_SIZE, page_token=request.query_params.get("side", "")),
+        )
+        return self.render(request, session, "consents.html", consents=reply.consents, next_page=reply.next_page_token)
+
+    async def consent_uses(self, request: Request) -> Response:
+        session = self.person(request)
+        consent_id = str(fields.uuid_of("consent_id", request.path_params["consent_id"], "a consent id"))
+        reply = await self.call(
+            session,
+            "consent",
+            self.services.consent.ListConsentUses,
+            consent_pb.ListConsentUsesRequest(
+                consent_id=consent_id, page_size=PAGE_SIZE, page_token=request.query_params.get("side", "")
+            ),
+        )
+        return self.render(
+            request,
+            session,
+            "consent_uses.html",
+            consent_id=consent_id,
+            uses=reply.uses,
+            next_page=reply.next_page_token,
+        )
+
+    async def withdraw(self, request: Request) -> Response:
+        session, _form = await self.checked_form(request)
+        self.person(request)
+        consent_id = str(fields.uuid_of("consent_id", request.path_params["consent_id"], "a consent id"))
+        await self.call(
+            session,
+            "consent",
+            self.services.consent.WithdrawConsent,
+            consent_pb.WithdrawConsentRequest(consent_id=consent_id),
+        )
+        session.notice = "withdrawn"
+        return RedirectResponse("/samtykker", status_code=303)
+
+    async def disclosures(self, request: Request) -> Response:
+        session = self.person(request)
+        reply = await self.call(
+            session,
+            "lookup",
+            self.services.lookup.ListOwnDisclosures,
+            lookup_pb.ListOwnDisclosuresRequest(page_size=PAGE_SIZE, page_token=request.query_params.get("side", "")),
+        )
+        return self.render(
+            request, session, "disclosures.html", disclosures=reply.disclosures, next_page=reply.next_page_token
+        )
+
+    async def letters(self, request: Request) -> Response:
+        session = self.person(request)
+        reply = await self.call(
+            session,
+            "notify",
+            self.services.notify.ListOwnNotices,
+            notify_pb.ListOwnNoticesRequest(page_size=PAGE_SIZE, page_token=request.query_params.get("side", "")),
+        )
+        return self.render(request, session, "letters.html", notices=reply.notices, next_page=reply.next_page_token)
+
+    async def letter(self, request: Request) -> Response:
+        session = self.person(request)
+        notice_id = str(fields.uuid_of("notice_id", request.path_params["notice_id"], "a notice id"))
+        reply = await self.call(
+            session,
+            "notify",
+            self.services.notify.GetOwnNoticeLetter,
+            notify_pb.GetOwnNoticeLetterRequest(notice_id=notice_id),
+        )
+        return Response(
+            reply.pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="gjenpart-{notice_id[:8]}.pdf"'},
+        )
+
+    async def credit_block(self, request: Request) -> Response:
+        session = self.person(request)
+        reply = await self.call(
+            session, "consent", self.services.consent.GetCreditBlock, consent_pb.GetCreditBlockRequest()
+        )
+        return self.render(request, session, "credit_block.html", block=reply.credit_block)
+
+    async def change_credit_block(self, request: Request) -> Response:
+        session, form = await self.checked_form(request)
+        self.person(request)
+        if form.get("block") == "on":
+            await self.call(
+                session, "consent", self.services.consent.PlaceCreditBlock, consent_pb.PlaceCreditBlockRequest()
+            )
+            session.notice = "blocked"
+        else:
+            await self.call(
+                session, "consent", self.services.consent.LiftCreditBlock, consent_pb.LiftCreditBlockRequest()
+            )
+            session.notice = "unblocked"
+        return RedirectResponse("/kredittsperre", status_code=303)
+
+    async def notices(self, request: Request, problem: str = "", status: int = 200) -> Response:
+        session = self.person(request)
+        reply = await self.call(
+            session, "notify", self.services.notify.GetContactPreferences, notify_pb.GetContactPreferencesRequest()
+        )
+        return self.render(
+            request, session, "notices.html", status, preferences=reply.contact_preferences, problem=problem
+        )
+
+    async def change_notices(self, request: Request) -> Response:
+        session, form = await self.checked_form(request)
+        self.person(request)
+        email = str(form.get("email", "")).strip() if form.get("email_consent") == "yes" else ""
+        chosen = notify_pb2.ContactPreferences(email_address=email, language=str(form.get("language", "nb")))
+        try:
+            await self.call(
+                session,
+                "notify",
+                self.services.notify.UpdateContactPreferences,
+                notify_pb.UpdateContactPreferencesRequest(contact_preferences=chosen),
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            return await self.notices(request, problem="email", status=422)
+        session.notice = "saved"
+        return RedirectResponse("/varsler", status_code=303)
+
+    async def correction(self, request: Request) -> Response:
+        return self.render(request, self.person(request), "correction.html")
+
+    async def health(self, request: Request) -> Response:
+        return Response("ok", media_type="text/plain")
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.landing),
+            Route("/logg-inn", self.log_in),
+            Route("/innlogget", self.logged_in),
+            Route("/logg-ut", self.log_out, methods=["POST"]),
+            Route("/utlogget", self.logged_out),
+            Route("/sprak", self.choose_language, methods=["POST"]),
+            Route("/gjeld", self.debts),
+            Route("/samtykker", self.consents),
+            Route("/samtykker/{consent_id}", self.consent_uses),
+            Route("/samtykker/{consent_id}/trekk-tilbake", self.withdraw, methods=["POST"]),
+            Route("/utleveringer", self.disclosures),
+            Route("/brev", self.letters),
+            Route("/brev/{notice_id}", self.letter),
+            Route("/kredittsperre", self.credit_block),
+            Route("/kredittsperre", self.change_credit_block, methods=["POST"]),
+            Route("/varsler", self.notices),
+            Route("/varsler", self.change_notices, methods=["POST"]),
+            Route("/retting", self.correction),
+            Route("/helse", self.health),
+        ]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -1,0 +1,90 @@
+"""The browser's session, kept on the server: the cookie holds only a random id (256 bits).
+
+A session ends after `idle` seconds without a request and `absolute` seconds after it began, whatever happens, and
+at once on logout; a login gets a new id (no session fixation). The person's identity number and tokens stay here,
+never in the cookie, a URL or a log line. Every form carries the session's CSRF token (synchronizer token pattern).
+
+Sessions live in the portal's memory: a restart logs everyone out, and several replicas need sticky sessions or a
+shared store (see the README).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .oidc import AccessToken, LoginStart
+
+LANGUAGES = ("nb", "en")
+DEFAULT_LANGUAGE = "nb"
+# However many browsers come by, the portal keeps at most this many sessions (the oldest go first).
+MAX_SESSIONS = 100_000
+
+
+@dataclass
+class Session:
+    id: str
+    began: float
+    seen: float
+    csrf_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    language: str = DEFAULT_LANGUAGE
+    login: LoginStart | None = None
+    # Set once logged in: the person (never shown unmasked, never logged), their ID and refresh tokens, and one
+    # access token per service audience.
+    person: str | None = None
+    id_token: str = ""
+    refresh_token: str = ""
+    tokens: dict[str, AccessToken] = field(default_factory=dict)
+    # One message for the next page shown (what the last action did).
+    notice: str = ""
+
+    @property
+    def masked_person(self) -> str:
+        """The identity number as the pages show it: the date of birth, the rest hidden."""
+        return f"{self.person[:6]} *****" if self.person else ""
+
+
+class Sessions:
+    def __init__(self, idle: float, absolute: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._idle, self._absolute, self._clock = idle, absolute, clock
+        self._sessions: dict[str, Session] = {}
+
+    def _expired(self, session: Session, moment: float) -> bool:
+        return moment - session.seen > self._idle or moment - session.began > self._absolute
+
+    def get(self, session_id: str | None) -> Session | None:
+        """The live session with this id (and it counts as used now), or None."""
+        if not session_id:
+            return None
+        session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        moment = self._clock()
+        if self._expired(session, moment):
+            del self._sessions[session_id]
+            return None
+        session.seen = moment
+        return session
+
+    def new(self, language: str = DEFAULT_LANGUAGE) -> Session:
+        moment = self._clock()
+        for stale in [key for key, s in self._sessions.items() if self._expired(s, moment)]:
+            del self._sessions[stale]
+        while len(self._sessions) >= MAX_SESSIONS:
+            del self._sessions[next(iter(self._sessions))]
+        session = Session(secrets.token_urlsafe(32), moment, moment, language=language)
+        self._sessions[session.id] = session
+        return session
+
+    def logged_in(self, previous: Session) -> Session:
+        """A new session for the person just logged in (new id, new CSRF token, clocks from now); the old one ends."""
+        self.end(previous.id)
+        return self.new(previous.language)
+
+    def end(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+
+    def __len__(self) -> int:
+        return len(self._sessions)

@@ -1,0 +1,168 @@
+"""What the pages show, taken from the services' answers: plain values for the templates to lay out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gjeld.consent.v1 import consent_pb2
+from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
+from gjeld.type.v1 import debt_pb2
+from gjeld_shared.timestamps import from_proto
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue where it is defined; the templates translate it where it is shown."""
+    return message
+
+
+TYPE_NAMES = {
+    debt_pb2.DEBT_TYPE_REPAYMENT_LOAN: N_("Repayment loans"),
+    debt_pb2.DEBT_TYPE_CREDIT_FACILITY: N_("Credit facilities"),
+    debt_pb2.DEBT_TYPE_CHARGE_CARD: N_("Charge cards"),
+}
+KIND_NAMES = {
+    "repayment_loan": N_("Repayment loan"),
+    "credit_facility": N_("Credit facility"),
+    "charge_card": N_("Charge card"),
+}
+ROLE_NAMES = {
+    debt_pb2.CO_BORROWER_ROLE_SOLE_DEBTOR: N_("Only you"),
+    debt_pb2.CO_BORROWER_ROLE_HAS_CO_BORROWER: N_("Joint: you are the primary debtor"),
+    debt_pb2.CO_BORROWER_ROLE_IS_CO_BORROWER: N_("Joint: you are the co-borrower"),
+}
+ANSWER_NAMES = {
+    lookup_pb2.CREDITOR_ANSWER_LIVE: N_("Answered just now"),
+    lookup_pb2.CREDITOR_ANSWER_REGISTERED: N_("As last reported"),
+    lookup_pb2.CREDITOR_ANSWER_MISSING: N_("Did not answer in time: as last reported"),
+}
+PURPOSE_NAMES = {
+    lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT: N_("Credit assessment, with your consent"),
+    lookup_pb2.DISCLOSURE_PURPOSE_SUBJECT_ACCESS: N_("You looked at your own debt"),
+    lookup_pb2.DISCLOSURE_PURPOSE_PRESENTATION: N_("Shown to you in their service, with your consent"),
+    lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_BUREAU: N_("A credit report by a credit bureau"),
+}
+SCOPE_NAMES = {
+    consent_pb2.CONSENT_SCOPE_PROCESSING: N_("Credit assessment"),
+    consent_pb2.CONSENT_SCOPE_PRESENTATION: N_("Showing your debt in their service"),
+}
+STATE_NAMES = {
+    consent_pb2.CONSENT_STATE_ACTIVE: N_("Active"),
+    consent_pb2.CONSENT_STATE_WITHDRAWN: N_("Withdrawn"),
+    consent_pb2.CONSENT_STATE_EXPIRED: N_("Expired"),
+    consent_pb2.CONSENT_STATE_USED_UP: N_("Used up"),
+    consent_pb2.CONSENT_STATE_ENDED: N_("Ended by the institution"),
+}
+NOTICE_STATES = {1: N_("Waiting to be sent"), 2: N_("Sent"), 3: N_("Could not be sent")}
+CHANNEL_NAMES = {1: N_("Digital mailbox"), 2: N_("Text message"), 3: N_("E-mail"), 4: N_("Post")}
+NOTICES = {
+    "withdrawn": N_("The consent is withdrawn: it can no longer be used."),
+    "blocked": N_("Your credit block is in place."),
+    "unblocked": N_("Your credit block is lifted."),
+    "saved": N_("Your choices are saved."),
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    minor_units: int
+
+
+@dataclass(frozen=True)
+class Debt:
+    creditor: str
+    kind: str
+    role: str
+    figures: list[Figure]
+    rate_bp: int | None
+    confirmed: datetime | None
+
+
+@dataclass(frozen=True)
+class Creditor:
+    name: str
+    answer: str
+    confirmed: datetime | None
+
+
+@dataclass(frozen=True)
+class Total:
+    kind: str
+    count: int
+    balance: int
+    credit_limit: int
+
+
+@dataclass
+class OwnDebt:
+    debts: list[Debt] = field(default_factory=list)
+    totals: list[Total] = field(default_factory=list)
+    creditors: list[Creditor] = field(default_factory=list)
+    answered: int = 0
+    missing: int = 0
+
+
+def _when(timestamp: object) -> datetime | None:
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    assert isinstance(timestamp, Timestamp)
+    return from_proto(timestamp) if timestamp.seconds or timestamp.nanos else None
+
+
+def _debt(debt: lookup_pb2.OwnDebt) -> Debt:
+    kind = debt.WhichOneof("terms") or ""
+    figures: list[Figure] = []
+    rate: int | None = None
+    if kind == "repayment_loan":
+        loan = debt.repayment_loan
+        figures = [Figure(N_("Balance"), loan.balance.minor_units)]
+        figures.append(Figure(N_("Borrowed"), loan.original_balance.minor_units))
+        rate = loan.nominal_interest_rate_bp if loan.HasField("nominal_interest_rate_bp") else None
+    elif kind == "credit_facility":
+        facility = debt.credit_facility
+        figures = [
+            Figure(N_("Credit limit"), facility.credit_limit.minor_units),
+            Figure(N_("Interest-bearing balance"), facility.interest_bearing_balance.minor_units),
+            Figure(N_("Balance without interest"), facility.non_interest_bearing_balance.minor_units),
+        ]
+        rate = facility.nominal_interest_rate_bp if facility.HasField("nominal_interest_rate_bp") else None
+    elif kind == "charge_card":
+        card = debt.charge_card
+        figures = [
+            Figure(N_("Interest-bearing balance"), card.interest_bearing_balance.minor_units),
+            Figure(N_("Balance without interest"), card.non_interest_bearing_balance.minor_units),
+        ]
+    return Debt(
+        creditor=debt.creditor.name or debt.creditor.organization_number.value,
+        kind=KIND_NAMES.get(kind, N_("Other")),
+        role=ROLE_NAMES.get(debt.co_borrower_role, ""),
+        figures=figures,
+        rate_bp=rate,
+        confirmed=_when(debt.confirm_time),
+    )
+
+
+def own_debt(reply: lookup_service_pb2.GetOwnDebtResponse) -> OwnDebt:
+    return OwnDebt(
+        debts=[_debt(d) for d in reply.debts],
+        totals=[
+            Total(
+                TYPE_NAMES.get(t.debt_type, N_("Other")),
+                t.debt_count,
+                t.balance.minor_units,
+                t.credit_limit.minor_units,
+            )
+            for t in reply.totals
+        ],
+        creditors=[
+            Creditor(c.creditor.name, ANSWER_NAMES.get(c.answer, ""), _when(c.confirm_time)) for c in reply.creditors
+        ],
+        answered=reply.creditors_answered,
+        missing=reply.creditors_missing,
+    )
+
+
+def when(timestamp: object) -> datetime | None:
+    """A protobuf timestamp as a moment, or None when unset (for the templates)."""
+    return _when(timestamp)

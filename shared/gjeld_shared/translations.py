@@ -1,0 +1,51 @@
+"""Gettext catalogues read from their .po files with Babel, for the letters and the person's pages.
+
+The English text is in the code and templates (the message ids); every other language is a catalogue
+`<folder>/<language>/LC_MESSAGES/<domain>.po`, compiled in memory when first asked for (no .mo files to keep in step).
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import io
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+
+SOURCE_LANGUAGE = "en"
+
+
+@functools.cache
+def catalogue(folder: Path, domain: str, language: str, locale: str) -> gettext.NullTranslations:
+    """The catalogue of `language` (Babel `locale`, e.g. nb_NO); the source language is the message ids."""
+    if language == SOURCE_LANGUAGE:
+        return gettext.NullTranslations()
+    with (folder / language / "LC_MESSAGES" / f"{domain}.po").open("rb") as po:
+        messages = read_po(po, locale=locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, messages)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+# Norwegian bokmål, and English as written in Norway (320 000,00 kr; Norwegian time).
+LOCALES = {"nb": "nb_NO", "en": "en_NO"}
+NORWAY = ZoneInfo("Europe/Oslo")
+MOMENTS = {"nb": "dd.MM.yyyy 'kl.' HH:mm", "en": "dd.MM.yyyy 'at' HH:mm '(Norwegian time)'"}
+
+
+def kroner(minor_units: int, language: str) -> str:
+    """An amount in øre, as kroner are written in Norway."""
+    return format_currency(Decimal(minor_units).scaleb(-2), "NOK", locale=LOCALES[language])
+
+
+def moment(when: datetime, language: str) -> str:
+    """A time as a person in Norway reads it."""
+    return format_datetime(when, MOMENTS[language], tzinfo=NORWAY, locale=LOCALES[language])
