@@ -1,16 +1,174 @@
-"""Min gjeld over real HTTP, logged in through the development ID-porten, in front of the four real services."""
+"""Min gjeld over real HTTP, logged in through the development ID-porten, in front of the four real services.
+
+The security properties a bank's reviewer asks for, each shown to fail when broken (see each test's comment)."""
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Callable
+
 import httpx
-from gjeld_tools.testing import PERSON, MinGjeld, report_demo
+import pytest
+from gjeld.consent.v1 import consent_pb2, consent_service_pb2
+from gjeld_portal.sessions import Sessions
+from gjeld_tools.testing import CO_BORROWER, PERSON, MinGjeld, eventually, grant, look_up, report_demo
+
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
 
-async def test_a_person_logs_in_and_sees_their_debt_with_creditor_names(min_gjeld: MinGjeld) -> None:
+def csrf_token(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+async def consent_state(min_gjeld: MinGjeld, consent_id: str) -> int:
+    reply = await min_gjeld.registry.consent().ListConsents(
+        consent_service_pb2.ListConsentsRequest(), metadata=min_gjeld.registry.as_subject(PERSON)
+    )
+    return next(c.state for c in reply.consents if c.id == consent_id)
+
+
+async def test_a_person_sees_their_debt_with_creditor_names_and_never_their_full_number(
+    min_gjeld: MinGjeld, caplog: pytest.LogCaptureFixture
+) -> None:
     await report_demo(min_gjeld.registry)
+    visited: list[str] = []
+
+    async def remember(request: httpx.Request) -> None:
+        visited.append(str(request.url))
+
+    caplog.set_level(logging.INFO)
+    async with httpx.AsyncClient(event_hooks={"request": [remember]}) as browser:
+        page = await min_gjeld.log_in(browser, PERSON)
+        assert page.status_code == 200 and str(page.url) == f"{min_gjeld.url}/gjeld"
+        assert "Fjordbanken" in page.text and "Gjelden din" in page.text
+        assert "148422 *****" in page.text  # masked: the date of birth only
+        pages = [page] + [await browser.get(f"{min_gjeld.url}{path}") for path in PAGES]
+    for shown in pages:
+        assert shown.status_code == 200, shown.url
+        assert PERSON not in shown.text, shown.url
+        assert PERSON not in TITLE.search(shown.text).group(1)  # type: ignore[union-attr]
+    assert not [url for url in visited if PERSON in url]
+    assert PERSON not in caplog.text
+    cookie = page.history[-1].headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["cache-control"] == "no-store"
+
+
+PAGES = ("/samtykker", "/utleveringer", "/brev", "/kredittsperre", "/varsler", "/retting")
+
+
+async def test_a_form_without_the_sessions_csrf_token_changes_nothing(min_gjeld: MinGjeld) -> None:
+    consent = await grant(min_gjeld.registry)
+    withdraw = f"{min_gjeld.url}/samtykker/{consent.id}/trekk-tilbake"
     async with httpx.AsyncClient() as browser:
         page = await min_gjeld.log_in(browser, PERSON)
-        assert page.status_code == 200, page.text
-        print(page.text)
-        assert str(page.url) == f"{min_gjeld.url}/gjeld"
-        assert "Fjordbanken" in page.text
+        token = csrf_token(await browser.get(f"{min_gjeld.url}/samtykker"))
+        # Breaking it (checked_form not comparing the token) lets these through and withdraws the consent.
+        assert (await browser.post(withdraw, data={})).status_code == 403
+        assert (await browser.post(withdraw, data={"csrf_token": "forged"})).status_code == 403
+        from_elsewhere = await browser.post(
+            withdraw, data={"csrf_token": token}, headers={"origin": "https://evil.example"}
+        )
+        assert from_elsewhere.status_code == 403
+        assert await consent_state(min_gjeld, consent.id) == consent_pb2.CONSENT_STATE_ACTIVE
+        done = await browser.post(withdraw, data={"csrf_token": token}, follow_redirects=True)
+        assert done.status_code == 200 and "trukket tilbake" in done.text
+        assert page.status_code == 200
+    assert await consent_state(min_gjeld, consent.id) == consent_pb2.CONSENT_STATE_WITHDRAWN
+
+
+async def test_another_persons_letter_is_not_found(min_gjeld: MinGjeld) -> None:
+    await report_demo(min_gjeld.registry)
+    await grant(min_gjeld.registry, subject=CO_BORROWER)
+    await grant(min_gjeld.registry, subject=PERSON)
+    await look_up(min_gjeld.registry, subject=CO_BORROWER)
+    await look_up(min_gjeld.registry, subject=PERSON)
+    async with httpx.AsyncClient() as person, httpx.AsyncClient() as co_borrower:
+        await min_gjeld.log_in(person, PERSON)
+        await min_gjeld.log_in(co_borrower, CO_BORROWER)
+
+        async def letter_of(browser: httpx.AsyncClient) -> str | None:
+            found = re.search(r'href="/brev/([0-9a-f-]{36})"', (await browser.get(f"{min_gjeld.url}/brev")).text)
+            return found.group(1) if found else None
+
+        own, others = await eventually(lambda: letter_of(person)), await eventually(lambda: letter_of(co_borrower))
+        mine = await person.get(f"{min_gjeld.url}/brev/{own}")
+        assert mine.status_code == 200 and mine.headers["content-type"] == "application/pdf"
+        assert mine.content.startswith(b"%PDF-")
+        # Breaking it (notify finding a notice by its id alone) serves the co-borrower's letter here.
+        theirs = await person.get(f"{min_gjeld.url}/brev/{others}")
+        assert theirs.status_code == 404 and not theirs.content.startswith(b"%PDF")
+        assert (await person.get(f"{min_gjeld.url}/brev/not-a-uuid")).status_code == 404
+
+
+async def test_a_session_after_logout_is_refused(min_gjeld: MinGjeld) -> None:
+    async with httpx.AsyncClient() as browser:
+        await min_gjeld.log_in(browser, PERSON)
+        page = await browser.get(f"{min_gjeld.url}/kredittsperre")
+        token, cookies = csrf_token(page), dict(browser.cookies)
+        out = await browser.post(f"{min_gjeld.url}/logg-ut", data={"csrf_token": token}, follow_redirects=True)
+        assert str(out.url) == f"{min_gjeld.url}/utlogget" and "logget ut" in out.text
+    # The old cookie, replayed (as someone who copied it would): no page, and no form does anything.
+    # Breaking it (log_out not ending the server's session) shows the pages and places the block here.
+    async with httpx.AsyncClient(cookies=cookies) as replay:
+        again = await replay.get(f"{min_gjeld.url}/kredittsperre", follow_redirects=False)
+        assert again.status_code == 303 and again.headers["location"] == "/"
+        placed = await replay.post(f"{min_gjeld.url}/kredittsperre", data={"csrf_token": token, "block": "on"})
+        assert placed.status_code == 403
+    blocked = await min_gjeld.registry.consent().GetCreditBlock(
+        consent_service_pb2.GetCreditBlockRequest(), metadata=min_gjeld.registry.as_subject(PERSON)
+    )
+    assert not blocked.credit_block.blocked
+
+
+def test_a_session_ends_when_idle_and_at_its_absolute_limit() -> None:
+    moment = [0.0]
+    clock: Callable[[], float] = lambda: moment[0]  # noqa: E731
+    sessions = Sessions(idle=900, absolute=7200, clock=clock)
+    session = sessions.new()
+    for _ in range(8):  # used every 14 minutes: alive, until two hours have passed
+        moment[0] += 14 * 60
+        assert sessions.get(session.id) is session
+    moment[0] += 14 * 60
+    assert sessions.get(session.id) is None  # 126 minutes: past the absolute limit
+    idle = sessions.new()
+    moment[0] += 901
+    assert sessions.get(idle.id) is None
+    # Breaking it (no absolute limit, or no idle limit) keeps these sessions alive above.
+
+
+@pytest.mark.portal_settings(session_idle_seconds=0.5)
+async def test_an_idle_session_is_sent_to_log_in_again(min_gjeld: MinGjeld) -> None:
+    import asyncio
+
+    async with httpx.AsyncClient() as browser:
+        await min_gjeld.log_in(browser, PERSON)
+        assert (await browser.get(f"{min_gjeld.url}/brev", follow_redirects=False)).status_code == 200
+        await asyncio.sleep(0.7)
+        assert (await browser.get(f"{min_gjeld.url}/brev", follow_redirects=False)).status_code == 303
+
+
+async def test_a_login_answer_for_another_browser_is_refused(min_gjeld: MinGjeld) -> None:
+    async with httpx.AsyncClient() as victim, httpx.AsyncClient() as attacker:
+        # The attacker starts a login, and gets the victim's browser to come back with the attacker's code.
+        start = await attacker.get(f"{min_gjeld.url}/logg-inn", follow_redirects=False)
+        assert start.status_code == 303
+        await victim.get(f"{min_gjeld.url}/", follow_redirects=False)
+        forged = await victim.get(f"{min_gjeld.url}/innlogget", params={"code": "x", "state": "y"})
+        assert forged.status_code == 400
+        assert (await victim.get(f"{min_gjeld.url}/gjeld", follow_redirects=False)).status_code == 303
+
+
+async def test_the_language_choice_goes_back_only_to_our_own_pages(min_gjeld: MinGjeld) -> None:
+    async with httpx.AsyncClient() as browser:
+        token = csrf_token(await browser.get(f"{min_gjeld.url}/"))
+        english = await browser.post(
+            f"{min_gjeld.url}/sprak", data={"csrf_token": token, "language": "en", "back": "//evil.example/x"}
+        )
+        assert english.headers["location"] == "/"
+        assert "Log in with ID-porten" in (await browser.get(f"{min_gjeld.url}/")).text
