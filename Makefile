@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up demo test test-fast bench-ingest bench-lookup faults protos check-protos buf lint-protos breaking lint clean-data
+.PHONY: install browser up demo test test-fast bench-ingest bench-lookup faults protos check-protos buf lint-protos breaking lint clean-data
 
 $(STAMP): requirements-dev.txt pyproject.toml shared/pyproject.toml protos/python/pyproject.toml \
           services/*/pyproject.toml tools/pyproject.toml
@@ -17,13 +17,24 @@ $(STAMP): requirements-dev.txt pyproject.toml shared/pyproject.toml protos/pytho
 
 install: $(STAMP)  ## create .venv with every package, editable
 
-up: $(STAMP)  ## start PostgreSQL and the four services; Ctrl-C stops them
+# The browser tests drive Debian's chromium through Playwright (Playwright's own browser download cannot work here).
+# Installed with apt-get when missing and run as root; otherwise those tests are skipped, unless GJELD_REQUIRE_BROWSER
+# is set (CI sets it: there a browser test that cannot run fails the run).
+browser:  ## Debian's chromium, for the browser tests of Min gjeld
+	@if test -x /usr/bin/chromium; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && test "$$(id -u)" = 0; then \
+	  echo "browser: installing Debian's chromium …"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif [ -n "$$GJELD_REQUIRE_BROWSER" ]; then echo "browser: no chromium, and apt-get cannot install it here" >&2; exit 1; \
+	else echo "browser: no chromium, and apt-get cannot install it here: the browser tests are skipped" >&2; fi
+
+up: $(STAMP)  ## start PostgreSQL, the four services, Min gjeld and the development ID-porten; Ctrl-C stops them
 	$(BIN)/gjeld up
 
 demo: $(STAMP)  ## tell the whole story against the running registry (run `make up` first)
 	$(BIN)/gjeld demo
 
-test: $(STAMP) check-protos lint-protos breaking lint  ## every check and test, against a real embedded PostgreSQL
+test: $(STAMP) browser check-protos lint-protos breaking lint  ## every check and test, against a real embedded PostgreSQL
 	$(BIN)/python -m pytest
 
 bench-ingest: $(STAMP)  ## ingest's throughput against the raw database limit (BENCH_ARGS="--debts 7100000" for the nation)

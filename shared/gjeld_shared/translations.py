@@ -49,3 +49,9 @@ def kroner(minor_units: int, language: str) -> str:
 def moment(when: datetime, language: str) -> str:
     """A time as a person in Norway reads it."""
     return format_datetime(when, MOMENTS[language], tzinfo=NORWAY, locale=LOCALES[language])
+
+
+def rate(basis_points: int, language: str) -> str:
+    """An interest rate in basis points as a percentage with two decimals (8,20 in Norwegian, 8.20 in English)."""
+    text = f"{basis_points / 100:.2f}"
+    return text.replace(".", ",") if language == "nb" else text

@@ -276,6 +276,35 @@ def portal_env(
     }
 
 
+def start_http(
+    command: list[str], env: Mapping[str, str], port_file: Path, out: Any = None, timeout: float = 30.0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start an HTTP server process (the portal, the development ID-porten) that writes the port it bound to
+    `port_file`; returns the process and its address once it answers."""
+    import urllib.error
+    import urllib.request
+
+    port_file.unlink(missing_ok=True)
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=out)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[2]} exited with code {process.returncode}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise TimeoutError(f"{command[2]} did not start in {timeout:.0f} s")
+        if port_file.exists() and port_file.read_text():
+            address = f"127.0.0.1:{json.loads(port_file.read_text())['http']}"
+            try:
+                with urllib.request.urlopen(f"http://{address}/", timeout=2):
+                    return process, address
+            except urllib.error.HTTPError:  # it answers
+                return process, address
+            except OSError:
+                pass
+        time.sleep(0.05)
+
+
 async def wait_serving(health_address: str, timeout: float) -> None:
     """Wait until the service's health listener (plaintext, as the kubelet probes it) says SERVING."""
     deadline = time.monotonic() + timeout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from .cli import data_folder, listen_addresses
 from .dev_pki import REGISTRY_ORGANIZATION
 
 FAKE_BANK = "127.0.0.1:50061"
+PORTAL_ADDRESS = os.environ.get("GJELD_PORTAL_ADDRESS", devstack.DEFAULT_PORTAL_ADDRESS)
+IDPORTEN_ADDRESS = os.environ.get("GJELD_IDPORTEN_ADDRESS", devstack.DEFAULT_IDPORTEN_ADDRESS)
 
 
 class Restarts:
@@ -72,8 +75,28 @@ def up() -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    run, logs = folder.root / "run", folder.root / "logs"
+    web: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start_idporten() -> str:
+        command = [sys.executable, "-m", "gjeld_tools.dev_idporten", "--listen", IDPORTEN_ADDRESS]
+        command += ["--port-file", str(run / "idporten.port")]
+        out = (logs / "idporten.log").open("ab")
+        web["ID-porten"], address = devstack.start_http(command, {}, run / "idporten.port", out)
+        return f"http://{address}"
+
+    def start_portal(idporten_url: str) -> str:
+        internal = {name: at["certificate"] for name, at in suite.addresses.items()}
+        env = devstack.portal_env(folder, internal, PORTAL_ADDRESS, idporten_url)
+        out = (logs / "portal.log").open("ab")
+        command = [sys.executable, "-m", "gjeld_portal", "serve"]
+        web["Min gjeld"], address = devstack.start_http(command, env, run / "portal.port", out)
+        return f"http://{address}"
+
     try:
         addresses = suite.start()
+        idporten_url = start_idporten()
+        portal_url = start_portal(idporten_url)
         print("\ngjeld is running over TLS (Ctrl-C stops everything):\n")
         print(f"  {'service':<9} {'mutual TLS':<17} {'TLS (tokens)':<17} {'health':<17} schema / role")
         for service in ("ingest", "lookup", "consent", "notify"):
@@ -83,6 +106,8 @@ def up() -> int:
                 f"{service} / {devstack.role(service)}"
             )
         print(f"  {'fake bank':<9} {FAKE_BANK:<17} Fjordbanken's gjeld.creditor.v1 (live answers, snapshots)")
+        print(f"\n  Min gjeld    {portal_url}/   (the person's pages; log in as a synthetic person)")
+        print(f"  ID-porten    {idporten_url}/   (the development identity provider)")
         print(f"\n  certificates {folder.pki.root}/ (CA: workload-ca.pem)")
         print(f"\n  PostgreSQL   {socket} (database gjeld)")
         print(f"  traces       {folder.traces}/<service>.jsonl")
@@ -114,12 +139,22 @@ def up() -> int:
                             print(f"{service} is serving again, {suite.restart(service):.1f} s after", flush=True)
                         except (RuntimeError, TimeoutError) as error:
                             print(f"{service} did not start: {error}; trying again", flush=True)
+            for name, process in list(web.items()):
+                if process.poll() is not None and not stop.is_set():
+                    print(f"\n{name} stopped unexpectedly (exit {process.returncode}); restarting it", flush=True)
+                    try:
+                        start_idporten() if name == "ID-porten" else start_portal(idporten_url)
+                    except (RuntimeError, TimeoutError) as error:
+                        print(f"{name} did not start: {error}; trying again", flush=True)
             if bank.poll() is not None and not stop.is_set():
                 print(f"\nthe fake bank stopped unexpectedly (exit {bank.returncode}); restarting it", flush=True)
                 bank = subprocess.Popen(bank.args, stdout=bank_log, stderr=bank_log)
     finally:
         print("\nstopping …", flush=True)
-        codes = suite.stop()
+        for process in web.values():
+            process.terminate()
+        codes: dict[str, int | None] = {name: process.wait(10) for name, process in web.items()}
+        codes.update(suite.stop())
         bank.terminate()
         codes["fake bank"] = bank.wait(10)
         server.cleanup()

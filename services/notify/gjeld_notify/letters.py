@@ -109,8 +109,7 @@ class Writer:
         return _("Charge card: balance {balance} ({role})").format(balance=self.kroner(used), role=role)
 
     def _rate(self, basis_points: int) -> str:
-        text = f"{basis_points / 100:.2f}"
-        return text.replace(".", ",") if self.language == "nb" else text
+        return translations_.rate(basis_points, self.language)
 
     def _who_asked(self, letter: notify_pb2.CopyLetter) -> list[str]:
         """Who asked, as DOM-13 requires: name, organisation number, address and phone."""

@@ -194,7 +194,8 @@ class Portal:
         goodbye = f"{self.settings.base_url}/utlogget"
         url = await self.oidc.logout_url(session.id_token, goodbye) if session.id_token else None
         response = RedirectResponse(url or "/utlogget", status_code=303)
-        response.delete_cookie(self.cookie_name, path="/", secure=self.settings.secure_cookies, httponly=True)
+        # A new session without the person, keeping only the language they read in.
+        self.set_cookie(response, self.sessions.new(session.language))
         return response
 
     async def logged_out(self, request: Request) -> Response:
