@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import gettext
 import io
+import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,28 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
 SOURCE_LANGUAGE = "en"
+# Placeholders a translation must keep: {name} in the letters (str.format), %(name)s in the pages (Jinja2 gettext).
+PLACEHOLDERS = re.compile(r"{(\w+)}|%\((\w+)\)s")
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue where it is defined; it is translated where it is shown."""
+    return message
+
+
+def untranslated(messages: set[str], po_file: Path) -> list[str]:
+    """What is wrong with a catalogue for these messages: each message without a translation, each translation that
+    lost or gained a placeholder, and each translation of a message no longer used (empty when all is well)."""
+    with po_file.open("rb") as po:
+        translated = {m.id: m.string for m in read_po(po) if m.id}
+    problems = [f"no translation of {m!r}" for m in sorted(messages) if not translated.get(m)]
+    problems += [
+        f"placeholders differ in {m!r}"
+        for m in sorted(messages)
+        if translated.get(m) and set(PLACEHOLDERS.findall(str(translated[m]))) != set(PLACEHOLDERS.findall(m))
+    ]
+    problems += [f"translation of {m!r}, no longer used" for m in sorted(set(translated) - messages)]
+    return problems
 
 
 @functools.cache

@@ -17,7 +17,7 @@ from gjeld.notify.v1 import notify_pb2
 from gjeld.type.v1 import debt_pb2
 from gjeld_shared import translations as translations_
 from gjeld_shared.timestamps import from_proto
-from gjeld_shared.translations import LOCALES, catalogue
+from gjeld_shared.translations import LOCALES, N_, catalogue
 
 from .domain import Contact, Message
 
@@ -28,11 +28,6 @@ LANGUAGES = ("nb", "en")
 DEFAULT_LANGUAGE = "nb"
 CATALOGUES = Path(__file__).parent / "locale"
 DOMAIN = "gjeld_notify"
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogue where it is defined; it is translated where it is shown."""
-    return message
 
 
 TYPE_NAMES = {

@@ -9,12 +9,7 @@ from gjeld.consent.v1 import consent_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.type.v1 import debt_pb2
 from gjeld_shared.timestamps import from_proto
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogue where it is defined; the templates translate it where it is shown."""
-    return message
-
+from gjeld_shared.translations import N_
 
 TYPE_NAMES = {
     debt_pb2.DEBT_TYPE_REPAYMENT_LOAN: N_("Repayment loans"),
