@@ -101,6 +101,9 @@ def configure_logging(service_name: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request line at INFO; outside providers' URLs may name a person (Folkeregisteret's do).
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
 

@@ -10,10 +10,7 @@ idempotency key.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import smtplib
-import ssl
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -151,27 +148,6 @@ def email_message(notice_id: uuid.UUID, sender: str, to: str, message: Message) 
     return mail
 
 
-class SmtpEmail:
-    """E-mail over SMTP (STARTTLS when the relay offers it and `starttls` is set), only ever to the address the person
-    consented to; the call has a deadline."""
-
-    def __init__(self, host: str, port: int, sender: str, starttls: bool, timeout: float) -> None:
-        self._host, self._port, self._sender, self._starttls, self._timeout = host, port, sender, starttls, timeout
-
-    async def send(
-        self, channel: Channel, notice_id: uuid.UUID, recipient_key: str, contact: Contact, email: str, message: Message
-    ) -> None:
-        if channel is not Channel.EMAIL or not email:
-            raise ValueError("the SMTP channel carries e-mail to a consented address only")
-        await asyncio.to_thread(self._send, email_message(notice_id, self._sender, email, message))
-
-    def _send(self, mail: EmailMessage) -> None:
-        with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as relay:
-            if self._starttls:
-                relay.starttls(context=ssl.create_default_context())
-            relay.send_message(mail)
-
-
 class RoutedChannels:
     """Each channel by its own provider where one is configured; the others by `otherwise`."""
 
@@ -246,8 +222,7 @@ class DevelopmentChannels:
         elif channel is Channel.SMS:
             if not contact.mobile:
                 raise ValueError("no mobile number")
-            text = f"gjeld: {message.title.capitalize()}. Log in to the registry to read it."
-            self._write(base.with_suffix(".sms.txt"), f"To: {contact.mobile}\n{text}\n".encode())
+            self._write(base.with_suffix(".sms.txt"), f"To: {contact.mobile}\n{message.sms}\n".encode())
         else:
             if not contact.postal_address:
                 raise ValueError("no postal address")

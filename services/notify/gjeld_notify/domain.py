@@ -55,6 +55,8 @@ class Contact:
     postal_address: tuple[str, ...]
     digital_mailbox: bool = False
     mobile: str = ""
+    # The digital mailbox's own address (KRR's postkasseadresse), by which the mailbox provider is sent the letter.
+    mailbox_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,13 @@ class Preferences:
 
 @dataclass(frozen=True)
 class Message:
-    """One notice, rendered: a title, the digital message text, and the letter as a PDF."""
+    """One notice, rendered: a title, the digital message text, the letter as a PDF, and a text message saying
+    that it has come (an SMS carries no debt data)."""
 
     title: str
     text: str
     pdf: bytes
+    sms: str = ""
 
 
 def choose_channel(contact: Contact, consented_email: str) -> Channel:

@@ -232,4 +232,5 @@ def message(letters: Sequence[notify_pb2.CopyLetter], addressee: Contact, langua
     sections = [writer.render(letter) for letter in letters]
     title = writer.title(sections)
     text = f"{title}\n" + "\n".join(section.split("\n", 1)[1] for section in sections)
-    return Message(title, text, _pdf(writer, addressee, title, text))
+    sms = writer._("gjeld: {title}. Log in to Min gjeld to read it.").format(title=title.capitalize())
+    return Message(title, text, _pdf(writer, addressee, title, text), sms)
