@@ -42,7 +42,10 @@ class ProviderRefused(Exception):
 
 
 def _bearer(token_file: Path) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+    token = token_file.read_text().strip()
+    if not token or any(c.isspace() or not c.isprintable() for c in token):
+        raise ProviderRefused(f"{token_file.name} holds no token")  # never the file's content in an error
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _checked(reply: httpx.Response, what: str) -> httpx.Response:
@@ -232,6 +235,16 @@ class ProviderChannels:
 
     async def send(
         self, channel: Channel, notice_id: uuid.UUID, recipient_key: str, contact: Contact, email: str, message: Message
+    ) -> None:
+        try:
+            await self._send(channel, notice_id, contact, email, message)
+        except httpx.HTTPError as error:  # its text may hold a URL or header: the notice keeps only what failed
+            raise ProviderRefused(
+                f"the {channel.value} provider could not be reached: {type(error).__name__}"
+            ) from None
+
+    async def _send(
+        self, channel: Channel, notice_id: uuid.UUID, contact: Contact, email: str, message: Message
     ) -> None:
         if channel is Channel.DIGITAL_MAILBOX and self.mailbox is not None and contact.mailbox_address:
             await self.mailbox.deliver(notice_id, contact.mailbox_address, message)
