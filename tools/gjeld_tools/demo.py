@@ -10,13 +10,14 @@ refused. Every step is the same call `gjeld` makes by hand.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from argparse import Namespace
 from pathlib import Path
 
 from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
 
-from . import traces
+from . import devstack, traces
 from .cli import (
     Failure,
     call,
@@ -106,4 +107,6 @@ async def demo() -> int:
         "\n".join("  " + line for line in traces.tree(traces.spans_of(first.disclosure.trace_id, data_folder().traces)))
     )
     print("\nThe story is told.")
+    portal = os.environ.get("GJELD_PORTAL_ADDRESS", devstack.DEFAULT_PORTAL_ADDRESS)
+    print(f"See it as the person does: open Min gjeld at http://{portal}/ and log in as Kari Nordmann.")
     return 0
