@@ -40,7 +40,7 @@ from .devstack import POPULATION_REGISTER_FILE
 CODE_SECONDS = 60
 ACCESS_TOKEN_SECONDS = 120  # as ID-porten's default
 REFRESH_SECONDS = 7200
-LOOPBACK = ("127.0.0.1", "[::1]", "localhost")
+LOOPBACK = ("127.0.0.1", "::1")  # loopback by address only (RFC 8252 §8.3: not "localhost")
 
 
 def _registered(uri: str, registered: list[str]) -> bool:
@@ -52,9 +52,10 @@ def _registered(uri: str, registered: list[str]) -> bool:
         if (
             asked.scheme == known.scheme == "http"
             and asked.hostname == known.hostname
-            and f"{known.hostname}" in {h.strip("[]") for h in LOOPBACK}
+            and known.hostname in LOOPBACK
             and asked.path == known.path
             and not asked.query
+            and not asked.fragment
         ):
             return True
     return False
@@ -95,7 +96,8 @@ class DevelopmentIdPorten:
                 "authorization_endpoint": f"{self.base_url}/authorize",
                 "token_endpoint": f"{self.base_url}/token",
                 "jwks_uri": f"{self.base_url}/jwks",
-                "end_session_endpoint": f"{self.base_url}/endsession",
+                # On another origin, as ID-porten's is (login.idporten.no): the portal's CSP must allow it.
+                "end_session_endpoint": self.base_url.replace("127.0.0.1", "localhost") + "/endsession",
                 "response_types_supported": ["code"],
                 "grant_types_supported": ["authorization_code", "refresh_token"],
                 "code_challenge_methods_supported": ["S256"],
@@ -240,8 +242,8 @@ class DevelopmentIdPorten:
 
     async def end_session(self, request: Request) -> Response:
         target = request.query_params.get("post_logout_redirect_uri", "")
-        allowed = [uri for client in self.clients().values() for uri in client["post_logout_redirect_uris"]]
-        if target and _registered(target, allowed):
+        client = self.clients().get(request.query_params.get("client_id", ""))
+        if client is not None and target and _registered(target, client["post_logout_redirect_uris"]):
             return RedirectResponse(target, status_code=303)
         return HTMLResponse("<p>Logget ut.</p>")
 
@@ -268,8 +270,11 @@ def main() -> None:
     parser.add_argument("--port-file", type=Path)
     args = parser.parse_args()
 
+    host = args.listen.rsplit(":", 1)[0].strip("[]")
+    if host not in LOOPBACK:  # it logs anyone in as anyone: never reachable from another machine
+        parser.error(f"the development ID-porten listens on a loopback address only, not {host}")
+
     async def serve() -> None:
-        host = args.listen.rsplit(":", 1)[0]
         server = HttpServer(args.listen)
         provider = DevelopmentIdPorten(data_folder().identity, f"http://{host}:{server.port}")
         await server.run(provider.app(), args.port_file)

@@ -231,6 +231,8 @@ def service_env(
         "GJELD_TRACE_FILE": str(folder.traces / f"{service}.jsonl"),
         "GJELD_MAILBOX_DIR": str(folder.mailbox),
         "GJELD_POPULATION_REGISTER_FILE": str(POPULATION_REGISTER_FILE),
+        # notify: the development twins (the sandbox population, letters as files) for providers not configured.
+        "GJELD_ENVIRONMENT": "development",
         # Repeated lookups for one application share a letter within this window; short here, so a letter shows soon.
         "GJELD_MERGE_WINDOW_SECONDS": "3",
         "GJELD_PORT_FILE": str(folder.root / "run" / f"{service}.port"),

@@ -104,7 +104,7 @@ class FakeProviders:
         if abs(parsedate_to_datetime(headers.get("date", "")).timestamp() - time.time()) > 300:
             return Response(status_code=400)
         canonical = (
-            f"POST\n/messages\ndate: {headers['date']}\nx-content-sha256: {digest}\n"
+            f"POST\n{request.url.path}\ndate: {headers['date']}\nx-content-sha256: {digest}\n"
             f"x-digipost-userid: {self.digipost_sender}\n\n"
         )
         try:

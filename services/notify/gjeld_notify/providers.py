@@ -27,6 +27,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 import httpx
@@ -71,7 +72,10 @@ class RegisterContacts:
         self._mailbox_provider = mailbox_provider
 
     async def contact(self, identity_number: str) -> Contact:
-        person, krr = await asyncio.gather(self._person(identity_number), self._krr_entry(identity_number))
+        try:
+            person, krr = await asyncio.gather(self._person(identity_number), self._krr_entry(identity_number))
+        except (httpx.HTTPError, ValueError) as error:  # their text may hold the URL, which names the person
+            raise ProviderRefused(f"a register could not be read: {type(error).__name__}") from None
         name, address = person
         active = krr.get("status") == "AKTIV"
         willing = active and krr.get("reservasjon") == "NEI"  # reserved: paper only
@@ -156,8 +160,9 @@ class DigipostMailbox:
 
     async def deliver(self, notice_id: uuid.UUID, mailbox_address: str, message: Message) -> None:
         body, content_type = self._body(notice_id, mailbox_address, message)
-        headers = {**self.signed_headers("POST", "/messages", body), "Content-Type": content_type}
-        reply = await self._http.post(f"{self._url}/messages", content=body, headers=headers)
+        url = f"{self._url}/messages"
+        headers = {**self.signed_headers("POST", urlsplit(url).path, body), "Content-Type": content_type}
+        reply = await self._http.post(url, content=body, headers=headers)
         if reply.status_code != 409:  # 409: this message-id was delivered before
             _checked(reply, "Digipost")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from gjeld_shared.settings import ServiceSettings
 
@@ -23,9 +24,10 @@ class NotifySettings(ServiceSettings):
     retry_cap_seconds: float = 300.0
     # The longest one delivery may take; a notice whose worker died mid-send is sent again after twice this.
     send_timeout_seconds: float = 30.0
-    # "production": every provider below must be set, and no development file or channel is used; in development a
-    # provider that is set is used, and the development twins (the sandbox population, files) stand in for the rest.
-    environment: str = "development"
+    # Production (the default: a setting forgotten fails closed): every provider below must be set, and no development
+    # file or channel is used. Development: a provider that is set is used, and the development twins (the sandbox
+    # population, files under the mailbox folder) stand in for the rest.
+    environment: Literal["production", "development"] = "production"
     # The population register (Folkeregisteret: names and addresses) and the contact and reservation register (KRR:
     # digital mailbox or not, mobile number), both with a Maskinporten token the platform keeps fresh in a file.
     population_register_url: str = ""

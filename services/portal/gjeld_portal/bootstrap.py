@@ -29,8 +29,8 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from . import views
-from .oidc import OpenIdClient
-from .pages import FormRefused, LoginNeeded, Portal, _origin
+from .oidc import LoginFailed, OpenIdClient
+from .pages import FormRefused, LoginNeeded, Portal
 from .services import Services
 from .sessions import LANGUAGES, Sessions
 from .settings import PortalSettings
@@ -69,14 +69,15 @@ def page_renderer() -> Callable[..., str]:
     return render
 
 
-def content_security_policy(settings: PortalSettings) -> str:
-    # Forms post to the pages themselves; logging out goes on to ID-porten's end-session endpoint.
+def content_security_policy(provider_origins: set[str]) -> str:
+    # Forms post to the pages themselves; logging out goes on to ID-porten's end-session endpoint (a redirect after a
+    # form is held to form-action too), wherever its configuration puts it.
     return "; ".join(
         [
             "default-src 'none'",
             "style-src 'self'",
             "img-src 'self'",
-            f"form-action 'self' {_origin(settings.discovery_url)}",
+            f"form-action 'self' {' '.join(sorted(provider_origins))}",
             "frame-ancestors 'none'",
             "base-uri 'none'",
         ]
@@ -95,12 +96,11 @@ def build(settings: PortalSettings) -> Starlette:
         InstitutionDirectory.load(settings.institutions_file),
         page_renderer(),
     )
-    policy = content_security_policy(settings)
 
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         began = time.perf_counter()
         response = await call_next(request)
-        response.headers["Content-Security-Policy"] = policy
+        response.headers["Content-Security-Policy"] = content_security_policy(portal.oidc.origins())
         response.headers["X-Content-Type-Options"] = "nosniff"
         # Same-origin: nothing of our addresses leaks to other sites, and our own forms carry their Origin.
         response.headers["Referrer-Policy"] = "same-origin"
@@ -121,6 +121,10 @@ def build(settings: PortalSettings) -> Starlette:
 
     async def login_needed(request: Request, error: Exception) -> Response:
         return RedirectResponse("/", status_code=303)
+
+    async def login_failed(request: Request, error: Exception) -> Response:
+        log.warning("a login failed: %s", error)
+        return portal.render(request, portal.session(request), "error.html", 400, problem="login")
 
     async def form_refused(request: Request, error: Exception) -> Response:
         return portal.render(request, portal.session(request), "error.html", 403, problem="form")
@@ -154,6 +158,7 @@ def build(settings: PortalSettings) -> Starlette:
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=headers)],
         exception_handlers={
             LoginNeeded: login_needed,
+            LoginFailed: login_failed,
             FormRefused: form_refused,
             InvalidArgument: not_found,
             grpc.aio.AioRpcError: service_error,

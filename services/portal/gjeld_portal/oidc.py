@@ -17,7 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import jwt
@@ -65,7 +65,6 @@ class Login:
     """A verified login: the person, their ID token (for logout) and refresh token, and the first access token."""
 
     person: str
-    id_token: str
     refresh_token: str
     access: AccessToken
     resource: str
@@ -82,13 +81,28 @@ class OpenIdClient:
     async def configuration(self) -> dict[str, Any]:
         """The provider's published configuration, read once; its issuer must be the one configured."""
         if self._configuration is None:
-            reply = await self._http.get(self._settings.discovery_url)
-            reply.raise_for_status()
-            document = reply.json()
+            document = await self._json("get", self._settings.discovery_url, "the provider's configuration")
             if document.get("issuer") != self._settings.oidc_issuer:
                 raise LoginFailed("the provider's configuration names another issuer")
             self._configuration = document
         return self._configuration
+
+    def origins(self) -> set[str]:
+        """Where the browser is sent to the provider (to log in, to log out), once its configuration is read."""
+        endpoints = ("authorization_endpoint", "end_session_endpoint")
+        found = {(self._configuration or {}).get(name) for name in endpoints} | {self._settings.discovery_url}
+        return {origin(url) for url in found if url}
+
+    async def _json(self, method: str, url: str, what: str, **options: Any) -> dict[str, Any]:
+        """A JSON object from the provider; anything else (unreachable, refused, not JSON) is a failed login."""
+        try:
+            reply = await self._http.request(method, url, **options)
+            document = reply.json() if reply.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as error:
+            raise LoginFailed(f"{what} did not answer: {type(error).__name__}") from None
+        if not isinstance(document, dict):
+            raise LoginFailed(f"{what} answered {reply.status_code}")
+        return document
 
     async def authorization_url(self, start: LoginStart, redirect_uri: str, resources: list[str]) -> str:
         configuration = await self.configuration()
@@ -109,16 +123,8 @@ class OpenIdClient:
 
     async def _token(self, form: dict[str, str]) -> dict[str, Any]:
         configuration = await self.configuration()
-        try:
-            reply = await self._http.post(
-                configuration["token_endpoint"], data=form, auth=(self._settings.oidc_client_id, self._secret)
-            )
-        except httpx.HTTPError as error:
-            raise LoginFailed(f"the token endpoint did not answer: {type(error).__name__}") from error
-        if reply.status_code != 200:
-            raise LoginFailed(f"the token endpoint refused: {reply.status_code}")
-        document: dict[str, Any] = reply.json()
-        return document
+        auth = (self._settings.oidc_client_id, self._secret)
+        return await self._json("post", configuration["token_endpoint"], "the token endpoint", data=form, auth=auth)
 
     async def finish(self, start: LoginStart, code: str, redirect_uri: str, resource: str) -> Login:
         """Exchange the code (with the PKCE verifier) and verify the ID token."""
@@ -134,7 +140,6 @@ class OpenIdClient:
         claims = await self._verify_id_token(str(answer.get("id_token", "")), start.nonce)
         return Login(
             person=claims["pid"],
-            id_token=answer["id_token"],
             refresh_token=str(answer.get("refresh_token", "")),
             access=_access(answer),
             resource=resource,
@@ -147,19 +152,23 @@ class OpenIdClient:
         )
         return _access(answer), str(answer.get("refresh_token") or refresh_token)
 
-    async def logout_url(self, id_token: str, post_logout_redirect_uri: str) -> str | None:
+    async def logout_url(self, post_logout_redirect_uri: str) -> str | None:
+        """Where to end the person's session at the provider. It names this client, not the ID token: a URL stays in
+        the browser's history, and an ID token there would hold the person's identity number (`pid`)."""
         endpoint = (await self.configuration()).get("end_session_endpoint")
         if not endpoint:
             return None
-        query = {"id_token_hint": id_token, "post_logout_redirect_uri": post_logout_redirect_uri}
+        query = {"client_id": self._settings.oidc_client_id, "post_logout_redirect_uri": post_logout_redirect_uri}
         return f"{endpoint}?{urlencode(query)}"
 
     async def _key(self, kid: str) -> jwt.PyJWK:
         for attempt in range(2):
             if self._keys is None or attempt:
-                reply = await self._http.get((await self.configuration())["jwks_uri"])
-                reply.raise_for_status()
-                self._keys = jwt.PyJWKSet.from_dict(reply.json())
+                published = await self._json("get", (await self.configuration())["jwks_uri"], "the provider's keys")
+                try:
+                    self._keys = jwt.PyJWKSet.from_dict(published)
+                except jwt.PyJWTError as error:
+                    raise LoginFailed("the provider publishes no usable keys") from error
             for key in self._keys.keys:
                 if key.key_id == kid:
                     return key
@@ -194,4 +203,14 @@ class OpenIdClient:
 def _access(answer: dict[str, Any]) -> AccessToken:
     if not answer.get("access_token"):
         raise LoginFailed("the token endpoint returned no access token")
-    return AccessToken(str(answer["access_token"]), time.time() + float(answer.get("expires_in", 60)))
+    try:
+        lifetime = float(answer.get("expires_in", 60))
+    except (TypeError, ValueError):
+        raise LoginFailed("the token endpoint gave no usable expires_in") from None
+    return AccessToken(str(answer["access_token"]), time.time() + lifetime)
+
+
+def origin(url: str) -> str:
+    """The scheme, host and port of a URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -13,7 +13,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import grpc
 from gjeld.consent.v1 import consent_service_pb2 as consent_pb
@@ -27,7 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from . import views
-from .oidc import LoginFailed, LoginStart, OpenIdClient
+from .oidc import LoginFailed, LoginStart, OpenIdClient, origin
 from .services import Services
 from .sessions import LANGUAGES, Session, Sessions
 from .settings import PortalSettings
@@ -77,8 +76,8 @@ class Portal:
 
     async def checked_form(self, request: Request) -> tuple[Session, Any]:
         """The form of a POST whose CSRF token is this session's, sent from our own pages."""
-        origin = request.headers.get("origin")
-        if origin is not None and origin != _origin(self.settings.base_url):
+        sent_from, site = request.headers.get("origin"), request.headers.get("sec-fetch-site")
+        if (sent_from is not None and sent_from != origin(self.settings.base_url)) or site not in (None, "same-origin"):
             raise FormRefused
         form = await request.form()
         session = self.session(request)
@@ -88,16 +87,19 @@ class Portal:
         return session, form
 
     async def token(self, session: Session, service: str) -> str:
+        """The person's access token for `service`, renewed when close to expiry: one renewal at a time per session
+        (a provider that rotates refresh tokens would refuse the second of two at once)."""
         audience = self.services.audiences[service]
-        held = session.tokens.get(audience)
-        if held is None or held.expires_at - time.time() < TOKEN_MARGIN_SECONDS:
-            try:
-                held, session.refresh_token = await self.oidc.refresh(session.refresh_token, audience)
-            except LoginFailed as error:
-                log.info("a session could not renew its access token: %s", error)
-                self.sessions.end(session.id)
-                raise LoginNeeded from error
-            session.tokens[audience] = held
+        async with session.renewing:
+            held = session.tokens.get(audience)
+            if held is None or held.expires_at - time.time() < TOKEN_MARGIN_SECONDS:
+                try:
+                    held, session.refresh_token = await self.oidc.refresh(session.refresh_token, audience)
+                except LoginFailed as error:
+                    log.info("a session could not renew its access token: %s", error)
+                    self.sessions.end(session.id)
+                    raise LoginNeeded from error
+                session.tokens[audience] = held
         return held.value
 
     async def call(self, session: Session, service: str, method: Callable[..., Awaitable[Any]], request: Any) -> Any:
@@ -172,7 +174,8 @@ class Portal:
         if session is None or start is None or not secrets.compare_digest(state.encode(), start.state.encode()):
             return self.render(request, session, "error.html", 400, problem="login")
         session.login = None
-        if "code" not in request.query_params:  # the person cancelled, or the provider refused
+        issuer = request.query_params.get("iss")  # RFC 9207: the answer names who gave it (against mix-up)
+        if "code" not in request.query_params or (issuer is not None and issuer != self.settings.oidc_issuer):
             return self.render(request, session, "error.html", 400, problem="login")
         try:
             login = await self.oidc.finish(
@@ -181,8 +184,8 @@ class Portal:
         except LoginFailed as error:
             log.warning("a login failed: %s", error)
             return self.render(request, session, "error.html", 400, problem="login")
-        person = self.sessions.logged_in(session)
-        person.person, person.id_token, person.refresh_token = login.person, login.id_token, login.refresh_token
+        person = self.sessions.logged_in(session, login.person)
+        person.refresh_token = login.refresh_token
         person.tokens[login.resource] = login.access
         response = RedirectResponse("/gjeld", status_code=303)
         self.set_cookie(response, person)
@@ -192,7 +195,7 @@ class Portal:
         session, _form = await self.checked_form(request)
         self.sessions.end(session.id)
         goodbye = f"{self.settings.base_url}/utlogget"
-        url = await self.oidc.logout_url(session.id_token, goodbye) if session.id_token else None
+        url = await self.oidc.logout_url(goodbye) if session.person else None
         response = RedirectResponse(url or "/utlogget", status_code=303)
         # A new session without the person, keeping only the language they read in.
         self.set_cookie(response, self.sessions.new(session.language))
@@ -308,6 +311,8 @@ class Portal:
     async def change_credit_block(self, request: Request) -> Response:
         session, form = await self.checked_form(request)
         self.person(request)
+        if form.get("block") not in ("on", "off"):  # a control against fraud: only ever switched as asked
+            return self.render(request, session, "error.html", 400, problem="refused")
         if form.get("block") == "on":
             await self.call(
                 session, "consent", self.services.consent.PlaceCreditBlock, consent_pb.PlaceCreditBlockRequest()
@@ -376,8 +381,3 @@ class Portal:
             Route("/retting", self.correction),
             Route("/helse", self.health),
         ]
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

@@ -50,6 +50,8 @@ STATE_NAMES = {
 }
 NOTICE_STATES = {1: N_("Waiting to be sent"), 2: N_("Sent"), 3: N_("Could not be sent")}
 CHANNEL_NAMES = {1: N_("Digital mailbox"), 2: N_("Text message"), 3: N_("E-mail"), 4: N_("Post")}
+# What a page says of a value it has no name for (a newer contract's value, or none).
+UNKNOWN = N_("Unknown")
 NOTICES = {
     "withdrawn": N_("The consent is withdrawn: it can no longer be used."),
     "blocked": N_("Your credit block is in place."),
@@ -131,7 +133,7 @@ def _debt(debt: lookup_pb2.OwnDebt) -> Debt:
     return Debt(
         creditor=debt.creditor.name or debt.creditor.organization_number.value,
         kind=KIND_NAMES.get(kind, N_("Other")),
-        role=ROLE_NAMES.get(debt.co_borrower_role, ""),
+        role=ROLE_NAMES.get(debt.co_borrower_role, UNKNOWN),
         figures=figures,
         rate_bp=rate,
         confirmed=_when(debt.confirm_time),
@@ -151,7 +153,8 @@ def own_debt(reply: lookup_service_pb2.GetOwnDebtResponse) -> OwnDebt:
             for t in reply.totals
         ],
         creditors=[
-            Creditor(c.creditor.name, ANSWER_NAMES.get(c.answer, ""), _when(c.confirm_time)) for c in reply.creditors
+            Creditor(c.creditor.name, ANSWER_NAMES.get(c.answer, UNKNOWN), _when(c.confirm_time))
+            for c in reply.creditors
         ],
         answered=reply.creditors_answered,
         missing=reply.creditors_missing,

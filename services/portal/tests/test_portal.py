@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2
-from gjeld_portal.sessions import Sessions
+from gjeld_portal.sessions import MAX_ANONYMOUS, Sessions
 from gjeld_tools.testing import CO_BORROWER, PERSON, MinGjeld, eventually, grant, look_up, report_demo
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -66,20 +66,35 @@ async def test_a_form_without_the_sessions_csrf_token_changes_nothing(min_gjeld:
     consent = await grant(min_gjeld.registry)
     withdraw = f"{min_gjeld.url}/samtykker/{consent.id}/trekk-tilbake"
     async with httpx.AsyncClient() as browser:
-        page = await min_gjeld.log_in(browser, PERSON)
+        await min_gjeld.log_in(browser, PERSON)
         token = csrf_token(await browser.get(f"{min_gjeld.url}/samtykker"))
+        # Every form, sent without the session's token, with another, or from another site: refused, nothing done.
         # Breaking it (checked_form not comparing the token) lets these through and withdraws the consent.
-        assert (await browser.post(withdraw, data={})).status_code == 403
-        assert (await browser.post(withdraw, data={"csrf_token": "forged"})).status_code == 403
-        from_elsewhere = await browser.post(
-            withdraw, data={"csrf_token": token}, headers={"origin": "https://evil.example"}
-        )
-        assert from_elsewhere.status_code == 403
+        forms = {
+            withdraw: {},
+            f"{min_gjeld.url}/kredittsperre": {"block": "on"},
+            f"{min_gjeld.url}/varsler": {"email_consent": "yes", "email": "kari@example.no", "language": "en"},
+            f"{min_gjeld.url}/sprak": {"language": "en"},
+            f"{min_gjeld.url}/logg-ut": {},
+        }
+        for url, fields in forms.items():
+            assert (await browser.post(url, data=fields)).status_code == 403, url
+            assert (await browser.post(url, data={**fields, "csrf_token": "forged"})).status_code == 403, url
+            for elsewhere in ({"origin": "https://evil.example"}, {"sec-fetch-site": "cross-site"}):
+                sent = await browser.post(url, data={**fields, "csrf_token": token}, headers=elsewhere)
+                assert sent.status_code == 403, (url, elsewhere)
         assert await consent_state(min_gjeld, consent.id) == consent_pb2.CONSENT_STATE_ACTIVE
+        still = await browser.get(f"{min_gjeld.url}/varsler")
+        assert still.status_code == 200 and "kari@example.no" not in still.text and "Varsler" in still.text
+        blocked = await browser.post(f"{min_gjeld.url}/kredittsperre", data={"csrf_token": token, "block": "maybe"})
+        assert blocked.status_code == 400  # a fraud control is switched only as asked, never by a malformed form
         done = await browser.post(withdraw, data={"csrf_token": token}, follow_redirects=True)
         assert done.status_code == 200 and "trukket tilbake" in done.text
-        assert page.status_code == 200
     assert await consent_state(min_gjeld, consent.id) == consent_pb2.CONSENT_STATE_WITHDRAWN
+    block = await min_gjeld.registry.consent().GetCreditBlock(
+        consent_service_pb2.GetCreditBlockRequest(), metadata=min_gjeld.registry.as_subject(PERSON)
+    )
+    assert not block.credit_block.blocked
 
 
 async def test_another_persons_letter_is_not_found(min_gjeld: MinGjeld) -> None:
@@ -113,6 +128,10 @@ async def test_a_session_after_logout_is_refused(min_gjeld: MinGjeld) -> None:
         token, cookies = csrf_token(page), dict(browser.cookies)
         out = await browser.post(f"{min_gjeld.url}/logg-ut", data={"csrf_token": token}, follow_redirects=True)
         assert str(out.url) == f"{min_gjeld.url}/utlogget" and "logget ut" in out.text
+        # On to ID-porten's end-session naming the client, never the ID token (its pid would stay in the history).
+        to_provider = out.history[0].headers["location"]
+        assert "/endsession?" in to_provider and "client_id=" in to_provider
+        assert "id_token_hint" not in to_provider and "eyJ" not in to_provider
     # The old cookie, replayed (as someone who copied it would): no page, and no form does anything.
     # Breaking it (log_out not ending the server's session) shows the pages and places the block here.
     async with httpx.AsyncClient(cookies=cookies) as replay:
@@ -130,16 +149,27 @@ def test_a_session_ends_when_idle_and_at_its_absolute_limit() -> None:
     moment = [0.0]
     clock: Callable[[], float] = lambda: moment[0]  # noqa: E731
     sessions = Sessions(idle=900, absolute=7200, clock=clock)
-    session = sessions.new()
+    session = sessions.logged_in(sessions.new(), PERSON)
     for _ in range(8):  # used every 14 minutes: alive, until two hours have passed
         moment[0] += 14 * 60
         assert sessions.get(session.id) is session
     moment[0] += 14 * 60
     assert sessions.get(session.id) is None  # 126 minutes: past the absolute limit
-    idle = sessions.new()
+    idle = sessions.logged_in(sessions.new(), PERSON)
     moment[0] += 901
     assert sessions.get(idle.id) is None
     # Breaking it (no absolute limit, or no idle limit) keeps these sessions alive above.
+    anonymous = sessions.new()
+    moment[0] += 601
+    assert sessions.get(anonymous.id) is None  # a browser that never logged in: ten minutes
+
+
+def test_a_flood_of_visits_logs_no_one_out() -> None:
+    sessions = Sessions(idle=900, absolute=7200)
+    person = sessions.logged_in(sessions.new(), PERSON)
+    for _ in range(MAX_ANONYMOUS + 50):
+        sessions.new()
+    assert sessions.get(person.id) is person and len(sessions) == MAX_ANONYMOUS + 1
 
 
 @pytest.mark.portal_settings(session_idle_seconds=0.5)
@@ -153,15 +183,38 @@ async def test_an_idle_session_is_sent_to_log_in_again(min_gjeld: MinGjeld) -> N
         assert (await browser.get(f"{min_gjeld.url}/brev", follow_redirects=False)).status_code == 303
 
 
-async def test_a_login_answer_for_another_browser_is_refused(min_gjeld: MinGjeld) -> None:
+async def provider_answer(min_gjeld: MinGjeld, browser: httpx.AsyncClient, person: str) -> dict[str, str]:
+    """Start a login in `browser` and let `person` log in at the provider, stopping before the way back: the
+    code and state the provider sends the browser back with."""
+    from urllib.parse import parse_qs, urlsplit
+
+    start = await browser.get(f"{min_gjeld.url}/logg-inn", follow_redirects=False)
+    asked = {k: v if k == "resource" else v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
+    back = await browser.post(f"{min_gjeld.idporten_url}/authorize", data={**asked, "pid": person})
+    return {key: values[0] for key, values in parse_qs(urlsplit(back.headers["location"]).query).items()}
+
+
+async def test_a_login_answer_is_taken_only_by_the_browser_that_asked(min_gjeld: MinGjeld) -> None:
     async with httpx.AsyncClient() as victim, httpx.AsyncClient() as attacker:
-        # The attacker starts a login, and gets the victim's browser to come back with the attacker's code.
-        start = await attacker.get(f"{min_gjeld.url}/logg-inn", follow_redirects=False)
-        assert start.status_code == 303
-        await victim.get(f"{min_gjeld.url}/", follow_redirects=False)
-        forged = await victim.get(f"{min_gjeld.url}/innlogget", params={"code": "x", "state": "y"})
+        # The attacker logs in as themselves and gets the victim's browser to come back with the attacker's answer
+        # (login CSRF: the victim would then act as the attacker). The victim has started a login of their own.
+        stolen = await provider_answer(min_gjeld, attacker, CO_BORROWER)
+        own = await provider_answer(min_gjeld, victim, PERSON)
+        # Three checks stop it: the state (bound to the victim's session), PKCE (the code to the attacker's
+        # verifier) and the ID token's nonce. Breaking all three (tried once) logs the victim in as the attacker here.
+        forged = await victim.get(f"{min_gjeld.url}/innlogget", params=stolen)
+        assert forged.status_code == 400
+        # The attacker's code with the victim's state: the code is bound to the attacker's PKCE verifier.
+        forged = await victim.get(f"{min_gjeld.url}/innlogget", params={**stolen, "state": own["state"]})
         assert forged.status_code == 400
         assert (await victim.get(f"{min_gjeld.url}/gjeld", follow_redirects=False)).status_code == 303
+        # An answer naming another issuer (RFC 9207, against mix-up) is refused too.
+        mixed = await provider_answer(min_gjeld, attacker, CO_BORROWER)
+        wrong = await attacker.get(f"{min_gjeld.url}/innlogget", params={**mixed, "iss": "https://evil.example"})
+        assert wrong.status_code == 400
+        # The attacker's own answer, in the attacker's browser, logs the attacker in.
+        again = await provider_answer(min_gjeld, attacker, CO_BORROWER)
+        assert (await attacker.get(f"{min_gjeld.url}/innlogget", params=again)).status_code == 303
 
 
 async def test_the_language_choice_goes_back_only_to_our_own_pages(min_gjeld: MinGjeld) -> None:
