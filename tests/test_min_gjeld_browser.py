@@ -124,6 +124,7 @@ async def test_a_person_uses_min_gjeld_in_a_browser(min_gjeld: MinGjeld, browser
     assert opened.headers["content-type"] == "application/pdf" and (await opened.body()).startswith(b"%PDF-")
 
     await page.get_by_role("link", name="Varsler").click()
+    await expect(page.get_by_text("Det siste brevet ditt ble sendt med: Digital postkasse.")).to_be_visible()
     await pages.check("varsler")
     await page.get_by_label("Jeg tillater at registeret sender brevene mine på e-post").check()
     await page.get_by_label("E-postadresse").fill("kari@example.no")

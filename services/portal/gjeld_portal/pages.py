@@ -330,8 +330,18 @@ class Portal:
         reply = await self.call(
             session, "notify", self.services.notify.GetContactPreferences, notify_pb.GetContactPreferencesRequest()
         )
+        latest = await self.call(
+            session, "notify", self.services.notify.ListOwnNotices, notify_pb.ListOwnNoticesRequest(page_size=1)
+        )
+        went = next((n.channel for n in latest.notices if n.channel), None)  # where the latest letter went
         return self.render(
-            request, session, "notices.html", status, preferences=reply.contact_preferences, problem=problem
+            request,
+            session,
+            "notices.html",
+            status,
+            preferences=reply.contact_preferences,
+            problem=problem,
+            latest_channel=went,
         )
 
     async def change_notices(self, request: Request) -> Response:
