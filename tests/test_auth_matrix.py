@@ -38,7 +38,7 @@ from gjeld_tools.testing import BANK, LENDER, PERSON, Method, Registry, discover
 
 STRANGER = "944555666"  # an organisation the operator has not admitted
 CERTIFICATE_AND_TOKEN = {"institution certificate + token", "institution certificate + bound token"}
-DELIVERY = {"institution certificate", *CERTIFICATE_AND_TOKEN}
+DELIVERY = {"institution certificate", "institution certificate + extract token", *CERTIFICATE_AND_TOKEN}
 ALLOWED: dict[str, set[str]] = {
     **{
         f"/gjeld.ingest.v1.IngestService/{m}": DELIVERY
@@ -48,6 +48,12 @@ ALLOWED: dict[str, set[str]] = {
         ).split()
     },
     "/gjeld.ingest.v1.IngestService/ListSubjectDebts": {"lookup's certificate"},
+    "/gjeld.ingest.v1.IngestService/ReadExtract": {"lookup's certificate"},
+    **{
+        f"/gjeld.lookup.v1.LookupService/{m}": {"institution certificate + extract token"}
+        for m in "SubmitCustomerList GetExtractOrder DownloadExtractPackage ConfirmExtractDeletion".split()
+    },
+    "/gjeld.lookup.v1.LookupService/RunExtractRound": {"operator token"},
     "/gjeld.ingest.v1.IngestService/FetchSnapshot": {"operator token"},
     "/gjeld.lookup.v1.LookupService/LookUpDebt": CERTIFICATE_AND_TOKEN,
     "/gjeld.lookup.v1.LookupService/GetOwnDebt": {"person token"},
@@ -204,6 +210,13 @@ def attempts(registry: Registry, tmp_path: Path, replay: tuple[tuple[str, str | 
         Attempt("institution certificate + token", "certificate", lender, lender_token, refused_by=NO_ENTERPRISE_CA),
         Attempt(
             "institution certificate + bound token", "certificate", lender, lender_bound, refused_by=NO_ENTERPRISE_CA
+        ),
+        Attempt(
+            "institution certificate + extract token",
+            "certificate",
+            lender,
+            per_audience(lambda aud: idp.institution(LENDER, ["gjeld:extract"], aud)),
+            refused_by=NO_ENTERPRISE_CA,
         ),
         Attempt("institution token", "token", None, lender_token),
         Attempt("a bound token without its certificate", "token", None, lender_bound),

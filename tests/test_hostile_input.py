@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from gjeld_shared.callers import SCOPE_EXTRACT, SCOPE_LOOKUP
 from gjeld_tools.connect import Credential
 from gjeld_tools.testing import BANK, DENIED, PERSON, Method, Registry, discover
 from google.protobuf import descriptor, descriptor_pool, message, message_factory
@@ -27,7 +28,7 @@ UNDECODABLE = {
 def callers(registry: Registry) -> list[Credential]:
     """The valid credentials: one of them opens each RPC (the auth matrix shows which)."""
     return [
-        registry.as_institution(BANK),
+        registry.as_institution(BANK, scopes=(SCOPE_LOOKUP, SCOPE_EXTRACT)),
         registry.as_subject(PERSON),
         registry.as_operator(),
         registry.as_service("lookup"),

@@ -16,6 +16,8 @@ from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld.lookup.v1 import lookup_service_pb2
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
 from gjeld.type.v1 import identity_pb2
+from gjeld_lookup.extracts import quarter_of, today
+from gjeld_shared.callers import SCOPE_EXTRACT
 from gjeld_shared.identity_numbers import SubjectKeys, dump_subject_keys
 from gjeld_shared.rekey import rekey_database
 from gjeld_tools import devstack
@@ -51,6 +53,7 @@ CIPHERTEXTS = (
     "ingest.debts.debtor_encrypted",
     "lookup.notice_outbox.subject_encrypted",
     "notify.notices.subject_encrypted",
+    "lookup.extract_order_parts.numbers_encrypted",
 )
 
 
@@ -122,6 +125,21 @@ async def test_the_index_and_encryption_keys_rotate_and_everything_is_found_agai
         metadata=person,
     )
     await look_up(registry)
+    extract = registry.as_institution(BANK, scopes=(SCOPE_EXTRACT,))
+    listed_header = lookup_service_pb2.CustomerListHeader(quarter=quarter_of(today()))
+    order = (
+        await registry.lookup().SubmitCustomerList(
+            iter(
+                [
+                    lookup_service_pb2.SubmitCustomerListRequest(header=listed_header),
+                    lookup_service_pb2.SubmitCustomerListRequest(
+                        numbers=lookup_service_pb2.CustomerNumbers(identity_numbers=[PERSON, CO_BORROWER])
+                    ),
+                ]
+            ),
+            metadata=extract,
+        )
+    ).order
 
     async def notice_delivered() -> bool:
         reply = await registry.notify().ListOwnNotices(notify_service_pb2.ListOwnNoticesRequest(), metadata=person)
@@ -172,6 +190,11 @@ async def test_the_index_and_encryption_keys_rotate_and_everything_is_found_agai
         notify_service_pb2.GetContactPreferencesRequest(), metadata=person
     )
     assert preferences.contact_preferences.email_address == "person@example.org"
+    # The list handed in before the rotation is read with the new key: the round finds both customers.
+    cut = await registry.lookup().RunExtractRound(
+        lookup_service_pb2.RunExtractRoundRequest(), metadata=registry.as_operator()
+    )
+    assert [(o.id, o.customer_count) for o in cut.orders] == [(order.id, 2)]
     # A retry of a delivery from before the rotation still matches its digest: the first receipt, not a refusal.
     assert (await report_demo(registry, "before-rotation")).delivery.id == receipt.delivery.id
     # The old encryption key leaves the file: what was encrypted under it has been re-encrypted.

@@ -21,7 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .callers import SCOPE_LOOKUP, Caller, InstitutionCaller, OperatorCaller, ServiceCaller, SubjectCaller
+from .callers import (
+    SCOPE_EXTRACT,
+    SCOPE_LOOKUP,
+    Caller,
+    InstitutionCaller,
+    OperatorCaller,
+    ServiceCaller,
+    SubjectCaller,
+)
 from .certificates import InstitutionPeer, Peer, ServicePeer
 from .errors import PermissionDenied, Unauthenticated
 from .tokens import BoundInstitution, TokenVerifier, Verified
@@ -164,5 +172,6 @@ class Nobody:
 DELIVERING_INSTITUTIONS = Institutions(certificate=True)
 LOOKING_UP_INSTITUTIONS = Institutions(certificate=True, scope=SCOPE_LOOKUP)
 CONSENTING_INSTITUTIONS = Institutions(scope=SCOPE_LOOKUP)
+EXTRACTING_INSTITUTIONS = Institutions(certificate=True, scope=SCOPE_EXTRACT)
 SUBJECTS = Subjects()
 OPERATORS = Operators()

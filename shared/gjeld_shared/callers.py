@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from .errors import PermissionDenied, Unauthenticated
 
 SCOPE_LOOKUP = "gjeld:lookup"
+# An institution orders score-model extracts about its own customers (DOM-11).
+SCOPE_EXTRACT = "gjeld:extract"
 # What the operator's identity provider grants the registry's staff (their other roles do not reach gjeld).
 SCOPE_OPERATE = "gjeld:operate"
 

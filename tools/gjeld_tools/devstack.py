@@ -27,7 +27,7 @@ from gjeld_shared.tokens import Provider
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from .dev_identity import ISSUERS, PORTAL_CLIENT, DevelopmentIdentityProviders, audience
-from .dev_pki import WORKLOAD_ID_PREFIX, DevelopmentPki, write_secret
+from .dev_pki import REGISTRY_ORGANIZATION, WORKLOAD_ID_PREFIX, DevelopmentPki, write_secret
 
 SERVICES = ("ingest", "consent", "notify", "lookup")  # lookup last: it calls the others
 # Min gjeld, the person's pages: HTTP for browsers, a client of lookup, consent and notify (as the person).
@@ -101,6 +101,11 @@ class DataFolder:
         """A service's own keys for identity numbers at rest: no service can read what another holds."""
         return self.secrets / service / "subject-keys.json"
 
+    @property
+    def extract_signing_key(self) -> Path:
+        """lookup's key that signs score-model packages' manifests (DOM-11)."""
+        return self.secrets / "lookup" / "extract-signing-key.pem"
+
     def ensure_secrets(self) -> None:
         """Create the development secrets once, and reuse them: certificates, identity providers, subject keys."""
         self.secrets.mkdir(parents=True, exist_ok=True)
@@ -111,6 +116,10 @@ class DataFolder:
             path = self.subject_keys(service)
             if not path.exists():
                 write_secret(path, dump_subject_keys(SubjectKeys.generate()).encode())
+        if not self.extract_signing_key.exists():
+            from gjeld_lookup.extracts import generate_signing_key
+
+            write_secret(self.extract_signing_key, generate_signing_key())
 
 
 def start_postgres(pgdata: Path) -> Any:
@@ -241,6 +250,9 @@ def service_env(
     if service in TAKES_INSTITUTION_CERTIFICATES:
         env["GJELD_INSTITUTION_CA_FILE"] = str(pki.enterprise_ca)
         env["GJELD_INSTITUTION_CRL_FILE"] = str(pki.enterprise_crl)
+    if service == "lookup":
+        env["GJELD_EXTRACT_SIGNING_KEY_FILE"] = str(folder.extract_signing_key)
+        env["GJELD_REGISTRY_ORGANIZATION_NUMBER"] = REGISTRY_ORGANIZATION
     if service in CALLS_INSTITUTIONS:
         registry = pki.registry()
         env["GJELD_REGISTRY_CERTIFICATE_FILE"] = str(registry.certificate_file)

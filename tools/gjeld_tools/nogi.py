@@ -10,24 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, BinaryIO
 
 import ijson
 from gjeld.ingest.v1 import ingest_pb2
 from gjeld.type.v1 import debt_pb2, identity_pb2, money_pb2
+from gjeld_shared.nogi import CO_BORROWER, PERIODS, TYPES, loan_of
 
-CO_BORROWER = {
-    0: debt_pb2.CO_BORROWER_ROLE_SOLE_DEBTOR,
-    1: debt_pb2.CO_BORROWER_ROLE_IS_CO_BORROWER,
-    2: debt_pb2.CO_BORROWER_ROLE_HAS_CO_BORROWER,
-}
-PERIODS = {
-    "MONTHLY": debt_pb2.INSTALLMENT_CHARGE_PERIOD_MONTHLY,
-    "QUARTERLY": debt_pb2.INSTALLMENT_CHARGE_PERIOD_QUARTERLY,
-    "HALF-YEARLY": debt_pb2.INSTALLMENT_CHARGE_PERIOD_HALF_YEARLY,
-    "YEARLY": debt_pb2.INSTALLMENT_CHARGE_PERIOD_YEARLY,
-}
 # Our field names (the last parts of a violation's path) and NOGI's.
 FIELD_NAMES = {
     "account_id": "accountID",
@@ -43,7 +33,6 @@ FIELD_NAMES = {
     "nominal_interest_rate_bp": "nominalInterestRate",
     "installment_charges": "installmentCharges",
 }
-TYPES = {"repayment_loan": "repaymentLoan", "credit_facility": "creditFacility", "charge_card": "chargeCard"}
 
 
 @dataclass(frozen=True)
@@ -148,42 +137,6 @@ def location(path: str, customer: int, loan: int) -> str:
         return f"customers[{customer}].customerID"
     parts = [p for p in rest.split(".") if p and p not in TYPES and p not in ("minor_units", "monthly_amount")]
     return f"{here}.{FIELD_NAMES.get(parts[0], parts[0])}" if parts else here
-
-
-def _minor(amount: money_pb2.Money) -> int:
-    return int(amount.minor_units)
-
-
-def loan_of(message: ingest_pb2.Debt) -> dict[str, Any]:
-    """A registered debt as a NOGI loan."""
-    role = {v: k for k, v in CO_BORROWER.items()}[message.co_borrower_role]
-    kind = message.WhichOneof("terms")
-    loan: dict[str, Any] = {"type": TYPES[str(kind)], "accountID": message.account_id}
-    loan["timestamp"] = message.extract_time.ToDatetime(UTC).isoformat().replace("+00:00", "Z")
-    terms = getattr(message, str(kind))
-    if kind == "repayment_loan":
-        loan.update(
-            originalBalance=_minor(terms.original_balance),
-            balance=_minor(terms.balance),
-            terms=terms.remaining_term_months,
-        )
-    elif kind == "credit_facility":
-        loan["creditLimit"] = _minor(terms.credit_limit)
-    if kind != "repayment_loan":
-        loan.update(
-            interestBearingBalance=_minor(terms.interest_bearing_balance),
-            nonInterestBearingBalance=_minor(terms.non_interest_bearing_balance),
-        )
-    if kind != "charge_card":
-        loan.update(
-            nominalInterestRate=terms.nominal_interest_rate_bp,
-            installmentCharges=_minor(terms.installment_charges.monthly_amount),
-        )
-        periods = {v: k for k, v in PERIODS.items()}
-        if terms.installment_charges.period in periods:
-            loan["installmentChargePeriod"] = periods[terms.installment_charges.period]
-    loan["coBorrower"] = role
-    return loan
 
 
 def delivery(provider_number: str, debts: Iterable[ingest_pb2.Debt]) -> dict[str, Any]:

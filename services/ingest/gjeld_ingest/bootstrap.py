@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from .adapters import PROTECTED, CalledCreditors, IngestUnitOfWork
 from .entrypoints import ACCESS, IngestServicer
+from .extracts import ExtractReads, ExtractUnitOfWork
 from .service_layer import Ingest, SnapshotFetches
 from .settings import IngestSettings
 from .staging import DeliveryUnitOfWork
@@ -32,7 +33,9 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
             parts.tracer_provider.get_tracer(__name__),
         )
         fetches = SnapshotFetches(ingest, parts.directory, creditors, settings.delivery_pause_seconds)
-        servicer = IngestServicer(ingest, fetches, parts.directory, parts.pages, settings.delivery_pause_seconds)
+        # A round's read waits on lookup between orders, each within the pause a delivery may take.
+        reads = ExtractReads(lambda: ExtractUnitOfWork(parts.engine, settings.delivery_pause_seconds), parts.keys)
+        servicer = IngestServicer(ingest, fetches, parts.directory, parts.pages, reads, settings.delivery_pause_seconds)
         # Empty: no daily round (operators fetch with FetchSnapshot alone).
         fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc) if settings.snapshot_fetch_time_utc else None
         return Wiring(

@@ -9,13 +9,15 @@ from typing import Any
 import grpc
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld.ingest.v1 import ingest_service_pb2_grpc
+from gjeld.type.v1 import identity_pb2
 from gjeld_shared import fields, paging
 from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, Rule, Services
 from gjeld_shared.callers import require_institution
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory
+from gjeld_shared.timestamps import to_proto
 
-from . import domain
+from . import domain, extracts
 from .convert import (
     STRICTNESS_FROM_PROTO,
     Reading,
@@ -32,8 +34,34 @@ from .service_layer import Ingest, Outcome, SnapshotFetches, paced
 MAX_RECORDS = 10_000  # per message
 MAX_REQUEST_ID = 64
 MAX_HANDOVER_ACCOUNTS = 100_000
+MAX_EXTRACT_CREDITORS = 100
+MAX_LISTED_PER_MESSAGE = 10_000
 
 Reader = Callable[[Sequence[Any], int, bytes, Reading], Part]
+
+
+def _asked(request: pb.ReadExtractRequest) -> extracts.Asked:
+    """One message of a round's read, checked (the caller is lookup, but a bad message is still named)."""
+    violations = Violations()
+    part = request.WhichOneof("part")
+    if part == "order":
+        order_id = fields.uuid_of("order.order_id", request.order.order_id, "an order id")
+        creditors = tuple(c.value for c in request.order.creditors)
+        if not creditors or len(creditors) > MAX_EXTRACT_CREDITORS:
+            violations.add("order.creditors", f"must name 1 to {MAX_EXTRACT_CREDITORS} institutions")
+        violations.raise_if_any()
+        return extracts.OrderStart(order_id, creditors)
+    if part == "customers":
+        subjects = request.customers.subjects
+        if len(subjects) > MAX_LISTED_PER_MESSAGE:
+            violations.add("customers.subjects", f"must hold at most {MAX_LISTED_PER_MESSAGE:,}")
+        for i, subject in enumerate(subjects):
+            fields.identity_number(violations, f"customers.subjects[{i}].value", subject.value)
+        violations.raise_if_any()
+        return extracts.Listed(tuple(s.value for s in subjects))
+    if part == "end":
+        return extracts.OrderEnd()
+    raise InvalidArgument([FieldViolation("part", "must be an order, customers or an end")])
 
 
 def _header(kind: DeliveryKind, first: Any) -> DeliveryHeader:
@@ -88,6 +116,7 @@ ACCESS: dict[str, Rule] = {
     "ProposeHandover": DELIVERING_INSTITUTIONS,
     "AcceptHandover": DELIVERING_INSTITUTIONS,
     "ListSubjectDebts": Services("lookup"),
+    "ReadExtract": Services("lookup"),
     "FetchSnapshot": OPERATORS,
 }
 
@@ -99,10 +128,12 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         fetches: SnapshotFetches,
         directory: InstitutionDirectory,
         pages: paging.PageTokens,
+        extract_reads: extracts.ExtractReads,
         pause: float = 30.0,
     ) -> None:
-        # The longest a streamed delivery may pause between two messages.
+        # The longest a streamed delivery (or a round's reader) may pause between two messages.
         self._pause = pause
+        self._extract_reads = extract_reads
         self._ingest = ingest
         self._fetches = fetches
         self._pages = pages
@@ -264,6 +295,35 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         return pb.ListDebtsResponse(
             debts=[debt_to_proto(d, self._directory) for d in page.debts], next_page_token=token
         )
+
+    async def ReadExtract(
+        self,
+        request_iterator: AsyncIterator[pb.ReadExtractRequest],
+        context: grpc.aio.ServicerContext[pb.ReadExtractRequest, pb.ReadExtractResponse],
+    ) -> AsyncIterator[pb.ReadExtractResponse]:
+        async def asked() -> AsyncIterator[extracts.Asked]:
+            async for request in paced(request_iterator, self._pause):
+                yield _asked(request)
+
+        async for answer in self._extract_reads.read(asked()):
+            if isinstance(answer, datetime):
+                yield pb.ReadExtractResponse(snapshot_time=to_proto(answer))
+            elif isinstance(answer, extracts.Customers):
+                customers = [
+                    pb.ExtractCustomer(
+                        subject=identity_pb2.NationalIdentityNumber(value=subject),
+                        debts=[debt_to_proto(d, self._directory) for d in held],
+                    )
+                    for subject, held in answer.customers
+                ]
+                yield pb.ReadExtractResponse(customers=pb.ExtractCustomers(customers=customers))
+            else:
+                read = pb.ExtractOrderRead(
+                    order_id=str(answer.order_id),
+                    customer_count=answer.customer_count,
+                    not_customer_count=answer.not_customer_count,
+                )
+                yield pb.ReadExtractResponse(read=read)
 
     async def ListSubjectDebts(
         self,

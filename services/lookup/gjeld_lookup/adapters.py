@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,8 +28,10 @@ from gjeld_shared.errors import GjeldError, PermissionDenied, Unavailable
 from gjeld_shared.institutions import Institution
 from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
+from gjeld_shared.timestamps import from_proto
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ColumnElement,
@@ -42,6 +44,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    delete,
     func,
     select,
     text,
@@ -101,9 +104,69 @@ outbox = Table(
 )
 
 # What holds identity numbers, for `python -m gjeld_lookup rekey` after a key rotation.
+extract_orders = Table(
+    "extract_orders",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("institution", String(16), nullable=False),
+    Column("quarter", String(7), nullable=False),
+    # ordered → cutting (claimed by a round) → delivered → deleted; or failed (the list could not be read).
+    Column("state", String(16), nullable=False),
+    Column("request_id", String(64)),
+    Column("submit_time", DateTime(timezone=True), nullable=False),
+    Column("listed_count", BigInteger, nullable=False),
+    Column("invalid_count", BigInteger, nullable=False),
+    Column("duplicate_count", BigInteger, nullable=False),
+    Column("customer_count", BigInteger),
+    Column("not_customer_count", BigInteger),
+    Column("failure", Text, nullable=False, server_default=""),
+    Column("round_id", UUID(as_uuid=True)),
+    Column("package_id", UUID(as_uuid=True)),
+    Column("snapshot_time", DateTime(timezone=True)),
+    Column("record_count", BigInteger),
+    Column("sha256", LargeBinary),
+    Column("size", BigInteger),
+    Column("delete_deadline", DateTime(timezone=True)),
+    Column("delete_time", DateTime(timezone=True)),
+    Column("deletion_confirmed", Boolean, nullable=False, server_default="false"),
+    # One order waiting per institution; a retried hand-in finds its order by request id.
+    Index(
+        "extract_orders_waiting",
+        "institution",
+        unique=True,
+        postgresql_where=text("state IN ('ordered', 'cutting')"),
+    ),
+    Index(
+        "extract_orders_by_request",
+        "institution",
+        "request_id",
+        unique=True,
+        postgresql_where=text("request_id IS NOT NULL"),
+    ),
+)
+
+# An order's list, encrypted with lookup's subject keys, in parts of at most 10,000 numbers (one a line).
+extract_order_parts = Table(
+    "extract_order_parts",
+    metadata,
+    Column("order_id", UUID(as_uuid=True), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column("numbers_encrypted", LargeBinary, nullable=False),
+)
+
+# A package's bytes (gzipped NOGI JSON), in pieces of at most 1 MiB, until it is deleted.
+extract_package_chunks = Table(
+    "extract_package_chunks",
+    metadata,
+    Column("order_id", UUID(as_uuid=True), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
 PROTECTED = (
     Protected(disclosures, hashes=("subject_index", "request_digest")),
     Protected(outbox, ciphertexts=("subject_encrypted",)),
+    Protected(extract_order_parts, ciphertexts=("numbers_encrypted",)),
 )
 
 
@@ -295,13 +358,144 @@ def disclosure_from_row(row: Any) -> Disclosure:
     )
 
 
+class ExtractStore:
+    """Extract orders, their lists and their packages, within a transaction the caller holds."""
+
+    WAITING = ("ordered", "cutting")
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def order(self, order_id: uuid.UUID, institution: str | None = None) -> Any | None:
+        query = select(extract_orders).where(extract_orders.c.id == order_id)
+        if institution is not None:
+            query = query.where(extract_orders.c.institution == institution)
+        return (await self._db.execute(query)).first()
+
+    async def of_request(self, institution: str, request_id: str) -> Any | None:
+        query = select(extract_orders).where(
+            extract_orders.c.institution == institution, extract_orders.c.request_id == request_id
+        )
+        return (await self._db.execute(query)).first()
+
+    async def serialize(self, institution: str) -> None:
+        """One hand-in at a time per institution (the limits are checked and the order added in one step)."""
+        await self._db.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"extract:{institution}"))))
+
+    async def waiting(self, institution: str) -> Any | None:
+        query = select(extract_orders).where(
+            extract_orders.c.institution == institution, extract_orders.c.state.in_(self.WAITING)
+        )
+        return (await self._db.execute(query)).first()
+
+    async def rounds_in(self, institution: str, year: int) -> int:
+        """The rounds the institution took part in during `year`."""
+        start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+        query = select(func.count()).where(
+            extract_orders.c.institution == institution,
+            extract_orders.c.snapshot_time >= start,
+            extract_orders.c.snapshot_time < end,
+        )
+        return int((await self._db.execute(query)).scalar_one())
+
+    async def add(self, values: dict[str, Any], parts: Sequence[bytes]) -> Any:
+        row = (await self._db.execute(insert(extract_orders).values(**values).returning(extract_orders))).one()
+        if parts:
+            await self._db.execute(
+                insert(extract_order_parts),
+                [{"order_id": row.id, "part": i, "numbers_encrypted": blob} for i, blob in enumerate(parts)],
+            )
+        return row
+
+    async def due_before(self, quarter: str) -> bool:
+        """Whether an order of a quarter before `quarter` waits for its round."""
+        query = select(extract_orders.c.id).where(
+            extract_orders.c.state == "ordered", extract_orders.c.quarter < quarter
+        )
+        return (await self._db.execute(query.limit(1))).first() is not None
+
+    async def claim(self, round_id: uuid.UUID) -> list[Any]:
+        """Every order waiting, now the round's (one round at a time takes them)."""
+        waiting = (
+            select(extract_orders.c.id)
+            .where(extract_orders.c.state == "ordered")
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        claimed = (
+            update(extract_orders)
+            .where(extract_orders.c.id.in_(waiting))
+            .values(state="cutting", round_id=round_id)
+            .returning(extract_orders)
+        )
+        return sorted((await self._db.execute(claimed)).all(), key=lambda row: (row.submit_time, row.id))
+
+    async def parts(self, order_id: uuid.UUID) -> list[bytes]:
+        query = (
+            select(extract_order_parts.c.numbers_encrypted)
+            .where(extract_order_parts.c.order_id == order_id)
+            .order_by(extract_order_parts.c.part)
+        )
+        return list((await self._db.execute(query)).scalars())
+
+    async def add_chunk(self, order_id: uuid.UUID, seq: int, data: bytes) -> None:
+        await self._db.execute(insert(extract_package_chunks).values(order_id=order_id, seq=seq, data=data))
+
+    async def chunk(self, order_id: uuid.UUID, seq: int) -> bytes | None:
+        query = select(extract_package_chunks.c.data).where(
+            extract_package_chunks.c.order_id == order_id, extract_package_chunks.c.seq == seq
+        )
+        found: bytes | None = (await self._db.execute(query)).scalar_one_or_none()
+        return found
+
+    async def delivered(self, order_id: uuid.UUID, values: dict[str, Any]) -> Any:
+        done = (
+            update(extract_orders)
+            .where(extract_orders.c.id == order_id, extract_orders.c.state == "cutting")
+            .values(state="delivered", **values)
+            .returning(extract_orders)
+        )
+        return (await self._db.execute(done)).one()
+
+    async def release(self, round_id: uuid.UUID) -> None:
+        """A round that failed: its orders wait again, and what it cut of their packages is gone."""
+        cut = select(extract_orders.c.id).where(
+            extract_orders.c.round_id == round_id, extract_orders.c.state == "cutting"
+        )
+        await self._db.execute(delete(extract_package_chunks).where(extract_package_chunks.c.order_id.in_(cut)))
+        await self._db.execute(
+            update(extract_orders)
+            .where(extract_orders.c.round_id == round_id, extract_orders.c.state == "cutting")
+            .values(state="ordered", round_id=None)
+        )
+
+    async def deleted(self, order_id: uuid.UUID, when: datetime, confirmed: bool) -> Any | None:
+        await self._db.execute(delete(extract_package_chunks).where(extract_package_chunks.c.order_id == order_id))
+        done = (
+            update(extract_orders)
+            .where(extract_orders.c.id == order_id, extract_orders.c.state == "delivered")
+            .values(state="deleted", delete_time=when, deletion_confirmed=confirmed)
+            .returning(extract_orders)
+        )
+        return (await self._db.execute(done)).first()
+
+    async def past_deadline(self, when: datetime) -> list[uuid.UUID]:
+        query = select(extract_orders.c.id).where(
+            extract_orders.c.state == "delivered", extract_orders.c.delete_deadline <= when
+        )
+        return list((await self._db.execute(query)).scalars())
+
+
 class DisclosureUnitOfWork(UnitOfWork):
-    """One transaction of lookup's use cases, with its store: the disclosure log and the outbox of letters."""
+    """One transaction of lookup's use cases, with its stores: the disclosure log and the outbox of letters, and
+    the score-model extracts."""
 
     disclosures: DisclosureLog
+    extracts: ExtractStore
 
     def bind(self, connection: AsyncConnection) -> None:
         self.disclosures = DisclosureLog(connection)
+        self.extracts = ExtractStore(connection)
 
 
 class Registry:
@@ -356,6 +550,10 @@ class Registry:
             raise _unavailable("ingest", error) from None
         return [debt for debt in map(convert.debt_from_proto, reply.debts) if debt is not None]
 
+    def read_round(self) -> RoundReader:
+        """ingest's read of an extract round: one snapshot for every order, read one order at a time."""
+        return RoundReader(self._ingest.ReadExtract())
+
     async def send_letter(self, disclosure_id: str, subject: str, letter: bytes, timeout: float) -> None:
         """Hand a copy letter (as the outbox keeps it, notify's message) to notify."""
         await self._notify.EnqueueNotice(
@@ -370,6 +568,52 @@ class Registry:
     async def close(self) -> None:
         for channel in self._channels:
             await channel.close()
+
+
+class RoundReader:
+    """lookup's side of ingest's ReadExtract: the instant, then each order's customers as ingest reads them."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    async def instant(self) -> datetime:
+        try:
+            reply = await self._call.read()
+        except grpc.RpcError as error:
+            raise _unavailable("ingest", error) from None
+        return from_proto(reply.snapshot_time)
+
+    async def order(
+        self, order_id: uuid.UUID, creditors: Sequence[str], listed: AsyncIterator[list[str]]
+    ) -> AsyncIterator[ingest_service_pb2.ExtractCustomer | ingest_service_pb2.ExtractOrderRead]:
+        """The order's customers with their debts (ingest's own messages: a package is written from them), then
+        its counts last."""
+        start = ingest_service_pb2.ExtractOrderStart(
+            order_id=str(order_id), creditors=[identity_pb2.OrganizationNumber(value=c) for c in creditors]
+        )
+        try:
+            await self._call.write(ingest_service_pb2.ReadExtractRequest(order=start))
+            async for numbers in listed:
+                subjects = [identity_pb2.NationalIdentityNumber(value=n) for n in numbers]
+                await self._call.write(
+                    ingest_service_pb2.ReadExtractRequest(
+                        customers=ingest_service_pb2.ListedCustomers(subjects=subjects)
+                    )
+                )
+            await self._call.write(ingest_service_pb2.ReadExtractRequest(end=ingest_service_pb2.ExtractOrderEnd()))
+            while True:
+                reply = await self._call.read()
+                if reply.WhichOneof("part") == "read":
+                    yield reply.read
+                    return
+                for customer in reply.customers.customers:
+                    yield customer
+        except grpc.RpcError as error:
+            raise _unavailable("ingest", error) from None
+
+    async def close(self) -> None:
+        await self._call.done_writing()
+        self._call.cancel()
 
 
 class LiveCreditors:

@@ -13,7 +13,8 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry
 from .entrypoints import ACCESS, LookupServicer
-from .service_layer import Lookups
+from .extracts import ManifestSigner
+from .service_layer import Extracts, Lookups
 from .settings import LookupSettings
 
 NAME = "lookup"
@@ -38,18 +39,28 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             parts.tracer_provider.get_tracer(__name__),
             settings.max_relay_attempts,
         )
+        extracts = Extracts(
+            lambda: DisclosureUnitOfWork(parts.engine),
+            parts.keys,
+            registry,
+            ManifestSigner(settings.extract_signing_key_file.read_bytes()),
+            settings.registry_organization_number,
+        )
         return Wiring(
             [
                 registration(
                     lookup_service_pb2,
                     "LookupService",
                     lookup_service_pb2_grpc.add_LookupServiceServicer_to_server,
-                    LookupServicer(lookups, parts.directory, settings.default_max_wait_seconds, parts.pages),
+                    LookupServicer(lookups, parts.directory, settings.default_max_wait_seconds, parts.pages, extracts),
                     ACCESS,
                 )
             ],
             protected=PROTECTED,
-            background=[lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds)],
+            background=[
+                lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds),
+                lambda stopping: extracts.run_housekeeping(stopping, settings.extract_housekeeping_interval_seconds),
+            ],
             on_close=[registry.close, live.close],
         )
 

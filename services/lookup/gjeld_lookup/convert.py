@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from gjeld.ingest.v1 import ingest_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.notify.v1 import notify_pb2
-from gjeld.type.v1 import debt_pb2, money_pb2
+from gjeld.type.v1 import debt_pb2, identity_pb2, money_pb2
 from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
 from gjeld_shared.timestamps import from_proto, to_proto
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -302,3 +303,31 @@ def set_aside_letter_to_proto(letter: SetAsideLetter) -> lookup_pb2.FailedCopyLe
     if letter.fail_time is not None:
         message.fail_time.CopyFrom(to_proto(letter.fail_time))
     return message
+
+
+EXTRACT_STATES = {
+    "ordered": lookup_pb2.EXTRACT_ORDER_STATE_ORDERED,
+    "cutting": lookup_pb2.EXTRACT_ORDER_STATE_ORDERED,
+    "delivered": lookup_pb2.EXTRACT_ORDER_STATE_DELIVERED,
+    "failed": lookup_pb2.EXTRACT_ORDER_STATE_FAILED,
+    "deleted": lookup_pb2.EXTRACT_ORDER_STATE_DELETED,
+}
+
+
+def extract_order_to_proto(row: Any, manifest: lookup_pb2.ExtractManifest | None) -> lookup_pb2.ExtractOrder:
+    order = lookup_pb2.ExtractOrder(
+        id=str(row.id),
+        institution=identity_pb2.OrganizationNumber(value=row.institution),
+        quarter=row.quarter,
+        state=EXTRACT_STATES[row.state],
+        submit_time=to_proto(row.submit_time),
+        listed_count=row.listed_count,
+        invalid_count=row.invalid_count,
+        duplicate_count=row.duplicate_count,
+        customer_count=row.customer_count or 0,
+        not_customer_count=row.not_customer_count or 0,
+        failure=row.failure,
+    )
+    if manifest is not None:
+        order.manifest.CopyFrom(manifest)
+    return order

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2_grpc
 from gjeld.lookup.v1 import lookup_service_pb2 as pb
 from gjeld_shared import fields, paging
-from gjeld_shared.access import LOOKING_UP_INSTITUTIONS, OPERATORS, SUBJECTS, Rule
+from gjeld_shared.access import EXTRACTING_INSTITUTIONS, LOOKING_UP_INSTITUTIONS, OPERATORS, SUBJECTS, Rule
 from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.clients import deadline
-from gjeld_shared.errors import Violations
+from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory
-from gjeld_shared.timestamps import now
+from gjeld_shared.timestamps import now, to_proto
 
-from . import convert
+from . import convert, extracts
 from .domain import Purpose
-from .service_layer import Lookups
+from .service_layer import Extracts, Lookups
 
 PURPOSE_FROM_PROTO = {
     lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT: Purpose.CREDIT_ASSESSMENT,
@@ -45,13 +46,28 @@ ACCESS: dict[str, Rule] = {
     "ListOwnDisclosures": SUBJECTS,
     "ListFailedCopyLetters": OPERATORS,
     "RetryFailedCopyLetter": OPERATORS,
+    "SubmitCustomerList": EXTRACTING_INSTITUTIONS,
+    "GetExtractOrder": EXTRACTING_INSTITUTIONS,
+    "DownloadExtractPackage": EXTRACTING_INSTITUTIONS,
+    "ConfirmExtractDeletion": EXTRACTING_INSTITUTIONS,
+    "RunExtractRound": OPERATORS,
 }
+MAX_LISTED_PER_MESSAGE = 10_000
+MAX_LIST_FILE_PART = 1 << 20
+MAX_LISTED = 5_000_000  # lines in one list: more than any institution has customers
+MAX_REQUEST_ID = 64
 
 
 class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
     def __init__(
-        self, lookups: Lookups, directory: InstitutionDirectory, default_wait: float, pages: paging.PageTokens
+        self,
+        lookups: Lookups,
+        directory: InstitutionDirectory,
+        default_wait: float,
+        pages: paging.PageTokens,
+        extracts: Extracts,
     ) -> None:
+        self._extracts = extracts
         self._lookups = lookups
         self._directory = directory
         self._pages = pages
@@ -150,3 +166,89 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         disclosure_id = fields.uuid_of("disclosure_id", request.disclosure_id, "a disclosure id")
         letter = await self._lookups.put_back_letter(disclosure_id)
         return pb.RetryFailedCopyLetterResponse(copy_letter=convert.set_aside_letter_to_proto(letter))
+
+    async def SubmitCustomerList(
+        self,
+        request_iterator: AsyncIterator[pb.SubmitCustomerListRequest],
+        context: grpc.aio.ServicerContext[pb.SubmitCustomerListRequest, pb.SubmitCustomerListResponse],
+    ) -> pb.SubmitCustomerListResponse:
+        institution = require_institution().organization_number
+        requests = aiter(request_iterator)
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("part") != "header":
+            raise InvalidArgument([FieldViolation("header", "the first message must be the header")])
+        header = first.header
+        violations = Violations()
+        if len(header.request_id) > MAX_REQUEST_ID:
+            violations.add("header.request_id", f"must be at most {MAX_REQUEST_ID} characters")
+        violations.raise_if_any()
+        report, failure = extracts.ListReport(), ""
+        file = extracts.ListFileReader(report)
+        try:
+            async for message in requests:
+                part = message.WhichOneof("part")
+                if part == "numbers":
+                    if len(message.numbers.identity_numbers) > MAX_LISTED_PER_MESSAGE:
+                        violations.add("numbers.identity_numbers", f"must hold at most {MAX_LISTED_PER_MESSAGE:,}")
+                    for number in message.numbers.identity_numbers:
+                        report.add(number[:32])
+                elif part == "list_file":
+                    if len(message.list_file) > MAX_LIST_FILE_PART:
+                        violations.add("list_file", "must be at most 1 MiB in one message")
+                    else:
+                        file.feed(message.list_file)
+                else:
+                    violations.add("header", "only the first message is the header")
+                if report.listed > MAX_LISTED:
+                    violations.add("numbers", f"a list holds at most {MAX_LISTED:,} lines")
+                violations.raise_if_any()
+            file.finish()
+        except extracts.UnreadableList as unreadable:
+            failure = str(unreadable)
+        row = await self._extracts.submit(institution, header.quarter, header.request_id, report, failure)
+        return pb.SubmitCustomerListResponse(order=convert.extract_order_to_proto(row, self._extracts.manifest(row)))
+
+    async def GetExtractOrder(
+        self,
+        request: pb.GetExtractOrderRequest,
+        context: grpc.aio.ServicerContext[pb.GetExtractOrderRequest, pb.GetExtractOrderResponse],
+    ) -> pb.GetExtractOrderResponse:
+        institution = require_institution().organization_number
+        row = await self._extracts.order(institution, fields.uuid_of("order_id", request.order_id, "an order id"))
+        return pb.GetExtractOrderResponse(order=convert.extract_order_to_proto(row, self._extracts.manifest(row)))
+
+    async def DownloadExtractPackage(
+        self,
+        request: pb.DownloadExtractPackageRequest,
+        context: grpc.aio.ServicerContext[pb.DownloadExtractPackageRequest, pb.DownloadExtractPackageResponse],
+    ) -> AsyncIterator[pb.DownloadExtractPackageResponse]:
+        institution = require_institution().organization_number
+        order_id = fields.uuid_of("order_id", request.order_id, "an order id")
+        manifest, chunks = await self._extracts.package(institution, order_id)
+        yield pb.DownloadExtractPackageResponse(manifest=manifest)
+        async for chunk in chunks:
+            yield pb.DownloadExtractPackageResponse(chunk=chunk)
+
+    async def ConfirmExtractDeletion(
+        self,
+        request: pb.ConfirmExtractDeletionRequest,
+        context: grpc.aio.ServicerContext[pb.ConfirmExtractDeletionRequest, pb.ConfirmExtractDeletionResponse],
+    ) -> pb.ConfirmExtractDeletionResponse:
+        institution = require_institution().organization_number
+        order_id = fields.uuid_of("order_id", request.order_id, "an order id")
+        row = await self._extracts.confirm_deletion(institution, order_id)
+        return pb.ConfirmExtractDeletionResponse(order=convert.extract_order_to_proto(row, None))
+
+    async def RunExtractRound(
+        self,
+        request: pb.RunExtractRoundRequest,
+        context: grpc.aio.ServicerContext[pb.RunExtractRoundRequest, pb.RunExtractRoundResponse],
+    ) -> pb.RunExtractRoundResponse:
+        round_id, instant, orders = await self._extracts.run_round()
+        reply = pb.RunExtractRoundResponse(
+            round_id=str(round_id) if round_id else "",
+            orders=[convert.extract_order_to_proto(row, self._extracts.manifest(row)) for row in orders],
+        )
+        if instant is not None:
+            reply.snapshot_time.CopyFrom(to_proto(instant))
+        return reply

@@ -6,13 +6,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
-from gjeld_shared.errors import AlreadyExists, FailedPrecondition, PermissionDenied
+from gjeld_shared.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory
 from gjeld_shared.server import backoff, drain_when_due
@@ -21,7 +28,7 @@ from gjeld_shared.timestamps import now
 from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 
-from . import convert, domain
+from . import convert, domain, extracts
 from .adapters import DisclosureUnitOfWork, LiveCreditors, Registry, disclosure_from_row
 from .domain import CopyLetter, CreditorStatus, Disclosure, LenderDebt, OwnDebt, Purpose, SetAsideLetter, Total
 
@@ -292,3 +299,204 @@ class Lookups:
 
     async def run_relay(self, stopping: asyncio.Event, interval: float) -> None:
         await drain_when_due(stopping, interval, self.any_letter_due, self.relay_letters, "relay")
+
+
+class Extracts:
+    """Score-model extracts (DOM-11): orders handed in, rounds cut from one snapshot, packages downloaded and
+    deleted within three months (§10)."""
+
+    def __init__(
+        self,
+        unit_of_work: Callable[[], DisclosureUnitOfWork],
+        keys: SubjectKeys,
+        registry: Registry,
+        signer: extracts.ManifestSigner,
+        registry_number: str,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self._uow, self._keys, self._registry, self._signer = unit_of_work, keys, registry, signer
+        self._registry_number = registry_number
+        self._clock = clock
+
+    def manifest(self, row: Any) -> Any:
+        """The signed manifest of an order's package (None before the round, and after deletion)."""
+        if row.state != "delivered":
+            return None
+        package = extracts.Package(
+            row.package_id, row.round_id, row.snapshot_time, row.record_count, row.sha256, row.size, row.delete_deadline
+        )
+        return self._signer.manifest(package)
+
+    async def submit(
+        self, institution: str, quarter: str, request_id: str, report: extracts.ListReport, failure: str = ""
+    ) -> Any:
+        """Record an order: its list encrypted, its report; or, for a list that could not be read, the failure."""
+        moment = self._clock()
+        current = extracts.quarter_of(moment.date())
+        if quarter != current:
+            raise InvalidArgument([FieldViolation("header.quarter", f"must be the current quarter, {current}")])
+        async with self._uow() as uow:
+            store = uow.extracts
+            await store.serialize(institution)
+            if request_id and (earlier := await store.of_request(institution, request_id)) is not None:
+                return earlier
+            if not failure:
+                if await store.waiting(institution) is not None:
+                    raise AlreadyExists("EXTRACT_ALREADY_ORDERED", "an order of this institution waits for its round")
+                taken = await store.rounds_in(institution, moment.year)
+                if taken >= extracts.ROUNDS_A_YEAR:
+                    raise FailedPrecondition(
+                        "EXTRACT_LIMIT_REACHED",
+                        f"the institution took part in {taken} rounds in {moment.year}: the regulation allows "
+                        f"{extracts.ROUNDS_A_YEAR} a year (§5)",
+                    )
+            parts = [] if failure else [self._keys.encrypt(part) for part in extracts.parts(report.numbers)]
+            row = await store.add(
+                {
+                    "id": uuid.uuid4(),
+                    "institution": institution,
+                    "quarter": quarter,
+                    "state": "failed" if failure else "ordered",
+                    "request_id": request_id or None,
+                    "submit_time": moment,
+                    "listed_count": report.listed,
+                    "invalid_count": report.invalid,
+                    "duplicate_count": report.duplicates,
+                    "failure": failure,
+                },
+                parts,
+            )
+            await uow.commit()
+            return row
+
+    async def order(self, institution: str, order_id: uuid.UUID) -> Any:
+        async with self._uow() as uow:
+            row = await uow.extracts.order(order_id, institution)
+        if row is None:
+            raise NotFound("EXTRACT_ORDER_NOT_FOUND", "the institution has no order with this id")
+        return row
+
+    async def run_round(self) -> tuple[uuid.UUID | None, datetime | None, list[Any]]:
+        """Cut every waiting order's package from one snapshot of the register (DOM-11). A round that fails puts
+        its orders back to wait, keeping nothing of what it cut."""
+        round_id = uuid.uuid4()
+        async with self._uow() as uow:
+            claimed = await uow.extracts.claim(round_id)
+            await uow.commit()
+        if not claimed:
+            return None, None, []
+        reader = self._registry.read_round()
+        try:
+            instant = await reader.instant()
+            delivered = [await self._cut(reader, round_id, instant, row) for row in claimed]
+        except BaseException:
+            async with self._uow() as uow:
+                await uow.extracts.release(round_id)
+                await uow.commit()
+            raise
+        finally:
+            await reader.close()
+        log.info("extract round %s cut %d packages", round_id, len(delivered))
+        return round_id, instant, delivered
+
+    async def _cut(self, reader: Any, round_id: uuid.UUID, instant: datetime, order: Any) -> Any:
+        writer = extracts.PackageWriter(self._registry_number, order.institution)
+        seq = 0
+
+        async def listed() -> AsyncIterator[list[str]]:
+            async with self._uow() as uow:
+                parts = await uow.extracts.parts(order.id)
+            for blob in parts:
+                yield self._keys.decrypt(blob).split("\n")
+
+        async def keep(chunks: Iterable[bytes]) -> None:
+            nonlocal seq
+            for chunk in chunks:
+                async with self._uow() as uow:
+                    await uow.extracts.add_chunk(order.id, seq, chunk)
+                    await uow.commit()
+                seq += 1
+
+        counts = None
+        async for item in reader.order(order.id, [order.institution], listed()):
+            if item.DESCRIPTOR.name == "ExtractOrderRead":
+                counts = item
+                break
+            writer.add(item.subject.value, item.debts)
+            await keep(writer.chunks())
+        await keep(writer.chunks(final=True))
+        assert counts is not None, "ingest ends every order with its counts"
+        async with self._uow() as uow:
+            row = await uow.extracts.delivered(
+                order.id,
+                {
+                    "package_id": uuid.uuid4(),
+                    "snapshot_time": instant,
+                    "record_count": writer.records,
+                    "sha256": writer.sha256,
+                    "size": writer.size,
+                    "delete_deadline": extracts.add_months(instant, extracts.DELETE_WITHIN_MONTHS),
+                    "customer_count": counts.customer_count,
+                    "not_customer_count": counts.not_customer_count,
+                },
+            )
+            await uow.commit()
+            return row
+
+    async def package(self, institution: str, order_id: uuid.UUID) -> tuple[Any, AsyncIterator[bytes]]:
+        """An order's manifest and its package's bytes, read a piece at a time (no transaction waits on the
+        recipient)."""
+        row = await self.order(institution, order_id)
+        if row.state == "deleted":
+            raise NotFound("EXTRACT_PACKAGE_DELETED", "the package is deleted")
+        if row.state != "delivered":
+            raise FailedPrecondition("EXTRACT_NOT_CUT", "the package is cut in the next round")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            seq = 0
+            while True:
+                async with self._uow() as uow:
+                    chunk = await uow.extracts.chunk(order_id, seq)
+                if chunk is None:
+                    return
+                yield chunk
+                seq += 1
+
+        return self.manifest(row), chunks()
+
+    async def confirm_deletion(self, institution: str, order_id: uuid.UUID) -> Any:
+        row = await self.order(institution, order_id)
+        if row.state == "deleted":
+            return row
+        async with self._uow() as uow:
+            done = await uow.extracts.deleted(order_id, self._clock(), confirmed=True)
+            await uow.commit()
+        if done is None:
+            raise FailedPrecondition("EXTRACT_NOT_CUT", "there is no package to delete before the round")
+        return done
+
+    async def housekeeping(self) -> None:
+        """Run the round once a quarter has ended with orders waiting (on the first day of the next quarter, or at
+        once after a stop); delete the registry's copy of every package past its deadline (§10)."""
+        moment = self._clock()
+        async with self._uow() as uow:
+            due = await uow.extracts.due_before(extracts.quarter_of(moment.date()))
+            overdue = await uow.extracts.past_deadline(moment)
+        if due:
+            await self.run_round()
+        for order_id in overdue:
+            async with self._uow() as uow:
+                await uow.extracts.deleted(order_id, moment, confirmed=False)
+                await uow.commit()
+            log.warning("extract package of order %s deleted at its deadline, its deletion never confirmed", order_id)
+
+    async def run_housekeeping(self, stopping: asyncio.Event, interval: float) -> None:
+        while not stopping.is_set():
+            try:
+                await self.housekeeping()
+            except Exception:
+                log.exception("extract housekeeping failed")
+            try:
+                await asyncio.wait_for(stopping.wait(), interval)
+            except TimeoutError:
+                pass

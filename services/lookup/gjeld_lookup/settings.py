@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gjeld_shared.settings import ServiceSettings
 
 
@@ -19,3 +21,9 @@ class LookupSettings(ServiceSettings):
     max_relay_attempts: int = 10
     # How long a lookup waits for live creditors when the caller does not say (the Norwegian registry's default).
     default_max_wait_seconds: float = 3.0
+    # Score-model extracts (DOM-11): the registry's Ed25519 key that signs packages' manifests (its public key is
+    # published to institutions), the registry's organisation number (the packages' provider), and how often to
+    # look for a round to run and packages past their deletion deadline.
+    extract_signing_key_file: Path
+    registry_organization_number: str
+    extract_housekeeping_interval_seconds: float = 60.0

@@ -662,3 +662,236 @@ class FetchSnapshotResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FetchSnapshotResponse: _TypeAlias = FetchSnapshotResponse  # noqa: Y015
+
+@_typing.final
+class ReadExtractRequest(_message.Message):
+    """ReadExtractRequest is one message of a round's read."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> Global___ExtractOrderStart:
+        """An order begins: whose customers are wanted."""
+
+    @_builtins.property
+    def customers(self) -> Global___ListedCustomers:
+        """Listed persons of the order begun, at most 10,000 in one message."""
+
+    @_builtins.property
+    def end(self) -> Global___ExtractOrderEnd:
+        """The order begun is complete: read it."""
+
+    def __init__(
+        self,
+        *,
+        order: Global___ExtractOrderStart | None = ...,
+        customers: Global___ListedCustomers | None = ...,
+        end: Global___ExtractOrderEnd | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "end", b"end", "order", b"order", "part", b"part"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "end", b"end", "order", b"order", "part", b"part"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["order", "customers", "end"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___ReadExtractRequest: _TypeAlias = ReadExtractRequest  # noqa: Y015
+
+@_typing.final
+class ExtractOrderStart(_message.Message):
+    """ExtractOrderStart begins an order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CREDITORS_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.str
+    """Required. The order's id, a UUID, echoed in the answers."""
+    @_builtins.property
+    def creditors(self) -> _containers.RepeatedCompositeFieldContainer[_identity_pb2.OrganizationNumber]:
+        """Required. The institutions whose customers count: the ordering
+        institution, or a bureau's partner institutions; at most 100.
+        """
+
+    def __init__(
+        self,
+        *,
+        order_id: _builtins.str = ...,
+        creditors: _abc.Iterable[_identity_pb2.OrganizationNumber] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["creditors", b"creditors", "order_id", b"order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtractOrderStart: _TypeAlias = ExtractOrderStart  # noqa: Y015
+
+@_typing.final
+class ListedCustomers(_message.Message):
+    """ListedCustomers are listed persons of an order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBJECTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subjects(self) -> _containers.RepeatedCompositeFieldContainer[_identity_pb2.NationalIdentityNumber]:
+        """Required. The persons, at most 10,000, each valid and listed once."""
+
+    def __init__(
+        self,
+        *,
+        subjects: _abc.Iterable[_identity_pb2.NationalIdentityNumber] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subjects", b"subjects"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListedCustomers: _TypeAlias = ListedCustomers  # noqa: Y015
+
+@_typing.final
+class ExtractOrderEnd(_message.Message):
+    """ExtractOrderEnd closes an order; it has no fields."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtractOrderEnd: _TypeAlias = ExtractOrderEnd  # noqa: Y015
+
+@_typing.final
+class ReadExtractResponse(_message.Message):
+    """ReadExtractResponse is one message of a round's read."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SNAPSHOT_TIME_FIELD_NUMBER: _builtins.int
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    READ_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def snapshot_time(self) -> _timestamp_pb2.Timestamp:
+        """The instant the round's snapshot was taken: the first message."""
+
+    @_builtins.property
+    def customers(self) -> Global___ExtractCustomers:
+        """Customers of the order being read, at most 1,000 in one message."""
+
+    @_builtins.property
+    def read(self) -> Global___ExtractOrderRead:
+        """The order is read: how many listed persons were customers."""
+
+    def __init__(
+        self,
+        *,
+        snapshot_time: _timestamp_pb2.Timestamp | None = ...,
+        customers: Global___ExtractCustomers | None = ...,
+        read: Global___ExtractOrderRead | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "part", b"part", "read", b"read", "snapshot_time", b"snapshot_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "part", b"part", "read", b"read", "snapshot_time", b"snapshot_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["snapshot_time", "customers", "read"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___ReadExtractResponse: _TypeAlias = ReadExtractResponse  # noqa: Y015
+
+@_typing.final
+class ExtractCustomers(_message.Message):
+    """ExtractCustomers are customers of an order, each with all their debts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExtractCustomer]:
+        """Output only. The customers."""
+
+    def __init__(
+        self,
+        *,
+        customers: _abc.Iterable[Global___ExtractCustomer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtractCustomers: _TypeAlias = ExtractCustomers  # noqa: Y015
+
+@_typing.final
+class ExtractCustomer(_message.Message):
+    """ExtractCustomer is one customer and every debt registered for them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    DEBTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subject(self) -> _identity_pb2.NationalIdentityNumber:
+        """Output only. The person."""
+
+    @_builtins.property
+    def debts(self) -> _containers.RepeatedCompositeFieldContainer[_ingest_pb2.Debt]:
+        """Output only. Every debt of the person at every creditor, with its creditor
+        (for the caller to number: the recipient never learns other creditors).
+        """
+
+    def __init__(
+        self,
+        *,
+        subject: _identity_pb2.NationalIdentityNumber | None = ...,
+        debts: _abc.Iterable[_ingest_pb2.Debt] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["debts", b"debts", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtractCustomer: _TypeAlias = ExtractCustomer  # noqa: Y015
+
+@_typing.final
+class ExtractOrderRead(_message.Message):
+    """ExtractOrderRead ends an order's answer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_COUNT_FIELD_NUMBER: _builtins.int
+    NOT_CUSTOMER_COUNT_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.str
+    """Output only. The order's id."""
+    customer_count: _builtins.int
+    """Output only. Listed persons who are customers."""
+    not_customer_count: _builtins.int
+    """Output only. Listed persons who are not."""
+    def __init__(
+        self,
+        *,
+        order_id: _builtins.str = ...,
+        customer_count: _builtins.int = ...,
+        not_customer_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_count", b"customer_count", "not_customer_count", b"not_customer_count", "order_id", b"order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtractOrderRead: _TypeAlias = ExtractOrderRead  # noqa: Y015

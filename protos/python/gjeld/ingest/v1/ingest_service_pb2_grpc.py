@@ -94,6 +94,11 @@ class IngestServiceStub:
                 request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsRequest.SerializeToString,
                 response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsResponse.FromString,
                 _registered_method=True)
+        self.ReadExtract = channel.stream_stream(
+                '/gjeld.ingest.v1.IngestService/ReadExtract',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadExtractRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadExtractResponse.FromString,
+                _registered_method=True)
         self.FetchSnapshot = channel.unary_unary(
                 '/gjeld.ingest.v1.IngestService/FetchSnapshot',
                 request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotRequest.SerializeToString,
@@ -210,6 +215,19 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReadExtract(self, request_iterator, context):
+        """ReadExtract reads a score-model extract round (DOM-11) from one snapshot
+        of the register, however long the round takes: the caller sends each
+        order (its creditors, then its listed customers, then the order's end)
+        and reads that order's customers back before sending the next; every
+        order of the stream is read at the same instant. A customer is a listed
+        person with a debt registered by one of the order's creditors. Callers:
+        the lookup service only, by its workload certificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def FetchSnapshot(self, request, context):
         """FetchSnapshot fetches an institution's full snapshot from its own
         gjeld.creditor.v1 service (ExportDebts) and applies it as a snapshot
@@ -276,6 +294,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.ListSubjectDebts,
                     request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsRequest.FromString,
                     response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsResponse.SerializeToString,
+            ),
+            'ReadExtract': grpc.stream_stream_rpc_method_handler(
+                    servicer.ReadExtract,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadExtractRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadExtractResponse.SerializeToString,
             ),
             'FetchSnapshot': grpc.unary_unary_rpc_method_handler(
                     servicer.FetchSnapshot,
@@ -563,6 +586,33 @@ class IngestService:
             '/gjeld.ingest.v1.IngestService/ListSubjectDebts',
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsRequest.SerializeToString,
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListSubjectDebtsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadExtract(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/gjeld.ingest.v1.IngestService/ReadExtract',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadExtractRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadExtractResponse.FromString,
             options,
             channel_credentials,
             insecure,

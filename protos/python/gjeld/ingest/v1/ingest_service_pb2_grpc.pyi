@@ -99,6 +99,15 @@ class IngestServiceStub:
     creditor, with creditor names. Callers: the lookup service only, by its
     workload certificate.
     """
+    ReadExtract: _grpc.StreamStreamMultiCallable[_ingest_service_pb2.ReadExtractRequest, _ingest_service_pb2.ReadExtractResponse]
+    """ReadExtract reads a score-model extract round (DOM-11) from one snapshot
+    of the register, however long the round takes: the caller sends each
+    order (its creditors, then its listed customers, then the order's end)
+    and reads that order's customers back before sending the next; every
+    order of the stream is read at the same instant. A customer is a listed
+    person with a debt registered by one of the order's creditors. Callers:
+    the lookup service only, by its workload certificate.
+    """
     FetchSnapshot: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.FetchSnapshotRequest, _ingest_service_pb2.FetchSnapshotResponse]
     """FetchSnapshot fetches an institution's full snapshot from its own
     gjeld.creditor.v1 service (ExportDebts) and applies it as a snapshot
@@ -180,6 +189,15 @@ class IngestServiceAsyncStub(IngestServiceStub):
     """ListSubjectDebts returns every debt registered for one subject, from every
     creditor, with creditor names. Callers: the lookup service only, by its
     workload certificate.
+    """
+    ReadExtract: _aio.StreamStreamMultiCallable[_ingest_service_pb2.ReadExtractRequest, _ingest_service_pb2.ReadExtractResponse]  # type: ignore[assignment]
+    """ReadExtract reads a score-model extract round (DOM-11) from one snapshot
+    of the register, however long the round takes: the caller sends each
+    order (its creditors, then its listed customers, then the order's end)
+    and reads that order's customers back before sending the next; every
+    order of the stream is read at the same instant. A customer is a listed
+    person with a debt registered by one of the order's creditors. Callers:
+    the lookup service only, by its workload certificate.
     """
     FetchSnapshot: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.FetchSnapshotRequest, _ingest_service_pb2.FetchSnapshotResponse]  # type: ignore[assignment]
     """FetchSnapshot fetches an institution's full snapshot from its own
@@ -319,6 +337,21 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         """ListSubjectDebts returns every debt registered for one subject, from every
         creditor, with creditor names. Callers: the lookup service only, by its
         workload certificate.
+        """
+
+    @_abc_1.abstractmethod
+    def ReadExtract(
+        self,
+        request_iterator: _MaybeAsyncIterator[_ingest_service_pb2.ReadExtractRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_ingest_service_pb2.ReadExtractResponse], _abc.AsyncIterator[_ingest_service_pb2.ReadExtractResponse]]:
+        """ReadExtract reads a score-model extract round (DOM-11) from one snapshot
+        of the register, however long the round takes: the caller sends each
+        order (its creditors, then its listed customers, then the order's end)
+        and reads that order's customers back before sending the next; every
+        order of the stream is read at the same instant. A customer is a listed
+        person with a debt registered by one of the order's creditors. Callers:
+        the lookup service only, by its workload certificate.
         """
 
     @_abc_1.abstractmethod

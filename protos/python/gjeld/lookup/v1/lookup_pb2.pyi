@@ -41,6 +41,12 @@ class _DisclosurePurposeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Dis
     """A credit bureau's credit report under its own licence: no consent is
     needed, and the bureau sends the subject its own copy letter (DOM-13).
     """
+    DISCLOSURE_PURPOSE_SCORE_MODEL: _DisclosurePurpose.ValueType  # 5
+    """A quarterly score-model extract to an institution about its own existing
+    loan customers (DOM-11). No copy letter is sent for it: the regulation
+    asks for letters only for lookups by lenders and bureaus (§9 first
+    paragraph); the subject sees it among who received their data.
+    """
 
 class DisclosurePurpose(_DisclosurePurpose, metaclass=_DisclosurePurposeEnumTypeWrapper):
     """DisclosurePurpose is the legal basis on which debt data is disclosed (DOM-9)."""
@@ -59,6 +65,12 @@ sees creditors (DOM-5).
 DISCLOSURE_PURPOSE_CREDIT_BUREAU: DisclosurePurpose.ValueType  # 4
 """A credit bureau's credit report under its own licence: no consent is
 needed, and the bureau sends the subject its own copy letter (DOM-13).
+"""
+DISCLOSURE_PURPOSE_SCORE_MODEL: DisclosurePurpose.ValueType  # 5
+"""A quarterly score-model extract to an institution about its own existing
+loan customers (DOM-11). No copy letter is sent for it: the regulation
+asks for letters only for lookups by lenders and bureaus (§9 first
+paragraph); the subject sees it among who received their data.
 """
 Global___DisclosurePurpose: _TypeAlias = DisclosurePurpose  # noqa: Y015
 
@@ -93,6 +105,38 @@ CREDITOR_ANSWER_MISSING: CreditorAnswer.ValueType  # 3
 data is shown instead, as fresh as its confirm time says.
 """
 Global___CreditorAnswer: _TypeAlias = CreditorAnswer  # noqa: Y015
+
+class _ExtractOrderState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ExtractOrderStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExtractOrderState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EXTRACT_ORDER_STATE_UNSPECIFIED: _ExtractOrderState.ValueType  # 0
+    """The state is not set; the registry never sends this value."""
+    EXTRACT_ORDER_STATE_ORDERED: _ExtractOrderState.ValueType  # 1
+    """The list is handed in and waits for the next round."""
+    EXTRACT_ORDER_STATE_DELIVERED: _ExtractOrderState.ValueType  # 2
+    """The round ran: the package is ready to download."""
+    EXTRACT_ORDER_STATE_FAILED: _ExtractOrderState.ValueType  # 3
+    """The list could not be read (see failure); no package will come of it."""
+    EXTRACT_ORDER_STATE_DELETED: _ExtractOrderState.ValueType  # 4
+    """The package is deleted: confirmed by the recipient, or at the deadline."""
+
+class ExtractOrderState(_ExtractOrderState, metaclass=_ExtractOrderStateEnumTypeWrapper):
+    """ExtractOrderState is how far an order for a score-model extract has come."""
+
+EXTRACT_ORDER_STATE_UNSPECIFIED: ExtractOrderState.ValueType  # 0
+"""The state is not set; the registry never sends this value."""
+EXTRACT_ORDER_STATE_ORDERED: ExtractOrderState.ValueType  # 1
+"""The list is handed in and waits for the next round."""
+EXTRACT_ORDER_STATE_DELIVERED: ExtractOrderState.ValueType  # 2
+"""The round ran: the package is ready to download."""
+EXTRACT_ORDER_STATE_FAILED: ExtractOrderState.ValueType  # 3
+"""The list could not be read (see failure); no package will come of it."""
+EXTRACT_ORDER_STATE_DELETED: ExtractOrderState.ValueType  # 4
+"""The package is deleted: confirmed by the recipient, or at the deadline."""
+Global___ExtractOrderState: _TypeAlias = ExtractOrderState  # noqa: Y015
 
 @_typing.final
 class CreditorStatus(_message.Message):
@@ -324,3 +368,150 @@ class FailedCopyLetter(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FailedCopyLetter: _TypeAlias = FailedCopyLetter  # noqa: Y015
+
+@_typing.final
+class ExtractOrder(_message.Message):
+    """ExtractOrder is an institution's order of a score-model extract (DOM-11):
+    its list of existing loan customers for one quarter, and what came of it.
+    The report counts; it never echoes an identity number back.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    INSTITUTION_FIELD_NUMBER: _builtins.int
+    QUARTER_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SUBMIT_TIME_FIELD_NUMBER: _builtins.int
+    LISTED_COUNT_FIELD_NUMBER: _builtins.int
+    INVALID_COUNT_FIELD_NUMBER: _builtins.int
+    DUPLICATE_COUNT_FIELD_NUMBER: _builtins.int
+    CUSTOMER_COUNT_FIELD_NUMBER: _builtins.int
+    NOT_CUSTOMER_COUNT_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
+    MANIFEST_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Output only. The registry's identifier of the order."""
+    quarter: _builtins.str
+    """Output only. The quarter the list is for, as "2026-Q4"; the round runs on
+    the first day of the next quarter.
+    """
+    state: Global___ExtractOrderState.ValueType
+    """Output only. Where the order stands."""
+    listed_count: _builtins.int
+    """Output only. Lines in the list."""
+    invalid_count: _builtins.int
+    """Output only. Lines that are not valid identity numbers."""
+    duplicate_count: _builtins.int
+    """Output only. Numbers listed more than once (counted once)."""
+    customer_count: _builtins.int
+    """Output only. After the round: listed persons who are existing loan
+    customers (a debt registered by the institution at the round's instant).
+    """
+    not_customer_count: _builtins.int
+    """Output only. After the round: listed persons who are not, and so are not
+    in the package.
+    """
+    failure: _builtins.str
+    """Output only. Why the list could not be read, when it failed."""
+    @_builtins.property
+    def institution(self) -> _identity_pb2.OrganizationNumber:
+        """Output only. The institution that ordered."""
+
+    @_builtins.property
+    def submit_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the list was handed in."""
+
+    @_builtins.property
+    def manifest(self) -> Global___ExtractManifest:
+        """Output only. The package, once the round ran."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        institution: _identity_pb2.OrganizationNumber | None = ...,
+        quarter: _builtins.str = ...,
+        state: Global___ExtractOrderState.ValueType = ...,
+        submit_time: _timestamp_pb2.Timestamp | None = ...,
+        listed_count: _builtins.int = ...,
+        invalid_count: _builtins.int = ...,
+        duplicate_count: _builtins.int = ...,
+        customer_count: _builtins.int = ...,
+        not_customer_count: _builtins.int = ...,
+        failure: _builtins.str = ...,
+        manifest: Global___ExtractManifest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["institution", b"institution", "manifest", b"manifest", "submit_time", b"submit_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_count", b"customer_count", "duplicate_count", b"duplicate_count", "failure", b"failure", "id", b"id", "institution", b"institution", "invalid_count", b"invalid_count", "listed_count", b"listed_count", "manifest", b"manifest", "not_customer_count", b"not_customer_count", "quarter", b"quarter", "state", b"state", "submit_time", b"submit_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtractOrder: _TypeAlias = ExtractOrder  # noqa: Y015
+
+@_typing.final
+class ExtractManifest(_message.Message):
+    """ExtractManifest describes a package and is signed by the registry, so the
+    recipient can check that what it downloaded is what the registry cut.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PACKAGE_ID_FIELD_NUMBER: _builtins.int
+    ROUND_ID_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_TIME_FIELD_NUMBER: _builtins.int
+    RECORD_COUNT_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    DELETE_DEADLINE_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    package_id: _builtins.str
+    """Output only. The package's identifier."""
+    round_id: _builtins.str
+    """Output only. The round the package was cut in: every package of a round
+    is cut from the same snapshot instant (DOM-11).
+    """
+    record_count: _builtins.int
+    """Output only. How many customers (persons) the package holds."""
+    sha256: _builtins.bytes
+    """Output only. The SHA-256 of the package's bytes (gzipped NOGI JSON)."""
+    size: _builtins.int
+    """Output only. The package's size in bytes."""
+    key_id: _builtins.str
+    """Output only. The id of the registry's key that signed the manifest."""
+    signature: _builtins.bytes
+    """Output only. Ed25519 signature over the manifest's canonical form: this
+    message with key_id and signature unset, serialized deterministically.
+    """
+    @_builtins.property
+    def snapshot_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. The instant the register was read at."""
+
+    @_builtins.property
+    def delete_deadline(self) -> _timestamp_pb2.Timestamp:
+        """Output only. The recipient must delete the package by then (§10: three
+        months after it was cut), and confirm it with ConfirmExtractDeletion.
+        """
+
+    def __init__(
+        self,
+        *,
+        package_id: _builtins.str = ...,
+        round_id: _builtins.str = ...,
+        snapshot_time: _timestamp_pb2.Timestamp | None = ...,
+        record_count: _builtins.int = ...,
+        sha256: _builtins.bytes = ...,
+        size: _builtins.int = ...,
+        delete_deadline: _timestamp_pb2.Timestamp | None = ...,
+        key_id: _builtins.str = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delete_deadline", b"delete_deadline", "snapshot_time", b"snapshot_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delete_deadline", b"delete_deadline", "key_id", b"key_id", "package_id", b"package_id", "record_count", b"record_count", "round_id", b"round_id", "sha256", b"sha256", "signature", b"signature", "size", b"size", "snapshot_time", b"snapshot_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtractManifest: _TypeAlias = ExtractManifest  # noqa: Y015

@@ -26,35 +26,60 @@ from gjeld.lookup.v1 import lookup_pb2 as gjeld_dot_lookup_dot_v1_dot_lookup__pb
 from gjeld.type.v1 import debt_pb2 as gjeld_dot_type_dot_v1_dot_debt__pb2
 from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/lookup/v1/lookup_service.proto\x12\x0fgjeld.lookup.v1\x1a\x1cgjeld/lookup/v1/lookup.proto\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1egoogle/protobuf/duration.proto\"\xe0\x01\n\x11LookUpDebtRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x33\n\x07purpose\x18\x02 \x01(\x0e\x32\".gjeld.lookup.v1.DisclosurePurpose\x12\x1d\n\x15\x61pplication_reference\x18\x03 \x01(\t\x12+\n\x08max_wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x9f\x02\n\x12LookUpDebtResponse\x12/\n\ndisclosure\x18\x01 \x01(\x0b\x32\x1b.gjeld.lookup.v1.Disclosure\x12+\n\x05\x64\x65\x62ts\x18\x02 \x03(\x0b\x32\x1c.gjeld.type.v1.DisclosedDebt\x12(\n\x06totals\x18\x03 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x16\n\x0e\x63redit_blocked\x18\x04 \x01(\x08\x12\x32\n\tcreditors\x18\x05 \x03(\x0b\x32\x1f.gjeld.lookup.v1.CreditorStatus\x12\x1a\n\x12\x63reditors_answered\x18\x06 \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\x07 \x01(\x05\"@\n\x11GetOwnDebtRequest\x12+\n\x08max_wait\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xd5\x01\n\x12GetOwnDebtResponse\x12\'\n\x05\x64\x65\x62ts\x18\x01 \x03(\x0b\x32\x18.gjeld.lookup.v1.OwnDebt\x12(\n\x06totals\x18\x02 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x35\n\tcreditors\x18\x03 \x03(\x0b\x32\".gjeld.lookup.v1.OwnCreditorStatus\x12\x1a\n\x12\x63reditors_answered\x18\x04 \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\x05 \x01(\x05\"B\n\x19ListOwnDisclosuresRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"g\n\x1aListOwnDisclosuresResponse\x12\x30\n\x0b\x64isclosures\x18\x01 \x03(\x0b\x32\x1b.gjeld.lookup.v1.Disclosure\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"E\n\x1cListFailedCopyLettersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"q\n\x1dListFailedCopyLettersResponse\x12\x37\n\x0c\x63opy_letters\x18\x01 \x03(\x0b\x32!.gjeld.lookup.v1.FailedCopyLetter\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"5\n\x1cRetryFailedCopyLetterRequest\x12\x15\n\rdisclosure_id\x18\x01 \x01(\t\"W\n\x1dRetryFailedCopyLetterResponse\x12\x36\n\x0b\x63opy_letter\x18\x01 \x01(\x0b\x32!.gjeld.lookup.v1.FailedCopyLetter2\x9c\x04\n\rLookupService\x12U\n\nLookUpDebt\x12\".gjeld.lookup.v1.LookUpDebtRequest\x1a#.gjeld.lookup.v1.LookUpDebtResponse\x12U\n\nGetOwnDebt\x12\".gjeld.lookup.v1.GetOwnDebtRequest\x1a#.gjeld.lookup.v1.GetOwnDebtResponse\x12m\n\x12ListOwnDisclosures\x12*.gjeld.lookup.v1.ListOwnDisclosuresRequest\x1a+.gjeld.lookup.v1.ListOwnDisclosuresResponse\x12v\n\x15ListFailedCopyLetters\x12-.gjeld.lookup.v1.ListFailedCopyLettersRequest\x1a..gjeld.lookup.v1.ListFailedCopyLettersResponse\x12v\n\x15RetryFailedCopyLetter\x12-.gjeld.lookup.v1.RetryFailedCopyLetterRequest\x1a..gjeld.lookup.v1.RetryFailedCopyLetterResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/lookup/v1/lookup_service.proto\x12\x0fgjeld.lookup.v1\x1a\x1cgjeld/lookup/v1/lookup.proto\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x01\n\x11LookUpDebtRequest\x12\x36\n\x07subject\x18\x01 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x33\n\x07purpose\x18\x02 \x01(\x0e\x32\".gjeld.lookup.v1.DisclosurePurpose\x12\x1d\n\x15\x61pplication_reference\x18\x03 \x01(\t\x12+\n\x08max_wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x9f\x02\n\x12LookUpDebtResponse\x12/\n\ndisclosure\x18\x01 \x01(\x0b\x32\x1b.gjeld.lookup.v1.Disclosure\x12+\n\x05\x64\x65\x62ts\x18\x02 \x03(\x0b\x32\x1c.gjeld.type.v1.DisclosedDebt\x12(\n\x06totals\x18\x03 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x16\n\x0e\x63redit_blocked\x18\x04 \x01(\x08\x12\x32\n\tcreditors\x18\x05 \x03(\x0b\x32\x1f.gjeld.lookup.v1.CreditorStatus\x12\x1a\n\x12\x63reditors_answered\x18\x06 \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\x07 \x01(\x05\"@\n\x11GetOwnDebtRequest\x12+\n\x08max_wait\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xd5\x01\n\x12GetOwnDebtResponse\x12\'\n\x05\x64\x65\x62ts\x18\x01 \x03(\x0b\x32\x18.gjeld.lookup.v1.OwnDebt\x12(\n\x06totals\x18\x02 \x03(\x0b\x32\x18.gjeld.type.v1.DebtTotal\x12\x35\n\tcreditors\x18\x03 \x03(\x0b\x32\".gjeld.lookup.v1.OwnCreditorStatus\x12\x1a\n\x12\x63reditors_answered\x18\x04 \x01(\x05\x12\x19\n\x11\x63reditors_missing\x18\x05 \x01(\x05\"B\n\x19ListOwnDisclosuresRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"g\n\x1aListOwnDisclosuresResponse\x12\x30\n\x0b\x64isclosures\x18\x01 \x03(\x0b\x32\x1b.gjeld.lookup.v1.Disclosure\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"E\n\x1cListFailedCopyLettersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"q\n\x1dListFailedCopyLettersResponse\x12\x37\n\x0c\x63opy_letters\x18\x01 \x03(\x0b\x32!.gjeld.lookup.v1.FailedCopyLetter\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"5\n\x1cRetryFailedCopyLetterRequest\x12\x15\n\rdisclosure_id\x18\x01 \x01(\t\"W\n\x1dRetryFailedCopyLetterResponse\x12\x36\n\x0b\x63opy_letter\x18\x01 \x01(\x0b\x32!.gjeld.lookup.v1.FailedCopyLetter\"\xa4\x01\n\x19SubmitCustomerListRequest\x12\x35\n\x06header\x18\x01 \x01(\x0b\x32#.gjeld.lookup.v1.CustomerListHeaderH\x00\x12\x33\n\x07numbers\x18\x02 \x01(\x0b\x32 .gjeld.lookup.v1.CustomerNumbersH\x00\x12\x13\n\tlist_file\x18\x03 \x01(\x0cH\x00\x42\x06\n\x04part\"9\n\x12\x43ustomerListHeader\x12\x0f\n\x07quarter\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"+\n\x0f\x43ustomerNumbers\x12\x18\n\x10identity_numbers\x18\x01 \x03(\t\"J\n\x1aSubmitCustomerListResponse\x12,\n\x05order\x18\x01 \x01(\x0b\x32\x1d.gjeld.lookup.v1.ExtractOrder\"*\n\x16GetExtractOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"G\n\x17GetExtractOrderResponse\x12,\n\x05order\x18\x01 \x01(\x0b\x32\x1d.gjeld.lookup.v1.ExtractOrder\"1\n\x1d\x44ownloadExtractPackageRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"o\n\x1e\x44ownloadExtractPackageResponse\x12\x34\n\x08manifest\x18\x01 \x01(\x0b\x32 .gjeld.lookup.v1.ExtractManifestH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"1\n\x1d\x43onfirmExtractDeletionRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"N\n\x1e\x43onfirmExtractDeletionResponse\x12,\n\x05order\x18\x01 \x01(\x0b\x32\x1d.gjeld.lookup.v1.ExtractOrder\"\x18\n\x16RunExtractRoundRequest\"\x8d\x01\n\x17RunExtractRoundResponse\x12\x10\n\x08round_id\x18\x01 \x01(\t\x12\x31\n\rsnapshot_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x06orders\x18\x03 \x03(\x0b\x32\x1d.gjeld.lookup.v1.ExtractOrder2\xd1\x08\n\rLookupService\x12U\n\nLookUpDebt\x12\".gjeld.lookup.v1.LookUpDebtRequest\x1a#.gjeld.lookup.v1.LookUpDebtResponse\x12U\n\nGetOwnDebt\x12\".gjeld.lookup.v1.GetOwnDebtRequest\x1a#.gjeld.lookup.v1.GetOwnDebtResponse\x12m\n\x12ListOwnDisclosures\x12*.gjeld.lookup.v1.ListOwnDisclosuresRequest\x1a+.gjeld.lookup.v1.ListOwnDisclosuresResponse\x12v\n\x15ListFailedCopyLetters\x12-.gjeld.lookup.v1.ListFailedCopyLettersRequest\x1a..gjeld.lookup.v1.ListFailedCopyLettersResponse\x12v\n\x15RetryFailedCopyLetter\x12-.gjeld.lookup.v1.RetryFailedCopyLetterRequest\x1a..gjeld.lookup.v1.RetryFailedCopyLetterResponse\x12o\n\x12SubmitCustomerList\x12*.gjeld.lookup.v1.SubmitCustomerListRequest\x1a+.gjeld.lookup.v1.SubmitCustomerListResponse(\x01\x12\x64\n\x0fGetExtractOrder\x12\'.gjeld.lookup.v1.GetExtractOrderRequest\x1a(.gjeld.lookup.v1.GetExtractOrderResponse\x12{\n\x16\x44ownloadExtractPackage\x12..gjeld.lookup.v1.DownloadExtractPackageRequest\x1a/.gjeld.lookup.v1.DownloadExtractPackageResponse0\x01\x12y\n\x16\x43onfirmExtractDeletion\x12..gjeld.lookup.v1.ConfirmExtractDeletionRequest\x1a/.gjeld.lookup.v1.ConfirmExtractDeletionResponse\x12\x64\n\x0fRunExtractRound\x12\'.gjeld.lookup.v1.RunExtractRoundRequest\x1a(.gjeld.lookup.v1.RunExtractRoundResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gjeld.lookup.v1.lookup_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LOOKUPDEBTREQUEST']._serialized_start=176
-  _globals['_LOOKUPDEBTREQUEST']._serialized_end=400
-  _globals['_LOOKUPDEBTRESPONSE']._serialized_start=403
-  _globals['_LOOKUPDEBTRESPONSE']._serialized_end=690
-  _globals['_GETOWNDEBTREQUEST']._serialized_start=692
-  _globals['_GETOWNDEBTREQUEST']._serialized_end=756
-  _globals['_GETOWNDEBTRESPONSE']._serialized_start=759
-  _globals['_GETOWNDEBTRESPONSE']._serialized_end=972
-  _globals['_LISTOWNDISCLOSURESREQUEST']._serialized_start=974
-  _globals['_LISTOWNDISCLOSURESREQUEST']._serialized_end=1040
-  _globals['_LISTOWNDISCLOSURESRESPONSE']._serialized_start=1042
-  _globals['_LISTOWNDISCLOSURESRESPONSE']._serialized_end=1145
-  _globals['_LISTFAILEDCOPYLETTERSREQUEST']._serialized_start=1147
-  _globals['_LISTFAILEDCOPYLETTERSREQUEST']._serialized_end=1216
-  _globals['_LISTFAILEDCOPYLETTERSRESPONSE']._serialized_start=1218
-  _globals['_LISTFAILEDCOPYLETTERSRESPONSE']._serialized_end=1331
-  _globals['_RETRYFAILEDCOPYLETTERREQUEST']._serialized_start=1333
-  _globals['_RETRYFAILEDCOPYLETTERREQUEST']._serialized_end=1386
-  _globals['_RETRYFAILEDCOPYLETTERRESPONSE']._serialized_start=1388
-  _globals['_RETRYFAILEDCOPYLETTERRESPONSE']._serialized_end=1475
-  _globals['_LOOKUPSERVICE']._serialized_start=1478
-  _globals['_LOOKUPSERVICE']._serialized_end=2018
+  _globals['_LOOKUPDEBTREQUEST']._serialized_start=209
+  _globals['_LOOKUPDEBTREQUEST']._serialized_end=433
+  _globals['_LOOKUPDEBTRESPONSE']._serialized_start=436
+  _globals['_LOOKUPDEBTRESPONSE']._serialized_end=723
+  _globals['_GETOWNDEBTREQUEST']._serialized_start=725
+  _globals['_GETOWNDEBTREQUEST']._serialized_end=789
+  _globals['_GETOWNDEBTRESPONSE']._serialized_start=792
+  _globals['_GETOWNDEBTRESPONSE']._serialized_end=1005
+  _globals['_LISTOWNDISCLOSURESREQUEST']._serialized_start=1007
+  _globals['_LISTOWNDISCLOSURESREQUEST']._serialized_end=1073
+  _globals['_LISTOWNDISCLOSURESRESPONSE']._serialized_start=1075
+  _globals['_LISTOWNDISCLOSURESRESPONSE']._serialized_end=1178
+  _globals['_LISTFAILEDCOPYLETTERSREQUEST']._serialized_start=1180
+  _globals['_LISTFAILEDCOPYLETTERSREQUEST']._serialized_end=1249
+  _globals['_LISTFAILEDCOPYLETTERSRESPONSE']._serialized_start=1251
+  _globals['_LISTFAILEDCOPYLETTERSRESPONSE']._serialized_end=1364
+  _globals['_RETRYFAILEDCOPYLETTERREQUEST']._serialized_start=1366
+  _globals['_RETRYFAILEDCOPYLETTERREQUEST']._serialized_end=1419
+  _globals['_RETRYFAILEDCOPYLETTERRESPONSE']._serialized_start=1421
+  _globals['_RETRYFAILEDCOPYLETTERRESPONSE']._serialized_end=1508
+  _globals['_SUBMITCUSTOMERLISTREQUEST']._serialized_start=1511
+  _globals['_SUBMITCUSTOMERLISTREQUEST']._serialized_end=1675
+  _globals['_CUSTOMERLISTHEADER']._serialized_start=1677
+  _globals['_CUSTOMERLISTHEADER']._serialized_end=1734
+  _globals['_CUSTOMERNUMBERS']._serialized_start=1736
+  _globals['_CUSTOMERNUMBERS']._serialized_end=1779
+  _globals['_SUBMITCUSTOMERLISTRESPONSE']._serialized_start=1781
+  _globals['_SUBMITCUSTOMERLISTRESPONSE']._serialized_end=1855
+  _globals['_GETEXTRACTORDERREQUEST']._serialized_start=1857
+  _globals['_GETEXTRACTORDERREQUEST']._serialized_end=1899
+  _globals['_GETEXTRACTORDERRESPONSE']._serialized_start=1901
+  _globals['_GETEXTRACTORDERRESPONSE']._serialized_end=1972
+  _globals['_DOWNLOADEXTRACTPACKAGEREQUEST']._serialized_start=1974
+  _globals['_DOWNLOADEXTRACTPACKAGEREQUEST']._serialized_end=2023
+  _globals['_DOWNLOADEXTRACTPACKAGERESPONSE']._serialized_start=2025
+  _globals['_DOWNLOADEXTRACTPACKAGERESPONSE']._serialized_end=2136
+  _globals['_CONFIRMEXTRACTDELETIONREQUEST']._serialized_start=2138
+  _globals['_CONFIRMEXTRACTDELETIONREQUEST']._serialized_end=2187
+  _globals['_CONFIRMEXTRACTDELETIONRESPONSE']._serialized_start=2189
+  _globals['_CONFIRMEXTRACTDELETIONRESPONSE']._serialized_end=2267
+  _globals['_RUNEXTRACTROUNDREQUEST']._serialized_start=2269
+  _globals['_RUNEXTRACTROUNDREQUEST']._serialized_end=2293
+  _globals['_RUNEXTRACTROUNDRESPONSE']._serialized_start=2296
+  _globals['_RUNEXTRACTROUNDRESPONSE']._serialized_end=2437
+  _globals['_LOOKUPSERVICE']._serialized_start=2440
+  _globals['_LOOKUPSERVICE']._serialized_end=3545
 # @@protoc_insertion_point(module_scope)

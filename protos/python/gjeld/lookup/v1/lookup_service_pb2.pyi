@@ -10,6 +10,7 @@ from gjeld.type.v1 import identity_pb2 as _identity_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
@@ -356,3 +357,316 @@ class RetryFailedCopyLetterResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RetryFailedCopyLetterResponse: _TypeAlias = RetryFailedCopyLetterResponse  # noqa: Y015
+
+@_typing.final
+class SubmitCustomerListRequest(_message.Message):
+    """SubmitCustomerListRequest is one message of a list handed in: the header
+    first, then any number of parts of the list.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    NUMBERS_FIELD_NUMBER: _builtins.int
+    LIST_FILE_FIELD_NUMBER: _builtins.int
+    list_file: _builtins.bytes
+    """A part of the live registry's plain list file (one number a line,
+    UTF-8), at most 1 MiB in one message.
+    """
+    @_builtins.property
+    def header(self) -> Global___CustomerListHeader:
+        """The first message: what the list is for."""
+
+    @_builtins.property
+    def numbers(self) -> Global___CustomerNumbers:
+        """Identity numbers, at most 10,000 in one message, each at most 11 digits."""
+
+    def __init__(
+        self,
+        *,
+        header: Global___CustomerListHeader | None = ...,
+        numbers: Global___CustomerNumbers | None = ...,
+        list_file: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "list_file", b"list_file", "numbers", b"numbers", "part", b"part"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "list_file", b"list_file", "numbers", b"numbers", "part", b"part"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["header", "numbers", "list_file"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___SubmitCustomerListRequest: _TypeAlias = SubmitCustomerListRequest  # noqa: Y015
+
+@_typing.final
+class CustomerListHeader(_message.Message):
+    """CustomerListHeader says what a list is for."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUARTER_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    quarter: _builtins.str
+    """Required. The quarter, as "2026-Q4" (at most 7 characters): the current one."""
+    request_id: _builtins.str
+    """Optional. Makes a retry safe (AIP-155), at most 64 characters: the same
+    id again returns the order already recorded.
+    """
+    def __init__(
+        self,
+        *,
+        quarter: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quarter", b"quarter", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomerListHeader: _TypeAlias = CustomerListHeader  # noqa: Y015
+
+@_typing.final
+class CustomerNumbers(_message.Message):
+    """CustomerNumbers is a part of a list as identity numbers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDENTITY_NUMBERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def identity_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Required. The numbers, at most 10,000, each at most 11 digits."""
+
+    def __init__(
+        self,
+        *,
+        identity_numbers: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identity_numbers", b"identity_numbers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomerNumbers: _TypeAlias = CustomerNumbers  # noqa: Y015
+
+@_typing.final
+class SubmitCustomerListResponse(_message.Message):
+    """SubmitCustomerListResponse is the order recorded, with its report."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> _lookup_pb2.ExtractOrder:
+        """Output only. The order."""
+
+    def __init__(
+        self,
+        *,
+        order: _lookup_pb2.ExtractOrder | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitCustomerListResponse: _TypeAlias = SubmitCustomerListResponse  # noqa: Y015
+
+@_typing.final
+class GetExtractOrderRequest(_message.Message):
+    """GetExtractOrderRequest names an order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.str
+    """Required. The order's id, a UUID."""
+    def __init__(
+        self,
+        *,
+        order_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order_id", b"order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetExtractOrderRequest: _TypeAlias = GetExtractOrderRequest  # noqa: Y015
+
+@_typing.final
+class GetExtractOrderResponse(_message.Message):
+    """GetExtractOrderResponse is the order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> _lookup_pb2.ExtractOrder:
+        """Output only. The order, with its report and manifest."""
+
+    def __init__(
+        self,
+        *,
+        order: _lookup_pb2.ExtractOrder | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetExtractOrderResponse: _TypeAlias = GetExtractOrderResponse  # noqa: Y015
+
+@_typing.final
+class DownloadExtractPackageRequest(_message.Message):
+    """DownloadExtractPackageRequest names the order whose package to download."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.str
+    """Required. The order's id, a UUID."""
+    def __init__(
+        self,
+        *,
+        order_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order_id", b"order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DownloadExtractPackageRequest: _TypeAlias = DownloadExtractPackageRequest  # noqa: Y015
+
+@_typing.final
+class DownloadExtractPackageResponse(_message.Message):
+    """DownloadExtractPackageResponse is one message of a package's download: the
+    manifest first, then the package's bytes in order.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MANIFEST_FIELD_NUMBER: _builtins.int
+    CHUNK_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.bytes
+    """The next bytes of the package (gzipped NOGI JSON), at most 1 MiB."""
+    @_builtins.property
+    def manifest(self) -> _lookup_pb2.ExtractManifest:
+        """The first message: the signed manifest."""
+
+    def __init__(
+        self,
+        *,
+        manifest: _lookup_pb2.ExtractManifest | None = ...,
+        chunk: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "manifest", b"manifest", "part", b"part"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "manifest", b"manifest", "part", b"part"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["manifest", "chunk"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___DownloadExtractPackageResponse: _TypeAlias = DownloadExtractPackageResponse  # noqa: Y015
+
+@_typing.final
+class ConfirmExtractDeletionRequest(_message.Message):
+    """ConfirmExtractDeletionRequest names the order whose package was deleted."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.str
+    """Required. The order's id, a UUID."""
+    def __init__(
+        self,
+        *,
+        order_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order_id", b"order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmExtractDeletionRequest: _TypeAlias = ConfirmExtractDeletionRequest  # noqa: Y015
+
+@_typing.final
+class ConfirmExtractDeletionResponse(_message.Message):
+    """ConfirmExtractDeletionResponse is the order, deleted."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> _lookup_pb2.ExtractOrder:
+        """Output only. The order."""
+
+    def __init__(
+        self,
+        *,
+        order: _lookup_pb2.ExtractOrder | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmExtractDeletionResponse: _TypeAlias = ConfirmExtractDeletionResponse  # noqa: Y015
+
+@_typing.final
+class RunExtractRoundRequest(_message.Message):
+    """RunExtractRoundRequest asks for a round now; it has no fields."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunExtractRoundRequest: _TypeAlias = RunExtractRoundRequest  # noqa: Y015
+
+@_typing.final
+class RunExtractRoundResponse(_message.Message):
+    """RunExtractRoundResponse is the round run."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROUND_ID_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_TIME_FIELD_NUMBER: _builtins.int
+    ORDERS_FIELD_NUMBER: _builtins.int
+    round_id: _builtins.str
+    """Output only. The round's id; empty when no order was waiting."""
+    @_builtins.property
+    def snapshot_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. The instant every package of the round was cut from."""
+
+    @_builtins.property
+    def orders(self) -> _containers.RepeatedCompositeFieldContainer[_lookup_pb2.ExtractOrder]:
+        """Output only. The orders the round delivered."""
+
+    def __init__(
+        self,
+        *,
+        round_id: _builtins.str = ...,
+        snapshot_time: _timestamp_pb2.Timestamp | None = ...,
+        orders: _abc.Iterable[_lookup_pb2.ExtractOrder] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["snapshot_time", b"snapshot_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["orders", b"orders", "round_id", b"round_id", "snapshot_time", b"snapshot_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunExtractRoundResponse: _TypeAlias = RunExtractRoundResponse  # noqa: Y015

@@ -62,6 +62,31 @@ class LookupServiceStub:
                 request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterRequest.SerializeToString,
                 response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterResponse.FromString,
                 _registered_method=True)
+        self.SubmitCustomerList = channel.stream_unary(
+                '/gjeld.lookup.v1.LookupService/SubmitCustomerList',
+                request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.SubmitCustomerListRequest.SerializeToString,
+                response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.SubmitCustomerListResponse.FromString,
+                _registered_method=True)
+        self.GetExtractOrder = channel.unary_unary(
+                '/gjeld.lookup.v1.LookupService/GetExtractOrder',
+                request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetExtractOrderRequest.SerializeToString,
+                response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetExtractOrderResponse.FromString,
+                _registered_method=True)
+        self.DownloadExtractPackage = channel.unary_stream(
+                '/gjeld.lookup.v1.LookupService/DownloadExtractPackage',
+                request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.DownloadExtractPackageRequest.SerializeToString,
+                response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.DownloadExtractPackageResponse.FromString,
+                _registered_method=True)
+        self.ConfirmExtractDeletion = channel.unary_unary(
+                '/gjeld.lookup.v1.LookupService/ConfirmExtractDeletion',
+                request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ConfirmExtractDeletionRequest.SerializeToString,
+                response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ConfirmExtractDeletionResponse.FromString,
+                _registered_method=True)
+        self.RunExtractRound = channel.unary_unary(
+                '/gjeld.lookup.v1.LookupService/RunExtractRound',
+                request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundRequest.SerializeToString,
+                response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundResponse.FromString,
+                _registered_method=True)
 
 
 class LookupServiceServicer:
@@ -125,6 +150,61 @@ class LookupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitCustomerList(self, request_iterator, context):
+        """SubmitCustomerList hands in an institution's list of existing loan
+        customers for a quarter's score-model extract (DOM-11), at the latest on
+        the quarter's last day: a header, then the list as identity numbers or as
+        the live registry's plain list file (one number a line). The round on the
+        next quarter's first day cuts every package from one snapshot instant. An
+        institution takes part in at most four rounds a calendar year; an order
+        past that is refused with FAILED_PRECONDITION and reason
+        EXTRACT_LIMIT_REACHED, and a second order for the same quarter with
+        ALREADY_EXISTS and reason EXTRACT_ALREADY_ORDERED. A list that cannot be
+        read is kept as a failed order with its failure report. Callers:
+        institutions, by their enterprise certificate and a Maskinporten token of
+        the same organisation with the scope `gjeld:extract`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExtractOrder(self, request, context):
+        """GetExtractOrder returns one of the calling institution's orders with its
+        report and, once the round ran, the package's signed manifest. Callers:
+        as SubmitCustomerList.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadExtractPackage(self, request, context):
+        """DownloadExtractPackage streams an order's package: the signed manifest
+        first, then the gzipped NOGI JSON in chunks, as often as asked until the
+        package is deleted (then NOT_FOUND with reason EXTRACT_PACKAGE_DELETED).
+        Callers: as SubmitCustomerList.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmExtractDeletion(self, request, context):
+        """ConfirmExtractDeletion records that the institution deleted the package
+        (§10); the registry deletes its own copy at once. Callers: as
+        SubmitCustomerList.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunExtractRound(self, request, context):
+        """RunExtractRound runs a round now for every order waiting (for catch-up and
+        tests); it counts towards each institution's four a year. Callers:
+        operators, by a staff token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LookupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +232,31 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     servicer.RetryFailedCopyLetter,
                     request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterRequest.FromString,
                     response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterResponse.SerializeToString,
+            ),
+            'SubmitCustomerList': grpc.stream_unary_rpc_method_handler(
+                    servicer.SubmitCustomerList,
+                    request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.SubmitCustomerListRequest.FromString,
+                    response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.SubmitCustomerListResponse.SerializeToString,
+            ),
+            'GetExtractOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExtractOrder,
+                    request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetExtractOrderRequest.FromString,
+                    response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetExtractOrderResponse.SerializeToString,
+            ),
+            'DownloadExtractPackage': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadExtractPackage,
+                    request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.DownloadExtractPackageRequest.FromString,
+                    response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.DownloadExtractPackageResponse.SerializeToString,
+            ),
+            'ConfirmExtractDeletion': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmExtractDeletion,
+                    request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ConfirmExtractDeletionRequest.FromString,
+                    response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ConfirmExtractDeletionResponse.SerializeToString,
+            ),
+            'RunExtractRound': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunExtractRound,
+                    request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundRequest.FromString,
+                    response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -292,6 +397,141 @@ class LookupService:
             '/gjeld.lookup.v1.LookupService/RetryFailedCopyLetter',
             gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterRequest.SerializeToString,
             gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RetryFailedCopyLetterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitCustomerList(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/gjeld.lookup.v1.LookupService/SubmitCustomerList',
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.SubmitCustomerListRequest.SerializeToString,
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.SubmitCustomerListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExtractOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.lookup.v1.LookupService/GetExtractOrder',
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetExtractOrderRequest.SerializeToString,
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetExtractOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadExtractPackage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gjeld.lookup.v1.LookupService/DownloadExtractPackage',
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.DownloadExtractPackageRequest.SerializeToString,
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.DownloadExtractPackageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmExtractDeletion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.lookup.v1.LookupService/ConfirmExtractDeletion',
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ConfirmExtractDeletionRequest.SerializeToString,
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ConfirmExtractDeletionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunExtractRound(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.lookup.v1.LookupService/RunExtractRound',
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundRequest.SerializeToString,
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundResponse.FromString,
             options,
             channel_credentials,
             insecure,

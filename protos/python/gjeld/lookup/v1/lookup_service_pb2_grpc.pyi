@@ -71,6 +71,41 @@ class LookupServiceStub:
     with FAILED_PRECONDITION and reason COPY_LETTER_NOT_FAILED. Callers:
     operators, by a staff token.
     """
+    SubmitCustomerList: _grpc.StreamUnaryMultiCallable[_lookup_service_pb2.SubmitCustomerListRequest, _lookup_service_pb2.SubmitCustomerListResponse]
+    """SubmitCustomerList hands in an institution's list of existing loan
+    customers for a quarter's score-model extract (DOM-11), at the latest on
+    the quarter's last day: a header, then the list as identity numbers or as
+    the live registry's plain list file (one number a line). The round on the
+    next quarter's first day cuts every package from one snapshot instant. An
+    institution takes part in at most four rounds a calendar year; an order
+    past that is refused with FAILED_PRECONDITION and reason
+    EXTRACT_LIMIT_REACHED, and a second order for the same quarter with
+    ALREADY_EXISTS and reason EXTRACT_ALREADY_ORDERED. A list that cannot be
+    read is kept as a failed order with its failure report. Callers:
+    institutions, by their enterprise certificate and a Maskinporten token of
+    the same organisation with the scope `gjeld:extract`.
+    """
+    GetExtractOrder: _grpc.UnaryUnaryMultiCallable[_lookup_service_pb2.GetExtractOrderRequest, _lookup_service_pb2.GetExtractOrderResponse]
+    """GetExtractOrder returns one of the calling institution's orders with its
+    report and, once the round ran, the package's signed manifest. Callers:
+    as SubmitCustomerList.
+    """
+    DownloadExtractPackage: _grpc.UnaryStreamMultiCallable[_lookup_service_pb2.DownloadExtractPackageRequest, _lookup_service_pb2.DownloadExtractPackageResponse]
+    """DownloadExtractPackage streams an order's package: the signed manifest
+    first, then the gzipped NOGI JSON in chunks, as often as asked until the
+    package is deleted (then NOT_FOUND with reason EXTRACT_PACKAGE_DELETED).
+    Callers: as SubmitCustomerList.
+    """
+    ConfirmExtractDeletion: _grpc.UnaryUnaryMultiCallable[_lookup_service_pb2.ConfirmExtractDeletionRequest, _lookup_service_pb2.ConfirmExtractDeletionResponse]
+    """ConfirmExtractDeletion records that the institution deleted the package
+    (§10); the registry deletes its own copy at once. Callers: as
+    SubmitCustomerList.
+    """
+    RunExtractRound: _grpc.UnaryUnaryMultiCallable[_lookup_service_pb2.RunExtractRoundRequest, _lookup_service_pb2.RunExtractRoundResponse]
+    """RunExtractRound runs a round now for every order waiting (for catch-up and
+    tests); it counts towards each institution's four a year. Callers:
+    operators, by a staff token.
+    """
 
 @_typing.type_check_only
 class LookupServiceAsyncStub(LookupServiceStub):
@@ -113,6 +148,41 @@ class LookupServiceAsyncStub(LookupServiceStub):
     """RetryFailedCopyLetter puts a failed copy letter back for relaying at once,
     with its attempts counted from zero. One that is not failed is refused
     with FAILED_PRECONDITION and reason COPY_LETTER_NOT_FAILED. Callers:
+    operators, by a staff token.
+    """
+    SubmitCustomerList: _aio.StreamUnaryMultiCallable[_lookup_service_pb2.SubmitCustomerListRequest, _lookup_service_pb2.SubmitCustomerListResponse]  # type: ignore[assignment]
+    """SubmitCustomerList hands in an institution's list of existing loan
+    customers for a quarter's score-model extract (DOM-11), at the latest on
+    the quarter's last day: a header, then the list as identity numbers or as
+    the live registry's plain list file (one number a line). The round on the
+    next quarter's first day cuts every package from one snapshot instant. An
+    institution takes part in at most four rounds a calendar year; an order
+    past that is refused with FAILED_PRECONDITION and reason
+    EXTRACT_LIMIT_REACHED, and a second order for the same quarter with
+    ALREADY_EXISTS and reason EXTRACT_ALREADY_ORDERED. A list that cannot be
+    read is kept as a failed order with its failure report. Callers:
+    institutions, by their enterprise certificate and a Maskinporten token of
+    the same organisation with the scope `gjeld:extract`.
+    """
+    GetExtractOrder: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.GetExtractOrderRequest, _lookup_service_pb2.GetExtractOrderResponse]  # type: ignore[assignment]
+    """GetExtractOrder returns one of the calling institution's orders with its
+    report and, once the round ran, the package's signed manifest. Callers:
+    as SubmitCustomerList.
+    """
+    DownloadExtractPackage: _aio.UnaryStreamMultiCallable[_lookup_service_pb2.DownloadExtractPackageRequest, _lookup_service_pb2.DownloadExtractPackageResponse]  # type: ignore[assignment]
+    """DownloadExtractPackage streams an order's package: the signed manifest
+    first, then the gzipped NOGI JSON in chunks, as often as asked until the
+    package is deleted (then NOT_FOUND with reason EXTRACT_PACKAGE_DELETED).
+    Callers: as SubmitCustomerList.
+    """
+    ConfirmExtractDeletion: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.ConfirmExtractDeletionRequest, _lookup_service_pb2.ConfirmExtractDeletionResponse]  # type: ignore[assignment]
+    """ConfirmExtractDeletion records that the institution deleted the package
+    (§10); the registry deletes its own copy at once. Callers: as
+    SubmitCustomerList.
+    """
+    RunExtractRound: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.RunExtractRoundRequest, _lookup_service_pb2.RunExtractRoundResponse]  # type: ignore[assignment]
+    """RunExtractRound runs a round now for every order waiting (for catch-up and
+    tests); it counts towards each institution's four a year. Callers:
     operators, by a staff token.
     """
 
@@ -184,6 +254,71 @@ class LookupServiceServicer(metaclass=_abc_1.ABCMeta):
         """RetryFailedCopyLetter puts a failed copy letter back for relaying at once,
         with its attempts counted from zero. One that is not failed is refused
         with FAILED_PRECONDITION and reason COPY_LETTER_NOT_FAILED. Callers:
+        operators, by a staff token.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitCustomerList(
+        self,
+        request_iterator: _MaybeAsyncIterator[_lookup_service_pb2.SubmitCustomerListRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_lookup_service_pb2.SubmitCustomerListResponse, _abc.Awaitable[_lookup_service_pb2.SubmitCustomerListResponse]]:
+        """SubmitCustomerList hands in an institution's list of existing loan
+        customers for a quarter's score-model extract (DOM-11), at the latest on
+        the quarter's last day: a header, then the list as identity numbers or as
+        the live registry's plain list file (one number a line). The round on the
+        next quarter's first day cuts every package from one snapshot instant. An
+        institution takes part in at most four rounds a calendar year; an order
+        past that is refused with FAILED_PRECONDITION and reason
+        EXTRACT_LIMIT_REACHED, and a second order for the same quarter with
+        ALREADY_EXISTS and reason EXTRACT_ALREADY_ORDERED. A list that cannot be
+        read is kept as a failed order with its failure report. Callers:
+        institutions, by their enterprise certificate and a Maskinporten token of
+        the same organisation with the scope `gjeld:extract`.
+        """
+
+    @_abc_1.abstractmethod
+    def GetExtractOrder(
+        self,
+        request: _lookup_service_pb2.GetExtractOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_lookup_service_pb2.GetExtractOrderResponse, _abc.Awaitable[_lookup_service_pb2.GetExtractOrderResponse]]:
+        """GetExtractOrder returns one of the calling institution's orders with its
+        report and, once the round ran, the package's signed manifest. Callers:
+        as SubmitCustomerList.
+        """
+
+    @_abc_1.abstractmethod
+    def DownloadExtractPackage(
+        self,
+        request: _lookup_service_pb2.DownloadExtractPackageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_lookup_service_pb2.DownloadExtractPackageResponse], _abc.AsyncIterator[_lookup_service_pb2.DownloadExtractPackageResponse]]:
+        """DownloadExtractPackage streams an order's package: the signed manifest
+        first, then the gzipped NOGI JSON in chunks, as often as asked until the
+        package is deleted (then NOT_FOUND with reason EXTRACT_PACKAGE_DELETED).
+        Callers: as SubmitCustomerList.
+        """
+
+    @_abc_1.abstractmethod
+    def ConfirmExtractDeletion(
+        self,
+        request: _lookup_service_pb2.ConfirmExtractDeletionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_lookup_service_pb2.ConfirmExtractDeletionResponse, _abc.Awaitable[_lookup_service_pb2.ConfirmExtractDeletionResponse]]:
+        """ConfirmExtractDeletion records that the institution deleted the package
+        (§10); the registry deletes its own copy at once. Callers: as
+        SubmitCustomerList.
+        """
+
+    @_abc_1.abstractmethod
+    def RunExtractRound(
+        self,
+        request: _lookup_service_pb2.RunExtractRoundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_lookup_service_pb2.RunExtractRoundResponse, _abc.Awaitable[_lookup_service_pb2.RunExtractRoundResponse]]:
+        """RunExtractRound runs a round now for every order waiting (for catch-up and
+        tests); it counts towards each institution's four a year. Callers:
         operators, by a staff token.
         """
 

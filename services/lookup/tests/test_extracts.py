@@ -1,0 +1,197 @@
+"""Score-model extracts (DOM-11, §5 and §10): lists handed in, a round cut from one snapshot of the register,
+packages downloaded with a signed manifest and deleted within three months. Through real gRPC on a real database,
+the four services running."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from typing import Any
+
+import grpc
+import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from gjeld.ingest.v1 import ingest_service_pb2
+from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
+from gjeld_lookup.extracts import canonical, quarter_of, today
+from gjeld_shared.callers import SCOPE_EXTRACT
+from gjeld_tools.testing import (
+    BANK,
+    CO_BORROWER,
+    LENDER,
+    PERSON,
+    Registry,
+    demo_changes,
+    eventually,
+    reason,
+    report_demo,
+)
+
+NOT_A_CUSTOMER = "01838501393"  # synthetic, with no debt anywhere
+pb = lookup_service_pb2
+
+
+def extractor(registry: Registry, institution: str) -> Any:
+    return registry.as_institution(institution, scopes=(SCOPE_EXTRACT,))
+
+
+def numbers(*listed: str, quarter: str = "", request_id: str = "") -> list[pb.SubmitCustomerListRequest]:
+    header = pb.CustomerListHeader(quarter=quarter or quarter_of(today()), request_id=request_id)
+    return [
+        pb.SubmitCustomerListRequest(header=header),
+        pb.SubmitCustomerListRequest(numbers=pb.CustomerNumbers(identity_numbers=list(listed))),
+    ]
+
+
+def list_file(*pieces: bytes) -> list[pb.SubmitCustomerListRequest]:
+    header = pb.CustomerListHeader(quarter=quarter_of(today()))
+    return [pb.SubmitCustomerListRequest(header=header)] + [
+        pb.SubmitCustomerListRequest(list_file=piece) for piece in pieces
+    ]
+
+
+async def submit(registry: Registry, institution: str, requests: list[Any]) -> lookup_pb2.ExtractOrder:
+    reply = await registry.lookup().SubmitCustomerList(iter(requests), metadata=extractor(registry, institution))
+    return reply.order
+
+
+async def run_round(registry: Registry) -> pb.RunExtractRoundResponse:
+    return await registry.lookup().RunExtractRound(pb.RunExtractRoundRequest(), metadata=registry.as_operator())
+
+
+async def download(registry: Registry, institution: str, order_id: str) -> tuple[lookup_pb2.ExtractManifest, bytes]:
+    call = registry.lookup().DownloadExtractPackage(
+        pb.DownloadExtractPackageRequest(order_id=order_id), metadata=extractor(registry, institution)
+    )
+    replies = [reply async for reply in call]
+    assert replies[0].WhichOneof("part") == "manifest"
+    return replies[0].manifest, b"".join(r.chunk for r in replies[1:])
+
+
+async def lender_reports(registry: Registry, request_id: str, balance: int) -> None:
+    """Nordlys Kreditt reports a loan of PERSON's as its own."""
+    change = demo_changes()[0]
+    change.register.repayment_loan.balance.minor_units = balance
+    await registry.ingest().ReportDebtChanges(
+        ingest_service_pb2.ReportDebtChangesRequest(request_id=request_id, changes=[change]),
+        metadata=registry.as_institution(LENDER),
+    )
+
+
+def public_key(registry: Registry) -> ed25519.Ed25519PublicKey:
+    private = serialization.load_pem_private_key(registry.folder.extract_signing_key.read_bytes(), password=None)
+    assert isinstance(private, ed25519.Ed25519PrivateKey)
+    return private.public_key()
+
+
+async def test_a_round_cuts_every_package_at_one_instant_holding_customers_only(registry: Registry) -> None:
+    await report_demo(registry)
+    await lender_reports(registry, "lender-1", 31_000_000)
+    bank = await submit(registry, BANK, numbers(PERSON, CO_BORROWER, NOT_A_CUSTOMER, PERSON, "12345"))
+    assert (bank.listed_count, bank.invalid_count, bank.duplicate_count) == (5, 1, 1)
+    assert bank.state == lookup_pb2.EXTRACT_ORDER_STATE_ORDERED
+    # The live registry's list file, a line split across two messages.
+    lender = await submit(
+        registry, LENDER, list_file(f"{PERSON}\n{CO_BORROWER[:5]}".encode(), f"{CO_BORROWER}\n"[5:].encode())
+    )
+    assert (lender.listed_count, lender.invalid_count) == (2, 0)
+
+    round_ = await run_round(registry)
+    delivered = {o.institution.value: o for o in round_.orders}
+    assert set(delivered) == {BANK, LENDER}
+    # DOM-11: one instant for every package of the round.
+    assert {o.manifest.snapshot_time.ToDatetime() for o in delivered.values()} == {round_.snapshot_time.ToDatetime()}
+    assert (delivered[BANK].customer_count, delivered[BANK].not_customer_count) == (2, 1)
+    assert (delivered[LENDER].customer_count, delivered[LENDER].not_customer_count) == (1, 1)
+    assert PERSON not in str(delivered[BANK])  # the report counts; it never echoes a number back
+
+    manifest, package = await download(registry, BANK, bank.id)
+    assert hashlib.sha256(package).digest() == manifest.sha256 and len(package) == manifest.size
+    public_key(registry).verify(manifest.signature, canonical(manifest))
+    tampered = lookup_pb2.ExtractManifest()
+    tampered.CopyFrom(manifest)
+    tampered.record_count += 1
+    with pytest.raises(InvalidSignature):  # what the signature is for: a changed manifest does not verify
+        public_key(registry).verify(tampered.signature, canonical(tampered))
+    document = json.loads(gzip.decompress(package))
+    customers = {c["customerID"]: c for c in document["customers"]}
+    assert set(customers) == {PERSON, CO_BORROWER} and manifest.record_count == 2
+    loans = customers[PERSON]["loans"]
+    own = [loan for loan in loans if loan["creditorNumber"] == 1]
+    other = [loan for loan in loans if loan["creditorNumber"] != 1]
+    assert len(own) == 3 and all(loan["accountID"] for loan in own)
+    # Another creditor's loan: its figures, never its name or account (DOM-5).
+    assert [(loan["creditorNumber"], loan["accountID"], loan["balance"]) for loan in other] == [(2, "", 31_000_000)]
+    assert LENDER not in gzip.decompress(package).decode() and "Nordlys" not in gzip.decompress(package).decode()
+    # Nordlys listed the co-borrower too, a customer of the bank only: not in Nordlys's package.
+    # Breaking it (listed persons taken without the customer check) puts the co-borrower there.
+    _, theirs = await download(registry, LENDER, lender.id)
+    assert [c["customerID"] for c in json.loads(gzip.decompress(theirs))["customers"]] == [PERSON]
+
+
+async def test_an_institution_takes_part_in_at_most_four_rounds_a_year(registry: Registry) -> None:
+    await report_demo(registry)
+    for i in range(4):
+        await submit(registry, BANK, numbers(PERSON, request_id=f"round-{i}"))
+        with pytest.raises(grpc.aio.AioRpcError) as waiting:
+            await submit(registry, BANK, numbers(PERSON))
+        assert (
+            waiting.value.code() == grpc.StatusCode.ALREADY_EXISTS
+            and reason(waiting.value) == "EXTRACT_ALREADY_ORDERED"
+        )
+        assert len((await run_round(registry)).orders) == 1
+    # Breaking it (no count of the year's rounds) takes a fifth order here.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await submit(registry, BANK, numbers(PERSON))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason(refused.value) == "EXTRACT_LIMIT_REACHED" and "allows 4 a year" in str(refused.value.details())
+    again = await submit(registry, BANK, numbers(PERSON, request_id="round-3"))  # a retry still gets its order
+    assert again.state == lookup_pb2.EXTRACT_ORDER_STATE_DELIVERED
+
+
+async def test_a_package_is_deleted_when_the_recipient_confirms_and_at_its_deadline(registry: Registry) -> None:
+    await report_demo(registry)
+    first = await submit(registry, BANK, numbers(PERSON))
+    await run_round(registry)
+    confirmed = await registry.lookup().ConfirmExtractDeletion(
+        pb.ConfirmExtractDeletionRequest(order_id=first.id), metadata=extractor(registry, BANK)
+    )
+    assert confirmed.order.state == lookup_pb2.EXTRACT_ORDER_STATE_DELETED
+    with pytest.raises(grpc.aio.AioRpcError) as gone:
+        await download(registry, BANK, first.id)
+    assert gone.value.code() == grpc.StatusCode.NOT_FOUND and reason(gone.value) == "EXTRACT_PACKAGE_DELETED"
+
+    second = await submit(registry, BANK, numbers(PERSON))
+    await run_round(registry)
+    chunks = f"SELECT count(*) AS n FROM lookup.extract_package_chunks WHERE order_id = '{second.id}'"
+    assert (await registry.fetch(chunks))[0]["n"] > 0
+    # Three months on (the deadline moved into the past): the registry deletes its copy, unconfirmed.
+    await registry.fetch(f"UPDATE lookup.extract_orders SET delete_deadline = now() WHERE id = '{second.id}'")
+
+    async def deleted() -> bool:
+        reply = await registry.lookup().GetExtractOrder(
+            pb.GetExtractOrderRequest(order_id=second.id), metadata=extractor(registry, BANK)
+        )
+        return reply.order.state == lookup_pb2.EXTRACT_ORDER_STATE_DELETED
+
+    await eventually(deleted)
+    assert (await registry.fetch(chunks))[0]["n"] == 0
+    # Another institution's order is not found, and its package not downloadable.
+    with pytest.raises(grpc.aio.AioRpcError) as other:
+        await registry.lookup().GetExtractOrder(
+            pb.GetExtractOrderRequest(order_id=second.id), metadata=extractor(registry, LENDER)
+        )
+    assert other.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_list_that_cannot_be_read_gets_a_failure_report(registry: Registry) -> None:
+    failed = await submit(registry, BANK, list_file(b"\xff\xfe\x00binary"))
+    assert failed.state == lookup_pb2.EXTRACT_ORDER_STATE_FAILED and "UTF-8" in failed.failure
+    ordered = await submit(registry, BANK, numbers(PERSON))  # a failed list holds up nothing
+    assert ordered.state == lookup_pb2.EXTRACT_ORDER_STATE_ORDERED
+    with pytest.raises(grpc.aio.AioRpcError) as wrong:
+        await submit(registry, LENDER, numbers(PERSON, quarter="1999-Q1"))
+    assert wrong.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "header.quarter" in str(wrong.value.details())
