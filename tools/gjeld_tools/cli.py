@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,9 +35,10 @@ from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_p
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2, lookup_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
 from gjeld.type.v1 import debt_pb2, identity_pb2
+from gjeld_lookup.extracts import quarter_of, today
 from gjeld_notify.letters import ROLE_NAMES, TYPE_NAMES, kroner
 from gjeld_shared import errors
-from gjeld_shared.callers import SCOPE_LOOKUP
+from gjeld_shared.callers import SCOPE_EXTRACT, SCOPE_LOOKUP
 from gjeld_shared.certificates import TlsIdentity
 from google.protobuf import duration_pb2
 from google.protobuf.message import Message
@@ -79,8 +81,12 @@ def credential(args: argparse.Namespace) -> Credential:
         number = args.as_institution
         providers = folder.identity
         return Credential(
-            folder.pki.institution(number), lambda aud: providers.institution(number, [SCOPE_LOOKUP], aud)
+            folder.pki.institution(number),
+            lambda aud: providers.institution(number, [SCOPE_LOOKUP, SCOPE_EXTRACT], aud),
         )
+    if getattr(args, "as_operator", None):
+        staff, providers = args.as_operator, folder.identity
+        return Credential(token=lambda aud: providers.operator(staff, aud))
     if getattr(args, "as_subject", None):
         person, providers = args.as_subject, folder.identity
         return Credential(token=lambda aud: providers.subject(person, aud))
@@ -324,6 +330,78 @@ def cmd_cert(args: argparse.Namespace) -> None:
     print(f"certificate {identity.certificate_file}\nkey         {identity.key_file}")
 
 
+def describe_order(order: lookup_pb2.ExtractOrder) -> str:
+    state = lookup_pb2.ExtractOrderState.Name(order.state).removeprefix("EXTRACT_ORDER_STATE_").lower()
+    lines = [
+        f"order {order.id} for {order.quarter}: {state}",
+        f"  listed {order.listed_count}, invalid {order.invalid_count}, listed twice {order.duplicate_count}",
+    ]
+    if order.failure:
+        lines.append(f"  the list could not be read: {order.failure}")
+    if order.HasField("manifest"):
+        m = order.manifest
+        lines.append(f"  customers {order.customer_count}, not customers {order.not_customer_count}")
+        lines.append(
+            f"  package {m.package_id}: {m.record_count} customers, {m.size:,} bytes, cut at "
+            f"{m.snapshot_time.ToDatetime().isoformat()}Z; delete by {m.delete_deadline.ToDatetime().date()}"
+        )
+    return "\n".join(lines)
+
+
+async def cmd_extract(args: argparse.Namespace) -> None:
+    caller = credential(args)
+    stub_call = lookup_service_pb2_grpc.LookupServiceStub
+    async with channel_for("lookup", listen_addresses("lookup"), caller, server_authorities(args)) as channel:
+        stub, metadata = stub_call(channel), caller.metadata("lookup")
+        try:
+            if args.action == "order":
+                path = Path(args.file)
+                if not path.stem.isdigit() or (args.as_institution and path.stem != args.as_institution):
+                    raise Failure(f"the list is named after the institution that hands it in: {path.name}")
+                header = lookup_service_pb2.CustomerListHeader(quarter=quarter_of(today()))
+
+                def parts() -> Iterator[lookup_service_pb2.SubmitCustomerListRequest]:
+                    yield lookup_service_pb2.SubmitCustomerListRequest(header=header)
+                    with path.open("rb") as listed:
+                        while piece := listed.read(1 << 20):
+                            yield lookup_service_pb2.SubmitCustomerListRequest(list_file=piece)
+
+                reply = await stub.SubmitCustomerList(parts(), metadata=metadata, timeout=600)
+                print(describe_order(reply.order))
+            elif args.action == "status":
+                got = await stub.GetExtractOrder(
+                    lookup_service_pb2.GetExtractOrderRequest(order_id=args.order_id), metadata=metadata, timeout=10
+                )
+                print(describe_order(got.order))
+            elif args.action == "download":
+                digest, manifest = hashlib.sha256(), None
+                with Path(args.out).open("wb") as out:
+                    request = lookup_service_pb2.DownloadExtractPackageRequest(order_id=args.order_id)
+                    async for part in stub.DownloadExtractPackage(request, metadata=metadata, timeout=600):
+                        if part.WhichOneof("part") == "manifest":
+                            manifest = part.manifest
+                        else:
+                            out.write(part.chunk)
+                            digest.update(part.chunk)
+                if manifest is None or digest.digest() != manifest.sha256:
+                    raise Failure("the package does not match its manifest's digest: download it again")
+                print(f"{args.out}: {manifest.record_count} customers, matches the manifest (key {manifest.key_id})")
+            elif args.action == "delete":
+                done = await stub.ConfirmExtractDeletion(
+                    lookup_service_pb2.ConfirmExtractDeletionRequest(order_id=args.order_id), metadata=metadata
+                )
+                print(describe_order(done.order))
+            else:
+                cut = await stub.RunExtractRound(lookup_service_pb2.RunExtractRoundRequest(), metadata=metadata)
+                print(f"round {cut.round_id or '(no order waited)'}: {len(cut.orders)} packages")
+                for order in cut.orders:
+                    print(describe_order(order))
+        except grpc.RpcError as error:
+            remote = errors.decode(error)
+            detail = "".join(f"\n  {v.field}: {v.description}" for v in remote.field_violations)
+            raise Failure(f"extract {args.action} refused: {remote.code.name} {remote.reason}{detail}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="gjeld", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -345,7 +423,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("kind", choices=["institution", "subject", "operator"])
     t.add_argument("who", help="organisation number, identity number or staff name")
     t.add_argument("--api", required=True, choices=devstack.SERVICES, help="the service the token is for (audience)")
-    t.add_argument("--scope", action="append", choices=[SCOPE_LOOKUP])
+    t.add_argument("--scope", action="append", choices=[SCOPE_LOOKUP, SCOPE_EXTRACT])
     t.add_argument("--ttl", type=int, default=300, help="seconds (the services accept at most an hour)")
     ce = sub.add_parser("cert", help="issue a development certificate")
     ce.add_argument("kind", choices=["institution"])
@@ -368,6 +446,17 @@ def parser() -> argparse.ArgumentParser:
     lk.add_argument("--reference")
     m = who(sub.add_parser("my", help="a person's own view"))
     m.add_argument("what", choices=["debt", "consents", "disclosures", "notices"])
+    x = sub.add_parser("extract", help="score-model extracts (DOM-11)").add_subparsers(dest="action", required=True)
+    xo = who(x.add_parser("order", help="hand in the quarter's list of customers: the live registry's <org>.txt"))
+    xo.add_argument("file", help="one identity number a line; named <organisation number>.txt")
+    for name in ("status", "download", "delete"):
+        xa = who(x.add_parser(name))
+        xa.add_argument("order_id")
+        if name == "download":
+            xa.add_argument("--out", required=True, help="where to write the package (gzipped NOGI JSON)")
+    xr = x.add_parser("round", help="an operator runs a round now")
+    xr.add_argument("--as-operator", metavar="NAME", required=True, help="a development member of staff")
+    xr.add_argument("--ca", metavar="PEM", help="the CA of the registry's certificates (or GJELD_CA_FILE)")
     tr = sub.add_parser("trace", help="a trace as a tree")
     tr.add_argument("trace_id")
     return top
@@ -399,6 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(cmd_lookup(args))
         elif args.command == "my":
             asyncio.run(cmd_my(args))
+        elif args.command == "extract":
+            asyncio.run(cmd_extract(args))
     except Failure as failure:
         print(f"gjeld: {failure}", file=sys.stderr)
         return 1

@@ -71,3 +71,24 @@ async def test_development_certificates_and_tokens(gjeld: Gjeld, registry: Regis
     assert code == 0 and token.count(".") == 2 and PERSON not in token  # the number is inside, base64-encoded
     code, out = await run("my", "debt", "--token", token)
     assert code == 0 and "creditors asked live" in out, out
+
+
+async def test_an_extract_from_the_live_registrys_list_file(gjeld: Gjeld, tmp_path: Path) -> None:
+    run = gjeld
+    await run("report", str(DELIVERY), "--snapshot")
+    listed = tmp_path / f"{BANK}.txt"
+    listed.write_text(f"{PERSON}\n01838501393\nnot a number\n")
+    code, out = await run("extract", "order", str(listed), "--as-institution", LENDER)
+    assert code == 1 and "named after the institution" in out, out
+    code, out = await run("extract", "order", str(listed), "--as-institution", BANK)
+    assert code == 0 and "ordered" in out and "listed 3, invalid 1" in out and PERSON not in out, out
+    order_id = re.search(r"order (\S+) for", out).group(1)  # type: ignore[union-attr]
+    code, out = await run("extract", "round", "--as-operator", "ops-1")
+    assert code == 0 and "1 packages" in out and "customers 1, not customers 1" in out, out
+    package = tmp_path / "package.json.gz"
+    code, out = await run("extract", "download", order_id, "--out", str(package), "--as-institution", BANK)
+    assert code == 0 and "matches the manifest" in out and package.stat().st_size > 0, out
+    code, out = await run("extract", "delete", order_id, "--as-institution", BANK)
+    assert code == 0 and "deleted" in out, out
+    code, out = await run("extract", "download", order_id, "--out", str(package), "--as-institution", BANK)
+    assert code == 1 and "EXTRACT_PACKAGE_DELETED" in out, out
