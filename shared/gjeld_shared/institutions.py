@@ -35,6 +35,8 @@ class Institution:
     # The CA (bundle) its endpoint's server certificate must chain to, pinned for this institution alone; empty:
     # the operator's default (GJELD_CREDITOR_CA_FILE). A relative path is read from the directory file's folder.
     creditor_ca_file: Path | None = None
+    # A credit bureau's score-model agreements (DOM-11): the institutions whose loan customers its extracts are about.
+    score_model_partners: tuple[str, ...] = ()
 
 
 class InstitutionDirectory:
@@ -63,6 +65,7 @@ class InstitutionDirectory:
                     e.get("creditor_endpoint", ""),
                     bool(e.get("fetch_snapshot", False)),
                     path.parent / e["creditor_ca_file"] if e.get("creditor_ca_file") else None,
+                    tuple(e.get("score_model_partners", ())),
                 )
             )
         return cls(institutions)
@@ -81,6 +84,11 @@ class InstitutionDirectory:
     def live_creditors(self) -> list[Institution]:
         """The institutions that answer live lookups (implement gjeld.creditor.v1), by organisation number."""
         return list(self._live)
+
+    def extract_creditors(self, organization_number: str) -> list[str]:
+        """Whose loan customers an institution's score-model extract is about (§5): a bureau's partners, or the
+        institution's own."""
+        return list(self.get(organization_number).score_model_partners) or [organization_number]
 
     def called_for_snapshots(self) -> list[Institution]:
         """The institutions whose daily snapshot ingest fetches from their creditor endpoint."""

@@ -438,6 +438,16 @@ class ExtractStore:
         )
         return list((await self._db.execute(query)).scalars())
 
+    async def start_package(self, order_id: uuid.UUID, package_id: uuid.UUID) -> None:
+        await self._db.execute(
+            update(extract_orders).where(extract_orders.c.id == order_id).values(package_id=package_id)
+        )
+
+    async def disclosed(self, rows: Sequence[dict[str, Any]]) -> None:
+        """The package's customers, each in the disclosure log (DOM-15): who received their data, when, why."""
+        if rows:
+            await self._db.execute(insert(disclosures), list(rows))
+
     async def add_chunk(self, order_id: uuid.UUID, seq: int, data: bytes) -> None:
         await self._db.execute(insert(extract_package_chunks).values(order_id=order_id, seq=seq, data=data))
 
@@ -459,14 +469,19 @@ class ExtractStore:
 
     async def release(self, round_id: uuid.UUID) -> None:
         """A round that failed: its orders wait again, and what it cut of their packages is gone."""
-        cut = select(extract_orders.c.id).where(
-            extract_orders.c.round_id == round_id, extract_orders.c.state == "cutting"
-        )
+        cutting = and_(extract_orders.c.round_id == round_id, extract_orders.c.state == "cutting")
+        cut = select(extract_orders.c.id).where(cutting)
+        packages = select(func.cast(extract_orders.c.package_id, Text)).where(cutting)
         await self._db.execute(delete(extract_package_chunks).where(extract_package_chunks.c.order_id.in_(cut)))
+        await self._db.execute(
+            delete(disclosures).where(
+                disclosures.c.purpose == "score_model", disclosures.c.application_reference.in_(packages)
+            )
+        )
         await self._db.execute(
             update(extract_orders)
             .where(extract_orders.c.round_id == round_id, extract_orders.c.state == "cutting")
-            .values(state="ordered", round_id=None)
+            .values(state="ordered", round_id=None, package_id=None)
         )
 
     async def deleted(self, order_id: uuid.UUID, when: datetime, confirmed: bool) -> Any | None:

@@ -45,6 +45,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             registry,
             ManifestSigner(settings.extract_signing_key_file.read_bytes()),
             settings.registry_organization_number,
+            parts.directory,
         )
         return Wiring(
             [

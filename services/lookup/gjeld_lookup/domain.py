@@ -26,6 +26,8 @@ class Purpose(enum.Enum):
     SUBJECT_ACCESS = "subject_access"
     PRESENTATION = "presentation"
     CREDIT_BUREAU = "credit_bureau"
+    # A quarterly score-model package to an institution about its own customers (DOM-11): no copy letter.
+    SCORE_MODEL = "score_model"
 
 
 PURPOSE_WORDS = {

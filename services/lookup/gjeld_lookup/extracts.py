@@ -1,10 +1,11 @@
 """Score-model extracts (DOM-11, §5 and §10 of the regulation), plain Python without I/O: quarters and the four
 rounds a year, reading an institution's list of customers, writing a package, and signing its manifest.
 
-A package is the standard delivery format (NOGI JSON, gzipped) about the institution's existing loan customers: for
-each, every debt they have at every creditor, as lenders see debts (DOM-5): the institution's own accounts with
-their ids, another creditor's only by a number within the person (`creditorNumber`, 1 being the institution itself)
-and without an account id. It is written as the customers come, in compressed pieces, so memory stays flat however
+A package is the standard delivery format (NOGI JSON, gzipped) about the institution's existing loan customers (for
+a credit bureau, its partner institutions' loan customers): for each, every debt they have at every creditor, as
+lenders see debts (DOM-5): a lender's own accounts with their ids, another creditor's only by a number within the
+person (`creditorNumber`, 1 being the lender itself) and without an account id; a bureau's package names no
+account and no creditor. It is written as the customers come, in compressed pieces, so memory stays flat however
 large the package.
 """
 
@@ -113,8 +114,10 @@ def parts(numbers: list[str]) -> Iterator[str]:
 class PackageWriter:
     """A package as it is cut: customers in, gzipped NOGI JSON pieces out; its digest, size and count at the end."""
 
-    def __init__(self, registry_number: str, institution: str) -> None:
+    def __init__(self, registry_number: str, institution: str, own: bool = True) -> None:
+        """`own`: the institution's own accounts are named (a lender's); a bureau's package names no account."""
         self._institution = institution
+        self._own = own
         self._gzip = zlib.compressobj(9, zlib.DEFLATED, 31)
         self._digest = hashlib.sha256()
         self._pending: list[bytes] = []
@@ -134,13 +137,13 @@ class PackageWriter:
             self.size += len(data)
 
     def add(self, subject: str, debts: Iterable[ingest_pb2.Debt]) -> None:
-        numbers: dict[str, int] = {self._institution: 1}
+        numbers: dict[str, int] = {self._institution: 1} if self._own else {}
         loans = []
         for debt in debts:
             creditor = debt.creditor.organization_number.value
             number = numbers.setdefault(creditor, len(numbers) + 1)
             loan = loan_of(debt)
-            if creditor != self._institution:
+            if creditor != self._institution or not self._own:
                 loan["accountID"] = ""  # another creditor's account: not the recipient's to know (DOM-5)
             loan["creditorNumber"] = number
             loans.append(loan)

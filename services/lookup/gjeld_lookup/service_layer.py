@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -301,6 +301,10 @@ class Lookups:
         await drain_when_due(stopping, interval, self.any_letter_due, self.relay_letters, "relay")
 
 
+# Customers recorded in the disclosure log in one transaction while a package is cut.
+DISCLOSURE_BATCH = 1000
+
+
 class Extracts:
     """Score-model extracts (DOM-11): orders handed in, rounds cut from one snapshot, packages downloaded and
     deleted within three months (§10)."""
@@ -312,9 +316,11 @@ class Extracts:
         registry: Registry,
         signer: extracts.ManifestSigner,
         registry_number: str,
+        directory: InstitutionDirectory,
         clock: Callable[[], datetime] = now,
     ) -> None:
         self._uow, self._keys, self._registry, self._signer = unit_of_work, keys, registry, signer
+        self._directory = directory
         self._registry_number = registry_number
         self._clock = clock
 
@@ -400,8 +406,16 @@ class Extracts:
         return round_id, instant, delivered
 
     async def _cut(self, reader: Any, round_id: uuid.UUID, instant: datetime, order: Any) -> Any:
-        writer = extracts.PackageWriter(self._registry_number, order.institution)
-        seq = 0
+        """One order's package, written as ingest reads its customers, each of them recorded in the disclosure log
+        as it goes (in batches, with the pieces of the package)."""
+        package_id = uuid.uuid4()
+        async with self._uow() as uow:
+            await uow.extracts.start_package(order.id, package_id)
+            await uow.commit()
+        creditors = self._directory.extract_creditors(order.institution)
+        writer = extracts.PackageWriter(self._registry_number, order.institution, own=creditors == [order.institution])
+        seq, disclosed = 0, list[dict[str, Any]]()
+        trace_id = current_trace_id()
 
         async def listed() -> AsyncIterator[list[str]]:
             async with self._uow() as uow:
@@ -409,28 +423,47 @@ class Extracts:
             for blob in parts:
                 yield self._keys.decrypt(blob).split("\n")
 
-        async def keep(chunks: Iterable[bytes]) -> None:
-            nonlocal seq
-            for chunk in chunks:
-                async with self._uow() as uow:
+        async def keep(final: bool = False) -> None:
+            nonlocal seq, disclosed
+            chunks = list(writer.chunks(final))
+            if not chunks and len(disclosed) < DISCLOSURE_BATCH and not final:
+                return
+            async with self._uow() as uow:
+                for chunk in chunks:
                     await uow.extracts.add_chunk(order.id, seq, chunk)
-                    await uow.commit()
-                seq += 1
+                    seq += 1
+                await uow.extracts.disclosed(disclosed)
+                await uow.commit()
+            disclosed = []
 
         counts = None
-        async for item in reader.order(order.id, [order.institution], listed()):
+        async for item in reader.order(order.id, creditors, listed()):
             if item.DESCRIPTOR.name == "ExtractOrderRead":
                 counts = item
                 break
             writer.add(item.subject.value, item.debts)
-            await keep(writer.chunks())
-        await keep(writer.chunks(final=True))
+            disclosed.append(
+                {
+                    "id": uuid.uuid4(),
+                    "subject_index": self._keys.blind_index(item.subject.value),
+                    "recipient": order.institution,
+                    "purpose": Purpose.SCORE_MODEL.value,
+                    "consent_id": None,
+                    "application_reference": str(package_id),
+                    "debt_count": len(item.debts),
+                    "disclosed": b"",  # what was disclosed is the package itself
+                    "trace_id": trace_id,
+                    "disclose_time": self._clock(),
+                }
+            )
+            await keep()
+        await keep(final=True)
         assert counts is not None, "ingest ends every order with its counts"
         async with self._uow() as uow:
             row = await uow.extracts.delivered(
                 order.id,
                 {
-                    "package_id": uuid.uuid4(),
+                    "package_id": package_id,
                     "snapshot_time": instant,
                     "record_count": writer.records,
                     "sha256": writer.sha256,

@@ -130,6 +130,19 @@ async def test_a_round_cuts_every_package_at_one_instant_holding_customers_only(
     # Breaking it (listed persons taken without the customer check) puts the co-borrower there.
     _, theirs = await download(registry, LENDER, lender.id)
     assert [c["customerID"] for c in json.loads(gzip.decompress(theirs))["customers"]] == [PERSON]
+    # Each customer sees it among who received their data (DOM-15), and no copy letter is sent (§9).
+    seen = await registry.lookup().ListOwnDisclosures(
+        pb.ListOwnDisclosuresRequest(), metadata=registry.as_subject(PERSON)
+    )
+    score_model = [d for d in seen.disclosures if d.purpose == lookup_pb2.DISCLOSURE_PURPOSE_SCORE_MODEL]
+    assert sorted((d.recipient.name, d.application_reference) for d in score_model) == sorted(
+        [("Fjordbanken ASA", manifest.package_id), ("Nordlys Kreditt AS", delivered[LENDER].manifest.package_id)]
+    )
+    listed_only = await registry.lookup().ListOwnDisclosures(
+        pb.ListOwnDisclosuresRequest(), metadata=registry.as_subject(NOT_A_CUSTOMER)
+    )
+    assert list(listed_only.disclosures) == []
+    assert await registry.fetch("SELECT 1 FROM lookup.notice_outbox") == []
 
 
 async def test_an_institution_takes_part_in_at_most_four_rounds_a_year(registry: Registry) -> None:
@@ -195,3 +208,24 @@ async def test_a_list_that_cannot_be_read_gets_a_failure_report(registry: Regist
     with pytest.raises(grpc.aio.AioRpcError) as wrong:
         await submit(registry, LENDER, numbers(PERSON, quarter="1999-Q1"))
     assert wrong.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "header.quarter" in str(wrong.value.details())
+
+
+async def test_a_bureaus_extract_is_about_its_partners_loan_customers_and_names_no_account(
+    registry: Registry,
+) -> None:
+    bureau = "933444550"  # Kredittopplysning Norge: a score-model agreement with Fjordbanken (the directory)
+    only_at_lender = "01838502772"
+    await report_demo(registry)
+    change = demo_changes()[0]
+    change.register.debtor.value = only_at_lender
+    await registry.ingest().ReportDebtChanges(
+        ingest_service_pb2.ReportDebtChangesRequest(request_id="elsewhere", changes=[change]),
+        metadata=registry.as_institution(LENDER),
+    )
+    order = await submit(registry, bureau, numbers(PERSON, only_at_lender))
+    [cut] = (await run_round(registry)).orders
+    assert (cut.customer_count, cut.not_customer_count) == (1, 1)  # Nordlys is no partner of the bureau's
+    _, package = await download(registry, bureau, order.id)
+    [customer] = json.loads(gzip.decompress(package))["customers"]
+    assert customer["customerID"] == PERSON and len(customer["loans"]) == 3
+    assert {loan["accountID"] for loan in customer["loans"]} == {""}  # no account, no creditor named

@@ -36,6 +36,7 @@ PURPOSE_NAMES = {
     lookup_pb2.DISCLOSURE_PURPOSE_SUBJECT_ACCESS: N_("You looked at your own debt"),
     lookup_pb2.DISCLOSURE_PURPOSE_PRESENTATION: N_("Shown to you in their service, with your consent"),
     lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_BUREAU: N_("A credit report by a credit bureau"),
+    lookup_pb2.DISCLOSURE_PURPOSE_SCORE_MODEL: N_("A quarterly extract about their own customers, for credit scoring"),
 }
 SCOPE_NAMES = {
     consent_pb2.CONSENT_SCOPE_PROCESSING: N_("Credit assessment"),
