@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser up demo test test-fast bench-ingest bench-lookup faults protos check-protos buf lint-protos breaking lint clean-data
+.PHONY: install browser up demo test test-fast bench-ingest bench-lookup bench-extract faults protos check-protos buf lint-protos breaking lint clean-data
 
 $(STAMP): requirements-dev.txt pyproject.toml shared/pyproject.toml protos/python/pyproject.toml \
           services/*/pyproject.toml tools/pyproject.toml
@@ -42,6 +42,9 @@ bench-ingest: $(STAMP)  ## ingest's throughput against the raw database limit (B
 
 faults: $(STAMP)  ## kill each service 50 times under load, restart PostgreSQL: lost and duplicated counts, with a negative control
 	$(BIN)/python -m gjeld_tools.faults $(FAULT_ARGS)
+
+bench-extract: $(STAMP)  ## a score-model round for a million customers, beside the raw read of the same rows (prints ratio=…)
+	$(BIN)/python -m gjeld_tools.bench_extract $(BENCH_ARGS)
 
 bench-lookup: $(STAMP)  ## what TLS and the certificate checks cost a lookup, with and without, same run (prints ratio=…)
 	$(BIN)/python -m gjeld_tools.bench_lookup $(BENCH_ARGS)

@@ -278,15 +278,19 @@ def terms_to_proto(terms: Terms, target: Any) -> None:
         )
 
 
-def debt_to_proto(debt: RegisteredDebt, directory: InstitutionDirectory) -> ingest_pb2.Debt:
-    creditor = directory.get(debt.creditor)
+def debt_to_proto(debt: RegisteredDebt, directory: InstitutionDirectory | None) -> ingest_pb2.Debt:
+    """A registered debt in the contract; its creditor named from the directory, or by number alone without one
+    (an extract's reader numbers creditors and names none)."""
     message = ingest_pb2.Debt(
         account_id=debt.account_id,
         co_borrower_role=ROLE_TO_PROTO[debt.co_borrower_role],
         extract_time=to_proto(debt.extract_time),
         confirm_time=to_proto(debt.confirm_time),
-        creditor=institution_to_proto(creditor),
     )
+    if directory is None:
+        message.creditor.organization_number.value = debt.creditor
+    else:
+        message.creditor.CopyFrom(institution_to_proto(directory.get(debt.creditor)))
     if debt.debtor is not None:
         message.debtor.value = debt.debtor
     terms_to_proto(debt.terms, message)

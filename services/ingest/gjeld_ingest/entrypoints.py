@@ -312,7 +312,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
                 customers = [
                     pb.ExtractCustomer(
                         subject=identity_pb2.NationalIdentityNumber(value=subject),
-                        debts=[debt_to_proto(d, self._directory) for d in held],
+                        debts=[debt_to_proto(d, None) for d in held],  # creditors by number: lookup names none
                     )
                     for subject, held in answer.customers
                 ]
