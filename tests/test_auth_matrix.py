@@ -54,6 +54,7 @@ ALLOWED: dict[str, set[str]] = {
         for m in "SubmitCustomerList GetExtractOrder DownloadExtractPackage ConfirmExtractDeletion".split()
     },
     "/gjeld.lookup.v1.LookupService/RunExtractRound": {"operator token"},
+    "/gjeld.lookup.v1.LookupService/ListOverdueExtracts": {"operator token"},
     "/gjeld.ingest.v1.IngestService/FetchSnapshot": {"operator token"},
     "/gjeld.lookup.v1.LookupService/LookUpDebt": CERTIFICATE_AND_TOKEN,
     "/gjeld.lookup.v1.LookupService/GetOwnDebt": {"person token"},

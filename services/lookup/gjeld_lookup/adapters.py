@@ -130,6 +130,7 @@ extract_orders = Table(
     Column("delete_deadline", DateTime(timezone=True)),
     Column("delete_time", DateTime(timezone=True)),
     Column("deletion_confirmed", Boolean, nullable=False, server_default="false"),
+    Column("remind_time", DateTime(timezone=True)),
     # One order waiting per institution; a retried hand-in finds its order by request id.
     Index(
         "extract_orders_waiting",
@@ -502,6 +503,30 @@ class ExtractStore:
             .returning(extract_orders)
         )
         return (await self._db.execute(done)).first()
+
+    async def to_remind(self, until: datetime) -> list[Any]:
+        """Packages not yet deleted whose deadline comes before `until`, their recipient not yet reminded."""
+        query = select(extract_orders).where(
+            extract_orders.c.state == "delivered",
+            extract_orders.c.delete_deadline <= until,
+            extract_orders.c.remind_time.is_(None),
+        )
+        return list(await self._db.execute(query))
+
+    async def reminded(self, order_id: uuid.UUID, when: datetime) -> None:
+        await self._db.execute(update(extract_orders).where(extract_orders.c.id == order_id).values(remind_time=when))
+
+    async def overdue(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
+        """Packages deleted at their deadline without the recipient's confirmation, latest deadline first."""
+        query = select(extract_orders).where(
+            extract_orders.c.state == "deleted", extract_orders.c.deletion_confirmed.is_(False)
+        )
+        if before is not None:
+            query = query.where(
+                beyond((extract_orders.c.delete_deadline, extract_orders.c.id), before, descending=True)
+            )
+        order = (extract_orders.c.delete_deadline.desc(), extract_orders.c.id.desc())
+        return list(await self._db.execute(query.order_by(*order).limit(limit)))
 
     async def past_deadline(self, when: datetime) -> list[uuid.UUID]:
         query = select(extract_orders.c.id).where(

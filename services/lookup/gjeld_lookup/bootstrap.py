@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from gjeld.lookup.v1 import lookup_service_pb2, lookup_service_pb2_grpc
@@ -46,6 +47,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             ManifestSigner(settings.extract_signing_key_file.read_bytes()),
             settings.registry_organization_number,
             parts.directory,
+            timedelta(days=settings.extract_remind_days),
         )
         return Wiring(
             [

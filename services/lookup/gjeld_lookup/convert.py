@@ -328,7 +328,11 @@ def extract_order_to_proto(row: Any, manifest: lookup_pb2.ExtractManifest | None
         customer_count=row.customer_count or 0,
         not_customer_count=row.not_customer_count or 0,
         failure=row.failure,
+        deletion_confirmed=row.deletion_confirmed,
     )
+    for name in ("remind_time", "delete_time"):
+        if getattr(row, name) is not None:
+            getattr(order, name).CopyFrom(to_proto(getattr(row, name)))
     if manifest is not None:
         order.manifest.CopyFrom(manifest)
     return order

@@ -51,6 +51,7 @@ ACCESS: dict[str, Rule] = {
     "DownloadExtractPackage": EXTRACTING_INSTITUTIONS,
     "ConfirmExtractDeletion": EXTRACTING_INSTITUTIONS,
     "RunExtractRound": OPERATORS,
+    "ListOverdueExtracts": OPERATORS,
 }
 MAX_LISTED_PER_MESSAGE = 10_000
 MAX_LIST_FILE_PART = 1 << 20
@@ -252,3 +253,16 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         if instant is not None:
             reply.snapshot_time.CopyFrom(to_proto(instant))
         return reply
+
+    async def ListOverdueExtracts(
+        self,
+        request: pb.ListOverdueExtractsRequest,
+        context: grpc.aio.ServicerContext[pb.ListOverdueExtractsRequest, pb.ListOverdueExtractsResponse],
+    ) -> pb.ListOverdueExtractsResponse:
+        size = paging.page_size(request.page_size, default=20, maximum=100)
+        before = self._pages.newest_first_after(request.page_token)
+        found = await self._extracts.overdue(before, size + 1)
+        page, token = self._pages.newest_first_page(found, size, lambda row: (row.delete_deadline, row.id))
+        return pb.ListOverdueExtractsResponse(
+            orders=[convert.extract_order_to_proto(row, None) for row in page], next_page_token=token
+        )

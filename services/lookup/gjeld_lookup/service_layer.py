@@ -317,8 +317,10 @@ class Extracts:
         signer: extracts.ManifestSigner,
         registry_number: str,
         directory: InstitutionDirectory,
+        remind_before: timedelta = timedelta(days=14),
         clock: Callable[[], datetime] = now,
     ) -> None:
+        self._remind_before = remind_before
         self._uow, self._keys, self._registry, self._signer = unit_of_work, keys, registry, signer
         self._directory = directory
         self._registry_number = registry_number
@@ -508,13 +510,29 @@ class Extracts:
             raise FailedPrecondition("EXTRACT_NOT_CUT", "there is no package to delete before the round")
         return done
 
+    async def overdue(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
+        async with self._uow() as uow:
+            return await uow.extracts.overdue(before, limit)
+
     async def housekeeping(self) -> None:
         """Run the round once a quarter has ended with orders waiting (on the first day of the next quarter, or at
-        once after a stop); delete the registry's copy of every package past its deadline (§10)."""
+        once after a stop); remind recipients as the deletion deadline comes near; delete the registry's copy of
+        every package past its deadline (§10), the recipient then overdue until it confirms."""
         moment = self._clock()
         async with self._uow() as uow:
             due = await uow.extracts.due_before(extracts.quarter_of(moment.date()))
+            remind = await uow.extracts.to_remind(moment + self._remind_before)
             overdue = await uow.extracts.past_deadline(moment)
+        for row in remind:
+            async with self._uow() as uow:
+                await uow.extracts.reminded(row.id, moment)
+                await uow.commit()
+            log.warning(
+                "extract package of order %s: institution %s must delete it by %s and confirm",
+                row.id,
+                row.institution,
+                row.delete_deadline.date(),
+            )
         if due:
             await self.run_round()
         for order_id in overdue:

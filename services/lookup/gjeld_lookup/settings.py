@@ -27,3 +27,5 @@ class LookupSettings(ServiceSettings):
     extract_signing_key_file: Path
     registry_organization_number: str
     extract_housekeeping_interval_seconds: float = 60.0
+    # Recipients are reminded this many days before a package's deletion deadline.
+    extract_remind_days: float = 14.0

@@ -229,3 +229,39 @@ async def test_a_bureaus_extract_is_about_its_partners_loan_customers_and_names_
     [customer] = json.loads(gzip.decompress(package))["customers"]
     assert customer["customerID"] == PERSON and len(customer["loans"]) == 3
     assert {loan["accountID"] for loan in customer["loans"]} == {""}  # no account, no creditor named
+
+
+async def test_a_recipient_is_reminded_before_the_deadline_and_overdue_after_it(registry: Registry) -> None:
+    await report_demo(registry)
+    order = await submit(registry, BANK, numbers(PERSON))
+    await run_round(registry)
+    # Ten days before its deadline: the recipient is reminded (the order says when).
+    await registry.fetch(
+        f"UPDATE lookup.extract_orders SET delete_deadline = now() + interval '10 days' WHERE id = '{order.id}'"
+    )
+
+    async def status() -> lookup_pb2.ExtractOrder:
+        reply = await registry.lookup().GetExtractOrder(
+            pb.GetExtractOrderRequest(order_id=order.id), metadata=extractor(registry, BANK)
+        )
+        return reply.order
+
+    reminded = await eventually(lambda: _when(status, "remind_time"))
+    assert reminded.state == lookup_pb2.EXTRACT_ORDER_STATE_DELIVERED
+    overdue = await registry.lookup().ListOverdueExtracts(
+        pb.ListOverdueExtractsRequest(), metadata=registry.as_operator()
+    )
+    assert list(overdue.orders) == []
+    # The deadline passes unconfirmed: the registry deletes its copy, and operators see the recipient overdue.
+    await registry.fetch(f"UPDATE lookup.extract_orders SET delete_deadline = now() WHERE id = '{order.id}'")
+    deleted = await eventually(lambda: _when(status, "delete_time"))
+    assert deleted.state == lookup_pb2.EXTRACT_ORDER_STATE_DELETED and not deleted.deletion_confirmed
+    overdue = await registry.lookup().ListOverdueExtracts(
+        pb.ListOverdueExtractsRequest(), metadata=registry.as_operator()
+    )
+    assert [o.id for o in overdue.orders] == [order.id]
+
+
+async def _when(status: Any, field: str) -> lookup_pb2.ExtractOrder | None:
+    order = await status()
+    return order if order.HasField(field) else None

@@ -390,6 +390,9 @@ class ExtractOrder(_message.Message):
     NOT_CUSTOMER_COUNT_FIELD_NUMBER: _builtins.int
     FAILURE_FIELD_NUMBER: _builtins.int
     MANIFEST_FIELD_NUMBER: _builtins.int
+    REMIND_TIME_FIELD_NUMBER: _builtins.int
+    DELETE_TIME_FIELD_NUMBER: _builtins.int
+    DELETION_CONFIRMED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only. The registry's identifier of the order."""
     quarter: _builtins.str
@@ -414,6 +417,11 @@ class ExtractOrder(_message.Message):
     """
     failure: _builtins.str
     """Output only. Why the list could not be read, when it failed."""
+    deletion_confirmed: _builtins.bool
+    """Output only. True when the recipient confirmed the deletion; false for a
+    package the registry deleted at its deadline without a confirmation (the
+    recipient is overdue: see ListOverdueExtracts).
+    """
     @_builtins.property
     def institution(self) -> _identity_pb2.OrganizationNumber:
         """Output only. The institution that ordered."""
@@ -425,6 +433,18 @@ class ExtractOrder(_message.Message):
     @_builtins.property
     def manifest(self) -> Global___ExtractManifest:
         """Output only. The package, once the round ran."""
+
+    @_builtins.property
+    def remind_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the registry reminded the institution that the
+        package's deletion deadline comes near; unset before.
+        """
+
+    @_builtins.property
+    def delete_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the package was deleted: by the recipient's
+        confirmation, or by the registry at the deadline.
+        """
 
     def __init__(
         self,
@@ -441,10 +461,13 @@ class ExtractOrder(_message.Message):
         not_customer_count: _builtins.int = ...,
         failure: _builtins.str = ...,
         manifest: Global___ExtractManifest | None = ...,
+        remind_time: _timestamp_pb2.Timestamp | None = ...,
+        delete_time: _timestamp_pb2.Timestamp | None = ...,
+        deletion_confirmed: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["institution", b"institution", "manifest", b"manifest", "submit_time", b"submit_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delete_time", b"delete_time", "institution", b"institution", "manifest", b"manifest", "remind_time", b"remind_time", "submit_time", b"submit_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_count", b"customer_count", "duplicate_count", b"duplicate_count", "failure", b"failure", "id", b"id", "institution", b"institution", "invalid_count", b"invalid_count", "listed_count", b"listed_count", "manifest", b"manifest", "not_customer_count", b"not_customer_count", "quarter", b"quarter", "state", b"state", "submit_time", b"submit_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_count", b"customer_count", "delete_time", b"delete_time", "deletion_confirmed", b"deletion_confirmed", "duplicate_count", b"duplicate_count", "failure", b"failure", "id", b"id", "institution", b"institution", "invalid_count", b"invalid_count", "listed_count", b"listed_count", "manifest", b"manifest", "not_customer_count", b"not_customer_count", "quarter", b"quarter", "remind_time", b"remind_time", "state", b"state", "submit_time", b"submit_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -670,3 +670,57 @@ class RunExtractRoundResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RunExtractRoundResponse: _TypeAlias = RunExtractRoundResponse  # noqa: Y015
+
+@_typing.final
+class ListOverdueExtractsRequest(_message.Message):
+    """ListOverdueExtractsRequest asks for one page of overdue extracts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Optional. The most orders to return; at most 100, by default 20."""
+    page_token: _builtins.str
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOverdueExtractsRequest: _TypeAlias = ListOverdueExtractsRequest  # noqa: Y015
+
+@_typing.final
+class ListOverdueExtractsResponse(_message.Message):
+    """ListOverdueExtractsResponse is one page of overdue extracts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDERS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Output only. The token for the next page; empty on the last page."""
+    @_builtins.property
+    def orders(self) -> _containers.RepeatedCompositeFieldContainer[_lookup_pb2.ExtractOrder]:
+        """Output only. The orders, latest deadline first."""
+
+    def __init__(
+        self,
+        *,
+        orders: _abc.Iterable[_lookup_pb2.ExtractOrder] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "orders", b"orders"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOverdueExtractsResponse: _TypeAlias = ListOverdueExtractsResponse  # noqa: Y015

@@ -87,6 +87,11 @@ class LookupServiceStub:
                 request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundRequest.SerializeToString,
                 response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundResponse.FromString,
                 _registered_method=True)
+        self.ListOverdueExtracts = channel.unary_unary(
+                '/gjeld.lookup.v1.LookupService/ListOverdueExtracts',
+                request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOverdueExtractsRequest.SerializeToString,
+                response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOverdueExtractsResponse.FromString,
+                _registered_method=True)
 
 
 class LookupServiceServicer:
@@ -205,6 +210,16 @@ class LookupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOverdueExtracts(self, request, context):
+        """ListOverdueExtracts lists the orders whose package reached its deletion
+        deadline without the recipient confirming the deletion (§10), latest
+        deadline first: the recipients to follow up. Callers: operators, by a
+        staff token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LookupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -257,6 +272,11 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     servicer.RunExtractRound,
                     request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundRequest.FromString,
                     response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundResponse.SerializeToString,
+            ),
+            'ListOverdueExtracts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOverdueExtracts,
+                    request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOverdueExtractsRequest.FromString,
+                    response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOverdueExtractsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -532,6 +552,33 @@ class LookupService:
             '/gjeld.lookup.v1.LookupService/RunExtractRound',
             gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundRequest.SerializeToString,
             gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.RunExtractRoundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOverdueExtracts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.lookup.v1.LookupService/ListOverdueExtracts',
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOverdueExtractsRequest.SerializeToString,
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOverdueExtractsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -106,6 +106,12 @@ class LookupServiceStub:
     tests); it counts towards each institution's four a year. Callers:
     operators, by a staff token.
     """
+    ListOverdueExtracts: _grpc.UnaryUnaryMultiCallable[_lookup_service_pb2.ListOverdueExtractsRequest, _lookup_service_pb2.ListOverdueExtractsResponse]
+    """ListOverdueExtracts lists the orders whose package reached its deletion
+    deadline without the recipient confirming the deletion (§10), latest
+    deadline first: the recipients to follow up. Callers: operators, by a
+    staff token.
+    """
 
 @_typing.type_check_only
 class LookupServiceAsyncStub(LookupServiceStub):
@@ -184,6 +190,12 @@ class LookupServiceAsyncStub(LookupServiceStub):
     """RunExtractRound runs a round now for every order waiting (for catch-up and
     tests); it counts towards each institution's four a year. Callers:
     operators, by a staff token.
+    """
+    ListOverdueExtracts: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.ListOverdueExtractsRequest, _lookup_service_pb2.ListOverdueExtractsResponse]  # type: ignore[assignment]
+    """ListOverdueExtracts lists the orders whose package reached its deletion
+    deadline without the recipient confirming the deletion (§10), latest
+    deadline first: the recipients to follow up. Callers: operators, by a
+    staff token.
     """
 
 class LookupServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -320,6 +332,18 @@ class LookupServiceServicer(metaclass=_abc_1.ABCMeta):
         """RunExtractRound runs a round now for every order waiting (for catch-up and
         tests); it counts towards each institution's four a year. Callers:
         operators, by a staff token.
+        """
+
+    @_abc_1.abstractmethod
+    def ListOverdueExtracts(
+        self,
+        request: _lookup_service_pb2.ListOverdueExtractsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_lookup_service_pb2.ListOverdueExtractsResponse, _abc.Awaitable[_lookup_service_pb2.ListOverdueExtractsResponse]]:
+        """ListOverdueExtracts lists the orders whose package reached its deletion
+        deadline without the recipient confirming the deletion (§10), latest
+        deadline first: the recipients to follow up. Callers: operators, by a
+        staff token.
         """
 
 def add_LookupServiceServicer_to_server(servicer: LookupServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
