@@ -3,7 +3,7 @@ gjeld's values, and a registered debt written as a NOGI loan (the CLI's read-bac
 
 from __future__ import annotations
 
-from datetime import UTC
+import time
 from typing import Any
 
 from gjeld.ingest.v1 import ingest_pb2
@@ -23,6 +23,12 @@ PERIODS = {
 TYPES = {"repayment_loan": "repaymentLoan", "credit_facility": "creditFacility", "charge_card": "chargeCard"}
 
 
+def _iso(stamp: Any) -> str:
+    """A Timestamp as NOGI writes it (ISO 8601, UTC, "Z"; microseconds only when it has them)."""
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(stamp.seconds))
+    return f"{whole}.{stamp.nanos // 1000:06d}Z" if stamp.nanos else f"{whole}Z"
+
+
 def _minor(amount: money_pb2.Money) -> int:
     return int(amount.minor_units)
 
@@ -32,7 +38,7 @@ def loan_of(message: ingest_pb2.Debt) -> dict[str, Any]:
     role = {v: k for k, v in CO_BORROWER.items()}[message.co_borrower_role]
     kind = message.WhichOneof("terms")
     loan: dict[str, Any] = {"type": TYPES[str(kind)], "accountID": message.account_id}
-    loan["timestamp"] = message.extract_time.ToDatetime(UTC).isoformat().replace("+00:00", "Z")
+    loan["timestamp"] = _iso(message.extract_time)
     terms = getattr(message, str(kind))
     if kind == "repayment_loan":
         loan.update(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf import timestamp_pb2
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+
 
 def to_proto(moment: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
+    """A moment as a Timestamp (a moment without a zone is taken as UTC, as protobuf's FromDatetime takes it),
+    exact to the microsecond; worked out with datetime's own arithmetic, several times faster than FromDatetime."""
+    since = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)) - EPOCH
+    return timestamp_pb2.Timestamp(seconds=since // SECOND, nanos=(since % SECOND).microseconds * 1000)
 
 
 def from_proto(stamp: timestamp_pb2.Timestamp) -> datetime:

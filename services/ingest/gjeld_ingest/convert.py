@@ -240,42 +240,41 @@ def _money(amount: int) -> money_pb2.Money:
     return money_pb2.Money(minor_units=amount)
 
 
+def _put(money: money_pb2.Money, amount: int | None) -> None:
+    """An amount into a message's Money field: present, and empty when the amount is unknown."""
+    money.SetInParent()
+    if amount is not None:
+        money.minor_units = amount
+
+
 def terms_to_proto(terms: Terms, target: Any) -> None:
-    """Write the terms into the message's `terms` oneof (ingest Debt, or any message with the same oneof)."""
+    """Write the terms into the message's `terms` oneof (ingest Debt, or any message with the same oneof), field by
+    field in place (no message built to be copied)."""
     if isinstance(terms, ChargeCard):
-        target.charge_card.CopyFrom(
-            debt_pb2.ChargeCard(
-                interest_bearing_balance=_money(terms.interest_bearing_balance),
-                non_interest_bearing_balance=_money(terms.non_interest_bearing_balance),
-            )
-        )
+        card = target.charge_card
+        _put(card.interest_bearing_balance, terms.interest_bearing_balance)
+        _put(card.non_interest_bearing_balance, terms.non_interest_bearing_balance)
         return
-    charges = debt_pb2.InstallmentCharges(
-        monthly_amount=_money(terms.installment_charges.monthly_amount),
-        period=PERIOD_TO_PROTO.get(terms.installment_charges.period, debt_pb2.INSTALLMENT_CHARGE_PERIOD_UNSPECIFIED),
-    )
     if isinstance(terms, RepaymentLoan):
-        target.repayment_loan.CopyFrom(
-            debt_pb2.RepaymentLoan(
-                original_balance=_money(terms.original_balance),
-                balance=_money(terms.balance),
-                remaining_term_months=terms.remaining_term_months,
-                nominal_interest_rate_bp=terms.nominal_interest_rate_bp,
-                effective_interest_rate_bp=terms.effective_interest_rate_bp,
-                installment_charges=charges,
-            )
-        )
+        loan = target.repayment_loan
+        _put(loan.original_balance, terms.original_balance)
+        _put(loan.balance, terms.balance)
+        if terms.remaining_term_months is not None:
+            loan.remaining_term_months = terms.remaining_term_months
     else:
-        target.credit_facility.CopyFrom(
-            debt_pb2.CreditFacility(
-                credit_limit=_money(terms.credit_limit),
-                interest_bearing_balance=_money(terms.interest_bearing_balance),
-                non_interest_bearing_balance=_money(terms.non_interest_bearing_balance),
-                nominal_interest_rate_bp=terms.nominal_interest_rate_bp,
-                effective_interest_rate_bp=terms.effective_interest_rate_bp,
-                installment_charges=charges,
-            )
-        )
+        loan = target.credit_facility
+        _put(loan.credit_limit, terms.credit_limit)
+        _put(loan.interest_bearing_balance, terms.interest_bearing_balance)
+        _put(loan.non_interest_bearing_balance, terms.non_interest_bearing_balance)
+    if terms.nominal_interest_rate_bp is not None:
+        loan.nominal_interest_rate_bp = terms.nominal_interest_rate_bp
+    if terms.effective_interest_rate_bp is not None:
+        loan.effective_interest_rate_bp = terms.effective_interest_rate_bp
+    charges = loan.installment_charges
+    _put(charges.monthly_amount, terms.installment_charges.monthly_amount)
+    charges.period = PERIOD_TO_PROTO.get(
+        terms.installment_charges.period, debt_pb2.INSTALLMENT_CHARGE_PERIOD_UNSPECIFIED
+    )
 
 
 def debt_to_proto(debt: RegisteredDebt, directory: InstitutionDirectory | None) -> ingest_pb2.Debt:

@@ -73,13 +73,14 @@ class ExtractUnitOfWork(UnitOfWork):
         result = await self.connection.stream(query)
         current: str | None = None
         held: list[RegisteredDebt] = []
-        async for row in result:
-            subject = row[0]
-            if subject != current and current is not None:
-                yield current, held
-                held = []
-            current = subject
-            held.append(registered_debt(row))
+        async for rows in result.partitions(ANSWER_BATCH):
+            for row in rows:
+                subject = row[0]
+                if subject != current and current is not None:
+                    yield current, held
+                    held = []
+                current = subject
+                held.append(registered_debt(row))
         if current is not None:
             yield current, held
 

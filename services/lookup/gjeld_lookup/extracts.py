@@ -32,6 +32,7 @@ ROUNDS_A_YEAR = 4
 DELETE_WITHIN_MONTHS = 3
 CHUNK_BYTES = 1 << 20  # a package is kept and sent in pieces of at most this size
 NUMBERS_PER_PART = 10_000  # a list is kept encrypted in parts of this many numbers
+ENCODE_BATCH = 500  # customers encoded and compressed together
 
 
 def quarter_of(moment: date) -> str:
@@ -124,6 +125,8 @@ class PackageWriter:
         self._pending_size = 0
         self.size = 0
         self.records = 0
+        self._customers: list[dict[str, object]] = []
+        self._encoded = 0
         self._write(f'{{"providerID":"9908:{registry_number}","customers":[')
 
     def _write(self, text: str) -> None:
@@ -147,13 +150,23 @@ class PackageWriter:
                 loan["accountID"] = ""  # another creditor's account: not the recipient's to know (DOM-5)
             loan["creditorNumber"] = number
             loans.append(loan)
-        customer = {"customerID": subject, "financialInstitutionID": self._institution, "loans": loans}
-        self._write(("," if self.records else "") + json.dumps(customer, separators=(",", ":")))
+        self._customers.append({"customerID": subject, "financialInstitutionID": self._institution, "loans": loans})
         self.records += 1
+        if len(self._customers) == ENCODE_BATCH:
+            self._encode()
+
+    def _encode(self) -> None:
+        """The customers waiting, as JSON into the compressor: one encoding and compression for many customers."""
+        if self._customers:
+            text = json.dumps(self._customers, separators=(",", ":"))[1:-1]
+            self._write(("," if self._encoded else "") + text)
+            self._encoded += len(self._customers)
+            self._customers = []
 
     def chunks(self, final: bool = False) -> Iterator[bytes]:
         """The compressed pieces ready to keep (all of them once `final`, which ends the package)."""
         if final:
+            self._encode()
             self._write("]}")
             self._take(self._gzip.flush())
         if final or self._pending_size >= CHUNK_BYTES:
