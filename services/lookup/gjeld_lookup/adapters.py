@@ -9,6 +9,7 @@ disclosure, so a disclosure never lacks its letter (DOM-13).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -52,7 +53,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import convert
 from .domain import Debt, Disclosure, Purpose, SetAsideLetter
@@ -390,13 +391,12 @@ class ExtractStore:
         )
         return (await self._db.execute(query)).first()
 
-    async def rounds_in(self, institution: str, year: int) -> int:
-        """The rounds the institution took part in during `year`."""
-        start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    async def rounds_in(self, institution: str, quarters: Sequence[str]) -> int:
+        """The institution's orders (not failed) for these quarters: the rounds of one year it takes part in."""
         query = select(func.count()).where(
             extract_orders.c.institution == institution,
-            extract_orders.c.snapshot_time >= start,
-            extract_orders.c.snapshot_time < end,
+            extract_orders.c.quarter.in_(quarters),
+            extract_orders.c.state != "failed",
         )
         return int((await self._db.execute(query)).scalar_one())
 
@@ -417,13 +417,8 @@ class ExtractStore:
         return (await self._db.execute(query.limit(1))).first() is not None
 
     async def claim(self, round_id: uuid.UUID) -> list[Any]:
-        """Every order waiting, now the round's (one round at a time takes them)."""
-        waiting = (
-            select(extract_orders.c.id)
-            .where(extract_orders.c.state == "ordered")
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
+        """Every order waiting, now the round's (the caller holds the round lock: one round at a time)."""
+        waiting = select(extract_orders.c.id).where(extract_orders.c.state == "ordered").scalar_subquery()
         claimed = (
             update(extract_orders)
             .where(extract_orders.c.id.in_(waiting))
@@ -468,18 +463,30 @@ class ExtractStore:
         found: bytes | None = (await self._db.execute(query)).scalar_one_or_none()
         return found
 
-    async def delivered(self, order_id: uuid.UUID, values: dict[str, Any]) -> Any:
-        done = (
+    async def cut(self, order_id: uuid.UUID, values: dict[str, Any]) -> None:
+        """An order's package is cut; it stays unseen until the whole round is (`publish`)."""
+        await self._db.execute(
             update(extract_orders)
             .where(extract_orders.c.id == order_id, extract_orders.c.state == "cutting")
-            .values(state="delivered", **values)
+            .values(**values)
+        )
+
+    async def publish(self, round_id: uuid.UUID) -> list[Any]:
+        """Every package of the round delivered at once: a round is delivered whole or not at all."""
+        done = (
+            update(extract_orders)
+            .where(extract_orders.c.round_id == round_id, extract_orders.c.state == "cutting")
+            .values(state="delivered")
             .returning(extract_orders)
         )
-        return (await self._db.execute(done)).one()
+        return sorted((await self._db.execute(done)).all(), key=lambda row: (row.submit_time, row.id))
 
-    async def release(self, round_id: uuid.UUID) -> None:
-        """A round that failed: its orders wait again, and what it cut of their packages is gone."""
-        cutting = and_(extract_orders.c.round_id == round_id, extract_orders.c.state == "cutting")
+    async def release(self, round_id: uuid.UUID | None = None) -> None:
+        """A round that failed (or, without a round id, any left by a runner that died): its orders wait again, and
+        what it cut of their packages, and logged of them, is gone."""
+        cutting = extract_orders.c.state == "cutting"
+        if round_id is not None:
+            cutting = and_(extract_orders.c.round_id == round_id, cutting)
         cut = select(extract_orders.c.id).where(cutting)
         packages = select(func.cast(extract_orders.c.package_id, Text)).where(cutting)
         await self._db.execute(delete(extract_package_chunks).where(extract_package_chunks.c.order_id.in_(cut)))
@@ -490,16 +497,29 @@ class ExtractStore:
         )
         await self._db.execute(
             update(extract_orders)
-            .where(extract_orders.c.round_id == round_id, extract_orders.c.state == "cutting")
-            .values(state="ordered", round_id=None, package_id=None)
+            .where(cutting)
+            .values(state="ordered", round_id=None, package_id=None, snapshot_time=None)
         )
 
     async def deleted(self, order_id: uuid.UUID, when: datetime, confirmed: bool) -> Any | None:
-        await self._db.execute(delete(extract_package_chunks).where(extract_package_chunks.c.order_id == order_id))
+        """A delivered package deleted (its pieces gone); None when the order has no delivered package."""
         done = (
             update(extract_orders)
             .where(extract_orders.c.id == order_id, extract_orders.c.state == "delivered")
             .values(state="deleted", delete_time=when, deletion_confirmed=confirmed)
+            .returning(extract_orders)
+        )
+        row = (await self._db.execute(done)).first()
+        if row is not None:
+            await self._db.execute(delete(extract_package_chunks).where(extract_package_chunks.c.order_id == order_id))
+        return row
+
+    async def confirmed_late(self, order_id: uuid.UUID) -> Any | None:
+        """A recipient confirms, after the deadline, the deletion of a package the registry already deleted."""
+        done = (
+            update(extract_orders)
+            .where(extract_orders.c.id == order_id, extract_orders.c.state == "deleted")
+            .values(deletion_confirmed=True)
             .returning(extract_orders)
         )
         return (await self._db.execute(done)).first()
@@ -533,6 +553,21 @@ class ExtractStore:
             extract_orders.c.state == "delivered", extract_orders.c.delete_deadline <= when
         )
         return list((await self._db.execute(query)).scalars())
+
+
+@contextlib.asynccontextmanager
+async def round_lock(engine: AsyncEngine) -> AsyncIterator[bool]:
+    """Whether this process may run an extract round now: one at a time, across replicas. A session-level advisory
+    lock on a connection of its own (no transaction held open), released at the end, or by PostgreSQL when the
+    process dies."""
+    async with engine.connect() as connection:
+        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        held = bool(await driver.fetchval("SELECT pg_try_advisory_lock(hashtext('gjeld:extract-round'))"))
+        try:
+            yield held
+        finally:
+            if held:
+                await driver.execute("SELECT pg_advisory_unlock(hashtext('gjeld:extract-round'))")
 
 
 class DisclosureUnitOfWork(UnitOfWork):

@@ -12,7 +12,7 @@ from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry
+from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, round_lock
 from .entrypoints import ACCESS, LookupServicer
 from .extracts import ManifestSigner
 from .service_layer import Extracts, Lookups
@@ -47,6 +47,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             ManifestSigner(settings.extract_signing_key_file.read_bytes()),
             settings.registry_organization_number,
             parts.directory,
+            lambda: round_lock(parts.engine),
             timedelta(days=settings.extract_remind_days),
         )
         return Wiring(

@@ -39,6 +39,17 @@ def quarter_of(moment: date) -> str:
     return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
 
 
+def round_year(quarter: str) -> int:
+    """The year of the round that cuts a quarter's orders: the next quarter's first day (a Q4 order: next year)."""
+    year, number = int(quarter[:4]), int(quarter[-1])
+    return year + 1 if number == 4 else year
+
+
+def quarters_cut_in(year: int) -> tuple[str, ...]:
+    """The quarters whose orders the rounds of `year` cut."""
+    return (f"{year - 1}-Q4", f"{year}-Q1", f"{year}-Q2", f"{year}-Q3")
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     """The same day `months` later (the last day of a shorter month)."""
     month = moment.month - 1 + months

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -317,9 +318,11 @@ class Extracts:
         signer: extracts.ManifestSigner,
         registry_number: str,
         directory: InstitutionDirectory,
+        round_lock: Callable[[], AbstractAsyncContextManager[bool]],
         remind_before: timedelta = timedelta(days=14),
         clock: Callable[[], datetime] = now,
     ) -> None:
+        self._round_lock = round_lock
         self._remind_before = remind_before
         self._uow, self._keys, self._registry, self._signer = unit_of_work, keys, registry, signer
         self._directory = directory
@@ -351,11 +354,14 @@ class Extracts:
             if not failure:
                 if await store.waiting(institution) is not None:
                     raise AlreadyExists("EXTRACT_ALREADY_ORDERED", "an order of this institution waits for its round")
-                taken = await store.rounds_in(institution, moment.year)
+                # Counted by the year of the round that cuts the order (a Q4 list is cut on 1 January), however
+                # early an operator's catch-up round cuts it.
+                year = extracts.round_year(quarter)
+                taken = await store.rounds_in(institution, extracts.quarters_cut_in(year))
                 if taken >= extracts.ROUNDS_A_YEAR:
                     raise FailedPrecondition(
                         "EXTRACT_LIMIT_REACHED",
-                        f"the institution took part in {taken} rounds in {moment.year}: the regulation allows "
+                        f"the institution takes part in {taken} rounds in {year}: the regulation allows "
                         f"{extracts.ROUNDS_A_YEAR} a year (§5)",
                     )
             parts = [] if failure else [self._keys.encrypt(part) for part in extracts.parts(report.numbers)]
@@ -385,29 +391,38 @@ class Extracts:
         return row
 
     async def run_round(self) -> tuple[uuid.UUID | None, datetime | None, list[Any]]:
-        """Cut every waiting order's package from one snapshot of the register (DOM-11). A round that fails puts
-        its orders back to wait, keeping nothing of what it cut."""
-        round_id = uuid.uuid4()
-        async with self._uow() as uow:
-            claimed = await uow.extracts.claim(round_id)
-            await uow.commit()
-        if not claimed:
-            return None, None, []
-        reader = self._registry.read_round()
-        try:
-            instant = await reader.instant()
-            delivered = [await self._cut(reader, round_id, instant, row) for row in claimed]
-        except BaseException:
+        """Cut every waiting order's package from one snapshot of the register (DOM-11), one round at a time across
+        replicas; the round's packages are delivered together at its end. A round that fails, or one whose runner
+        died (found by the next), puts its orders back to wait, keeping nothing of what it cut."""
+        async with self._round_lock() as held:
+            if not held:
+                raise FailedPrecondition("EXTRACT_ROUND_RUNNING", "a round is running; its orders are cut in it")
+            round_id = uuid.uuid4()
             async with self._uow() as uow:
-                await uow.extracts.release(round_id)
+                await uow.extracts.release()  # what a runner that died left half cut
+                claimed = await uow.extracts.claim(round_id)
                 await uow.commit()
-            raise
-        finally:
-            await reader.close()
+            if not claimed:
+                return None, None, []
+            reader = self._registry.read_round()
+            try:
+                instant = await reader.instant()
+                for row in claimed:
+                    await self._cut(reader, instant, row)
+                async with self._uow() as uow:
+                    delivered = await uow.extracts.publish(round_id)
+                    await uow.commit()
+            except BaseException:
+                async with self._uow() as uow:
+                    await uow.extracts.release(round_id)
+                    await uow.commit()
+                raise
+            finally:
+                await reader.close()
         log.info("extract round %s cut %d packages", round_id, len(delivered))
         return round_id, instant, delivered
 
-    async def _cut(self, reader: Any, round_id: uuid.UUID, instant: datetime, order: Any) -> Any:
+    async def _cut(self, reader: Any, instant: datetime, order: Any) -> None:
         """One order's package, written as ingest reads its customers, each of them recorded in the disclosure log
         as it goes (in batches, with the pieces of the package)."""
         package_id = uuid.uuid4()
@@ -462,7 +477,7 @@ class Extracts:
         await keep(final=True)
         assert counts is not None, "ingest ends every order with its counts"
         async with self._uow() as uow:
-            row = await uow.extracts.delivered(
+            await uow.extracts.cut(
                 order.id,
                 {
                     "package_id": package_id,
@@ -476,7 +491,6 @@ class Extracts:
                 },
             )
             await uow.commit()
-            return row
 
     async def package(self, institution: str, order_id: uuid.UUID) -> tuple[Any, AsyncIterator[bytes]]:
         """An order's manifest and its package's bytes, read a piece at a time (no transaction waits on the
@@ -500,14 +514,16 @@ class Extracts:
         return self.manifest(row), chunks()
 
     async def confirm_deletion(self, institution: str, order_id: uuid.UUID) -> Any:
+        """The recipient deleted its package: the registry deletes its copy; after the deadline (the registry's copy
+        gone already) the confirmation is recorded, and the recipient is no longer overdue."""
         row = await self.order(institution, order_id)
-        if row.state == "deleted":
-            return row
+        if row.state not in ("delivered", "deleted"):
+            raise FailedPrecondition("EXTRACT_NOT_CUT", "this order has no package to delete")
         async with self._uow() as uow:
             done = await uow.extracts.deleted(order_id, self._clock(), confirmed=True)
+            if done is None:
+                done = await uow.extracts.confirmed_late(order_id)
             await uow.commit()
-        if done is None:
-            raise FailedPrecondition("EXTRACT_NOT_CUT", "there is no package to delete before the round")
         return done
 
     async def overdue(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
@@ -523,6 +539,12 @@ class Extracts:
             due = await uow.extracts.due_before(extracts.quarter_of(moment.date()))
             remind = await uow.extracts.to_remind(moment + self._remind_before)
             overdue = await uow.extracts.past_deadline(moment)
+        # Deletions first: a round that fails holds up no deletion the law requires.
+        for order_id in overdue:
+            async with self._uow() as uow:
+                await uow.extracts.deleted(order_id, moment, confirmed=False)
+                await uow.commit()
+            log.warning("extract package of order %s deleted at its deadline, its deletion never confirmed", order_id)
         for row in remind:
             async with self._uow() as uow:
                 await uow.extracts.reminded(row.id, moment)
@@ -534,12 +556,10 @@ class Extracts:
                 row.delete_deadline.date(),
             )
         if due:
-            await self.run_round()
-        for order_id in overdue:
-            async with self._uow() as uow:
-                await uow.extracts.deleted(order_id, moment, confirmed=False)
-                await uow.commit()
-            log.warning("extract package of order %s deleted at its deadline, its deletion never confirmed", order_id)
+            try:
+                await self.run_round()
+            except FailedPrecondition:  # another replica runs it
+                pass
 
     async def run_housekeeping(self, stopping: asyncio.Event, interval: float) -> None:
         while not stopping.is_set():

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from gjeld.ingest.v1 import ingest_service_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
-from gjeld_lookup.extracts import canonical, quarter_of, today
+from gjeld_lookup.extracts import canonical, quarter_of, quarters_cut_in, round_year, today
 from gjeld_shared.callers import SCOPE_EXTRACT
 from gjeld_tools.testing import (
     BANK,
@@ -163,6 +163,46 @@ async def test_an_institution_takes_part_in_at_most_four_rounds_a_year(registry:
     assert reason(refused.value) == "EXTRACT_LIMIT_REACHED" and "allows 4 a year" in str(refused.value.details())
     again = await submit(registry, BANK, numbers(PERSON, request_id="round-3"))  # a retry still gets its order
     assert again.state == lookup_pb2.EXTRACT_ORDER_STATE_DELIVERED
+    # Counted by the year of the round that cuts them: the four were this quarter's; as the lists of the four
+    # quarters whose rounds ran this year (the last cut on the first day of this quarter), this quarter's list is
+    # cut next year, and taken.
+    this = quarter_of(today())
+    year = int(this[:4])
+    earlier = [f"{year - 1}-Q4", f"{year}-Q1", f"{year}-Q2", f"{year}-Q3"] if this.endswith("Q4") else []
+    if earlier:
+        await registry.fetch(
+            "UPDATE lookup.extract_orders SET quarter = q.quarter FROM (SELECT id, "
+            f"(ARRAY{earlier})[row_number() OVER (ORDER BY submit_time)] AS quarter FROM lookup.extract_orders) q "
+            "WHERE q.id = extract_orders.id"
+        )
+        taken = await submit(registry, BANK, numbers(PERSON))
+        assert taken.state == lookup_pb2.EXTRACT_ORDER_STATE_ORDERED
+
+
+def test_a_quarters_orders_count_in_the_year_of_the_round_that_cuts_them() -> None:
+    assert [round_year(q) for q in ("2026-Q1", "2026-Q3", "2026-Q4")] == [2026, 2026, 2027]
+    assert quarters_cut_in(2027) == ("2026-Q4", "2027-Q1", "2027-Q2", "2027-Q3")
+
+
+async def test_orders_a_dead_round_left_half_cut_are_cut_by_the_next(registry: Registry) -> None:
+    await report_demo(registry)
+    order = await submit(registry, BANK, numbers(PERSON))
+    # As a round whose runner died left it: claimed, a piece and a disclosure written, never delivered.
+    await registry.fetch(
+        "UPDATE lookup.extract_orders SET state = 'cutting', round_id = gen_random_uuid(), "
+        f"package_id = gen_random_uuid() WHERE id = '{order.id}'"
+    )
+    await registry.fetch(f"INSERT INTO lookup.extract_package_chunks VALUES ('{order.id}', 0, 'half')")
+    with pytest.raises(grpc.aio.AioRpcError) as early:  # nothing to delete before the round
+        await registry.lookup().ConfirmExtractDeletion(
+            pb.ConfirmExtractDeletionRequest(order_id=order.id), metadata=extractor(registry, BANK)
+        )
+    assert early.value.code() == grpc.StatusCode.FAILED_PRECONDITION and reason(early.value) == "EXTRACT_NOT_CUT"
+    [cut] = (await run_round(registry)).orders
+    assert cut.id == order.id and cut.state == lookup_pb2.EXTRACT_ORDER_STATE_DELIVERED
+    manifest, package = await download(registry, BANK, order.id)
+    # Breaking it (no release of what a dead round left) keeps the order stuck and its half piece in the package.
+    assert hashlib.sha256(package).digest() == manifest.sha256 and gzip.decompress(package)
 
 
 async def test_a_package_is_deleted_when_the_recipient_confirms_and_at_its_deadline(registry: Registry) -> None:

@@ -161,10 +161,11 @@ class LookupServiceServicer:
         the quarter's last day: a header, then the list as identity numbers or as
         the live registry's plain list file (one number a line). The round on the
         next quarter's first day cuts every package from one snapshot instant. An
-        institution takes part in at most four rounds a calendar year; an order
-        past that is refused with FAILED_PRECONDITION and reason
-        EXTRACT_LIMIT_REACHED, and a second order for the same quarter with
-        ALREADY_EXISTS and reason EXTRACT_ALREADY_ORDERED. A list that cannot be
+        institution takes part in at most four rounds a calendar year, counted by
+        the year of the round that cuts the order (a Q4 list: the next year); an
+        order past that is refused with FAILED_PRECONDITION and reason
+        EXTRACT_LIMIT_REACHED, and an order while another waits for its round
+        with ALREADY_EXISTS and reason EXTRACT_ALREADY_ORDERED. A list that cannot be
         read is kept as a failed order with its failure report. Callers:
         institutions, by their enterprise certificate and a Maskinporten token of
         the same organisation with the scope `gjeld:extract`.
@@ -203,7 +204,9 @@ class LookupServiceServicer:
 
     def RunExtractRound(self, request, context):
         """RunExtractRound runs a round now for every order waiting (for catch-up and
-        tests); it counts towards each institution's four a year. Callers:
+        tests); it counts towards each institution's four a year. A round already
+        running is FAILED_PRECONDITION with reason EXTRACT_ROUND_RUNNING. The
+        round's packages are delivered together when it ends. Callers:
         operators, by a staff token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
