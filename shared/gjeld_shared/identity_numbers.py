@@ -209,16 +209,24 @@ class SubjectKeys:
         return KeyedDigest(self)
 
     def encrypt(self, number: str) -> bytes:
-        """key id (1 byte) + nonce (12 bytes) + AES-GCM ciphertext, bound to the key id."""
-        key_id = bytes([self.current_key_id])
-        nonce = os.urandom(12)
-        return key_id + nonce + self._aead[self.current_key_id].encrypt(nonce, number.encode("ascii"), key_id)
+        """An identity number (or a list of them, one a line) sealed: see `seal`."""
+        return self.seal(number.encode("ascii"))
 
     def decrypt(self, blob: bytes) -> str:
+        return self.unseal(blob).decode("ascii")
+
+    def seal(self, data: bytes) -> bytes:
+        """key id (1 byte) + nonce (12 bytes) + AES-GCM ciphertext, bound to the key id: personal data at rest (identity
+        numbers, a score-model package)."""
+        key_id = bytes([self.current_key_id])
+        nonce = os.urandom(12)
+        return key_id + nonce + self._aead[self.current_key_id].encrypt(nonce, data, key_id)
+
+    def unseal(self, blob: bytes) -> bytes:
         key_id = blob[0]
         if key_id not in self._aead:
             raise ValueError("no key for this ciphertext's key id")
-        return self._aead[key_id].decrypt(blob[1:13], blob[13:], blob[:1]).decode("ascii")
+        return self._aead[key_id].decrypt(blob[1:13], blob[13:], blob[:1])
 
     def derive(self, purpose: str) -> bytes:
         """A 256-bit key for another purpose of this service (page tokens), derived from the current encryption key
@@ -229,7 +237,7 @@ class SubjectKeys:
 
     def reencrypt(self, blob: bytes) -> bytes:
         """A ciphertext under the current encryption key (unchanged if it already is)."""
-        return blob if blob[0] == self.current_key_id else self.encrypt(self.decrypt(blob))
+        return blob if blob[0] == self.current_key_id else self.seal(self.unseal(blob))
 
 
 class KeyedDigest:

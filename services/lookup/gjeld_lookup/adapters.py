@@ -157,7 +157,7 @@ extract_order_parts = Table(
     Column("numbers_encrypted", LargeBinary, nullable=False),
 )
 
-# A package's bytes (gzipped NOGI JSON), in pieces of at most 1 MiB, until it is deleted.
+# A package's bytes (gzipped NOGI JSON), in pieces of at most 1 MiB, each sealed with lookup's keys, until deleted.
 extract_package_chunks = Table(
     "extract_package_chunks",
     metadata,
@@ -170,6 +170,7 @@ PROTECTED = (
     Protected(disclosures, hashes=("subject_index", "request_digest")),
     Protected(outbox, ciphertexts=("subject_encrypted",)),
     Protected(extract_order_parts, ciphertexts=("numbers_encrypted",)),
+    Protected(extract_package_chunks, ciphertexts=("data",)),
 )
 
 

@@ -446,8 +446,8 @@ class Extracts:
             if not chunks and len(disclosed) < DISCLOSURE_BATCH and not final:
                 return
             async with self._uow() as uow:
-                for chunk in chunks:
-                    await uow.extracts.add_chunk(order.id, seq, chunk)
+                for chunk in chunks:  # sealed at rest: a package holds identity numbers and every debt
+                    await uow.extracts.add_chunk(order.id, seq, self._keys.seal(chunk))
                     seq += 1
                 await uow.extracts.disclosed(disclosed)
                 await uow.commit()
@@ -508,7 +508,7 @@ class Extracts:
                     chunk = await uow.extracts.chunk(order_id, seq)
                 if chunk is None:
                     return
-                yield chunk
+                yield self._keys.unseal(chunk)
                 seq += 1
 
         return self.manifest(row), chunks()

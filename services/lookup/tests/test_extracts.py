@@ -110,6 +110,10 @@ async def test_a_round_cuts_every_package_at_one_instant_holding_customers_only(
 
     manifest, package = await download(registry, BANK, bank.id)
     assert hashlib.sha256(package).digest() == manifest.sha256 and len(package) == manifest.size
+    # At rest each piece is sealed with lookup's keys: not the package's bytes. (Breaking it, storing the pieces
+    # as they are, shows gzip's magic number here.)
+    [stored] = await registry.fetch(f"SELECT data FROM lookup.extract_package_chunks WHERE order_id = '{bank.id}'")
+    assert bytes(stored["data"])[:2] != b"\x1f\x8b" and bytes(stored["data"]) != package
     public_key(registry).verify(manifest.signature, canonical(manifest))
     tampered = lookup_pb2.ExtractManifest()
     tampered.CopyFrom(manifest)
