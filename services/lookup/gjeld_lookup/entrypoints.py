@@ -206,6 +206,8 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
             file.finish()
         except extracts.UnreadableList as unreadable:
             failure = str(unreadable)
+        if not failure and not report.numbers:  # an empty list would use up one of the year's four rounds
+            raise InvalidArgument([FieldViolation("numbers", "the list holds no valid identity number")])
         row = await self._extracts.submit(institution, header.quarter, header.request_id, report, failure)
         return pb.SubmitCustomerListResponse(order=convert.extract_order_to_proto(row, self._extracts.manifest(row)))
 

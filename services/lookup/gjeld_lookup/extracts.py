@@ -73,7 +73,7 @@ class ListReport:
     _seen: set[int] = field(default_factory=set, repr=False)
 
     def add(self, line: str) -> None:
-        line = line.strip()
+        line = line.strip().lstrip("\ufeff")  # a byte order mark some editors put first is no part of a number
         if not line:
             return
         self.listed += 1

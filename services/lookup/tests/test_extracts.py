@@ -31,6 +31,7 @@ from gjeld_tools.testing import (
 )
 
 NOT_A_CUSTOMER = "01838501393"  # synthetic, with no debt anywhere
+CO_BORROWER_BANK = "922333444"  # Vidda Finans AS, a third institution of the development directory
 pb = lookup_service_pb2
 
 
@@ -249,8 +250,13 @@ async def test_a_list_that_cannot_be_read_gets_a_failure_report(registry: Regist
     assert failed.state == lookup_pb2.EXTRACT_ORDER_STATE_FAILED and "UTF-8" in failed.failure
     ordered = await submit(registry, BANK, numbers(PERSON))  # a failed list holds up nothing
     assert ordered.state == lookup_pb2.EXTRACT_ORDER_STATE_ORDERED
+    with pytest.raises(grpc.aio.AioRpcError) as empty:  # nothing to cut: refused, no round used up
+        await submit(registry, LENDER, list_file(b"\xef\xbb\xbfnot a number\n"))
+    assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    bom = await submit(registry, LENDER, list_file(f"\ufeff{PERSON}\n".encode()))  # a BOM first: still a number
+    assert (bom.listed_count, bom.invalid_count) == (1, 0)
     with pytest.raises(grpc.aio.AioRpcError) as wrong:
-        await submit(registry, LENDER, numbers(PERSON, quarter="1999-Q1"))
+        await submit(registry, CO_BORROWER_BANK, numbers(PERSON, quarter="1999-Q1"))
     assert wrong.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "header.quarter" in str(wrong.value.details())
 
 
