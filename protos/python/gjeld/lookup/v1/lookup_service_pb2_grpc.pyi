@@ -82,7 +82,8 @@ class LookupServiceStub:
     order past that is refused with FAILED_PRECONDITION and reason
     EXTRACT_LIMIT_REACHED, and an order while another waits for its round
     with ALREADY_EXISTS and reason EXTRACT_ALREADY_ORDERED. A list that cannot be
-    read is kept as a failed order with its failure report. Callers:
+    read is kept as a failed order with its failure report; a list without one
+    valid number is refused with INVALID_ARGUMENT (it would use up a round). Callers:
     institutions, by their enterprise certificate and a Maskinporten token of
     the same organisation with the scope `gjeld:extract`.
     """
@@ -170,7 +171,8 @@ class LookupServiceAsyncStub(LookupServiceStub):
     order past that is refused with FAILED_PRECONDITION and reason
     EXTRACT_LIMIT_REACHED, and an order while another waits for its round
     with ALREADY_EXISTS and reason EXTRACT_ALREADY_ORDERED. A list that cannot be
-    read is kept as a failed order with its failure report. Callers:
+    read is kept as a failed order with its failure report; a list without one
+    valid number is refused with INVALID_ARGUMENT (it would use up a round). Callers:
     institutions, by their enterprise certificate and a Maskinporten token of
     the same organisation with the scope `gjeld:extract`.
     """
@@ -291,7 +293,8 @@ class LookupServiceServicer(metaclass=_abc_1.ABCMeta):
         order past that is refused with FAILED_PRECONDITION and reason
         EXTRACT_LIMIT_REACHED, and an order while another waits for its round
         with ALREADY_EXISTS and reason EXTRACT_ALREADY_ORDERED. A list that cannot be
-        read is kept as a failed order with its failure report. Callers:
+        read is kept as a failed order with its failure report; a list without one
+        valid number is refused with INVALID_ARGUMENT (it would use up a round). Callers:
         institutions, by their enterprise certificate and a Maskinporten token of
         the same organisation with the scope `gjeld:extract`.
         """
