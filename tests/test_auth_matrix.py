@@ -49,6 +49,15 @@ ALLOWED: dict[str, set[str]] = {
     },
     "/gjeld.ingest.v1.IngestService/ListSubjectDebts": {"lookup's certificate"},
     "/gjeld.ingest.v1.IngestService/ReadExtract": {"lookup's certificate"},
+    "/gjeld.ingest.v1.IngestService/ReadCorrectionOutcomes": {"lookup's certificate"},
+    **{
+        f"/gjeld.ingest.v1.IngestService/{m}": {"person token"}
+        for m in ("RequestCorrection", "ListOwnCorrectionRequests")
+    },
+    **{f"/gjeld.ingest.v1.IngestService/{m}": DELIVERY for m in ("ListCorrectionEvents", "AnswerCorrectionRequest")},
+    "/gjeld.ingest.v1.IngestService/ListOverdueCorrectionRequests": {"operator token"},
+    "/gjeld.notify.v1.NotifyService/EnqueueInstitutionNotice": {"lookup's certificate"},
+    "/gjeld.notify.v1.NotifyService/ListInstitutionNotices": DELIVERY,
     **{
         f"/gjeld.lookup.v1.LookupService/{m}": {"institution certificate + extract token"}
         for m in "SubmitCustomerList GetExtractOrder DownloadExtractPackage ConfirmExtractDeletion".split()
@@ -84,8 +93,9 @@ ALLOWED: dict[str, set[str]] = {
 DENIED = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
 HANDSHAKE = "refused at the TLS handshake"
 EVERYWHERE = frozenset({"ingest", "lookup", "consent", "notify"})
-# Enterprise certificates are trusted by the services that take institutions' certificates, ingest and lookup.
-NO_ENTERPRISE_CA = frozenset({"consent", "notify"})
+# Enterprise certificates are trusted by the services that take institutions' certificates: ingest, lookup and notify
+# (institutions read their notice feed there).
+NO_ENTERPRISE_CA = frozenset({"consent"})
 
 
 @dataclass

@@ -44,6 +44,8 @@ HASHES = (
     "ingest.debts.debtor_index",
     "ingest.handed_over.debtor_index",
     "ingest.deliveries.content_digest",
+    "ingest.correction_requests.debtor_index",
+    "ingest.correction_requests.request_digest",
     "consent.consents.subject_index",
     "consent.consents.request_digest",
     "consent.credit_blocks.subject_index",
@@ -57,6 +59,10 @@ CIPHERTEXTS = (
     "notify.notices.subject_encrypted",
     "lookup.extract_order_parts.numbers_encrypted",
     "lookup.extract_package_chunks.data",
+    "ingest.correction_requests.debtor_encrypted",
+    "ingest.correction_requests.reason_sealed",
+    "ingest.correction_requests.answer_sealed",
+    "notify.institution_notices.content_sealed",
 )
 
 
@@ -128,6 +134,38 @@ async def test_the_index_and_encryption_keys_rotate_and_everything_is_found_agai
         metadata=person,
     )
     await look_up(registry)
+    # A correction asked for (its person and words sealed), made by the bank's next delivery, and told to the lender
+    # that had looked the person up (a notice in its feed, sealed).
+    asked = await registry.ingest().RequestCorrection(
+        ingest_service_pb2.RequestCorrectionRequest(
+            creditor=identity_pb2.OrganizationNumber(value=BANK),
+            account_id="CHARGE-3",
+            reason="Kortet er sagt opp.",
+            request_id="ask-1",
+        ),
+        metadata=person,
+    )
+    fix = await registry.ingest().ReportDebtChanges(
+        ingest_service_pb2.ReportDebtChangesRequest(
+            request_id="the-fix", changes=[c for c in demo_changes() if c.register.account_id == "CHARGE-3"]
+        ),
+        metadata=registry.as_institution(BANK),
+    )
+    await registry.ingest().AnswerCorrectionRequest(
+        ingest_service_pb2.AnswerCorrectionRequestRequest(
+            id=asked.correction_request.id,
+            corrected=ingest_service_pb2.CorrectionMade(delivery_id=fix.delivery.id, description="Rettet."),
+        ),
+        metadata=registry.as_institution(BANK),
+    )
+
+    async def lender_told() -> bool:
+        reply = await registry.notify().ListInstitutionNotices(
+            notify_service_pb2.ListInstitutionNoticesRequest(), metadata=registry.as_institution(LENDER)
+        )
+        return [n.correction.subject.value for n in reply.notices] == [PERSON]
+
+    await eventually(lender_told)
     # A score-model package cut (sealed pieces), and a list handed in (encrypted parts) whose round runs later.
     listed_header = lookup_service_pb2.CustomerListHeader(quarter=quarter_of(today()))
 
@@ -151,7 +189,8 @@ async def test_the_index_and_encryption_keys_rotate_and_everything_is_found_agai
 
     async def notice_delivered() -> bool:
         reply = await registry.notify().ListOwnNotices(notify_service_pb2.ListOwnNoticesRequest(), metadata=person)
-        return [n.state for n in reply.notices] == [notify_pb2.NOTICE_STATE_DELIVERED]
+        # The copy letter of the lookup, and the outcome of the correction.
+        return [n.state for n in reply.notices] == [notify_pb2.NOTICE_STATE_DELIVERED] * 2
 
     await eventually(notice_delivered)
     assert await key_ids(registry, HASHES) == each(HASHES, 1)
@@ -199,6 +238,11 @@ async def test_the_index_and_encryption_keys_rotate_and_everything_is_found_agai
         notify_service_pb2.GetContactPreferencesRequest(), metadata=person
     )
     assert preferences.contact_preferences.email_address == "person@example.org"
+    assert await lender_told()
+    own_requests = await registry.ingest().ListOwnCorrectionRequests(
+        ingest_service_pb2.ListOwnCorrectionRequestsRequest(), metadata=person
+    )
+    assert [(r.reason, r.answer) for r in own_requests.correction_requests] == [("Kortet er sagt opp.", "Rettet.")]
     # The list handed in before the rotation is read with the new key: the round finds both customers.
     cut = await registry.lookup().RunExtractRound(
         lookup_service_pb2.RunExtractRoundRequest(), metadata=registry.as_operator()

@@ -137,6 +137,18 @@ async def test_a_person_uses_min_gjeld_in_a_browser(min_gjeld: MinGjeld, browser
 
     await page.get_by_role("link", name="Rett en feil").click()
     await pages.check("retting")
+    await page.get_by_label("Hvilken gjeld er feil?").select_option(label="Fjordbanken ASA: Rammekreditt (CARD-7)")
+    await page.get_by_label("Hva er feil?").fill("Kortet er sagt opp.")
+    await page.get_by_role("button", name="Send begjæringen til kreditoren").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Begjæringen er sendt til kreditoren. Den må svare innen en måned."
+    )
+    await expect(
+        page.get_by_role("heading", name="Fjordbanken ASA (CARD-7): Venter på svar fra kreditoren")
+    ).to_be_visible()
+    await pages.check("retting-sendt")
+    await page.get_by_role("link", name="Gjeld", exact=True).click()
+    await expect(page.get_by_text("Omstridt: begjæringen din om retting er åpen.", exact=False)).to_be_visible()
     await page.goto(f"{min_gjeld.url}/brev/00000000-0000-0000-0000-000000000000")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Fant ikke siden")
     await pages.check("ikke-funnet")

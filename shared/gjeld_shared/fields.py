@@ -38,6 +38,17 @@ def text(violations: Violations, field: str, value: str, *, maximum: int, requir
     return value
 
 
+def prose(violations: Violations, field: str, value: str, *, maximum: int, required: bool = False) -> str:
+    """A person's words (a reason, an answer): lines of text, at most `maximum` characters, present if `required`."""
+    if required and not value.strip():
+        violations.add(field, f"is required, at most {maximum} characters")
+    elif len(value) > maximum:
+        violations.add(field, f"must be at most {maximum} characters")
+    elif not printable(value.replace("\r\n", "\n").replace("\n", " ").replace("\t", " ")):
+        violations.add(field, "must not hold control characters other than line breaks")
+    return value
+
+
 def printable(value: str) -> bool:
     """No NUL or other control character (PostgreSQL cannot store NUL; none belongs in an id or a reference)."""
     return value.isprintable()

@@ -24,3 +24,16 @@ def from_proto(stamp: timestamp_pb2.Timestamp) -> datetime:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day `months` later (the last day of a shorter month): "within one month" (GDPR art. 12(3)), "three
+    months" (§10)."""
+    month = moment.month - 1 + months
+    year, month = moment.year + month // 12, month % 12 + 1
+    for day in (moment.day, 30, 29, 28):
+        try:
+            return moment.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("every month has a 28th")

@@ -10,6 +10,10 @@
   gjeld consent list|withdraw ID --as-subject N
   gjeld lookup NUMBER --as-institution ORG   a lender's lookup (with the person's consent)
   gjeld my debt|consents|disclosures|notices --as-subject N
+  gjeld correction request ORG ACCOUNT --reason TEXT --as-subject N   ask for a debt to be corrected
+  gjeld correction list --as-subject N                                 your requests and their answers
+  gjeld correction feed|notices --as-institution ORG                   an institution's requests, its notices
+  gjeld correction answer ID [--reject R|--forward ORG] --as-institution ORG
   gjeld trace TRACE_ID                       a lookup's trace as a tree across the services
 
 Identity: --as-institution (a development enterprise certificate and Maskinporten token)
@@ -32,6 +36,7 @@ from typing import TypeVar
 
 import grpc
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
+from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2, lookup_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
 from gjeld.type.v1 import debt_pb2, identity_pb2
@@ -145,7 +150,7 @@ def describe(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> str:
         c = debt.charge_card
         used = c.interest_bearing_balance.minor_units + c.non_interest_bearing_balance.minor_units
         text = f"charge card      balance {kroner(used):>16}"
-    return f"{text}  [{role}]"
+    return f"{text}  [{role}]" + ("  DISPUTED: a correction request is open" if debt.disputed else "")
 
 
 def print_totals(totals: Sequence[debt_pb2.DebtTotal]) -> None:
@@ -299,9 +304,14 @@ async def cmd_my(args: argparse.Namespace) -> None:
         for n in notices.notices:
             files = list(mailbox.glob(f"*/*/{n.id}.*"))
             where = f"  {files[0]}" if files else ""
+            what = (
+                f"correction {'made' if n.correction_outcome.corrected else 'rejected'}"
+                f" by {n.correction_outcome.creditor.name}"
+                if n.HasField("correction_outcome")
+                else f"copy letter for {n.copy_letter.recipient.name}"
+            )
             print(
-                f"    {n.create_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC"
-                f"  copy letter for {n.copy_letter.recipient.name}"
+                f"    {n.create_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC  {what}"
                 f"  {'delivered' if n.HasField('deliver_time') else 'pending'}{where}"
             )
 
@@ -402,6 +412,94 @@ async def cmd_extract(args: argparse.Namespace) -> None:
             raise Failure(f"extract {args.action} refused: {remote.code.name} {remote.reason}{detail}") from None
 
 
+def describe_correction(request: ingest_pb2.CorrectionRequest) -> str:
+    state = ingest_pb2.CorrectionState.Name(request.state).removeprefix("CORRECTION_STATE_").lower()
+    lines = [
+        f"correction {request.id}: {state}, owned by {request.owner.value}"
+        + (f" (forwarded by {request.forwarded_by.value})" if request.forwarded_by.value else ""),
+        f"  debt {request.account_id} at {request.creditor_institution.name or request.creditor.value},"
+        f" due {request.due_time.ToDatetime():%Y-%m-%d}",
+    ]
+    if request.reason:
+        lines.append(f"  reason: {request.reason}")
+    if request.answer:
+        lines.append(f"  answer: {request.answer}")
+    return "\n".join(lines)
+
+
+async def cmd_correction(args: argparse.Namespace) -> None:
+    """Corrections (DOM-14): a person asks and reads the answers; an institution reads its feed and answers."""
+    ingest = ingest_service_pb2_grpc.IngestServiceStub
+    if args.action == "request":
+        made = await call(
+            "ingest",
+            args,
+            lambda c: ingest(c).RequestCorrection,
+            ingest_service_pb2.RequestCorrectionRequest(
+                creditor=identity_pb2.OrganizationNumber(value=args.creditor),
+                account_id=args.account_id,
+                reason=args.reason,
+            ),
+        )
+        print(describe_correction(made.correction_request))
+    elif args.action == "list":
+        own = await call(
+            "ingest",
+            args,
+            lambda c: ingest(c).ListOwnCorrectionRequests,
+            ingest_service_pb2.ListOwnCorrectionRequestsRequest(),
+        )
+        for request in own.correction_requests:
+            print(describe_correction(request))
+    elif args.action == "feed":
+        feed = await call(
+            "ingest",
+            args,
+            lambda c: ingest(c).ListCorrectionEvents,
+            ingest_service_pb2.ListCorrectionEventsRequest(after_position=args.after),
+        )
+        for event in feed.events:
+            kind = ingest_pb2.CorrectionEventType.Name(event.type).removeprefix("CORRECTION_EVENT_TYPE_").lower()
+            print(f"{event.position:>6} {kind:<12} {describe_correction(event.request)}")
+        print(f"read on after position {feed.next_after_position}")
+    elif args.action == "answer":
+        answer = ingest_service_pb2.AnswerCorrectionRequestRequest(id=args.correction_id)
+        if args.forward:
+            answer.forwarded.institution.value = args.forward
+        elif args.reject:
+            answer.rejected.reason = args.reject
+        else:
+            answer.corrected.SetInParent()
+            answer.corrected.delivery_id = args.delivery or ""
+            answer.corrected.description = args.description or ""
+        done = await call("ingest", args, lambda c: ingest(c).AnswerCorrectionRequest, answer)
+        print(describe_correction(done.correction_request))
+    elif args.action == "overdue":
+        late = await call(
+            "ingest",
+            args,
+            lambda c: ingest(c).ListOverdueCorrectionRequests,
+            ingest_service_pb2.ListOverdueCorrectionRequestsRequest(),
+        )
+        for request in late.correction_requests:
+            print(describe_correction(request))
+    else:
+        notices = await call(
+            "notify",
+            args,
+            lambda c: notify_service_pb2_grpc.NotifyServiceStub(c).ListInstitutionNotices,
+            notify_service_pb2.ListInstitutionNoticesRequest(after_position=args.after),
+        )
+        for notice in notices.notices:
+            n = notice.correction
+            print(
+                f"{notice.position:>6} correction {n.correction_id}: your disclosure {n.disclosure_id} of"
+                f" {n.disclose_time.ToDatetime():%Y-%m-%d %H:%M} (reference {n.application_reference or '-'})"
+                f" held data corrected at {n.correct_time.ToDatetime():%Y-%m-%d %H:%M}"
+            )
+        print(f"read on after position {notices.next_after_position}")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="gjeld", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -457,6 +555,25 @@ def parser() -> argparse.ArgumentParser:
     xr = x.add_parser("round", help="an operator runs a round now")
     xr.add_argument("--as-operator", metavar="NAME", required=True, help="a development member of staff")
     xr.add_argument("--ca", metavar="PEM", help="the CA of the registry's certificates (or GJELD_CA_FILE)")
+    co = sub.add_parser("correction", help="correction requests (DOM-14)").add_subparsers(dest="action", required=True)
+    cr = who(co.add_parser("request", help="a person asks the creditor to correct one of their debts"))
+    cr.add_argument("creditor", help="the creditor's organisation number (as `gjeld my debt` shows)")
+    cr.add_argument("account_id")
+    cr.add_argument("--reason", required=True, help="what is wrong, in your words")
+    who(co.add_parser("list", help="a person's own requests and their answers"))
+    for name, text in (("feed", "an institution's correction requests"), ("notices", "an institution's notices")):
+        cf = who(co.add_parser(name, help=text))
+        cf.add_argument("--after", type=int, default=0, help="the last position read")
+    ca = who(co.add_parser("answer", help="the owning institution answers"))
+    ca.add_argument("correction_id")
+    kind = ca.add_mutually_exclusive_group()
+    kind.add_argument("--reject", metavar="REASON", help="the data is right, because …")
+    kind.add_argument("--forward", metavar="ORG", help="the error arose at this institution")
+    ca.add_argument("--delivery", metavar="ID", help="corrected by this delivery (default: by the next one)")
+    ca.add_argument("--description", help="what was corrected, for the person")
+    cv = co.add_parser("overdue", help="an operator's list of requests past their deadline")
+    cv.add_argument("--as-operator", metavar="NAME", required=True, help="a development member of staff")
+    cv.add_argument("--ca", metavar="PEM", help="the CA of the registry's certificates (or GJELD_CA_FILE)")
     tr = sub.add_parser("trace", help="a trace as a tree")
     tr.add_argument("trace_id")
     return top
@@ -490,6 +607,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(cmd_my(args))
         elif args.command == "extract":
             asyncio.run(cmd_extract(args))
+        elif args.command == "correction":
+            asyncio.run(cmd_correction(args))
     except Failure as failure:
         print(f"gjeld: {failure}", file=sys.stderr)
         return 1

@@ -32,7 +32,7 @@ from .dev_pki import REGISTRY_ORGANIZATION, WORKLOAD_ID_PREFIX, DevelopmentPki, 
 SERVICES = ("ingest", "consent", "notify", "lookup")  # lookup last: it calls the others
 # Min gjeld, the person's pages: HTTP for browsers, a client of lookup, consent and notify (as the person).
 PORTAL = "portal"
-PORTAL_CALLS = ("lookup", "consent", "notify")
+PORTAL_CALLS = ("lookup", "consent", "notify", "ingest")
 WORKLOADS = (*SERVICES, PORTAL)  # each with a workload certificate
 DEFAULT_PORTAL_ADDRESS = "127.0.0.1:8080"
 DEFAULT_IDPORTEN_ADDRESS = "127.0.0.1:8090"
@@ -50,13 +50,13 @@ DEFAULT_ADDRESSES = {
 }
 # The identity providers whose tokens each service takes: only those of its callers (see each ACCESS table).
 TRUSTS = {
-    "ingest": (Provider.MASKINPORTEN, Provider.OPERATOR),
+    "ingest": (Provider.MASKINPORTEN, Provider.IDPORTEN, Provider.OPERATOR),
     "lookup": (Provider.MASKINPORTEN, Provider.IDPORTEN, Provider.OPERATOR),
     "consent": (Provider.MASKINPORTEN, Provider.IDPORTEN),
-    "notify": (Provider.IDPORTEN, Provider.OPERATOR),
+    "notify": (Provider.MASKINPORTEN, Provider.IDPORTEN, Provider.OPERATOR),
 }
 # The services that accept institutions' enterprise certificates, and those that call institutions.
-TAKES_INSTITUTION_CERTIFICATES = ("ingest", "lookup")
+TAKES_INSTITUTION_CERTIFICATES = ("ingest", "lookup", "notify")
 CALLS_INSTITUTIONS = ("ingest", "lookup")
 INSTITUTIONS_FILE = Path(__file__).parent / "institutions.dev.json"
 POPULATION_REGISTER_FILE = Path(__file__).parent / "population.dev.json"

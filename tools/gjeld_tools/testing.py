@@ -105,6 +105,8 @@ def settings_for(
         delivery_interval_seconds=0.1,
         housekeeping_interval_seconds=0.1,
         extract_housekeeping_interval_seconds=0.1,
+        correction_housekeeping_interval_seconds=0.1,
+        correction_relay_interval_seconds=0.1,
         merge_window_seconds=0.2,
         snapshot_fetch_time_utc="",  # no daily round: a test fetches when it means to, whatever the hour
     )

@@ -92,3 +92,27 @@ async def test_an_extract_from_the_live_registrys_list_file(gjeld: Gjeld, tmp_pa
     assert code == 0 and "deleted" in out, out
     code, out = await run("extract", "download", order_id, "--out", str(package), "--as-institution", BANK)
     assert code == 1 and "EXTRACT_PACKAGE_DELETED" in out, out
+
+
+async def test_a_correction_asked_forwarded_and_answered(gjeld: Gjeld) -> None:
+    run = gjeld
+    await run("report", str(DELIVERY), "--snapshot")
+    code, out = await run(
+        "correction", "request", BANK, "CARD-7", "--reason", "Kortet er sagt opp.", "--as-subject", PERSON
+    )
+    assert code == 0 and "open, owned by 999888777" in out and "Fjordbanken ASA" in out, out
+    correction_id = re.search(r"correction (\S+):", out).group(1)  # type: ignore[union-attr]
+    code, out = await run("my", "debt", "--as-subject", PERSON)
+    assert code == 0 and "DISPUTED" in out, out
+    code, out = await run("correction", "feed", "--as-institution", BANK)
+    assert code == 0 and "received" in out and "Kortet er sagt opp." in out and "after position 1" in out, out
+    code, out = await run("correction", "answer", correction_id, "--forward", "922333444", "--as-institution", BANK)
+    assert code == 0 and "owned by 922333444 (forwarded by 999888777)" in out, out
+    code, out = await run("correction", "answer", correction_id, "--reject", "Riktig.", "--as-institution", BANK)
+    assert code == 1 and "CORRECTION_NOT_FOUND" in out, out
+    code, out = await run("correction", "answer", correction_id, "--reject", "Riktig.", "--as-institution", "922333444")
+    assert code == 0 and "rejected" in out, out
+    code, out = await run("correction", "list", "--as-subject", PERSON)
+    assert code == 0 and "answer: Riktig." in out, out
+    code, out = await run("correction", "overdue", "--as-operator", "ops-1")
+    assert code == 0 and out.strip() == "", out

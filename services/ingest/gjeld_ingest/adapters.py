@@ -33,6 +33,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    and_,
     func,
     select,
     text,
@@ -43,8 +44,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .convert import Reading, snapshot_part
 from .domain import (
+    CORRECTION_REMIND_BEFORE,
     ChargeCard,
     CoBorrowerRole,
+    CorrectionEventType,
+    CorrectionState,
     CreditFacility,
     DebtType,
     Delivery,
@@ -60,7 +64,7 @@ from .domain import (
     Strictness,
     Terms,
 )
-from .staging import creditor_lock
+from .staging import APPEND_CORRECTION_EVENT, creditor_lock
 
 SCHEMA = "ingest"
 metadata = MetaData(schema=SCHEMA)
@@ -86,6 +90,8 @@ debts = Table(
     Column("installment_charge_period", String(16)),
     Column("extract_time", DateTime(timezone=True), nullable=False),
     Column("confirm_time", DateTime(timezone=True), nullable=False),
+    # When the debt was first registered (kept by later reports); NULL for debts registered before it was kept.
+    Column("register_time", DateTime(timezone=True), server_default=func.now()),
     Index("debts_by_debtor", "debtor_index"),
 )
 
@@ -146,8 +152,80 @@ handed_over = Table(
     Column("handover_id", UUID(as_uuid=True), nullable=False),
 )
 
+# A person's requests to correct a debt (DOM-14), owned by the institution that must answer: the reporting one, or
+# the one it was forwarded to. The person's reason and the answer are sealed (they are free text about a person).
+correction_requests = Table(
+    "correction_requests",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("creditor", String(16), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("debt_type", String(16), nullable=False),
+    Column("debtor_index", LargeBinary, nullable=False),
+    Column("debtor_encrypted", LargeBinary, nullable=False),
+    Column("reason_sealed", LargeBinary, nullable=False),
+    # open → (forwarded: still open, another owner) → awaiting_fix → corrected; or rejected.
+    Column("state", String(16), nullable=False),
+    Column("owner", String(16), nullable=False),
+    Column("forwarded_by", String(16)),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    Column("due_time", DateTime(timezone=True), nullable=False),
+    Column("remind_time", DateTime(timezone=True)),
+    Column("resolve_time", DateTime(timezone=True)),
+    Column("answer_sealed", LargeBinary),
+    Column("fix_delivery_id", UUID(as_uuid=True)),
+    Column("wrong_since", DateTime(timezone=True)),
+    Column("debt_register_time", DateTime(timezone=True)),
+    Column("request_id", String(64)),
+    Column("request_digest", LargeBinary),
+    # One unresolved request per debt: the disputed flag is an EXISTS on this index.
+    Index(
+        "correction_requests_open",
+        "creditor",
+        "account_id",
+        "debtor_index",
+        unique=True,
+        postgresql_where=text("state IN ('open', 'awaiting_fix')"),
+    ),
+    Index("correction_requests_by_debtor", "debtor_index", "create_time"),
+    Index("correction_requests_due", "due_time", "id", postgresql_where=text("state = 'open'")),
+    Index(
+        "correction_requests_by_request",
+        "debtor_index",
+        "request_id",
+        unique=True,
+        postgresql_where=text("request_id IS NOT NULL"),
+    ),
+)
+
+# The states in which a request marks its debt disputed.
+UNRESOLVED = [state.value for state in CorrectionState if state.unresolved]
+
+# Each institution's feed of correction events, and lookup's feed of outcomes (feed "outcomes"): taking the next
+# position locks the head's row until the transaction ends, so positions come in commit order without gaps.
+correction_feed_heads = Table(
+    "correction_feed_heads",
+    metadata,
+    Column("feed", String(16), primary_key=True),
+    Column("last_position", BigInteger, nullable=False),
+)
+correction_events = Table(
+    "correction_events",
+    metadata,
+    Column("feed", String(16), primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),
+    Column("correction_id", UUID(as_uuid=True), nullable=False),
+)
+
 # What holds identity numbers, for `python -m gjeld_ingest rekey` after a key rotation.
 PROTECTED = (
+    Protected(
+        correction_requests,
+        hashes=("debtor_index", "request_digest"),
+        ciphertexts=("debtor_encrypted", "reason_sealed", "answer_sealed"),
+    ),
     Protected(debts, hashes=("debtor_index",), ciphertexts=("debtor_encrypted",)),
     Protected(handed_over, hashes=("debtor_index",)),
     Protected(deliveries, hashes=("content_digest",)),
@@ -188,6 +266,23 @@ def registered_debt(row: Any, debtor: str | None = None) -> RegisteredDebt:
         terms=_terms_from_row(row),
         confirm_time=row.confirm_time,
         debtor=debtor,
+        disputed=bool(getattr(row, "disputed", False)),
+    )
+
+
+def _disputed_debt() -> Any:
+    """Whether the debt of the row has an unresolved correction request: the disputed flag (DOM-14)."""
+    return (
+        select(correction_requests.c.id)
+        .where(
+            and_(
+                correction_requests.c.creditor == debts.c.creditor,
+                correction_requests.c.account_id == debts.c.account_id,
+                correction_requests.c.debtor_index == debts.c.debtor_index,
+                correction_requests.c.state.in_(UNRESOLVED),
+            )
+        )
+        .exists()
     )
 
 
@@ -198,7 +293,7 @@ class DebtRegister:
         self._db = connection
 
     async def of_creditor(self, creditor: str, after: tuple[str, bytes] | None, limit: int) -> list[Any]:
-        query = select(debts).where(debts.c.creditor == creditor)
+        query = select(debts, _disputed_debt().label("disputed")).where(debts.c.creditor == creditor)
         if after is not None:
             query = query.where(beyond((debts.c.account_id, debts.c.debtor_index), after, descending=False))
         rows = await self._db.execute(query.order_by(debts.c.account_id, debts.c.debtor_index).limit(limit))
@@ -206,7 +301,9 @@ class DebtRegister:
 
     async def of_subject(self, debtor_index: bytes) -> list[RegisteredDebt]:
         rows = await self._db.execute(
-            select(debts).where(debts.c.debtor_index == debtor_index).order_by(debts.c.creditor, debts.c.account_id)
+            select(debts, _disputed_debt().label("disputed"))
+            .where(debts.c.debtor_index == debtor_index)
+            .order_by(debts.c.creditor, debts.c.account_id)
         )
         return [registered_debt(row) for row in rows]
 
@@ -374,14 +471,109 @@ class Handovers:
         return _handover(row)
 
 
+class CorrectionStore:
+    """Correction requests and their feeds, within a transaction the caller holds."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def debt(self, creditor: str, account_id: str, debtor_index: bytes) -> Any | None:
+        query = select(debts.c.register_time, debts.c.debt_type).where(
+            debts.c.creditor == creditor, debts.c.account_id == account_id, debts.c.debtor_index == debtor_index
+        )
+        return (await self._db.execute(query)).first()
+
+    async def of_request(self, debtor_index: bytes, request_id: str) -> Any | None:
+        query = select(correction_requests).where(
+            correction_requests.c.debtor_index == debtor_index, correction_requests.c.request_id == request_id
+        )
+        return (await self._db.execute(query)).first()
+
+    async def add(self, values: dict[str, Any]) -> Any | None:
+        """The new request; None when the debt already has an unresolved one (the index allows one)."""
+        statement = (
+            insert(correction_requests).values(**values).on_conflict_do_nothing().returning(*correction_requests.c)
+        )
+        return (await self._db.execute(statement)).first()
+
+    async def get(self, correction_id: uuid.UUID, *, lock: bool = False) -> Any | None:
+        query = select(correction_requests).where(correction_requests.c.id == correction_id)
+        return (await self._db.execute(query.with_for_update() if lock else query)).first()
+
+    async def change(self, correction_id: uuid.UUID, values: dict[str, Any]) -> Any:
+        statement = (
+            update(correction_requests)
+            .where(correction_requests.c.id == correction_id)
+            .values(**values)
+            .returning(*correction_requests.c)
+        )
+        return (await self._db.execute(statement)).one()
+
+    async def of_debtor(self, debtor_index: bytes, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
+        query = select(correction_requests).where(correction_requests.c.debtor_index == debtor_index)
+        if before is not None:
+            key = (correction_requests.c.create_time, correction_requests.c.id)
+            query = query.where(beyond(key, before, descending=True))
+        query = query.order_by(correction_requests.c.create_time.desc(), correction_requests.c.id.desc())
+        return list(await self._db.execute(query.limit(limit)))
+
+    async def append(self, feed: str, kind: CorrectionEventType, correction_id: uuid.UUID, when: datetime) -> None:
+        await self._db.exec_driver_sql(APPEND_CORRECTION_EVENT, (feed, kind.value, when, correction_id))
+
+    async def events_after(self, feed: str, after: int, limit: int) -> list[Any]:
+        """The feed's events after a position, each with its request as it stands."""
+        query = (
+            select(
+                correction_events.c.position,
+                correction_events.c.type,
+                correction_events.c.event_time,
+                correction_requests,
+            )
+            .join(correction_requests, correction_requests.c.id == correction_events.c.correction_id)
+            .where(correction_events.c.feed == feed, correction_events.c.position > after)
+            .order_by(correction_events.c.position)
+            .limit(limit)
+        )
+        return list(await self._db.execute(query))
+
+    async def delivery_since(self, creditor: str, delivery_id: uuid.UUID, since: datetime) -> bool:
+        """Whether the creditor applied this delivery after `since` (a delivery that can carry a fix)."""
+        query = select(deliveries.c.id).where(
+            deliveries.c.id == delivery_id, deliveries.c.creditor == creditor, deliveries.c.complete_time >= since
+        )
+        return (await self._db.execute(query)).first() is not None
+
+    async def to_remind(self, until: datetime) -> list[Any]:
+        """Open requests whose reminder is due (the deadline within the reminder's lead) and not yet sent."""
+        query = select(correction_requests).where(
+            correction_requests.c.state == CorrectionState.OPEN.value,
+            correction_requests.c.remind_time.is_(None),
+            correction_requests.c.due_time <= until + CORRECTION_REMIND_BEFORE,
+        )
+        return list(await self._db.execute(query.with_for_update(skip_locked=True)))
+
+    async def overdue(self, when: datetime, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
+        query = select(correction_requests).where(
+            correction_requests.c.state == CorrectionState.OPEN.value, correction_requests.c.due_time < when
+        )
+        if after is not None:
+            query = query.where(
+                beyond((correction_requests.c.due_time, correction_requests.c.id), after, descending=False)
+            )
+        query = query.order_by(correction_requests.c.due_time, correction_requests.c.id)
+        return list(await self._db.execute(query.limit(limit)))
+
+
 class IngestUnitOfWork(UnitOfWork):
     """One transaction of ingest's use cases other than taking in a delivery, with their stores."""
 
     debts: DebtRegister
     deliveries: DeliveryRecords
     handovers: Handovers
+    corrections: CorrectionStore
 
     def bind(self, connection: AsyncConnection) -> None:
+        self.corrections = CorrectionStore(connection)
         self.debts = DebtRegister(connection)
         self.deliveries = DeliveryRecords(connection)
         self.handovers = Handovers(connection)

@@ -13,6 +13,7 @@ from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
 from .adapters import PROTECTED, CalledCreditors, IngestUnitOfWork
+from .corrections import Corrections
 from .entrypoints import ACCESS, IngestServicer
 from .extracts import ExtractReads, ExtractUnitOfWork
 from .service_layer import Ingest, SnapshotFetches
@@ -35,7 +36,10 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
         fetches = SnapshotFetches(ingest, parts.directory, creditors, settings.delivery_pause_seconds)
         # A round's read waits on lookup between orders, each within the pause a delivery may take.
         reads = ExtractReads(lambda: ExtractUnitOfWork(parts.engine, settings.delivery_pause_seconds), parts.keys)
-        servicer = IngestServicer(ingest, fetches, parts.directory, parts.pages, reads, settings.delivery_pause_seconds)
+        corrections = Corrections(lambda: IngestUnitOfWork(parts.engine), parts.keys, parts.directory)
+        servicer = IngestServicer(
+            ingest, fetches, parts.directory, parts.pages, reads, corrections, settings.delivery_pause_seconds
+        )
         # Empty: no daily round (operators fetch with FetchSnapshot alone).
         fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc) if settings.snapshot_fetch_time_utc else None
         return Wiring(
@@ -49,7 +53,12 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
                 )
             ],
             protected=PROTECTED,
-            background=[lambda stopping: fetches.run_daily(stopping, fetch_at)] if fetch_at else [],
+            background=[
+                lambda stopping: corrections.run_housekeeping(
+                    stopping, settings.correction_housekeeping_interval_seconds
+                ),
+                *([lambda stopping: fetches.run_daily(stopping, fetch_at)] if fetch_at else []),
+            ],
             on_close=[creditors.close],
         )
 

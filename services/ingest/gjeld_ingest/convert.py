@@ -18,7 +18,12 @@ from . import domain
 from .domain import (
     ChargeCard,
     CoBorrowerRole,
+    CorrectionEvent,
+    CorrectionEventType,
+    CorrectionRequest,
+    CorrectionState,
     CreditFacility,
+    DebtType,
     Delivery,
     DeliveryKind,
     Handover,
@@ -285,6 +290,7 @@ def debt_to_proto(debt: RegisteredDebt, directory: InstitutionDirectory | None) 
         co_borrower_role=ROLE_TO_PROTO[debt.co_borrower_role],
         extract_time=to_proto(debt.extract_time),
         confirm_time=to_proto(debt.confirm_time),
+        disputed=debt.disputed,
     )
     if directory is None:
         message.creditor.organization_number.value = debt.creditor
@@ -354,3 +360,68 @@ def handover_to_proto(handover: Handover) -> ingest_pb2.Handover:
     if handover.complete_time is not None:
         message.complete_time.CopyFrom(to_proto(handover.complete_time))
     return message
+
+
+DEBT_TYPE_TO_PROTO = {
+    DebtType.REPAYMENT_LOAN: debt_pb2.DEBT_TYPE_REPAYMENT_LOAN,
+    DebtType.CREDIT_FACILITY: debt_pb2.DEBT_TYPE_CREDIT_FACILITY,
+    DebtType.CHARGE_CARD: debt_pb2.DEBT_TYPE_CHARGE_CARD,
+}
+CORRECTION_STATE_TO_PROTO = {
+    CorrectionState.OPEN: ingest_pb2.CORRECTION_STATE_OPEN,
+    CorrectionState.AWAITING_FIX: ingest_pb2.CORRECTION_STATE_AWAITING_FIX,
+    CorrectionState.CORRECTED: ingest_pb2.CORRECTION_STATE_CORRECTED,
+    CorrectionState.REJECTED: ingest_pb2.CORRECTION_STATE_REJECTED,
+}
+CORRECTION_EVENT_TO_PROTO = {
+    CorrectionEventType.RECEIVED: ingest_pb2.CORRECTION_EVENT_TYPE_RECEIVED,
+    CorrectionEventType.FORWARDED: ingest_pb2.CORRECTION_EVENT_TYPE_FORWARDED,
+    CorrectionEventType.AWAITING_FIX: ingest_pb2.CORRECTION_EVENT_TYPE_AWAITING_FIX,
+    CorrectionEventType.CORRECTED: ingest_pb2.CORRECTION_EVENT_TYPE_CORRECTED,
+    CorrectionEventType.REJECTED: ingest_pb2.CORRECTION_EVENT_TYPE_REJECTED,
+    CorrectionEventType.REMINDER: ingest_pb2.CORRECTION_EVENT_TYPE_REMINDER,
+}
+
+
+def correction_to_proto(
+    request: CorrectionRequest, directory: InstitutionDirectory | None = None
+) -> ingest_pb2.CorrectionRequest:
+    """A correction request in the contract: the debtor, reason and answer only where the request holds them (the
+    domain leaves them out for operators); the creditor named only with a directory (the person's view)."""
+    message = ingest_pb2.CorrectionRequest(
+        id=str(request.id),
+        account_id=request.account_id,
+        debt_type=DEBT_TYPE_TO_PROTO[request.debt_type],
+        state=CORRECTION_STATE_TO_PROTO[request.state],
+        create_time=to_proto(request.create_time),
+        due_time=to_proto(request.due_time),
+        answer=request.answer,
+    )
+    message.creditor.value = request.creditor
+    message.owner.value = request.owner
+    if request.forwarded_by:
+        message.forwarded_by.value = request.forwarded_by
+    if request.debtor is not None:
+        message.debtor.value = request.debtor
+    if request.reason is not None:
+        message.reason = request.reason
+    if request.resolve_time is not None:
+        message.resolve_time.CopyFrom(to_proto(request.resolve_time))
+    if request.fix_delivery_id is not None:
+        message.fix_delivery_id = str(request.fix_delivery_id)
+    if request.wrong_since is not None:
+        message.wrong_since.CopyFrom(to_proto(request.wrong_since))
+    if request.debt_register_time is not None:
+        message.debt_register_time.CopyFrom(to_proto(request.debt_register_time))
+    if directory is not None:
+        message.creditor_institution.CopyFrom(institution_to_proto(directory.get(request.creditor)))
+    return message
+
+
+def correction_event_to_proto(event: CorrectionEvent) -> ingest_pb2.CorrectionEvent:
+    return ingest_pb2.CorrectionEvent(
+        position=event.position,
+        type=CORRECTION_EVENT_TO_PROTO[event.type],
+        event_time=to_proto(event.event_time),
+        request=correction_to_proto(event.request),
+    )

@@ -123,6 +123,7 @@ class RegisteredDebt:
     terms: Terms
     confirm_time: datetime
     debtor: str | None = field(default=None, repr=False)
+    disputed: bool = False  # an open correction request is about it (DOM-14)
 
 
 def balance(terms: Terms) -> int:
@@ -287,3 +288,87 @@ class Part:
     registrations: list[tuple[int, Debt]] = field(default_factory=list)
     closures: list[tuple[int, DebtKey]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+
+
+# --- correction requests (DOM-14) ---------------------------------------------------------------------------------
+
+MAX_CORRECTION_TEXT = 2000
+# The owner is reminded this long before the deadline (one month from the request, GDPR art. 12(3)).
+CORRECTION_REMIND_BEFORE = timedelta(days=7)
+
+
+class CorrectionState(enum.Enum):
+    OPEN = "open"  # with its owner to answer; the debt is disputed
+    AWAITING_FIX = "awaiting_fix"  # the owner said corrected; the creditor's next delivery carries the fix
+    CORRECTED = "corrected"
+    REJECTED = "rejected"
+
+    @property
+    def unresolved(self) -> bool:
+        """The debt is marked disputed in every lookup and own view while its request is unresolved."""
+        return self in (CorrectionState.OPEN, CorrectionState.AWAITING_FIX)
+
+
+class CorrectionEventType(enum.Enum):
+    RECEIVED = "received"  # made to the feed's institution, or forwarded to it
+    FORWARDED = "forwarded"  # the feed's institution forwarded it away
+    AWAITING_FIX = "awaiting_fix"
+    CORRECTED = "corrected"
+    REJECTED = "rejected"
+    REMINDER = "reminder"
+
+
+# lookup's feed of resolved requests, beside the institutions' feeds (keyed by organisation number).
+OUTCOMES_FEED = "outcomes"
+
+
+@dataclass(frozen=True)
+class CorrectionRequest:
+    """A person's request to correct one of their debts, as it stands."""
+
+    id: uuid.UUID
+    creditor: str
+    account_id: str
+    debt_type: DebtType
+    state: CorrectionState
+    owner: str
+    forwarded_by: str | None
+    create_time: datetime
+    due_time: datetime
+    resolve_time: datetime | None
+    fix_delivery_id: uuid.UUID | None
+    wrong_since: datetime | None
+    debt_register_time: datetime | None
+    debtor: str | None = field(default=None, repr=False)  # for the person and the owner only
+    reason: str | None = field(default=None, repr=False)
+    answer: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class CorrectionEvent:
+    position: int
+    type: CorrectionEventType
+    event_time: datetime
+    request: CorrectionRequest
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """The owner's answer: corrected, by a delivery it names or by the creditor's next one."""
+
+    delivery_id: uuid.UUID | None
+    wrong_since: datetime | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    institution: str
+
+
+CorrectionAnswer = Corrected | Rejected | Forwarded

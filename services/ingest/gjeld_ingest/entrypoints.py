@@ -11,8 +11,8 @@ from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld.ingest.v1 import ingest_service_pb2_grpc
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import fields, paging
-from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, Rule, Services
-from gjeld_shared.callers import require_institution
+from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, SUBJECTS, Rule, Services
+from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory
 from gjeld_shared.timestamps import to_proto
@@ -22,13 +22,25 @@ from .convert import (
     STRICTNESS_FROM_PROTO,
     Reading,
     changes_part,
+    correction_event_to_proto,
+    correction_to_proto,
     debt_to_proto,
     delivery_to_proto,
     handover_to_proto,
     rejection_to_proto,
     snapshot_part,
 )
-from .domain import DeliveryHeader, DeliveryKind, Part
+from .corrections import Corrections, events_of
+from .domain import (
+    MAX_CORRECTION_TEXT,
+    Corrected,
+    CorrectionAnswer,
+    DeliveryHeader,
+    DeliveryKind,
+    Forwarded,
+    Part,
+    Rejected,
+)
 from .service_layer import Ingest, Outcome, SnapshotFetches, paced
 
 MAX_RECORDS = 10_000  # per message
@@ -118,7 +130,49 @@ ACCESS: dict[str, Rule] = {
     "ListSubjectDebts": Services("lookup"),
     "ReadExtract": Services("lookup"),
     "FetchSnapshot": OPERATORS,
+    # Corrections (DOM-14): the person asks; the institution that owns a request reads its feed and answers with its
+    # enterprise certificate; operators see what is overdue; lookup reads the outcomes to tell every recipient.
+    "RequestCorrection": SUBJECTS,
+    "ListOwnCorrectionRequests": SUBJECTS,
+    "ListCorrectionEvents": DELIVERING_INSTITUTIONS,
+    "AnswerCorrectionRequest": DELIVERING_INSTITUTIONS,
+    "ListOverdueCorrectionRequests": OPERATORS,
+    "ReadCorrectionOutcomes": Services("lookup"),
 }
+
+
+def _answer(request: pb.AnswerCorrectionRequestRequest) -> CorrectionAnswer:
+    """The institution's answer, each bad field named."""
+    violations = Violations()
+    kind = request.WhichOneof("answer")
+    if kind == "corrected":
+        made = request.corrected
+        delivery_id = fields.uuid_of("corrected.delivery_id", made.delivery_id) if made.delivery_id else None
+        since = (
+            fields.timestamp(violations, "corrected.wrong_since", made.wrong_since)
+            if made.HasField("wrong_since")
+            else None
+        )
+        fields.prose(violations, "corrected.description", made.description, maximum=MAX_CORRECTION_TEXT)
+        violations.raise_if_any()
+        return Corrected(delivery_id, since, made.description)
+    if kind == "rejected":
+        fields.prose(violations, "rejected.reason", request.rejected.reason, maximum=MAX_CORRECTION_TEXT, required=True)
+        violations.raise_if_any()
+        return Rejected(request.rejected.reason)
+    if kind == "forwarded":
+        institution = fields.organization_number(
+            violations, "forwarded.institution.value", request.forwarded.institution.value
+        )
+        violations.raise_if_any()
+        return Forwarded(institution)
+    raise InvalidArgument([FieldViolation("answer", "must be corrected, rejected or forwarded")])
+
+
+def _after_position(value: int) -> int:
+    if value < 0:
+        raise InvalidArgument([FieldViolation("after_position", "must not be negative")])
+    return value
 
 
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
@@ -129,8 +183,10 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         directory: InstitutionDirectory,
         pages: paging.PageTokens,
         extract_reads: extracts.ExtractReads,
+        corrections: Corrections,
         pause: float = 30.0,
     ) -> None:
+        self._corrections = corrections
         # The longest a streamed delivery (or a round's reader) may pause between two messages.
         self._pause = pause
         self._extract_reads = extract_reads
@@ -335,3 +391,85 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         violations.raise_if_any()
         debts = await self._ingest.debts_of_subject(request.subject.value)
         return pb.ListSubjectDebtsResponse(debts=[debt_to_proto(d, self._directory) for d in debts])
+
+    async def RequestCorrection(
+        self,
+        request: pb.RequestCorrectionRequest,
+        context: grpc.aio.ServicerContext[pb.RequestCorrectionRequest, pb.RequestCorrectionResponse],
+    ) -> pb.RequestCorrectionResponse:
+        subject = require_subject()
+        violations = Violations()
+        creditor = fields.organization_number(violations, "creditor.value", request.creditor.value)
+        for _, description in domain.check_account_id(request.account_id):
+            violations.add("account_id", description)
+        fields.prose(violations, "reason", request.reason, maximum=MAX_CORRECTION_TEXT, required=True)
+        fields.text(violations, "request_id", request.request_id, maximum=MAX_REQUEST_ID)
+        violations.raise_if_any()
+        made = await self._corrections.request(
+            subject.identity_number, creditor, request.account_id, request.reason, request.request_id
+        )
+        return pb.RequestCorrectionResponse(correction_request=correction_to_proto(made, self._directory))
+
+    async def ListOwnCorrectionRequests(
+        self,
+        request: pb.ListOwnCorrectionRequestsRequest,
+        context: grpc.aio.ServicerContext[pb.ListOwnCorrectionRequestsRequest, pb.ListOwnCorrectionRequestsResponse],
+    ) -> pb.ListOwnCorrectionRequestsResponse:
+        subject = require_subject()
+        size = paging.page_size(request.page_size, default=20, maximum=100)
+        before = self._pages.newest_first_after(request.page_token)
+        rows = await self._corrections.of_subject(subject.identity_number, before, size + 1)
+        page, token = self._pages.newest_first_page(rows, size, lambda r: (r.create_time, r.id))
+        return pb.ListOwnCorrectionRequestsResponse(
+            correction_requests=[correction_to_proto(r, self._directory) for r in page], next_page_token=token
+        )
+
+    async def ListCorrectionEvents(
+        self,
+        request: pb.ListCorrectionEventsRequest,
+        context: grpc.aio.ServicerContext[pb.ListCorrectionEventsRequest, pb.ListCorrectionEventsResponse],
+    ) -> pb.ListCorrectionEventsResponse:
+        caller = require_institution()
+        after = _after_position(request.after_position)
+        size = paging.page_size(request.page_size, default=100, maximum=1000)
+        feed = await self._corrections.feed(caller.organization_number, after, size)
+        return pb.ListCorrectionEventsResponse(
+            events=map(correction_event_to_proto, feed), next_after_position=events_of(feed, after)
+        )
+
+    async def AnswerCorrectionRequest(
+        self,
+        request: pb.AnswerCorrectionRequestRequest,
+        context: grpc.aio.ServicerContext[pb.AnswerCorrectionRequestRequest, pb.AnswerCorrectionRequestResponse],
+    ) -> pb.AnswerCorrectionRequestResponse:
+        caller = require_institution()
+        correction_id = fields.uuid_of("id", request.id)
+        answered = await self._corrections.answer(caller.organization_number, correction_id, _answer(request))
+        return pb.AnswerCorrectionRequestResponse(correction_request=correction_to_proto(answered))
+
+    async def ListOverdueCorrectionRequests(
+        self,
+        request: pb.ListOverdueCorrectionRequestsRequest,
+        context: grpc.aio.ServicerContext[
+            pb.ListOverdueCorrectionRequestsRequest, pb.ListOverdueCorrectionRequestsResponse
+        ],
+    ) -> pb.ListOverdueCorrectionRequestsResponse:
+        size = paging.page_size(request.page_size, default=100, maximum=1000)
+        after = self._pages.newest_first_after(request.page_token)  # (due time, id) of the last row seen
+        rows = await self._corrections.overdue(after, size + 1)
+        page, token = self._pages.newest_first_page(rows, size, lambda r: (r.due_time, r.id))
+        return pb.ListOverdueCorrectionRequestsResponse(
+            correction_requests=map(correction_to_proto, page), next_page_token=token
+        )
+
+    async def ReadCorrectionOutcomes(
+        self,
+        request: pb.ReadCorrectionOutcomesRequest,
+        context: grpc.aio.ServicerContext[pb.ReadCorrectionOutcomesRequest, pb.ReadCorrectionOutcomesResponse],
+    ) -> pb.ReadCorrectionOutcomesResponse:
+        after = _after_position(request.after_position)
+        size = paging.page_size(request.page_size, default=100, maximum=1000)
+        feed = await self._corrections.feed(domain.OUTCOMES_FEED, after, size)
+        return pb.ReadCorrectionOutcomesResponse(
+            events=map(correction_event_to_proto, feed), next_after_position=events_of(feed, after)
+        )

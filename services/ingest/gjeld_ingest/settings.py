@@ -19,3 +19,5 @@ class IngestSettings(ServiceSettings):
     delivery_pause_seconds: float = 30.0
     # A delivery's statements (the merge of a whole snapshot) may take this long, beyond the ordinary bound.
     delivery_statement_timeout_seconds: float = 1800.0
+    # How often ingest looks for correction requests whose owner is due a reminder (a week before the deadline).
+    correction_housekeeping_interval_seconds: float = 3600.0

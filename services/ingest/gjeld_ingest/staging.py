@@ -22,7 +22,16 @@ import asyncpg
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .domain import CreditFacility, Debt, DebtKey, DeliveryKind, RepaymentLoan, Strictness, Terms
+from .domain import (
+    OUTCOMES_FEED,
+    CreditFacility,
+    Debt,
+    DebtKey,
+    DeliveryKind,
+    RepaymentLoan,
+    Strictness,
+    Terms,
+)
 
 # The staged record: its position in the delivery, whether it closes a debt, and the debt's columns.
 STAGED_COLUMNS = (
@@ -108,6 +117,22 @@ INSERT INTO ingest.deliveries (id, creditor, request_id, content_digest, kind, s
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())
 ON CONFLICT (creditor, request_id) DO NOTHING
 RETURNING *
+"""
+
+# A correction event at the next position of its feed (DOM-14; no gaps: the head's row is locked until commit).
+APPEND_CORRECTION_EVENT = """
+WITH head AS (
+    INSERT INTO ingest.correction_feed_heads AS h (feed, last_position) VALUES ($1, 1)
+    ON CONFLICT (feed) DO UPDATE SET last_position = h.last_position + 1
+    RETURNING last_position)
+INSERT INTO ingest.correction_events (feed, position, type, event_time, correction_id)
+SELECT $1, last_position, $2, $3, $4 FROM head
+"""
+# The corrections the creditor's owners said its next delivery carries: this delivery is it.
+FIX_LANDED = """
+UPDATE ingest.correction_requests SET state = 'corrected', resolve_time = $3, fix_delivery_id = $2
+WHERE creditor = $1 AND state = 'awaiting_fix'
+RETURNING id, owner
 """
 
 
@@ -215,6 +240,15 @@ class DeliveryLog:
             *counts,
         )
         return row
+
+    async def fixes_landed(self, creditor: str, delivery_id: uuid.UUID, when: datetime) -> int:
+        """The delivery carries the fixes its creditor's corrections were waiting for (DOM-14): each of them is
+        corrected now, in the delivery's own transaction, and told to its owner and to lookup's outcome feed."""
+        rows = await self._db.fetch(FIX_LANDED, creditor, delivery_id, when)
+        for row in rows:
+            for feed in (row["owner"], OUTCOMES_FEED):
+                await self._db.execute(APPEND_CORRECTION_EVENT, feed, "corrected", when, row["id"])
+        return len(rows)
 
     async def reject(self, delivery_id: uuid.UUID, rejections: Sequence[tuple[int, list[dict[str, str]]]]) -> None:
         if rejections:

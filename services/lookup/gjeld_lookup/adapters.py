@@ -20,7 +20,7 @@ import asyncpg
 import grpc
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
 from gjeld.creditor.v1 import creditor_service_pb2
-from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
+from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2, notify_service_pb2_grpc
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
@@ -164,6 +164,23 @@ extract_package_chunks = Table(
     Column("order_id", UUID(as_uuid=True), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("data", LargeBinary, nullable=False),
+)
+
+# How far lookup has read ingest's feed of resolved correction requests (DOM-14), and each disclosure whose recipient
+# was told of a correction: the record of who was told.
+correction_feed_positions = Table(
+    "correction_feed_positions",
+    metadata,
+    Column("feed", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+correction_notices = Table(
+    "correction_notices",
+    metadata,
+    Column("correction_id", UUID(as_uuid=True), primary_key=True),
+    Column("disclosure_id", UUID(as_uuid=True), primary_key=True),
+    Column("recipient", String(16), nullable=False),
+    Column("notify_time", DateTime(timezone=True), nullable=False),
 )
 
 PROTECTED = (
@@ -557,18 +574,61 @@ class ExtractStore:
 
 
 @contextlib.asynccontextmanager
-async def round_lock(engine: AsyncEngine) -> AsyncIterator[bool]:
-    """Whether this process may run an extract round now: one at a time, across replicas. A session-level advisory
-    lock on a connection of its own (no transaction held open), released at the end, or by PostgreSQL when the
-    process dies."""
+async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
+    """Whether this process may do the work called `name` now (an extract round, relaying corrections): one at a
+    time, across replicas. A session-level advisory lock on a connection of its own (no transaction held open),
+    released at the end, or by PostgreSQL when the process dies."""
     async with engine.connect() as connection:
         driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-        held = bool(await driver.fetchval("SELECT pg_try_advisory_lock(hashtext('gjeld:extract-round'))"))
+        held = bool(await driver.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name))
         try:
             yield held
         finally:
             if held:
-                await driver.execute("SELECT pg_advisory_unlock(hashtext('gjeld:extract-round'))")
+                await driver.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+
+
+class CorrectionsTold:
+    """What lookup has told of corrections: its place in ingest's outcome feed, and who was told of which."""
+
+    FEED = "ingest.outcomes"
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def position(self) -> int:
+        query = select(correction_feed_positions.c.position).where(correction_feed_positions.c.feed == self.FEED)
+        return int((await self._db.execute(query)).scalar_one_or_none() or 0)
+
+    async def advance(self, position: int) -> None:
+        statement = insert(correction_feed_positions).values(feed=self.FEED, position=position)
+        await self._db.execute(
+            statement.on_conflict_do_update(index_elements=["feed"], set_={"position": statement.excluded.position})
+        )
+
+    async def recipients(self, subject_index: bytes, since: datetime | None, until: datetime) -> list[Any]:
+        """The disclosures of the subject's debt to an institution, before `until` and not before `since`: each held
+        every debt the register had of the subject at its moment (a lookup's answer, a score-model package), unless
+        a credit block stopped it."""
+        query = select(
+            disclosures.c.id, disclosures.c.recipient, disclosures.c.disclose_time, disclosures.c.application_reference
+        ).where(
+            disclosures.c.subject_index == subject_index,
+            disclosures.c.recipient.is_not(None),
+            disclosures.c.credit_blocked.is_(False),
+            disclosures.c.debt_count > 0,
+            disclosures.c.disclose_time < until,
+        )
+        if since is not None:
+            query = query.where(disclosures.c.disclose_time >= since)
+        return list(await self._db.execute(query.order_by(disclosures.c.disclose_time, disclosures.c.id)))
+
+    async def told(self, correction_id: uuid.UUID, disclosure_id: uuid.UUID, recipient: str, when: datetime) -> None:
+        await self._db.execute(
+            insert(correction_notices)
+            .values(correction_id=correction_id, disclosure_id=disclosure_id, recipient=recipient, notify_time=when)
+            .on_conflict_do_nothing()
+        )
 
 
 class DisclosureUnitOfWork(UnitOfWork):
@@ -577,8 +637,10 @@ class DisclosureUnitOfWork(UnitOfWork):
 
     disclosures: DisclosureLog
     extracts: ExtractStore
+    corrections: CorrectionsTold
 
     def bind(self, connection: AsyncConnection) -> None:
+        self.corrections = CorrectionsTold(connection)
         self.disclosures = DisclosureLog(connection)
         self.extracts = ExtractStore(connection)
 
@@ -646,6 +708,43 @@ class Registry:
                 source_id=disclosure_id,
                 subject=identity_pb2.NationalIdentityNumber(value=subject),
                 copy_letter=notify_pb2.CopyLetter.FromString(letter),
+            ),
+            timeout=timeout,
+        )
+
+    async def correction_outcomes(
+        self, after: int, timeout: float, limit: int = 100
+    ) -> list[ingest_pb2.CorrectionEvent]:
+        """Resolved correction requests after a position of ingest's outcome feed, with their debtors."""
+        try:
+            reply = await self._ingest.ReadCorrectionOutcomes(
+                ingest_service_pb2.ReadCorrectionOutcomesRequest(after_position=after, page_size=limit),
+                timeout=timeout,
+            )
+        except grpc.RpcError as error:
+            raise _unavailable("ingest", error) from None
+        return list(reply.events)
+
+    async def tell_institution(
+        self, source_id: str, recipient: str, notice: notify_pb2.CorrectionNotice, timeout: float
+    ) -> None:
+        """A correction notice into the recipient's feed at notify (idempotent on the source id)."""
+        await self._notify.EnqueueInstitutionNotice(
+            notify_service_pb2.EnqueueInstitutionNoticeRequest(
+                source_id=source_id, recipient=identity_pb2.OrganizationNumber(value=recipient), correction=notice
+            ),
+            timeout=timeout,
+        )
+
+    async def tell_subject(
+        self, source_id: str, subject: str, outcome: notify_pb2.CorrectionOutcome, timeout: float
+    ) -> None:
+        """The outcome of the subject's correction request, as a notice to them (idempotent on the source id)."""
+        await self._notify.EnqueueNotice(
+            notify_service_pb2.EnqueueNoticeRequest(
+                source_id=source_id,
+                subject=identity_pb2.NationalIdentityNumber(value=subject),
+                correction_outcome=outcome,
             ),
             timeout=timeout,
         )

@@ -12,10 +12,10 @@ from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, round_lock
+from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, exclusive
 from .entrypoints import ACCESS, LookupServicer
 from .extracts import ManifestSigner
-from .service_layer import Extracts, Lookups
+from .service_layer import CorrectionNotices, Extracts, Lookups
 from .settings import LookupSettings
 
 NAME = "lookup"
@@ -47,8 +47,16 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             ManifestSigner(settings.extract_signing_key_file.read_bytes()),
             settings.registry_organization_number,
             parts.directory,
-            lambda: round_lock(parts.engine),
+            lambda: exclusive(parts.engine, "gjeld:extract-round"),
             timedelta(days=settings.extract_remind_days),
+        )
+        corrections = CorrectionNotices(
+            lambda: DisclosureUnitOfWork(parts.engine),
+            parts.keys,
+            registry,
+            parts.directory,
+            lambda: exclusive(parts.engine, "gjeld:correction-relay"),
+            settings.call_timeout_seconds,
         )
         return Wiring(
             [
@@ -64,6 +72,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             background=[
                 lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds),
                 lambda stopping: extracts.run_housekeeping(stopping, settings.extract_housekeeping_interval_seconds),
+                lambda stopping: corrections.run(stopping, settings.correction_relay_interval_seconds),
             ],
             on_close=[registry.close, live.close],
         )

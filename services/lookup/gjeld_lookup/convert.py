@@ -114,6 +114,7 @@ def debt_from_proto(
         CoBorrowerRole(message.co_borrower_role),
         terms,
         confirmed or _time(message),
+        message.disputed,
     )
 
 
@@ -171,6 +172,7 @@ def lender_debt_to_proto(debt: LenderDebt) -> debt_pb2.DisclosedDebt:
         co_borrower_role=debt_pb2.CoBorrowerRole.ValueType(debt.role.value),
         creditor_number=debt.creditor_number,
         confirm_time=_timestamp(debt.confirm_time),
+        disputed=debt.disputed,
     )
     _fill(message, debt.terms)
     return message
@@ -179,7 +181,9 @@ def lender_debt_to_proto(debt: LenderDebt) -> debt_pb2.DisclosedDebt:
 def lender_debt_from_proto(message: debt_pb2.DisclosedDebt) -> LenderDebt:
     terms = terms_from_proto(message)
     assert terms is not None  # lookup wrote it, with terms
-    return LenderDebt(message.creditor_number, CoBorrowerRole(message.co_borrower_role), terms, _time(message))
+    return LenderDebt(
+        message.creditor_number, CoBorrowerRole(message.co_borrower_role), terms, _time(message), message.disputed
+    )
 
 
 def own_debt_to_proto(debt: OwnDebt, directory: InstitutionDirectory) -> lookup_pb2.OwnDebt:
@@ -188,6 +192,7 @@ def own_debt_to_proto(debt: OwnDebt, directory: InstitutionDirectory) -> lookup_
         account_id=debt.account_id,
         co_borrower_role=debt_pb2.CoBorrowerRole.ValueType(debt.role.value),
         confirm_time=_timestamp(debt.confirm_time),
+        disputed=debt.disputed,
     )
     _fill(message, debt.terms)
     return message

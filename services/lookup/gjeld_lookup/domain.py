@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 
@@ -112,6 +112,7 @@ class Debt:
     role: CoBorrowerRole
     terms: Terms
     confirm_time: datetime | None  # when the creditor last confirmed it
+    disputed: bool = False  # the debtor's correction request about it is open (DOM-14)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class LenderDebt:
     role: CoBorrowerRole
     terms: Terms
     confirm_time: datetime | None
+    disputed: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class OwnDebt:
     role: CoBorrowerRole
     terms: Terms
     confirm_time: datetime | None
+    disputed: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,8 +197,10 @@ class Gathered:
 
 def gather(registered: Sequence[Debt], live: Iterable[str], answers: Mapping[str, Sequence[Debt]]) -> Gathered:
     """Combine the register with live answers: a live answer replaces that creditor's registered debts; a live
-    creditor that did not answer is represented by its registered data (never by nothing, DOM-8's spirit)."""
+    creditor that did not answer is represented by its registered data (never by nothing, DOM-8's spirit). A debt the
+    debtor disputes stays disputed when its creditor answers live (DOM-14)."""
     live = set(live)
+    disputed = {(d.creditor, d.account_id) for d in registered if d.disputed}
     by_creditor: dict[str, CreditorPart] = {}
     for debt in registered:
         if debt.creditor not in answers:
@@ -203,7 +208,8 @@ def gather(registered: Sequence[Debt], live: Iterable[str], answers: Mapping[str
             by_creditor.setdefault(debt.creditor, CreditorPart(debt.creditor, answer)).debts.append(debt)
     for number, debts in answers.items():
         if debts:
-            by_creditor[number] = CreditorPart(number, Answer.LIVE, list(debts))
+            marked = [replace(d, disputed=True) if (number, d.account_id) in disputed else d for d in debts]
+            by_creditor[number] = CreditorPart(number, Answer.LIVE, marked)
     parts = [by_creditor[n] for n in sorted(by_creditor)]
     answered = len(live & set(answers))
     return Gathered(parts, answered, len(live) - answered)
@@ -212,7 +218,7 @@ def gather(registered: Sequence[Debt], live: Iterable[str], answers: Mapping[str
 def for_lender(gathered: Gathered) -> list[LenderDebt]:
     """Every debt as a lender may see it: each creditor replaced by its number within this answer (DOM-5)."""
     return [
-        LenderDebt(number, debt.role, debt.terms, debt.confirm_time)
+        LenderDebt(number, debt.role, debt.terms, debt.confirm_time, debt.disputed)
         for number, part in enumerate(gathered.parts, start=1)
         for debt in part.debts
     ]
@@ -221,7 +227,7 @@ def for_lender(gathered: Gathered) -> list[LenderDebt]:
 def for_subject(gathered: Gathered) -> list[OwnDebt]:
     """Every debt as its debtor sees it: with the creditor."""
     return [
-        OwnDebt(debt.creditor, debt.account_id, debt.role, debt.terms, debt.confirm_time)
+        OwnDebt(debt.creditor, debt.account_id, debt.role, debt.terms, debt.confirm_time, debt.disputed)
         for part in gathered.parts
         for debt in part.debts
     ]

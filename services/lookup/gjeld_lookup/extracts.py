@@ -50,18 +50,6 @@ def quarters_cut_in(year: int) -> tuple[str, ...]:
     return (f"{year - 1}-Q4", f"{year}-Q1", f"{year}-Q2", f"{year}-Q3")
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day `months` later (the last day of a shorter month)."""
-    month = moment.month - 1 + months
-    year, month = moment.year + month // 12, month % 12 + 1
-    for day in (moment.day, 30, 29, 28):
-        try:
-            return moment.replace(year=year, month=month, day=day)
-        except ValueError:
-            continue
-    raise AssertionError("every month has a 28th")
-
-
 @dataclass
 class ListReport:
     """What a list held: lines, invalid lines, numbers listed twice; and the valid numbers, each once."""

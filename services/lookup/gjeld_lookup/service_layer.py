@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
+from gjeld.ingest.v1 import ingest_pb2
+from gjeld.notify.v1 import notify_pb2
+from gjeld.type.v1 import identity_pb2
 from gjeld_shared.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -22,10 +25,10 @@ from gjeld_shared.errors import (
     PermissionDenied,
 )
 from gjeld_shared.identity_numbers import SubjectKeys
-from gjeld_shared.institutions import InstitutionDirectory
+from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
 from gjeld_shared.server import backoff, drain_when_due
 from gjeld_shared.telemetry import current_trace_id
-from gjeld_shared.timestamps import now
+from gjeld_shared.timestamps import add_months, from_proto, now, to_proto
 from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 
@@ -485,7 +488,7 @@ class Extracts:
                     "record_count": writer.records,
                     "sha256": writer.sha256,
                     "size": writer.size,
-                    "delete_deadline": extracts.add_months(instant, extracts.DELETE_WITHIN_MONTHS),
+                    "delete_deadline": add_months(instant, extracts.DELETE_WITHIN_MONTHS),
                     "customer_count": counts.customer_count,
                     "not_customer_count": counts.not_customer_count,
                 },
@@ -571,3 +574,93 @@ class Extracts:
                 await asyncio.wait_for(stopping.wait(), interval)
             except TimeoutError:
                 pass
+
+
+class CorrectionNotices:
+    """The last step of a correction (DOM-14, GDPR art. 19): when ingest resolves a request, everyone who received
+    the wrong data is told (a correction notice in their feed at notify), and the person is told the outcome, with
+    who was told. lookup does it because it keeps the disclosure log: who received what about whom, and when.
+
+    It reads ingest's outcome feed from where it stopped, one replica at a time; a request is done when every
+    notice is handed to notify (each idempotent on its source id), and only then is its position kept, so a crash
+    midway tells again, never less."""
+
+    def __init__(
+        self,
+        unit_of_work: Callable[[], DisclosureUnitOfWork],
+        keys: SubjectKeys,
+        registry: Registry,
+        directory: InstitutionDirectory,
+        exclusive: Callable[[], AbstractAsyncContextManager[bool]],
+        timeout: float,
+    ) -> None:
+        self._uow, self._keys, self._registry, self._directory = unit_of_work, keys, registry, directory
+        self._exclusive, self._timeout = exclusive, timeout
+
+    async def _position(self) -> int:
+        async with self._uow() as uow:
+            return await uow.corrections.position()
+
+    async def any_due(self) -> bool:
+        return bool(await self._registry.correction_outcomes(await self._position(), self._timeout, limit=1))
+
+    async def relay(self) -> int:
+        """Tell what the next resolved requests call for; how many requests were handled."""
+        async with self._exclusive() as held:
+            if not held:
+                return 0
+            events = await self._registry.correction_outcomes(await self._position(), self._timeout)
+            for event in events:
+                await self._tell(event.request)
+                async with self._uow() as uow:
+                    await uow.corrections.advance(event.position)
+                    await uow.commit()
+            return len(events)
+
+    async def _tell(self, request: Any) -> None:
+        subject = request.debtor.value
+        corrected = request.state == ingest_pb2.CORRECTION_STATE_CORRECTED
+        told: dict[str, Any] = {}
+        if corrected:
+            resolved = from_proto(request.resolve_time)
+            # The wrong data was registered at the earliest when the debt was, and since when its owner said.
+            starts = [from_proto(request.wrong_since)] if request.HasField("wrong_since") else []
+            if request.HasField("debt_register_time"):
+                starts.append(from_proto(request.debt_register_time))
+            async with self._uow() as uow:
+                held = await uow.corrections.recipients(
+                    self._keys.blind_index(subject), max(starts) if starts else None, resolved
+                )
+            for disclosure in held:
+                notice = notify_pb2.CorrectionNotice(
+                    disclosure_id=str(disclosure.id),
+                    disclose_time=to_proto(disclosure.disclose_time),
+                    application_reference=disclosure.application_reference,
+                    subject=identity_pb2.NationalIdentityNumber(value=subject),
+                    debt_type=request.debt_type,
+                    correct_time=request.resolve_time,
+                    correction_id=request.id,
+                )
+                await self._registry.tell_institution(
+                    f"correction:{request.id}:{disclosure.id}", disclosure.recipient, notice, self._timeout
+                )
+                async with self._uow() as uow:
+                    await uow.corrections.told(uuid.UUID(request.id), disclosure.id, disclosure.recipient, now())
+                    await uow.commit()
+                told[disclosure.recipient] = institution_to_proto(self._directory.get(disclosure.recipient))
+        outcome = notify_pb2.CorrectionOutcome(
+            correction_id=request.id,
+            creditor=institution_to_proto(self._directory.get(request.creditor.value)),
+            account_id=request.account_id,
+            corrected=corrected,
+            answer=request.answer,
+            resolve_time=request.resolve_time,
+            told=list(told.values()),
+        )
+        if request.owner.value != request.creditor.value:
+            outcome.answered_by.CopyFrom(institution_to_proto(self._directory.get(request.owner.value)))
+        await self._registry.tell_subject(f"correction:{request.id}", subject, outcome, self._timeout)
+        log.info("correction %s: %d recipients told, and the person", request.id, len(told))
+
+    async def run(self, stopping: asyncio.Event, interval: float) -> None:
+        await drain_when_due(stopping, interval, self.any_due, self.relay, "correction relay")

@@ -29,3 +29,6 @@ class LookupSettings(ServiceSettings):
     extract_housekeeping_interval_seconds: float = 60.0
     # Recipients are reminded this many days before a package's deletion deadline.
     extract_remind_days: float = 14.0
+    # How often lookup reads ingest's resolved correction requests, to tell everyone who received the wrong data and
+    # the person (DOM-14).
+    correction_relay_interval_seconds: float = 5.0

@@ -25,6 +25,7 @@ from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
+    BigInteger,
     Column,
     ColumnElement,
     DateTime,
@@ -36,6 +37,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     and_,
     func,
     select,
@@ -92,9 +94,30 @@ preferences = Table(
     Column("update_time", DateTime(timezone=True), nullable=False),
 )
 
+# Each institution's feed of notices (correction notices, DOM-14): taking the next position locks the head's row until
+# the transaction ends, so positions come in commit order without gaps. The content names a person: sealed.
+institution_feed_heads = Table(
+    "institution_feed_heads",
+    metadata,
+    Column("institution", String(16), primary_key=True),
+    Column("last_position", BigInteger, nullable=False),
+)
+institution_notices = Table(
+    "institution_notices",
+    metadata,
+    Column("institution", String(16), primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("source_id", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("content_sealed", LargeBinary, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("institution", "source_id", name="institution_notices_by_source"),
+)
+
 # What holds identity numbers, for `python -m gjeld_notify rekey` after a key rotation.
 PROTECTED = (
     Protected(notices, hashes=("subject_index",), ciphertexts=("subject_encrypted",)),
+    Protected(institution_notices, ciphertexts=("content_sealed",)),
     Protected(preferences, hashes=("subject_index",)),
 )
 
@@ -291,6 +314,46 @@ class NoticeStore:
         )
         return added.first() is not None
 
+    async def institution_notice(self, institution: str, source_id: str) -> Any | None:
+        query = select(institution_notices).where(
+            institution_notices.c.institution == institution, institution_notices.c.source_id == source_id
+        )
+        return (await self._db.execute(query)).first()
+
+    async def add_institution_notice(
+        self, institution: str, source_id: str, kind: str, sealed: bytes, when: datetime
+    ) -> Any:
+        """Append a notice to the institution's feed at its next position (no gaps: see `institution_feed_heads`)."""
+        head = insert(institution_feed_heads).values(institution=institution, last_position=1)
+        position = (
+            await self._db.execute(
+                head.on_conflict_do_update(
+                    index_elements=["institution"],
+                    set_={"last_position": institution_feed_heads.c.last_position + 1},
+                ).returning(institution_feed_heads.c.last_position)
+            )
+        ).scalar_one()
+        values = {
+            "institution": institution,
+            "position": position,
+            "source_id": source_id,
+            "kind": kind,
+            "content_sealed": sealed,
+            "create_time": when,
+        }
+        return (
+            await self._db.execute(insert(institution_notices).values(**values).returning(*institution_notices.c))
+        ).one()
+
+    async def institution_notices_after(self, institution: str, after: int, limit: int) -> list[Any]:
+        query = (
+            select(institution_notices)
+            .where(institution_notices.c.institution == institution, institution_notices.c.position > after)
+            .order_by(institution_notices.c.position)
+            .limit(limit)
+        )
+        return list(await self._db.execute(query))
+
     async def notices(self, rows: Sequence[Any]) -> list[Notice]:
         """The notices these rows hold, each with every letter it tells of, oldest first."""
         by_notice: dict[uuid.UUID, list[Any]] = defaultdict(list)
@@ -305,7 +368,14 @@ class NoticeStore:
                 id=row.id,
                 source_id=row.source_id,
                 source_ids=[s.source_id for s in by_notice[row.id]],
-                letters=[notify_pb2.CopyLetter.FromString(s.content) for s in by_notice[row.id]],
+                letters=[
+                    notify_pb2.CopyLetter.FromString(s.content) for s in by_notice[row.id] if row.kind == "copy_letter"
+                ],
+                outcome=(
+                    notify_pb2.CorrectionOutcome.FromString(by_notice[row.id][0].content)
+                    if row.kind == "correction"
+                    else None
+                ),
                 state=NoticeState(row.state),
                 channel=Channel(row.channel) if row.channel else None,
                 attempts=row.attempts,

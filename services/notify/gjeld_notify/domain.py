@@ -45,6 +45,17 @@ class Notice:
     last_error: str
     create_time: datetime
     deliver_time: datetime | None
+    # Or, instead of copy letters, the outcome of the subject's correction request (DOM-14).
+    outcome: notify_pb2.CorrectionOutcome | None = None
+
+
+@dataclass(frozen=True)
+class InstitutionNotice:
+    """A notice in an institution's feed (a correction of data it received, DOM-14)."""
+
+    position: int
+    create_time: datetime
+    correction: notify_pb2.CorrectionNotice
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ import grpc
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2 as pb
 from gjeld_shared import fields, paging
-from gjeld_shared.access import OPERATORS, SUBJECTS, Rule, Services
-from gjeld_shared.callers import require_subject
-from gjeld_shared.errors import Violations
+from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, SUBJECTS, Rule, Services
+from gjeld_shared.callers import require_institution, require_subject
+from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.timestamps import to_proto
 
-from .domain import Channel, Notice, NoticeState, Preferences
+from .domain import Channel, InstitutionNotice, Notice, NoticeState, Preferences
 from .letters import DEFAULT_LANGUAGE, LANGUAGES
 from .service_layer import Notices
 
@@ -47,6 +47,8 @@ def notice_to_proto(notice: Notice, *, content: bool = True) -> notify_pb2.Notic
     if content and notice.letters:
         message.copy_letter.CopyFrom(notice.letters[0])
         message.merged_letters.extend(notice.letters[1:])
+    if content and notice.outcome is not None:
+        message.correction_outcome.CopyFrom(notice.outcome)
     if notice.deliver_time is not None:
         message.deliver_time.CopyFrom(to_proto(notice.deliver_time))
     return message
@@ -63,6 +65,9 @@ def _preferences(chosen: Preferences) -> notify_pb2.ContactPreferences:
 # certificate), persons read theirs, operators handle dead letters.
 ACCESS: dict[str, Rule] = {
     "EnqueueNotice": Services("lookup"),
+    # Correction notices to institutions (DOM-14): lookup appends, each institution reads its own feed.
+    "EnqueueInstitutionNotice": Services("lookup"),
+    "ListInstitutionNotices": DELIVERING_INSTITUTIONS,
     "ListOwnNotices": SUBJECTS,
     "GetOwnNoticeLetter": SUBJECTS,
     "GetContactPreferences": SUBJECTS,
@@ -85,8 +90,17 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         violations = Violations()
         fields.text(violations, "source_id", request.source_id, maximum=64, required=True)
         fields.identity_number(violations, "subject.value", request.subject.value)
+        if request.WhichOneof("content") == "correction_outcome":
+            outcome = request.correction_outcome
+            fields.text(violations, "correction_outcome.account_id", outcome.account_id, maximum=64, required=True)
+            fields.prose(violations, "correction_outcome.answer", outcome.answer, maximum=2000)
+            if len(outcome.told) > MAX_LETTER_DEBTS:
+                violations.add("correction_outcome.told", f"must hold at most {MAX_LETTER_DEBTS:,}")
+            violations.raise_if_any()
+            notice, created = await self._notices.enqueue(request.source_id, request.subject.value, outcome)
+            return pb.EnqueueNoticeResponse(notice=notice_to_proto(notice), created=created)
         if request.WhichOneof("content") != "copy_letter":
-            violations.add("content", "a copy_letter is required")
+            violations.add("content", "a copy_letter or a correction_outcome is required")
         letter = request.copy_letter
         fields.text(violations, "copy_letter.purpose", letter.purpose, maximum=500, required=True)
         fields.text(violations, "copy_letter.source", letter.source, maximum=100, required=True)
@@ -168,3 +182,42 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
     ) -> pb.RetryFailedNoticeResponse:
         notice = await self._notices.retry(fields.uuid_of("notice_id", request.notice_id, "a notice id"))
         return pb.RetryFailedNoticeResponse(notice=notice_to_proto(notice, content=False))
+
+    async def EnqueueInstitutionNotice(
+        self,
+        request: pb.EnqueueInstitutionNoticeRequest,
+        context: grpc.aio.ServicerContext[pb.EnqueueInstitutionNoticeRequest, pb.EnqueueInstitutionNoticeResponse],
+    ) -> pb.EnqueueInstitutionNoticeResponse:
+        violations = Violations()
+        fields.text(violations, "source_id", request.source_id, maximum=128, required=True)
+        institution = fields.organization_number(violations, "recipient.value", request.recipient.value)
+        if request.WhichOneof("content") != "correction":
+            violations.add("content", "a correction is required")
+        correction = request.correction
+        fields.identity_number(violations, "correction.subject.value", correction.subject.value)
+        fields.text(violations, "correction.disclosure_id", correction.disclosure_id, maximum=64, required=True)
+        fields.text(violations, "correction.application_reference", correction.application_reference, maximum=64)
+        violations.raise_if_any()
+        notice, created = await self._notices.enqueue_for_institution(institution, request.source_id, correction)
+        return pb.EnqueueInstitutionNoticeResponse(notice=_institution_notice(notice), created=created)
+
+    async def ListInstitutionNotices(
+        self,
+        request: pb.ListInstitutionNoticesRequest,
+        context: grpc.aio.ServicerContext[pb.ListInstitutionNoticesRequest, pb.ListInstitutionNoticesResponse],
+    ) -> pb.ListInstitutionNoticesResponse:
+        caller = require_institution()
+        if request.after_position < 0:
+            raise InvalidArgument([FieldViolation("after_position", "must not be negative")])
+        size = paging.page_size(request.page_size, default=100, maximum=1000)
+        feed = await self._notices.institution_feed(caller.organization_number, request.after_position, size)
+        return pb.ListInstitutionNoticesResponse(
+            notices=map(_institution_notice, feed),
+            next_after_position=feed[-1].position if feed else request.after_position,
+        )
+
+
+def _institution_notice(notice: InstitutionNotice) -> notify_pb2.InstitutionNotice:
+    return notify_pb2.InstitutionNotice(
+        position=notice.position, create_time=to_proto(notice.create_time), correction=notice.correction
+    )

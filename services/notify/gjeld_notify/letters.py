@@ -1,5 +1,6 @@
-"""Rendering copy letters (gjenpart, DOM-13) as a person reads them: the text of a digital message, and a
-letter as a PDF with the addressee's name and address in the envelope window.
+"""Rendering copy letters (gjenpart, DOM-13) and the outcomes of correction requests (DOM-14) as a person reads
+them: the text of a digital message, and a letter as a PDF with the addressee's name and address in the envelope
+window.
 
 A notice may tell of several lookups by the same recipient for the same application (merged so that a person is
 not flooded); each gets its own section with the figures that recipient got."""
@@ -19,7 +20,7 @@ from gjeld_shared import translations as translations_
 from gjeld_shared.timestamps import from_proto
 from gjeld_shared.translations import LOCALES, N_, catalogue
 
-from .domain import Contact, Message
+from .domain import Contact, Message, Notice
 
 # The languages letters are written in: Norwegian bokmål unless the person chose English. The English text is in
 # the code (the message ids); every other language is a gettext catalogue under locale/ (`make translations`
@@ -188,6 +189,50 @@ class Writer:
         ]
         return "\n".join(lines) + "\n"
 
+    def outcome(self, outcome: notify_pb2.CorrectionOutcome) -> str:
+        """What became of the subject's correction request (DOM-14), and who was told."""
+        _ = self._
+        creditor = outcome.creditor
+        lines = [
+            _("YOUR REQUEST FOR A CORRECTION HAS BEEN CORRECTED")
+            if outcome.corrected
+            else _("YOUR REQUEST FOR A CORRECTION HAS BEEN REJECTED"),
+            "",
+            _("You asked {name} (organisation number {number}) to correct your debt on account {account}.").format(
+                name=creditor.name, number=creditor.organization_number.value, account=outcome.account_id
+            ),
+            _("It was answered on {when}.").format(when=self.moment(from_proto(outcome.resolve_time))),
+            *(
+                [
+                    _("It was answered by {name}, where the error arose.").format(name=outcome.answered_by.name),
+                ]
+                if outcome.HasField("answered_by")
+                else []
+            ),
+            "",
+        ]
+        if outcome.answer:
+            lines += [_("Their answer:"), *(f"  {line}" for line in outcome.answer.splitlines()), ""]
+        if outcome.corrected:
+            lines.append(_("The register now holds the corrected information."))
+            if outcome.told:
+                lines.append(_("These recipients of the wrong information have been told of the correction:"))
+                lines += [
+                    "  "
+                    + _("{name} (organisation number {number})").format(
+                        name=told.name, number=told.organization_number.value
+                    )
+                    for told in outcome.told
+                ]
+            else:
+                lines.append(_("No one received the wrong information from the registry."))
+        else:
+            lines += [
+                _("The information stays as it is."),
+                _("If you disagree, you can complain to the Norwegian Data Protection Authority (Datatilsynet)."),
+            ]
+        return "\n".join(lines) + "\n"
+
     def title(self, sections: Sequence[str]) -> str:
         title = sections[0].splitlines()[0]
         if len(sections) > 1:
@@ -224,6 +269,17 @@ def _pdf(writer: Writer, addressee: Contact, title: str, text: str) -> bytes:
     for line in text.splitlines()[1:]:
         pdf.multi_cell(0, 5, _printable(line) or " ", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
+
+
+def message_of(notice: Notice, addressee: Contact, language: str = DEFAULT_LANGUAGE) -> Message:
+    """A notice as the person reads it: its copy letters, or the outcome of their correction request."""
+    if notice.outcome is None:
+        return message(notice.letters, addressee, language)
+    writer = Writer(language)
+    text = writer.outcome(notice.outcome)
+    title = text.splitlines()[0]
+    sms = writer._("gjeld: {title}. Log in to Min gjeld to read it.").format(title=title.capitalize())
+    return Message(title, text, _pdf(writer, addressee, title, text), sms)
 
 
 def message(letters: Sequence[notify_pb2.CopyLetter], addressee: Contact, language: str = DEFAULT_LANGUAGE) -> Message:

@@ -20,7 +20,7 @@ from gjeld_shared.timestamps import now
 
 from . import letters
 from .adapters import Channels, NoticeUnitOfWork, PopulationRegister
-from .domain import Channel, Message, Notice, Preferences, choose_channel, merge_key
+from .domain import Channel, InstitutionNotice, Message, Notice, Preferences, choose_channel, merge_key
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,21 @@ class Notices:
         self._population = population
         self._policy = policy
 
-    async def enqueue(self, source_id: str, subject: str, letter: notify_pb2.CopyLetter) -> tuple[Notice, bool]:
-        """Record a copy letter for delivery, once per source id (a repeat returns the notice that has it).
+    async def enqueue(
+        self, source_id: str, subject: str, letter: notify_pb2.CopyLetter | notify_pb2.CorrectionOutcome
+    ) -> tuple[Notice, bool]:
+        """Record a copy letter (or a correction's outcome) for delivery, once per source id (a repeat returns the
+        notice that has it).
 
         A letter with an application reference waits for the merge window, and later letters from the same
         recipient about the same application join it: one notice for a burst of lookups."""
         subject_index = self._keys.blind_index(subject)
-        key = merge_key(letter.recipient.organization_number.value, letter.application_reference)
+        copy_letter = isinstance(letter, notify_pb2.CopyLetter)
+        key = (
+            merge_key(letter.recipient.organization_number.value, letter.application_reference)
+            if isinstance(letter, notify_pb2.CopyLetter)
+            else None
+        )
         content = letter.SerializeToString()
         async with self._uow() as uow:
             store = uow.notices
@@ -93,7 +101,7 @@ class Notices:
                     "source_id": source_id,
                     "subject_index": subject_index,
                     "subject_encrypted": self._keys.encrypt(subject),
-                    "kind": "copy_letter",
+                    "kind": "copy_letter" if copy_letter else "correction",
                     "content": content,
                     "channel": "",
                     "state": "pending",
@@ -117,7 +125,7 @@ class Notices:
                 email, language = claimed.preferences.email, claimed.preferences.language
                 channel = choose_channel(contact, email)
                 # Drawn on a worker thread: a letter of many lines must not stall the service's event loop.
-                message = await asyncio.to_thread(letters.message, notice.letters, contact, language)
+                message = await asyncio.to_thread(letters.message_of, notice, contact, language)
                 recipient_key = row.subject_index.hex()[:16]
                 await self._channels.send(channel, row.id, recipient_key, contact, email, message)
         except Exception as error:  # noqa: BLE001 - any channel failure is retried, then kept for an operator
@@ -185,7 +193,31 @@ class Notices:
             [notice] = await uow.notices.notices([row])
             chosen = await uow.notices.preferences_of(index)
         contact = await self._population.contact(subject)
-        return await asyncio.to_thread(letters.message, notice.letters, contact, chosen.language)
+        return await asyncio.to_thread(letters.message_of, notice, contact, chosen.language)
+
+    async def enqueue_for_institution(
+        self, institution: str, source_id: str, correction: notify_pb2.CorrectionNotice
+    ) -> tuple[InstitutionNotice, bool]:
+        """Append a correction notice to an institution's feed, once per source id and institution."""
+        async with self._uow() as uow:
+            store = uow.notices
+            await store.serialize(f"{institution}|{source_id}")
+            row = await store.institution_notice(institution, source_id)
+            created = row is None
+            if row is None:
+                sealed = self._keys.seal(correction.SerializeToString())
+                row = await store.add_institution_notice(institution, source_id, "correction", sealed, now())
+                await uow.commit()
+        return self._institution_notice(row), created
+
+    def _institution_notice(self, row: Any) -> InstitutionNotice:
+        correction = notify_pb2.CorrectionNotice.FromString(self._keys.unseal(row.content_sealed))
+        return InstitutionNotice(row.position, row.create_time, correction)
+
+    async def institution_feed(self, institution: str, after: int, limit: int) -> list[InstitutionNotice]:
+        async with self._uow() as uow:
+            rows = await uow.notices.institution_notices_after(institution, after, limit)
+        return [self._institution_notice(row) for row in rows]
 
     async def failed(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Notice]:
         async with self._uow() as uow:

@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 from gjeld.consent.v1 import consent_service_pb2 as consent_pb
+from gjeld.ingest.v1 import ingest_service_pb2 as ingest_pb
 from gjeld.lookup.v1 import lookup_service_pb2 as lookup_pb
 from gjeld.notify.v1 import notify_pb2
 from gjeld.notify.v1 import notify_service_pb2 as notify_pb
@@ -219,7 +220,7 @@ class Portal:
     async def debts(self, request: Request) -> Response:
         session = self.person(request)
         reply = await self.call(session, "lookup", self.services.lookup.GetOwnDebt, lookup_pb.GetOwnDebtRequest())
-        return self.render(request, session, "debts.html", debt=views.own_debt(reply))
+        return self.render(request, session, "debts.html", debt=views.own_debt(reply=reply))
 
     async def consents(self, request: Request) -> Response:
         session = self.person(request)
@@ -363,8 +364,45 @@ class Portal:
         session.notice = "saved"
         return RedirectResponse("/varsler", status_code=303)
 
-    async def correction(self, request: Request) -> Response:
-        return self.render(request, self.person(request), "correction.html")
+    async def correction(self, request: Request, problem: str = "", status: int = 200) -> Response:
+        """Ask for a correction of one of one's debts (DOM-14), and see what became of earlier requests."""
+        session = self.person(request)
+        debt = await self.call(session, "lookup", self.services.lookup.GetOwnDebt, lookup_pb.GetOwnDebtRequest())
+        asked = await self.call(
+            session,
+            "ingest",
+            self.services.ingest.ListOwnCorrectionRequests,
+            ingest_pb.ListOwnCorrectionRequestsRequest(page_size=PAGE_SIZE),
+        )
+        return self.render(
+            request,
+            session,
+            "correction.html",
+            status,
+            debt=views.own_debt(reply=debt),
+            requests=[views.correction(r) for r in asked.correction_requests],
+            problem=problem,
+        )
+
+    async def ask_correction(self, request: Request) -> Response:
+        session, form = await self.checked_form(request)
+        self.person(request)
+        creditor, _, account_id = str(form.get("debt", "")).partition("/")
+        asked = ingest_pb.RequestCorrectionRequest(account_id=account_id, reason=str(form.get("reason", "")))
+        asked.creditor.value = creditor
+        try:
+            await self.call(session, "ingest", self.services.ingest.RequestCorrection, asked)
+        except grpc.aio.AioRpcError as error:
+            refused = {
+                grpc.StatusCode.INVALID_ARGUMENT: "correction_form",
+                grpc.StatusCode.NOT_FOUND: "correction_form",
+                grpc.StatusCode.FAILED_PRECONDITION: "correction_open",
+            }
+            if error.code() not in refused:
+                raise
+            return await self.correction(request, problem=refused[error.code()], status=422)
+        session.notice = "correction_sent"
+        return RedirectResponse("/retting", status_code=303)
 
     async def health(self, request: Request) -> Response:
         return Response("ok", media_type="text/plain")
@@ -389,5 +427,6 @@ class Portal:
             Route("/varsler", self.notices),
             Route("/varsler", self.change_notices, methods=["POST"]),
             Route("/retting", self.correction),
+            Route("/retting", self.ask_correction, methods=["POST"]),
             Route("/helse", self.health),
         ]

@@ -28,9 +28,11 @@ class PortalSettings(BaseSettings):
     lookup_address: str = "127.0.0.1:50052"
     consent_address: str = "127.0.0.1:50053"
     notify_address: str = "127.0.0.1:50054"
+    ingest_address: str = "127.0.0.1:50051"
     lookup_audience: str
     consent_audience: str
     notify_audience: str
+    ingest_audience: str
     # The portal's workload certificate and key, and the CA of gjeld's workload certificates.
     tls_certificate_file: Path
     tls_key_file: Path

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gjeld.consent.v1 import consent_pb2
+from gjeld.ingest.v1 import ingest_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.type.v1 import debt_pb2
 from gjeld_shared.timestamps import from_proto
@@ -49,6 +50,12 @@ STATE_NAMES = {
     consent_pb2.CONSENT_STATE_USED_UP: N_("Used up"),
     consent_pb2.CONSENT_STATE_ENDED: N_("Ended by the institution"),
 }
+CORRECTION_STATES = {
+    ingest_pb2.CORRECTION_STATE_OPEN: N_("Waiting for the creditor's answer"),
+    ingest_pb2.CORRECTION_STATE_AWAITING_FIX: N_("The creditor is correcting it"),
+    ingest_pb2.CORRECTION_STATE_CORRECTED: N_("Corrected"),
+    ingest_pb2.CORRECTION_STATE_REJECTED: N_("Rejected"),
+}
 NOTICE_STATES = {1: N_("Waiting to be sent"), 2: N_("Sent"), 3: N_("Could not be sent")}
 CHANNEL_NAMES = {1: N_("Digital mailbox"), 2: N_("Text message"), 3: N_("E-mail"), 4: N_("Post")}
 # What a page says of a value it has no name for (a newer contract's value, or none).
@@ -58,6 +65,7 @@ NOTICES = {
     "blocked": N_("Your credit block is in place."),
     "unblocked": N_("Your credit block is lifted."),
     "saved": N_("Your choices are saved."),
+    "correction_sent": N_("Your request is sent to the creditor. It must answer within a month."),
 }
 
 
@@ -75,6 +83,23 @@ class Debt:
     figures: list[Figure]
     rate_bp: int | None
     confirmed: datetime | None
+    # Which debt it is, for a correction request: the creditor's organisation number and account.
+    key: str = ""
+    account_id: str = ""
+    disputed: bool = False
+
+
+@dataclass(frozen=True)
+class CorrectionRequest:
+    creditor: str
+    account_id: str
+    reason: str
+    state: str
+    owner: str
+    asked: datetime | None
+    due: datetime | None
+    answered: datetime | None
+    answer: str
 
 
 @dataclass(frozen=True)
@@ -138,6 +163,23 @@ def _debt(debt: lookup_pb2.OwnDebt) -> Debt:
         figures=figures,
         rate_bp=rate,
         confirmed=_when(debt.confirm_time),
+        key=f"{debt.creditor.organization_number.value}/{debt.account_id}",
+        account_id=debt.account_id,
+        disputed=debt.disputed,
+    )
+
+
+def correction(request: ingest_pb2.CorrectionRequest) -> CorrectionRequest:
+    return CorrectionRequest(
+        creditor=request.creditor_institution.name or request.creditor.value,
+        account_id=request.account_id,
+        reason=request.reason,
+        state=CORRECTION_STATES.get(request.state, UNKNOWN),
+        owner=request.owner.value,
+        asked=_when(request.create_time),
+        due=_when(request.due_time),
+        answered=_when(request.resolve_time),
+        answer=request.answer,
     )
 
 

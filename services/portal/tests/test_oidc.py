@@ -48,6 +48,7 @@ def settings(tmp_path: Path) -> PortalSettings:
         lookup_audience="l",
         consent_audience="c",
         notify_audience="n",
+        ingest_audience="i",
         tls_certificate_file=tmp_path / "c",
         tls_key_file=tmp_path / "k",
         workload_ca_file=tmp_path / "ca",

@@ -11,8 +11,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2
+from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld_portal.sessions import MAX_ANONYMOUS, Sessions
-from gjeld_tools.testing import CO_BORROWER, PERSON, MinGjeld, eventually, grant, look_up, report_demo
+from gjeld_tools.testing import BANK, CO_BORROWER, PERSON, MinGjeld, eventually, grant, look_up, report_demo
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
@@ -75,6 +76,7 @@ async def test_a_form_without_the_sessions_csrf_token_changes_nothing(min_gjeld:
             f"{min_gjeld.url}/kredittsperre": {"block": "on"},
             f"{min_gjeld.url}/varsler": {"email_consent": "yes", "email": "kari@example.no", "language": "en"},
             f"{min_gjeld.url}/sprak": {"language": "en"},
+            f"{min_gjeld.url}/retting": {"debt": "999888777/CARD-7", "reason": "Feil."},
             f"{min_gjeld.url}/logg-ut": {},
         }
         for url, fields in forms.items():
@@ -95,6 +97,37 @@ async def test_a_form_without_the_sessions_csrf_token_changes_nothing(min_gjeld:
         consent_service_pb2.GetCreditBlockRequest(), metadata=min_gjeld.registry.as_subject(PERSON)
     )
     assert not block.credit_block.blocked
+    assert not await correction_events(min_gjeld)  # no forged form asked for a correction
+
+
+async def correction_events(min_gjeld: MinGjeld) -> list[ingest_pb2.CorrectionEvent]:
+    reply = await min_gjeld.registry.ingest().ListCorrectionEvents(
+        ingest_service_pb2.ListCorrectionEventsRequest(), metadata=min_gjeld.registry.as_institution(BANK)
+    )
+    return list(reply.events)
+
+
+async def test_a_person_asks_for_a_correction_and_sees_the_debt_disputed(min_gjeld: MinGjeld) -> None:
+    await report_demo(min_gjeld.registry)
+    async with httpx.AsyncClient() as browser:
+        await min_gjeld.log_in(browser, PERSON)
+        form = await browser.get(f"{min_gjeld.url}/retting")
+        assert 'value="999888777/CARD-7"' in form.text
+        ask = {"csrf_token": csrf_token(form), "debt": "999888777/CARD-7", "reason": "Kortet er sagt opp.\nSaldo 0."}
+        sent = await browser.post(f"{min_gjeld.url}/retting", data=ask, follow_redirects=True)
+        assert sent.status_code == 200 and "Begjæringen er sendt til kreditoren" in sent.text
+        assert "Venter på svar fra kreditoren" in sent.text and "Kortet er sagt opp." in sent.text
+        # The bank has it, with the person's words; the debt page marks the debt.
+        [event] = await correction_events(min_gjeld)
+        assert event.request.account_id == "CARD-7" and event.request.reason == "Kortet er sagt opp.\nSaldo 0."
+        debts = await browser.get(f"{min_gjeld.url}/gjeld")
+        assert debts.text.count("Omstridt:") == 1
+        # Asked again while open, or about a debt that is not theirs: the form says so, nothing is sent.
+        again = await browser.post(f"{min_gjeld.url}/retting", data=ask)
+        assert again.status_code == 422 and "ikke besvart ennå" in again.text
+        foreign = await browser.post(f"{min_gjeld.url}/retting", data={**ask, "debt": "999888777/NOT-MINE"})
+        assert foreign.status_code == 422 and "Velg en av gjeldspostene" in foreign.text
+        assert len(await correction_events(min_gjeld)) == 1
 
 
 async def test_another_persons_letter_is_not_found(min_gjeld: MinGjeld) -> None:

@@ -27,31 +27,39 @@ from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgjeld/ingest/v1/ingest.proto\x12\x0fgjeld.ingest.v1\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x03\n\x04\x44\x65\x62t\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x35\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x37\n\x10\x63o_borrower_role\x18\x03 \x01(\x0e\x32\x1d.gjeld.type.v1.CoBorrowerRole\x12\x30\n\x0c\x65xtract_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x0erepayment_loan\x18\x05 \x01(\x0b\x32\x1c.gjeld.type.v1.RepaymentLoanH\x00\x12\x38\n\x0f\x63redit_facility\x18\x06 \x01(\x0b\x32\x1d.gjeld.type.v1.CreditFacilityH\x00\x12\x30\n\x0b\x63harge_card\x18\x07 \x01(\x0b\x32\x19.gjeld.type.v1.ChargeCardH\x00\x12,\n\x08\x63reditor\x18\x08 \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12\x30\n\x0c\x63onfirm_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05terms\"T\n\x07\x44\x65\x62tKey\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x35\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\"l\n\nDebtChange\x12)\n\x08register\x18\x01 \x01(\x0b\x32\x15.gjeld.ingest.v1.DebtH\x00\x12)\n\x05\x63lose\x18\x02 \x01(\x0b\x32\x18.gjeld.ingest.v1.DebtKeyH\x00\x42\x08\n\x06\x63hange\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"U\n\x0fRecordRejection\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x33\n\nviolations\x18\x02 \x03(\x0b\x32\x1f.gjeld.ingest.v1.FieldViolation\"\xfe\x02\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x18\n\x10registered_count\x18\x03 \x01(\x05\x12\x14\n\x0c\x63losed_count\x18\x04 \x01(\x05\x12\x1b\n\x13unknown_close_count\x18\x05 \x01(\x05\x12\x30\n\x0creceive_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x04kind\x18\x07 \x01(\x0e\x32\x1d.gjeld.ingest.v1.DeliveryKind\x12/\n\nstrictness\x18\x08 \x01(\x0e\x32\x1b.gjeld.ingest.v1.Strictness\x12\x14\n\x0crecord_count\x18\t \x01(\x03\x12\x16\n\x0erejected_count\x18\n \x01(\x03\x12\x14\n\x0c\x61\x62sent_count\x18\x0b \x01(\x05\x12\x31\n\rcomplete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xba\x02\n\x08Handover\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x05giver\x18\x02 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12\x33\n\x08receiver\x18\x03 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12\x13\n\x0b\x61\x63\x63ount_ids\x18\x04 \x03(\t\x12-\n\x05state\x18\x05 \x01(\x0e\x32\x1e.gjeld.ingest.v1.HandoverState\x12\x13\n\x0bmoved_count\x18\x06 \x01(\x05\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rcomplete_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*_\n\nStrictness\x12\x1a\n\x16STRICTNESS_UNSPECIFIED\x10\x00\x12\x1d\n\x19STRICTNESS_ALL_OR_NOTHING\x10\x01\x12\x16\n\x12STRICTNESS_PARTIAL\x10\x02*d\n\x0c\x44\x65liveryKind\x12\x1d\n\x19\x44\x45LIVERY_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44\x45LIVERY_KIND_CHANGES\x10\x01\x12\x1a\n\x16\x44\x45LIVERY_KIND_SNAPSHOT\x10\x02*j\n\rHandoverState\x12\x1e\n\x1aHANDOVER_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17HANDOVER_STATE_PROPOSED\x10\x01\x12\x1c\n\x18HANDOVER_STATE_COMPLETED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgjeld/ingest/v1/ingest.proto\x12\x0fgjeld.ingest.v1\x1a\x18gjeld/type/v1/debt.proto\x1a\x1cgjeld/type/v1/identity.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x03\n\x04\x44\x65\x62t\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x35\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x37\n\x10\x63o_borrower_role\x18\x03 \x01(\x0e\x32\x1d.gjeld.type.v1.CoBorrowerRole\x12\x30\n\x0c\x65xtract_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x0erepayment_loan\x18\x05 \x01(\x0b\x32\x1c.gjeld.type.v1.RepaymentLoanH\x00\x12\x38\n\x0f\x63redit_facility\x18\x06 \x01(\x0b\x32\x1d.gjeld.type.v1.CreditFacilityH\x00\x12\x30\n\x0b\x63harge_card\x18\x07 \x01(\x0b\x32\x19.gjeld.type.v1.ChargeCardH\x00\x12,\n\x08\x63reditor\x18\x08 \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12\x30\n\x0c\x63onfirm_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64isputed\x18\n \x01(\x08\x42\x07\n\x05terms\"T\n\x07\x44\x65\x62tKey\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x35\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\"l\n\nDebtChange\x12)\n\x08register\x18\x01 \x01(\x0b\x32\x15.gjeld.ingest.v1.DebtH\x00\x12)\n\x05\x63lose\x18\x02 \x01(\x0b\x32\x18.gjeld.ingest.v1.DebtKeyH\x00\x42\x08\n\x06\x63hange\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"U\n\x0fRecordRejection\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x33\n\nviolations\x18\x02 \x03(\x0b\x32\x1f.gjeld.ingest.v1.FieldViolation\"\xfe\x02\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x18\n\x10registered_count\x18\x03 \x01(\x05\x12\x14\n\x0c\x63losed_count\x18\x04 \x01(\x05\x12\x1b\n\x13unknown_close_count\x18\x05 \x01(\x05\x12\x30\n\x0creceive_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x04kind\x18\x07 \x01(\x0e\x32\x1d.gjeld.ingest.v1.DeliveryKind\x12/\n\nstrictness\x18\x08 \x01(\x0e\x32\x1b.gjeld.ingest.v1.Strictness\x12\x14\n\x0crecord_count\x18\t \x01(\x03\x12\x16\n\x0erejected_count\x18\n \x01(\x03\x12\x14\n\x0c\x61\x62sent_count\x18\x0b \x01(\x05\x12\x31\n\rcomplete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xba\x02\n\x08Handover\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x05giver\x18\x02 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12\x33\n\x08receiver\x18\x03 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12\x13\n\x0b\x61\x63\x63ount_ids\x18\x04 \x03(\t\x12-\n\x05state\x18\x05 \x01(\x0e\x32\x1e.gjeld.ingest.v1.HandoverState\x12\x13\n\x0bmoved_count\x18\x06 \x01(\x05\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rcomplete_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd4\x05\n\x11\x43orrectionRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x33\n\x08\x63reditor\x18\x02 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12\x35\n\x06\x64\x65\x62tor\x18\x04 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12/\n\x05state\x18\x06 \x01(\x0e\x32 .gjeld.ingest.v1.CorrectionState\x12\x30\n\x05owner\x18\x07 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12\x37\n\x0c\x66orwarded_by\x18\x08 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64ue_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cresolve_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61nswer\x18\x0c \x01(\t\x12\x17\n\x0f\x66ix_delivery_id\x18\r \x01(\t\x12/\n\x0bwrong_since\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x14\x63reditor_institution\x18\x0f \x01(\x0b\x32\x1a.gjeld.type.v1.Institution\x12\x36\n\x12\x64\x65\x62t_register_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\tdebt_type\x18\x11 \x01(\x0e\x32\x17.gjeld.type.v1.DebtType\"\xbc\x01\n\x0f\x43orrectionEvent\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x32\n\x04type\x18\x02 \x01(\x0e\x32$.gjeld.ingest.v1.CorrectionEventType\x12.\n\nevent_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x07request\x18\x04 \x01(\x0b\x32\".gjeld.ingest.v1.CorrectionRequest*_\n\nStrictness\x12\x1a\n\x16STRICTNESS_UNSPECIFIED\x10\x00\x12\x1d\n\x19STRICTNESS_ALL_OR_NOTHING\x10\x01\x12\x16\n\x12STRICTNESS_PARTIAL\x10\x02*d\n\x0c\x44\x65liveryKind\x12\x1d\n\x19\x44\x45LIVERY_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44\x45LIVERY_KIND_CHANGES\x10\x01\x12\x1a\n\x16\x44\x45LIVERY_KIND_SNAPSHOT\x10\x02*j\n\rHandoverState\x12\x1e\n\x1aHANDOVER_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17HANDOVER_STATE_PROPOSED\x10\x01\x12\x1c\n\x18HANDOVER_STATE_COMPLETED\x10\x02*\xb0\x01\n\x0f\x43orrectionState\x12 \n\x1c\x43ORRECTION_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ORRECTION_STATE_OPEN\x10\x01\x12!\n\x1d\x43ORRECTION_STATE_AWAITING_FIX\x10\x02\x12\x1e\n\x1a\x43ORRECTION_STATE_CORRECTED\x10\x03\x12\x1d\n\x19\x43ORRECTION_STATE_REJECTED\x10\x04*\x9a\x02\n\x13\x43orrectionEventType\x12%\n!CORRECTION_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43ORRECTION_EVENT_TYPE_RECEIVED\x10\x01\x12#\n\x1f\x43ORRECTION_EVENT_TYPE_FORWARDED\x10\x02\x12&\n\"CORRECTION_EVENT_TYPE_AWAITING_FIX\x10\x03\x12#\n\x1f\x43ORRECTION_EVENT_TYPE_CORRECTED\x10\x04\x12\"\n\x1e\x43ORRECTION_EVENT_TYPE_REJECTED\x10\x05\x12\"\n\x1e\x43ORRECTION_EVENT_TYPE_REMINDER\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gjeld.ingest.v1.ingest_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STRICTNESS']._serialized_start=1637
-  _globals['_STRICTNESS']._serialized_end=1732
-  _globals['_DELIVERYKIND']._serialized_start=1734
-  _globals['_DELIVERYKIND']._serialized_end=1834
-  _globals['_HANDOVERSTATE']._serialized_start=1836
-  _globals['_HANDOVERSTATE']._serialized_end=1942
+  _globals['_STRICTNESS']._serialized_start=2573
+  _globals['_STRICTNESS']._serialized_end=2668
+  _globals['_DELIVERYKIND']._serialized_start=2670
+  _globals['_DELIVERYKIND']._serialized_end=2770
+  _globals['_HANDOVERSTATE']._serialized_start=2772
+  _globals['_HANDOVERSTATE']._serialized_end=2878
+  _globals['_CORRECTIONSTATE']._serialized_start=2881
+  _globals['_CORRECTIONSTATE']._serialized_end=3057
+  _globals['_CORRECTIONEVENTTYPE']._serialized_start=3060
+  _globals['_CORRECTIONEVENTTYPE']._serialized_end=3342
   _globals['_DEBT']._serialized_start=139
-  _globals['_DEBT']._serialized_end=596
-  _globals['_DEBTKEY']._serialized_start=598
-  _globals['_DEBTKEY']._serialized_end=682
-  _globals['_DEBTCHANGE']._serialized_start=684
-  _globals['_DEBTCHANGE']._serialized_end=792
-  _globals['_FIELDVIOLATION']._serialized_start=794
-  _globals['_FIELDVIOLATION']._serialized_end=846
-  _globals['_RECORDREJECTION']._serialized_start=848
-  _globals['_RECORDREJECTION']._serialized_end=933
-  _globals['_DELIVERY']._serialized_start=936
-  _globals['_DELIVERY']._serialized_end=1318
-  _globals['_HANDOVER']._serialized_start=1321
-  _globals['_HANDOVER']._serialized_end=1635
+  _globals['_DEBT']._serialized_end=614
+  _globals['_DEBTKEY']._serialized_start=616
+  _globals['_DEBTKEY']._serialized_end=700
+  _globals['_DEBTCHANGE']._serialized_start=702
+  _globals['_DEBTCHANGE']._serialized_end=810
+  _globals['_FIELDVIOLATION']._serialized_start=812
+  _globals['_FIELDVIOLATION']._serialized_end=864
+  _globals['_RECORDREJECTION']._serialized_start=866
+  _globals['_RECORDREJECTION']._serialized_end=951
+  _globals['_DELIVERY']._serialized_start=954
+  _globals['_DELIVERY']._serialized_end=1336
+  _globals['_HANDOVER']._serialized_start=1339
+  _globals['_HANDOVER']._serialized_end=1653
+  _globals['_CORRECTIONREQUEST']._serialized_start=1656
+  _globals['_CORRECTIONREQUEST']._serialized_end=2380
+  _globals['_CORRECTIONEVENT']._serialized_start=2383
+  _globals['_CORRECTIONEVENT']._serialized_end=2571
 # @@protoc_insertion_point(module_scope)

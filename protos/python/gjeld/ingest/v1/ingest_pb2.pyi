@@ -108,6 +108,94 @@ HANDOVER_STATE_COMPLETED: HandoverState.ValueType  # 2
 """The receiving institution accepted it and the debts moved, all at once."""
 Global___HandoverState: _TypeAlias = HandoverState  # noqa: Y015
 
+class _CorrectionState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CorrectionStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CorrectionState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CORRECTION_STATE_UNSPECIFIED: _CorrectionState.ValueType  # 0
+    """Not set; the registry never sends this value."""
+    CORRECTION_STATE_OPEN: _CorrectionState.ValueType  # 1
+    """With its owner to answer: the institution that reported the debt, or the
+    one it was forwarded to. The debt is marked disputed.
+    """
+    CORRECTION_STATE_AWAITING_FIX: _CorrectionState.ValueType  # 2
+    """The owner answered that it corrected the data and its creditor's next
+    delivery carries the fix; the debt stays disputed until that delivery.
+    """
+    CORRECTION_STATE_CORRECTED: _CorrectionState.ValueType  # 3
+    """Corrected: the fix is in the register; everyone who received the wrong
+    data is told.
+    """
+    CORRECTION_STATE_REJECTED: _CorrectionState.ValueType  # 4
+    """Rejected by the owner, with a reason the person reads."""
+
+class CorrectionState(_CorrectionState, metaclass=_CorrectionStateEnumTypeWrapper):
+    """CorrectionState is where a person's correction request stands (DOM-14)."""
+
+CORRECTION_STATE_UNSPECIFIED: CorrectionState.ValueType  # 0
+"""Not set; the registry never sends this value."""
+CORRECTION_STATE_OPEN: CorrectionState.ValueType  # 1
+"""With its owner to answer: the institution that reported the debt, or the
+one it was forwarded to. The debt is marked disputed.
+"""
+CORRECTION_STATE_AWAITING_FIX: CorrectionState.ValueType  # 2
+"""The owner answered that it corrected the data and its creditor's next
+delivery carries the fix; the debt stays disputed until that delivery.
+"""
+CORRECTION_STATE_CORRECTED: CorrectionState.ValueType  # 3
+"""Corrected: the fix is in the register; everyone who received the wrong
+data is told.
+"""
+CORRECTION_STATE_REJECTED: CorrectionState.ValueType  # 4
+"""Rejected by the owner, with a reason the person reads."""
+Global___CorrectionState: _TypeAlias = CorrectionState  # noqa: Y015
+
+class _CorrectionEventType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CorrectionEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CorrectionEventType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CORRECTION_EVENT_TYPE_UNSPECIFIED: _CorrectionEventType.ValueType  # 0
+    """Not set; the registry never sends this value."""
+    CORRECTION_EVENT_TYPE_RECEIVED: _CorrectionEventType.ValueType  # 1
+    """The request came to the feed's institution to answer: made by the person,
+    or forwarded to it.
+    """
+    CORRECTION_EVENT_TYPE_FORWARDED: _CorrectionEventType.ValueType  # 2
+    """The feed's institution forwarded the request; it no longer owns it."""
+    CORRECTION_EVENT_TYPE_AWAITING_FIX: _CorrectionEventType.ValueType  # 3
+    """The owner answered that the data is corrected by its next delivery."""
+    CORRECTION_EVENT_TYPE_CORRECTED: _CorrectionEventType.ValueType  # 4
+    """The fix is in the register: the request is corrected."""
+    CORRECTION_EVENT_TYPE_REJECTED: _CorrectionEventType.ValueType  # 5
+    """The owner rejected the request."""
+    CORRECTION_EVENT_TYPE_REMINDER: _CorrectionEventType.ValueType  # 6
+    """The request is still open and its deadline is near (a reminder)."""
+
+class CorrectionEventType(_CorrectionEventType, metaclass=_CorrectionEventTypeEnumTypeWrapper):
+    """CorrectionEventType says what happened to a correction request."""
+
+CORRECTION_EVENT_TYPE_UNSPECIFIED: CorrectionEventType.ValueType  # 0
+"""Not set; the registry never sends this value."""
+CORRECTION_EVENT_TYPE_RECEIVED: CorrectionEventType.ValueType  # 1
+"""The request came to the feed's institution to answer: made by the person,
+or forwarded to it.
+"""
+CORRECTION_EVENT_TYPE_FORWARDED: CorrectionEventType.ValueType  # 2
+"""The feed's institution forwarded the request; it no longer owns it."""
+CORRECTION_EVENT_TYPE_AWAITING_FIX: CorrectionEventType.ValueType  # 3
+"""The owner answered that the data is corrected by its next delivery."""
+CORRECTION_EVENT_TYPE_CORRECTED: CorrectionEventType.ValueType  # 4
+"""The fix is in the register: the request is corrected."""
+CORRECTION_EVENT_TYPE_REJECTED: CorrectionEventType.ValueType  # 5
+"""The owner rejected the request."""
+CORRECTION_EVENT_TYPE_REMINDER: CorrectionEventType.ValueType  # 6
+"""The request is still open and its deadline is near (a reminder)."""
+Global___CorrectionEventType: _TypeAlias = CorrectionEventType  # noqa: Y015
+
 @_typing.final
 class Debt(_message.Message):
     """Debt is one unsecured debt of one debtor as the reporting institution holds
@@ -126,6 +214,7 @@ class Debt(_message.Message):
     CHARGE_CARD_FIELD_NUMBER: _builtins.int
     CREDITOR_FIELD_NUMBER: _builtins.int
     CONFIRM_TIME_FIELD_NUMBER: _builtins.int
+    DISPUTED_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     """Required. The institution's own identifier of the account, at most 64
     characters: together with the debtor it identifies the debt within the
@@ -133,6 +222,10 @@ class Debt(_message.Message):
     """
     co_borrower_role: _debt_pb2.CoBorrowerRole.ValueType
     """Required. Whether the debt is joint and the debtor's part in it (DOM-3)."""
+    disputed: _builtins.bool
+    """Output only. Whether the debtor has an open correction request about this
+    debt (DOM-14): the data is disputed until the request is resolved.
+    """
     @_builtins.property
     def debtor(self) -> _identity_pb2.NationalIdentityNumber:
         """Required. The debtor."""
@@ -175,10 +268,11 @@ class Debt(_message.Message):
         charge_card: _debt_pb2.ChargeCard | None = ...,
         creditor: _identity_pb2.Institution | None = ...,
         confirm_time: _timestamp_pb2.Timestamp | None = ...,
+        disputed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["charge_card", b"charge_card", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor", b"creditor", "debtor", b"debtor", "extract_time", b"extract_time", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "charge_card", b"charge_card", "co_borrower_role", b"co_borrower_role", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor", b"creditor", "debtor", b"debtor", "extract_time", b"extract_time", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "charge_card", b"charge_card", "co_borrower_role", b"co_borrower_role", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor", b"creditor", "debtor", b"debtor", "disputed", b"disputed", "extract_time", b"extract_time", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_terms: _TypeAlias = _typing.Literal["repayment_loan", "credit_facility", "charge_card"]  # noqa: Y015
     _WhichOneofArgType_terms: _TypeAlias = _typing.Literal["terms", b"terms"]  # noqa: Y015
@@ -445,3 +539,162 @@ class Handover(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Handover: _TypeAlias = Handover  # noqa: Y015
+
+@_typing.final
+class CorrectionRequest(_message.Message):
+    """CorrectionRequest is a person's request that one of their registered debts
+    be corrected (DOM-14, regulation §9 second paragraph). It goes to the
+    institution that reported the debt, which corrects it, rejects it with a
+    reason, or forwards it to the institution where the error arose (which then
+    owns it). The deadline is one month from the request (GDPR art. 12(3)).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CREDITOR_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    DEBTOR_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    FORWARDED_BY_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    RESOLVE_TIME_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    FIX_DELIVERY_ID_FIELD_NUMBER: _builtins.int
+    WRONG_SINCE_FIELD_NUMBER: _builtins.int
+    CREDITOR_INSTITUTION_FIELD_NUMBER: _builtins.int
+    DEBT_REGISTER_TIME_FIELD_NUMBER: _builtins.int
+    DEBT_TYPE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Output only. The registry's identifier of the request, a UUID."""
+    account_id: _builtins.str
+    """Output only. The creditor's identifier of the account."""
+    reason: _builtins.str
+    """Output only. What the person says is wrong, in their words. Sent to the
+    owning institution and the person only.
+    """
+    state: Global___CorrectionState.ValueType
+    """Output only. Where the request stands."""
+    answer: _builtins.str
+    """Output only. The owner's words: why it was rejected, or what was corrected."""
+    fix_delivery_id: _builtins.str
+    """Output only. The delivery that carried the fix (corrected requests)."""
+    debt_type: _debt_pb2.DebtType.ValueType
+    """Output only. The kind of debt."""
+    @_builtins.property
+    def creditor(self) -> _identity_pb2.OrganizationNumber:
+        """Output only. The institution that reported the debt."""
+
+    @_builtins.property
+    def debtor(self) -> _identity_pb2.NationalIdentityNumber:
+        """Output only. The person who asked: the debtor. Sent to the owning
+        institution and the person only, never to operators.
+        """
+
+    @_builtins.property
+    def owner(self) -> _identity_pb2.OrganizationNumber:
+        """Output only. The institution that must answer it now."""
+
+    @_builtins.property
+    def forwarded_by(self) -> _identity_pb2.OrganizationNumber:
+        """Output only. The institution that forwarded it to the owner, if any."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the person asked."""
+
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When it must be answered: one month after it was made."""
+
+    @_builtins.property
+    def resolve_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When it was corrected or rejected."""
+
+    @_builtins.property
+    def wrong_since(self) -> _timestamp_pb2.Timestamp:
+        """Output only. Since when the wrong data was registered, as the owner said;
+        unset when it did not say (everyone who received the debt is then told).
+        """
+
+    @_builtins.property
+    def creditor_institution(self) -> _identity_pb2.Institution:
+        """Output only. The debt's creditor with its name (the person's view only)."""
+
+    @_builtins.property
+    def debt_register_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the registry first registered the debt, where it knows:
+        no disclosure before it can have held the debt.
+        """
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        creditor: _identity_pb2.OrganizationNumber | None = ...,
+        account_id: _builtins.str = ...,
+        debtor: _identity_pb2.NationalIdentityNumber | None = ...,
+        reason: _builtins.str = ...,
+        state: Global___CorrectionState.ValueType = ...,
+        owner: _identity_pb2.OrganizationNumber | None = ...,
+        forwarded_by: _identity_pb2.OrganizationNumber | None = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
+        resolve_time: _timestamp_pb2.Timestamp | None = ...,
+        answer: _builtins.str = ...,
+        fix_delivery_id: _builtins.str = ...,
+        wrong_since: _timestamp_pb2.Timestamp | None = ...,
+        creditor_institution: _identity_pb2.Institution | None = ...,
+        debt_register_time: _timestamp_pb2.Timestamp | None = ...,
+        debt_type: _debt_pb2.DebtType.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "creditor", b"creditor", "creditor_institution", b"creditor_institution", "debt_register_time", b"debt_register_time", "debtor", b"debtor", "due_time", b"due_time", "forwarded_by", b"forwarded_by", "owner", b"owner", "resolve_time", b"resolve_time", "wrong_since", b"wrong_since"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "answer", b"answer", "create_time", b"create_time", "creditor", b"creditor", "creditor_institution", b"creditor_institution", "debt_register_time", b"debt_register_time", "debt_type", b"debt_type", "debtor", b"debtor", "due_time", b"due_time", "fix_delivery_id", b"fix_delivery_id", "forwarded_by", b"forwarded_by", "id", b"id", "owner", b"owner", "reason", b"reason", "resolve_time", b"resolve_time", "state", b"state", "wrong_since", b"wrong_since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectionRequest: _TypeAlias = CorrectionRequest  # noqa: Y015
+
+@_typing.final
+class CorrectionEvent(_message.Message):
+    """CorrectionEvent is one event of an institution's correction feed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    EVENT_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_FIELD_NUMBER: _builtins.int
+    position: _builtins.int
+    """Output only. The event's place in the feed: 1, 2, 3 and so on without
+    gaps, so a reader that has seen position n asks for what follows n.
+    """
+    type: Global___CorrectionEventType.ValueType
+    """Output only. What happened."""
+    @_builtins.property
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When it happened."""
+
+    @_builtins.property
+    def request(self) -> Global___CorrectionRequest:
+        """Output only. The request as it stands now."""
+
+    def __init__(
+        self,
+        *,
+        position: _builtins.int = ...,
+        type: Global___CorrectionEventType.ValueType = ...,
+        event_time: _timestamp_pb2.Timestamp | None = ...,
+        request: Global___CorrectionRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "position", b"position", "request", b"request", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectionEvent: _TypeAlias = CorrectionEvent  # noqa: Y015

@@ -895,3 +895,432 @@ class ExtractOrderRead(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExtractOrderRead: _TypeAlias = ExtractOrderRead  # noqa: Y015
+
+@_typing.final
+class RequestCorrectionRequest(_message.Message):
+    """RequestCorrectionRequest names the debt to correct and why."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDITOR_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    account_id: _builtins.str
+    """Required. The creditor's identifier of the account, at most 64 characters."""
+    reason: _builtins.str
+    """Required. What is wrong, in the subject's words: at most 2,000 characters, not blank."""
+    request_id: _builtins.str
+    """Optional. Makes a retry safe (AIP-155), at most 64 characters."""
+    @_builtins.property
+    def creditor(self) -> _identity_pb2.OrganizationNumber:
+        """Required. The institution that reported the debt (as in the subject's own view)."""
+
+    def __init__(
+        self,
+        *,
+        creditor: _identity_pb2.OrganizationNumber | None = ...,
+        account_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["creditor", b"creditor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "creditor", b"creditor", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestCorrectionRequest: _TypeAlias = RequestCorrectionRequest  # noqa: Y015
+
+@_typing.final
+class RequestCorrectionResponse(_message.Message):
+    """RequestCorrectionResponse holds the request made."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CORRECTION_REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def correction_request(self) -> _ingest_pb2.CorrectionRequest:
+        """Output only. The request."""
+
+    def __init__(
+        self,
+        *,
+        correction_request: _ingest_pb2.CorrectionRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["correction_request", b"correction_request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correction_request", b"correction_request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestCorrectionResponse: _TypeAlias = RequestCorrectionResponse  # noqa: Y015
+
+@_typing.final
+class ListOwnCorrectionRequestsRequest(_message.Message):
+    """ListOwnCorrectionRequestsRequest asks for one page of the subject's requests."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Optional. The most requests to return; at most 100, by default 20."""
+    page_token: _builtins.str
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOwnCorrectionRequestsRequest: _TypeAlias = ListOwnCorrectionRequestsRequest  # noqa: Y015
+
+@_typing.final
+class ListOwnCorrectionRequestsResponse(_message.Message):
+    """ListOwnCorrectionRequestsResponse is one page of the subject's requests, newest first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CORRECTION_REQUESTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Output only. The token for the next page; empty on the last page."""
+    @_builtins.property
+    def correction_requests(self) -> _containers.RepeatedCompositeFieldContainer[_ingest_pb2.CorrectionRequest]:
+        """Output only. The requests."""
+
+    def __init__(
+        self,
+        *,
+        correction_requests: _abc.Iterable[_ingest_pb2.CorrectionRequest] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correction_requests", b"correction_requests", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOwnCorrectionRequestsResponse: _TypeAlias = ListOwnCorrectionRequestsResponse  # noqa: Y015
+
+@_typing.final
+class ListCorrectionEventsRequest(_message.Message):
+    """ListCorrectionEventsRequest asks for the calling institution's correction events after a position."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_POSITION_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    after_position: _builtins.int
+    """Optional. The last position the reader has seen; 0 reads from the start."""
+    page_size: _builtins.int
+    """Optional. The most events to return; at most 1000, by default 100."""
+    def __init__(
+        self,
+        *,
+        after_position: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_position", b"after_position", "page_size", b"page_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCorrectionEventsRequest: _TypeAlias = ListCorrectionEventsRequest  # noqa: Y015
+
+@_typing.final
+class ListCorrectionEventsResponse(_message.Message):
+    """ListCorrectionEventsResponse is the next stretch of the institution's correction events."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_AFTER_POSITION_FIELD_NUMBER: _builtins.int
+    next_after_position: _builtins.int
+    """Output only. The position to read on from: the last event's position, or
+    after_position when there is nothing new.
+    """
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_ingest_pb2.CorrectionEvent]:
+        """Output only. The events, in position order without gaps."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[_ingest_pb2.CorrectionEvent] | None = ...,
+        next_after_position: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_after_position", b"next_after_position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCorrectionEventsResponse: _TypeAlias = ListCorrectionEventsResponse  # noqa: Y015
+
+@_typing.final
+class AnswerCorrectionRequestRequest(_message.Message):
+    """AnswerCorrectionRequestRequest answers one open request."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CORRECTED_FIELD_NUMBER: _builtins.int
+    REJECTED_FIELD_NUMBER: _builtins.int
+    FORWARDED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Required. The request's id, a UUID."""
+    @_builtins.property
+    def corrected(self) -> Global___CorrectionMade:
+        """The data is corrected."""
+
+    @_builtins.property
+    def rejected(self) -> Global___CorrectionRejected:
+        """The data is right: the request is rejected."""
+
+    @_builtins.property
+    def forwarded(self) -> Global___CorrectionForwarded:
+        """The error arose at another institution: it owns the request now."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        corrected: Global___CorrectionMade | None = ...,
+        rejected: Global___CorrectionRejected | None = ...,
+        forwarded: Global___CorrectionForwarded | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "corrected", b"corrected", "forwarded", b"forwarded", "rejected", b"rejected"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "corrected", b"corrected", "forwarded", b"forwarded", "id", b"id", "rejected", b"rejected"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_answer: _TypeAlias = _typing.Literal["corrected", "rejected", "forwarded"]  # noqa: Y015
+    _WhichOneofArgType_answer: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_answer) -> _WhichOneofReturnType_answer | None: ...
+
+Global___AnswerCorrectionRequestRequest: _TypeAlias = AnswerCorrectionRequestRequest  # noqa: Y015
+
+@_typing.final
+class CorrectionMade(_message.Message):
+    """CorrectionMade says the data is corrected, and where the fix is."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERY_ID_FIELD_NUMBER: _builtins.int
+    WRONG_SINCE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    delivery_id: _builtins.str
+    """Optional. The delivery of the debt's creditor that carried the fix, a
+    UUID, applied after the request was made. Unset: the creditor's next
+    delivery carries it, and the request is corrected when it is applied.
+    """
+    description: _builtins.str
+    """Optional. What was corrected, in words the person reads, at most 2,000 characters."""
+    @_builtins.property
+    def wrong_since(self) -> _timestamp_pb2.Timestamp:
+        """Optional. Since when the wrong data was registered. Unset: everyone who
+        received the debt while the disclosure log covers is told.
+        """
+
+    def __init__(
+        self,
+        *,
+        delivery_id: _builtins.str = ...,
+        wrong_since: _timestamp_pb2.Timestamp | None = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["wrong_since", b"wrong_since"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delivery_id", b"delivery_id", "description", b"description", "wrong_since", b"wrong_since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectionMade: _TypeAlias = CorrectionMade  # noqa: Y015
+
+@_typing.final
+class CorrectionRejected(_message.Message):
+    """CorrectionRejected rejects a request."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Required. Why the data is right, in words the person reads: at most 2,000
+    characters, not blank.
+    """
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectionRejected: _TypeAlias = CorrectionRejected  # noqa: Y015
+
+@_typing.final
+class CorrectionForwarded(_message.Message):
+    """CorrectionForwarded forwards a request to where the error arose."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTITUTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def institution(self) -> _identity_pb2.OrganizationNumber:
+        """Required. The institution, another admitted one."""
+
+    def __init__(
+        self,
+        *,
+        institution: _identity_pb2.OrganizationNumber | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["institution", b"institution"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["institution", b"institution"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectionForwarded: _TypeAlias = CorrectionForwarded  # noqa: Y015
+
+@_typing.final
+class AnswerCorrectionRequestResponse(_message.Message):
+    """AnswerCorrectionRequestResponse returns the request as it stands."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CORRECTION_REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def correction_request(self) -> _ingest_pb2.CorrectionRequest:
+        """Output only. The request."""
+
+    def __init__(
+        self,
+        *,
+        correction_request: _ingest_pb2.CorrectionRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["correction_request", b"correction_request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correction_request", b"correction_request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnswerCorrectionRequestResponse: _TypeAlias = AnswerCorrectionRequestResponse  # noqa: Y015
+
+@_typing.final
+class ListOverdueCorrectionRequestsRequest(_message.Message):
+    """ListOverdueCorrectionRequestsRequest asks for one page of overdue requests."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Optional. The most requests to return; at most 1,000, by default 100."""
+    page_token: _builtins.str
+    """Optional. The next_page_token of the previous page, at most 1,000 characters; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOverdueCorrectionRequestsRequest: _TypeAlias = ListOverdueCorrectionRequestsRequest  # noqa: Y015
+
+@_typing.final
+class ListOverdueCorrectionRequestsResponse(_message.Message):
+    """ListOverdueCorrectionRequestsResponse is one page of overdue requests."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CORRECTION_REQUESTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Output only. The token for the next page; empty on the last page."""
+    @_builtins.property
+    def correction_requests(self) -> _containers.RepeatedCompositeFieldContainer[_ingest_pb2.CorrectionRequest]:
+        """Output only. The requests, oldest deadline first, without debtor or reason."""
+
+    def __init__(
+        self,
+        *,
+        correction_requests: _abc.Iterable[_ingest_pb2.CorrectionRequest] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correction_requests", b"correction_requests", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOverdueCorrectionRequestsResponse: _TypeAlias = ListOverdueCorrectionRequestsResponse  # noqa: Y015
+
+@_typing.final
+class ReadCorrectionOutcomesRequest(_message.Message):
+    """ReadCorrectionOutcomesRequest asks for resolved requests after a position."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_POSITION_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    after_position: _builtins.int
+    """Optional. The last position the reader has seen; 0 reads from the start."""
+    page_size: _builtins.int
+    """Optional. The most outcomes to return; at most 1000, by default 100."""
+    def __init__(
+        self,
+        *,
+        after_position: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_position", b"after_position", "page_size", b"page_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadCorrectionOutcomesRequest: _TypeAlias = ReadCorrectionOutcomesRequest  # noqa: Y015
+
+@_typing.final
+class ReadCorrectionOutcomesResponse(_message.Message):
+    """ReadCorrectionOutcomesResponse is the next stretch of outcomes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_AFTER_POSITION_FIELD_NUMBER: _builtins.int
+    next_after_position: _builtins.int
+    """Output only. The position to read on from."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_ingest_pb2.CorrectionEvent]:
+        """Output only. Corrected and rejected requests, with debtor, in position order without gaps."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[_ingest_pb2.CorrectionEvent] | None = ...,
+        next_after_position: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_after_position", b"next_after_position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadCorrectionOutcomesResponse: _TypeAlias = ReadCorrectionOutcomesResponse  # noqa: Y015

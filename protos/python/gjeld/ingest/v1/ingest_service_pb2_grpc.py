@@ -104,6 +104,36 @@ class IngestServiceStub:
                 request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotRequest.SerializeToString,
                 response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotResponse.FromString,
                 _registered_method=True)
+        self.RequestCorrection = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/RequestCorrection',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.RequestCorrectionRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.RequestCorrectionResponse.FromString,
+                _registered_method=True)
+        self.ListOwnCorrectionRequests = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/ListOwnCorrectionRequests',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOwnCorrectionRequestsRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOwnCorrectionRequestsResponse.FromString,
+                _registered_method=True)
+        self.ListCorrectionEvents = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/ListCorrectionEvents',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListCorrectionEventsRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListCorrectionEventsResponse.FromString,
+                _registered_method=True)
+        self.AnswerCorrectionRequest = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/AnswerCorrectionRequest',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AnswerCorrectionRequestRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AnswerCorrectionRequestResponse.FromString,
+                _registered_method=True)
+        self.ListOverdueCorrectionRequests = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/ListOverdueCorrectionRequests',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsResponse.FromString,
+                _registered_method=True)
+        self.ReadCorrectionOutcomes = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/ReadCorrectionOutcomes',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -242,6 +272,71 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestCorrection(self, request, context):
+        """RequestCorrection asks the institution that reported one of the calling
+        subject's debts to correct it (DOM-14), with the subject's reason. While
+        the request is open the debt is marked disputed in every lookup and in
+        the subject's own view. A second request about a debt with one open is
+        refused with FAILED_PRECONDITION and reason CORRECTION_ALREADY_OPEN; a
+        debt the subject does not have is NOT_FOUND (DEBT_NOT_FOUND). Callers:
+        subjects, by an ID-porten token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOwnCorrectionRequests(self, request, context):
+        """ListOwnCorrectionRequests lists the calling subject's correction
+        requests, newest first, with the owners' answers. Callers: subjects, by an
+        ID-porten token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCorrectionEvents(self, request, context):
+        """ListCorrectionEvents replays the calling institution's feed of
+        correction requests from a position: each request it receives (made to it
+        or forwarded to it), reminders before the deadline, and what became of
+        the requests it answered. Positions have no gaps. Callers: institutions,
+        by their enterprise certificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerCorrectionRequest(self, request, context):
+        """AnswerCorrectionRequest answers an open correction request the calling
+        institution owns: corrected (by a delivery it names, or by its creditor's
+        next delivery), rejected with a reason the person reads, or forwarded to
+        the institution where the error arose, which then owns it. A request that
+        is not open is refused with FAILED_PRECONDITION and reason
+        CORRECTION_NOT_OPEN; another institution's is NOT_FOUND. Callers:
+        institutions, by their enterprise certificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOverdueCorrectionRequests(self, request, context):
+        """ListOverdueCorrectionRequests lists open requests past their deadline,
+        oldest deadline first, without the person or their reason. Callers:
+        operators, by a staff token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadCorrectionOutcomes(self, request, context):
+        """ReadCorrectionOutcomes replays the registry's feed of resolved
+        correction requests (corrected or rejected), for lookup to tell everyone
+        who received the wrong data, and the person, through notify. Callers:
+        the lookup service only, by its workload certificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -304,6 +399,36 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.FetchSnapshot,
                     request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotRequest.FromString,
                     response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotResponse.SerializeToString,
+            ),
+            'RequestCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestCorrection,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.RequestCorrectionRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.RequestCorrectionResponse.SerializeToString,
+            ),
+            'ListOwnCorrectionRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOwnCorrectionRequests,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOwnCorrectionRequestsRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOwnCorrectionRequestsResponse.SerializeToString,
+            ),
+            'ListCorrectionEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCorrectionEvents,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListCorrectionEventsRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListCorrectionEventsResponse.SerializeToString,
+            ),
+            'AnswerCorrectionRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerCorrectionRequest,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AnswerCorrectionRequestRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AnswerCorrectionRequestResponse.SerializeToString,
+            ),
+            'ListOverdueCorrectionRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOverdueCorrectionRequests,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsResponse.SerializeToString,
+            ),
+            'ReadCorrectionOutcomes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadCorrectionOutcomes,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -640,6 +765,168 @@ class IngestService:
             '/gjeld.ingest.v1.IngestService/FetchSnapshot',
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotRequest.SerializeToString,
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.FetchSnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/RequestCorrection',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.RequestCorrectionRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.RequestCorrectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOwnCorrectionRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/ListOwnCorrectionRequests',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOwnCorrectionRequestsRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOwnCorrectionRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCorrectionEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/ListCorrectionEvents',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListCorrectionEventsRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListCorrectionEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerCorrectionRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/AnswerCorrectionRequest',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AnswerCorrectionRequestRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.AnswerCorrectionRequestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOverdueCorrectionRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/ListOverdueCorrectionRequests',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadCorrectionOutcomes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/ReadCorrectionOutcomes',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -118,6 +118,47 @@ class IngestServiceStub:
     that fails or breaks off gives UNAVAILABLE and changes nothing.
     Callers: operators, by a staff token.
     """
+    RequestCorrection: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.RequestCorrectionRequest, _ingest_service_pb2.RequestCorrectionResponse]
+    """RequestCorrection asks the institution that reported one of the calling
+    subject's debts to correct it (DOM-14), with the subject's reason. While
+    the request is open the debt is marked disputed in every lookup and in
+    the subject's own view. A second request about a debt with one open is
+    refused with FAILED_PRECONDITION and reason CORRECTION_ALREADY_OPEN; a
+    debt the subject does not have is NOT_FOUND (DEBT_NOT_FOUND). Callers:
+    subjects, by an ID-porten token.
+    """
+    ListOwnCorrectionRequests: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListOwnCorrectionRequestsRequest, _ingest_service_pb2.ListOwnCorrectionRequestsResponse]
+    """ListOwnCorrectionRequests lists the calling subject's correction
+    requests, newest first, with the owners' answers. Callers: subjects, by an
+    ID-porten token.
+    """
+    ListCorrectionEvents: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListCorrectionEventsRequest, _ingest_service_pb2.ListCorrectionEventsResponse]
+    """ListCorrectionEvents replays the calling institution's feed of
+    correction requests from a position: each request it receives (made to it
+    or forwarded to it), reminders before the deadline, and what became of
+    the requests it answered. Positions have no gaps. Callers: institutions,
+    by their enterprise certificate.
+    """
+    AnswerCorrectionRequest: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.AnswerCorrectionRequestRequest, _ingest_service_pb2.AnswerCorrectionRequestResponse]
+    """AnswerCorrectionRequest answers an open correction request the calling
+    institution owns: corrected (by a delivery it names, or by its creditor's
+    next delivery), rejected with a reason the person reads, or forwarded to
+    the institution where the error arose, which then owns it. A request that
+    is not open is refused with FAILED_PRECONDITION and reason
+    CORRECTION_NOT_OPEN; another institution's is NOT_FOUND. Callers:
+    institutions, by their enterprise certificate.
+    """
+    ListOverdueCorrectionRequests: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListOverdueCorrectionRequestsRequest, _ingest_service_pb2.ListOverdueCorrectionRequestsResponse]
+    """ListOverdueCorrectionRequests lists open requests past their deadline,
+    oldest deadline first, without the person or their reason. Callers:
+    operators, by a staff token.
+    """
+    ReadCorrectionOutcomes: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ReadCorrectionOutcomesRequest, _ingest_service_pb2.ReadCorrectionOutcomesResponse]
+    """ReadCorrectionOutcomes replays the registry's feed of resolved
+    correction requests (corrected or rejected), for lookup to tell everyone
+    who received the wrong data, and the person, through notify. Callers:
+    the lookup service only, by its workload certificate.
+    """
 
 @_typing.type_check_only
 class IngestServiceAsyncStub(IngestServiceStub):
@@ -208,6 +249,47 @@ class IngestServiceAsyncStub(IngestServiceStub):
     refused with FAILED_PRECONDITION and reason NOT_A_CALLED_INSTITUTION; one
     that fails or breaks off gives UNAVAILABLE and changes nothing.
     Callers: operators, by a staff token.
+    """
+    RequestCorrection: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.RequestCorrectionRequest, _ingest_service_pb2.RequestCorrectionResponse]  # type: ignore[assignment]
+    """RequestCorrection asks the institution that reported one of the calling
+    subject's debts to correct it (DOM-14), with the subject's reason. While
+    the request is open the debt is marked disputed in every lookup and in
+    the subject's own view. A second request about a debt with one open is
+    refused with FAILED_PRECONDITION and reason CORRECTION_ALREADY_OPEN; a
+    debt the subject does not have is NOT_FOUND (DEBT_NOT_FOUND). Callers:
+    subjects, by an ID-porten token.
+    """
+    ListOwnCorrectionRequests: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListOwnCorrectionRequestsRequest, _ingest_service_pb2.ListOwnCorrectionRequestsResponse]  # type: ignore[assignment]
+    """ListOwnCorrectionRequests lists the calling subject's correction
+    requests, newest first, with the owners' answers. Callers: subjects, by an
+    ID-porten token.
+    """
+    ListCorrectionEvents: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListCorrectionEventsRequest, _ingest_service_pb2.ListCorrectionEventsResponse]  # type: ignore[assignment]
+    """ListCorrectionEvents replays the calling institution's feed of
+    correction requests from a position: each request it receives (made to it
+    or forwarded to it), reminders before the deadline, and what became of
+    the requests it answered. Positions have no gaps. Callers: institutions,
+    by their enterprise certificate.
+    """
+    AnswerCorrectionRequest: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.AnswerCorrectionRequestRequest, _ingest_service_pb2.AnswerCorrectionRequestResponse]  # type: ignore[assignment]
+    """AnswerCorrectionRequest answers an open correction request the calling
+    institution owns: corrected (by a delivery it names, or by its creditor's
+    next delivery), rejected with a reason the person reads, or forwarded to
+    the institution where the error arose, which then owns it. A request that
+    is not open is refused with FAILED_PRECONDITION and reason
+    CORRECTION_NOT_OPEN; another institution's is NOT_FOUND. Callers:
+    institutions, by their enterprise certificate.
+    """
+    ListOverdueCorrectionRequests: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListOverdueCorrectionRequestsRequest, _ingest_service_pb2.ListOverdueCorrectionRequestsResponse]  # type: ignore[assignment]
+    """ListOverdueCorrectionRequests lists open requests past their deadline,
+    oldest deadline first, without the person or their reason. Callers:
+    operators, by a staff token.
+    """
+    ReadCorrectionOutcomes: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ReadCorrectionOutcomesRequest, _ingest_service_pb2.ReadCorrectionOutcomesResponse]  # type: ignore[assignment]
+    """ReadCorrectionOutcomes replays the registry's feed of resolved
+    correction requests (corrected or rejected), for lookup to tell everyone
+    who received the wrong data, and the person, through notify. Callers:
+    the lookup service only, by its workload certificate.
     """
 
 class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -368,6 +450,83 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         refused with FAILED_PRECONDITION and reason NOT_A_CALLED_INSTITUTION; one
         that fails or breaks off gives UNAVAILABLE and changes nothing.
         Callers: operators, by a staff token.
+        """
+
+    @_abc_1.abstractmethod
+    def RequestCorrection(
+        self,
+        request: _ingest_service_pb2.RequestCorrectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.RequestCorrectionResponse, _abc.Awaitable[_ingest_service_pb2.RequestCorrectionResponse]]:
+        """RequestCorrection asks the institution that reported one of the calling
+        subject's debts to correct it (DOM-14), with the subject's reason. While
+        the request is open the debt is marked disputed in every lookup and in
+        the subject's own view. A second request about a debt with one open is
+        refused with FAILED_PRECONDITION and reason CORRECTION_ALREADY_OPEN; a
+        debt the subject does not have is NOT_FOUND (DEBT_NOT_FOUND). Callers:
+        subjects, by an ID-porten token.
+        """
+
+    @_abc_1.abstractmethod
+    def ListOwnCorrectionRequests(
+        self,
+        request: _ingest_service_pb2.ListOwnCorrectionRequestsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ListOwnCorrectionRequestsResponse, _abc.Awaitable[_ingest_service_pb2.ListOwnCorrectionRequestsResponse]]:
+        """ListOwnCorrectionRequests lists the calling subject's correction
+        requests, newest first, with the owners' answers. Callers: subjects, by an
+        ID-porten token.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCorrectionEvents(
+        self,
+        request: _ingest_service_pb2.ListCorrectionEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ListCorrectionEventsResponse, _abc.Awaitable[_ingest_service_pb2.ListCorrectionEventsResponse]]:
+        """ListCorrectionEvents replays the calling institution's feed of
+        correction requests from a position: each request it receives (made to it
+        or forwarded to it), reminders before the deadline, and what became of
+        the requests it answered. Positions have no gaps. Callers: institutions,
+        by their enterprise certificate.
+        """
+
+    @_abc_1.abstractmethod
+    def AnswerCorrectionRequest(
+        self,
+        request: _ingest_service_pb2.AnswerCorrectionRequestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.AnswerCorrectionRequestResponse, _abc.Awaitable[_ingest_service_pb2.AnswerCorrectionRequestResponse]]:
+        """AnswerCorrectionRequest answers an open correction request the calling
+        institution owns: corrected (by a delivery it names, or by its creditor's
+        next delivery), rejected with a reason the person reads, or forwarded to
+        the institution where the error arose, which then owns it. A request that
+        is not open is refused with FAILED_PRECONDITION and reason
+        CORRECTION_NOT_OPEN; another institution's is NOT_FOUND. Callers:
+        institutions, by their enterprise certificate.
+        """
+
+    @_abc_1.abstractmethod
+    def ListOverdueCorrectionRequests(
+        self,
+        request: _ingest_service_pb2.ListOverdueCorrectionRequestsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ListOverdueCorrectionRequestsResponse, _abc.Awaitable[_ingest_service_pb2.ListOverdueCorrectionRequestsResponse]]:
+        """ListOverdueCorrectionRequests lists open requests past their deadline,
+        oldest deadline first, without the person or their reason. Callers:
+        operators, by a staff token.
+        """
+
+    @_abc_1.abstractmethod
+    def ReadCorrectionOutcomes(
+        self,
+        request: _ingest_service_pb2.ReadCorrectionOutcomesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ReadCorrectionOutcomesResponse, _abc.Awaitable[_ingest_service_pb2.ReadCorrectionOutcomesResponse]]:
+        """ReadCorrectionOutcomes replays the registry's feed of resolved
+        correction requests (corrected or rejected), for lookup to tell everyone
+        who received the wrong data, and the person, through notify. Callers:
+        the lookup service only, by its workload certificate.
         """
 
 def add_IngestServiceServicer_to_server(servicer: IngestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -207,6 +207,7 @@ class Notice(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     DELIVER_TIME_FIELD_NUMBER: _builtins.int
     COPY_LETTER_FIELD_NUMBER: _builtins.int
+    CORRECTION_OUTCOME_FIELD_NUMBER: _builtins.int
     MERGED_LETTERS_FIELD_NUMBER: _builtins.int
     SOURCE_IDS_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
@@ -236,6 +237,10 @@ class Notice(_message.Message):
         """Output only. A copy letter for a disclosure."""
 
     @_builtins.property
+    def correction_outcome(self) -> Global___CorrectionOutcome:
+        """Output only. The outcome of the subject's correction request."""
+
+    @_builtins.property
     def merged_letters(self) -> _containers.RepeatedCompositeFieldContainer[Global___CopyLetter]:
         """Output only. Copy letters of later lookups by the same recipient for the
         same application, merged into this notice within the merge window so that
@@ -256,17 +261,173 @@ class Notice(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         deliver_time: _timestamp_pb2.Timestamp | None = ...,
         copy_letter: Global___CopyLetter | None = ...,
+        correction_outcome: Global___CorrectionOutcome | None = ...,
         merged_letters: _abc.Iterable[Global___CopyLetter] | None = ...,
         source_ids: _abc.Iterable[_builtins.str] | None = ...,
         attempts: _builtins.int = ...,
         last_error: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "copy_letter", b"copy_letter", "create_time", b"create_time", "deliver_time", b"deliver_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "copy_letter", b"copy_letter", "correction_outcome", b"correction_outcome", "create_time", b"create_time", "deliver_time", b"deliver_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "channel", b"channel", "content", b"content", "copy_letter", b"copy_letter", "create_time", b"create_time", "deliver_time", b"deliver_time", "id", b"id", "last_error", b"last_error", "merged_letters", b"merged_letters", "source_id", b"source_id", "source_ids", b"source_ids", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "channel", b"channel", "content", b"content", "copy_letter", b"copy_letter", "correction_outcome", b"correction_outcome", "create_time", b"create_time", "deliver_time", b"deliver_time", "id", b"id", "last_error", b"last_error", "merged_letters", b"merged_letters", "source_id", b"source_id", "source_ids", b"source_ids", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["copy_letter"]  # noqa: Y015
+    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["copy_letter", "correction_outcome"]  # noqa: Y015
     _WhichOneofArgType_content: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_content) -> _WhichOneofReturnType_content | None: ...
 
 Global___Notice: _TypeAlias = Notice  # noqa: Y015
+
+@_typing.final
+class CorrectionOutcome(_message.Message):
+    """CorrectionOutcome tells the subject what became of their correction request
+    (DOM-14): corrected, and who was told, or rejected with the reason.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CORRECTION_ID_FIELD_NUMBER: _builtins.int
+    CREDITOR_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    CORRECTED_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    RESOLVE_TIME_FIELD_NUMBER: _builtins.int
+    TOLD_FIELD_NUMBER: _builtins.int
+    ANSWERED_BY_FIELD_NUMBER: _builtins.int
+    correction_id: _builtins.str
+    """Required. The correction request's id, a UUID."""
+    account_id: _builtins.str
+    """Required. The creditor's identifier of the account, at most 64 characters."""
+    corrected: _builtins.bool
+    """Required. True when corrected, false when rejected."""
+    answer: _builtins.str
+    """Optional. The answering institution's words, at most 2,000 characters."""
+    @_builtins.property
+    def creditor(self) -> _identity_pb2.Institution:
+        """Required. The institution that reported the debt, with its name."""
+
+    @_builtins.property
+    def resolve_time(self) -> _timestamp_pb2.Timestamp:
+        """Required. When the request was resolved."""
+
+    @_builtins.property
+    def told(self) -> _containers.RepeatedCompositeFieldContainer[_identity_pb2.Institution]:
+        """Optional. Who received the wrong data and is told of the correction, at most 1,000."""
+
+    @_builtins.property
+    def answered_by(self) -> _identity_pb2.Institution:
+        """Optional. The institution that answered, when it is not the creditor (forwarded)."""
+
+    def __init__(
+        self,
+        *,
+        correction_id: _builtins.str = ...,
+        creditor: _identity_pb2.Institution | None = ...,
+        account_id: _builtins.str = ...,
+        corrected: _builtins.bool = ...,
+        answer: _builtins.str = ...,
+        resolve_time: _timestamp_pb2.Timestamp | None = ...,
+        told: _abc.Iterable[_identity_pb2.Institution] | None = ...,
+        answered_by: _identity_pb2.Institution | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "creditor", b"creditor", "resolve_time", b"resolve_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "answer", b"answer", "answered_by", b"answered_by", "corrected", b"corrected", "correction_id", b"correction_id", "creditor", b"creditor", "resolve_time", b"resolve_time", "told", b"told"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectionOutcome: _TypeAlias = CorrectionOutcome  # noqa: Y015
+
+@_typing.final
+class CorrectionNotice(_message.Message):
+    """CorrectionNotice tells an institution that data it received about a person
+    was wrong and has been corrected (DOM-14, GDPR art. 19). It names the
+    disclosure (its id, time and the recipient's own application reference) and
+    the kind of debt, and carries no new figures: new data about the person is
+    a new disclosure, which needs its own legal basis (a lookup with consent).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    DISCLOSE_TIME_FIELD_NUMBER: _builtins.int
+    APPLICATION_REFERENCE_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    DEBT_TYPE_FIELD_NUMBER: _builtins.int
+    CORRECT_TIME_FIELD_NUMBER: _builtins.int
+    CORRECTION_ID_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    """Required. The disclosure that held the wrong data, a UUID."""
+    application_reference: _builtins.str
+    """Optional. The recipient's own reference for the application, at most 64 characters."""
+    debt_type: _debt_pb2.DebtType.ValueType
+    """Required. The kind of debt corrected."""
+    correction_id: _builtins.str
+    """Required. The correction request's id, a UUID."""
+    @_builtins.property
+    def disclose_time(self) -> _timestamp_pb2.Timestamp:
+        """Required. When it was disclosed."""
+
+    @_builtins.property
+    def subject(self) -> _identity_pb2.NationalIdentityNumber:
+        """Required. The person, so the recipient can find its case."""
+
+    @_builtins.property
+    def correct_time(self) -> _timestamp_pb2.Timestamp:
+        """Required. When the correction was made."""
+
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+        disclose_time: _timestamp_pb2.Timestamp | None = ...,
+        application_reference: _builtins.str = ...,
+        subject: _identity_pb2.NationalIdentityNumber | None = ...,
+        debt_type: _debt_pb2.DebtType.ValueType = ...,
+        correct_time: _timestamp_pb2.Timestamp | None = ...,
+        correction_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["correct_time", b"correct_time", "disclose_time", b"disclose_time", "subject", b"subject"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_reference", b"application_reference", "correct_time", b"correct_time", "correction_id", b"correction_id", "debt_type", b"debt_type", "disclose_time", b"disclose_time", "disclosure_id", b"disclosure_id", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectionNotice: _TypeAlias = CorrectionNotice  # noqa: Y015
+
+@_typing.final
+class InstitutionNotice(_message.Message):
+    """InstitutionNotice is one notice in an institution's feed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    CORRECTION_FIELD_NUMBER: _builtins.int
+    position: _builtins.int
+    """Output only. The notice's place in the institution's feed: 1, 2, 3 and so
+    on without gaps.
+    """
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When it was recorded."""
+
+    @_builtins.property
+    def correction(self) -> Global___CorrectionNotice:
+        """Output only. A correction of data the institution received."""
+
+    def __init__(
+        self,
+        *,
+        position: _builtins.int = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        correction: Global___CorrectionNotice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "create_time", b"create_time", "position", b"position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["correction"]  # noqa: Y015
+    _WhichOneofArgType_content: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_content) -> _WhichOneofReturnType_content | None: ...
+
+Global___InstitutionNotice: _TypeAlias = InstitutionNotice  # noqa: Y015

@@ -29,6 +29,7 @@ class EnqueueNoticeRequest(_message.Message):
     SOURCE_ID_FIELD_NUMBER: _builtins.int
     SUBJECT_FIELD_NUMBER: _builtins.int
     COPY_LETTER_FIELD_NUMBER: _builtins.int
+    CORRECTION_OUTCOME_FIELD_NUMBER: _builtins.int
     source_id: _builtins.str
     """Required. What the notice is about (for a copy letter, the disclosure id),
     at most 64 characters: the key that makes enqueueing idempotent.
@@ -41,22 +42,147 @@ class EnqueueNoticeRequest(_message.Message):
     def copy_letter(self) -> _notify_pb2.CopyLetter:
         """A copy letter for a disclosure."""
 
+    @_builtins.property
+    def correction_outcome(self) -> _notify_pb2.CorrectionOutcome:
+        """The outcome of the subject's correction request."""
+
     def __init__(
         self,
         *,
         source_id: _builtins.str = ...,
         subject: _identity_pb2.NationalIdentityNumber | None = ...,
         copy_letter: _notify_pb2.CopyLetter | None = ...,
+        correction_outcome: _notify_pb2.CorrectionOutcome | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "copy_letter", b"copy_letter", "subject", b"subject"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "copy_letter", b"copy_letter", "correction_outcome", b"correction_outcome", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "copy_letter", b"copy_letter", "source_id", b"source_id", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "copy_letter", b"copy_letter", "correction_outcome", b"correction_outcome", "source_id", b"source_id", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["copy_letter"]  # noqa: Y015
+    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["copy_letter", "correction_outcome"]  # noqa: Y015
     _WhichOneofArgType_content: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_content) -> _WhichOneofReturnType_content | None: ...
 
 Global___EnqueueNoticeRequest: _TypeAlias = EnqueueNoticeRequest  # noqa: Y015
+
+@_typing.final
+class EnqueueInstitutionNoticeRequest(_message.Message):
+    """EnqueueInstitutionNoticeRequest carries one notice to an institution."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_ID_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    CORRECTION_FIELD_NUMBER: _builtins.int
+    source_id: _builtins.str
+    """Required. What the notice is about, at most 128 characters: with the
+    recipient, the key that makes enqueueing idempotent.
+    """
+    @_builtins.property
+    def recipient(self) -> _identity_pb2.OrganizationNumber:
+        """Required. The institution."""
+
+    @_builtins.property
+    def correction(self) -> _notify_pb2.CorrectionNotice:
+        """A correction of data the institution received."""
+
+    def __init__(
+        self,
+        *,
+        source_id: _builtins.str = ...,
+        recipient: _identity_pb2.OrganizationNumber | None = ...,
+        correction: _notify_pb2.CorrectionNotice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "recipient", b"recipient"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "recipient", b"recipient", "source_id", b"source_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["correction"]  # noqa: Y015
+    _WhichOneofArgType_content: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_content) -> _WhichOneofReturnType_content | None: ...
+
+Global___EnqueueInstitutionNoticeRequest: _TypeAlias = EnqueueInstitutionNoticeRequest  # noqa: Y015
+
+@_typing.final
+class EnqueueInstitutionNoticeResponse(_message.Message):
+    """EnqueueInstitutionNoticeResponse returns the notice recorded."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    created: _builtins.bool
+    """Output only. True when this call recorded it."""
+    @_builtins.property
+    def notice(self) -> _notify_pb2.InstitutionNotice:
+        """Output only. The notice."""
+
+    def __init__(
+        self,
+        *,
+        notice: _notify_pb2.InstitutionNotice | None = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notice", b"notice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "notice", b"notice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EnqueueInstitutionNoticeResponse: _TypeAlias = EnqueueInstitutionNoticeResponse  # noqa: Y015
+
+@_typing.final
+class ListInstitutionNoticesRequest(_message.Message):
+    """ListInstitutionNoticesRequest asks for the calling institution's notices after a position."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_POSITION_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    after_position: _builtins.int
+    """Optional. The last position the reader has seen; 0 reads from the start."""
+    page_size: _builtins.int
+    """Optional. The most notices to return; at most 1000, by default 100."""
+    def __init__(
+        self,
+        *,
+        after_position: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_position", b"after_position", "page_size", b"page_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInstitutionNoticesRequest: _TypeAlias = ListInstitutionNoticesRequest  # noqa: Y015
+
+@_typing.final
+class ListInstitutionNoticesResponse(_message.Message):
+    """ListInstitutionNoticesResponse is the next stretch of the institution's notices."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICES_FIELD_NUMBER: _builtins.int
+    NEXT_AFTER_POSITION_FIELD_NUMBER: _builtins.int
+    next_after_position: _builtins.int
+    """Output only. The position to read on from."""
+    @_builtins.property
+    def notices(self) -> _containers.RepeatedCompositeFieldContainer[_notify_pb2.InstitutionNotice]:
+        """Output only. The notices, in position order without gaps."""
+
+    def __init__(
+        self,
+        *,
+        notices: _abc.Iterable[_notify_pb2.InstitutionNotice] | None = ...,
+        next_after_position: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_after_position", b"next_after_position", "notices", b"notices"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInstitutionNoticesResponse: _TypeAlias = ListInstitutionNoticesResponse  # noqa: Y015
 
 @_typing.final
 class EnqueueNoticeResponse(_message.Message):

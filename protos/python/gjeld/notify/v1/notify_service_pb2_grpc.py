@@ -41,6 +41,16 @@ class NotifyServiceStub:
                 request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeRequest.SerializeToString,
                 response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeResponse.FromString,
                 _registered_method=True)
+        self.EnqueueInstitutionNotice = channel.unary_unary(
+                '/gjeld.notify.v1.NotifyService/EnqueueInstitutionNotice',
+                request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueInstitutionNoticeRequest.SerializeToString,
+                response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueInstitutionNoticeResponse.FromString,
+                _registered_method=True)
+        self.ListInstitutionNotices = channel.unary_unary(
+                '/gjeld.notify.v1.NotifyService/ListInstitutionNotices',
+                request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListInstitutionNoticesRequest.SerializeToString,
+                response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListInstitutionNoticesResponse.FromString,
+                _registered_method=True)
         self.ListOwnNotices = channel.unary_unary(
                 '/gjeld.notify.v1.NotifyService/ListOwnNotices',
                 request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesRequest.SerializeToString,
@@ -83,6 +93,27 @@ class NotifyServiceServicer:
         idempotent on the source id: enqueueing the same source again returns the
         notice already recorded and sends nothing twice. Callers: the lookup
         service only, by its workload certificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnqueueInstitutionNotice(self, request, context):
+        """EnqueueInstitutionNotice appends a notice to an institution's feed, once
+        per source id and institution (a repeat returns the notice recorded).
+        Callers: the lookup service only, by its workload certificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInstitutionNotices(self, request, context):
+        """ListInstitutionNotices replays the calling institution's feed of notices
+        from a position (correction notices, DOM-14). A feed the institution
+        reads, rather than a call to it: most recipients (lenders, bureaus) serve
+        no endpoint the registry could call, the registry holds no credential of
+        theirs, and a recipient that was down catches up from its last position.
+        Callers: institutions, by their enterprise certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,6 +180,16 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeRequest.FromString,
                     response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeResponse.SerializeToString,
             ),
+            'EnqueueInstitutionNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnqueueInstitutionNotice,
+                    request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueInstitutionNoticeRequest.FromString,
+                    response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueInstitutionNoticeResponse.SerializeToString,
+            ),
+            'ListInstitutionNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInstitutionNotices,
+                    request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListInstitutionNoticesRequest.FromString,
+                    response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListInstitutionNoticesResponse.SerializeToString,
+            ),
             'ListOwnNotices': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOwnNotices,
                     request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListOwnNoticesRequest.FromString,
@@ -209,6 +250,60 @@ class NotifyService:
             '/gjeld.notify.v1.NotifyService/EnqueueNotice',
             gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeRequest.SerializeToString,
             gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnqueueInstitutionNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.notify.v1.NotifyService/EnqueueInstitutionNotice',
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueInstitutionNoticeRequest.SerializeToString,
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueInstitutionNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInstitutionNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.notify.v1.NotifyService/ListInstitutionNotices',
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListInstitutionNoticesRequest.SerializeToString,
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.ListInstitutionNoticesResponse.FromString,
             options,
             channel_credentials,
             insecure,

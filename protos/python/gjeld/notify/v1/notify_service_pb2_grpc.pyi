@@ -41,6 +41,19 @@ class NotifyServiceStub:
     notice already recorded and sends nothing twice. Callers: the lookup
     service only, by its workload certificate.
     """
+    EnqueueInstitutionNotice: _grpc.UnaryUnaryMultiCallable[_notify_service_pb2.EnqueueInstitutionNoticeRequest, _notify_service_pb2.EnqueueInstitutionNoticeResponse]
+    """EnqueueInstitutionNotice appends a notice to an institution's feed, once
+    per source id and institution (a repeat returns the notice recorded).
+    Callers: the lookup service only, by its workload certificate.
+    """
+    ListInstitutionNotices: _grpc.UnaryUnaryMultiCallable[_notify_service_pb2.ListInstitutionNoticesRequest, _notify_service_pb2.ListInstitutionNoticesResponse]
+    """ListInstitutionNotices replays the calling institution's feed of notices
+    from a position (correction notices, DOM-14). A feed the institution
+    reads, rather than a call to it: most recipients (lenders, bureaus) serve
+    no endpoint the registry could call, the registry holds no credential of
+    theirs, and a recipient that was down catches up from its last position.
+    Callers: institutions, by their enterprise certificate.
+    """
     ListOwnNotices: _grpc.UnaryUnaryMultiCallable[_notify_service_pb2.ListOwnNoticesRequest, _notify_service_pb2.ListOwnNoticesResponse]
     """ListOwnNotices lists the calling subject's notices, newest first.
     Callers: subjects, by an ID-porten token.
@@ -83,6 +96,19 @@ class NotifyServiceAsyncStub(NotifyServiceStub):
     idempotent on the source id: enqueueing the same source again returns the
     notice already recorded and sends nothing twice. Callers: the lookup
     service only, by its workload certificate.
+    """
+    EnqueueInstitutionNotice: _aio.UnaryUnaryMultiCallable[_notify_service_pb2.EnqueueInstitutionNoticeRequest, _notify_service_pb2.EnqueueInstitutionNoticeResponse]  # type: ignore[assignment]
+    """EnqueueInstitutionNotice appends a notice to an institution's feed, once
+    per source id and institution (a repeat returns the notice recorded).
+    Callers: the lookup service only, by its workload certificate.
+    """
+    ListInstitutionNotices: _aio.UnaryUnaryMultiCallable[_notify_service_pb2.ListInstitutionNoticesRequest, _notify_service_pb2.ListInstitutionNoticesResponse]  # type: ignore[assignment]
+    """ListInstitutionNotices replays the calling institution's feed of notices
+    from a position (correction notices, DOM-14). A feed the institution
+    reads, rather than a call to it: most recipients (lenders, bureaus) serve
+    no endpoint the registry could call, the registry holds no credential of
+    theirs, and a recipient that was down catches up from its last position.
+    Callers: institutions, by their enterprise certificate.
     """
     ListOwnNotices: _aio.UnaryUnaryMultiCallable[_notify_service_pb2.ListOwnNoticesRequest, _notify_service_pb2.ListOwnNoticesResponse]  # type: ignore[assignment]
     """ListOwnNotices lists the calling subject's notices, newest first.
@@ -129,6 +155,31 @@ class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
         idempotent on the source id: enqueueing the same source again returns the
         notice already recorded and sends nothing twice. Callers: the lookup
         service only, by its workload certificate.
+        """
+
+    @_abc_1.abstractmethod
+    def EnqueueInstitutionNotice(
+        self,
+        request: _notify_service_pb2.EnqueueInstitutionNoticeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_service_pb2.EnqueueInstitutionNoticeResponse, _abc.Awaitable[_notify_service_pb2.EnqueueInstitutionNoticeResponse]]:
+        """EnqueueInstitutionNotice appends a notice to an institution's feed, once
+        per source id and institution (a repeat returns the notice recorded).
+        Callers: the lookup service only, by its workload certificate.
+        """
+
+    @_abc_1.abstractmethod
+    def ListInstitutionNotices(
+        self,
+        request: _notify_service_pb2.ListInstitutionNoticesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_service_pb2.ListInstitutionNoticesResponse, _abc.Awaitable[_notify_service_pb2.ListInstitutionNoticesResponse]]:
+        """ListInstitutionNotices replays the calling institution's feed of notices
+        from a position (correction notices, DOM-14). A feed the institution
+        reads, rather than a call to it: most recipients (lenders, bureaus) serve
+        no endpoint the registry could call, the registry holds no credential of
+        theirs, and a recipient that was down catches up from its last position.
+        Callers: institutions, by their enterprise certificate.
         """
 
     @_abc_1.abstractmethod

@@ -298,11 +298,16 @@ class DisclosedDebt(_message.Message):
     CHARGE_CARD_FIELD_NUMBER: _builtins.int
     CONFIRM_TIME_FIELD_NUMBER: _builtins.int
     CREDITOR_NUMBER_FIELD_NUMBER: _builtins.int
+    DISPUTED_FIELD_NUMBER: _builtins.int
     co_borrower_role: Global___CoBorrowerRole.ValueType
     """Output only. Whether the debt is joint and the subject's part in it (DOM-3)."""
     creditor_number: _builtins.int
     """Output only. Which creditor of the answer holds the debt, numbered from 1
     within the answer; the number says nothing about who the creditor is.
+    """
+    disputed: _builtins.bool
+    """Output only. Whether the debtor has asked for this debt to be corrected
+    and the request is still open (DOM-14): read its data with care.
     """
     @_builtins.property
     def repayment_loan(self) -> Global___RepaymentLoan:
@@ -329,10 +334,11 @@ class DisclosedDebt(_message.Message):
         charge_card: Global___ChargeCard | None = ...,
         confirm_time: _timestamp_pb2.Timestamp | None = ...,
         creditor_number: _builtins.int = ...,
+        disputed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["charge_card", b"charge_card", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["charge_card", b"charge_card", "co_borrower_role", b"co_borrower_role", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor_number", b"creditor_number", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charge_card", b"charge_card", "co_borrower_role", b"co_borrower_role", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor_number", b"creditor_number", "disputed", b"disputed", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_terms: _TypeAlias = _typing.Literal["repayment_loan", "credit_facility", "charge_card"]  # noqa: Y015
     _WhichOneofArgType_terms: _TypeAlias = _typing.Literal["terms", b"terms"]  # noqa: Y015
