@@ -22,9 +22,10 @@ from alembic.config import Config
 from opentelemetry import metrics
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import ColumnElement, Connection, MetaData, event, literal, pool, tuple_
+from sqlalchemy import ColumnElement, Connection, MetaData, Table, event, literal, pool, tuple_
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .redaction import redact_exception
 
@@ -110,3 +111,16 @@ def beyond(columns: Sequence[ColumnElement[Any]], position: Sequence[Any], *, de
     """The keyset condition for the next page: rows strictly past `position` in the listing's order."""
     keys, values = tuple_(*columns), tuple_(*(literal(v) for v in position))
     return keys < values if descending else keys > values
+
+
+async def next_position(connection: AsyncConnection, heads: Table, key: str) -> int:
+    """The next position of a feed (a consent feed, a notice feed) whose head is a row of `heads`, keyed by its
+    first column, with `last_position`. Taking it locks the head's row until the transaction ends, so positions are
+    handed out in commit order and a rolled-back event leaves no gap: a reader that has seen position n misses
+    nothing by asking for what follows n."""
+    key_column = heads.primary_key.columns.values()[0]
+    statement = insert(heads).values({key_column.name: key, "last_position": 1})
+    statement = statement.on_conflict_do_update(
+        index_elements=[key_column], set_={"last_position": heads.c.last_position + 1}
+    )
+    return int((await connection.execute(statement.returning(heads.c.last_position))).scalar_one())

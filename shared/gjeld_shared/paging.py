@@ -35,6 +35,18 @@ def page_size(requested: int, *, default: int, maximum: int) -> int:
     return min(requested or default, maximum)
 
 
+def after_position(value: int) -> int:
+    """The position a feed's reader has seen (feeds are read by position, not by page token)."""
+    if value < 0:
+        raise InvalidArgument([FieldViolation("after_position", "must not be negative")])
+    return value
+
+
+def read_on(positions: Sequence[int], after: int) -> int:
+    """The position a feed's reader reads on from: the last one returned, or `after` when there was none."""
+    return positions[-1] if positions else after
+
+
 def not_ours() -> InvalidArgument:
     return InvalidArgument([FieldViolation("page_token", "is not a token this method gave out")])
 

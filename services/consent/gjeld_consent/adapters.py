@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from gjeld_shared.db import beyond
+from gjeld_shared.db import beyond, next_position
 from gjeld_shared.rekey import Protected
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
@@ -275,14 +275,7 @@ class ConsentStore:
         self, institution: str, kind: EventType, consent_id: uuid.UUID, when: datetime, disclosure_id: str = ""
     ) -> int:
         """Append an event to the institution's feed at the next position (no gaps: see `feed_heads`)."""
-        head = insert(feed_heads).values(institution=institution, last_position=1)
-        position: int = (
-            await self._db.execute(
-                head.on_conflict_do_update(
-                    index_elements=["institution"], set_={"last_position": feed_heads.c.last_position + 1}
-                ).returning(feed_heads.c.last_position)
-            )
-        ).scalar_one()
+        position = await next_position(self._db, feed_heads, institution)
         await self._db.execute(
             insert(events).values(
                 institution=institution,

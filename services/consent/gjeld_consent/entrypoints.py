@@ -233,10 +233,9 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         context: grpc.aio.ServicerContext[pb.ListConsentEventsRequest, pb.ListConsentEventsResponse],
     ) -> pb.ListConsentEventsResponse:
         institution = require_institution()
-        if request.after_position < 0:
-            raise InvalidArgument([FieldViolation("after_position", "must not be negative")])
+        after = paging.after_position(request.after_position)
         size = paging.page_size(request.page_size, default=100, maximum=1000)
-        feed = await self._consents.feed(institution.organization_number, request.after_position, size)
+        feed = await self._consents.feed(institution.organization_number, after, size)
         moment = now()
         events = []
         for event in feed.events:

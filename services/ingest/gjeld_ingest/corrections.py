@@ -17,7 +17,7 @@ import asyncio
 import hmac
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -239,8 +239,3 @@ class Corrections:
                 await asyncio.wait_for(stopping.wait(), interval)
             except TimeoutError:
                 pass
-
-
-def events_of(feed: Sequence[CorrectionEvent], after: int) -> int:
-    """The position to read on from: the last event's, or `after` when there was none."""
-    return feed[-1].position if feed else after

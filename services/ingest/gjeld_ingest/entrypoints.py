@@ -30,7 +30,7 @@ from .convert import (
     rejection_to_proto,
     snapshot_part,
 )
-from .corrections import Corrections, events_of
+from .corrections import Corrections
 from .domain import (
     MAX_CORRECTION_TEXT,
     Corrected,
@@ -167,12 +167,6 @@ def _answer(request: pb.AnswerCorrectionRequestRequest) -> CorrectionAnswer:
         violations.raise_if_any()
         return Forwarded(institution)
     raise InvalidArgument([FieldViolation("answer", "must be corrected, rejected or forwarded")])
-
-
-def _after_position(value: int) -> int:
-    if value < 0:
-        raise InvalidArgument([FieldViolation("after_position", "must not be negative")])
-    return value
 
 
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
@@ -430,11 +424,12 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         context: grpc.aio.ServicerContext[pb.ListCorrectionEventsRequest, pb.ListCorrectionEventsResponse],
     ) -> pb.ListCorrectionEventsResponse:
         caller = require_institution()
-        after = _after_position(request.after_position)
+        after = paging.after_position(request.after_position)
         size = paging.page_size(request.page_size, default=100, maximum=1000)
         feed = await self._corrections.feed(caller.organization_number, after, size)
         return pb.ListCorrectionEventsResponse(
-            events=map(correction_event_to_proto, feed), next_after_position=events_of(feed, after)
+            events=map(correction_event_to_proto, feed),
+            next_after_position=paging.read_on([e.position for e in feed], after),
         )
 
     async def AnswerCorrectionRequest(
@@ -467,9 +462,10 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         request: pb.ReadCorrectionOutcomesRequest,
         context: grpc.aio.ServicerContext[pb.ReadCorrectionOutcomesRequest, pb.ReadCorrectionOutcomesResponse],
     ) -> pb.ReadCorrectionOutcomesResponse:
-        after = _after_position(request.after_position)
+        after = paging.after_position(request.after_position)
         size = paging.page_size(request.page_size, default=100, maximum=1000)
         feed = await self._corrections.feed(domain.OUTCOMES_FEED, after, size)
         return pb.ReadCorrectionOutcomesResponse(
-            events=map(correction_event_to_proto, feed), next_after_position=events_of(feed, after)
+            events=map(correction_event_to_proto, feed),
+            next_after_position=paging.read_on([e.position for e in feed], after),
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gjeld.notify.v1 import notify_pb2
-from gjeld_shared.db import beyond
+from gjeld_shared.db import beyond, next_position
 from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
 from gjeld_shared.unit_of_work import UnitOfWork
@@ -324,15 +324,7 @@ class NoticeStore:
         self, institution: str, source_id: str, kind: str, sealed: bytes, when: datetime
     ) -> Any:
         """Append a notice to the institution's feed at its next position (no gaps: see `institution_feed_heads`)."""
-        head = insert(institution_feed_heads).values(institution=institution, last_position=1)
-        position = (
-            await self._db.execute(
-                head.on_conflict_do_update(
-                    index_elements=["institution"],
-                    set_={"last_position": institution_feed_heads.c.last_position + 1},
-                ).returning(institution_feed_heads.c.last_position)
-            )
-        ).scalar_one()
+        position = await next_position(self._db, institution_feed_heads, institution)
         values = {
             "institution": institution,
             "position": position,

@@ -8,7 +8,7 @@ from gjeld.notify.v1 import notify_service_pb2 as pb
 from gjeld_shared import fields, paging
 from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, SUBJECTS, Rule, Services
 from gjeld_shared.callers import require_institution, require_subject
-from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
+from gjeld_shared.errors import Violations
 from gjeld_shared.timestamps import to_proto
 
 from .domain import Channel, InstitutionNotice, Notice, NoticeState, Preferences
@@ -207,13 +207,12 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         context: grpc.aio.ServicerContext[pb.ListInstitutionNoticesRequest, pb.ListInstitutionNoticesResponse],
     ) -> pb.ListInstitutionNoticesResponse:
         caller = require_institution()
-        if request.after_position < 0:
-            raise InvalidArgument([FieldViolation("after_position", "must not be negative")])
+        after = paging.after_position(request.after_position)
         size = paging.page_size(request.page_size, default=100, maximum=1000)
-        feed = await self._notices.institution_feed(caller.organization_number, request.after_position, size)
+        feed = await self._notices.institution_feed(caller.organization_number, after, size)
         return pb.ListInstitutionNoticesResponse(
             notices=map(_institution_notice, feed),
-            next_after_position=feed[-1].position if feed else request.after_position,
+            next_after_position=paging.read_on([n.position for n in feed], after),
         )
 
 
