@@ -491,6 +491,13 @@ async def cmd_correction(args: argparse.Namespace) -> None:
             notify_service_pb2.ListInstitutionNoticesRequest(after_position=args.after),
         )
         for notice in notices.notices:
+            if notice.HasField("extract_deletion"):
+                r = notice.extract_deletion
+                print(
+                    f"{notice.position:>6} extract package {r.package_id} (order {r.order_id}): delete it by"
+                    f" {r.delete_deadline.ToDatetime():%Y-%m-%d} and confirm (gjeld extract delete)"
+                )
+                continue
             n = notice.correction
             print(
                 f"{notice.position:>6} correction {n.correction_id}: your disclosure {n.disclosure_id} of"

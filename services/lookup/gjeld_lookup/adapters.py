@@ -726,15 +726,22 @@ class Registry:
         return list(reply.events)
 
     async def tell_institution(
-        self, source_id: str, recipient: str, notice: notify_pb2.CorrectionNotice, timeout: float
+        self,
+        source_id: str,
+        recipient: str,
+        notice: notify_pb2.CorrectionNotice | notify_pb2.ExtractDeletionReminder,
+        timeout: float,
     ) -> None:
-        """A correction notice into the recipient's feed at notify (idempotent on the source id)."""
-        await self._notify.EnqueueInstitutionNotice(
-            notify_service_pb2.EnqueueInstitutionNoticeRequest(
-                source_id=source_id, recipient=identity_pb2.OrganizationNumber(value=recipient), correction=notice
-            ),
-            timeout=timeout,
+        """A notice into the recipient's feed at notify (idempotent on the source id): a correction of data it
+        received, or a package's deletion deadline near."""
+        request = notify_service_pb2.EnqueueInstitutionNoticeRequest(
+            source_id=source_id, recipient=identity_pb2.OrganizationNumber(value=recipient)
         )
+        if isinstance(notice, notify_pb2.CorrectionNotice):
+            request.correction.CopyFrom(notice)
+        else:
+            request.extract_deletion.CopyFrom(notice)
+        await self._notify.EnqueueInstitutionNotice(request, timeout=timeout)
 
     async def tell_subject(
         self, source_id: str, subject: str, outcome: notify_pb2.CorrectionOutcome, timeout: float

@@ -49,6 +49,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             parts.directory,
             lambda: exclusive(parts.engine, "gjeld:extract-round"),
             timedelta(days=settings.extract_remind_days),
+            call_timeout=settings.call_timeout_seconds,
         )
         corrections = CorrectionNotices(
             lambda: DisclosureUnitOfWork(parts.engine),

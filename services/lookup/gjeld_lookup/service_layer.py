@@ -324,7 +324,9 @@ class Extracts:
         round_lock: Callable[[], AbstractAsyncContextManager[bool]],
         remind_before: timedelta = timedelta(days=14),
         clock: Callable[[], datetime] = now,
+        call_timeout: float = 5.0,
     ) -> None:
+        self._call_timeout = call_timeout
         self._round_lock = round_lock
         self._remind_before = remind_before
         self._uow, self._keys, self._registry, self._signer = unit_of_work, keys, registry, signer
@@ -549,11 +551,18 @@ class Extracts:
                 await uow.commit()
             log.warning("extract package of order %s deleted at its deadline, its deletion never confirmed", order_id)
         for row in remind:
+            # In the institution's notice feed at notify, once (idempotent on the order), then recorded.
+            reminder = notify_pb2.ExtractDeletionReminder(
+                order_id=str(row.id), package_id=str(row.package_id), delete_deadline=to_proto(row.delete_deadline)
+            )
+            await self._registry.tell_institution(
+                f"extract-deletion:{row.id}", row.institution, reminder, self._call_timeout
+            )
             async with self._uow() as uow:
                 await uow.extracts.reminded(row.id, moment)
                 await uow.commit()
-            log.warning(
-                "extract package of order %s: institution %s must delete it by %s and confirm",
+            log.info(
+                "extract package of order %s: institution %s reminded to delete it by %s and confirm",
                 row.id,
                 row.institution,
                 row.delete_deadline.date(),

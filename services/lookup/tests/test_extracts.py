@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from gjeld.ingest.v1 import ingest_service_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
+from gjeld.notify.v1 import notify_service_pb2
 from gjeld_lookup.extracts import canonical, quarter_of, quarters_cut_in, round_year, today
 from gjeld_shared.callers import SCOPE_EXTRACT
 from gjeld_tools.testing import (
@@ -298,6 +299,12 @@ async def test_a_recipient_is_reminded_before_the_deadline_and_overdue_after_it(
 
     reminded = await eventually(lambda: _when(status, "remind_time"))
     assert reminded.state == lookup_pb2.EXTRACT_ORDER_STATE_DELIVERED
+    # The reminder is in the bank's notice feed, once.
+    feed = await registry.notify().ListInstitutionNotices(
+        notify_service_pb2.ListInstitutionNoticesRequest(), metadata=registry.as_institution(BANK)
+    )
+    assert [n.extract_deletion.order_id for n in feed.notices] == [order.id]
+    assert feed.notices[0].extract_deletion.delete_deadline == reminded.manifest.delete_deadline
     overdue = await registry.lookup().ListOverdueExtracts(
         pb.ListOverdueExtractsRequest(), metadata=registry.as_operator()
     )

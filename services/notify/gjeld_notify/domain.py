@@ -51,11 +51,12 @@ class Notice:
 
 @dataclass(frozen=True)
 class InstitutionNotice:
-    """A notice in an institution's feed (a correction of data it received, DOM-14)."""
+    """A notice in an institution's feed: a correction of data it received (DOM-14), a package's deletion deadline
+    near (§10). `content` is the contract's message with its content set (the position and time are these)."""
 
     position: int
     create_time: datetime
-    correction: notify_pb2.CorrectionNotice
+    content: notify_pb2.InstitutionNotice
 
 
 @dataclass(frozen=True)

@@ -191,14 +191,21 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         violations = Violations()
         fields.text(violations, "source_id", request.source_id, maximum=128, required=True)
         institution = fields.organization_number(violations, "recipient.value", request.recipient.value)
-        if request.WhichOneof("content") != "correction":
-            violations.add("content", "a correction is required")
-        correction = request.correction
-        fields.identity_number(violations, "correction.subject.value", correction.subject.value)
-        fields.text(violations, "correction.disclosure_id", correction.disclosure_id, maximum=64, required=True)
-        fields.text(violations, "correction.application_reference", correction.application_reference, maximum=64)
+        content = notify_pb2.InstitutionNotice()
+        kind = request.WhichOneof("content")
+        if kind == "correction":
+            correction = request.correction
+            fields.identity_number(violations, "correction.subject.value", correction.subject.value)
+            fields.text(violations, "correction.disclosure_id", correction.disclosure_id, maximum=64, required=True)
+            fields.text(violations, "correction.application_reference", correction.application_reference, maximum=64)
+            content.correction.CopyFrom(correction)
+        elif kind == "extract_deletion":
+            fields.uuid_of("extract_deletion.order_id", request.extract_deletion.order_id, "an order id")
+            content.extract_deletion.CopyFrom(request.extract_deletion)
+        else:
+            violations.add("content", "a correction or an extract_deletion is required")
         violations.raise_if_any()
-        notice, created = await self._notices.enqueue_for_institution(institution, request.source_id, correction)
+        notice, created = await self._notices.enqueue_for_institution(institution, request.source_id, content)
         return pb.EnqueueInstitutionNoticeResponse(notice=_institution_notice(notice), created=created)
 
     async def ListInstitutionNotices(
@@ -217,6 +224,6 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
 
 
 def _institution_notice(notice: InstitutionNotice) -> notify_pb2.InstitutionNotice:
-    return notify_pb2.InstitutionNotice(
-        position=notice.position, create_time=to_proto(notice.create_time), correction=notice.correction
-    )
+    message = notify_pb2.InstitutionNotice(position=notice.position, create_time=to_proto(notice.create_time))
+    message.MergeFrom(notice.content)
+    return message

@@ -196,23 +196,25 @@ class Notices:
         return await asyncio.to_thread(letters.message_of, notice, contact, chosen.language)
 
     async def enqueue_for_institution(
-        self, institution: str, source_id: str, correction: notify_pb2.CorrectionNotice
+        self, institution: str, source_id: str, content: notify_pb2.InstitutionNotice
     ) -> tuple[InstitutionNotice, bool]:
-        """Append a correction notice to an institution's feed, once per source id and institution."""
+        """Append a notice to an institution's feed, once per source id and institution (sealed: it may name a
+        person)."""
         async with self._uow() as uow:
             store = uow.notices
             await store.serialize(f"{institution}|{source_id}")
             row = await store.institution_notice(institution, source_id)
             created = row is None
             if row is None:
-                sealed = self._keys.seal(correction.SerializeToString())
-                row = await store.add_institution_notice(institution, source_id, "correction", sealed, now())
+                sealed = self._keys.seal(content.SerializeToString())
+                kind = content.WhichOneof("content") or ""
+                row = await store.add_institution_notice(institution, source_id, kind[:16], sealed, now())
                 await uow.commit()
         return self._institution_notice(row), created
 
     def _institution_notice(self, row: Any) -> InstitutionNotice:
-        correction = notify_pb2.CorrectionNotice.FromString(self._keys.unseal(row.content_sealed))
-        return InstitutionNotice(row.position, row.create_time, correction)
+        content = notify_pb2.InstitutionNotice.FromString(self._keys.unseal(row.content_sealed))
+        return InstitutionNotice(row.position, row.create_time, content)
 
     async def institution_feed(self, institution: str, after: int, limit: int) -> list[InstitutionNotice]:
         async with self._uow() as uow:

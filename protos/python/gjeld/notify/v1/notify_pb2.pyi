@@ -403,6 +403,7 @@ class InstitutionNotice(_message.Message):
     POSITION_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     CORRECTION_FIELD_NUMBER: _builtins.int
+    EXTRACT_DELETION_FIELD_NUMBER: _builtins.int
     position: _builtins.int
     """Output only. The notice's place in the institution's feed: 1, 2, 3 and so
     on without gaps.
@@ -415,19 +416,58 @@ class InstitutionNotice(_message.Message):
     def correction(self) -> Global___CorrectionNotice:
         """Output only. A correction of data the institution received."""
 
+    @_builtins.property
+    def extract_deletion(self) -> Global___ExtractDeletionReminder:
+        """Output only. A score-model package's deletion deadline is near (§10)."""
+
     def __init__(
         self,
         *,
         position: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         correction: Global___CorrectionNotice | None = ...,
+        extract_deletion: Global___ExtractDeletionReminder | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "create_time", b"create_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "create_time", b"create_time", "extract_deletion", b"extract_deletion"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "create_time", b"create_time", "position", b"position"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "create_time", b"create_time", "extract_deletion", b"extract_deletion", "position", b"position"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["correction"]  # noqa: Y015
+    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["correction", "extract_deletion"]  # noqa: Y015
     _WhichOneofArgType_content: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_content) -> _WhichOneofReturnType_content | None: ...
 
 Global___InstitutionNotice: _TypeAlias = InstitutionNotice  # noqa: Y015
+
+@_typing.final
+class ExtractDeletionReminder(_message.Message):
+    """ExtractDeletionReminder tells an institution that a score-model package it
+    received must be deleted, and the deletion confirmed, by a deadline (§10).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    PACKAGE_ID_FIELD_NUMBER: _builtins.int
+    DELETE_DEADLINE_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.str
+    """Required. The extract order, a UUID."""
+    package_id: _builtins.str
+    """Required. The package, a UUID."""
+    @_builtins.property
+    def delete_deadline(self) -> _timestamp_pb2.Timestamp:
+        """Required. When it must be deleted by."""
+
+    def __init__(
+        self,
+        *,
+        order_id: _builtins.str = ...,
+        package_id: _builtins.str = ...,
+        delete_deadline: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delete_deadline", b"delete_deadline"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delete_deadline", b"delete_deadline", "order_id", b"order_id", "package_id", b"package_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtractDeletionReminder: _TypeAlias = ExtractDeletionReminder  # noqa: Y015

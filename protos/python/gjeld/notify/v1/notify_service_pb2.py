@@ -26,7 +26,7 @@ from gjeld.notify.v1 import notify_pb2 as gjeld_dot_notify_dot_v1_dot_notify__pb
 from gjeld.type.v1 import identity_pb2 as gjeld_dot_type_dot_v1_dot_identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/notify/v1/notify_service.proto\x12\x0fgjeld.notify.v1\x1a\x1cgjeld/notify/v1/notify.proto\x1a\x1cgjeld/type/v1/identity.proto\"\xe2\x01\n\x14\x45nqueueNoticeRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x36\n\x07subject\x18\x02 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x32\n\x0b\x63opy_letter\x18\x03 \x01(\x0b\x32\x1b.gjeld.notify.v1.CopyLetterH\x00\x12@\n\x12\x63orrection_outcome\x18\x04 \x01(\x0b\x32\".gjeld.notify.v1.CorrectionOutcomeH\x00\x42\t\n\x07\x63ontent\"\xae\x01\n\x1f\x45nqueueInstitutionNoticeRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x34\n\trecipient\x18\x02 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12\x37\n\ncorrection\x18\x03 \x01(\x0b\x32!.gjeld.notify.v1.CorrectionNoticeH\x00\x42\t\n\x07\x63ontent\"g\n EnqueueInstitutionNoticeResponse\x12\x32\n\x06notice\x18\x01 \x01(\x0b\x32\".gjeld.notify.v1.InstitutionNotice\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"J\n\x1dListInstitutionNoticesRequest\x12\x16\n\x0e\x61\x66ter_position\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"r\n\x1eListInstitutionNoticesResponse\x12\x33\n\x07notices\x18\x01 \x03(\x0b\x32\".gjeld.notify.v1.InstitutionNotice\x12\x1b\n\x13next_after_position\x18\x02 \x01(\x03\"Q\n\x15\x45nqueueNoticeResponse\x12\'\n\x06notice\x18\x01 \x01(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\">\n\x15ListOwnNoticesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x16ListOwnNoticesResponse\x12(\n\x07notices\x18\x01 \x03(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x19GetOwnNoticeLetterRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\"8\n\x1aGetOwnNoticeLetterResponse\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\"\x1e\n\x1cGetContactPreferencesRequest\"a\n\x1dGetContactPreferencesResponse\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"c\n\x1fUpdateContactPreferencesRequest\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"d\n UpdateContactPreferencesResponse\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"A\n\x18ListFailedNoticesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"^\n\x19ListFailedNoticesResponse\x12(\n\x07notices\x18\x01 \x03(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x18RetryFailedNoticeRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\"D\n\x19RetryFailedNoticeResponse\x12\'\n\x06notice\x18\x01 \x01(\x0b\x32\x17.gjeld.notify.v1.Notice2\x8e\x08\n\rNotifyService\x12^\n\rEnqueueNotice\x12%.gjeld.notify.v1.EnqueueNoticeRequest\x1a&.gjeld.notify.v1.EnqueueNoticeResponse\x12\x7f\n\x18\x45nqueueInstitutionNotice\x12\x30.gjeld.notify.v1.EnqueueInstitutionNoticeRequest\x1a\x31.gjeld.notify.v1.EnqueueInstitutionNoticeResponse\x12y\n\x16ListInstitutionNotices\x12..gjeld.notify.v1.ListInstitutionNoticesRequest\x1a/.gjeld.notify.v1.ListInstitutionNoticesResponse\x12\x61\n\x0eListOwnNotices\x12&.gjeld.notify.v1.ListOwnNoticesRequest\x1a\'.gjeld.notify.v1.ListOwnNoticesResponse\x12m\n\x12GetOwnNoticeLetter\x12*.gjeld.notify.v1.GetOwnNoticeLetterRequest\x1a+.gjeld.notify.v1.GetOwnNoticeLetterResponse\x12v\n\x15GetContactPreferences\x12-.gjeld.notify.v1.GetContactPreferencesRequest\x1a..gjeld.notify.v1.GetContactPreferencesResponse\x12\x7f\n\x18UpdateContactPreferences\x12\x30.gjeld.notify.v1.UpdateContactPreferencesRequest\x1a\x31.gjeld.notify.v1.UpdateContactPreferencesResponse\x12j\n\x11ListFailedNotices\x12).gjeld.notify.v1.ListFailedNoticesRequest\x1a*.gjeld.notify.v1.ListFailedNoticesResponse\x12j\n\x11RetryFailedNotice\x12).gjeld.notify.v1.RetryFailedNoticeRequest\x1a*.gjeld.notify.v1.RetryFailedNoticeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$gjeld/notify/v1/notify_service.proto\x12\x0fgjeld.notify.v1\x1a\x1cgjeld/notify/v1/notify.proto\x1a\x1cgjeld/type/v1/identity.proto\"\xe2\x01\n\x14\x45nqueueNoticeRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x36\n\x07subject\x18\x02 \x01(\x0b\x32%.gjeld.type.v1.NationalIdentityNumber\x12\x32\n\x0b\x63opy_letter\x18\x03 \x01(\x0b\x32\x1b.gjeld.notify.v1.CopyLetterH\x00\x12@\n\x12\x63orrection_outcome\x18\x04 \x01(\x0b\x32\".gjeld.notify.v1.CorrectionOutcomeH\x00\x42\t\n\x07\x63ontent\"\xf4\x01\n\x1f\x45nqueueInstitutionNoticeRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x34\n\trecipient\x18\x02 \x01(\x0b\x32!.gjeld.type.v1.OrganizationNumber\x12\x37\n\ncorrection\x18\x03 \x01(\x0b\x32!.gjeld.notify.v1.CorrectionNoticeH\x00\x12\x44\n\x10\x65xtract_deletion\x18\x04 \x01(\x0b\x32(.gjeld.notify.v1.ExtractDeletionReminderH\x00\x42\t\n\x07\x63ontent\"g\n EnqueueInstitutionNoticeResponse\x12\x32\n\x06notice\x18\x01 \x01(\x0b\x32\".gjeld.notify.v1.InstitutionNotice\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"J\n\x1dListInstitutionNoticesRequest\x12\x16\n\x0e\x61\x66ter_position\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"r\n\x1eListInstitutionNoticesResponse\x12\x33\n\x07notices\x18\x01 \x03(\x0b\x32\".gjeld.notify.v1.InstitutionNotice\x12\x1b\n\x13next_after_position\x18\x02 \x01(\x03\"Q\n\x15\x45nqueueNoticeResponse\x12\'\n\x06notice\x18\x01 \x01(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\">\n\x15ListOwnNoticesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x16ListOwnNoticesResponse\x12(\n\x07notices\x18\x01 \x03(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x19GetOwnNoticeLetterRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\"8\n\x1aGetOwnNoticeLetterResponse\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\"\x1e\n\x1cGetContactPreferencesRequest\"a\n\x1dGetContactPreferencesResponse\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"c\n\x1fUpdateContactPreferencesRequest\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"d\n UpdateContactPreferencesResponse\x12@\n\x13\x63ontact_preferences\x18\x01 \x01(\x0b\x32#.gjeld.notify.v1.ContactPreferences\"A\n\x18ListFailedNoticesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"^\n\x19ListFailedNoticesResponse\x12(\n\x07notices\x18\x01 \x03(\x0b\x32\x17.gjeld.notify.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x18RetryFailedNoticeRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\"D\n\x19RetryFailedNoticeResponse\x12\'\n\x06notice\x18\x01 \x01(\x0b\x32\x17.gjeld.notify.v1.Notice2\x8e\x08\n\rNotifyService\x12^\n\rEnqueueNotice\x12%.gjeld.notify.v1.EnqueueNoticeRequest\x1a&.gjeld.notify.v1.EnqueueNoticeResponse\x12\x7f\n\x18\x45nqueueInstitutionNotice\x12\x30.gjeld.notify.v1.EnqueueInstitutionNoticeRequest\x1a\x31.gjeld.notify.v1.EnqueueInstitutionNoticeResponse\x12y\n\x16ListInstitutionNotices\x12..gjeld.notify.v1.ListInstitutionNoticesRequest\x1a/.gjeld.notify.v1.ListInstitutionNoticesResponse\x12\x61\n\x0eListOwnNotices\x12&.gjeld.notify.v1.ListOwnNoticesRequest\x1a\'.gjeld.notify.v1.ListOwnNoticesResponse\x12m\n\x12GetOwnNoticeLetter\x12*.gjeld.notify.v1.GetOwnNoticeLetterRequest\x1a+.gjeld.notify.v1.GetOwnNoticeLetterResponse\x12v\n\x15GetContactPreferences\x12-.gjeld.notify.v1.GetContactPreferencesRequest\x1a..gjeld.notify.v1.GetContactPreferencesResponse\x12\x7f\n\x18UpdateContactPreferences\x12\x30.gjeld.notify.v1.UpdateContactPreferencesRequest\x1a\x31.gjeld.notify.v1.UpdateContactPreferencesResponse\x12j\n\x11ListFailedNotices\x12).gjeld.notify.v1.ListFailedNoticesRequest\x1a*.gjeld.notify.v1.ListFailedNoticesResponse\x12j\n\x11RetryFailedNotice\x12).gjeld.notify.v1.RetryFailedNoticeRequest\x1a*.gjeld.notify.v1.RetryFailedNoticeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,39 +36,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENQUEUENOTICEREQUEST']._serialized_start=118
   _globals['_ENQUEUENOTICEREQUEST']._serialized_end=344
   _globals['_ENQUEUEINSTITUTIONNOTICEREQUEST']._serialized_start=347
-  _globals['_ENQUEUEINSTITUTIONNOTICEREQUEST']._serialized_end=521
-  _globals['_ENQUEUEINSTITUTIONNOTICERESPONSE']._serialized_start=523
-  _globals['_ENQUEUEINSTITUTIONNOTICERESPONSE']._serialized_end=626
-  _globals['_LISTINSTITUTIONNOTICESREQUEST']._serialized_start=628
-  _globals['_LISTINSTITUTIONNOTICESREQUEST']._serialized_end=702
-  _globals['_LISTINSTITUTIONNOTICESRESPONSE']._serialized_start=704
-  _globals['_LISTINSTITUTIONNOTICESRESPONSE']._serialized_end=818
-  _globals['_ENQUEUENOTICERESPONSE']._serialized_start=820
-  _globals['_ENQUEUENOTICERESPONSE']._serialized_end=901
-  _globals['_LISTOWNNOTICESREQUEST']._serialized_start=903
-  _globals['_LISTOWNNOTICESREQUEST']._serialized_end=965
-  _globals['_LISTOWNNOTICESRESPONSE']._serialized_start=967
-  _globals['_LISTOWNNOTICESRESPONSE']._serialized_end=1058
-  _globals['_GETOWNNOTICELETTERREQUEST']._serialized_start=1060
-  _globals['_GETOWNNOTICELETTERREQUEST']._serialized_end=1106
-  _globals['_GETOWNNOTICELETTERRESPONSE']._serialized_start=1108
-  _globals['_GETOWNNOTICELETTERRESPONSE']._serialized_end=1164
-  _globals['_GETCONTACTPREFERENCESREQUEST']._serialized_start=1166
-  _globals['_GETCONTACTPREFERENCESREQUEST']._serialized_end=1196
-  _globals['_GETCONTACTPREFERENCESRESPONSE']._serialized_start=1198
-  _globals['_GETCONTACTPREFERENCESRESPONSE']._serialized_end=1295
-  _globals['_UPDATECONTACTPREFERENCESREQUEST']._serialized_start=1297
-  _globals['_UPDATECONTACTPREFERENCESREQUEST']._serialized_end=1396
-  _globals['_UPDATECONTACTPREFERENCESRESPONSE']._serialized_start=1398
-  _globals['_UPDATECONTACTPREFERENCESRESPONSE']._serialized_end=1498
-  _globals['_LISTFAILEDNOTICESREQUEST']._serialized_start=1500
-  _globals['_LISTFAILEDNOTICESREQUEST']._serialized_end=1565
-  _globals['_LISTFAILEDNOTICESRESPONSE']._serialized_start=1567
-  _globals['_LISTFAILEDNOTICESRESPONSE']._serialized_end=1661
-  _globals['_RETRYFAILEDNOTICEREQUEST']._serialized_start=1663
-  _globals['_RETRYFAILEDNOTICEREQUEST']._serialized_end=1708
-  _globals['_RETRYFAILEDNOTICERESPONSE']._serialized_start=1710
-  _globals['_RETRYFAILEDNOTICERESPONSE']._serialized_end=1778
-  _globals['_NOTIFYSERVICE']._serialized_start=1781
-  _globals['_NOTIFYSERVICE']._serialized_end=2819
+  _globals['_ENQUEUEINSTITUTIONNOTICEREQUEST']._serialized_end=591
+  _globals['_ENQUEUEINSTITUTIONNOTICERESPONSE']._serialized_start=593
+  _globals['_ENQUEUEINSTITUTIONNOTICERESPONSE']._serialized_end=696
+  _globals['_LISTINSTITUTIONNOTICESREQUEST']._serialized_start=698
+  _globals['_LISTINSTITUTIONNOTICESREQUEST']._serialized_end=772
+  _globals['_LISTINSTITUTIONNOTICESRESPONSE']._serialized_start=774
+  _globals['_LISTINSTITUTIONNOTICESRESPONSE']._serialized_end=888
+  _globals['_ENQUEUENOTICERESPONSE']._serialized_start=890
+  _globals['_ENQUEUENOTICERESPONSE']._serialized_end=971
+  _globals['_LISTOWNNOTICESREQUEST']._serialized_start=973
+  _globals['_LISTOWNNOTICESREQUEST']._serialized_end=1035
+  _globals['_LISTOWNNOTICESRESPONSE']._serialized_start=1037
+  _globals['_LISTOWNNOTICESRESPONSE']._serialized_end=1128
+  _globals['_GETOWNNOTICELETTERREQUEST']._serialized_start=1130
+  _globals['_GETOWNNOTICELETTERREQUEST']._serialized_end=1176
+  _globals['_GETOWNNOTICELETTERRESPONSE']._serialized_start=1178
+  _globals['_GETOWNNOTICELETTERRESPONSE']._serialized_end=1234
+  _globals['_GETCONTACTPREFERENCESREQUEST']._serialized_start=1236
+  _globals['_GETCONTACTPREFERENCESREQUEST']._serialized_end=1266
+  _globals['_GETCONTACTPREFERENCESRESPONSE']._serialized_start=1268
+  _globals['_GETCONTACTPREFERENCESRESPONSE']._serialized_end=1365
+  _globals['_UPDATECONTACTPREFERENCESREQUEST']._serialized_start=1367
+  _globals['_UPDATECONTACTPREFERENCESREQUEST']._serialized_end=1466
+  _globals['_UPDATECONTACTPREFERENCESRESPONSE']._serialized_start=1468
+  _globals['_UPDATECONTACTPREFERENCESRESPONSE']._serialized_end=1568
+  _globals['_LISTFAILEDNOTICESREQUEST']._serialized_start=1570
+  _globals['_LISTFAILEDNOTICESREQUEST']._serialized_end=1635
+  _globals['_LISTFAILEDNOTICESRESPONSE']._serialized_start=1637
+  _globals['_LISTFAILEDNOTICESRESPONSE']._serialized_end=1731
+  _globals['_RETRYFAILEDNOTICEREQUEST']._serialized_start=1733
+  _globals['_RETRYFAILEDNOTICEREQUEST']._serialized_end=1778
+  _globals['_RETRYFAILEDNOTICERESPONSE']._serialized_start=1780
+  _globals['_RETRYFAILEDNOTICERESPONSE']._serialized_end=1848
+  _globals['_NOTIFYSERVICE']._serialized_start=1851
+  _globals['_NOTIFYSERVICE']._serialized_end=2889
 # @@protoc_insertion_point(module_scope)

@@ -73,6 +73,7 @@ class EnqueueInstitutionNoticeRequest(_message.Message):
     SOURCE_ID_FIELD_NUMBER: _builtins.int
     RECIPIENT_FIELD_NUMBER: _builtins.int
     CORRECTION_FIELD_NUMBER: _builtins.int
+    EXTRACT_DELETION_FIELD_NUMBER: _builtins.int
     source_id: _builtins.str
     """Required. What the notice is about, at most 128 characters: with the
     recipient, the key that makes enqueueing idempotent.
@@ -85,18 +86,23 @@ class EnqueueInstitutionNoticeRequest(_message.Message):
     def correction(self) -> _notify_pb2.CorrectionNotice:
         """A correction of data the institution received."""
 
+    @_builtins.property
+    def extract_deletion(self) -> _notify_pb2.ExtractDeletionReminder:
+        """A score-model package's deletion deadline is near."""
+
     def __init__(
         self,
         *,
         source_id: _builtins.str = ...,
         recipient: _identity_pb2.OrganizationNumber | None = ...,
         correction: _notify_pb2.CorrectionNotice | None = ...,
+        extract_deletion: _notify_pb2.ExtractDeletionReminder | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "recipient", b"recipient"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "extract_deletion", b"extract_deletion", "recipient", b"recipient"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "recipient", b"recipient", "source_id", b"source_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "correction", b"correction", "extract_deletion", b"extract_deletion", "recipient", b"recipient", "source_id", b"source_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["correction"]  # noqa: Y015
+    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["correction", "extract_deletion"]  # noqa: Y015
     _WhichOneofArgType_content: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_content) -> _WhichOneofReturnType_content | None: ...
 

@@ -109,7 +109,8 @@ class NotifyServiceServicer:
 
     def ListInstitutionNotices(self, request, context):
         """ListInstitutionNotices replays the calling institution's feed of notices
-        from a position (correction notices, DOM-14). A feed the institution
+        from a position (correction notices, DOM-14; reminders to delete a
+        score-model package, §10). A feed the institution
         reads, rather than a call to it: most recipients (lenders, bureaus) serve
         no endpoint the registry could call, the registry holds no credential of
         theirs, and a recipient that was down catches up from its last position.

@@ -48,7 +48,8 @@ class NotifyServiceStub:
     """
     ListInstitutionNotices: _grpc.UnaryUnaryMultiCallable[_notify_service_pb2.ListInstitutionNoticesRequest, _notify_service_pb2.ListInstitutionNoticesResponse]
     """ListInstitutionNotices replays the calling institution's feed of notices
-    from a position (correction notices, DOM-14). A feed the institution
+    from a position (correction notices, DOM-14; reminders to delete a
+    score-model package, §10). A feed the institution
     reads, rather than a call to it: most recipients (lenders, bureaus) serve
     no endpoint the registry could call, the registry holds no credential of
     theirs, and a recipient that was down catches up from its last position.
@@ -104,7 +105,8 @@ class NotifyServiceAsyncStub(NotifyServiceStub):
     """
     ListInstitutionNotices: _aio.UnaryUnaryMultiCallable[_notify_service_pb2.ListInstitutionNoticesRequest, _notify_service_pb2.ListInstitutionNoticesResponse]  # type: ignore[assignment]
     """ListInstitutionNotices replays the calling institution's feed of notices
-    from a position (correction notices, DOM-14). A feed the institution
+    from a position (correction notices, DOM-14; reminders to delete a
+    score-model package, §10). A feed the institution
     reads, rather than a call to it: most recipients (lenders, bureaus) serve
     no endpoint the registry could call, the registry holds no credential of
     theirs, and a recipient that was down catches up from its last position.
@@ -175,7 +177,8 @@ class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notify_service_pb2.ListInstitutionNoticesResponse, _abc.Awaitable[_notify_service_pb2.ListInstitutionNoticesResponse]]:
         """ListInstitutionNotices replays the calling institution's feed of notices
-        from a position (correction notices, DOM-14). A feed the institution
+        from a position (correction notices, DOM-14; reminders to delete a
+        score-model package, §10). A feed the institution
         reads, rather than a call to it: most recipients (lenders, bureaus) serve
         no endpoint the registry could call, the registry holds no credential of
         theirs, and a recipient that was down catches up from its last position.
