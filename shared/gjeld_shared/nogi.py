@@ -3,6 +3,7 @@ gjeld's values, and a registered debt written as a NOGI loan (the CLI's read-bac
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -25,8 +26,18 @@ TYPES = {"repayment_loan": "repaymentLoan", "credit_facility": "creditFacility",
 
 def _iso(stamp: Any) -> str:
     """A Timestamp as NOGI writes it (ISO 8601, UTC, "Z"; microseconds only when it has them)."""
-    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(stamp.seconds))
-    return f"{whole}.{stamp.nanos // 1000:06d}Z" if stamp.nanos else f"{whole}Z"
+    return _iso_of(stamp.seconds, stamp.nanos)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_of(seconds: int, nanos: int) -> str:
+    """(Cached: a delivery's debts share a few extract times, and a package writes a million of them.)"""
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{whole}.{nanos // 1000:06d}Z" if nanos else f"{whole}Z"
+
+
+_ROLES = {v: k for k, v in CO_BORROWER.items()}
+_PERIOD_NAMES = {v: k for k, v in PERIODS.items()}
 
 
 def _minor(amount: money_pb2.Money) -> int:
@@ -35,7 +46,7 @@ def _minor(amount: money_pb2.Money) -> int:
 
 def loan_of(message: ingest_pb2.Debt) -> dict[str, Any]:
     """A registered debt as a NOGI loan."""
-    role = {v: k for k, v in CO_BORROWER.items()}[message.co_borrower_role]
+    role = _ROLES[message.co_borrower_role]
     kind = message.WhichOneof("terms")
     loan: dict[str, Any] = {"type": TYPES[str(kind)], "accountID": message.account_id}
     loan["timestamp"] = _iso(message.extract_time)
@@ -58,8 +69,7 @@ def loan_of(message: ingest_pb2.Debt) -> dict[str, Any]:
             nominalInterestRate=terms.nominal_interest_rate_bp,
             installmentCharges=_minor(terms.installment_charges.monthly_amount),
         )
-        periods = {v: k for k, v in PERIODS.items()}
-        if terms.installment_charges.period in periods:
-            loan["installmentChargePeriod"] = periods[terms.installment_charges.period]
+        if terms.installment_charges.period in _PERIOD_NAMES:
+            loan["installmentChargePeriod"] = _PERIOD_NAMES[terms.installment_charges.period]
     loan["coBorrower"] = role
     return loan

@@ -4,7 +4,8 @@ An institution reports debts of all three types, one of them joint; a person
 consents to a lender's lookup; the lender sees amounts without creditors; the person
 sees their debts with creditors, the consent and its use, who received their data,
 and the copy letter in their mailbox; after the consent is withdrawn the lender is
-refused. Every step is the same call `gjeld` makes by hand.
+refused; the person asks for a correction, the bank corrects the debt, and the lender
+that received the wrong data is told. Every step is the same call `gjeld` makes by hand.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from argparse import Namespace
 from pathlib import Path
 
+from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld.notify.v1 import notify_service_pb2, notify_service_pb2_grpc
 
 from . import devstack, traces
@@ -22,6 +24,7 @@ from .cli import (
     Failure,
     call,
     cmd_consents,
+    cmd_correction,
     cmd_grant,
     cmd_lookup,
     cmd_my,
@@ -55,6 +58,23 @@ async def wait_for_letter(person: Namespace, disclosure_id: str, timeout: float 
                 return next(data_folder().mailbox.glob(f"*/*/{notice.id}.txt"))
         await asyncio.sleep(0.3)
     raise Failure("the copy letter did not arrive in time")
+
+
+async def wait_for_notice(institution: Namespace, timeout: float = 20.0) -> None:
+    """Until the institution's notice feed holds a correction (lookup tells of corrections every few seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = await call(
+            "notify",
+            institution,
+            lambda c: notify_service_pb2_grpc.NotifyServiceStub(c).ListInstitutionNotices,
+            notify_service_pb2.ListInstitutionNoticesRequest(),
+        )
+        if any(n.HasField("correction") for n in reply.notices):
+            await cmd_correction(institution)
+            return
+        await asyncio.sleep(0.5)
+    raise Failure("the correction notice did not arrive in time")
 
 
 async def demo() -> int:
@@ -97,6 +117,29 @@ async def demo() -> int:
         if "CONSENT_WITHDRAWN" not in str(refused):
             raise
         print(f"  refused as it should be: {refused}")
+
+    step("The person asks Fjordbanken to correct the credit card; lenders see it disputed meanwhile (DOM-14)")
+    asked = Namespace(as_subject=PERSON, action="request", creditor=BANK, account_id="CARD-7")
+    asked.reason = "Kortet er sagt opp i mai."
+    await cmd_correction(asked)
+    step("Fjordbanken reads its correction feed and answers: its next delivery carries the fix")
+    await cmd_correction(Namespace(as_institution=BANK, action="feed", after=0))
+    own = await call(
+        "ingest",
+        Namespace(as_subject=PERSON),
+        lambda c: ingest_service_pb2_grpc.IngestServiceStub(c).ListOwnCorrectionRequests,
+        ingest_service_pb2.ListOwnCorrectionRequestsRequest(),
+    )
+    answer = Namespace(as_institution=BANK, action="answer", correction_id=own.correction_requests[0].id)
+    answer.reject, answer.forward, answer.delivery = None, None, None
+    answer.description = "Kortet er avsluttet; saldoen er nullet."
+    await cmd_correction(answer)
+    bank.request_id = "demo-correction-fix"  # the next delivery (the same file, sent again as a new delivery)
+    print("  " + await cmd_report(bank))
+    step("Nordlys Kreditt, which received the wrong data, is told in its notice feed; the person gets the outcome")
+    await wait_for_notice(Namespace(as_institution=LENDER, action="notices", after=0))
+    person.what = "notices"
+    await cmd_my(person)
 
     step("The joint loan, as the co-borrower sees it (DOM-3): flagged, the other borrower never named")
     await cmd_my(Namespace(as_subject=CO_BORROWER, what="debt"))

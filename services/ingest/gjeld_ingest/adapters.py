@@ -257,7 +257,7 @@ def _terms_from_row(row: Any) -> Terms:
     )
 
 
-def registered_debt(row: Any, debtor: str | None = None) -> RegisteredDebt:
+def registered_debt(row: Any, debtor: str | None = None, disputed: bool = False) -> RegisteredDebt:
     return RegisteredDebt(
         creditor=row.creditor,
         account_id=row.account_id,
@@ -266,7 +266,7 @@ def registered_debt(row: Any, debtor: str | None = None) -> RegisteredDebt:
         terms=_terms_from_row(row),
         confirm_time=row.confirm_time,
         debtor=debtor,
-        disputed=bool(getattr(row, "disputed", False)),
+        disputed=disputed,
     )
 
 
@@ -305,7 +305,7 @@ class DebtRegister:
             .where(debts.c.debtor_index == debtor_index)
             .order_by(debts.c.creditor, debts.c.account_id)
         )
-        return [registered_debt(row) for row in rows]
+        return [registered_debt(row, disputed=row.disputed) for row in rows]
 
 
 def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:

@@ -331,7 +331,7 @@ class Ingest:
         async with self._uow() as uow:
             rows = await uow.debts.of_creditor(creditor, after, limit + 1)
         page = rows[:limit]
-        debts = [registered_debt(row, self._keys.decrypt(row.debtor_encrypted)) for row in page]
+        debts = [registered_debt(row, self._keys.decrypt(row.debtor_encrypted), row.disputed) for row in page]
         last = (page[-1].account_id, page[-1].debtor_index) if len(rows) > limit else None
         return DebtPage(debts, last)
 

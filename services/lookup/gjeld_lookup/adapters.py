@@ -66,7 +66,8 @@ metadata = MetaData(schema=SCHEMA)
 disclosures = Table(
     "disclosures",
     metadata,
-    Column("id", UUID(as_uuid=True), primary_key=True),
+    # A lookup's id is lookup's own (retries find it again); a package's rows take the database's.
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
     Column("subject_index", LargeBinary, nullable=False),
     Column("recipient", String(16)),
     Column("purpose", String(32), nullable=False),
