@@ -8,8 +8,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from gjeld.ingest.v1 import ingest_service_pb2
+from gjeld.type.v1 import identity_pb2
 from gjeld_tools import cli
 from gjeld_tools.testing import BANK, LENDER, PERSON, Registry
+
+OTHER = "922333444"  # Vidda Finans AS
 
 DELIVERY = Path(cli.__file__).parent / "demo-delivery.json"
 Gjeld = Callable[..., Awaitable[tuple[int, str]]]
@@ -94,23 +98,35 @@ async def test_an_extract_from_the_live_registrys_list_file(gjeld: Gjeld, tmp_pa
     assert code == 1 and "EXTRACT_PACKAGE_DELETED" in out, out
 
 
-async def test_a_correction_asked_forwarded_and_answered(gjeld: Gjeld) -> None:
+async def test_a_correction_asked_forwarded_and_answered(gjeld: Gjeld, registry: Registry) -> None:
     run = gjeld
     await run("report", str(DELIVERY), "--snapshot")
-    code, out = await run(
-        "correction", "request", BANK, "CARD-7", "--reason", "Kortet er sagt opp.", "--as-subject", PERSON
+    # The card came to Vidda Finans from Fjordbanken: where an error in it may have arisen.
+    proposed = await registry.ingest().ProposeHandover(
+        ingest_service_pb2.ProposeHandoverRequest(
+            receiver=identity_pb2.OrganizationNumber(value=OTHER), account_ids=["CARD-7"]
+        ),
+        metadata=registry.as_institution(BANK),
     )
-    assert code == 0 and "open, owned by 999888777" in out and "Fjordbanken ASA" in out, out
+    await registry.ingest().AcceptHandover(
+        ingest_service_pb2.AcceptHandoverRequest(id=proposed.handover.id), metadata=registry.as_institution(OTHER)
+    )
+    code, out = await run(
+        "correction", "request", OTHER, "CARD-7", "--reason", "Kortet er sagt opp.", "--as-subject", PERSON
+    )
+    assert code == 0 and f"open, owned by {OTHER}" in out and "Vidda Finans AS" in out, out
     correction_id = re.search(r"correction (\S+):", out).group(1)  # type: ignore[union-attr]
     code, out = await run("my", "debt", "--as-subject", PERSON)
     assert code == 0 and "DISPUTED" in out, out
-    code, out = await run("correction", "feed", "--as-institution", BANK)
+    code, out = await run("correction", "feed", "--as-institution", OTHER)
     assert code == 0 and "received" in out and "Kortet er sagt opp." in out and "after position 1" in out, out
-    code, out = await run("correction", "answer", correction_id, "--forward", "922333444", "--as-institution", BANK)
-    assert code == 0 and "owned by 922333444 (forwarded by 999888777)" in out, out
-    code, out = await run("correction", "answer", correction_id, "--reject", "Riktig.", "--as-institution", BANK)
+    code, out = await run("correction", "answer", correction_id, "--forward", LENDER, "--as-institution", OTHER)
+    assert code == 1 and "forwarded.institution.value" in out, out
+    code, out = await run("correction", "answer", correction_id, "--forward", BANK, "--as-institution", OTHER)
+    assert code == 0 and f"owned by {BANK} (forwarded by {OTHER})" in out, out
+    code, out = await run("correction", "answer", correction_id, "--reject", "Riktig.", "--as-institution", OTHER)
     assert code == 1 and "CORRECTION_NOT_FOUND" in out, out
-    code, out = await run("correction", "answer", correction_id, "--reject", "Riktig.", "--as-institution", "922333444")
+    code, out = await run("correction", "answer", correction_id, "--reject", "Riktig.", "--as-institution", BANK)
     assert code == 0 and "rejected" in out, out
     code, out = await run("correction", "list", "--as-subject", PERSON)
     assert code == 0 and "answer: Riktig." in out, out

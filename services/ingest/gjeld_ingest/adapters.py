@@ -21,7 +21,7 @@ from gjeld_shared.db import beyond
 from gjeld_shared.errors import Unavailable
 from gjeld_shared.institutions import Institution
 from gjeld_shared.rekey import Protected
-from gjeld_shared.timestamps import from_proto
+from gjeld_shared.timestamps import from_proto, now
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     BigInteger,
@@ -64,7 +64,7 @@ from .domain import (
     Strictness,
     Terms,
 )
-from .staging import APPEND_CORRECTION_EVENT, creditor_lock
+from .staging import APPEND_CORRECTION_EVENT, creditor_lock, feed_order
 
 SCHEMA = "ingest"
 metadata = MetaData(schema=SCHEMA)
@@ -173,6 +173,8 @@ correction_requests = Table(
     Column("remind_time", DateTime(timezone=True)),
     Column("resolve_time", DateTime(timezone=True)),
     Column("answer_sealed", LargeBinary),
+    Column("answer_time", DateTime(timezone=True)),
+    Column("fix_time", DateTime(timezone=True)),
     Column("fix_delivery_id", UUID(as_uuid=True)),
     Column("wrong_since", DateTime(timezone=True)),
     Column("debt_register_time", DateTime(timezone=True)),
@@ -188,7 +190,7 @@ correction_requests = Table(
         postgresql_where=text("state IN ('open', 'awaiting_fix')"),
     ),
     Index("correction_requests_by_debtor", "debtor_index", "create_time"),
-    Index("correction_requests_due", "due_time", "id", postgresql_where=text("state = 'open'")),
+    Index("correction_requests_due", "due_time", "id", postgresql_where=text("state IN ('open', 'awaiting_fix')")),
     Index(
         "correction_requests_by_request",
         "debtor_index",
@@ -387,6 +389,25 @@ WITH moved AS (
 )
 SELECT count(*) FROM moved
 """
+# The unresolved correction requests about the debts a handover moved go with them (DOM-14): the receiver reports the
+# debt now, so its deliveries carry the fix and the dispute stays on the debt; a request the giver owned, the receiver
+# owns (as if the giver had forwarded it).
+MOVE_CORRECTIONS = """
+WITH moving AS (
+    SELECT c.id, c.owner = :giver AS handed FROM ingest.correction_requests c
+    JOIN ingest.handed_over h ON h.account_id = c.account_id AND h.debtor_index = c.debtor_index
+    WHERE h.handover_id = :handover AND h.giver = :giver AND c.creditor = :giver
+      AND c.state IN ('open', 'awaiting_fix')
+    FOR UPDATE OF c
+)
+UPDATE ingest.correction_requests c
+SET creditor = :receiver,
+    owner = CASE WHEN moving.handed THEN :receiver ELSE c.owner END,
+    forwarded_by = CASE WHEN moving.handed THEN :giver ELSE c.forwarded_by END,
+    remind_time = CASE WHEN moving.handed THEN NULL ELSE c.remind_time END
+FROM moving WHERE c.id = moving.id
+RETURNING c.id, moving.handed
+"""
 
 
 class Handovers:
@@ -460,6 +481,17 @@ class Handovers:
                 },
             )
         ).scalar_one()
+        carried = await self._db.execute(
+            text(MOVE_CORRECTIONS),
+            {"giver": handover.giver, "receiver": handover.receiver, "handover": handover.id},
+        )
+        events = []
+        for request in carried:
+            if request.handed:
+                events.append((handover.giver, CorrectionEventType.FORWARDED, request.id))
+                events.append((handover.receiver, CorrectionEventType.RECEIVED, request.id))
+        for feed, kind, correction_id in sorted(events, key=feed_order):
+            await self._db.exec_driver_sql(APPEND_CORRECTION_EVENT, (feed, kind.value, now(), correction_id))
         row = (
             await self._db.execute(
                 update(handovers)
@@ -536,25 +568,34 @@ class CorrectionStore:
         )
         return list(await self._db.execute(query))
 
-    async def delivery_since(self, creditor: str, delivery_id: uuid.UUID, since: datetime) -> bool:
-        """Whether the creditor applied this delivery after `since` (a delivery that can carry a fix)."""
-        query = select(deliveries.c.id).where(
+    async def delivery_since(self, creditor: str, delivery_id: uuid.UUID, since: datetime) -> datetime | None:
+        """When the creditor had applied this delivery, if it did after `since` (a delivery that can carry a fix)."""
+        query = select(deliveries.c.complete_time).where(
             deliveries.c.id == delivery_id, deliveries.c.creditor == creditor, deliveries.c.complete_time >= since
         )
-        return (await self._db.execute(query)).first() is not None
+        applied: datetime | None = (await self._db.execute(query)).scalar_one_or_none()
+        return applied
+
+    async def earlier_holders(self, account_id: str, debtor_index: bytes) -> set[str]:
+        """The institutions that held this debt before it was handed over: where an error in it may have arisen."""
+        query = select(handed_over.c.giver).where(
+            handed_over.c.account_id == account_id, handed_over.c.debtor_index == debtor_index
+        )
+        return set((await self._db.execute(query)).scalars())
 
     async def to_remind(self, until: datetime) -> list[Any]:
         """Open requests whose reminder is due (the deadline within the reminder's lead) and not yet sent."""
         query = select(correction_requests).where(
-            correction_requests.c.state == CorrectionState.OPEN.value,
+            correction_requests.c.state.in_(UNRESOLVED),
             correction_requests.c.remind_time.is_(None),
             correction_requests.c.due_time <= until + CORRECTION_REMIND_BEFORE,
         )
+        query = query.order_by(correction_requests.c.owner, correction_requests.c.id)  # feed heads in one order
         return list(await self._db.execute(query.with_for_update(skip_locked=True)))
 
     async def overdue(self, when: datetime, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
         query = select(correction_requests).where(
-            correction_requests.c.state == CorrectionState.OPEN.value, correction_requests.c.due_time < when
+            correction_requests.c.state.in_(UNRESOLVED), correction_requests.c.due_time < when
         )
         if after is not None:
             query = query.where(

@@ -407,6 +407,8 @@ def correction_to_proto(
         message.reason = request.reason
     if request.resolve_time is not None:
         message.resolve_time.CopyFrom(to_proto(request.resolve_time))
+    if request.fix_time is not None:
+        message.fix_time.CopyFrom(to_proto(request.fix_time))
     if request.fix_delivery_id is not None:
         message.fix_delivery_id = str(request.fix_delivery_id)
     if request.wrong_since is not None:

@@ -39,6 +39,7 @@ from .domain import (
     Forwarded,
     Rejected,
 )
+from .staging import feed_order
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,10 @@ class Corrections:
         self._keys = keys
         self._directory = directory
 
-    def _request(self, row: Any, personal: bool) -> CorrectionRequest:
-        """A row as the domain's request; with the debtor, reason and answer only for those who may read them (the
-        person and the owner), never for operators."""
+    def _request(self, row: Any, debtor: bool = True, reason: bool = True, answer: bool = True) -> CorrectionRequest:
+        """A row as the domain's request. The person sees it all, and so does its owner (it must find its customer
+        and read what they wrote); lookup sees the debtor and the answer (it tells the person), not the reason;
+        operators and institutions that no longer own it see neither the person nor anyone's words."""
         return CorrectionRequest(
             id=row.id,
             creditor=row.creditor,
@@ -68,12 +70,13 @@ class Corrections:
             create_time=row.create_time,
             due_time=row.due_time,
             resolve_time=row.resolve_time,
+            fix_time=row.fix_time,
             fix_delivery_id=row.fix_delivery_id,
             wrong_since=row.wrong_since,
             debt_register_time=row.debt_register_time,
-            debtor=self._keys.decrypt(row.debtor_encrypted) if personal else None,
-            reason=self._keys.unseal(row.reason_sealed).decode() if personal else None,
-            answer=self._keys.unseal(row.answer_sealed).decode() if personal and row.answer_sealed else "",
+            debtor=self._keys.decrypt(row.debtor_encrypted) if debtor else None,
+            reason=self._keys.unseal(row.reason_sealed).decode() if reason else None,
+            answer=self._keys.unseal(row.answer_sealed).decode() if answer and row.answer_sealed else "",
         )
 
     async def request(
@@ -95,7 +98,7 @@ class Corrections:
                             "this request id was used before for another correction request",
                             {"request_id": request_id},
                         )
-                    return self._request(earlier, personal=True)
+                    return self._request(earlier)
             debt = await store.debt(creditor, account_id, debtor_index)
             if debt is None:
                 raise NotFound("DEBT_NOT_FOUND", "you have no registered debt with this creditor and account")
@@ -124,24 +127,28 @@ class Corrections:
             await store.append(creditor, CorrectionEventType.RECEIVED, row.id, moment)
             await uow.commit()
         log.info("correction request %s made to %s", row.id, creditor)
-        return self._request(row, personal=True)
+        return self._request(row)
 
     async def of_subject(
         self, subject: str, before: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[CorrectionRequest]:
         async with self._uow() as uow:
             rows = await uow.corrections.of_debtor(self._keys.blind_index(subject), before, limit)
-        return [self._request(row, personal=True) for row in rows]
+        return [self._request(row) for row in rows]
 
     async def feed(self, feed: str, after: int, limit: int) -> list[CorrectionEvent]:
-        """An institution's correction events after a position (or lookup's outcome feed), with the requests."""
+        """An institution's correction events after a position (or lookup's outcome feed), with the requests as
+        they stand: the person and their words only while the institution owns the request."""
         async with self._uow() as uow:
             rows = await uow.corrections.events_after(feed, after, limit)
+        if feed == OUTCOMES_FEED:  # lookup: the person to tell, and the owner's answer for their letter
+            shown = [self._request(row, reason=False) for row in rows]
+        else:
+            owned = [row.owner == feed for row in rows]  # a former owner sees neither the person nor any words
+            shown = [self._request(row, mine, mine, mine) for row, mine in zip(rows, owned, strict=True)]
         return [
-            CorrectionEvent(
-                row.position, CorrectionEventType(row.type), row.event_time, self._request(row, personal=True)
-            )
-            for row in rows
+            CorrectionEvent(row.position, CorrectionEventType(row.type), row.event_time, request)
+            for row, request in zip(rows, shown, strict=True)
         ]
 
     async def answer(self, institution: str, correction_id: uuid.UUID, answer: CorrectionAnswer) -> CorrectionRequest:
@@ -159,32 +166,61 @@ class Corrections:
                     "CORRECTION_NOT_OPEN", "the correction request was answered before", {"state": row.state}
                 )
             if isinstance(answer, Forwarded):
-                if answer.institution == institution or not self._directory.admits(answer.institution):
+                # Where the error arose: an institution that held the debt before it was handed over (or the
+                # creditor, from one of them). Never any institution: it receives the person and their words.
+                holders = await store.earlier_holders(row.account_id, row.debtor_index) | {row.creditor}
+                if answer.institution == institution or answer.institution not in holders:
                     raise InvalidArgument(
-                        [FieldViolation("forwarded.institution.value", "must be another institution of the registry")]
+                        [
+                            FieldViolation(
+                                "forwarded.institution.value",
+                                "must be another institution that held this debt (an earlier holder, or its creditor)",
+                            )
+                        ]
                     )
-                row = await store.change(correction_id, {"owner": answer.institution, "forwarded_by": institution})
-                await store.append(institution, CorrectionEventType.FORWARDED, correction_id, moment)
-                await store.append(answer.institution, CorrectionEventType.RECEIVED, correction_id, moment)
+                row = await store.change(
+                    correction_id, {"owner": answer.institution, "forwarded_by": institution, "remind_time": None}
+                )
+                await self._append(
+                    store,
+                    correction_id,
+                    moment,
+                    (institution, CorrectionEventType.FORWARDED),
+                    (answer.institution, CorrectionEventType.RECEIVED),
+                )
             elif isinstance(answer, Rejected):
                 row = await store.change(
                     correction_id,
                     {
                         "state": CorrectionState.REJECTED.value,
                         "resolve_time": moment,
+                        "answer_time": moment,
                         "answer_sealed": self._keys.seal(answer.reason.encode()),
                     },
                 )
-                await store.append(institution, CorrectionEventType.REJECTED, correction_id, moment)
-                await store.append(OUTCOMES_FEED, CorrectionEventType.REJECTED, correction_id, moment)
+                await self._append(
+                    store,
+                    correction_id,
+                    moment,
+                    (institution, CorrectionEventType.REJECTED),
+                    (OUTCOMES_FEED, CorrectionEventType.REJECTED),
+                )
             else:
                 row = await self._corrected(store, row, answer, moment)
             await uow.commit()
         log.info("correction request %s answered by %s: %s", correction_id, institution, row.state)
-        return self._request(row, personal=True)
+        return self._request(row)
+
+    @staticmethod
+    async def _append(
+        store: CorrectionStore, correction_id: uuid.UUID, when: datetime, *events: tuple[str, CorrectionEventType]
+    ) -> None:
+        """Events of one request into their feeds, the feeds' heads taken in the one order every writer uses."""
+        for feed, kind in sorted(events, key=feed_order):
+            await store.append(feed, kind, correction_id, when)
 
     async def _corrected(self, store: CorrectionStore, row: Any, answer: Corrected, moment: datetime) -> Any:
-        values: dict[str, Any] = {"wrong_since": answer.wrong_since}
+        values: dict[str, Any] = {"wrong_since": answer.wrong_since, "answer_time": moment}
         if answer.description:
             values["answer_sealed"] = self._keys.seal(answer.description.encode())
         if answer.delivery_id is None:
@@ -193,7 +229,8 @@ class Corrections:
             changed = await store.change(row.id, values)
             await store.append(row.owner, CorrectionEventType.AWAITING_FIX, row.id, moment)
             return changed
-        if not await store.delivery_since(row.creditor, answer.delivery_id, row.create_time):
+        applied = await store.delivery_since(row.creditor, answer.delivery_id, row.create_time)
+        if applied is None:
             raise InvalidArgument(
                 [
                     FieldViolation(
@@ -202,20 +239,31 @@ class Corrections:
                     )
                 ]
             )
-        values.update(state=CorrectionState.CORRECTED.value, resolve_time=moment, fix_delivery_id=answer.delivery_id)
+        values.update(
+            state=CorrectionState.CORRECTED.value,
+            resolve_time=moment,
+            fix_time=applied,  # the register has held the fix since that delivery was applied
+            fix_delivery_id=answer.delivery_id,
+        )
         changed = await store.change(row.id, values)
-        await store.append(row.owner, CorrectionEventType.CORRECTED, row.id, moment)
-        await store.append(OUTCOMES_FEED, CorrectionEventType.CORRECTED, row.id, moment)
+        await self._append(
+            store,
+            row.id,
+            moment,
+            (row.owner, CorrectionEventType.CORRECTED),
+            (OUTCOMES_FEED, CorrectionEventType.CORRECTED),
+        )
         return changed
 
     async def overdue(self, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[CorrectionRequest]:
         """Open requests past their deadline, for operators: without the person or what they wrote."""
         async with self._uow() as uow:
             rows = await uow.corrections.overdue(now(), after, limit)
-        return [self._request(row, personal=False) for row in rows]
+        return [self._request(row, debtor=False, reason=False, answer=False) for row in rows]
 
     async def remind(self) -> int:
-        """Remind each owner, in its feed, of its open requests whose deadline is a week or less away; once."""
+        """Remind each owner, in its feed, of its unresolved requests whose deadline is a week or less away; once
+        per owner (a request forwarded after its reminder is reminded again, to its new owner)."""
         moment = now()
         async with self._uow() as uow:
             store: CorrectionStore = uow.corrections

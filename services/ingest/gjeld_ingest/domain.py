@@ -336,6 +336,7 @@ class CorrectionRequest:
     create_time: datetime
     due_time: datetime
     resolve_time: datetime | None
+    fix_time: datetime | None  # since when the register holds the fix (corrected requests)
     fix_delivery_id: uuid.UUID | None
     wrong_since: datetime | None
     debt_register_time: datetime | None

@@ -153,6 +153,8 @@ def _answer(request: pb.AnswerCorrectionRequestRequest) -> CorrectionAnswer:
             if made.HasField("wrong_since")
             else None
         )
+        if since is not None and since > datetime.now(UTC):
+            violations.add("corrected.wrong_since", "must not be in the future")
         fields.prose(violations, "corrected.description", made.description, maximum=MAX_CORRECTION_TEXT)
         violations.raise_if_any()
         return Corrected(delivery_id, since, made.description)
@@ -394,8 +396,7 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         subject = require_subject()
         violations = Violations()
         creditor = fields.organization_number(violations, "creditor.value", request.creditor.value)
-        for _, description in domain.check_account_id(request.account_id):
-            violations.add("account_id", description)
+        fields.text(violations, "account_id", request.account_id, maximum=domain.MAX_ACCOUNT_ID_LENGTH, required=True)
         fields.prose(violations, "reason", request.reason, maximum=MAX_CORRECTION_TEXT, required=True)
         fields.text(violations, "request_id", request.request_id, maximum=MAX_REQUEST_ID)
         violations.raise_if_any()

@@ -220,7 +220,7 @@ class Ingest:
         )
         if row is None:
             raise _RequestIdTaken()
-        await log.fixes_landed(creditor, delivery_id, row["complete_time"])
+        await log.fixes_landed(creditor, delivery_id, receive_time, header.kind is DeliveryKind.SNAPSHOT)
         return Outcome(delivery_from_row(row), sorted(tally.reported, key=lambda r: r.index))
 
     async def _retried(self, creditor: str, earlier: Delivery, digest: bytes) -> Outcome:

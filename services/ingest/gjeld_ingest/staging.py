@@ -114,7 +114,7 @@ FIND_DELIVERY = "SELECT * FROM ingest.deliveries WHERE creditor = $1 AND request
 CLAIM_DELIVERY = """
 INSERT INTO ingest.deliveries (id, creditor, request_id, content_digest, kind, strictness, receive_time,
     registered_count, closed_count, unknown_close_count, record_count, rejected_count, absent_count, complete_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, clock_timestamp())
 ON CONFLICT (creditor, request_id) DO NOTHING
 RETURNING *
 """
@@ -128,12 +128,23 @@ WITH head AS (
 INSERT INTO ingest.correction_events (feed, position, type, event_time, correction_id)
 SELECT $1, last_position, $2, $3, $4 FROM head
 """
-# The corrections the creditor's owners said its next delivery carries: this delivery is it.
+# The corrections whose owners said the creditor's next delivery carries the fix: this delivery is it when it was
+# received after the answer and holds the debt (a snapshot always does: a debt absent from it is deleted). The fix
+# time is when the merge was done (clock_timestamp(), not the transaction's start): a lookup that read the register
+# before it may have read the wrong data.
 FIX_LANDED = """
-UPDATE ingest.correction_requests SET state = 'corrected', resolve_time = $3, fix_delivery_id = $2
-WHERE creditor = $1 AND state = 'awaiting_fix'
-RETURNING id, owner
+UPDATE ingest.correction_requests c
+SET state = 'corrected', resolve_time = clock_timestamp(), fix_time = clock_timestamp(), fix_delivery_id = $2
+WHERE c.creditor = $1 AND c.state = 'awaiting_fix' AND c.answer_time < $3 AND ($4 OR EXISTS (
+    SELECT 1 FROM staged_records s WHERE s.account_id = c.account_id AND s.debtor_index = c.debtor_index))
+RETURNING c.id, c.owner, c.resolve_time
 """
+
+
+def feed_order(event: tuple[Any, ...]) -> tuple[bool, str]:
+    """The order in which one transaction takes the heads of correction feeds (its first element): institutions by
+    number, lookup's outcome feed last, so that two transactions never wait on each other's heads."""
+    return event[0] == OUTCOMES_FEED, str(event[0])
 
 
 def creditor_lock(creditor: str) -> str:
@@ -241,13 +252,13 @@ class DeliveryLog:
         )
         return row
 
-    async def fixes_landed(self, creditor: str, delivery_id: uuid.UUID, when: datetime) -> int:
+    async def fixes_landed(self, creditor: str, delivery_id: uuid.UUID, received: datetime, snapshot: bool) -> int:
         """The delivery carries the fixes its creditor's corrections were waiting for (DOM-14): each of them is
         corrected now, in the delivery's own transaction, and told to its owner and to lookup's outcome feed."""
-        rows = await self._db.fetch(FIX_LANDED, creditor, delivery_id, when)
-        for row in rows:
-            for feed in (row["owner"], OUTCOMES_FEED):
-                await self._db.execute(APPEND_CORRECTION_EVENT, feed, "corrected", when, row["id"])
+        rows = await self._db.fetch(FIX_LANDED, creditor, delivery_id, received, snapshot)
+        events = [(feed, row["id"], row["resolve_time"]) for row in rows for feed in (row["owner"], OUTCOMES_FEED)]
+        for feed, correction_id, when in sorted(events, key=feed_order):
+            await self._db.execute(APPEND_CORRECTION_EVENT, feed, "corrected", when, correction_id)
         return len(rows)
 
     async def reject(self, delivery_id: uuid.UUID, rejections: Sequence[tuple[int, list[dict[str, str]]]]) -> None:

@@ -12,7 +12,17 @@ import pytest
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
-from gjeld_tools.testing import BANK, CO_BORROWER, LENDER, PERSON, Registry, eventually, reason, report_demo
+from gjeld_tools.testing import (
+    BANK,
+    CO_BORROWER,
+    LENDER,
+    PERSON,
+    Registry,
+    demo_changes,
+    eventually,
+    reason,
+    report_demo,
+)
 
 pb = ingest_service_pb2
 OTHER_BANK = "922333444"  # Vidda Finans AS in the development directory
@@ -141,34 +151,60 @@ async def test_a_rejection_resolves_the_request_and_clears_the_dispute(registry:
     assert (await ask(registry, account)).state == ingest_pb2.CORRECTION_STATE_OPEN
 
 
-async def test_a_forwarded_request_is_owned_by_the_second_institution(registry: Registry) -> None:
-    account = await first_account(registry)
-    made = await ask(registry, account)
-    forwarded = await answer(registry, BANK, made.id, forwarded=pb.CorrectionForwarded(institution=org(OTHER_BANK)))
-    assert forwarded.owner.value == OTHER_BANK and forwarded.forwarded_by.value == BANK
-    assert forwarded.state == ingest_pb2.CORRECTION_STATE_OPEN
-    assert (await disputed(registry))[account] is True  # still open: still disputed
+async def hand_over(registry: Registry, account: str, giver: str = BANK, receiver: str = OTHER_BANK) -> None:
+    proposed = await registry.ingest().ProposeHandover(
+        pb.ProposeHandoverRequest(receiver=org(receiver), account_ids=[account]),
+        metadata=registry.as_institution(giver),
+    )
+    await registry.ingest().AcceptHandover(
+        pb.AcceptHandoverRequest(id=proposed.handover.id), metadata=registry.as_institution(receiver)
+    )
 
-    # The second institution receives it in its feed and owns it; the first no longer may answer.
-    [received] = await feed(registry, OTHER_BANK)
+
+async def test_a_forwarded_request_is_owned_by_the_second_institution(registry: Registry) -> None:
+    # The card came to Vidda Finans from Fjordbanken: an error in it may have arisen at Fjordbanken.
+    await hand_over(registry, "CARD-7")
+    made = await ask(registry, "CARD-7", creditor=OTHER_BANK)
+    forwarded = await answer(registry, OTHER_BANK, made.id, forwarded=pb.CorrectionForwarded(institution=org(BANK)))
+    assert forwarded.owner.value == BANK and forwarded.forwarded_by.value == OTHER_BANK
+    assert forwarded.state == ingest_pb2.CORRECTION_STATE_OPEN
+    assert (await disputed(registry))["CARD-7"] is True  # still open: still disputed
+
+    # Fjordbanken receives it in its feed and owns it; Vidda Finans no longer may answer, nor read the person.
+    [received] = await feed(registry, BANK)
     assert received.type == ingest_pb2.CORRECTION_EVENT_TYPE_RECEIVED and received.request.debtor.value == PERSON
-    assert [e.type for e in await feed(registry, BANK)] == [
+    former = await feed(registry, OTHER_BANK)
+    assert [e.type for e in former] == [
         ingest_pb2.CORRECTION_EVENT_TYPE_RECEIVED,
         ingest_pb2.CORRECTION_EVENT_TYPE_FORWARDED,
     ]
-    with pytest.raises(grpc.aio.AioRpcError) as former:
-        await answer(registry, BANK, made.id, rejected=pb.CorrectionRejected(reason="Nei."))
-    assert former.value.code() == grpc.StatusCode.NOT_FOUND
-    rejected = await answer(registry, OTHER_BANK, made.id, rejected=pb.CorrectionRejected(reason="Riktig."))
+    assert all(not e.request.debtor.value and not e.request.reason for e in former)
+    with pytest.raises(grpc.aio.AioRpcError) as not_theirs:
+        await answer(registry, OTHER_BANK, made.id, rejected=pb.CorrectionRejected(reason="Nei."))
+    assert not_theirs.value.code() == grpc.StatusCode.NOT_FOUND
+    rejected = await answer(registry, BANK, made.id, rejected=pb.CorrectionRejected(reason="Riktig."))
     assert rejected.state == ingest_pb2.CORRECTION_STATE_REJECTED
 
-    # Forwarding to oneself or to an institution the registry does not know is refused, naming the field.
-    second = await ask(registry, account)
-    for target in (BANK, "123456785"):
+    # Forwarding to oneself, to an institution that never held the debt, or to one the registry does not know is
+    # refused, naming the field: the person's number and words go to no institution that did not have the debt.
+    second = await ask(registry, "CARD-7", creditor=OTHER_BANK)
+    for target in (OTHER_BANK, LENDER, "123456785"):
         with pytest.raises(grpc.aio.AioRpcError) as bad:
-            await answer(registry, BANK, second.id, forwarded=pb.CorrectionForwarded(institution=org(target)))
+            await answer(registry, OTHER_BANK, second.id, forwarded=pb.CorrectionForwarded(institution=org(target)))
         assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert [v.field for v in errors.decode(bad.value).field_violations] == ["forwarded.institution.value"]
+
+
+async def test_a_handover_carries_an_open_request_with_the_debt(registry: Registry) -> None:
+    made = await ask(registry, "CARD-7")
+    await hand_over(registry, "CARD-7")
+    # The receiver reports the card now: the request is its own, and the card is still disputed.
+    [received] = await feed(registry, OTHER_BANK)
+    assert received.request.id == made.id and received.request.owner.value == OTHER_BANK
+    assert received.request.creditor.value == OTHER_BANK and received.request.reason
+    assert (await disputed(registry))["CARD-7"] is True
+    answered = await answer(registry, OTHER_BANK, made.id, rejected=pb.CorrectionRejected(reason="Riktig."))
+    assert answered.state == ingest_pb2.CORRECTION_STATE_REJECTED
 
 
 async def test_corrected_by_the_next_delivery_or_a_named_one(registry: Registry) -> None:
@@ -179,11 +215,18 @@ async def test_corrected_by_the_next_delivery_or_a_named_one(registry: Registry)
     assert (await disputed(registry))[accounts[0]] is True  # the wrong data is still in the register
     assert await outcomes(registry) == []
 
-    # The bank's next delivery carries the fix: in its own transaction the request is corrected.
+    # A delivery that does not hold the debt carries no fix; the bank's next one that does, in its own transaction.
+    others = [c for c in demo_changes() if c.register.account_id != accounts[0]]
+    await registry.ingest().ReportDebtChanges(
+        pb.ReportDebtChangesRequest(request_id="not-it", changes=others), metadata=registry.as_institution(BANK)
+    )
+    assert await outcomes(registry) == []
     delivery = (await report_demo(registry, request_id="fix-1")).delivery
     [outcome] = await outcomes(registry)
     assert outcome.type == ingest_pb2.CORRECTION_EVENT_TYPE_CORRECTED
     assert outcome.request.fix_delivery_id == delivery.id and outcome.request.answer == "Rettet."
+    assert outcome.request.debtor.value == PERSON and not outcome.request.reason  # lookup tells; it needs no words
+    assert outcome.request.fix_time.ToDatetime() >= delivery.complete_time.ToDatetime()  # after the merge
     assert (await disputed(registry))[accounts[0]] is False
 
     # Named: it must be a delivery of the debt's creditor applied after the request.

@@ -77,6 +77,8 @@ disclosures = Table(
     Column("disclosed", LargeBinary, nullable=False),
     Column("trace_id", String(32), nullable=False),
     Column("disclose_time", DateTime(timezone=True), nullable=False),
+    # When the register was read for it (before disclose_time: a lookup waits for live creditors); NULL before kept.
+    Column("read_time", DateTime(timezone=True)),
     Column("credit_blocked", Boolean, nullable=False, server_default="false"),
     # A lender's own id for a lookup it may retry (AIP-155), and a keyed digest of what it asked.
     Column("request_id", String(64)),
@@ -226,6 +228,7 @@ class DisclosureLog:
                 debt_count=disclosure.debt_count,
                 trace_id=disclosure.trace_id,
                 disclose_time=disclosure.disclose_time,
+                read_time=disclosure.read_time,
                 credit_blocked=disclosure.credit_blocked,
                 disclosed=answer,
                 request_id=request_id,
@@ -608,9 +611,10 @@ class CorrectionsTold:
         )
 
     async def recipients(self, subject_index: bytes, since: datetime | None, until: datetime) -> list[Any]:
-        """The disclosures of the subject's debt to an institution, before `until` and not before `since`: each held
-        every debt the register had of the subject at its moment (a lookup's answer, a score-model package), unless
-        a credit block stopped it."""
+        """The disclosures of the subject's debt to an institution whose register read came before `until` and not
+        before `since`: each held every debt the register had of the subject at that moment (a lookup's answer, a
+        score-model package's snapshot), unless a credit block stopped it."""
+        read = func.coalesce(disclosures.c.read_time, disclosures.c.disclose_time)
         query = select(
             disclosures.c.id, disclosures.c.recipient, disclosures.c.disclose_time, disclosures.c.application_reference
         ).where(
@@ -618,10 +622,10 @@ class CorrectionsTold:
             disclosures.c.recipient.is_not(None),
             disclosures.c.credit_blocked.is_(False),
             disclosures.c.debt_count > 0,
-            disclosures.c.disclose_time < until,
+            read < until,
         )
         if since is not None:
-            query = query.where(disclosures.c.disclose_time >= since)
+            query = query.where(read >= since)
         return list(await self._db.execute(query.order_by(disclosures.c.disclose_time, disclosures.c.id)))
 
     async def told(self, correction_id: uuid.UUID, disclosure_id: uuid.UUID, recipient: str, when: datetime) -> None:

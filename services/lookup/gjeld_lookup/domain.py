@@ -268,6 +268,8 @@ class Disclosure:
     application_reference: str
     trace_id: str
     credit_blocked: bool
+    # When the register was read for it (a correction is told to those who read before its fix, DOM-14).
+    read_time: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,7 @@ class Lookups:
         # recording the disclosure uses the consent under the same id: once (consent de-duplicates on it).
         disclosure_id = self._retried_id(institution, request_id) if request_id else uuid.uuid4()
         consent_id, blocked = await self._may_see(institution, purpose, subject, disclosure_id, reference, timeout)
+        read_time = now()  # the register is read after this moment
         gathered = domain.Gathered([], 0, 0) if blocked else await self._gather(subject, wait, timeout)
         debts, creditors = domain.for_lender(gathered), gathered.statuses()
         totals = domain.totals(debts)
@@ -154,6 +155,7 @@ class Lookups:
             reference,
             current_trace_id(),
             blocked,
+            read_time,
         )
         letter = None
         # DOM-13 for lenders; DOM-12: a subject is told of every lookup their block stopped.
@@ -474,6 +476,7 @@ class Extracts:
                     "disclosed": b"",  # what was disclosed is the package itself
                     "trace_id": trace_id,
                     "disclose_time": self._clock(),
+                    "read_time": instant,  # the round's one snapshot
                 }
             )
             if len(disclosed) >= DISCLOSURE_BATCH:
@@ -554,9 +557,13 @@ class Extracts:
             reminder = notify_pb2.ExtractDeletionReminder(
                 order_id=str(row.id), package_id=str(row.package_id), delete_deadline=to_proto(row.delete_deadline)
             )
-            await self._registry.tell_institution(
-                f"extract-deletion:{row.id}", row.institution, reminder, self._call_timeout
-            )
+            try:
+                await self._registry.tell_institution(
+                    f"extract-deletion:{row.id}", row.institution, reminder, self._call_timeout
+                )
+            except grpc.RpcError as error:  # notify down: reminded at the next round; the quarter's round runs
+                log.warning("extract reminder for order %s not handed to notify: %s", row.id, error.code())
+                continue
             async with self._uow() as uow:
                 await uow.extracts.reminded(row.id, moment)
                 await uow.commit()
@@ -630,14 +637,15 @@ class CorrectionNotices:
         corrected = request.state == ingest_pb2.CORRECTION_STATE_CORRECTED
         told: dict[str, Any] = {}
         if corrected:
-            resolved = from_proto(request.resolve_time)
+            # The register has held the fix since then; a disclosure that read it earlier may hold the wrong data.
+            fixed = from_proto(request.fix_time if request.HasField("fix_time") else request.resolve_time)
             # The wrong data was registered at the earliest when the debt was, and since when its owner said.
             starts = [from_proto(request.wrong_since)] if request.HasField("wrong_since") else []
             if request.HasField("debt_register_time"):
                 starts.append(from_proto(request.debt_register_time))
             async with self._uow() as uow:
                 held = await uow.corrections.recipients(
-                    self._keys.blind_index(subject), max(starts) if starts else None, resolved
+                    self._keys.blind_index(subject), max(starts) if starts else None, fixed
                 )
             for disclosure in held:
                 notice = notify_pb2.CorrectionNotice(

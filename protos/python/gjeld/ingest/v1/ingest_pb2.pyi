@@ -568,13 +568,14 @@ class CorrectionRequest(_message.Message):
     CREDITOR_INSTITUTION_FIELD_NUMBER: _builtins.int
     DEBT_REGISTER_TIME_FIELD_NUMBER: _builtins.int
     DEBT_TYPE_FIELD_NUMBER: _builtins.int
+    FIX_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only. The registry's identifier of the request, a UUID."""
     account_id: _builtins.str
     """Output only. The creditor's identifier of the account."""
     reason: _builtins.str
     """Output only. What the person says is wrong, in their words. Sent to the
-    owning institution and the person only.
+    person and to the institution that owns the request now only.
     """
     state: Global___CorrectionState.ValueType
     """Output only. Where the request stands."""
@@ -590,8 +591,9 @@ class CorrectionRequest(_message.Message):
 
     @_builtins.property
     def debtor(self) -> _identity_pb2.NationalIdentityNumber:
-        """Output only. The person who asked: the debtor. Sent to the owning
-        institution and the person only, never to operators.
+        """Output only. The person who asked: the debtor. Sent to the person and to
+        the institution that owns the request now (not to one that forwarded it),
+        and to lookup to tell the outcome; never to operators.
         """
 
     @_builtins.property
@@ -630,6 +632,13 @@ class CorrectionRequest(_message.Message):
         no disclosure before it can have held the debt.
         """
 
+    @_builtins.property
+    def fix_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. Since when the register holds the fix (corrected requests):
+        the named delivery's, or the next delivery's, application. A disclosure
+        that read the register before it may have held the wrong data.
+        """
+
     def __init__(
         self,
         *,
@@ -650,10 +659,11 @@ class CorrectionRequest(_message.Message):
         creditor_institution: _identity_pb2.Institution | None = ...,
         debt_register_time: _timestamp_pb2.Timestamp | None = ...,
         debt_type: _debt_pb2.DebtType.ValueType = ...,
+        fix_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "creditor", b"creditor", "creditor_institution", b"creditor_institution", "debt_register_time", b"debt_register_time", "debtor", b"debtor", "due_time", b"due_time", "forwarded_by", b"forwarded_by", "owner", b"owner", "resolve_time", b"resolve_time", "wrong_since", b"wrong_since"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "creditor", b"creditor", "creditor_institution", b"creditor_institution", "debt_register_time", b"debt_register_time", "debtor", b"debtor", "due_time", b"due_time", "fix_time", b"fix_time", "forwarded_by", b"forwarded_by", "owner", b"owner", "resolve_time", b"resolve_time", "wrong_since", b"wrong_since"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "answer", b"answer", "create_time", b"create_time", "creditor", b"creditor", "creditor_institution", b"creditor_institution", "debt_register_time", b"debt_register_time", "debt_type", b"debt_type", "debtor", b"debtor", "due_time", b"due_time", "fix_delivery_id", b"fix_delivery_id", "forwarded_by", b"forwarded_by", "id", b"id", "owner", b"owner", "reason", b"reason", "resolve_time", b"resolve_time", "state", b"state", "wrong_since", b"wrong_since"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "answer", b"answer", "create_time", b"create_time", "creditor", b"creditor", "creditor_institution", b"creditor_institution", "debt_register_time", b"debt_register_time", "debt_type", b"debt_type", "debtor", b"debtor", "due_time", b"due_time", "fix_delivery_id", b"fix_delivery_id", "fix_time", b"fix_time", "forwarded_by", b"forwarded_by", "id", b"id", "owner", b"owner", "reason", b"reason", "resolve_time", b"resolve_time", "state", b"state", "wrong_since", b"wrong_since"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

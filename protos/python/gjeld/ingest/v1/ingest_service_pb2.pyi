@@ -1120,14 +1120,16 @@ class CorrectionMade(_message.Message):
     delivery_id: _builtins.str
     """Optional. The delivery of the debt's creditor that carried the fix, a
     UUID, applied after the request was made. Unset: the creditor's next
-    delivery carries it, and the request is corrected when it is applied.
+    delivery received after this answer that holds the debt (any snapshot
+    does) carries it, and the request is corrected when it is applied.
     """
     description: _builtins.str
     """Optional. What was corrected, in words the person reads, at most 2,000 characters."""
     @_builtins.property
     def wrong_since(self) -> _timestamp_pb2.Timestamp:
-        """Optional. Since when the wrong data was registered. Unset: everyone who
-        received the debt while the disclosure log covers is told.
+        """Optional. Since when the wrong data was registered; not in the future.
+        Unset: everyone who received the debt while the disclosure log covers is
+        told.
         """
 
     def __init__(
@@ -1178,7 +1180,9 @@ class CorrectionForwarded(_message.Message):
     INSTITUTION_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def institution(self) -> _identity_pb2.OrganizationNumber:
-        """Required. The institution, another admitted one."""
+        """Required. The institution: one that held the debt before it was handed
+        over, or (from such a one) the debt's creditor.
+        """
 
     def __init__(
         self,

@@ -308,8 +308,11 @@ class IngestServiceServicer:
     def AnswerCorrectionRequest(self, request, context):
         """AnswerCorrectionRequest answers an open correction request the calling
         institution owns: corrected (by a delivery it names, or by its creditor's
-        next delivery), rejected with a reason the person reads, or forwarded to
-        the institution where the error arose, which then owns it. A request that
+        next delivery that holds the debt), rejected with a reason the person
+        reads, or forwarded to the institution where the error arose (one that
+        held the debt before it was handed over, or its creditor), which then
+        owns it. When a debt with an unresolved request is handed over, the
+        request goes with it to the receiver. A request that
         is not open is refused with FAILED_PRECONDITION and reason
         CORRECTION_NOT_OPEN; another institution's is NOT_FOUND. Callers:
         institutions, by their enterprise certificate.
@@ -319,7 +322,7 @@ class IngestServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListOverdueCorrectionRequests(self, request, context):
-        """ListOverdueCorrectionRequests lists open requests past their deadline,
+        """ListOverdueCorrectionRequests lists unresolved requests past their deadline,
         oldest deadline first, without the person or their reason. Callers:
         operators, by a staff token.
         """

@@ -142,14 +142,17 @@ class IngestServiceStub:
     AnswerCorrectionRequest: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.AnswerCorrectionRequestRequest, _ingest_service_pb2.AnswerCorrectionRequestResponse]
     """AnswerCorrectionRequest answers an open correction request the calling
     institution owns: corrected (by a delivery it names, or by its creditor's
-    next delivery), rejected with a reason the person reads, or forwarded to
-    the institution where the error arose, which then owns it. A request that
+    next delivery that holds the debt), rejected with a reason the person
+    reads, or forwarded to the institution where the error arose (one that
+    held the debt before it was handed over, or its creditor), which then
+    owns it. When a debt with an unresolved request is handed over, the
+    request goes with it to the receiver. A request that
     is not open is refused with FAILED_PRECONDITION and reason
     CORRECTION_NOT_OPEN; another institution's is NOT_FOUND. Callers:
     institutions, by their enterprise certificate.
     """
     ListOverdueCorrectionRequests: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListOverdueCorrectionRequestsRequest, _ingest_service_pb2.ListOverdueCorrectionRequestsResponse]
-    """ListOverdueCorrectionRequests lists open requests past their deadline,
+    """ListOverdueCorrectionRequests lists unresolved requests past their deadline,
     oldest deadline first, without the person or their reason. Callers:
     operators, by a staff token.
     """
@@ -274,14 +277,17 @@ class IngestServiceAsyncStub(IngestServiceStub):
     AnswerCorrectionRequest: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.AnswerCorrectionRequestRequest, _ingest_service_pb2.AnswerCorrectionRequestResponse]  # type: ignore[assignment]
     """AnswerCorrectionRequest answers an open correction request the calling
     institution owns: corrected (by a delivery it names, or by its creditor's
-    next delivery), rejected with a reason the person reads, or forwarded to
-    the institution where the error arose, which then owns it. A request that
+    next delivery that holds the debt), rejected with a reason the person
+    reads, or forwarded to the institution where the error arose (one that
+    held the debt before it was handed over, or its creditor), which then
+    owns it. When a debt with an unresolved request is handed over, the
+    request goes with it to the receiver. A request that
     is not open is refused with FAILED_PRECONDITION and reason
     CORRECTION_NOT_OPEN; another institution's is NOT_FOUND. Callers:
     institutions, by their enterprise certificate.
     """
     ListOverdueCorrectionRequests: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListOverdueCorrectionRequestsRequest, _ingest_service_pb2.ListOverdueCorrectionRequestsResponse]  # type: ignore[assignment]
-    """ListOverdueCorrectionRequests lists open requests past their deadline,
+    """ListOverdueCorrectionRequests lists unresolved requests past their deadline,
     oldest deadline first, without the person or their reason. Callers:
     operators, by a staff token.
     """
@@ -499,8 +505,11 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_ingest_service_pb2.AnswerCorrectionRequestResponse, _abc.Awaitable[_ingest_service_pb2.AnswerCorrectionRequestResponse]]:
         """AnswerCorrectionRequest answers an open correction request the calling
         institution owns: corrected (by a delivery it names, or by its creditor's
-        next delivery), rejected with a reason the person reads, or forwarded to
-        the institution where the error arose, which then owns it. A request that
+        next delivery that holds the debt), rejected with a reason the person
+        reads, or forwarded to the institution where the error arose (one that
+        held the debt before it was handed over, or its creditor), which then
+        owns it. When a debt with an unresolved request is handed over, the
+        request goes with it to the receiver. A request that
         is not open is refused with FAILED_PRECONDITION and reason
         CORRECTION_NOT_OPEN; another institution's is NOT_FOUND. Callers:
         institutions, by their enterprise certificate.
@@ -512,7 +521,7 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingest_service_pb2.ListOverdueCorrectionRequestsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingest_service_pb2.ListOverdueCorrectionRequestsResponse, _abc.Awaitable[_ingest_service_pb2.ListOverdueCorrectionRequestsResponse]]:
-        """ListOverdueCorrectionRequests lists open requests past their deadline,
+        """ListOverdueCorrectionRequests lists unresolved requests past their deadline,
         oldest deadline first, without the person or their reason. Callers:
         operators, by a staff token.
         """

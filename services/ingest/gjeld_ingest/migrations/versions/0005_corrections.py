@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("remind_time", sa.DateTime(timezone=True)),
         sa.Column("resolve_time", sa.DateTime(timezone=True)),
         sa.Column("answer_sealed", sa.LargeBinary),
+        sa.Column("answer_time", sa.DateTime(timezone=True)),
+        sa.Column("fix_time", sa.DateTime(timezone=True)),
         sa.Column("fix_delivery_id", UUID(as_uuid=True)),
         sa.Column("wrong_since", sa.DateTime(timezone=True)),
         sa.Column("debt_register_time", sa.DateTime(timezone=True)),
@@ -59,7 +61,7 @@ def upgrade() -> None:
         "correction_requests",
         ["due_time", "id"],
         schema="ingest",
-        postgresql_where=sa.text("state = 'open'"),
+        postgresql_where=sa.text("state IN ('open', 'awaiting_fix')"),
     )
     op.create_index(
         "correction_requests_by_request",
