@@ -241,6 +241,7 @@ async def test_corrected_by_the_next_delivery_or_a_named_one(registry: Registry)
 
 
 async def test_deadline_reminders_and_overdue_requests(registry: Registry) -> None:
+    await registry.restart("ingest", correction_housekeeping_interval_seconds=0.1)
     account = await first_account(registry)
     made = await ask(registry, account)
 
