@@ -234,12 +234,18 @@ PROTECTED = (
 )
 
 
+# The enumerations by stored value, looked up in a dict: an extract round reads a million rows.
+_DEBT_TYPES = {kind.value: kind for kind in DebtType}
+_ROLES = {role.value: role for role in CoBorrowerRole}
+_PERIODS = {period.value: period for period in InstallmentChargePeriod}
+
+
 def _terms_from_row(row: Any) -> Terms:
-    kind = DebtType(row.debt_type)
+    kind = _DEBT_TYPES[row.debt_type]
     if kind is DebtType.CHARGE_CARD:
         return ChargeCard(row.interest_bearing_balance, row.non_interest_bearing_balance)
     period = row.installment_charge_period
-    charges = InstallmentCharges(row.installment_charges, InstallmentChargePeriod(period) if period else None)
+    charges = InstallmentCharges(row.installment_charges, _PERIODS[period] if period else None)
     if kind is DebtType.REPAYMENT_LOAN:
         return RepaymentLoan(
             row.original_balance,
@@ -259,11 +265,15 @@ def _terms_from_row(row: Any) -> Terms:
     )
 
 
+# What `registered_debt` reads of a row: a read that names the debtor otherwise needs neither its index nor ciphertext.
+DEBT_READ = [c for c in debts.c if c.name not in ("debtor_index", "debtor_encrypted", "register_time")]
+
+
 def registered_debt(row: Any, debtor: str | None = None, disputed: bool = False) -> RegisteredDebt:
     return RegisteredDebt(
         creditor=row.creditor,
         account_id=row.account_id,
-        co_borrower_role=CoBorrowerRole(row.co_borrower_role),
+        co_borrower_role=_ROLES[row.co_borrower_role],
         extract_time=row.extract_time,
         terms=_terms_from_row(row),
         confirm_time=row.confirm_time,

@@ -22,7 +22,7 @@ from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import column, exists, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .adapters import debts, registered_debt
+from .adapters import DEBT_READ, debts, registered_debt
 from .domain import RegisteredDebt
 
 ANSWER_BATCH = 1000
@@ -65,7 +65,7 @@ class ExtractUnitOfWork(UnitOfWork):
         owner = debts.alias("owner")
         customer = exists().where(owner.c.debtor_index == LISTED.c.debtor_index, owner.c.creditor.in_(creditors))
         query = (
-            select(LISTED.c.subject, debts)
+            select(LISTED.c.subject, *DEBT_READ)
             .join_from(LISTED, debts, debts.c.debtor_index == LISTED.c.debtor_index)
             .where(LISTED.c.order_id == order_id, customer)
             .order_by(LISTED.c.debtor_index, debts.c.creditor, debts.c.account_id)
