@@ -43,6 +43,7 @@ ORDER = ("ingest", "consent", "notify", "lookup")  # lookup last: it calls the o
 HASHES = (
     "ingest.debts.debtor_index",
     "ingest.handed_over.debtor_index",
+    "ingest.tombstones.debtor_index",
     "ingest.deliveries.content_digest",
     "ingest.correction_requests.debtor_index",
     "ingest.correction_requests.request_digest",
@@ -124,6 +125,14 @@ async def test_the_index_and_encryption_keys_rotate_and_everything_is_found_agai
     )
     await registry.ingest().AcceptHandover(
         ingest_service_pb2.AcceptHandoverRequest(id=proposed.handover.id), metadata=registry.as_institution(LENDER)
+    )
+    # A debt closed (its tombstone keeps the debtor's index for a while).
+    closing = ingest_pb2.DebtKey(account_id="GONE-1", debtor=identity_pb2.NationalIdentityNumber(value=CO_BORROWER))
+    await registry.ingest().ReportDebtChanges(
+        ingest_service_pb2.ReportDebtChangesRequest(
+            request_id="a-close", changes=[ingest_pb2.DebtChange(close=closing)]
+        ),
+        metadata=registry.as_institution(BANK),
     )
     consent = await grant(registry)
     await registry.consent().PlaceCreditBlock(consent_service_pb2.PlaceCreditBlockRequest(), metadata=co_borrower)

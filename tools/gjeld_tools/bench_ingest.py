@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ async def raw_apply(socket: str, creditor: str, rows: Sequence[tuple[Any, ...]],
             await stage.add(rows)
             if len(rows) >= 5000:
                 await stage.analyze()
-            await stage.merge(creditor, kind)
+            await stage.merge(creditor, kind, datetime.now(UTC), timedelta(days=7))
     finally:
         await connection.close()
 

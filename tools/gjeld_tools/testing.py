@@ -532,7 +532,8 @@ def snapshot_messages(
     first = ingest_service_pb2.DeliverSnapshotRequest(
         request_id=request_id, strictness=ingest_pb2.Strictness.ValueType(strictness)
     )
-    first.extract_time.FromDatetime(extract_time or datetime(2026, 6, 25, 5, 0, tzinfo=UTC))
+    # Extracted after the demo data (06:00): a snapshot deletes only debts whose data is no newer than it (DOM-7).
+    first.extract_time.FromDatetime(extract_time or datetime(2026, 6, 25, 7, 0, tzinfo=UTC))
     messages = [first]
     for start in range(0, len(debts), per_message):
         if start:

@@ -111,6 +111,7 @@ deliveries = Table(
     Column("record_count", BigInteger, nullable=False, server_default="0"),
     Column("rejected_count", BigInteger, nullable=False, server_default="0"),
     Column("absent_count", BigInteger, nullable=False, server_default="0"),
+    Column("outdated_count", BigInteger, nullable=False, server_default="0"),
     Column("complete_time", DateTime(timezone=True)),
     Index("deliveries_by_request", "creditor", "request_id", unique=True),
     Index("deliveries_newest_first", "creditor", "receive_time", "id"),
@@ -150,6 +151,19 @@ handed_over = Table(
     Column("account_id", String(64), primary_key=True),
     Column("debtor_index", LargeBinary, primary_key=True),
     Column("handover_id", UUID(as_uuid=True), nullable=False),
+)
+
+# Debts closed a short while ago (by a close, or by their absence from a snapshot), with the time they were closed at
+# the institution: a late report extracted no later than that cannot bring them back (DOM-7). Forgotten when expired.
+tombstones = Table(
+    "tombstones",
+    metadata,
+    Column("creditor", String(16), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("debtor_index", LargeBinary, primary_key=True),
+    Column("close_time", DateTime(timezone=True), nullable=False),
+    Column("expire_time", DateTime(timezone=True), nullable=False),
+    Index("tombstones_expiring", "creditor", "expire_time"),
 )
 
 # A person's requests to correct a debt (DOM-14), owned by the institution that must answer: the reporting one, or
@@ -230,6 +244,7 @@ PROTECTED = (
     ),
     Protected(debts, hashes=("debtor_index",), ciphertexts=("debtor_encrypted",)),
     Protected(handed_over, hashes=("debtor_index",)),
+    Protected(tombstones, hashes=("debtor_index",)),
     Protected(deliveries, hashes=("content_digest",)),
 )
 
@@ -333,6 +348,7 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         unknown_close_count=row["unknown_close_count"],
         rejected_count=row["rejected_count"],
         absent_count=row["absent_count"],
+        outdated_count=row["outdated_count"],
         receive_time=row["receive_time"],
         complete_time=row["complete_time"],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
@@ -32,6 +32,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
             lambda: DeliveryUnitOfWork(parts.engine, settings.delivery_statement_timeout_seconds),
             parts.keys,
             parts.tracer_provider.get_tracer(__name__),
+            timedelta(days=settings.tombstone_days),
         )
         fetches = SnapshotFetches(ingest, parts.directory, creditors, settings.delivery_pause_seconds)
         # A round's read waits on lookup between orders, each within the pause a delivery may take.

@@ -199,7 +199,12 @@ def key_from_proto(
     for field, description in domain.check_account_id(message.account_id):
         violations.add(f"{path}.{field}", description)
     debtor = reading.debtor(message.debtor, f"{path}.debtor", violations)
-    return None if len(violations.items) > before else domain.DebtKey(message.account_id, debtor)
+    close_time = None
+    if message.HasField("close_time"):
+        close_time = reading.time(message.close_time, f"{path}.close_time", violations)
+        if close_time is not None and domain.check_extract_time(close_time, reading.now):
+            violations.add(f"{path}.close_time", "must not be in the future")
+    return None if len(violations.items) > before else domain.DebtKey(message.account_id, debtor, close_time)
 
 
 def _record(part: Part, violations: Violations, before: int, position: int) -> bool:
@@ -333,6 +338,7 @@ def delivery_to_proto(delivery: Delivery) -> ingest_pb2.Delivery:
         unknown_close_count=delivery.unknown_close_count,
         rejected_count=delivery.rejected_count,
         absent_count=delivery.absent_count,
+        outdated_count=delivery.outdated_count,
         receive_time=to_proto(delivery.receive_time),
     )
     if delivery.complete_time is not None:

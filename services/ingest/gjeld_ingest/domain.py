@@ -99,6 +99,7 @@ class DebtKey:
 
     account_id: str
     debtor: str = field(repr=False)
+    close_time: datetime | None = None  # when it was closed at the institution (a close); unset: when received
 
 
 @dataclass(slots=True)
@@ -236,6 +237,7 @@ class Delivery:
     absent_count: int
     receive_time: datetime
     complete_time: datetime | None
+    outdated_count: int = 0  # records older than what the registry held for their debt, left out (DOM-7)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from gjeld_shared.errors import (
@@ -95,6 +95,7 @@ class _Tally:
         self.records = 0
         self.closures = 0
         self.rejected = 0
+        self.dropped_closes = 0  # valid closes left out as a whole-delivery rule found them bad (rejected)
         self.reported: list[Rejection] = []
         self.unsaved: list[Rejection] = []  # partial acceptance: rejections not yet written
 
@@ -126,7 +127,9 @@ class Ingest:
         delivery: Callable[[], DeliveryUnitOfWork],
         keys: SubjectKeys,
         tracer: Tracer,
+        tombstone_life: timedelta = timedelta(days=7),
     ) -> None:
+        self._tombstone_life = tombstone_life
         self._uow, self._delivery = unit_of_work, delivery
         self._keys = keys
         self._tracer = tracer
@@ -184,7 +187,7 @@ class Ingest:
                     for position, debt in part.registrations:
                         pending.append(staged_debt(position, debt, *protect(debt.debtor)))
                     for position, key in part.closures:
-                        pending.append(staged_closure(position, key, protect(key.debtor)[0]))
+                        pending.append(staged_closure(position, key, protect(key.debtor)[0], receive_time))
                     if len(pending) >= COPY_SIZE:
                         await staging.add(pending)
                         pending = []
@@ -207,7 +210,9 @@ class Ingest:
             await self._check_whole(staging, creditor, tally)
         await self._save_rejections(log, delivery_id, tally)
         with self._tracer.start_as_current_span("ingest.merge"):
-            registered, closed, absent = await staging.merge(creditor, header.kind)
+            merged = await staging.merge(creditor, header.kind, header.extract_time, self._tombstone_life)
+        staged = tally.records - tally.rejected  # every record left in the delivery was staged
+        outdated = staged - merged.registered - (tally.closures - tally.dropped_closes) + merged.outdated_closes
         row = await log.claim(
             delivery_id,
             creditor,
@@ -216,7 +221,15 @@ class Ingest:
             header.kind,
             header.strictness,
             receive_time,
-            (registered, closed, tally.closures - closed, tally.records, tally.rejected, absent),
+            (
+                merged.registered,
+                merged.closed,
+                merged.unknown_closes,
+                tally.records,
+                tally.rejected,
+                merged.absent,
+                outdated,
+            ),
         )
         if row is None:
             raise _RequestIdTaken()
@@ -265,7 +278,7 @@ class Ingest:
         tally.reject(found)
         if tally.strict:
             raise tally.refusal()
-        await staging.drop([r.index for r in found])
+        _, tally.dropped_closes = await staging.drop([r.index for r in found])
 
     async def _save_rejections(self, log: DeliveryLog, delivery_id: uuid.UUID, tally: _Tally) -> None:
         await log.reject(

@@ -21,3 +21,6 @@ class IngestSettings(ServiceSettings):
     delivery_statement_timeout_seconds: float = 1800.0
     # How often ingest looks for correction requests whose owner is due a reminder (a week before the deadline).
     correction_housekeeping_interval_seconds: float = 3600.0
+    # A closed debt's tombstone lives this long: a report extracted before the close and arriving within it cannot
+    # bring the debt back (DOM-7). Longer than any delivery can be late.
+    tombstone_days: float = 7.0

@@ -15,7 +15,8 @@ import asyncio
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -92,29 +93,71 @@ SELECT s.position FROM staged_records s
 JOIN ingest.handed_over h ON h.giver = $1 AND h.account_id = s.account_id AND h.debtor_index = s.debtor_index
 ORDER BY s.position LIMIT $2
 """
-DROP_STAGED = "DELETE FROM staged_records WHERE position = ANY($1::bigint[])"
-# DOM-7: the new state replaces the old; no history is kept.
+DROP_STAGED = "DELETE FROM staged_records WHERE position = ANY($1::bigint[]) RETURNING closing"
+# DOM-7: the new state replaces the old; no history is kept. Old data never wins: a record extracted before the
+# data the registry holds for its debt, or no later than the debt's recent close, is left out.
 REGISTER = f"""
-INSERT INTO ingest.debts (creditor, {_VALUES}, confirm_time)
-SELECT $1, {_VALUES}, now() FROM staged_records WHERE NOT closing
+INSERT INTO ingest.debts AS d (creditor, {_VALUES}, confirm_time)
+SELECT $1::varchar, {_VALUES}, now() FROM staged_records s
+WHERE NOT s.closing AND NOT EXISTS (
+    SELECT 1 FROM ingest.tombstones t
+    WHERE t.creditor = $1::varchar AND t.account_id = s.account_id AND t.debtor_index = s.debtor_index
+      AND t.close_time >= s.extract_time)
 ON CONFLICT (creditor, account_id, debtor_index) DO UPDATE SET {_UPDATES}
+WHERE d.extract_time <= EXCLUDED.extract_time
 """
+# Of the closes: those naming no debt the registry holds, and those older than the data it holds.
+CLOSES_NOT_APPLIED = """
+SELECT count(*) FILTER (WHERE d.account_id IS NULL) AS unknown,
+       count(*) FILTER (WHERE d.extract_time > s.extract_time) AS outdated
+FROM staged_records s
+LEFT JOIN ingest.debts d ON d.creditor = $1::varchar AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
+WHERE s.closing
+"""
+# A close (its time in the staged extract_time) deletes the debt unless the registry's data is newer, and leaves a
+# tombstone either way but then: a report extracted no later than the close, arriving late, cannot bring it back.
 CLOSE = """
-DELETE FROM ingest.debts d USING staged_records s
-WHERE s.closing AND d.creditor = $1 AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
+WITH closed AS (
+    DELETE FROM ingest.debts d USING staged_records s
+    WHERE s.closing AND d.creditor = $1::varchar AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
+      AND d.extract_time <= s.extract_time
+    RETURNING d.account_id
+), buried AS (
+    INSERT INTO ingest.tombstones AS t (creditor, account_id, debtor_index, close_time, expire_time)
+    SELECT $1::varchar, s.account_id, s.debtor_index, s.extract_time, now() + $2::interval FROM staged_records s
+    WHERE s.closing AND NOT EXISTS (
+        SELECT 1 FROM ingest.debts d WHERE d.creditor = $1::varchar AND d.account_id = s.account_id
+          AND d.debtor_index = s.debtor_index AND d.extract_time > s.extract_time)
+    ON CONFLICT (creditor, account_id, debtor_index) DO UPDATE
+    SET close_time = greatest(t.close_time, EXCLUDED.close_time), expire_time = EXCLUDED.expire_time
+)
+SELECT count(*) FROM closed
 """
-# DOM-8: what the snapshot does not hold is gone.
+# DOM-8: what the snapshot does not hold is gone, unless its data is newer than the snapshot (pushed after the
+# snapshot was extracted); each debt deleted leaves a tombstone at the snapshot's time.
 DELETE_ABSENT = """
-DELETE FROM ingest.debts d WHERE d.creditor = $1 AND NOT EXISTS (
-    SELECT 1 FROM staged_records s WHERE s.account_id = d.account_id AND s.debtor_index = d.debtor_index)
+WITH gone AS (
+    DELETE FROM ingest.debts d WHERE d.creditor = $1::varchar AND d.extract_time <= $2 AND NOT EXISTS (
+        SELECT 1 FROM staged_records s WHERE s.account_id = d.account_id AND s.debtor_index = d.debtor_index)
+    RETURNING d.account_id, d.debtor_index
+), buried AS (
+    INSERT INTO ingest.tombstones AS t (creditor, account_id, debtor_index, close_time, expire_time)
+    SELECT $1::varchar, account_id, debtor_index, $2, now() + $3::interval FROM gone
+    ON CONFLICT (creditor, account_id, debtor_index) DO UPDATE
+    SET close_time = greatest(t.close_time, EXCLUDED.close_time), expire_time = EXCLUDED.expire_time
+)
+SELECT count(*) FROM gone
 """
+# Tombstones past their time are forgotten, the institution's own at each of its deliveries.
+FORGET_TOMBSTONES = "DELETE FROM ingest.tombstones WHERE creditor = $1 AND expire_time < now()"
 # One merge at a time per institution: a snapshot and a change delivery never interleave.
 LOCK_CREDITOR = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 FIND_DELIVERY = "SELECT * FROM ingest.deliveries WHERE creditor = $1 AND request_id = $2"
 CLAIM_DELIVERY = """
 INSERT INTO ingest.deliveries (id, creditor, request_id, content_digest, kind, strictness, receive_time,
-    registered_count, closed_count, unknown_close_count, record_count, rejected_count, absent_count, complete_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, clock_timestamp())
+    registered_count, closed_count, unknown_close_count, record_count, rejected_count, absent_count, outdated_count,
+    complete_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, clock_timestamp())
 ON CONFLICT (creditor, request_id) DO NOTHING
 RETURNING *
 """
@@ -203,18 +246,41 @@ class Staging:
         await self.flush()
         return [r["position"] for r in await self._db.fetch(FIND_HANDED_OVER, creditor, limit)]
 
-    async def drop(self, positions: Sequence[int]) -> None:
-        if positions:
-            await self._db.execute(DROP_STAGED, list(positions))
+    async def drop(self, positions: Sequence[int]) -> tuple[int, int]:
+        """Leave records out of the delivery: how many (registrations, closes) were dropped."""
+        if not positions:
+            return 0, 0
+        closing = [r["closing"] for r in await self._db.fetch(DROP_STAGED, list(positions))]
+        return closing.count(False), closing.count(True)
 
-    async def merge(self, creditor: str, kind: DeliveryKind) -> tuple[int, int, int]:
-        """Apply the staged records: (registered, closed, absent) counts."""
+    async def merge(
+        self, creditor: str, kind: DeliveryKind, extract_time: datetime | None, tombstone_life: timedelta
+    ) -> Merged:
+        """Apply the staged records; old data never replaces newer (DOM-7)."""
         await self.flush()
         await self._db.execute(LOCK_CREDITOR, creditor_lock(creditor))
+        await self._db.execute(FORGET_TOMBSTONES, creditor)
         registered = _count(await self._db.execute(REGISTER, creditor))
-        closed = _count(await self._db.execute(CLOSE, creditor)) if kind is DeliveryKind.CHANGES else 0
-        absent = _count(await self._db.execute(DELETE_ABSENT, creditor)) if kind is DeliveryKind.SNAPSHOT else 0
-        return registered, closed, absent
+        merged = Merged(registered)
+        if kind is DeliveryKind.CHANGES:
+            not_applied = await self._db.fetchrow(CLOSES_NOT_APPLIED, creditor)
+            merged.unknown_closes, merged.outdated_closes = not_applied["unknown"], not_applied["outdated"]
+            merged.closed = int(await self._db.fetchval(CLOSE, creditor, tombstone_life))
+        else:
+            merged.absent = int(await self._db.fetchval(DELETE_ABSENT, creditor, extract_time, tombstone_life))
+        return merged
+
+
+@dataclass
+class Merged:
+    """What a merge did: debts registered, closed, deleted as absent; closes that named no debt held, and closes older
+    than the data held."""
+
+    registered: int
+    closed: int = 0
+    absent: int = 0
+    unknown_closes: int = 0
+    outdated_closes: int = 0
 
 
 class DeliveryLog:
@@ -236,7 +302,7 @@ class DeliveryLog:
         kind: DeliveryKind,
         strictness: Strictness,
         receive_time: datetime,
-        counts: tuple[int, int, int, int, int, int],
+        counts: tuple[int, int, int, int, int, int, int],
     ) -> asyncpg.Record | None:
         """Record the delivery as applied; None if another delivery holds its request id."""
         row: asyncpg.Record | None = await self._db.fetchrow(
@@ -334,9 +400,13 @@ def staged_debt(position: int, debt: Debt, debtor_index: bytes, debtor_encrypted
     )
 
 
-def staged_closure(position: int, key: DebtKey, debtor_index: bytes) -> tuple[Any, ...]:
-    """A debt to close, as a staged record."""
-    return (position, True, key.account_id, debtor_index) + (None,) * (len(STAGED_COLUMNS) - 4)
+def staged_closure(position: int, key: DebtKey, debtor_index: bytes, received: datetime) -> tuple[Any, ...]:
+    """A debt to close, as a staged record: its close time (or, unset, when the close was received) in extract_time."""
+    return (
+        (position, True, key.account_id, debtor_index)
+        + (None,) * (len(STAGED_COLUMNS) - 5)
+        + (key.close_time or received,)
+    )
 
 
 class DeliveryUnitOfWork(UnitOfWork):

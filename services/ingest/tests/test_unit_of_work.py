@@ -32,7 +32,7 @@ async def test_a_delivery_is_kept_only_when_committed(postgres: str, database: s
     request_id = f"uow-{uuid.uuid4().hex}"
 
     async def claim(uow: DeliveryUnitOfWork) -> None:
-        counts = (0, 0, 0, 0, 0, 0)
+        counts = (0, 0, 0, 0, 0, 0, 0)
         await uow.log.claim(
             uuid.uuid4(), BANK, request_id, b"d", DeliveryKind.CHANGES, Strictness.ALL_OR_NOTHING, now(), counts
         )

@@ -288,21 +288,32 @@ class DebtKey(_message.Message):
 
     ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     DEBTOR_FIELD_NUMBER: _builtins.int
+    CLOSE_TIME_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     """Required. The institution's identifier of the account, at most 64 characters."""
     @_builtins.property
     def debtor(self) -> _identity_pb2.NationalIdentityNumber:
         """Required. The debtor."""
 
+    @_builtins.property
+    def close_time(self) -> _timestamp_pb2.Timestamp:
+        """Optional, in a close. When the debt was closed in the institution's
+        system: a close older than the data the registry holds for the debt is
+        left out (DOM-7), and for a while after it a report of the debt extracted
+        no later than it cannot bring the debt back. Unset: when the registry
+        received the close.
+        """
+
     def __init__(
         self,
         *,
         account_id: _builtins.str = ...,
         debtor: _identity_pb2.NationalIdentityNumber | None = ...,
+        close_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["debtor", b"debtor"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "debtor", b"debtor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "debtor", b"debtor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "close_time", b"close_time", "debtor", b"debtor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -422,6 +433,7 @@ class Delivery(_message.Message):
     REJECTED_COUNT_FIELD_NUMBER: _builtins.int
     ABSENT_COUNT_FIELD_NUMBER: _builtins.int
     COMPLETE_TIME_FIELD_NUMBER: _builtins.int
+    OUTDATED_COUNT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only. The registry's identifier of the delivery."""
     request_id: _builtins.str
@@ -443,6 +455,12 @@ class Delivery(_message.Message):
     absent_count: _builtins.int
     """Output only. Snapshots only: how many debts the registry held for the
     institution that the snapshot did not contain, and were deleted (DOM-8).
+    """
+    outdated_count: _builtins.int
+    """Output only. How many records were older than what the registry holds
+    for their debt (an extract time, or a close time, before the registered
+    one; a report of a debt closed since) and were left out: old data never
+    replaces newer (DOM-7).
     """
     @_builtins.property
     def receive_time(self) -> _timestamp_pb2.Timestamp:
@@ -467,10 +485,11 @@ class Delivery(_message.Message):
         rejected_count: _builtins.int = ...,
         absent_count: _builtins.int = ...,
         complete_time: _timestamp_pb2.Timestamp | None = ...,
+        outdated_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["complete_time", b"complete_time", "receive_time", b"receive_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["absent_count", b"absent_count", "closed_count", b"closed_count", "complete_time", b"complete_time", "id", b"id", "kind", b"kind", "receive_time", b"receive_time", "record_count", b"record_count", "registered_count", b"registered_count", "rejected_count", b"rejected_count", "request_id", b"request_id", "strictness", b"strictness", "unknown_close_count", b"unknown_close_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["absent_count", b"absent_count", "closed_count", b"closed_count", "complete_time", b"complete_time", "id", b"id", "kind", b"kind", "outdated_count", b"outdated_count", "receive_time", b"receive_time", "record_count", b"record_count", "registered_count", b"registered_count", "rejected_count", b"rejected_count", "request_id", b"request_id", "strictness", b"strictness", "unknown_close_count", b"unknown_close_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
