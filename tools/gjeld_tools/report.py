@@ -4,6 +4,7 @@ messages of 1,000 debts with progress shown, ending in a summary a bank's integr
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sys
 import time
@@ -33,7 +34,8 @@ class Sent:
 
     customers: array[int] = field(default_factory=lambda: array("I"))
     loans: array[int] = field(default_factory=lambda: array("I"))
-    ignored: list[str] = field(default_factory=list)  # loans of another institution, left out locally
+    # Loans left out here, before sending, with why: another institution's customer, a customer listed twice.
+    ignored: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.customers)
@@ -87,18 +89,36 @@ async def send(
     strictness = ingest_pb2.STRICTNESS_PARTIAL if partial else ingest_pb2.STRICTNESS_ALL_OR_NOTHING
     sent = Sent()
     started = time.monotonic()
+    refusal: list[str] = []  # why the file was refused while it was being sent (the call is then cancelled)
+
+    def refuse(why: str) -> Refused:
+        refusal.append(why)
+        return Refused(why)
 
     async def messages() -> AsyncIterator[Any]:
         first = True
         batch: list[ingest_pb2.Debt] = []
         shown = started
+        seen: set[int] = set()  # each customer's number, hashed (a nation's file: flat enough, none kept in clear)
+        current, twice = -1, False
         with path.open("rb") as file:
             for loan in nogi.read(file):
                 if loan.financial_institution not in ("", institution):
                     where = f"customers[{loan.customer}].financialInstitutionID"
                     if not partial:
-                        raise Refused(f"{where}: the customer belongs to another institution than {institution}")
-                    sent.ignored.append(where)
+                        raise refuse(f"{where}: the customer belongs to another institution than {institution}")
+                    sent.ignored.append(f"{where}: another institution's customer, not sent")
+                    continue
+                if loan.customer != current:  # a customer object begins: the live registry refuses one listed twice
+                    current, customer = loan.customer, hash(loan.debt.debtor.value)
+                    twice = customer in seen
+                    seen.add(customer)
+                    if twice:
+                        where = f"customers[{loan.customer}].customerID"
+                        if not partial:
+                            raise refuse(f"{where}: the same customer is listed earlier in the file")
+                        sent.ignored.append(f"{where}: the same customer listed again, not sent")
+                if twice:
                     continue
                 sent.customers.append(loan.customer)
                 sent.loans.append(loan.loan)
@@ -117,6 +137,11 @@ async def send(
     method = stub.DeliverSnapshot if snapshot else stub.StreamDebtChanges
     try:
         reply = await method(messages())
+    except asyncio.CancelledError:
+        # A refusal raised while sending cancels the call (so the registry keeps nothing of it): say why.
+        if refusal:
+            raise Refused(f"the file was refused, nothing of it sent: {refusal[0]}") from None
+        raise
     except grpc.aio.AioRpcError as error:
         raise Refused(f"the delivery was refused, nothing of it registered: {_violations(error, sent)}") from None
     return summary(path, reply.delivery, reply.rejections, sent, time.monotonic() - started)
@@ -155,7 +180,7 @@ def summary(path: Path, delivery: Any, rejections: Sequence[Any], sent: Sent, se
         for rejection in rejections[:SHOWN]:
             for violation in rejection.violations:
                 lines.append(f"    {sent.where(rejection.index, violation.field)}: {violation.description}")
-        lines.extend(f"    {where}: another institution's customer, not sent" for where in sent.ignored[:SHOWN])
+        lines.extend(f"    {why}" for why in sent.ignored[:SHOWN])
         if delivery.rejected_count > SHOWN:
             lines.append(f"    … all of them: ListDeliveryRejections for delivery {delivery.id}")
     return "\n".join(lines)

@@ -87,3 +87,37 @@ def test_field_paths_translate_to_nogi_names() -> None:
     )
     assert nogi.location("changes[3].register.installment_charges", 0, 0) == "customers[0].loans[0].installmentCharges"
     assert nogi.location("debts[9]", 4, 1) == "customers[4].loans[1]"
+
+
+async def test_a_customer_listed_twice_is_refused_as_the_live_registry_refuses_it(
+    registry: Registry, tmp_path: Path
+) -> None:
+    # NOGI's rule: no duplicate customers (customerID and financialInstitutionID). Each loan of the second object
+    # may be new, so no rule of the registry's own (the same account twice) would catch it.
+    delivery = json.loads(EXAMPLE.read_text())
+    first = delivery["customers"][0]
+    delivery["customers"].append(dict(first, loans=[dict(first["loans"][0], accountID="OTHER-1")]))
+    path = tmp_path / "twice.json"
+    path.write_text(json.dumps(delivery))
+    with pytest.raises(report.Refused) as refused:
+        await send(registry, path)
+    where = f"customers[{len(delivery['customers']) - 1}].customerID"
+    assert where in str(refused.value) and first["customerID"] not in str(refused.value)
+    assert (await read_back(registry))["customers"] == []
+    # Partial: the customer's first listing is sent, the second left out and named.
+    summary = await send(registry, path, partial=True)
+    assert f"{where}: the same customer listed again, not sent" in summary
+    assert "OTHER-1" not in json.dumps(await read_back(registry))
+
+
+async def test_another_institutions_customer_is_refused_before_anything_is_kept(
+    registry: Registry, tmp_path: Path
+) -> None:
+    delivery = json.loads(EXAMPLE.read_text())
+    delivery["customers"][-1]["financialInstitutionID"] = "911222333"
+    path = tmp_path / "theirs.json"
+    path.write_text(json.dumps(delivery))
+    with pytest.raises(report.Refused) as refused:
+        await send(registry, path)
+    assert f"customers[{len(delivery['customers']) - 1}].financialInstitutionID" in str(refused.value)
+    assert (await read_back(registry))["customers"] == []
