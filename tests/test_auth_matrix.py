@@ -56,6 +56,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     **{f"/gjeld.ingest.v1.IngestService/{m}": DELIVERY for m in ("ListCorrectionEvents", "AnswerCorrectionRequest")},
     "/gjeld.ingest.v1.IngestService/ListOverdueCorrectionRequests": {"operator token"},
+    "/gjeld.ingest.v1.IngestService/ListStaleInstitutions": {"operator token"},
     "/gjeld.notify.v1.NotifyService/EnqueueInstitutionNotice": {"lookup's certificate"},
     "/gjeld.notify.v1.NotifyService/ListInstitutionNotices": DELIVERY,
     **{

@@ -150,7 +150,10 @@ def describe(debt: debt_pb2.DisclosedDebt | lookup_pb2.OwnDebt) -> str:
         c = debt.charge_card
         used = c.interest_bearing_balance.minor_units + c.non_interest_bearing_balance.minor_units
         text = f"charge card      balance {kroner(used):>16}"
-    return f"{text}  [{role}]" + ("  DISPUTED: a correction request is open" if debt.disputed else "")
+    marks = ("  DISPUTED: a correction request is open" if debt.disputed else "") + (
+        "  STALE: its creditor has not confirmed it lately" if debt.stale else ""
+    )
+    return f"{text}  [{role}]{marks}"
 
 
 def print_totals(totals: Sequence[debt_pb2.DebtTotal]) -> None:
@@ -258,6 +261,10 @@ async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtR
         )
     for debt in reply.debts:
         print(f"    [creditor {debt.creditor_number}] {describe(debt)}")
+    if reply.withheld_stale_count:
+        print(
+            f"    {reply.withheld_stale_count} debt(s) withheld: not confirmed by their creditor for too long (DOM-8)"
+        )
     print_totals(reply.totals)
     return reply
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     and_,
     func,
+    or_,
     select,
     text,
     update,
@@ -325,6 +326,24 @@ class DebtRegister:
             query = query.where(beyond((debts.c.account_id, debts.c.debtor_index), after, descending=False))
         rows = await self._db.execute(query.order_by(debts.c.account_id, debts.c.debtor_index).limit(limit))
         return list(rows)
+
+    async def behind_on_snapshots(self, before: datetime) -> list[Any]:
+        """Institutions holding debts whose last snapshot was applied before `before`, or never: the longest behind
+        first, each with its last snapshot's time and how many debts it holds."""
+        last = (
+            select(deliveries.c.creditor, func.max(deliveries.c.complete_time).label("last_snapshot"))
+            .where(deliveries.c.kind == DeliveryKind.SNAPSHOT.value)
+            .group_by(deliveries.c.creditor)
+            .subquery()
+        )
+        query = (
+            select(debts.c.creditor, func.count().label("debt_count"), last.c.last_snapshot)
+            .join(last, last.c.creditor == debts.c.creditor, isouter=True)
+            .group_by(debts.c.creditor, last.c.last_snapshot)
+            .having(or_(last.c.last_snapshot.is_(None), last.c.last_snapshot < before))
+            .order_by(last.c.last_snapshot.asc().nulls_first(), debts.c.creditor)
+        )
+        return list(await self._db.execute(query))
 
     async def of_subject(self, debtor_index: bytes) -> list[RegisteredDebt]:
         rows = await self._db.execute(

@@ -39,7 +39,14 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
         reads = ExtractReads(lambda: ExtractUnitOfWork(parts.engine, settings.delivery_pause_seconds), parts.keys)
         corrections = Corrections(lambda: IngestUnitOfWork(parts.engine), parts.keys, parts.directory)
         servicer = IngestServicer(
-            ingest, fetches, parts.directory, parts.pages, reads, corrections, settings.delivery_pause_seconds
+            ingest,
+            fetches,
+            parts.directory,
+            parts.pages,
+            reads,
+            corrections,
+            settings.delivery_pause_seconds,
+            timedelta(hours=settings.snapshot_limit_hours),
         )
         # Empty: no daily round (operators fetch with FetchSnapshot alone).
         fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc) if settings.snapshot_fetch_time_utc else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -14,7 +14,7 @@ from gjeld_shared import fields, paging
 from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, SUBJECTS, Rule, Services
 from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
-from gjeld_shared.institutions import InstitutionDirectory
+from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
 from gjeld_shared.timestamps import to_proto
 
 from . import domain, extracts
@@ -137,6 +137,7 @@ ACCESS: dict[str, Rule] = {
     "ListCorrectionEvents": DELIVERING_INSTITUTIONS,
     "AnswerCorrectionRequest": DELIVERING_INSTITUTIONS,
     "ListOverdueCorrectionRequests": OPERATORS,
+    "ListStaleInstitutions": OPERATORS,
     "ReadCorrectionOutcomes": Services("lookup"),
 }
 
@@ -181,7 +182,9 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         extract_reads: extracts.ExtractReads,
         corrections: Corrections,
         pause: float = 30.0,
+        snapshot_limit: timedelta = timedelta(hours=36),
     ) -> None:
+        self._snapshot_limit = snapshot_limit
         self._corrections = corrections
         # The longest a streamed delivery (or a round's reader) may pause between two messages.
         self._pause = pause
@@ -470,3 +473,17 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             events=map(correction_event_to_proto, feed),
             next_after_position=paging.read_on([e.position for e in feed], after),
         )
+
+    async def ListStaleInstitutions(
+        self,
+        request: pb.ListStaleInstitutionsRequest,
+        context: grpc.aio.ServicerContext[pb.ListStaleInstitutionsRequest, pb.ListStaleInstitutionsResponse],
+    ) -> pb.ListStaleInstitutionsResponse:
+        reply = pb.ListStaleInstitutionsResponse()
+        reply.snapshot_limit.FromTimedelta(self._snapshot_limit)
+        for row in await self._ingest.behind_on_snapshots(self._snapshot_limit):
+            behind = reply.institutions.add(debt_count=row.debt_count)
+            behind.institution.CopyFrom(institution_to_proto(self._directory.get(row.creditor)))
+            if row.last_snapshot is not None:
+                behind.last_snapshot_time.CopyFrom(to_proto(row.last_snapshot))
+        return reply

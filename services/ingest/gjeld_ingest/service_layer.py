@@ -348,6 +348,11 @@ class Ingest:
         last = (page[-1].account_id, page[-1].debtor_index) if len(rows) > limit else None
         return DebtPage(debts, last)
 
+    async def behind_on_snapshots(self, limit: timedelta) -> list[Any]:
+        """The institutions whose data no snapshot has confirmed within `limit` (DOM-8), for operators."""
+        async with self._uow() as uow:
+            return await uow.debts.behind_on_snapshots(datetime.now(UTC) - limit)
+
     async def debts_of_subject(self, subject: str) -> list[RegisteredDebt]:
         async with self._uow() as uow:
             return await uow.debts.of_subject(self._keys.blind_index(subject))

@@ -24,3 +24,6 @@ class IngestSettings(ServiceSettings):
     # A closed debt's tombstone lives this long: a report extracted before the close and arriving within it cannot
     # bring the debt back (DOM-7). Longer than any delivery can be late.
     tombstone_days: float = 7.0
+    # An institution whose last full snapshot is older than this is listed to operators (ListStaleInstitutions):
+    # its data goes unconfirmed (DOM-8). Lookup marks such data to lenders by its own, matching setting.
+    snapshot_limit_hours: float = 36.0

@@ -247,3 +247,22 @@ async def test_a_sender_that_goes_quiet_is_given_up_and_holds_nothing_open(regis
     assert idle == 0 and await held(registry) == []
     await deliver_snapshot(registry, BANK, demo_debts(), request_id="stalled-1")
     assert len(await held(registry)) == 4  # the joint loan once per debtor
+
+
+async def test_an_institution_behind_on_its_snapshots_is_listed_to_operators(registry: Registry) -> None:
+    # DOM-8: the daily snapshot is how an institution's data is confirmed; operators see who is behind.
+    async def behind() -> list[tuple[str, bool]]:
+        reply = await registry.ingest().ListStaleInstitutions(
+            ingest_service_pb2.ListStaleInstitutionsRequest(), metadata=registry.as_operator()
+        )
+        return [(i.institution.organization_number.value, i.HasField("last_snapshot_time")) for i in reply.institutions]
+
+    await report_demo(registry)  # changes only: never a snapshot
+    assert await behind() == [(BANK, False)]
+    await deliver_snapshot(registry, BANK, demo_debts())
+    assert await behind() == []
+    # Move the clock: the snapshot is two days old.
+    await registry.fetch(
+        "UPDATE ingest.deliveries SET complete_time = now() - interval '2 days' WHERE kind = 'snapshot'"
+    )
+    assert await behind() == [(BANK, True)]

@@ -13,6 +13,7 @@ from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
 from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, exclusive
+from .domain import Staleness
 from .entrypoints import ACCESS, LookupServicer
 from .extracts import ManifestSigner
 from .service_layer import CorrectionNotices, Extracts, Lookups
@@ -39,6 +40,10 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             settings.call_timeout_seconds,
             parts.tracer_provider.get_tracer(__name__),
             settings.max_relay_attempts,
+            Staleness(
+                timedelta(hours=settings.stale_after_hours),
+                timedelta(hours=settings.withhold_stale_after_hours) if settings.withhold_stale_after_hours else None,
+            ),
         )
         extracts = Extracts(
             lambda: DisclosureUnitOfWork(parts.engine),

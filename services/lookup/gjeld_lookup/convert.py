@@ -173,6 +173,7 @@ def lender_debt_to_proto(debt: LenderDebt) -> debt_pb2.DisclosedDebt:
         creditor_number=debt.creditor_number,
         confirm_time=_timestamp(debt.confirm_time),
         disputed=debt.disputed,
+        stale=debt.stale,
     )
     _fill(message, debt.terms)
     return message
@@ -182,7 +183,12 @@ def lender_debt_from_proto(message: debt_pb2.DisclosedDebt) -> LenderDebt:
     terms = terms_from_proto(message)
     assert terms is not None  # lookup wrote it, with terms
     return LenderDebt(
-        message.creditor_number, CoBorrowerRole(message.co_borrower_role), terms, _time(message), message.disputed
+        message.creditor_number,
+        CoBorrowerRole(message.co_borrower_role),
+        terms,
+        _time(message),
+        message.disputed,
+        message.stale,
     )
 
 
@@ -193,6 +199,7 @@ def own_debt_to_proto(debt: OwnDebt, directory: InstitutionDirectory) -> lookup_
         co_borrower_role=debt_pb2.CoBorrowerRole.ValueType(debt.role.value),
         confirm_time=_timestamp(debt.confirm_time),
         disputed=debt.disputed,
+        stale=debt.stale,
     )
     _fill(message, debt.terms)
     return message
@@ -276,6 +283,7 @@ def lender_answer_to_proto(
     credit_blocked: bool,
     answered: int,
     missing: int,
+    withheld_stale: int = 0,
 ) -> lookup_service_pb2.LookUpDebtResponse:
     """What a lender receives, but for the disclosure record."""
     return lookup_service_pb2.LookUpDebtResponse(
@@ -285,12 +293,13 @@ def lender_answer_to_proto(
         credit_blocked=credit_blocked,
         creditors_answered=answered,
         creditors_missing=missing,
+        withheld_stale_count=withheld_stale,
     )
 
 
 def lender_answer_from_bytes(
     data: bytes,
-) -> tuple[list[LenderDebt], list[Total], list[CreditorStatus], int, int]:
+) -> tuple[list[LenderDebt], list[Total], list[CreditorStatus], int, int, int]:
     """What a lender received, as the disclosure record keeps it (for a retried lookup's answer)."""
     answer = lookup_service_pb2.LookUpDebtResponse.FromString(data)
     return (
@@ -299,6 +308,7 @@ def lender_answer_from_bytes(
         [creditor_status_from_proto(c) for c in answer.creditors],
         answer.creditors_answered,
         answer.creditors_missing,
+        answer.withheld_stale_count,
     )
 
 

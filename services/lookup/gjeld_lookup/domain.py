@@ -18,7 +18,7 @@ import enum
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 class Purpose(enum.Enum):
@@ -124,6 +124,7 @@ class LenderDebt:
     terms: Terms
     confirm_time: datetime | None
     disputed: bool = False
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,25 @@ class OwnDebt:
     terms: Terms
     confirm_time: datetime | None
     disputed: bool = False
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """The operator's policy on data its creditor has not confirmed for a while (DOM-8: a missed daily snapshot is
+    never read as "the old data still holds"): marked stale after `mark_after`, and no longer shown to lenders after
+    `withhold_after` (None: always shown, marked). The subject always sees their own, marked."""
+
+    mark_after: timedelta = timedelta(hours=36)
+    withhold_after: timedelta | None = timedelta(days=7)
+
+    def stale(self, debt: Debt, now: datetime) -> bool:
+        return debt.confirm_time is None or debt.confirm_time < now - self.mark_after
+
+    def withheld(self, debt: Debt, now: datetime) -> bool:
+        if self.withhold_after is None:
+            return False
+        return debt.confirm_time is None or debt.confirm_time < now - self.withhold_after
 
 
 @dataclass(frozen=True)
@@ -215,19 +235,38 @@ def gather(registered: Sequence[Debt], live: Iterable[str], answers: Mapping[str
     return Gathered(parts, answered, len(live) - answered)
 
 
-def for_lender(gathered: Gathered) -> list[LenderDebt]:
-    """Every debt as a lender may see it: each creditor replaced by its number within this answer (DOM-5)."""
-    return [
-        LenderDebt(number, debt.role, debt.terms, debt.confirm_time, debt.disputed)
-        for number, part in enumerate(gathered.parts, start=1)
-        for debt in part.debts
-    ]
+# The policy where none is configured (the settings' defaults).
+DEFAULT_STALENESS = Staleness()
 
 
-def for_subject(gathered: Gathered) -> list[OwnDebt]:
-    """Every debt as its debtor sees it: with the creditor."""
+def for_lender(
+    gathered: Gathered, now: datetime, staleness: Staleness = DEFAULT_STALENESS
+) -> tuple[list[LenderDebt], int]:
+    """Every debt as a lender may see it: each creditor replaced by its number within this answer (DOM-5), stale
+    ones marked; and how many were withheld as too old to show (DOM-8)."""
+    shown, withheld = [], 0
+    for number, part in enumerate(gathered.parts, start=1):
+        for debt in part.debts:
+            if staleness.withheld(debt, now):
+                withheld += 1
+                continue
+            stale = staleness.stale(debt, now)
+            shown.append(LenderDebt(number, debt.role, debt.terms, debt.confirm_time, debt.disputed, stale))
+    return shown, withheld
+
+
+def for_subject(gathered: Gathered, now: datetime, staleness: Staleness = DEFAULT_STALENESS) -> list[OwnDebt]:
+    """Every debt as its debtor sees it: with the creditor, stale ones marked (never withheld from them)."""
     return [
-        OwnDebt(debt.creditor, debt.account_id, debt.role, debt.terms, debt.confirm_time, debt.disputed)
+        OwnDebt(
+            debt.creditor,
+            debt.account_id,
+            debt.role,
+            debt.terms,
+            debt.confirm_time,
+            debt.disputed,
+            staleness.stale(debt, now),
+        )
         for part in gathered.parts
         for debt in part.debts
     ]

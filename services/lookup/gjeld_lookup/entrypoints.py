@@ -110,6 +110,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
             disclosed.disclosure.credit_blocked,
             disclosed.answered,
             disclosed.missing,
+            disclosed.withheld_stale,
         )
         answer.disclosure.CopyFrom(convert.disclosure_to_proto(disclosed.disclosure, self._directory))
         return answer

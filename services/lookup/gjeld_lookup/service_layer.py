@@ -52,6 +52,7 @@ class Disclosed:
     creditors: list[CreditorStatus]  # shown to the lender by number only
     answered: int
     missing: int
+    withheld_stale: int = 0  # debts left out as too old to show (DOM-8)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ class Lookups:
         call_timeout: float,
         tracer: trace.Tracer,
         max_relay_attempts: int = 10,
+        staleness: domain.Staleness = domain.DEFAULT_STALENESS,
     ) -> None:
+        self._staleness = staleness
         self._max_relay_attempts = max_relay_attempts
         self._uow = unit_of_work
         # The service's own tracer: the global one is a no-op, as each service has its own provider.
@@ -142,9 +145,11 @@ class Lookups:
         consent_id, blocked = await self._may_see(institution, purpose, subject, disclosure_id, reference, timeout)
         read_time = now()  # the register is read after this moment
         gathered = domain.Gathered([], 0, 0) if blocked else await self._gather(subject, wait, timeout)
-        debts, creditors = domain.for_lender(gathered), gathered.statuses()
+        (debts, withheld), creditors = domain.for_lender(gathered, now(), self._staleness), gathered.statuses()
         totals = domain.totals(debts)
-        answer = convert.lender_answer_to_proto(debts, totals, creditors, blocked, gathered.answered, gathered.missing)
+        answer = convert.lender_answer_to_proto(
+            debts, totals, creditors, blocked, gathered.answered, gathered.missing, withheld
+        )
         disclosure = Disclosure(
             disclosure_id,
             institution,
@@ -180,7 +185,7 @@ class Lookups:
             if not request_id or earlier is None:
                 raise
             return self._retried(earlier, digest, request_id)
-        return Disclosed(disclosure, debts, totals, creditors, gathered.answered, gathered.missing)
+        return Disclosed(disclosure, debts, totals, creditors, gathered.answered, gathered.missing, withheld)
 
     def _retried_id(self, institution: str, request_id: str) -> uuid.UUID:
         """The disclosure id of a retry-safe lookup: the same for every retry, and keyed, so that nobody can tell
@@ -221,7 +226,7 @@ class Lookups:
         """The subject's own view, with creditors (DOM-5), live where creditors answer; in the access log, no
         letter. A credit block does not hide a subject's debt from the subject."""
         gathered = await self._gather(subject, wait, timeout)
-        debts = domain.for_subject(gathered)
+        debts = domain.for_subject(gathered, now(), self._staleness)
         totals = domain.totals(debts)
         record = Disclosure(
             uuid.uuid4(), None, Purpose.SUBJECT_ACCESS, None, now(), len(debts), "", current_trace_id(), False

@@ -32,3 +32,8 @@ class LookupSettings(ServiceSettings):
     # How often lookup reads ingest's resolved correction requests, to tell everyone who received the wrong data and
     # the person (DOM-14).
     correction_relay_interval_seconds: float = 5.0
+    # Data its creditor has not confirmed for this long is marked stale to lenders and the person (a daily snapshot
+    # missed, DOM-8); after the second, lenders are no longer shown it (0: always shown, marked). The operator's
+    # policy.
+    stale_after_hours: float = 36.0
+    withhold_stale_after_hours: float = 168.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from gjeld_lookup import domain
 from gjeld_lookup.domain import (
@@ -42,10 +42,29 @@ def test_creditors_are_numbered_within_one_answer_and_live_answers_win() -> None
         ("999888777", Answer.LIVE),
     ]
     assert (gathered.answered, gathered.missing) == (1, 1)
-    lent = domain.for_lender(gathered)
+    lent, withheld = domain.for_lender(gathered, WHEN)
+    assert withheld == 0
     assert [(d.creditor_number, type(d.terms).__name__) for d in lent] == [(1, "ChargeCard"), (2, "CreditFacility")]
     assert domain.totals(lent) == [
         Total(DebtType.CREDIT_FACILITY, 1, 3_400, 12_000),
         Total(DebtType.CHARGE_CARD, 1, 8_450, 0),
     ]
     assert [s.number for s in gathered.statuses()] == [1, 2]
+
+
+def test_data_its_creditor_no_longer_confirms_is_marked_then_withheld_from_lenders() -> None:
+    # DOM-8: a missed daily snapshot is never read as "the old data still holds".
+    policy = domain.Staleness(timedelta(hours=36), timedelta(days=7))
+    fresh, old, ancient = (
+        debt("911222333", ChargeCard(1, 0), WHEN - timedelta(hours=1)),
+        debt("922333444", ChargeCard(2, 0), WHEN - timedelta(hours=37)),
+        debt("999888777", ChargeCard(3, 0), WHEN - timedelta(days=8)),
+    )
+    gathered = domain.gather([fresh, old, ancient], [], {})
+    lent, withheld = domain.for_lender(gathered, WHEN, policy)
+    assert [(d.terms.interest_bearing_balance, d.stale) for d in lent] == [(1, False), (2, True)] and withheld == 1
+    own = domain.for_subject(gathered, WHEN, policy)
+    assert [(d.terms.interest_bearing_balance, d.stale) for d in own] == [(1, False), (2, True), (3, True)]
+    # A policy that never withholds shows everything, marked.
+    lent, withheld = domain.for_lender(gathered, WHEN, domain.Staleness(timedelta(hours=36), None))
+    assert len(lent) == 3 and withheld == 0

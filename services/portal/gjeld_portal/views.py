@@ -87,6 +87,7 @@ class Debt:
     key: str = ""
     account_id: str = ""
     disputed: bool = False
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def _debt(debt: lookup_pb2.OwnDebt) -> Debt:
         key=f"{debt.creditor.organization_number.value}/{debt.account_id}",
         account_id=debt.account_id,
         disputed=debt.disputed,
+        stale=debt.stale,
     )
 
 

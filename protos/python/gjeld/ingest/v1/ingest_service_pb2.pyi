@@ -7,6 +7,7 @@ from collections import abc as _abc
 from gjeld.ingest.v1 import ingest_pb2 as _ingest_pb2
 from gjeld.type.v1 import identity_pb2 as _identity_pb2
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -1328,3 +1329,84 @@ class ReadCorrectionOutcomesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReadCorrectionOutcomesResponse: _TypeAlias = ReadCorrectionOutcomesResponse  # noqa: Y015
+
+@_typing.final
+class ListStaleInstitutionsRequest(_message.Message):
+    """ListStaleInstitutionsRequest asks for the institutions behind on their snapshots; it has no fields."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStaleInstitutionsRequest: _TypeAlias = ListStaleInstitutionsRequest  # noqa: Y015
+
+@_typing.final
+class ListStaleInstitutionsResponse(_message.Message):
+    """ListStaleInstitutionsResponse lists them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTITUTIONS_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_LIMIT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def institutions(self) -> _containers.RepeatedCompositeFieldContainer[Global___StaleInstitution]:
+        """Output only. The institutions, the longest behind first."""
+
+    @_builtins.property
+    def snapshot_limit(self) -> _duration_pb2.Duration:
+        """Output only. The limit they are behind: how old a last snapshot may be."""
+
+    def __init__(
+        self,
+        *,
+        institutions: _abc.Iterable[Global___StaleInstitution] | None = ...,
+        snapshot_limit: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["snapshot_limit", b"snapshot_limit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["institutions", b"institutions", "snapshot_limit", b"snapshot_limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStaleInstitutionsResponse: _TypeAlias = ListStaleInstitutionsResponse  # noqa: Y015
+
+@_typing.final
+class StaleInstitution(_message.Message):
+    """StaleInstitution is one institution behind on its snapshots."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTITUTION_FIELD_NUMBER: _builtins.int
+    LAST_SNAPSHOT_TIME_FIELD_NUMBER: _builtins.int
+    DEBT_COUNT_FIELD_NUMBER: _builtins.int
+    debt_count: _builtins.int
+    """Output only. How many debts the register holds for it."""
+    @_builtins.property
+    def institution(self) -> _identity_pb2.Institution:
+        """Output only. The institution, named."""
+
+    @_builtins.property
+    def last_snapshot_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When its last full snapshot was applied; unset if it never delivered one."""
+
+    def __init__(
+        self,
+        *,
+        institution: _identity_pb2.Institution | None = ...,
+        last_snapshot_time: _timestamp_pb2.Timestamp | None = ...,
+        debt_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["institution", b"institution", "last_snapshot_time", b"last_snapshot_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["debt_count", b"debt_count", "institution", b"institution", "last_snapshot_time", b"last_snapshot_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StaleInstitution: _TypeAlias = StaleInstitution  # noqa: Y015

@@ -129,6 +129,11 @@ class IngestServiceStub:
                 request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsRequest.SerializeToString,
                 response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsResponse.FromString,
                 _registered_method=True)
+        self.ListStaleInstitutions = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/ListStaleInstitutions',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStaleInstitutionsRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStaleInstitutionsResponse.FromString,
+                _registered_method=True)
         self.ReadCorrectionOutcomes = channel.unary_unary(
                 '/gjeld.ingest.v1.IngestService/ReadCorrectionOutcomes',
                 request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesRequest.SerializeToString,
@@ -330,6 +335,16 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStaleInstitutions(self, request, context):
+        """ListStaleInstitutions lists the institutions holding debts in the
+        register whose last full snapshot is older than the registry's limit,
+        or that never delivered one (DOM-8: the daily snapshot is how their data
+        is confirmed), oldest first. Callers: operators, by a staff token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReadCorrectionOutcomes(self, request, context):
         """ReadCorrectionOutcomes replays the registry's feed of resolved
         correction requests (corrected or rejected), for lookup to tell everyone
@@ -427,6 +442,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.ListOverdueCorrectionRequests,
                     request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsRequest.FromString,
                     response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsResponse.SerializeToString,
+            ),
+            'ListStaleInstitutions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStaleInstitutions,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStaleInstitutionsRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStaleInstitutionsResponse.SerializeToString,
             ),
             'ReadCorrectionOutcomes': grpc.unary_unary_rpc_method_handler(
                     servicer.ReadCorrectionOutcomes,
@@ -903,6 +923,33 @@ class IngestService:
             '/gjeld.ingest.v1.IngestService/ListOverdueCorrectionRequests',
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsRequest.SerializeToString,
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListOverdueCorrectionRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStaleInstitutions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/ListStaleInstitutions',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStaleInstitutionsRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStaleInstitutionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

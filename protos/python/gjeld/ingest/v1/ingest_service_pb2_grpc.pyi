@@ -156,6 +156,12 @@ class IngestServiceStub:
     oldest deadline first, without the person or their reason. Callers:
     operators, by a staff token.
     """
+    ListStaleInstitutions: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListStaleInstitutionsRequest, _ingest_service_pb2.ListStaleInstitutionsResponse]
+    """ListStaleInstitutions lists the institutions holding debts in the
+    register whose last full snapshot is older than the registry's limit,
+    or that never delivered one (DOM-8: the daily snapshot is how their data
+    is confirmed), oldest first. Callers: operators, by a staff token.
+    """
     ReadCorrectionOutcomes: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ReadCorrectionOutcomesRequest, _ingest_service_pb2.ReadCorrectionOutcomesResponse]
     """ReadCorrectionOutcomes replays the registry's feed of resolved
     correction requests (corrected or rejected), for lookup to tell everyone
@@ -290,6 +296,12 @@ class IngestServiceAsyncStub(IngestServiceStub):
     """ListOverdueCorrectionRequests lists unresolved requests past their deadline,
     oldest deadline first, without the person or their reason. Callers:
     operators, by a staff token.
+    """
+    ListStaleInstitutions: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListStaleInstitutionsRequest, _ingest_service_pb2.ListStaleInstitutionsResponse]  # type: ignore[assignment]
+    """ListStaleInstitutions lists the institutions holding debts in the
+    register whose last full snapshot is older than the registry's limit,
+    or that never delivered one (DOM-8: the daily snapshot is how their data
+    is confirmed), oldest first. Callers: operators, by a staff token.
     """
     ReadCorrectionOutcomes: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ReadCorrectionOutcomesRequest, _ingest_service_pb2.ReadCorrectionOutcomesResponse]  # type: ignore[assignment]
     """ReadCorrectionOutcomes replays the registry's feed of resolved
@@ -524,6 +536,18 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         """ListOverdueCorrectionRequests lists unresolved requests past their deadline,
         oldest deadline first, without the person or their reason. Callers:
         operators, by a staff token.
+        """
+
+    @_abc_1.abstractmethod
+    def ListStaleInstitutions(
+        self,
+        request: _ingest_service_pb2.ListStaleInstitutionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ListStaleInstitutionsResponse, _abc.Awaitable[_ingest_service_pb2.ListStaleInstitutionsResponse]]:
+        """ListStaleInstitutions lists the institutions holding debts in the
+        register whose last full snapshot is older than the registry's limit,
+        or that never delivered one (DOM-8: the daily snapshot is how their data
+        is confirmed), oldest first. Callers: operators, by a staff token.
         """
 
     @_abc_1.abstractmethod

@@ -222,6 +222,7 @@ class OwnDebt(_message.Message):
     CHARGE_CARD_FIELD_NUMBER: _builtins.int
     CONFIRM_TIME_FIELD_NUMBER: _builtins.int
     DISPUTED_FIELD_NUMBER: _builtins.int
+    STALE_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     """Output only. The creditor's identifier of the account."""
     co_borrower_role: _debt_pb2.CoBorrowerRole.ValueType
@@ -229,6 +230,11 @@ class OwnDebt(_message.Message):
     disputed: _builtins.bool
     """Output only. Whether the subject's correction request about this debt is
     still open (DOM-14): lenders see it marked disputed meanwhile.
+    """
+    stale: _builtins.bool
+    """Output only. Whether the creditor has not confirmed this debt for longer
+    than the registry allows (DOM-8): it may be out of date, and lenders may
+    no longer be shown it (see LookUpDebtResponse.withheld_stale_count).
     """
     @_builtins.property
     def creditor(self) -> _identity_pb2.Institution:
@@ -261,10 +267,11 @@ class OwnDebt(_message.Message):
         charge_card: _debt_pb2.ChargeCard | None = ...,
         confirm_time: _timestamp_pb2.Timestamp | None = ...,
         disputed: _builtins.bool = ...,
+        stale: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["charge_card", b"charge_card", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor", b"creditor", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "charge_card", b"charge_card", "co_borrower_role", b"co_borrower_role", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor", b"creditor", "disputed", b"disputed", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "charge_card", b"charge_card", "co_borrower_role", b"co_borrower_role", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor", b"creditor", "disputed", b"disputed", "repayment_loan", b"repayment_loan", "stale", b"stale", "terms", b"terms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_terms: _TypeAlias = _typing.Literal["repayment_loan", "credit_facility", "charge_card"]  # noqa: Y015
     _WhichOneofArgType_terms: _TypeAlias = _typing.Literal["terms", b"terms"]  # noqa: Y015

@@ -91,6 +91,7 @@ class LookUpDebtResponse(_message.Message):
     CREDITORS_FIELD_NUMBER: _builtins.int
     CREDITORS_ANSWERED_FIELD_NUMBER: _builtins.int
     CREDITORS_MISSING_FIELD_NUMBER: _builtins.int
+    WITHHELD_STALE_COUNT_FIELD_NUMBER: _builtins.int
     credit_blocked: _builtins.bool
     """Output only. True when the subject has a credit block (DOM-12): the
     answer then holds nothing else but the disclosure record.
@@ -99,6 +100,12 @@ class LookUpDebtResponse(_message.Message):
     """Output only. How many creditors that answer live did so within the wait."""
     creditors_missing: _builtins.int
     """Output only. How many creditors that answer live did not, so that their registered data is used."""
+    withheld_stale_count: _builtins.int
+    """Output only. How many of the subject's debts were left out because their
+    creditor has not confirmed them for longer than the operator's policy
+    allows (DOM-8: old data is never passed off as current). The subject
+    sees them in their own view, marked stale.
+    """
     @_builtins.property
     def disclosure(self) -> _lookup_pb2.Disclosure:
         """Output only. The record of this disclosure."""
@@ -125,10 +132,11 @@ class LookUpDebtResponse(_message.Message):
         creditors: _abc.Iterable[_lookup_pb2.CreditorStatus] | None = ...,
         creditors_answered: _builtins.int = ...,
         creditors_missing: _builtins.int = ...,
+        withheld_stale_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["disclosure", b"disclosure"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_blocked", b"credit_blocked", "creditors", b"creditors", "creditors_answered", b"creditors_answered", "creditors_missing", b"creditors_missing", "debts", b"debts", "disclosure", b"disclosure", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_blocked", b"credit_blocked", "creditors", b"creditors", "creditors_answered", b"creditors_answered", "creditors_missing", b"creditors_missing", "debts", b"debts", "disclosure", b"disclosure", "totals", b"totals", "withheld_stale_count", b"withheld_stale_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -299,6 +299,7 @@ class DisclosedDebt(_message.Message):
     CONFIRM_TIME_FIELD_NUMBER: _builtins.int
     CREDITOR_NUMBER_FIELD_NUMBER: _builtins.int
     DISPUTED_FIELD_NUMBER: _builtins.int
+    STALE_FIELD_NUMBER: _builtins.int
     co_borrower_role: Global___CoBorrowerRole.ValueType
     """Output only. Whether the debt is joint and the subject's part in it (DOM-3)."""
     creditor_number: _builtins.int
@@ -308,6 +309,11 @@ class DisclosedDebt(_message.Message):
     disputed: _builtins.bool
     """Output only. Whether the debtor has asked for this debt to be corrected
     and the request is still open (DOM-14): read its data with care.
+    """
+    stale: _builtins.bool
+    """Output only. Whether the creditor has not confirmed this debt for longer
+    than the registry allows (a daily snapshot missed, DOM-8): the data may
+    be out of date.
     """
     @_builtins.property
     def repayment_loan(self) -> Global___RepaymentLoan:
@@ -335,10 +341,11 @@ class DisclosedDebt(_message.Message):
         confirm_time: _timestamp_pb2.Timestamp | None = ...,
         creditor_number: _builtins.int = ...,
         disputed: _builtins.bool = ...,
+        stale: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["charge_card", b"charge_card", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["charge_card", b"charge_card", "co_borrower_role", b"co_borrower_role", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor_number", b"creditor_number", "disputed", b"disputed", "repayment_loan", b"repayment_loan", "terms", b"terms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charge_card", b"charge_card", "co_borrower_role", b"co_borrower_role", "confirm_time", b"confirm_time", "credit_facility", b"credit_facility", "creditor_number", b"creditor_number", "disputed", b"disputed", "repayment_loan", b"repayment_loan", "stale", b"stale", "terms", b"terms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_terms: _TypeAlias = _typing.Literal["repayment_loan", "credit_facility", "charge_card"]  # noqa: Y015
     _WhichOneofArgType_terms: _TypeAlias = _typing.Literal["terms", b"terms"]  # noqa: Y015
