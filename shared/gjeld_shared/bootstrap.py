@@ -12,7 +12,7 @@ from cryptography import x509
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import db, telemetry
+from . import db, retention, telemetry
 from .access import Rule
 from .certificates import PeerCertificates, Revocations, TlsIdentity, load_bundle, organization_number_of
 from .clients import mutual_tls_channel
@@ -20,6 +20,7 @@ from .identity_numbers import SubjectKeys, load_subject_keys
 from .institutions import Institution, InstitutionDirectory
 from .paging import PageTokens
 from .rekey import Protected, refuse_other_index_keys
+from .retention import Kept
 from .server import BackgroundTask, Listeners, Registration, ServiceRuntime, Trust
 from .settings import ServiceSettings
 from .tokens import IdentityProvider, KeySet, Provider, TokenVerifier
@@ -70,6 +71,8 @@ class Wiring:
     on_close: Sequence[Callable[[], Awaitable[None]]] = ()
     # The tables that hold identity numbers (adapters.PROTECTED): the service starts only if they match its keys.
     protected: Sequence[Protected] = ()
+    # What the service keeps and for how long (adapters' retention rules): pruned by one housekeeping loop.
+    kept: Sequence[Kept] = ()
 
 
 def registration(
@@ -166,7 +169,14 @@ def assemble(
         trust=trust,
         tracer_provider=provider,
         registrations=wiring.registrations,
-        background=wiring.background,
+        background=[
+            *wiring.background,
+            *(
+                [lambda stopping: retention.run(engine, wiring.kept, stopping, settings.retention_interval_seconds)]
+                if wiring.kept
+                else []
+            ),
+        ],
         preflight=[lambda: refuse_other_index_keys(engine, parts.keys, wiring.protected)],
         on_close=[*wiring.on_close, engine.dispose],
         grace_seconds=settings.shutdown_grace_seconds,

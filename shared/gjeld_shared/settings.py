@@ -65,4 +65,6 @@ class ServiceSettings(BaseSettings):
     # Where to write the port actually bound (when listening on port 0), for supervisors and tests.
     port_file: Path | None = None
     shutdown_grace_seconds: float = 5.0
+    # How often what has outlived its retention is deleted (the rules: each service's adapters, the README's table).
+    retention_interval_seconds: float = 3600.0
     log_level: str = "INFO"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -21,6 +21,7 @@ from gjeld_shared.db import beyond
 from gjeld_shared.errors import Unavailable
 from gjeld_shared.institutions import Institution
 from gjeld_shared.rekey import Protected
+from gjeld_shared.retention import Kept
 from gjeld_shared.timestamps import from_proto, now
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
@@ -235,6 +236,35 @@ correction_events = Table(
     Column("event_time", DateTime(timezone=True), nullable=False),
     Column("correction_id", UUID(as_uuid=True), nullable=False),
 )
+
+
+def retention(receipts: timedelta, rejected: timedelta, corrections: timedelta) -> list[Kept]:
+    """What ingest keeps beside the register, and for how long (the README's table); the register itself keeps the
+    current state only (DOM-7), and tombstones go at each delivery."""
+    resolved = select(correction_requests.c.id)
+    received = select(deliveries.c.id)
+    return [
+        Kept(
+            "rejected records of a delivery",
+            rejections,
+            rejected,
+            lambda cut: rejections.c.delivery_id.in_(received.where(deliveries.c.receive_time < cut)),
+        ),
+        Kept("delivery receipts", deliveries, receipts, lambda cut: deliveries.c.receive_time < cut),
+        Kept(
+            "events of resolved correction requests",
+            correction_events,
+            corrections,
+            lambda cut: correction_events.c.correction_id.in_(resolved.where(correction_requests.c.resolve_time < cut)),
+        ),
+        Kept(
+            "resolved correction requests",
+            correction_requests,
+            corrections,
+            lambda cut: correction_requests.c.resolve_time < cut,
+        ),
+    ]
+
 
 # What holds identity numbers, for `python -m gjeld_ingest rekey` after a key rotation.
 PROTECTED = (

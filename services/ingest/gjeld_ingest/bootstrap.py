@@ -12,7 +12,7 @@ from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, CalledCreditors, IngestUnitOfWork
+from .adapters import PROTECTED, CalledCreditors, IngestUnitOfWork, retention
 from .corrections import Corrections
 from .entrypoints import ACCESS, IngestServicer
 from .extracts import ExtractReads, ExtractUnitOfWork
@@ -61,6 +61,11 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
                 )
             ],
             protected=PROTECTED,
+            kept=retention(
+                timedelta(days=settings.delivery_retention_days),
+                timedelta(days=settings.rejection_retention_days),
+                timedelta(days=settings.correction_retention_days),
+            ),
             background=[
                 lambda stopping: corrections.run_housekeeping(
                     stopping, settings.correction_housekeeping_interval_seconds

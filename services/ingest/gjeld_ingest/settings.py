@@ -27,3 +27,8 @@ class IngestSettings(ServiceSettings):
     # An institution whose last full snapshot is older than this is listed to operators (ListStaleInstitutions):
     # its data goes unconfirmed (DOM-8). Lookup marks such data to lenders by its own, matching setting.
     snapshot_limit_hours: float = 36.0
+    # Retention (the README's table): delivery receipts 13 months, rejected records 90 days, resolved correction
+    # requests and their events 2 years.
+    delivery_retention_days: float = 396.0
+    rejection_retention_days: float = 90.0
+    correction_retention_days: float = 730.0

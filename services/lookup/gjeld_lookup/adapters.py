@@ -13,7 +13,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -30,6 +30,7 @@ from gjeld_shared.errors import GjeldError, PermissionDenied, Unavailable
 from gjeld_shared.institutions import Institution
 from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
+from gjeld_shared.retention import Kept
 from gjeld_shared.timestamps import from_proto
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
@@ -185,6 +186,26 @@ correction_notices = Table(
     Column("recipient", String(16), nullable=False),
     Column("notify_time", DateTime(timezone=True), nullable=False),
 )
+
+
+def retention(content: timedelta, records: timedelta, relayed: timedelta, set_aside: timedelta) -> list[Kept]:
+    """What lookup keeps, and for how long (the README's table)."""
+    return [
+        # The lender's answer (every amount) serves only a retried lookup; its request id goes with it.
+        Kept(
+            "the content of a disclosure (the answer: every amount)",
+            disclosures,
+            content,
+            lambda cut: and_(disclosures.c.disclose_time < cut, disclosures.c.disclosed != b""),
+            erase={"disclosed": b"", "request_id": None, "request_digest": None},
+        ),
+        Kept(
+            "disclosure records (who, when, why)", disclosures, records, lambda cut: disclosures.c.disclose_time < cut
+        ),
+        Kept("copy letters handed to notify", outbox, relayed, lambda cut: outbox.c.relay_time < cut),
+        Kept("copy letters set aside for operators", outbox, set_aside, lambda cut: outbox.c.failed_time < cut),
+    ]
+
 
 PROTECTED = (
     Protected(disclosures, hashes=("subject_index", "request_digest")),

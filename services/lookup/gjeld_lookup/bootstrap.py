@@ -12,7 +12,7 @@ from gjeld_shared.clients import CreditorChannels
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, exclusive
+from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, exclusive, retention
 from .domain import Staleness
 from .entrypoints import ACCESS, LookupServicer
 from .extracts import ManifestSigner
@@ -75,6 +75,12 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                 )
             ],
             protected=PROTECTED,
+            kept=retention(
+                timedelta(days=settings.disclosed_content_days),
+                timedelta(days=settings.disclosure_retention_days),
+                timedelta(days=settings.relayed_letter_days),
+                timedelta(days=settings.set_aside_letter_days),
+            ),
             background=[
                 lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds),
                 lambda stopping: extracts.run_housekeeping(stopping, settings.extract_housekeeping_interval_seconds),

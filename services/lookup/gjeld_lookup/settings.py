@@ -37,3 +37,9 @@ class LookupSettings(ServiceSettings):
     # policy.
     stale_after_hours: float = 36.0
     withhold_stale_after_hours: float = 168.0
+    # Retention (the README's table): a disclosure's content (the answer) 30 days, the record of who received what 2
+    # years, copy letters handed to notify 7 days, those set aside for operators 90 days.
+    disclosed_content_days: float = 30.0
+    disclosure_retention_days: float = 730.0
+    relayed_letter_days: float = 7.0
+    set_aside_letter_days: float = 90.0

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +23,7 @@ from gjeld.notify.v1 import notify_pb2
 from gjeld_shared.db import beyond, next_position
 from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
+from gjeld_shared.retention import Kept
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     BigInteger,
@@ -113,6 +114,28 @@ institution_notices = Table(
     Column("create_time", DateTime(timezone=True), nullable=False),
     UniqueConstraint("institution", "source_id", name="institution_notices_by_source"),
 )
+
+
+def retention(notices_kept: timedelta, institution_notices_kept: timedelta) -> list[Kept]:
+    """What notify keeps, and for how long (the README's table): the person's notices with their letters (read in
+    Min gjeld), and institutions' notice feeds."""
+    old_notice = select(notices.c.id)
+    return [
+        Kept(
+            "the letters of a notice",
+            sources,
+            notices_kept,
+            lambda cut: sources.c.notice_id.in_(old_notice.where(notices.c.create_time < cut)),
+        ),
+        Kept("notices to persons", notices, notices_kept, lambda cut: notices.c.create_time < cut),
+        Kept(
+            "notices to institutions",
+            institution_notices,
+            institution_notices_kept,
+            lambda cut: institution_notices.c.create_time < cut,
+        ),
+    ]
+
 
 # What holds identity numbers, for `python -m gjeld_notify rekey` after a key rotation.
 PROTECTED = (

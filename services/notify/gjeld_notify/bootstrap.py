@@ -20,6 +20,7 @@ from .adapters import (
     NoticeUnitOfWork,
     PopulationRegister,
     RoutedChannels,
+    retention,
 )
 from .entrypoints import ACCESS, NotifyServicer
 from .providers import DigipostMailbox, PrintProvider, ProviderChannels, RegisterContacts, SmsGateway, SmtpEmail
@@ -100,6 +101,10 @@ def build(settings: NotifySettings, span_processors: Sequence[SpanProcessor] = (
                 )
             ],
             protected=PROTECTED,
+            kept=retention(
+                timedelta(days=settings.notice_retention_days),
+                timedelta(days=settings.institution_notice_retention_days),
+            ),
             background=[lambda stopping: notices.run_delivery(stopping, settings.delivery_interval_seconds)],
             on_close=[http.aclose],
         )

@@ -51,6 +51,10 @@ class NotifySettings(ServiceSettings):
     print_provider_url: str = ""
     print_provider_token_file: Path | None = None
 
+    # Retention (the README's table): a person's notices and letters 13 months, institutions' notices 400 days.
+    notice_retention_days: float = 396.0
+    institution_notice_retention_days: float = 400.0
+
     def unset_providers(self) -> list[str]:
         """The provider settings that are not set (production needs them all)."""
         needed = {
