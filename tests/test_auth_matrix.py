@@ -69,6 +69,7 @@ ALLOWED: dict[str, set[str]] = {
     "/gjeld.lookup.v1.LookupService/LookUpDebt": CERTIFICATE_AND_TOKEN,
     "/gjeld.lookup.v1.LookupService/GetOwnDebt": {"person token"},
     "/gjeld.lookup.v1.LookupService/ListOwnDisclosures": {"person token"},
+    "/gjeld.lookup.v1.LookupService/GetDisclosureProof": {"person token"},
     "/gjeld.lookup.v1.LookupService/ListFailedCopyLetters": {"operator token"},
     "/gjeld.lookup.v1.LookupService/RetryFailedCopyLetter": {"operator token"},
     **{

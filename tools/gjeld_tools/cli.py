@@ -15,6 +15,7 @@
   gjeld correction feed|notices --as-institution ORG                   an institution's requests, its notices
   gjeld correction answer ID [--reject R|--forward ORG] --as-institution ORG
   gjeld trace TRACE_ID                       a lookup's trace as a tree across the services
+  gjeld audit verify                         the disclosure log against its signed checkpoints
 
 Identity: --as-institution (a development enterprise certificate and Maskinporten token)
 and --as-subject (a development ID-porten token) use the development CAs and identity
@@ -514,6 +515,42 @@ async def cmd_correction(args: argparse.Namespace) -> None:
         print(f"read on after position {notices.next_after_position}")
 
 
+async def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Verify the disclosure log against its signed checkpoints (DOM-15): every entry, the tree, each signature."""
+    import asyncpg
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from gjeld_lookup import audit
+
+    folder = data_folder()
+    url = args.database_url or os.environ.get("GJELD_LOOKUP_DATABASE_URL")
+    if not url:  # development: the embedded PostgreSQL's socket, as its postmaster.pid says
+        pid = folder.pgdata / "postmaster.pid"
+        if not pid.exists():
+            raise Failure("no database: pass --database-url (or run `make up` for the development one)")
+        url = f"postgresql://{devstack.role('lookup')}@/gjeld?host={pid.read_text().splitlines()[4]}"
+    checkpoints = Path(args.checkpoints or folder.root / "audit" / "checkpoints.jsonl")
+    key_file = Path(args.signing_key or folder.extract_signing_key)
+    if args.public_key:
+        public = serialization.load_pem_public_key(Path(args.public_key).read_bytes())
+    else:
+        public = serialization.load_pem_private_key(key_file.read_bytes(), password=None).public_key()
+    if not isinstance(public, ed25519.Ed25519PublicKey):
+        raise Failure("the registry's key must be an Ed25519 key")
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        rows = await connection.fetch("SELECT position, entry, leaf_hash FROM lookup.audit_log ORDER BY position")
+    finally:
+        await connection.close()
+    leaves = [audit.Leaf(r["position"], bytes(r["entry"]), bytes(r["leaf_hash"])) for r in rows]
+    signed = [audit.Checkpoint.from_json(line) for line in checkpoints.read_text().splitlines() if line]
+    problems = audit.verify(leaves, signed, public)
+    for problem in problems:
+        print(f"  TAMPERED: {problem}")
+    print(f"{len(leaves)} entries, {len(signed)} checkpoints: {'NOT as signed' if problems else 'as signed'}")
+    return 1 if problems else 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="gjeld", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -588,6 +625,12 @@ def parser() -> argparse.ArgumentParser:
     cv = co.add_parser("overdue", help="an operator's list of requests past their deadline")
     cv.add_argument("--as-operator", metavar="NAME", required=True, help="a development member of staff")
     cv.add_argument("--ca", metavar="PEM", help="the CA of the registry's certificates (or GJELD_CA_FILE)")
+    au = sub.add_parser("audit", help="the disclosure log (DOM-15)").add_subparsers(dest="action", required=True)
+    av = au.add_parser("verify", help="check the log against its signed checkpoints")
+    av.add_argument("--database-url", help="lookup's database (or GJELD_LOOKUP_DATABASE_URL; default: development)")
+    av.add_argument("--checkpoints", help="the published checkpoints (default: .data/audit/checkpoints.jsonl)")
+    av.add_argument("--public-key", help="the registry's published Ed25519 public key (PEM)")
+    av.add_argument("--signing-key", help="or its private key (development: the extract signing key)")
     tr = sub.add_parser("trace", help="a trace as a tree")
     tr.add_argument("trace_id")
     return top
@@ -623,6 +666,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(cmd_extract(args))
         elif args.command == "correction":
             asyncio.run(cmd_correction(args))
+        elif args.command == "audit":
+            return asyncio.run(cmd_audit_verify(args))
     except Failure as failure:
         print(f"gjeld: {failure}", file=sys.stderr)
         return 1

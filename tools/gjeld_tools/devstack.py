@@ -252,6 +252,8 @@ def service_env(
         env["GJELD_INSTITUTION_CRL_FILE"] = str(pki.enterprise_crl)
     if service == "lookup":
         env["GJELD_EXTRACT_SIGNING_KEY_FILE"] = str(folder.extract_signing_key)
+        # The disclosure log's checkpoints: outside the database, beside the data (a witness's copy in production).
+        env["GJELD_AUDIT_CHECKPOINT_FILE"] = str(folder.root / "audit" / "checkpoints.jsonl")
         env["GJELD_REGISTRY_ORGANIZATION_NUMBER"] = REGISTRY_ORGANIZATION
     if service in CALLS_INSTITUTIONS:
         registry = pki.registry()

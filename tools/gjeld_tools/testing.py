@@ -109,6 +109,7 @@ def settings_for(
         # in a transaction at any moment would be counted by the tests that look for transactions left open.
         correction_housekeeping_interval_seconds=3600,
         correction_relay_interval_seconds=0.1,
+        audit_checkpoint_interval_seconds=0.2,
         merge_window_seconds=0.2,
         snapshot_fetch_time_utc="",  # no daily round: a test fetches when it means to, whatever the hour
     )

@@ -132,3 +132,21 @@ async def test_a_correction_asked_forwarded_and_answered(gjeld: Gjeld, registry:
     assert code == 0 and "answer: Riktig." in out, out
     code, out = await run("correction", "overdue", "--as-operator", "ops-1")
     assert code == 0 and out.strip() == "", out
+
+
+async def test_the_disclosure_log_verifies_against_its_checkpoints(gjeld: Gjeld, registry: Registry) -> None:
+    from gjeld_tools import devstack
+    from gjeld_tools.testing import eventually, grant, look_up, report_demo
+
+    await report_demo(registry)
+    await grant(registry)
+    await look_up(registry)
+    checkpoints = registry.folder.root / "audit" / "checkpoints.jsonl"
+    await eventually(lambda: _exists(checkpoints))
+    url = devstack.database_url(registry.socket, "lookup", registry.database)
+    code, out = await gjeld("audit", "verify", "--database-url", url)
+    assert code == 0 and "1 entries" in out and "as signed" in out, out
+
+
+async def _exists(path: Path) -> bool:
+    return path.exists() and bool(path.read_text().strip())

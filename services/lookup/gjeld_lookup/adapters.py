@@ -56,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from . import convert
+from . import audit, convert
 from .domain import Debt, Disclosure, Purpose, SetAsideLetter
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,24 @@ extract_package_chunks = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+# The disclosure log's tamper evidence (audit.py): entries without personal data, append only.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("record_id", UUID(as_uuid=True), nullable=False),
+    Column("entry", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary, nullable=False),
+    Column("append_time", DateTime(timezone=True), nullable=False),
+    Index("audit_log_by_record", "record_id"),
+)
+# One append at a time: positions 0, 1, 2 … in commit order, without gaps.
+APPEND_AUDIT = """
+WITH lock AS (SELECT pg_advisory_xact_lock(hashtext('gjeld:audit-log')))
+INSERT INTO lookup.audit_log (position, record_id, entry, leaf_hash, append_time)
+SELECT (SELECT coalesce(max(position) + 1, 0) FROM lookup.audit_log), $1, $2, $3, now() FROM lock
+"""
+
 # How far lookup has read ingest's feed of resolved correction requests (DOM-14), and each disclosure whose recipient
 # was told of a correction: the record of who was told.
 correction_feed_positions = Table(
@@ -256,6 +274,27 @@ class DisclosureLog:
                 request_digest=request_digest,
             )
         )
+
+    async def append_audit(self, record_id: uuid.UUID, entry: bytes) -> None:
+        """A leaf of the tamper-evident log, in the transaction that records what it is about."""
+        await self._db.exec_driver_sql(APPEND_AUDIT, (record_id, entry, audit.leaf_hash(entry)))
+
+    async def audit_leaves(self, size: int | None = None) -> list[audit.Leaf]:
+        query = select(audit_log.c.position, audit_log.c.entry, audit_log.c.leaf_hash).order_by(audit_log.c.position)
+        if size is not None:
+            query = query.limit(size)
+        return [audit.Leaf(r.position, r.entry, r.leaf_hash) for r in await self._db.execute(query)]
+
+    async def is_of_subject(self, disclosure_id: uuid.UUID, subject_index: bytes) -> bool:
+        query = select(disclosures.c.id).where(
+            disclosures.c.id == disclosure_id, disclosures.c.subject_index == subject_index
+        )
+        return (await self._db.execute(query)).first() is not None
+
+    async def audit_position(self, record_id: uuid.UUID) -> int | None:
+        query = select(audit_log.c.position).where(audit_log.c.record_id == record_id)
+        found: int | None = (await self._db.execute(query)).scalar_one_or_none()
+        return found
 
     async def of_request(self, recipient: str, request_id: str) -> Any:
         """The disclosure an institution's earlier lookup with this request id made, if any."""

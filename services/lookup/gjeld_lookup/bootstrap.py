@@ -16,7 +16,7 @@ from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, 
 from .domain import Staleness
 from .entrypoints import ACCESS, LookupServicer
 from .extracts import ManifestSigner
-from .service_layer import CorrectionNotices, Extracts, Lookups
+from .service_layer import AuditCheckpoints, CorrectionNotices, Extracts, Lookups
 from .settings import LookupSettings
 
 NAME = "lookup"
@@ -45,11 +45,15 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                 timedelta(hours=settings.withhold_stale_after_hours) if settings.withhold_stale_after_hours else None,
             ),
         )
+        signer = ManifestSigner(settings.extract_signing_key_file.read_bytes())
+        checkpoints = AuditCheckpoints(
+            lambda: DisclosureUnitOfWork(parts.engine), parts.keys, signer, settings.audit_checkpoint_file
+        )
         extracts = Extracts(
             lambda: DisclosureUnitOfWork(parts.engine),
             parts.keys,
             registry,
-            ManifestSigner(settings.extract_signing_key_file.read_bytes()),
+            signer,
             settings.registry_organization_number,
             parts.directory,
             lambda: exclusive(parts.engine, "gjeld:extract-round"),
@@ -70,7 +74,9 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                     lookup_service_pb2,
                     "LookupService",
                     lookup_service_pb2_grpc.add_LookupServiceServicer_to_server,
-                    LookupServicer(lookups, parts.directory, settings.default_max_wait_seconds, parts.pages, extracts),
+                    LookupServicer(
+                        lookups, parts.directory, settings.default_max_wait_seconds, parts.pages, extracts, checkpoints
+                    ),
                     ACCESS,
                 )
             ],
@@ -85,6 +91,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                 lambda stopping: lookups.run_relay(stopping, settings.relay_interval_seconds),
                 lambda stopping: extracts.run_housekeeping(stopping, settings.extract_housekeeping_interval_seconds),
                 lambda stopping: corrections.run(stopping, settings.correction_relay_interval_seconds),
+                lambda stopping: checkpoints.run(stopping, settings.audit_checkpoint_interval_seconds),
             ],
             on_close=[registry.close, live.close],
         )

@@ -18,7 +18,7 @@ from gjeld_shared.timestamps import now, to_proto
 
 from . import convert, extracts
 from .domain import Purpose
-from .service_layer import Extracts, Lookups
+from .service_layer import AuditCheckpoints, Extracts, Lookups
 
 PURPOSE_FROM_PROTO = {
     lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT: Purpose.CREDIT_ASSESSMENT,
@@ -44,6 +44,7 @@ ACCESS: dict[str, Rule] = {
     "LookUpDebt": LOOKING_UP_INSTITUTIONS,
     "GetOwnDebt": SUBJECTS,
     "ListOwnDisclosures": SUBJECTS,
+    "GetDisclosureProof": SUBJECTS,
     "ListFailedCopyLetters": OPERATORS,
     "RetryFailedCopyLetter": OPERATORS,
     "SubmitCustomerList": EXTRACTING_INSTITUTIONS,
@@ -67,7 +68,9 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         default_wait: float,
         pages: paging.PageTokens,
         extracts: Extracts,
+        checkpoints: AuditCheckpoints,
     ) -> None:
+        self._checkpoints = checkpoints
         self._extracts = extracts
         self._lookups = lookups
         self._directory = directory
@@ -131,6 +134,27 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
             creditors=[convert.own_creditor_status_to_proto(c, self._directory) for c in own.creditors],
             creditors_answered=own.answered,
             creditors_missing=own.missing,
+        )
+
+    async def GetDisclosureProof(
+        self,
+        request: pb.GetDisclosureProofRequest,
+        context: grpc.aio.ServicerContext[pb.GetDisclosureProofRequest, pb.GetDisclosureProofResponse],
+    ) -> pb.GetDisclosureProofResponse:
+        subject = require_subject()
+        disclosure_id = fields.uuid_of("disclosure_id", request.disclosure_id, "a disclosure id")
+        leaf, path, checkpoint = await self._checkpoints.proof(subject.identity_number, disclosure_id)
+        return pb.GetDisclosureProofResponse(
+            leaf_index=leaf.position,
+            entry=leaf.entry,
+            audit_path=path,
+            checkpoint=pb.LogCheckpoint(
+                tree_size=checkpoint.size,
+                root_hash=checkpoint.root,
+                time=checkpoint.time,
+                key_id=checkpoint.key_id,
+                signature=checkpoint.signature,
+            ),
         )
 
     async def ListOwnDisclosures(

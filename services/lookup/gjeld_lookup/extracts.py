@@ -201,6 +201,11 @@ class ManifestSigner:
         raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         self.key_id = hashlib.sha256(raw).hexdigest()[:16]
 
+    @property
+    def key(self) -> ed25519.Ed25519PrivateKey:
+        """The key itself, for the registry's other signed statements (the disclosure log's checkpoints)."""
+        return self._key
+
     def manifest(self, package: Package) -> lookup_pb2.ExtractManifest:
         manifest = lookup_pb2.ExtractManifest(
             package_id=str(package.id),

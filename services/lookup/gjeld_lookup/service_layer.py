@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -32,7 +33,7 @@ from gjeld_shared.timestamps import add_months, from_proto, now, to_proto
 from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 
-from . import convert, domain, extracts
+from . import audit, convert, domain, extracts
 from .adapters import DisclosureUnitOfWork, LiveCreditors, Registry, disclosure_from_row
 from .domain import CopyLetter, CreditorStatus, Disclosure, LenderDebt, OwnDebt, Purpose, SetAsideLetter, Total
 
@@ -215,6 +216,15 @@ class Lookups:
             await uow.disclosures.record(
                 disclosure, self._keys.blind_index(subject), answer, request_id or None, digest
             )
+            # DOM-15: in the tamper-evident log too, in the same transaction (an entry without the person).
+            entry = audit.entry_of(
+                "disclosure",
+                str(disclosure.id),
+                disclosure.recipient or "",
+                disclosure.purpose.value,
+                disclosure.disclose_time,
+            )
+            await uow.disclosures.append_audit(disclosure.id, entry)
             if letter is not None:
                 content = convert.copy_letter_to_proto(letter, self._directory).SerializeToString()
                 await uow.disclosures.queue_letter(
@@ -489,6 +499,12 @@ class Extracts:
         await keep(final=True)
         assert counts is not None, "ingest ends every order with its counts"
         async with self._uow() as uow:
+            # The package in the tamper-evident log: one entry for all its customers (each of their disclosures
+            # names the package).
+            entry = audit.entry_of(
+                "score_model_package", str(package_id), order.institution, Purpose.SCORE_MODEL.value, instant
+            )
+            await uow.disclosures.append_audit(package_id, entry)
             await uow.extracts.cut(
                 order.id,
                 {
@@ -685,3 +701,65 @@ class CorrectionNotices:
 
     async def run(self, stopping: asyncio.Event, interval: float) -> None:
         await drain_when_due(stopping, interval, self.any_due, self.relay, "correction relay")
+
+
+class AuditCheckpoints:
+    """The disclosure log's signed checkpoints (audit.py), appended to a file outside the database whenever the log
+    has grown; and a person's proof that one of their disclosures is in the log."""
+
+    def __init__(
+        self,
+        unit_of_work: Callable[[], DisclosureUnitOfWork],
+        keys: SubjectKeys,
+        signer: extracts.ManifestSigner,
+        path: Path | None,
+    ) -> None:
+        self._uow, self._keys, self._signer, self._path = unit_of_work, keys, signer, path
+
+    def published(self) -> list[audit.Checkpoint]:
+        if self._path is None or not self._path.exists():
+            return []
+        return [audit.Checkpoint.from_json(line) for line in self._path.read_text().splitlines() if line]
+
+    async def checkpoint(self) -> audit.Checkpoint | None:
+        """Sign the log's current state and publish it, if it grew since the last checkpoint."""
+        if self._path is None:
+            return None
+        async with self._uow() as uow:
+            leaves = await uow.disclosures.audit_leaves()
+        published = self.published()
+        if published and published[-1].size >= len(leaves):
+            return None
+        signed = audit.sign(
+            self._signer.key, self._signer.key_id, len(leaves), audit.root([leaf.hash for leaf in leaves]), now()
+        )
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with self._path.open("a") as out:
+            out.write(signed.to_json() + "\n")
+        return signed
+
+    async def proof(self, subject: str, disclosure_id: uuid.UUID) -> tuple[audit.Leaf, list[bytes], audit.Checkpoint]:
+        """The subject's disclosure's entry, its audit path, and the first published checkpoint that covers it."""
+        async with self._uow() as uow:
+            mine = await uow.disclosures.is_of_subject(disclosure_id, self._keys.blind_index(subject))
+            position = await uow.disclosures.audit_position(disclosure_id)
+            if not mine or position is None:
+                raise NotFound("DISCLOSURE_NOT_FOUND", "you have no disclosure with this id in the log")
+            covering = next((c for c in self.published() if c.size > position), None)
+            if covering is None:
+                raise FailedPrecondition(
+                    "NOT_YET_CHECKPOINTED", "the log's next checkpoint will cover this disclosure: ask again shortly"
+                )
+            leaves = await uow.disclosures.audit_leaves(covering.size)
+        return leaves[position], audit.inclusion_path([leaf.hash for leaf in leaves], position), covering
+
+    async def run(self, stopping: asyncio.Event, interval: float) -> None:
+        while not stopping.is_set():
+            try:
+                await self.checkpoint()
+            except Exception:
+                log.exception("disclosure log checkpoint failed; trying again in %g s", interval)
+            try:
+                await asyncio.wait_for(stopping.wait(), interval)
+            except TimeoutError:
+                pass

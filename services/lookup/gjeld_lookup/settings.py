@@ -43,3 +43,8 @@ class LookupSettings(ServiceSettings):
     disclosure_retention_days: float = 730.0
     relayed_letter_days: float = 7.0
     set_aside_letter_days: float = 90.0
+    # The disclosure log's signed checkpoints (audit.py) are appended to this file, outside the database, this often
+    # when the log has grown; unset: none are written (then no proof can be given). Signed with the registry's key
+    # (the extract signing key).
+    audit_checkpoint_file: Path | None = None
+    audit_checkpoint_interval_seconds: float = 60.0

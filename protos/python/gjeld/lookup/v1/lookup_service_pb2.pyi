@@ -732,3 +732,101 @@ class ListOverdueExtractsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListOverdueExtractsResponse: _TypeAlias = ListOverdueExtractsResponse  # noqa: Y015
+
+@_typing.final
+class GetDisclosureProofRequest(_message.Message):
+    """GetDisclosureProofRequest names the disclosure to prove."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    """Required. The disclosure's id, a UUID (as ListOwnDisclosures gives it)."""
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclosure_id", b"disclosure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDisclosureProofRequest: _TypeAlias = GetDisclosureProofRequest  # noqa: Y015
+
+@_typing.final
+class GetDisclosureProofResponse(_message.Message):
+    """GetDisclosureProofResponse is the inclusion proof."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAF_INDEX_FIELD_NUMBER: _builtins.int
+    ENTRY_FIELD_NUMBER: _builtins.int
+    AUDIT_PATH_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    leaf_index: _builtins.int
+    """Output only. The entry's position in the log, from 0."""
+    entry: _builtins.bytes
+    """Output only. The entry's canonical bytes (JSON: kind, id, recipient, purpose, time; never the person)."""
+    @_builtins.property
+    def audit_path(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """Output only. The audit path: the sibling hashes from the leaf up (RFC 9162 §2.1.3)."""
+
+    @_builtins.property
+    def checkpoint(self) -> Global___LogCheckpoint:
+        """Output only. The checkpoint the path leads to."""
+
+    def __init__(
+        self,
+        *,
+        leaf_index: _builtins.int = ...,
+        entry: _builtins.bytes = ...,
+        audit_path: _abc.Iterable[_builtins.bytes] | None = ...,
+        checkpoint: Global___LogCheckpoint | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_path", b"audit_path", "checkpoint", b"checkpoint", "entry", b"entry", "leaf_index", b"leaf_index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDisclosureProofResponse: _TypeAlias = GetDisclosureProofResponse  # noqa: Y015
+
+@_typing.final
+class LogCheckpoint(_message.Message):
+    """LogCheckpoint is a signed statement of the disclosure log's state."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TREE_SIZE_FIELD_NUMBER: _builtins.int
+    ROOT_HASH_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    tree_size: _builtins.int
+    """Output only. How many entries the log held."""
+    root_hash: _builtins.bytes
+    """Output only. The Merkle tree hash of those entries (SHA-256, RFC 9162 §2.1.1)."""
+    time: _builtins.str
+    """Output only. When it was signed (ISO 8601)."""
+    key_id: _builtins.str
+    """Output only. Which of the registry's published Ed25519 keys signed it."""
+    signature: _builtins.bytes
+    """Output only. The signature over "gjeld-disclosure-log\\n<size>\\n<base64 root>\\n<time>\\n"."""
+    def __init__(
+        self,
+        *,
+        tree_size: _builtins.int = ...,
+        root_hash: _builtins.bytes = ...,
+        time: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "root_hash", b"root_hash", "signature", b"signature", "time", b"time", "tree_size", b"tree_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogCheckpoint: _TypeAlias = LogCheckpoint  # noqa: Y015

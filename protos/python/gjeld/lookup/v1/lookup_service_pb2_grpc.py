@@ -52,6 +52,11 @@ class LookupServiceStub:
                 request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresRequest.SerializeToString,
                 response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresResponse.FromString,
                 _registered_method=True)
+        self.GetDisclosureProof = channel.unary_unary(
+                '/gjeld.lookup.v1.LookupService/GetDisclosureProof',
+                request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetDisclosureProofRequest.SerializeToString,
+                response_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetDisclosureProofResponse.FromString,
+                _registered_method=True)
         self.ListFailedCopyLetters = channel.unary_unary(
                 '/gjeld.lookup.v1.LookupService/ListFailedCopyLetters',
                 request_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListFailedCopyLettersRequest.SerializeToString,
@@ -131,6 +136,18 @@ class LookupServiceServicer:
     def ListOwnDisclosures(self, request, context):
         """ListOwnDisclosures lists who received the calling subject's data, newest
         first. Callers: subjects, by an ID-porten token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDisclosureProof(self, request, context):
+        """GetDisclosureProof proves that one of the calling subject's disclosures
+        is in the registry's tamper-evident log (DOM-15): the log's entry for it,
+        its audit path, and a published checkpoint (the log's size and root hash,
+        signed by the registry) that covers it; RFC 9162's inclusion proof. A
+        disclosure not yet covered is FAILED_PRECONDITION NOT_YET_CHECKPOINTED;
+        another person's is NOT_FOUND. Callers: subjects, by an ID-porten token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -241,6 +258,11 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     servicer.ListOwnDisclosures,
                     request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresRequest.FromString,
                     response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresResponse.SerializeToString,
+            ),
+            'GetDisclosureProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDisclosureProof,
+                    request_deserializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetDisclosureProofRequest.FromString,
+                    response_serializer=gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetDisclosureProofResponse.SerializeToString,
             ),
             'ListFailedCopyLetters': grpc.unary_unary_rpc_method_handler(
                     servicer.ListFailedCopyLetters,
@@ -367,6 +389,33 @@ class LookupService:
             '/gjeld.lookup.v1.LookupService/ListOwnDisclosures',
             gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresRequest.SerializeToString,
             gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.ListOwnDisclosuresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDisclosureProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.lookup.v1.LookupService/GetDisclosureProof',
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetDisclosureProofRequest.SerializeToString,
+            gjeld_dot_lookup_dot_v1_dot_lookup__service__pb2.GetDisclosureProofResponse.FromString,
             options,
             channel_credentials,
             insecure,

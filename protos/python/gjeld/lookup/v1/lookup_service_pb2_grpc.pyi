@@ -60,6 +60,14 @@ class LookupServiceStub:
     """ListOwnDisclosures lists who received the calling subject's data, newest
     first. Callers: subjects, by an ID-porten token.
     """
+    GetDisclosureProof: _grpc.UnaryUnaryMultiCallable[_lookup_service_pb2.GetDisclosureProofRequest, _lookup_service_pb2.GetDisclosureProofResponse]
+    """GetDisclosureProof proves that one of the calling subject's disclosures
+    is in the registry's tamper-evident log (DOM-15): the log's entry for it,
+    its audit path, and a published checkpoint (the log's size and root hash,
+    signed by the registry) that covers it; RFC 9162's inclusion proof. A
+    disclosure not yet covered is FAILED_PRECONDITION NOT_YET_CHECKPOINTED;
+    another person's is NOT_FOUND. Callers: subjects, by an ID-porten token.
+    """
     ListFailedCopyLetters: _grpc.UnaryUnaryMultiCallable[_lookup_service_pb2.ListFailedCopyLettersRequest, _lookup_service_pb2.ListFailedCopyLettersResponse]
     """ListFailedCopyLetters lists the copy letters the relay gave up handing to
     notify, newest first, without their content or subject. Callers:
@@ -148,6 +156,14 @@ class LookupServiceAsyncStub(LookupServiceStub):
     ListOwnDisclosures: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.ListOwnDisclosuresRequest, _lookup_service_pb2.ListOwnDisclosuresResponse]  # type: ignore[assignment]
     """ListOwnDisclosures lists who received the calling subject's data, newest
     first. Callers: subjects, by an ID-porten token.
+    """
+    GetDisclosureProof: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.GetDisclosureProofRequest, _lookup_service_pb2.GetDisclosureProofResponse]  # type: ignore[assignment]
+    """GetDisclosureProof proves that one of the calling subject's disclosures
+    is in the registry's tamper-evident log (DOM-15): the log's entry for it,
+    its audit path, and a published checkpoint (the log's size and root hash,
+    signed by the registry) that covers it; RFC 9162's inclusion proof. A
+    disclosure not yet covered is FAILED_PRECONDITION NOT_YET_CHECKPOINTED;
+    another person's is NOT_FOUND. Callers: subjects, by an ID-porten token.
     """
     ListFailedCopyLetters: _aio.UnaryUnaryMultiCallable[_lookup_service_pb2.ListFailedCopyLettersRequest, _lookup_service_pb2.ListFailedCopyLettersResponse]  # type: ignore[assignment]
     """ListFailedCopyLetters lists the copy letters the relay gave up handing to
@@ -252,6 +268,20 @@ class LookupServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_lookup_service_pb2.ListOwnDisclosuresResponse, _abc.Awaitable[_lookup_service_pb2.ListOwnDisclosuresResponse]]:
         """ListOwnDisclosures lists who received the calling subject's data, newest
         first. Callers: subjects, by an ID-porten token.
+        """
+
+    @_abc_1.abstractmethod
+    def GetDisclosureProof(
+        self,
+        request: _lookup_service_pb2.GetDisclosureProofRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_lookup_service_pb2.GetDisclosureProofResponse, _abc.Awaitable[_lookup_service_pb2.GetDisclosureProofResponse]]:
+        """GetDisclosureProof proves that one of the calling subject's disclosures
+        is in the registry's tamper-evident log (DOM-15): the log's entry for it,
+        its audit path, and a published checkpoint (the log's size and root hash,
+        signed by the registry) that covers it; RFC 9162's inclusion proof. A
+        disclosure not yet covered is FAILED_PRECONDITION NOT_YET_CHECKPOINTED;
+        another person's is NOT_FOUND. Callers: subjects, by an ID-porten token.
         """
 
     @_abc_1.abstractmethod

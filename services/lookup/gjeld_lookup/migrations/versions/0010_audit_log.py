@@ -1,0 +1,50 @@
+"""The disclosure log's tamper evidence: an append-only Merkle log of entries without personal data (audit.py).
+
+UPDATE, DELETE and TRUNCATE of the log are refused by a trigger, whoever runs them. (The table's owner could drop the
+trigger: a separate owner for migrations, so that the service's own role can only append, is still to come.)
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import UUID
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "audit_log",
+        sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("record_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("entry", sa.LargeBinary, nullable=False),
+        sa.Column("leaf_hash", sa.LargeBinary, nullable=False),
+        sa.Column("append_time", sa.DateTime(timezone=True), nullable=False),
+        schema="lookup",
+    )
+    op.create_index("audit_log_by_record", "audit_log", ["record_id"], schema="lookup")
+    op.execute(
+        """
+        CREATE FUNCTION lookup.audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'the disclosure log only grows: % is refused', TG_OP;
+        END $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON lookup.audit_log"
+        " FOR EACH ROW EXECUTE FUNCTION lookup.audit_log_append_only()"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON lookup.audit_log"
+        " FOR EACH STATEMENT EXECUTE FUNCTION lookup.audit_log_append_only()"
+    )
+
+def downgrade() -> None:
+    op.drop_table("audit_log", schema="lookup")
+    op.execute("DROP FUNCTION lookup.audit_log_append_only()")
