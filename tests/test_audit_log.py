@@ -171,3 +171,19 @@ async def test_a_person_gets_a_proof_that_their_disclosure_is_in_the_log(logged:
             metadata=logged.as_subject(CO_BORROWER),
         )
     assert foreign.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_staff_access_is_in_the_log_too(logged: Registry) -> None:
+    # §7: the operator's staff looking at what lookup holds about people is logged, by name, in the same log.
+    await logged.lookup().ListFailedCopyLetters(
+        lookup_service_pb2.ListFailedCopyLettersRequest(), metadata=logged.as_operator("ops-7")
+    )
+    rows = await logged.fetch("SELECT entry FROM lookup.audit_log ORDER BY position DESC LIMIT 1")
+    entry = json.loads(bytes(rows[0]["entry"]))
+    assert (entry["kind"], entry["recipient"], entry["purpose"]) == ("staff_access", "ops-7", "ListFailedCopyLetters")
+
+    async def covered() -> bool:
+        return published(logged)[-1].size == LOOKUPS + 1
+
+    await eventually(covered)
+    assert await tampered(logged) == []

@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from gjeld.consent.v1 import consent_service_pb2
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
 from gjeld.type.v1 import identity_pb2
+from gjeld_consent import adapters as consent_adapters
+from gjeld_consent.settings import ConsentSettings
 from gjeld_ingest import adapters as ingest_adapters
 from gjeld_ingest.settings import IngestSettings
 from gjeld_lookup import adapters as lookup_adapters
@@ -35,6 +38,7 @@ def days(settings: Any, name: str) -> timedelta:
 
 
 RULES: dict[str, list[Kept]] = {
+    "consent": consent_adapters.retention(days(ConsentSettings, "consent_retention_days")),
     "lookup": lookup_adapters.retention(
         *(
             days(LookupSettings, n)
@@ -174,3 +178,22 @@ async def test_ingests_receipts_rejections_and_resolved_corrections(registry: Re
     assert await ids(registry, "SELECT DISTINCT correction_id FROM ingest.correction_events") == [
         open_one.correction_request.id
     ]
+
+
+async def test_ended_consents_are_kept_two_years_after_they_end(registry: Registry) -> None:
+    await report_demo(registry)
+    withdrawn = await grant(registry, max_uses=2)
+    await look_up(registry)  # a use
+    await registry.consent().WithdrawConsent(
+        consent_service_pb2.WithdrawConsentRequest(consent_id=withdrawn.id), metadata=registry.as_subject(PERSON)
+    )
+    standing = await grant(registry, days=28)
+    # Withdrawn 731 days ago: gone with its use. The standing one, however old its creation, stays.
+    await age(registry, "consent.consents", "withdraw_time", "731 days", f"id = '{withdrawn.id}'")
+    await age(registry, "consent.consents", "create_time", "900 days", f"id = '{standing.id}'")
+    done = await run(registry, "consent")
+    assert done == {"the uses of ended consents": 1, "ended consents": 1}
+    assert await ids(registry, "SELECT id FROM consent.consents") == [standing.id]
+    # Expired 731 days ago: gone too.
+    await age(registry, "consent.consents", "expire_time", "731 days", f"id = '{standing.id}'")
+    assert (await run(registry, "consent"))["ended consents"] == 1

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from gjeld_shared.db import beyond, next_position
 from gjeld_shared.rekey import Protected
+from gjeld_shared.retention import Kept
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     BigInteger,
@@ -25,8 +26,10 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    cast,
     delete,
     func,
+    literal,
     select,
     true,
     update,
@@ -69,6 +72,17 @@ consents = Table(
     Index("consents_expiring", "expire_time", postgresql_where="NOT expiry_noted"),
 )
 
+
+def ended() -> Any:
+    """When a consent ended: withdrawn, ended by the institution, or expired, whichever came first."""
+    never = cast(literal("infinity"), DateTime(timezone=True))
+    return func.least(
+        func.coalesce(consents.c.withdraw_time, never),
+        func.coalesce(consents.c.end_time, never),
+        consents.c.expire_time,
+    )
+
+
 uses = Table(
     "consent_uses",
     metadata,
@@ -108,7 +122,18 @@ credit_blocks = Table(
     Column("create_time", DateTime(timezone=True), nullable=False),
 )
 
+
 # What holds identity numbers, for `python -m gjeld_consent rekey` after a key rotation.
+def retention(kept: timedelta) -> list[Kept]:
+    """What consent keeps, and for how long (the README's table): a consent and its uses until `kept` after it
+    ended (the person's record; the disclosure log's own period), its feed events by their own rule."""
+    gone = select(consents.c.id)
+    return [
+        Kept("the uses of ended consents", uses, kept, lambda cut: uses.c.consent_id.in_(gone.where(ended() < cut))),
+        Kept("ended consents", consents, kept, lambda cut: ended() < cut),
+    ]
+
+
 PROTECTED = (
     Protected(consents, hashes=("subject_index", "request_digest")),
     Protected(credit_blocks, hashes=("subject_index",)),

@@ -11,7 +11,7 @@ from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, ConsentUnitOfWork
+from .adapters import PROTECTED, ConsentUnitOfWork, retention
 from .entrypoints import ACCESS, ConsentServicer
 from .service_layer import Consents
 from .settings import ConsentSettings
@@ -36,6 +36,7 @@ def build(settings: ConsentSettings, span_processors: Sequence[SpanProcessor] = 
                 )
             ],
             protected=PROTECTED,
+            kept=retention(timedelta(days=settings.consent_retention_days)),
             background=[lambda stopping: consents.run_housekeeping(stopping, settings.housekeeping_interval_seconds)],
         )
 

@@ -10,7 +10,7 @@ from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2_grpc
 from gjeld.lookup.v1 import lookup_service_pb2 as pb
 from gjeld_shared import fields, paging
 from gjeld_shared.access import EXTRACTING_INSTITUTIONS, LOOKING_UP_INSTITUTIONS, OPERATORS, SUBJECTS, Rule
-from gjeld_shared.callers import require_institution, require_subject
+from gjeld_shared.callers import require_institution, require_operator, require_subject
 from gjeld_shared.clients import deadline
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory
@@ -176,6 +176,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         request: pb.ListFailedCopyLettersRequest,
         context: grpc.aio.ServicerContext[pb.ListFailedCopyLettersRequest, pb.ListFailedCopyLettersResponse],
     ) -> pb.ListFailedCopyLettersResponse:
+        await self._checkpoints.record_access(require_operator().name, "ListFailedCopyLetters")  # §7: logged
         size = paging.page_size(request.page_size, default=20, maximum=100)
         before = self._pages.newest_first_after(request.page_token)
         found = await self._lookups.set_aside_letters(before, size + 1)
@@ -189,6 +190,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         request: pb.RetryFailedCopyLetterRequest,
         context: grpc.aio.ServicerContext[pb.RetryFailedCopyLetterRequest, pb.RetryFailedCopyLetterResponse],
     ) -> pb.RetryFailedCopyLetterResponse:
+        await self._checkpoints.record_access(require_operator().name, "RetryFailedCopyLetter")  # §7: logged
         disclosure_id = fields.uuid_of("disclosure_id", request.disclosure_id, "a disclosure id")
         letter = await self._lookups.put_back_letter(disclosure_id)
         return pb.RetryFailedCopyLetterResponse(copy_letter=convert.set_aside_letter_to_proto(letter))
@@ -272,6 +274,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         request: pb.RunExtractRoundRequest,
         context: grpc.aio.ServicerContext[pb.RunExtractRoundRequest, pb.RunExtractRoundResponse],
     ) -> pb.RunExtractRoundResponse:
+        await self._checkpoints.record_access(require_operator().name, "RunExtractRound")  # §7: logged
         round_id, instant, orders = await self._extracts.run_round()
         reply = pb.RunExtractRoundResponse(
             round_id=str(round_id) if round_id else "",
@@ -286,6 +289,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         request: pb.ListOverdueExtractsRequest,
         context: grpc.aio.ServicerContext[pb.ListOverdueExtractsRequest, pb.ListOverdueExtractsResponse],
     ) -> pb.ListOverdueExtractsResponse:
+        await self._checkpoints.record_access(require_operator().name, "ListOverdueExtracts")  # §7: logged
         size = paging.page_size(request.page_size, default=20, maximum=100)
         before = self._pages.newest_first_after(request.page_token)
         found = await self._extracts.overdue(before, size + 1)

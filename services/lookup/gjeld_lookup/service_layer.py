@@ -738,6 +738,15 @@ class AuditCheckpoints:
             out.write(signed.to_json() + "\n")
         return signed
 
+    async def record_access(self, staff: str, action: str) -> None:
+        """A member of staff's access in the tamper-evident log (§7): who, what, when; no person's data."""
+        entry_id = uuid.uuid4()
+        async with self._uow() as uow:
+            await uow.disclosures.append_audit(
+                entry_id, audit.entry_of("staff_access", str(entry_id), staff, action, now())
+            )
+            await uow.commit()
+
     async def proof(self, subject: str, disclosure_id: uuid.UUID) -> tuple[audit.Leaf, list[bytes], audit.Checkpoint]:
         """The subject's disclosure's entry, its audit path, and the first published checkpoint that covers it."""
         async with self._uow() as uow:

@@ -45,6 +45,7 @@ def upgrade() -> None:
         " FOR EACH STATEMENT EXECUTE FUNCTION lookup.audit_log_append_only()"
     )
 
+
 def downgrade() -> None:
     op.drop_table("audit_log", schema="lookup")
     op.execute("DROP FUNCTION lookup.audit_log_append_only()")
