@@ -206,6 +206,31 @@ async def grant_database(conn: asyncpg.Connection, database: str) -> None:
 def migrate(socket: str, database: str) -> None:
     for service in SERVICES:
         db.upgrade(database_url(socket, service, database), migrations_dir(service))
+    asyncio.run(harden(socket, database))
+
+
+# The disclosure log's own role: it owns the log (and the trigger that keeps it append-only), so that lookup's role,
+# which may only SELECT and INSERT there, can neither rewrite it nor drop it (DOM-15).
+LOG_OWNER = "gjeld_lookup_log"
+
+
+async def harden(socket: str, database: str) -> None:
+    """After the migrations, as the administrator: the disclosure log passes to its own owner; lookup's schema to the
+    administrator (a schema's owner may drop what is in it), lookup keeping USAGE and CREATE there. Run again after
+    every migration; idempotent. In production the same statements run as the migration job's last step."""
+    conn = await asyncpg.connect(host=socket, user="postgres", database=database)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", LOG_OWNER):
+            await conn.execute(f"CREATE ROLE {LOG_OWNER} NOLOGIN")
+        await conn.execute("ALTER SCHEMA lookup OWNER TO postgres")
+        await conn.execute(f"GRANT USAGE, CREATE ON SCHEMA lookup TO {role('lookup')}")
+        await conn.execute(f"GRANT USAGE ON SCHEMA lookup TO {LOG_OWNER}")
+        await conn.execute(f"ALTER TABLE lookup.audit_log OWNER TO {LOG_OWNER}")
+        await conn.execute(f"ALTER FUNCTION lookup.audit_log_append_only() OWNER TO {LOG_OWNER}")
+        await conn.execute(f"REVOKE ALL ON lookup.audit_log FROM {role('lookup')}")
+        await conn.execute(f"GRANT SELECT, INSERT ON lookup.audit_log TO {role('lookup')}")
+    finally:
+        await conn.close()
 
 
 def service_env(

@@ -1,7 +1,7 @@
 """The disclosure log's tamper evidence: an append-only Merkle log of entries without personal data (audit.py).
 
-UPDATE, DELETE and TRUNCATE of the log are refused by a trigger, whoever runs them. (The table's owner could drop the
-trigger: a separate owner for migrations, so that the service's own role can only append, is still to come.)
+UPDATE, DELETE and TRUNCATE of the log are refused by a trigger, whoever runs them; after the migrations the log passes
+to an owner of its own, lookup's role keeping SELECT and INSERT only (devstack.harden).
 
 Revision ID: 0010
 Revises: 0009
