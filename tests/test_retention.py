@@ -197,3 +197,29 @@ async def test_ended_consents_are_kept_two_years_after_they_end(registry: Regist
     # Expired 731 days ago: gone too.
     await age(registry, "consent.consents", "expire_time", "731 days", f"id = '{standing.id}'")
     assert (await run(registry, "consent"))["ended consents"] == 1
+
+
+async def test_a_score_model_orders_record_goes_two_years_after_its_package(registry: Registry) -> None:
+    from gjeld.lookup.v1 import lookup_service_pb2
+    from gjeld_lookup.extracts import quarter_of, today
+    from gjeld_shared.callers import SCOPE_EXTRACT
+
+    await report_demo(registry)
+    header = lookup_service_pb2.CustomerListHeader(quarter=quarter_of(today()))
+    listed = lookup_service_pb2.CustomerNumbers(identity_numbers=[PERSON])
+    requests = [
+        lookup_service_pb2.SubmitCustomerListRequest(header=header),
+        lookup_service_pb2.SubmitCustomerListRequest(numbers=listed),
+    ]
+    extract = registry.as_institution(BANK, scopes=(SCOPE_EXTRACT,))
+    order = (await registry.lookup().SubmitCustomerList(iter(requests), metadata=extract)).order
+    await registry.lookup().RunExtractRound(
+        lookup_service_pb2.RunExtractRoundRequest(), metadata=registry.as_operator()
+    )
+    await age(registry, "lookup.extract_orders", "submit_time", "731 days", f"id = '{order.id}'")
+    assert (await run(registry, "lookup"))["score-model order records"] == 0  # delivered: its package still held
+    await registry.lookup().ConfirmExtractDeletion(
+        lookup_service_pb2.ConfirmExtractDeletionRequest(order_id=order.id), metadata=extract
+    )
+    assert (await run(registry, "lookup"))["score-model order records"] == 1
+    assert await ids(registry, "SELECT id FROM lookup.extract_orders") == []

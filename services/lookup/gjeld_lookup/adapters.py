@@ -222,6 +222,13 @@ def retention(content: timedelta, records: timedelta, relayed: timedelta, set_as
         ),
         Kept("copy letters handed to notify", outbox, relayed, lambda cut: outbox.c.relay_time < cut),
         Kept("copy letters set aside for operators", outbox, set_aside, lambda cut: outbox.c.failed_time < cut),
+        # An order's record (counts, manifest) once its package is deleted, or its list could not be read.
+        Kept(
+            "score-model order records",
+            extract_orders,
+            records,
+            lambda cut: and_(extract_orders.c.state.in_(["deleted", "failed"]), extract_orders.c.submit_time < cut),
+        ),
     ]
 
 
@@ -554,14 +561,19 @@ class ExtractStore:
         )
 
     async def publish(self, round_id: uuid.UUID) -> list[Any]:
-        """Every package of the round delivered at once: a round is delivered whole or not at all."""
+        """Every package of the round delivered at once: a round is delivered whole or not at all. The lists are
+        no longer needed: they go (the packages hold what was delivered, until deleted)."""
         done = (
             update(extract_orders)
             .where(extract_orders.c.round_id == round_id, extract_orders.c.state == "cutting")
             .values(state="delivered")
             .returning(extract_orders)
         )
-        return sorted((await self._db.execute(done)).all(), key=lambda row: (row.submit_time, row.id))
+        delivered = sorted((await self._db.execute(done)).all(), key=lambda row: (row.submit_time, row.id))
+        await self._db.execute(
+            delete(extract_order_parts).where(extract_order_parts.c.order_id.in_([row.id for row in delivered]))
+        )
+        return delivered
 
     async def release(self, round_id: uuid.UUID | None = None) -> None:
         """A round that failed (or, without a round id, any left by a runner that died): its orders wait again, and

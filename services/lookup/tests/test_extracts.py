@@ -116,6 +116,8 @@ async def test_a_round_cuts_every_package_at_one_instant_holding_customers_only(
     # as they are, shows gzip's magic number here.)
     [stored] = await registry.fetch(f"SELECT data FROM lookup.extract_package_chunks WHERE order_id = '{bank.id}'")
     assert bytes(stored["data"])[:2] != b"\x1f\x8b" and bytes(stored["data"]) != package
+    # The lists (identity numbers) are gone once the round delivered: the package is what is kept, until deleted.
+    assert await registry.fetch("SELECT 1 FROM lookup.extract_order_parts") == []
     public_key(registry).verify(manifest.signature, canonical(manifest))
     tampered = lookup_pb2.ExtractManifest()
     tampered.CopyFrom(manifest)
