@@ -47,7 +47,11 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
         )
         signer = ManifestSigner(settings.extract_signing_key_file.read_bytes())
         checkpoints = AuditCheckpoints(
-            lambda: DisclosureUnitOfWork(parts.engine), parts.keys, signer, settings.audit_checkpoint_file
+            lambda: DisclosureUnitOfWork(parts.engine),
+            parts.keys,
+            signer,
+            settings.audit_checkpoint_file,
+            lambda: exclusive(parts.engine, "gjeld:audit-checkpoint"),
         )
         extracts = Extracts(
             lambda: DisclosureUnitOfWork(parts.engine),

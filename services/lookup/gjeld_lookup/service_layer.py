@@ -713,8 +713,10 @@ class AuditCheckpoints:
         keys: SubjectKeys,
         signer: extracts.ManifestSigner,
         path: Path | None,
+        exclusive: Callable[[], AbstractAsyncContextManager[bool]] | None = None,
     ) -> None:
         self._uow, self._keys, self._signer, self._path = unit_of_work, keys, signer, path
+        self._exclusive = exclusive  # one replica signs at a time
 
     def published(self) -> list[audit.Checkpoint]:
         if self._path is None or not self._path.exists():
@@ -722,9 +724,16 @@ class AuditCheckpoints:
         return [audit.Checkpoint.from_json(line) for line in self._path.read_text().splitlines() if line]
 
     async def checkpoint(self) -> audit.Checkpoint | None:
-        """Sign the log's current state and publish it, if it grew since the last checkpoint."""
+        """Sign the log's current state and publish it, if it grew since the last checkpoint (one replica at a
+        time, when they share the file)."""
         if self._path is None:
             return None
+        if self._exclusive is None:
+            return await self._checkpoint(self._path)
+        async with self._exclusive() as held:
+            return await self._checkpoint(self._path) if held else None
+
+    async def _checkpoint(self, path: Path) -> audit.Checkpoint | None:
         async with self._uow() as uow:
             leaves = await uow.disclosures.audit_leaves()
         published = self.published()
@@ -733,8 +742,8 @@ class AuditCheckpoints:
         signed = audit.sign(
             self._signer.key, self._signer.key_id, len(leaves), audit.root([leaf.hash for leaf in leaves]), now()
         )
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with self._path.open("a") as out:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as out:
             out.write(signed.to_json() + "\n")
         return signed
 
