@@ -198,3 +198,61 @@ async def test_staff_access_is_in_the_log_too(logged: Registry) -> None:
 
     await eventually(covered)
     assert await tampered(logged) == []
+
+
+async def test_concurrent_disclosures_append_without_gaps_or_clashes(registry: Registry) -> None:
+    # Broken once (the log's lock taken inside the INSERT, whose snapshot came first): concurrent lookups clashed on
+    # the same position and failed.
+    import asyncio
+
+    await report_demo(registry)
+    await grant(registry, max_uses=12)
+    answers = await asyncio.gather(*(look_up(registry, reference=f"c-{n}") for n in range(12)))
+    assert len({a.disclosure.id for a in answers}) == 12
+    rows = await registry.fetch("SELECT position FROM lookup.audit_log ORDER BY position")
+    assert [r["position"] for r in rows] == list(range(12))
+    await eventually(lambda: _covers(registry, 12))
+    assert await tampered(registry) == []
+
+
+async def _covers(registry: Registry, size: int) -> bool:
+    return bool(published(registry)) and published(registry)[-1].size == size
+
+
+async def test_a_customer_of_a_score_model_package_proves_the_packages_entry(registry: Registry) -> None:
+    from gjeld_lookup.extracts import quarter_of, today
+    from gjeld_shared.callers import SCOPE_EXTRACT
+
+    await report_demo(registry)
+    header = lookup_service_pb2.CustomerListHeader(quarter=quarter_of(today()))
+    listed = lookup_service_pb2.CustomerNumbers(identity_numbers=[PERSON])
+    requests = [
+        lookup_service_pb2.SubmitCustomerListRequest(header=header),
+        lookup_service_pb2.SubmitCustomerListRequest(numbers=listed),
+    ]
+    extract = registry.as_institution("999888777", scopes=(SCOPE_EXTRACT,))
+    order = (await registry.lookup().SubmitCustomerList(iter(requests), metadata=extract)).order
+    [cut] = (
+        await registry.lookup().RunExtractRound(
+            lookup_service_pb2.RunExtractRoundRequest(), metadata=registry.as_operator()
+        )
+    ).orders
+    await eventually(lambda: _covers(registry, 2))  # the package, and the operator's access
+    person = registry.as_subject(PERSON)
+    mine = await registry.lookup().ListOwnDisclosures(lookup_service_pb2.ListOwnDisclosuresRequest(), metadata=person)
+    proof = await registry.lookup().GetDisclosureProof(
+        lookup_service_pb2.GetDisclosureProofRequest(disclosure_id=mine.disclosures[0].id), metadata=person
+    )
+    entry = json.loads(proof.entry)
+    assert entry["kind"] == "score_model_package" and entry["id"] == cut.manifest.package_id
+    assert entry["sha256"] == cut.manifest.sha256.hex() and order.id
+    leaf = hashlib.sha256(b"\x00" + proof.entry).digest()
+    assert verify_inclusion(
+        proof.leaf_index, proof.checkpoint.tree_size, leaf, list(proof.audit_path), proof.checkpoint.root_hash
+    )
+
+
+def test_without_a_checkpoint_nothing_verifies() -> None:
+    key = ed25519.Ed25519PrivateKey.generate()
+    leaves = [audit.Leaf(0, b"x", audit.leaf_hash(b"x"))]
+    assert audit.verify(leaves, [], key.public_key()) != []

@@ -547,7 +547,10 @@ async def cmd_audit_verify(args: argparse.Namespace) -> int:
     problems = audit.verify(leaves, signed, public)
     for problem in problems:
         print(f"  TAMPERED: {problem}")
+    covered = max((c.size for c in signed), default=0)
     print(f"{len(leaves)} entries, {len(signed)} checkpoints: {'NOT as signed' if problems else 'as signed'}")
+    if len(leaves) > covered:
+        print(f"  {len(leaves) - covered} entries after the last checkpoint: the next one covers them")
     return 1 if problems else 0
 
 

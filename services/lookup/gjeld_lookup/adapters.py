@@ -181,11 +181,12 @@ audit_log = Table(
     Column("append_time", DateTime(timezone=True), nullable=False),
     Index("audit_log_by_record", "record_id"),
 )
-# One append at a time: positions 0, 1, 2 … in commit order, without gaps.
+# One append at a time: positions 0, 1, 2 … in commit order, without gaps. The lock is its own statement: the INSERT
+# that follows takes its snapshot after the lock, so it sees the position the previous holder committed.
+LOCK_AUDIT = "SELECT pg_advisory_xact_lock(hashtext('gjeld:audit-log'))"
 APPEND_AUDIT = """
-WITH lock AS (SELECT pg_advisory_xact_lock(hashtext('gjeld:audit-log')))
 INSERT INTO lookup.audit_log (position, record_id, entry, leaf_hash, append_time)
-SELECT (SELECT coalesce(max(position) + 1, 0) FROM lookup.audit_log), $1, $2, $3, now() FROM lock
+SELECT coalesce(max(position) + 1, 0), $1, $2, $3, now() FROM lookup.audit_log
 """
 
 # How far lookup has read ingest's feed of resolved correction requests (DOM-14), and each disclosure whose recipient
@@ -284,6 +285,7 @@ class DisclosureLog:
 
     async def append_audit(self, record_id: uuid.UUID, entry: bytes) -> None:
         """A leaf of the tamper-evident log, in the transaction that records what it is about."""
+        await self._db.exec_driver_sql(LOCK_AUDIT)
         await self._db.exec_driver_sql(APPEND_AUDIT, (record_id, entry, audit.leaf_hash(entry)))
 
     async def audit_leaves(self, size: int | None = None) -> list[audit.Leaf]:
@@ -297,6 +299,16 @@ class DisclosureLog:
             disclosures.c.id == disclosure_id, disclosures.c.subject_index == subject_index
         )
         return (await self._db.execute(query)).first() is not None
+
+    async def logged_as(self, disclosure_id: uuid.UUID) -> uuid.UUID | None:
+        """What the log's entry for this disclosure is about: itself, or (a score-model disclosure) its package."""
+        query = select(disclosures.c.purpose, disclosures.c.application_reference).where(
+            disclosures.c.id == disclosure_id
+        )
+        row = (await self._db.execute(query)).first()
+        if row is None:
+            return None
+        return uuid.UUID(row.application_reference) if row.purpose == Purpose.SCORE_MODEL.value else disclosure_id
 
     async def audit_position(self, record_id: uuid.UUID) -> int | None:
         query = select(audit_log.c.position).where(audit_log.c.record_id == record_id)

@@ -32,9 +32,12 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def entry_of(kind: str, record_id: str, recipient: str, purpose: str, when: datetime) -> bytes:
-    """A log entry's canonical bytes: what happened, to whom, why, when; nothing that names the person."""
+def entry_of(kind: str, record_id: str, recipient: str, purpose: str, when: datetime, digest: str = "") -> bytes:
+    """A log entry's canonical bytes: what happened, to whom, why, when (and, for a package, the digest of what was
+    delivered); nothing that names the person."""
     fields = {"kind": kind, "id": record_id, "recipient": recipient, "purpose": purpose, "time": when.isoformat()}
+    if digest:
+        fields["sha256"] = digest
     return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -132,6 +135,8 @@ def verify(
 ) -> list[str]:
     """Every way the log fails its checkpoints, in words (empty: the log is what was signed)."""
     problems: list[str] = []
+    if not checkpoints:
+        problems.append("there is no signed checkpoint: nothing can be verified")
     positions = [leaf.position for leaf in leaves]
     if positions != list(range(len(leaves))):
         problems.append("the positions are not 0, 1, 2 … without gaps or repeats: an entry was deleted or moved")

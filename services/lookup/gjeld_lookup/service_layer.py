@@ -216,7 +216,13 @@ class Lookups:
             await uow.disclosures.record(
                 disclosure, self._keys.blind_index(subject), answer, request_id or None, digest
             )
-            # DOM-15: in the tamper-evident log too, in the same transaction (an entry without the person).
+            if letter is not None:
+                content = convert.copy_letter_to_proto(letter, self._directory).SerializeToString()
+                await uow.disclosures.queue_letter(
+                    disclosure.id, self._keys.encrypt(subject), content, disclosure.disclose_time
+                )
+            # DOM-15: in the tamper-evident log too, in the same transaction (an entry without the person), last:
+            # the log's lock is held from the append to the commit only.
             entry = audit.entry_of(
                 "disclosure",
                 str(disclosure.id),
@@ -225,11 +231,6 @@ class Lookups:
                 disclosure.disclose_time,
             )
             await uow.disclosures.append_audit(disclosure.id, entry)
-            if letter is not None:
-                content = convert.copy_letter_to_proto(letter, self._directory).SerializeToString()
-                await uow.disclosures.queue_letter(
-                    disclosure.id, self._keys.encrypt(subject), content, disclosure.disclose_time
-                )
             await uow.commit()
 
     async def own_debt(self, subject: str, wait: float, timeout: float) -> OwnView:
@@ -433,6 +434,18 @@ class Extracts:
                     await self._cut(reader, instant, row)
                 async with self._uow() as uow:
                     delivered = await uow.extracts.publish(round_id)
+                    # Each package in the tamper-evident log as it is delivered: one entry for all its customers
+                    # (each of their disclosures names the package), committing to its content by its digest.
+                    for row in delivered:
+                        entry = audit.entry_of(
+                            "score_model_package",
+                            str(row.package_id),
+                            row.institution,
+                            Purpose.SCORE_MODEL.value,
+                            row.snapshot_time,
+                            digest=row.sha256.hex(),
+                        )
+                        await uow.disclosures.append_audit(row.package_id, entry)
                     await uow.commit()
             except BaseException:
                 async with self._uow() as uow:
@@ -499,12 +512,6 @@ class Extracts:
         await keep(final=True)
         assert counts is not None, "ingest ends every order with its counts"
         async with self._uow() as uow:
-            # The package in the tamper-evident log: one entry for all its customers (each of their disclosures
-            # names the package).
-            entry = audit.entry_of(
-                "score_model_package", str(package_id), order.institution, Purpose.SCORE_MODEL.value, instant
-            )
-            await uow.disclosures.append_audit(package_id, entry)
             await uow.extracts.cut(
                 order.id,
                 {
@@ -737,8 +744,15 @@ class AuditCheckpoints:
         async with self._uow() as uow:
             leaves = await uow.disclosures.audit_leaves()
         published = self.published()
-        if published and published[-1].size >= len(leaves):
-            return None
+        if published:
+            last = published[-1]
+            hashes = [leaf.hash for leaf in leaves]
+            if len(leaves) < last.size or audit.root(hashes[: last.size]) != last.root:
+                # Never sign over a log that no longer holds what was signed: that is the alarm, not a new state.
+                log.error("the disclosure log does not hold what checkpoint %d signed: not signing", last.size)
+                return None
+            if last.size == len(leaves):
+                return None
         signed = audit.sign(
             self._signer.key, self._signer.key_id, len(leaves), audit.root([leaf.hash for leaf in leaves]), now()
         )
@@ -760,7 +774,9 @@ class AuditCheckpoints:
         """The subject's disclosure's entry, its audit path, and the first published checkpoint that covers it."""
         async with self._uow() as uow:
             mine = await uow.disclosures.is_of_subject(disclosure_id, self._keys.blind_index(subject))
-            position = await uow.disclosures.audit_position(disclosure_id)
+            # A score-model disclosure is in the log as its package's entry (its reference is the package's id).
+            logged_as = await uow.disclosures.logged_as(disclosure_id) if mine else None
+            position = await uow.disclosures.audit_position(logged_as) if logged_as else None
             if not mine or position is None:
                 raise NotFound("DISCLOSURE_NOT_FOUND", "you have no disclosure with this id in the log")
             covering = next((c for c in self.published() if c.size > position), None)
