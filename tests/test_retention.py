@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import grpc
+import pytest
 from gjeld.consent.v1 import consent_service_pb2
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
@@ -28,6 +30,7 @@ from gjeld_tools.testing import (
     eventually,
     grant,
     look_up,
+    reason,
     report_demo,
     service_engine,
 )
@@ -93,7 +96,11 @@ async def test_lookups_records_and_letters_are_kept_as_long_as_allowed(registry:
     assert (await run(registry, "lookup"))["the content of a disclosure (the answer: every amount)"] == 1
     rows = await registry.fetch("SELECT id::text, disclosed, request_id FROM lookup.disclosures ORDER BY id")
     kept = {r["id"]: (bytes(r["disclosed"]), r["request_id"]) for r in rows}
-    assert kept[first] == (b"", None) and kept[second][0] and kept[second][1] == "retry-2"
+    assert kept[first] == (b"", "retry-1") and kept[second][0] and kept[second][1] == "retry-2"
+    # A retry of it is told the answer is gone (not answered anew, nor answered with nothing).
+    with pytest.raises(grpc.aio.AioRpcError) as gone:
+        await look_up(registry, request_id="retry-1")
+    assert gone.value.code() == grpc.StatusCode.FAILED_PRECONDITION and reason(gone.value) == "ANSWER_NO_LONGER_KEPT"
     # Two years on: the record is gone; the second, young one stays.
     await age(registry, "lookup.disclosures", "disclose_time", "731 days", f"id = '{first}'")
     await run(registry, "lookup")

@@ -114,6 +114,8 @@ deliveries = Table(
     Column("rejected_count", BigInteger, nullable=False, server_default="0"),
     Column("absent_count", BigInteger, nullable=False, server_default="0"),
     Column("outdated_count", BigInteger, nullable=False, server_default="0"),
+    # A snapshot's extract time: how fresh the institution's data is (DOM-8), whenever it was applied.
+    Column("extract_time", DateTime(timezone=True)),
     Column("complete_time", DateTime(timezone=True)),
     Index("deliveries_by_request", "creditor", "request_id", unique=True),
     Index("deliveries_newest_first", "creditor", "receive_time", "id"),
@@ -263,6 +265,8 @@ def retention(receipts: timedelta, rejected: timedelta, corrections: timedelta) 
             corrections,
             lambda cut: correction_requests.c.resolve_time < cut,
         ),
+        # Also forgotten at each of its institution's deliveries; this, for an institution that stopped delivering.
+        Kept("expired tombstones", tombstones, timedelta(0), lambda cut: tombstones.c.expire_time < cut),
     ]
 
 
@@ -358,10 +362,11 @@ class DebtRegister:
         return list(rows)
 
     async def behind_on_snapshots(self, before: datetime) -> list[Any]:
-        """Institutions holding debts whose last snapshot was applied before `before`, or never: the longest behind
-        first, each with its last snapshot's time and how many debts it holds."""
+        """Institutions holding debts whose latest snapshot was extracted before `before` (a file sent again is no
+        fresher than when it was extracted), or that never sent one: the longest behind first, each with its latest
+        snapshot's extract time and how many debts it holds."""
         last = (
-            select(deliveries.c.creditor, func.max(deliveries.c.complete_time).label("last_snapshot"))
+            select(deliveries.c.creditor, func.max(deliveries.c.extract_time).label("last_snapshot"))
             .where(deliveries.c.kind == DeliveryKind.SNAPSHOT.value)
             .group_by(deliveries.c.creditor)
             .subquery()

@@ -95,7 +95,8 @@ class _Tally:
         self.records = 0
         self.closures = 0
         self.rejected = 0
-        self.dropped_closes = 0  # valid closes left out as a whole-delivery rule found them bad (rejected)
+        self.staged_registrations = 0  # registrations copied into the staging table
+        self.dropped_registrations = 0  # of them, left out as a whole-delivery rule found them bad (rejected)
         self.reported: list[Rejection] = []
         self.unsaved: list[Rejection] = []  # partial acceptance: rejections not yet written
 
@@ -184,6 +185,7 @@ class Ingest:
                         if len(tally.reported) >= REPORTED:
                             break
                         continue
+                    tally.staged_registrations += len(part.registrations)
                     for position, debt in part.registrations:
                         pending.append(staged_debt(position, debt, *protect(debt.debtor)))
                     for position, key in part.closures:
@@ -211,8 +213,9 @@ class Ingest:
         await self._save_rejections(log, delivery_id, tally)
         with self._tracer.start_as_current_span("ingest.merge"):
             merged = await staging.merge(creditor, header.kind, header.extract_time, self._tombstone_life)
-        staged = tally.records - tally.rejected  # every record left in the delivery was staged
-        outdated = staged - merged.registered - (tally.closures - tally.dropped_closes) + merged.outdated_closes
+        # Registrations staged and not dropped, but not registered, were older than what is held; so were the closes
+        # the merge found older.
+        outdated = tally.staged_registrations - tally.dropped_registrations - merged.registered + merged.outdated_closes
         row = await log.claim(
             delivery_id,
             creditor,
@@ -230,6 +233,7 @@ class Ingest:
                 merged.absent,
                 outdated,
             ),
+            header.extract_time,
         )
         if row is None:
             raise _RequestIdTaken()
@@ -278,7 +282,7 @@ class Ingest:
         tally.reject(found)
         if tally.strict:
             raise tally.refusal()
-        _, tally.dropped_closes = await staging.drop([r.index for r in found])
+        tally.dropped_registrations, _ = await staging.drop([r.index for r in found])
 
     async def _save_rejections(self, log: DeliveryLog, delivery_id: uuid.UUID, tally: _Tally) -> None:
         await log.reject(

@@ -57,7 +57,12 @@ STAGED_COLUMNS = (
 )
 DEBT_COLUMNS = STAGED_COLUMNS[2:]
 _VALUES = ", ".join(DEBT_COLUMNS)
-_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in DEBT_COLUMNS[2:]) + ", confirm_time = EXCLUDED.confirm_time"
+# The creditor confirms a debt with data extracted later than what is held: the same data sent again (yesterday's file
+# under a new request id) confirms nothing, so it cannot make stale data look fresh (DOM-8).
+_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in DEBT_COLUMNS[2:]) + (
+    ", confirm_time = CASE WHEN EXCLUDED.extract_time > d.extract_time THEN EXCLUDED.confirm_time"
+    " ELSE d.confirm_time END"
+)
 
 CREATE_STAGING = """
 CREATE TEMPORARY TABLE staged_records (
@@ -156,8 +161,8 @@ FIND_DELIVERY = "SELECT * FROM ingest.deliveries WHERE creditor = $1 AND request
 CLAIM_DELIVERY = """
 INSERT INTO ingest.deliveries (id, creditor, request_id, content_digest, kind, strictness, receive_time,
     registered_count, closed_count, unknown_close_count, record_count, rejected_count, absent_count, outdated_count,
-    complete_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, clock_timestamp())
+    extract_time, complete_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, clock_timestamp())
 ON CONFLICT (creditor, request_id) DO NOTHING
 RETURNING *
 """
@@ -303,8 +308,10 @@ class DeliveryLog:
         strictness: Strictness,
         receive_time: datetime,
         counts: tuple[int, int, int, int, int, int, int],
+        extract_time: datetime | None = None,
     ) -> asyncpg.Record | None:
-        """Record the delivery as applied; None if another delivery holds its request id."""
+        """Record the delivery as applied (a snapshot with its extract time); None if another delivery holds its
+        request id."""
         row: asyncpg.Record | None = await self._db.fetchrow(
             CLAIM_DELIVERY,
             delivery_id,
@@ -315,6 +322,7 @@ class DeliveryLog:
             strictness.value,
             receive_time,
             *counts,
+            extract_time,
         )
         return row
 

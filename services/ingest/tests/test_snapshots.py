@@ -216,7 +216,10 @@ async def test_each_debt_says_when_its_creditor_last_confirmed_it(registry: Regi
     ask = ingest_service_pb2.ListSubjectDebtsRequest(subject={"value": PERSON})
     before = await registry.ingest().ListSubjectDebts(ask, metadata=registry.as_service("lookup"))
     await asyncio.sleep(0.01)
-    await deliver_snapshot(registry, BANK, demo_debts())  # today's snapshot confirms every debt in it
+    today = demo_debts()
+    for debt in today:  # extracted today
+        debt.extract_time.FromDatetime(datetime.now(UTC))
+    await deliver_snapshot(registry, BANK, today, extract_time=datetime.now(UTC))  # confirms every debt in it
     after = await registry.ingest().ListSubjectDebts(ask, metadata=registry.as_service("lookup"))
     assert len(after.debts) == 3
     assert all(
@@ -259,10 +262,13 @@ async def test_an_institution_behind_on_its_snapshots_is_listed_to_operators(reg
 
     await report_demo(registry)  # changes only: never a snapshot
     assert await behind() == [(BANK, False)]
-    await deliver_snapshot(registry, BANK, demo_debts())
+    await deliver_snapshot(registry, BANK, demo_debts(), extract_time=datetime.now(UTC))
     assert await behind() == []
-    # Move the clock: the snapshot is two days old.
+    # Move the clock: the snapshot was extracted two days ago.
     await registry.fetch(
-        "UPDATE ingest.deliveries SET complete_time = now() - interval '2 days' WHERE kind = 'snapshot'"
+        "UPDATE ingest.deliveries SET extract_time = now() - interval '2 days' WHERE kind = 'snapshot'"
     )
+    assert await behind() == [(BANK, True)]
+    # An old snapshot sent again today is as old as when it was extracted.
+    await deliver_snapshot(registry, BANK, demo_debts(), extract_time=datetime.now(UTC) - timedelta(days=3))
     assert await behind() == [(BANK, True)]

@@ -85,6 +85,7 @@ disclosures = Table(
     Column("request_id", String(64)),
     Column("request_digest", LargeBinary),
     Index("disclosures_by_subject", "subject_index", "disclose_time"),
+    Index("disclosures_by_time", "disclose_time"),  # retention
     Index(
         "disclosures_by_request",
         "recipient",
@@ -107,6 +108,7 @@ outbox = Table(
     # Set when the letter could not be handed over after the most attempts: it waits for an operator.
     Column("failed_time", DateTime(timezone=True)),
     Index("notice_outbox_pending", "next_attempt_time", postgresql_where="relay_time IS NULL"),
+    Index("notice_outbox_relayed", "relay_time", postgresql_where="relay_time IS NOT NULL"),  # retention
 )
 
 # What holds identity numbers, for `python -m gjeld_lookup rekey` after a key rotation.
@@ -216,7 +218,8 @@ def retention(content: timedelta, records: timedelta, relayed: timedelta, set_as
             disclosures,
             content,
             lambda cut: and_(disclosures.c.disclose_time < cut, disclosures.c.disclosed != b""),
-            erase={"disclosed": b"", "request_id": None, "request_digest": None},
+            # The request id stays (a retry is then told the answer is gone, not answered anew under the same id).
+            erase={"disclosed": b""},
         ),
         Kept(
             "disclosure records (who, when, why)", disclosures, records, lambda cut: disclosures.c.disclose_time < cut

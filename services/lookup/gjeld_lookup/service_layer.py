@@ -195,10 +195,16 @@ class Lookups:
         return uuid.UUID(bytes=digest[-16:], version=4)
 
     def _retried(self, earlier: Any, digest: bytes | None, request_id: str) -> Disclosed:
-        """The answer to a retried lookup: the first one's, if it asked the same."""
+        """The answer to a retried lookup: the first one's, if it asked the same and the answer is still kept."""
         if earlier.request_digest != digest:
             raise AlreadyExists(
                 "REQUEST_ID_REUSED", "this request id was used before for another lookup", {"request_id": request_id}
+            )
+        if not earlier.disclosed:
+            raise FailedPrecondition(
+                "ANSWER_NO_LONGER_KEPT",
+                "the answer to this request is no longer kept (retention): make a new lookup with a new request id",
+                {"request_id": request_id},
             )
         return Disclosed(disclosure_from_row(earlier), *convert.lender_answer_from_bytes(earlier.disclosed))
 

@@ -4,8 +4,11 @@ services running, the clock moved by ageing the data in the register."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from gjeld.ingest.v1 import ingest_service_pb2
 from gjeld.lookup.v1 import lookup_service_pb2
-from gjeld_tools.testing import PERSON, Registry, grant, look_up, report_demo
+from gjeld_tools.testing import BANK, PERSON, Registry, demo_changes, grant, look_up, report_demo
 
 
 async def age(registry: Registry, account: str, interval: str) -> None:
@@ -18,7 +21,7 @@ async def test_old_data_is_marked_then_withheld_from_lenders_and_always_shown_to
     registry: Registry,
 ) -> None:
     await report_demo(registry)
-    await grant(registry, max_uses=10)
+    await grant(registry, max_uses=12)
     await age(registry, "CARD-7", "2 days")  # past the 36 hours: stale
     answer = await look_up(registry)
     assert sorted((d.WhichOneof("terms"), d.stale) for d in answer.debts) == [
@@ -42,6 +45,14 @@ async def test_old_data_is_marked_then_withheld_from_lenders_and_always_shown_to
         ("CARD-7", True),
         ("CHARGE-3", False),
     ]
-    # A fresh report confirms it again.
-    await report_demo(registry, "confirmed-again")
+    # The same data sent again (under a new request id) confirms nothing: it is as old as it was.
+    await report_demo(registry, "sent-again")
+    assert (await look_up(registry)).withheld_stale_count == 1
+    # Newer data confirms it again.
+    fresh = [c for c in demo_changes() if c.register.account_id == "CARD-7"]
+    fresh[0].register.extract_time.FromDatetime(datetime.now(UTC))
+    await registry.ingest().ReportDebtChanges(
+        ingest_service_pb2.ReportDebtChangesRequest(request_id="newer", changes=fresh),
+        metadata=registry.as_institution(BANK),
+    )
     assert not any(d.stale for d in (await look_up(registry)).debts)

@@ -74,6 +74,7 @@ notices = Table(
     Index("notices_pending", "next_attempt_time", postgresql_where="state = 'pending'"),
     Index("notices_mergeable", "subject_index", "merge_key", postgresql_where="state = 'pending'"),
     Index("notices_failed", "create_time", postgresql_where="state = 'failed'"),
+    Index("notices_by_time", "create_time"),  # retention
 )
 
 sources = Table(

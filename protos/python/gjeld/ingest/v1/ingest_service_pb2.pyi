@@ -1394,7 +1394,7 @@ class StaleInstitution(_message.Message):
 
     @_builtins.property
     def last_snapshot_time(self) -> _timestamp_pb2.Timestamp:
-        """Output only. When its last full snapshot was applied; unset if it never delivered one."""
+        """Output only. When its latest full snapshot was extracted; unset if it never delivered one."""
 
     def __init__(
         self,

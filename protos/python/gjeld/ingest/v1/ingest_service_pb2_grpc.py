@@ -337,7 +337,8 @@ class IngestServiceServicer:
 
     def ListStaleInstitutions(self, request, context):
         """ListStaleInstitutions lists the institutions holding debts in the
-        register whose last full snapshot is older than the registry's limit,
+        register whose latest full snapshot was extracted longer ago than the
+        registry's limit,
         or that never delivered one (DOM-8: the daily snapshot is how their data
         is confirmed), oldest first. Callers: operators, by a staff token.
         """

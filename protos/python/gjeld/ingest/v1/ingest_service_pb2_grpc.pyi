@@ -158,7 +158,8 @@ class IngestServiceStub:
     """
     ListStaleInstitutions: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListStaleInstitutionsRequest, _ingest_service_pb2.ListStaleInstitutionsResponse]
     """ListStaleInstitutions lists the institutions holding debts in the
-    register whose last full snapshot is older than the registry's limit,
+    register whose latest full snapshot was extracted longer ago than the
+    registry's limit,
     or that never delivered one (DOM-8: the daily snapshot is how their data
     is confirmed), oldest first. Callers: operators, by a staff token.
     """
@@ -299,7 +300,8 @@ class IngestServiceAsyncStub(IngestServiceStub):
     """
     ListStaleInstitutions: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListStaleInstitutionsRequest, _ingest_service_pb2.ListStaleInstitutionsResponse]  # type: ignore[assignment]
     """ListStaleInstitutions lists the institutions holding debts in the
-    register whose last full snapshot is older than the registry's limit,
+    register whose latest full snapshot was extracted longer ago than the
+    registry's limit,
     or that never delivered one (DOM-8: the daily snapshot is how their data
     is confirmed), oldest first. Callers: operators, by a staff token.
     """
@@ -545,7 +547,8 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ingest_service_pb2.ListStaleInstitutionsResponse, _abc.Awaitable[_ingest_service_pb2.ListStaleInstitutionsResponse]]:
         """ListStaleInstitutions lists the institutions holding debts in the
-        register whose last full snapshot is older than the registry's limit,
+        register whose latest full snapshot was extracted longer ago than the
+        registry's limit,
         or that never delivered one (DOM-8: the daily snapshot is how their data
         is confirmed), oldest first. Callers: operators, by a staff token.
         """

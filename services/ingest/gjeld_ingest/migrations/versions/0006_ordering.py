@@ -28,8 +28,10 @@ def upgrade() -> None:
     op.add_column(
         "deliveries", sa.Column("outdated_count", sa.BigInteger, nullable=False, server_default="0"), schema="ingest"
     )
+    op.add_column("deliveries", sa.Column("extract_time", sa.DateTime(timezone=True)), schema="ingest")
 
 
 def downgrade() -> None:
+    op.drop_column("deliveries", "extract_time", schema="ingest")
     op.drop_column("deliveries", "outdated_count", schema="ingest")
     op.drop_table("tombstones", schema="ingest")

@@ -28,6 +28,15 @@ def upgrade() -> None:
         schema="lookup",
     )
     op.create_index("audit_log_by_record", "audit_log", ["record_id"], schema="lookup")
+    # For retention (what is old is found by its time).
+    op.create_index("disclosures_by_time", "disclosures", ["disclose_time"], schema="lookup")
+    op.create_index(
+        "notice_outbox_relayed",
+        "notice_outbox",
+        ["relay_time"],
+        schema="lookup",
+        postgresql_where=sa.text("relay_time IS NOT NULL"),
+    )
     op.execute(
         """
         CREATE FUNCTION lookup.audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -47,5 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("notice_outbox_relayed", "notice_outbox", schema="lookup")
+    op.drop_index("disclosures_by_time", "disclosures", schema="lookup")
     op.drop_table("audit_log", schema="lookup")
     op.execute("DROP FUNCTION lookup.audit_log_append_only()")

@@ -31,8 +31,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("institution", "source_id", name="institution_notices_by_source"),
         schema="notify",
     )
+    op.create_index("notices_by_time", "notices", ["create_time"], schema="notify")  # retention
 
 
 def downgrade() -> None:
+    op.drop_index("notices_by_time", "notices", schema="notify")
     op.drop_table("institution_notices", schema="notify")
     op.drop_table("institution_feed_heads", schema="notify")
