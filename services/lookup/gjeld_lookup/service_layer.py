@@ -93,12 +93,17 @@ class Lookups:
         self.call_timeout = call_timeout
 
     async def _gather(self, subject: str, wait: float, timeout: float) -> domain.Gathered:
-        """The subject's registered debts and the live creditors' answers, asked at the same time."""
-        live = self._directory.live_creditors()
-        registered, answers = await asyncio.gather(
-            self._registry.debts_of(subject, timeout),
-            self._live.ask(live, subject, min(wait, timeout - RESERVE_SECONDS)),
-        )
+        """The subject's registered debts, then the live answers of the creditors that hold one of them: only those
+        are asked (a bank that answers live learns of a lookup only when the person is its customer), within what is
+        left of the caller's budget."""
+        started = asyncio.get_running_loop().time()
+        registered = await self._registry.debts_of(subject, timeout)
+        holding = {debt.creditor for debt in registered}
+        live = [creditor for creditor in self._directory.live_creditors() if creditor.organization_number in holding]
+        if not live:
+            return domain.gather(registered, [], {})
+        left = timeout - (asyncio.get_running_loop().time() - started) - RESERVE_SECONDS
+        answers = await self._live.ask(live, subject, max(0.0, min(wait, left)))
         return domain.gather(registered, [c.organization_number for c in live], answers)
 
     async def _may_see(

@@ -15,6 +15,7 @@ from gjeld.type.v1 import identity_pb2
 from gjeld_tools.fake_bank import FakeBank
 from gjeld_tools.testing import (
     BANK,
+    CO_BORROWER,
     LENDER,
     PERSON,
     Registry,
@@ -230,3 +231,13 @@ async def test_a_bank_is_believed_only_with_a_server_certificate_from_the_ca_pin
         assert (pinned.creditors_answered, pinned.creditors_missing, bank.calls) == (1, 0, 1)
     finally:
         await server.stop(0)
+
+
+async def test_only_the_creditors_of_the_person_are_asked_live(registry: Registry, banks: dict[str, FakeBank]) -> None:
+    # A bank that answers live learns of a lookup only when the person is its customer (issue 15): asking every live
+    # bank would tell each of them who applies for credit anywhere. (Broken once: every live bank was asked.)
+    await grant(registry, subject=CO_BORROWER)
+    before = {number: bank.calls for number, bank in banks.items()}
+    answer = await look_up(registry, subject=CO_BORROWER)  # a debt at Fjordbanken only (the joint loan)
+    assert {number: bank.calls - before[number] for number, bank in banks.items()} == {BANK: 1, VIDDA: 0, LENDER: 0}
+    assert (answer.creditors_answered, answer.creditors_missing) == (1, 0)
