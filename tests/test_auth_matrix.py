@@ -83,6 +83,7 @@ ALLOWED: dict[str, set[str]] = {
         for m in "RegisterConsent GetConsent EndConsent ListConsentEvents".split()
     },
     "/gjeld.consent.v1.ConsentService/UseConsent": {"lookup's certificate"},
+    "/gjeld.consent.v1.ConsentService/ReleaseConsentUse": {"lookup's certificate"},
     "/gjeld.consent.v1.ConsentService/CheckCreditBlock": {"lookup's certificate"},
     "/gjeld.notify.v1.NotifyService/EnqueueNotice": {"lookup's certificate"},
     **{

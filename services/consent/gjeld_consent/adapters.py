@@ -294,6 +294,24 @@ class ConsentStore:
             update(consents).where(consents.c.id == consent_id).values(use_count=consents.c.use_count + 1)
         )
 
+    async def release_use(self, disclosure_id: str) -> Any | None:
+        """Delete the use recorded for this disclosure and count it off its consent: the consent's id and
+        institution, or None when there was no such use."""
+        gone = (
+            await self._db.execute(
+                delete(uses).where(uses.c.disclosure_id == disclosure_id).returning(uses.c.consent_id)
+            )
+        ).first()
+        if gone is None:
+            return None
+        counted = (
+            update(consents)
+            .where(consents.c.id == gone.consent_id)
+            .values(use_count=consents.c.use_count - 1)
+            .returning(consents.c.id.label("consent_id"), consents.c.institution)
+        )
+        return (await self._db.execute(counted)).one()
+
     # --- the institutions' feeds --------------------------------------------------------------------------------
 
     async def record_event(

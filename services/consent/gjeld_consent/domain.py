@@ -41,6 +41,7 @@ class EventType(enum.Enum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
     ENDED = "ended"
+    USE_RELEASED = "use_released"  # the lookup failed before disclosing: the use counts for nothing
 
 
 MAX_VALIDITY = {Scope.PROCESSING: timedelta(days=28), Scope.PRESENTATION: timedelta(days=365)}

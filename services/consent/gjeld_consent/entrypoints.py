@@ -41,6 +41,7 @@ EVENT_TO_PROTO = {
     EventType.WITHDRAWN: consent_pb2.CONSENT_EVENT_TYPE_WITHDRAWN,
     EventType.EXPIRED: consent_pb2.CONSENT_EVENT_TYPE_EXPIRED,
     EventType.ENDED: consent_pb2.CONSENT_EVENT_TYPE_ENDED,
+    EventType.USE_RELEASED: consent_pb2.CONSENT_EVENT_TYPE_USE_RELEASED,
 }
 MAX_ID_LENGTH = 64
 
@@ -122,6 +123,7 @@ ACCESS: dict[str, Rule] = {
     "LiftCreditBlock": SUBJECTS,
     "GetCreditBlock": SUBJECTS,
     "UseConsent": Services("lookup"),
+    "ReleaseConsentUse": Services("lookup"),
     "CheckCreditBlock": Services("lookup"),
 }
 
@@ -301,6 +303,16 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         if consent is None:
             return pb.UseConsentResponse(credit_blocked=True)
         return pb.UseConsentResponse(consent=consent_to_proto(consent, now()))
+
+    async def ReleaseConsentUse(
+        self,
+        request: pb.ReleaseConsentUseRequest,
+        context: grpc.aio.ServicerContext[pb.ReleaseConsentUseRequest, pb.ReleaseConsentUseResponse],
+    ) -> pb.ReleaseConsentUseResponse:
+        violations = Violations()
+        fields.text(violations, "disclosure_id", request.disclosure_id, maximum=MAX_ID_LENGTH, required=True)
+        violations.raise_if_any()
+        return pb.ReleaseConsentUseResponse(released=await self._consents.release(request.disclosure_id))
 
     async def CheckCreditBlock(
         self,

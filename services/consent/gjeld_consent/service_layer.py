@@ -198,6 +198,19 @@ class Consents:
             chosen.used(use)
             return chosen
 
+    async def release(self, disclosure_id: str) -> bool:
+        """Give back the use recorded for this disclosure id: the lookup failed before disclosing anything, so it
+        spends nothing. The institution's feed says so. False when no use is recorded (or it was released before)."""
+        async with self._uow() as uow:
+            released = await uow.consents.release_use(disclosure_id)
+            if released is None:
+                return False
+            await uow.consents.record_event(
+                released.institution, EventType.USE_RELEASED, released.consent_id, now(), disclosure_id
+            )
+            await uow.commit()
+        return True
+
     def _repeated(
         self, candidates: Sequence[Consent], earlier: Any, disclosure_id: str, reference: str, moment: datetime
     ) -> Consent:

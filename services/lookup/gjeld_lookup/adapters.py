@@ -297,6 +297,11 @@ class DisclosureLog:
             query = query.limit(size)
         return [audit.Leaf(r.position, r.entry, r.leaf_hash) for r in await self._db.execute(query)]
 
+    async def exists(self, disclosure_id: uuid.UUID) -> bool:
+        return (
+            await self._db.execute(select(disclosures.c.id).where(disclosures.c.id == disclosure_id))
+        ).first() is not None
+
     async def is_of_subject(self, disclosure_id: uuid.UUID, subject_index: bytes) -> bool:
         query = select(disclosures.c.id).where(
             disclosures.c.id == disclosure_id, disclosures.c.subject_index == subject_index
@@ -767,6 +772,15 @@ class Registry:
             return None
         consent_id: str = reply.consent.id
         return consent_id
+
+    async def release_consent_use(self, disclosure_id: str, timeout: float) -> None:
+        """Give back the consent's use recorded for a lookup that failed before disclosing anything."""
+        try:
+            await self._consent.ReleaseConsentUse(
+                consent_service_pb2.ReleaseConsentUseRequest(disclosure_id=disclosure_id), timeout=timeout
+            )
+        except grpc.RpcError as error:
+            raise _unavailable("consent", error) from None
 
     async def credit_blocked(self, subject: str, timeout: float) -> bool:
         try:

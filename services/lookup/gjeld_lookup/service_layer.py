@@ -148,50 +148,74 @@ class Lookups:
         # A retried lookup keeps its disclosure id, so that a retry after a crash between using the consent and
         # recording the disclosure uses the consent under the same id: once (consent de-duplicates on it).
         disclosure_id = self._retried_id(institution, request_id) if request_id else uuid.uuid4()
-        consent_id, blocked = await self._may_see(institution, purpose, subject, disclosure_id, reference, timeout)
-        read_time = now()  # the register is read after this moment
-        gathered = domain.Gathered([], 0, 0) if blocked else await self._gather(subject, wait, timeout)
-        (debts, withheld), creditors = domain.for_lender(gathered, now(), self._staleness), gathered.statuses()
-        totals = domain.totals(debts)
-        answer = convert.lender_answer_to_proto(
-            debts, totals, creditors, blocked, gathered.answered, gathered.missing, withheld
+        deadline = asyncio.get_running_loop().time() + timeout  # every call below gets what is left of it
+        consent_id, blocked = await self._may_see(
+            institution, purpose, subject, disclosure_id, reference, self._left(deadline)
         )
-        disclosure = Disclosure(
-            disclosure_id,
-            institution,
-            purpose,
-            consent_id,
-            now(),
-            len(debts),
-            reference,
-            current_trace_id(),
-            blocked,
-            read_time,
-        )
-        letter = None
-        # DOM-13 for lenders; DOM-12: a subject is told of every lookup their block stopped.
-        if purpose in domain.COPY_LETTER or blocked:
-            letter = CopyLetter(
-                institution,
-                disclosure.disclose_time,
-                purpose,
-                reference,
-                debts,
-                totals,
-                blocked,
-                gathered.answered,
-                gathered.missing,
-            )
         try:
-            await self._record(disclosure, subject, answer.SerializeToString(), letter, request_id, digest)
-        except IntegrityError:
-            # The same request, sent twice at once, recorded first by the other call: its answer is the answer.
+            read_time = now()  # the register is read after this moment
+            gathered = domain.Gathered([], 0, 0) if blocked else await self._gather(subject, wait, self._left(deadline))
+            (debts, withheld), creditors = domain.for_lender(gathered, now(), self._staleness), gathered.statuses()
+            totals = domain.totals(debts)
+            answer = convert.lender_answer_to_proto(
+                debts, totals, creditors, blocked, gathered.answered, gathered.missing, withheld
+            )
+            disclosure = Disclosure(
+                disclosure_id,
+                institution,
+                purpose,
+                consent_id,
+                now(),
+                len(debts),
+                reference,
+                current_trace_id(),
+                blocked,
+                read_time,
+            )
+            letter = None
+            # DOM-13 for lenders; DOM-12: a subject is told of every lookup their block stopped.
+            if purpose in domain.COPY_LETTER or blocked:
+                letter = CopyLetter(
+                    institution,
+                    disclosure.disclose_time,
+                    purpose,
+                    reference,
+                    debts,
+                    totals,
+                    blocked,
+                    gathered.answered,
+                    gathered.missing,
+                )
+            try:
+                await self._record(disclosure, subject, answer.SerializeToString(), letter, request_id, digest)
+            except IntegrityError:
+                # The same request, sent twice at once, recorded first by the other call: its answer is the answer.
+                async with self._uow() as uow:
+                    earlier = await uow.disclosures.of_request(institution, request_id)
+                if not request_id or earlier is None:
+                    raise
+                return self._retried(earlier, digest, request_id)
+            return Disclosed(disclosure, debts, totals, creditors, gathered.answered, gathered.missing, withheld)
+        except BaseException:
+            # A failed lookup spends nothing: the consent's use is given back, unless a disclosure under its id was
+            # recorded after all (the same request's other call, sent at once).
+            if consent_id is not None:
+                await asyncio.shield(self._release(disclosure_id))
+            raise
+
+    @staticmethod
+    def _left(deadline: float) -> float:
+        """What is left of the caller's budget for the next call (never nothing: the call then fails fast)."""
+        return max(0.05, deadline - asyncio.get_running_loop().time())
+
+    async def _release(self, disclosure_id: uuid.UUID) -> None:
+        try:
             async with self._uow() as uow:
-                earlier = await uow.disclosures.of_request(institution, request_id)
-            if not request_id or earlier is None:
-                raise
-            return self._retried(earlier, digest, request_id)
-        return Disclosed(disclosure, debts, totals, creditors, gathered.answered, gathered.missing, withheld)
+                if await uow.disclosures.exists(disclosure_id):
+                    return
+            await self._registry.release_consent_use(str(disclosure_id), min(self.call_timeout, 2.0))
+        except Exception:  # noqa: BLE001 - the lookup's own failure is the one to report; this is logged
+            log.warning("the consent use of failed lookup %s could not be given back", disclosure_id)
 
     def _retried_id(self, institution: str, request_id: str) -> uuid.UUID:
         """The disclosure id of a retry-safe lookup: the same for every retry, and keyed, so that nobody can tell

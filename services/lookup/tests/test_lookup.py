@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 import pytest
-from gjeld.consent.v1 import consent_service_pb2
+from gjeld.consent.v1 import consent_pb2, consent_service_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
 from gjeld.type.v1 import debt_pb2, identity_pb2
@@ -367,3 +367,34 @@ async def test_a_person_not_in_the_development_file_receives_exactly_one_letter(
     assert notice.state == notify_pb2.NOTICE_STATE_DELIVERED and notice.source_id == disclosed.disclosure.id
     channels = DevelopmentChannels(registry.mailbox)
     assert channels.deliveries() == [notice.id] and channels.duplicates() == []
+
+
+async def test_a_lookup_that_fails_after_the_consent_check_spends_nothing(registry: Registry) -> None:
+    # Issue 15: the single-use consent was spent before the debts were fetched, so a failure after it burnt it.
+    # (Broken by not giving the use back: the second lookup is then refused CONSENT_USED_UP.)
+    await report_demo(registry)
+    consent = await grant(registry, max_uses=1)
+    await registry.stop("ingest")  # the register cannot be read
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await look_up(registry)
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    await registry.start("ingest")
+
+    async def answered() -> Any:
+        try:
+            return await look_up(registry)
+        except grpc.aio.AioRpcError as error:  # lookup's channel to ingest may still be reconnecting
+            if error.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+            return None
+
+    assert len((await eventually(answered)).debts) == 3  # the one use is still there
+    feed = await registry.consent().ListConsentEvents(
+        consent_service_pb2.ListConsentEventsRequest(), metadata=registry.as_institution(LENDER)
+    )
+    kinds = [e.type for e in feed.events if e.consent.id == consent.id]
+    used, released = (
+        kinds.count(consent_pb2.CONSENT_EVENT_TYPE_USED),
+        kinds.count(consent_pb2.CONSENT_EVENT_TYPE_USE_RELEASED),
+    )
+    assert kinds[-1] == consent_pb2.CONSENT_EVENT_TYPE_USED and released >= 1 and used == released + 1

@@ -129,6 +129,10 @@ class _ConsentEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Cons
     """The consent's validity ran out."""
     CONSENT_EVENT_TYPE_ENDED: _ConsentEventType.ValueType  # 5
     """The institution ended the consent."""
+    CONSENT_EVENT_TYPE_USE_RELEASED: _ConsentEventType.ValueType  # 6
+    """A use was given back: the lookup it was for failed before anything was
+    disclosed, so it counts for nothing (disclosure_id names it).
+    """
 
 class ConsentEventType(_ConsentEventType, metaclass=_ConsentEventTypeEnumTypeWrapper):
     """ConsentEventType is what happened to a consent."""
@@ -145,6 +149,10 @@ CONSENT_EVENT_TYPE_EXPIRED: ConsentEventType.ValueType  # 4
 """The consent's validity ran out."""
 CONSENT_EVENT_TYPE_ENDED: ConsentEventType.ValueType  # 5
 """The institution ended the consent."""
+CONSENT_EVENT_TYPE_USE_RELEASED: ConsentEventType.ValueType  # 6
+"""A use was given back: the lookup it was for failed before anything was
+disclosed, so it counts for nothing (disclosure_id names it).
+"""
 Global___ConsentEventType: _TypeAlias = ConsentEventType  # noqa: Y015
 
 @_typing.final

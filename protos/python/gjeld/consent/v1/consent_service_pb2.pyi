@@ -694,6 +694,50 @@ class UseConsentResponse(_message.Message):
 Global___UseConsentResponse: _TypeAlias = UseConsentResponse  # noqa: Y015
 
 @_typing.final
+class ReleaseConsentUseRequest(_message.Message):
+    """ReleaseConsentUseRequest names the use to give back."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    """Required. The disclosure id the use was recorded for, at most 64 characters."""
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclosure_id", b"disclosure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseConsentUseRequest: _TypeAlias = ReleaseConsentUseRequest  # noqa: Y015
+
+@_typing.final
+class ReleaseConsentUseResponse(_message.Message):
+    """ReleaseConsentUseResponse says whether a use was given back."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RELEASED_FIELD_NUMBER: _builtins.int
+    released: _builtins.bool
+    """Output only. True when a recorded use was given back; false when there was none."""
+    def __init__(
+        self,
+        *,
+        released: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["released", b"released"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseConsentUseResponse: _TypeAlias = ReleaseConsentUseResponse  # noqa: Y015
+
+@_typing.final
 class CheckCreditBlockRequest(_message.Message):
     """CheckCreditBlockRequest names the subject to check."""
 

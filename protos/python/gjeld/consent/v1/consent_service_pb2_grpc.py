@@ -95,6 +95,11 @@ class ConsentServiceStub:
                 request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentRequest.SerializeToString,
                 response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentResponse.FromString,
                 _registered_method=True)
+        self.ReleaseConsentUse = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/ReleaseConsentUse',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ReleaseConsentUseRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ReleaseConsentUseResponse.FromString,
+                _registered_method=True)
         self.CheckCreditBlock = channel.unary_unary(
                 '/gjeld.consent.v1.ConsentService/CheckCreditBlock',
                 request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.CheckCreditBlockRequest.SerializeToString,
@@ -229,6 +234,17 @@ class ConsentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReleaseConsentUse(self, request, context):
+        """ReleaseConsentUse gives back the use recorded for a disclosure id when the
+        lookup failed before anything was disclosed: a failed lookup spends
+        nothing. Releasing a use that is not recorded (or released before)
+        changes nothing. Callers: the lookup service only, by its workload
+        certificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CheckCreditBlock(self, request, context):
         """CheckCreditBlock tells whether a subject has a credit block, for lookups
         that need no consent (a credit bureau's). Callers: the lookup service only,
@@ -300,6 +316,11 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.UseConsent,
                     request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentRequest.FromString,
                     response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentResponse.SerializeToString,
+            ),
+            'ReleaseConsentUse': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseConsentUse,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ReleaseConsentUseRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ReleaseConsentUseResponse.SerializeToString,
             ),
             'CheckCreditBlock': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckCreditBlock,
@@ -632,6 +653,33 @@ class ConsentService:
             '/gjeld.consent.v1.ConsentService/UseConsent',
             gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentRequest.SerializeToString,
             gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseConsentUse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/ReleaseConsentUse',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ReleaseConsentUseRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.ReleaseConsentUseResponse.FromString,
             options,
             channel_credentials,
             insecure,

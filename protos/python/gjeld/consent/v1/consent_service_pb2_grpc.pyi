@@ -108,6 +108,13 @@ class ConsentServiceStub:
     it is refused with ALREADY_EXISTS and reason DISCLOSURE_ID_REUSED.
     Callers: the lookup service only, by its workload certificate.
     """
+    ReleaseConsentUse: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.ReleaseConsentUseRequest, _consent_service_pb2.ReleaseConsentUseResponse]
+    """ReleaseConsentUse gives back the use recorded for a disclosure id when the
+    lookup failed before anything was disclosed: a failed lookup spends
+    nothing. Releasing a use that is not recorded (or released before)
+    changes nothing. Callers: the lookup service only, by its workload
+    certificate.
+    """
     CheckCreditBlock: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.CheckCreditBlockRequest, _consent_service_pb2.CheckCreditBlockResponse]
     """CheckCreditBlock tells whether a subject has a credit block, for lookups
     that need no consent (a credit bureau's). Callers: the lookup service only,
@@ -193,6 +200,13 @@ class ConsentServiceAsyncStub(ConsentServiceStub):
     same disclosure id again returns the use it recorded; with another consent
     it is refused with ALREADY_EXISTS and reason DISCLOSURE_ID_REUSED.
     Callers: the lookup service only, by its workload certificate.
+    """
+    ReleaseConsentUse: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.ReleaseConsentUseRequest, _consent_service_pb2.ReleaseConsentUseResponse]  # type: ignore[assignment]
+    """ReleaseConsentUse gives back the use recorded for a disclosure id when the
+    lookup failed before anything was disclosed: a failed lookup spends
+    nothing. Releasing a use that is not recorded (or released before)
+    changes nothing. Callers: the lookup service only, by its workload
+    certificate.
     """
     CheckCreditBlock: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.CheckCreditBlockRequest, _consent_service_pb2.CheckCreditBlockResponse]  # type: ignore[assignment]
     """CheckCreditBlock tells whether a subject has a credit block, for lookups
@@ -348,6 +362,19 @@ class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
         same disclosure id again returns the use it recorded; with another consent
         it is refused with ALREADY_EXISTS and reason DISCLOSURE_ID_REUSED.
         Callers: the lookup service only, by its workload certificate.
+        """
+
+    @_abc_1.abstractmethod
+    def ReleaseConsentUse(
+        self,
+        request: _consent_service_pb2.ReleaseConsentUseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consent_service_pb2.ReleaseConsentUseResponse, _abc.Awaitable[_consent_service_pb2.ReleaseConsentUseResponse]]:
+        """ReleaseConsentUse gives back the use recorded for a disclosure id when the
+        lookup failed before anything was disclosed: a failed lookup spends
+        nothing. Releasing a use that is not recorded (or released before)
+        changes nothing. Callers: the lookup service only, by its workload
+        certificate.
         """
 
     @_abc_1.abstractmethod
