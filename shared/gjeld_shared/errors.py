@@ -69,6 +69,12 @@ class Unavailable(GjeldError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class ResourceExhausted(GjeldError):
+    """More is asked than the service can take now: refused at once, to be retried after a pause."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 @dataclass(frozen=True)
 class FieldViolation:
     """One bad field: its path in the request (`changes[2].register.debtor.value`) and what is wrong."""

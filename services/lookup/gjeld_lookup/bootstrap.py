@@ -16,7 +16,7 @@ from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, 
 from .domain import Staleness
 from .entrypoints import ACCESS, LookupServicer
 from .extracts import ManifestSigner
-from .service_layer import AuditCheckpoints, CorrectionNotices, Extracts, Lookups
+from .service_layer import Admission, AuditCheckpoints, CorrectionNotices, Extracts, Lookups
 from .settings import LookupSettings
 
 NAME = "lookup"
@@ -79,7 +79,13 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                     "LookupService",
                     lookup_service_pb2_grpc.add_LookupServiceServicer_to_server,
                     LookupServicer(
-                        lookups, parts.directory, settings.default_max_wait_seconds, parts.pages, extracts, checkpoints
+                        lookups,
+                        parts.directory,
+                        settings.default_max_wait_seconds,
+                        parts.pages,
+                        extracts,
+                        checkpoints,
+                        Admission(settings.max_concurrent_lookups, settings.admission_wait_seconds),
                     ),
                     ACCESS,
                 )

@@ -18,7 +18,7 @@ from gjeld_shared.timestamps import now, to_proto
 
 from . import convert, extracts
 from .domain import Purpose
-from .service_layer import AuditCheckpoints, Extracts, Lookups
+from .service_layer import Admission, AuditCheckpoints, Extracts, Lookups
 
 PURPOSE_FROM_PROTO = {
     lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT: Purpose.CREDIT_ASSESSMENT,
@@ -69,7 +69,9 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         pages: paging.PageTokens,
         extracts: Extracts,
         checkpoints: AuditCheckpoints,
+        admission: Admission | None = None,
     ) -> None:
+        self._admission = admission or Admission(64)
         self._checkpoints = checkpoints
         self._extracts = extracts
         self._lookups = lookups
@@ -97,15 +99,16 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         wait = _max_wait(request, self._default_wait, violations)
         violations.raise_if_any()
         assert purpose is not None
-        disclosed = await self._lookups.look_up(
-            institution.organization_number,
-            purpose,
-            request.subject.value,
-            request.application_reference,
-            wait,
-            self._timeout(context, wait),
-            request.request_id,
-        )
+        async with self._admission.slot():  # overload is refused at once, never queued
+            disclosed = await self._lookups.look_up(
+                institution.organization_number,
+                purpose,
+                request.subject.value,
+                request.application_reference,
+                wait,
+                self._timeout(context, wait),
+                request.request_id,
+            )
         answer = convert.lender_answer_to_proto(
             disclosed.debts,
             disclosed.totals,

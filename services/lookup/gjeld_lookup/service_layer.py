@@ -4,6 +4,7 @@ and the relay that hands copy letters to notify."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,7 @@ from gjeld_shared.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
 )
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
@@ -65,6 +67,29 @@ class OwnView:
     creditors: list[CreditorStatus]
     answered: int
     missing: int
+
+
+class Admission:
+    """Overload is shed, not queued (issue 15): at most `limit` lookups at once; one that finds no room within
+    `wait` seconds is refused RESOURCE_EXHAUSTED OVERLOADED at once, so the accepted ones keep their latency and the
+    service is itself again as soon as the load drops."""
+
+    def __init__(self, limit: int, wait: float = 0.02) -> None:
+        self._room = asyncio.Semaphore(limit)
+        self._wait = wait
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        try:
+            await asyncio.wait_for(self._room.acquire(), self._wait)
+        except TimeoutError:
+            raise ResourceExhausted(
+                "OVERLOADED", "the registry has more lookups than it can answer now: try again shortly"
+            ) from None
+        try:
+            yield
+        finally:
+            self._room.release()
 
 
 class Lookups:

@@ -3,6 +3,7 @@ DOM-9, DOM-10, DOM-12, DOM-13)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -241,3 +242,23 @@ async def test_only_the_creditors_of_the_person_are_asked_live(registry: Registr
     answer = await look_up(registry, subject=CO_BORROWER)  # a debt at Fjordbanken only (the joint loan)
     assert {number: bank.calls - before[number] for number, bank in banks.items()} == {BANK: 1, VIDDA: 0, LENDER: 0}
     assert (answer.creditors_answered, answer.creditors_missing) == (1, 0)
+
+
+async def test_overload_is_refused_at_once_and_the_service_recovers(
+    registry: Registry, banks: dict[str, FakeBank]
+) -> None:
+    # Issue 15: lookups beyond capacity are refused RESOURCE_EXHAUSTED at once (never a timeout, never INTERNAL), and
+    # the service is itself again as soon as the load drops. Capacity one here; Vidda Finans answers slowly.
+    import time
+
+    await registry.restart("lookup", max_concurrent_lookups=1)
+    await grant(registry, max_uses=3)
+    first = asyncio.ensure_future(look_up(registry, max_wait=2))  # waits up to 2 s for Vidda Finans
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    with pytest.raises(grpc.aio.AioRpcError) as shed:
+        await look_up(registry)
+    assert shed.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and reason(shed.value) == "OVERLOADED"
+    assert time.monotonic() - started < 0.5
+    assert len((await first).debts) >= 3
+    assert len((await look_up(registry, max_wait=1)).debts) >= 3  # back to normal once the load drops
