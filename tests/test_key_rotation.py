@@ -58,6 +58,7 @@ CIPHERTEXTS = (
     "ingest.debts.debtor_encrypted",
     "lookup.notice_outbox.subject_encrypted",
     "notify.notices.subject_encrypted",
+    "notify.notices.message_sealed",
     "lookup.extract_order_parts.numbers_encrypted",
     "lookup.extract_package_chunks.data",
     "ingest.correction_requests.debtor_encrypted",

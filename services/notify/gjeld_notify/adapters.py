@@ -70,6 +70,10 @@ notices = Table(
     Column("last_error", Text),
     Column("create_time", DateTime(timezone=True), nullable=False),
     Column("deliver_time", DateTime(timezone=True)),
+    # The letter as rendered at the first delivery attempt (sealed: it holds the person's name, address and debts), in
+    # its language: rendered once, for every retry and every time the person opens it.
+    Column("message_sealed", LargeBinary),
+    Column("message_language", String(8)),
     Index("notices_by_subject", "subject_index", "create_time"),
     Index("notices_pending", "next_attempt_time", postgresql_where="state = 'pending'"),
     Index("notices_mergeable", "subject_index", "merge_key", postgresql_where="state = 'pending'"),
@@ -140,7 +144,7 @@ def retention(notices_kept: timedelta, institution_notices_kept: timedelta) -> l
 
 # What holds identity numbers, for `python -m gjeld_notify rekey` after a key rotation.
 PROTECTED = (
-    Protected(notices, hashes=("subject_index",), ciphertexts=("subject_encrypted",)),
+    Protected(notices, hashes=("subject_index",), ciphertexts=("subject_encrypted", "message_sealed")),
     Protected(institution_notices, ciphertexts=("content_sealed",)),
     Protected(preferences, hashes=("subject_index",)),
 )
@@ -439,6 +443,14 @@ class NoticeStore:
             update(notices)
             .where(notices.c.state == "pending", notices.c.next_attempt_time <= now, notices.c.attempts >= max_attempts)
             .values(state="failed", last_error="interrupted: the delivery never finished")
+        )
+
+    async def rendered(self, notice_id: uuid.UUID, sealed: bytes, language: str) -> None:
+        """Keep the letter as rendered, once (a later render, by a worker that lost its claim, changes nothing)."""
+        await self._db.execute(
+            update(notices)
+            .where(notices.c.id == notice_id, notices.c.message_sealed.is_(None))
+            .values(message_sealed=sealed, message_language=language)
         )
 
     async def delivered(self, notice_id: uuid.UUID, claimed: int, channel: Channel, when: datetime) -> None:

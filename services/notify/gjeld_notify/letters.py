@@ -7,7 +7,9 @@ not flooded); each gets its own section with the figures that recipient got."""
 
 from __future__ import annotations
 
+import base64
 import gettext
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -290,3 +292,20 @@ def message(letters: Sequence[notify_pb2.CopyLetter], addressee: Contact, langua
     text = f"{title}\n" + "\n".join(section.split("\n", 1)[1] for section in sections)
     sms = writer._("gjeld: {title}. Log in to Min gjeld to read it.").format(title=title.capitalize())
     return Message(title, text, _pdf(writer, addressee, title, text), sms)
+
+
+def message_to_bytes(message: Message) -> bytes:
+    """A rendered letter, to keep (rendered once)."""
+    return json.dumps(
+        {
+            "title": message.title,
+            "text": message.text,
+            "sms": message.sms,
+            "pdf": base64.b64encode(message.pdf).decode(),
+        }
+    ).encode()
+
+
+def message_from_bytes(data: bytes) -> Message:
+    kept = json.loads(data)
+    return Message(kept["title"], kept["text"], base64.b64decode(kept["pdf"]), kept["sms"])

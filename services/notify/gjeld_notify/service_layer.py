@@ -20,7 +20,16 @@ from gjeld_shared.timestamps import now
 
 from . import letters
 from .adapters import Channels, NoticeUnitOfWork, PopulationRegister
-from .domain import Channel, InstitutionNotice, Message, Notice, Preferences, choose_channel, merge_key
+from .domain import (
+    Channel,
+    Contact,
+    InstitutionNotice,
+    Message,
+    Notice,
+    Preferences,
+    choose_channel,
+    merge_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +133,7 @@ class Notices:
                 contact = await self._population.contact(subject)
                 email, language = claimed.preferences.email, claimed.preferences.language
                 channel = choose_channel(contact, email)
-                # Drawn on a worker thread: a letter of many lines must not stall the service's event loop.
-                message = await asyncio.to_thread(letters.message_of, notice, contact, language)
+                message = await self._message(row, notice, contact, language)
                 recipient_key = row.subject_index.hex()[:16]
                 await self._channels.send(channel, row.id, recipient_key, contact, email, message)
         except Exception as error:  # noqa: BLE001 - any channel failure is retried, then kept for an operator
@@ -147,6 +155,17 @@ class Notices:
         async with self._uow() as uow:
             await uow.notices.delivered(row.id, row.attempts, channel, now())
             await uow.commit()
+
+    async def _message(self, row: Any, notice: Notice, contact: Contact, language: str) -> Message:
+        """The notice's letter, rendered once: the one kept from an earlier attempt (in the language it was rendered
+        in), or rendered now (on a worker thread: a letter of many lines must not stall the event loop) and kept."""
+        if row.message_sealed is not None and row.message_language == language:
+            return letters.message_from_bytes(self._keys.unseal(row.message_sealed))
+        message = await asyncio.to_thread(letters.message_of, notice, contact, language)
+        async with self._uow() as uow:
+            await uow.notices.rendered(row.id, self._keys.seal(letters.message_to_bytes(message)), language)
+            await uow.commit()
+        return message
 
     async def deliver_due(self, limit: int = 20) -> int:
         """Deliver the pending notices whose time has come; returns how many were attempted.
@@ -192,6 +211,8 @@ class Notices:
                 raise NotFound("NOTICE_NOT_FOUND", "the caller has no notice with this id")
             [notice] = await uow.notices.notices([row])
             chosen = await uow.notices.preferences_of(index)
+        if row.message_sealed is not None and row.message_language == chosen.language:
+            return letters.message_from_bytes(self._keys.unseal(row.message_sealed))  # as it was sent
         contact = await self._population.contact(subject)
         return await asyncio.to_thread(letters.message_of, notice, contact, chosen.language)
 

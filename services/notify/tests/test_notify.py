@@ -85,3 +85,37 @@ def test_every_synthetic_number_is_a_sandbox_person_and_no_real_number_is() -> N
     assert 100 < sum(p.digital_mailbox for p in people if p) < 200  # most, not all, have a digital mailbox
     assert sandbox_person("01019010046") is None  # a valid real (not synthetic) number: nobody made up for it
     assert sandbox_person("not a number") is None
+
+
+async def test_a_letter_is_rendered_once(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 15: a letter was drawn again at every retry and every time the person opened it. Now at the first delivery
+    # attempt only, kept sealed with the notice, and what the person opens is what was sent. (Broken by not using
+    # the kept letter: the count below grows with each opening.)
+    from gjeld_notify import letters
+
+    drawn = []
+    render = letters.message_of
+
+    def counting(*args: object, **kwargs: object) -> letters.Message:
+        drawn.append(1)
+        return render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(letters, "message_of", counting)
+    enqueued = await registry.notify().EnqueueNotice(enqueue("disclosure-3"), metadata=registry.as_service("lookup"))
+    notice = enqueued.notice
+
+    async def delivered() -> bool:
+        reply = await registry.notify().ListOwnNotices(
+            notify_service_pb2.ListOwnNoticesRequest(), metadata=registry.as_subject(PERSON)
+        )
+        return any(n.id == notice.id and n.state == notify_pb2.NOTICE_STATE_DELIVERED for n in reply.notices)
+
+    await eventually(delivered)
+    sent = next(registry.mailbox.glob(f"digital_mailbox/*/{notice.id}.pdf")).read_bytes()
+    request = notify_service_pb2.GetOwnNoticeLetterRequest(notice_id=notice.id)
+    for _ in range(3):
+        opened = await registry.notify().GetOwnNoticeLetter(request, metadata=registry.as_subject(PERSON))
+        assert opened.pdf == sent
+    assert len(drawn) == 1
+    [row] = await registry.fetch(f"SELECT message_sealed FROM notify.notices WHERE id = '{notice.id}'")
+    assert b"%PDF" not in bytes(row["message_sealed"])  # sealed at rest: it holds the person's name and address
