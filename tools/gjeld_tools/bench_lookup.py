@@ -1,255 +1,282 @@
-"""`make bench-lookup`: what TLS and the certificate checks cost on the lookup path, in one run on one machine.
+"""`make bench-lookup`: lookups at the live registry's traffic shape, through the real services as `make up` starts
+them, beside a bare grpc.aio echo server measured the same way in the same run.
 
-The four services run as separate processes against the embedded PostgreSQL, and concurrent lenders call
-`LookUpDebt` (consent → ingest → disclosure log → the copy letter through notify) for as long as each round lasts:
+The four services run as processes (TLS between them and to the lender, tracing on, letters relayed and delivered)
+against the embedded PostgreSQL. N synthetic persons get debts (a bank's snapshot) and each a single-use consent to
+the lender, so every lookup is for a different person with their own consent. No bank answers live. Then:
 
-- **with TLS**: as the registry always runs: the lender over mutual TLS with its enterprise certificate and a
-  Maskinporten token, the services calling each other over mutual TLS, every call's peer certificate read and
-  checked by its access rule;
-- **without**: the same processes and code with TLS taken out by this program alone (it starts the services
-  through a launcher that swaps every TLS port and channel for a plaintext one and tells the access rules who the
-  peer is by a header instead of a certificate). Tokens are verified in both. No part of gjeld can run like this.
+- **unloaded**: one lookup at a time: p50 and p99;
+- **peak**: 16 in flight for a while: lookups/s, and the CPU each service spent per lookup;
+- **70 % of peak**: lookups started at a fixed rate (open loop): p50 and p99;
+- **3× peak**: the same, above capacity: how many were refused RESOURCE_EXHAUSTED and how fast, the p99 of those
+  accepted; then 70 % again, to show the service is itself once the load drops;
+- **echo**: a bare grpc.aio echo server over the same mutual TLS, 16 in flight: calls/s.
 
-Rounds alternate (without, with, without, with …) and each mode's median is reported, beside the CPU the four
-services spent per lookup. The last line is `ratio=<lookups/s with TLS / lookups/s without>`.
+The last line is `ratio=<lookups/s at peak / echo calls/s>`. Times are this machine's; compare the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
+import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from . import devstack
+from . import devstack, synthetic
 from .connect import secure_channel
 from .dev_identity import audience
 
-PEER_HEADER = "x-bench-peer"  # only ever read by this program's plaintext launcher
-DATABASE = "bench"
 LENDER = "911222333"
 BANK = "999888777"
-PERSON = "14842249091"
-
-
-# --- the plaintext launcher (child processes only) -------------------------------------------------------------
-
-
-def _serve_without_tls(service: str) -> None:
-    """Run `service` with every TLS port and channel made plaintext, for the 'without' rounds only."""
-    import grpc.aio
-    from gjeld_shared import bootstrap, certificates, interceptors
-    from gjeld_shared.access import Presented
-    from gjeld_shared.callers import bearer
-
-    def plaintext_port(self: Any, address: str, credentials: Any) -> int:
-        return int(self.add_insecure_port(address))
-
-    importlib.import_module("grpc.aio._server").Server.add_secure_port = plaintext_port
-
-    class Says(grpc.aio.UnaryUnaryClientInterceptor):
-        async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-            metadata = grpc.aio.Metadata(*(details.metadata or ()), (PEER_HEADER, f"service:{service}"))
-            details = grpc.aio.ClientCallDetails(
-                details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-            )
-            return await continuation(details, request)
-
-    def plaintext_channel(self: Any, target: str) -> Any:
-        from opentelemetry.instrumentation.grpc import aio_client_interceptors
-
-        interceptors = [*aio_client_interceptors(tracer_provider=self.tracer_provider), Says()]
-        return grpc.aio.insecure_channel(target, interceptors=interceptors)
-
-    bootstrap.Parts.channel = plaintext_channel  # type: ignore[method-assign]
-
-    def presented(self: Any, context: Any) -> Presented:
-        metadata = tuple(context.invocation_metadata() or ())
-        said = next((str(v) for k, v in metadata if k == PEER_HEADER), "")
-        kind, _, name = said.partition(":")
-        peer: Any = None
-        if kind == "service":
-            peer = certificates.ServicePeer(name)
-        elif kind == "institution":
-            peer = certificates.InstitutionPeer(name, "")
-        return Presented(peer, bool(peer), bearer(metadata), self._verifier, self._admitted)
-
-    interceptors.RequestBoundary._presented = presented  # type: ignore[method-assign]
-    sys.argv = [f"gjeld-{service}", "serve"]
-    __import__(f"gjeld_{service}.__main__", fromlist=["main"]).main()
-
-
-# --- the load -------------------------------------------------------------------------------------------------
+DATABASE = "bench"
+WORKERS = 16
 
 
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100.0  # utime + stime, in clock ticks of 1/100 s
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _load(
-    channel: grpc.aio.Channel, metadata: list[tuple[str, str]], seconds: float, workers: int
-) -> tuple[int, float]:
-    from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2, lookup_service_pb2_grpc
-    from gjeld.type.v1 import identity_pb2
-
-    stub = lookup_service_pb2_grpc.LookupServiceStub(channel)
-    request = lookup_service_pb2.LookUpDebtRequest(
-        subject=identity_pb2.NationalIdentityNumber(value=PERSON),
-        purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
-        application_reference="BENCH-1",
-    )
-    done = 0
-    end = time.monotonic() + seconds
-
-    async def worker() -> None:
-        nonlocal done
-        while time.monotonic() < end:
-            reply = await stub.LookUpDebt(request, metadata=metadata, timeout=10)
-            assert len(reply.debts) == 3
-            done += 1
-
-    started = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(workers)))
-    return done, time.monotonic() - started
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-async def prepare_person(folder: devstack.DataFolder, addresses: dict[str, dict[str, str]], tls: bool) -> None:
-    """The person's debts (the demo delivery) and their consent to the lender, once, through the running services
-    (the fault program's start too)."""
-    from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
+async def _load_register(folder: devstack.DataFolder, ingest: dict[str, str], debts: list[Any]) -> None:
     from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
+
+    async def messages() -> Any:
+        first = ingest_service_pb2.DeliverSnapshotRequest(request_id="bench-snapshot")
+        first.extract_time.GetCurrentTime()
+        for start in range(0, len(debts), 1000):
+            message = first if start == 0 else ingest_service_pb2.DeliverSnapshotRequest()
+            message.debts.extend(debts[start : start + 1000])
+            yield message
+
+    async with secure_channel(ingest["certificate"], folder.pki.workload_ca, folder.pki.institution(BANK)) as channel:
+        await ingest_service_pb2_grpc.IngestServiceStub(channel).DeliverSnapshot(messages(), timeout=600)
+
+
+async def _consents(folder: devstack.DataFolder, consent: dict[str, str], persons: list[str]) -> None:
+    """Each person's single-use consent to the lender, given as the person."""
+    from gjeld.consent.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
     from gjeld.type.v1 import identity_pb2
     from google.protobuf import duration_pb2
 
-    from .testing import demo_changes
+    queue = iter(persons)
+    async with secure_channel(consent["token"], folder.pki.workload_ca) as channel:
+        stub = consent_service_pb2_grpc.ConsentServiceStub(channel)
 
-    ingest, consent = addresses["ingest"], addresses["consent"]
-    async with _channel(folder, ingest, BANK, tls) as channel:
-        await ingest_service_pb2_grpc.IngestServiceStub(channel).ReportDebtChanges(
-            ingest_service_pb2.ReportDebtChangesRequest(request_id="bench", changes=demo_changes()),
-            metadata=_institution_metadata(BANK, tls),
+        async def worker() -> None:
+            for person in queue:
+                token = folder.identity.subject(person, audience("consent"))
+                await stub.GrantConsent(
+                    consent_service_pb2.GrantConsentRequest(
+                        institution=identity_pb2.OrganizationNumber(value=LENDER),
+                        scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
+                        request_id=f"bench-{person}",
+                        validity=duration_pb2.Duration(seconds=86400),
+                        max_uses=1,
+                    ),
+                    metadata=[("authorization", f"Bearer {token}")],
+                    timeout=30,
+                )
+
+        await asyncio.gather(*(worker() for _ in range(WORKERS)))
+
+
+class Lender:
+    """The lender's side: one lookup at a time per call, each for the next person with an unused consent."""
+
+    def __init__(self, channel: grpc.aio.Channel, token: str, persons: Iterator[str]) -> None:
+        from gjeld.lookup.v1 import lookup_service_pb2_grpc
+
+        self._stub = lookup_service_pb2_grpc.LookupServiceStub(channel)
+        self._metadata = [("authorization", f"Bearer {token}")]
+        self._persons = persons
+
+    async def look_up(self) -> tuple[str, float]:
+        """One lookup: its outcome (ok, or the status code's name) and its latency in seconds."""
+        from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
+        from gjeld.type.v1 import identity_pb2
+
+        person = next(self._persons)
+        request = lookup_service_pb2.LookUpDebtRequest(
+            subject=identity_pb2.NationalIdentityNumber(value=person),
+            purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
+            application_reference=f"APP-{person}",
         )
-    token = folder.identity.subject(PERSON, audience("consent"))
-    person = (
-        secure_channel(consent["token"], folder.pki.workload_ca) if tls else grpc.aio.insecure_channel(consent["token"])
+        started = time.perf_counter()
+        try:
+            await self._stub.LookUpDebt(request, metadata=self._metadata, timeout=10)
+            outcome = "ok"
+        except grpc.aio.AioRpcError as error:
+            outcome = error.code().name
+        return outcome, time.perf_counter() - started
+
+
+async def _closed(call: Callable[[], Awaitable[tuple[str, float]]], seconds: float, workers: int) -> list[Any]:
+    results: list[tuple[str, float]] = []
+    end = time.monotonic() + seconds
+
+    async def worker() -> None:
+        while time.monotonic() < end:
+            results.append(await call())
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return results
+
+
+async def _open(call: Callable[[], Awaitable[tuple[str, float]]], rate: float, seconds: float) -> list[Any]:
+    """Calls started at a fixed rate, whatever the answers' pace (the load a country's lenders put on it)."""
+    started = time.monotonic()
+    tasks = []
+    for n in range(int(rate * seconds)):
+        delay = started + n / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(call()))
+    return list(await asyncio.gather(*tasks))
+
+
+def _latencies(results: list[Any], outcome: str = "ok") -> list[float]:
+    return [seconds for got, seconds in results if got == outcome]
+
+
+async def _echo(folder: devstack.DataFolder, seconds: float) -> float:
+    """A bare grpc.aio echo over the same mutual TLS: calls/s at 16 in flight."""
+    identity = folder.pki.service("lookup")
+    server = grpc.aio.server()
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(_echoed)}
     )
-    async with person as channel:
-        await consent_service_pb2_grpc.ConsentServiceStub(channel).GrantConsent(
-            consent_service_pb2.GrantConsentRequest(
-                institution=identity_pb2.OrganizationNumber(value=LENDER),
-                scope=consent_pb2.CONSENT_SCOPE_PROCESSING,
-                request_id="bench",
-                validity=duration_pb2.Duration(seconds=28 * 86400),
-            ),
-            metadata=[("authorization", f"Bearer {token}")],
-        )
-
-
-def _channel(folder: devstack.DataFolder, listeners: dict[str, str], organization: str, tls: bool) -> Any:
-    if tls:
-        return secure_channel(listeners["certificate"], folder.pki.workload_ca, folder.pki.institution(organization))
-    return grpc.aio.insecure_channel(listeners["certificate"])
-
-
-def _institution_metadata(organization: str, tls: bool) -> list[tuple[str, str]]:
-    return [] if tls else [(PEER_HEADER, f"institution:{organization}")]
-
-
-def _round(
-    folder: devstack.DataFolder, socket: str, directory: Path, tls: bool, seconds: float, workers: int
-) -> tuple[float, float]:
-    """One round in one mode on a fresh database: (lookups/s, services' CPU ms per lookup)."""
-    database = f"{DATABASE}_{'tls' if tls else 'plain'}_{time.monotonic_ns()}"
-    asyncio.run(devstack.provision(socket, database))
-    devstack.migrate(socket, database)
-    command: Callable[[str], list[str]] = (
-        (lambda s: [sys.executable, "-m", "gjeld_tools.bench_lookup", "--serve-without-tls", s])
-        if not tls
-        else (lambda s: [sys.executable, "-m", f"gjeld_{s}", "serve"])
+    server.add_generic_rpc_handlers((handler,))
+    credentials = grpc.ssl_server_credentials(
+        [(identity.key_file.read_bytes(), identity.certificate_file.read_bytes())],
+        root_certificates=folder.pki.workload_ca.read_bytes() + folder.pki.enterprise_ca.read_bytes(),
+        require_client_auth=True,
     )
-    listen = {s: dict.fromkeys(devstack.LISTENERS, "127.0.0.1:0") for s in devstack.SERVICES}
-    suite = devstack.Suite(
-        folder,
-        socket,
-        database,
-        listen=listen,
-        institutions_file=directory,
-        command=command,
-        log_dir=folder.root,
-    )
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    await server.start()
     try:
-        addresses = suite.start()
-        asyncio.run(prepare_person(folder, addresses, tls))
-        token = folder.identity.institution(LENDER, ["gjeld:lookup"], audience("lookup"), ttl_seconds=3600)
-        metadata = [("authorization", f"Bearer {token}"), *_institution_metadata(LENDER, tls)]
+        async with secure_channel(f"127.0.0.1:{port}", folder.pki.workload_ca, folder.pki.institution(LENDER)) as ch:
+            echo: Any = ch.unary_unary("/bench.Echo/Echo")
 
-        async def run() -> tuple[int, float, float]:
-            async with _channel(folder, addresses["lookup"], LENDER, tls) as channel:
-                await _load(channel, metadata, 2.0, workers)  # warm up
-                pids = [p.pid for p in suite.processes.values()]
-                cpu = sum(_cpu_seconds(pid) for pid in pids)
-                done, elapsed = await _load(channel, metadata, seconds, workers)
-                return done, elapsed, sum(_cpu_seconds(pid) for pid in pids) - cpu
+            async def call() -> tuple[str, float]:
+                started = time.perf_counter()
+                await echo(b"x" * 64, timeout=10)
+                return "ok", time.perf_counter() - started
 
-        done, elapsed, cpu = asyncio.run(run())
+            await _closed(call, 1.0, WORKERS)  # warm up
+            results = await _closed(call, seconds, WORKERS)
+            return len(results) / seconds
     finally:
-        suite.stop()
-    return done / elapsed, 1000 * cpu / done
+        await server.stop(None)
+
+
+async def _echoed(request: bytes, context: Any) -> bytes:
+    return request
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
+async def _measure(folder: devstack.DataFolder, suite: devstack.Suite, persons: list[str], seconds: float) -> None:
+    addresses = suite.addresses
+    token = folder.identity.institution(LENDER, ["gjeld:lookup"], audience("lookup"), ttl_seconds=3600)
+    queue = iter(persons)
+    lookup = addresses["lookup"]["certificate"]
+    async with secure_channel(lookup, folder.pki.workload_ca, folder.pki.institution(LENDER)) as channel:
+        lender = Lender(channel, token, queue)
+        await _closed(lender.look_up, 1.0, 4)  # warm up
+        unloaded = [await lender.look_up() for _ in range(200)]
+        pids = {name: process.pid for name, process in suite.processes.items()}
+        before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        peak_results = await _closed(lender.look_up, seconds, WORKERS)
+        cpu = {name: _cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        done = len(_latencies(peak_results))
+        peak = done / seconds
+        loaded = await _open(lender.look_up, 0.7 * peak, seconds)
+        over = await _open(lender.look_up, 3 * peak, seconds / 2)
+        after = await _open(lender.look_up, 0.7 * peak, seconds / 2)
+    echo = await _echo(folder, seconds / 2)
+
+    print(
+        f"\nlookups: one at a time            p50 {_ms(statistics.median(_latencies(unloaded)))}"
+        f"  p99 {_ms(_percentile(_latencies(unloaded), 0.99))}"
+    )
+    print(f"lookups: {WORKERS} in flight (peak)       {peak:7.0f} lookups/s")
+    print(
+        "CPU per lookup, by service:       "
+        + ", ".join(f"{name} {1000 * spent / max(done, 1):.1f} ms" for name, spent in cpu.items())
+        + f"  (all {1000 * sum(cpu.values()) / max(done, 1):.1f} ms)"
+    )
+    print(
+        f"lookups at 70 % of peak ({0.7 * peak:.0f}/s)  p50 {_ms(statistics.median(_latencies(loaded) or [0]))}"
+        f"  p99 {_ms(_percentile(_latencies(loaded), 0.99))}  ({len(_latencies(loaded))} of {len(loaded)} ok)"
+    )
+    shed = _latencies(over, "RESOURCE_EXHAUSTED")
+    others = [got for got, _ in over if got not in ("ok", "RESOURCE_EXHAUSTED")]
+    print(
+        f"lookups at 3× peak ({3 * peak:.0f}/s)        accepted {len(_latencies(over))}, p99"
+        f" {_ms(_percentile(_latencies(over), 0.99))}; refused RESOURCE_EXHAUSTED {len(shed)}, p99"
+        f" {_ms(_percentile(shed, 0.99))}; other failures {len(others)} {sorted(set(others))}"
+    )
+    print(
+        f"back at 70 % after the overload   p99 {_ms(_percentile(_latencies(after), 0.99))}"
+        f"  ({len(_latencies(after))} of {len(after)} ok)"
+    )
+    print(f"echo (bare grpc.aio, same TLS)    {echo:7.0f} calls/s")
+    print(f"ratio={peak / echo:.3f}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=8.0, help="the measured part of each round")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per mode, alternating")
-    parser.add_argument("--workers", type=int, default=16, help="concurrent lookups")
-    parser.add_argument("--serve-without-tls", metavar="SERVICE", help=argparse.SUPPRESS)
+    parser.add_argument("--persons", type=int, default=6000, help="persons, each with a single-use consent")
+    parser.add_argument("--seconds", type=float, default=8.0, help="the length of the peak and 70 %% phases")
     args = parser.parse_args()
-    if args.serve_without_tls:
-        _serve_without_tls(args.serve_without_tls)
-        return 0
     root = Path(tempfile.mkdtemp(prefix="gjeld-bench-lookup-"))
     try:
         folder = devstack.DataFolder(root / "data")
         folder.ensure_secrets()
         document = json.loads(devstack.INSTITUTIONS_FILE.read_text())
         for entry in document["institutions"]:
-            entry.pop("creditor_endpoint", None)  # the registry's own path only: no bank answers live here
+            entry.pop("creditor_endpoint", None)  # no bank answers live here: the registry's own path
         directory = root / "institutions.json"
         directory.write_text(json.dumps(document))
         server = devstack.start_postgres(root / "pg")
         socket = devstack.socket_dir(server)
-        results: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        asyncio.run(devstack.provision(socket, DATABASE))
+        devstack.migrate(socket, DATABASE)
+        listen = {s: dict.fromkeys(devstack.LISTENERS, "127.0.0.1:0") for s in devstack.SERVICES}
+        suite = devstack.Suite(folder, socket, DATABASE, listen=listen, institutions_file=directory, log_dir=root)
         try:
-            for number in range(args.rounds):
-                for tls in (False, True):
-                    rate, cpu = _round(folder, socket, directory, tls, args.seconds, args.workers)
-                    results[tls].append((rate, cpu))
-                    mode = "with TLS" if tls else "without"
-                    print(
-                        f"  round {number + 1} {mode:<9} {rate:8.0f} lookups/s  {cpu:6.2f} ms CPU a lookup", flush=True
-                    )
+            addresses = suite.start()
+            debts = synthetic.portfolio(int(args.persons * 2.2))
+            persons = list(dict.fromkeys(d.debtor.value for d in debts))[: args.persons]
+            started = time.monotonic()
+            asyncio.run(_load_register(folder, addresses["ingest"], debts))
+            asyncio.run(_consents(folder, addresses["consent"], persons))
+            print(
+                f"{len(persons):,} persons with {len(debts):,} debts and a consent each, in "
+                f"{time.monotonic() - started:.0f} s",
+                flush=True,
+            )
+            asyncio.run(_measure(folder, suite, persons, args.seconds))
         finally:
+            suite.stop()
             server.cleanup()
-        with_tls = statistics.median(r for r, _ in results[True])
-        without = statistics.median(r for r, _ in results[False])
-        cpu_tls = statistics.median(c for _, c in results[True])
-        cpu_plain = statistics.median(c for _, c in results[False])
-        print("\nLookUpDebt end to end (lookup → consent → ingest → disclosure → letter), medians of the rounds:")
-        print(f"  with TLS and certificate checks  {with_tls:8.0f} lookups/s  {cpu_tls:6.2f} ms CPU a lookup")
-        print(f"  without                          {without:8.0f} lookups/s  {cpu_plain:6.2f} ms CPU a lookup")
-        print(f"  TLS and the certificate checks cost {cpu_tls - cpu_plain:.2f} ms CPU a lookup across the services")
-        print(f"ratio={with_tls / without:.2f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

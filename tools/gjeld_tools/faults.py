@@ -41,7 +41,7 @@ import asyncpg
 import grpc
 
 from . import devstack, synthetic
-from .bench_lookup import BANK, LENDER, PERSON, prepare_person
+from .bench_tls import BANK, LENDER, PERSON, prepare_person
 from .connect import secure_channel
 from .dev_identity import audience
 
