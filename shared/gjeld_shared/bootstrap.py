@@ -73,6 +73,8 @@ class Wiring:
     protected: Sequence[Protected] = ()
     # What the service keeps and for how long (adapters' retention rules): pruned by one housekeeping loop.
     kept: Sequence[Kept] = ()
+    # The most calls the service serves at once (beyond: RESOURCE_EXHAUSTED at the door); None: no limit.
+    max_concurrent_rpcs: int | None = None
 
 
 def registration(
@@ -181,4 +183,5 @@ def assemble(
         on_close=[*wiring.on_close, engine.dispose],
         grace_seconds=settings.shutdown_grace_seconds,
         port_file=settings.port_file,
+        max_concurrent_rpcs=wiring.max_concurrent_rpcs,
     )

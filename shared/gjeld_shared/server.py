@@ -93,6 +93,9 @@ class ServiceRuntime:
     on_close: Sequence[Callable[[], Awaitable[None]]] = ()
     grace_seconds: float = 5.0
     port_file: Path | None = None
+    # The most calls served at once; beyond it gRPC refuses RESOURCE_EXHAUSTED before any of our code runs (overload
+    # shed at the door, cheaply). None: no limit.
+    max_concurrent_rpcs: int | None = None
     ports: dict[str, int] = field(default_factory=dict)
     _server: grpc.aio.Server | None = None
     _health_server: grpc.aio.Server | None = None
@@ -109,6 +112,7 @@ class ServiceRuntime:
         server = grpc.aio.server(
             interceptors=[aio_server_interceptor(tracer_provider=self.tracer_provider), boundary],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)],
+            maximum_concurrent_rpcs=self.max_concurrent_rpcs,
         )
         for registration in self.registrations:
             registration.add(server)

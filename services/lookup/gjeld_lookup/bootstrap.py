@@ -91,6 +91,9 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                 )
             ],
             protected=PROTECTED,
+            # At the door: lookups beyond what the admission lets in, and the rest of lookup's calls, refused before
+            # any of lookup's code (the admission itself refuses within its wait).
+            max_concurrent_rpcs=2 * settings.max_concurrent_lookups,
             kept=retention(
                 timedelta(days=settings.disclosed_content_days),
                 timedelta(days=settings.disclosure_retention_days),

@@ -71,7 +71,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
         checkpoints: AuditCheckpoints,
         admission: Admission | None = None,
     ) -> None:
-        self._admission = admission or Admission(64)
+        self._admission = admission or Admission(16)
         self._checkpoints = checkpoints
         self._extracts = extracts
         self._lookups = lookups

@@ -50,5 +50,5 @@ class LookupSettings(ServiceSettings):
     audit_checkpoint_interval_seconds: float = 60.0
     # Overload is shed, not queued: at most this many lookups at once (a replica's share of the database pool and
     # its CPU); one that finds no room within the wait is refused RESOURCE_EXHAUSTED at once.
-    max_concurrent_lookups: int = 64
+    max_concurrent_lookups: int = 16
     admission_wait_seconds: float = 0.02
