@@ -178,7 +178,10 @@ async def bank_received(registry: Registry) -> tuple[tuple[str, str | bytes], ..
     bank, server, address = await registry.serve_bank([])
     try:
         await registry.configure_institutions(
-            {BANK: {"creditor_endpoint": address, "fetch_snapshot": True}}, restart=["lookup", "ingest"]
+            # ingest first: lookup, started after it, finds it serving (its pollers would otherwise meet it down and
+            # back off for a second).
+            {BANK: {"creditor_endpoint": address, "fetch_snapshot": True}},
+            restart=["ingest", "lookup"],
         )
         await report_demo(registry)
         await grant(registry)
