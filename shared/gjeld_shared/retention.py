@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .server import periodically
 from .timestamps import now
 
 log = logging.getLogger(__name__)
@@ -63,14 +64,10 @@ async def prune(engine: AsyncEngine, rules: Sequence[Kept], moment: datetime | N
 
 async def run(engine: AsyncEngine, rules: Sequence[Kept], stopping: asyncio.Event, interval: float) -> None:
     """The housekeeping loop: prune every `interval` seconds until the service stops."""
-    while not stopping.is_set():
-        try:
-            for what, count in (await prune(engine, rules)).items():
-                if count:
-                    log.info("retention: %d expired (%s)", count, what)
-        except Exception:
-            log.exception("retention round failed; trying again in %g s", interval)
-        try:
-            await asyncio.wait_for(stopping.wait(), interval)
-        except TimeoutError:
-            pass
+
+    async def round() -> None:
+        for what, count in (await prune(engine, rules)).items():
+            if count:
+                log.info("retention: %d expired (%s)", count, what)
+
+    await periodically(stopping, interval, round, "retention")

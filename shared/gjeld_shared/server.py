@@ -189,6 +189,20 @@ async def _every(interval: float, stopping: asyncio.Event) -> bool:
     return False
 
 
+async def periodically(
+    stopping: asyncio.Event, interval: float, work: Callable[[], Awaitable[object]], name: str
+) -> None:
+    """Run `work` now and every `interval` seconds until the service stops (housekeeping, checkpoints); a failed round
+    is logged and the next one tries again."""
+    while not stopping.is_set():
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed; trying again in %g s", name, interval)
+        if not await _every(interval, stopping):
+            return
+
+
 async def drain_when_due(
     stopping: asyncio.Event,
     interval: float,

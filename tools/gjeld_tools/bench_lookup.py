@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 import grpc
 
 from . import devstack, synthetic
+from .bench_extract import cpu_seconds
 from .connect import secure_channel
 from .dev_identity import audience
 
@@ -40,11 +40,6 @@ LENDER = "911222333"
 BANK = "999888777"
 DATABASE = "bench"
 WORKERS = 16
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -157,9 +152,7 @@ async def _echo(folder: devstack.DataFolder, seconds: float) -> float:
     """A bare grpc.aio echo over the same mutual TLS: calls/s at 16 in flight."""
     identity = folder.pki.service("lookup")
     server = grpc.aio.server()
-    handler = grpc.method_handlers_generic_handler(
-        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(_echoed)}
-    )
+    handler = grpc.method_handlers_generic_handler("bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(_echoed)})
     server.add_generic_rpc_handlers((handler,))
     credentials = grpc.ssl_server_credentials(
         [(identity.key_file.read_bytes(), identity.certificate_file.read_bytes())],
@@ -202,9 +195,9 @@ async def _measure(folder: devstack.DataFolder, suite: devstack.Suite, persons: 
         await _closed(lender.look_up, 1.0, 4)  # warm up
         unloaded = [await lender.look_up() for _ in range(200)]
         pids = {name: process.pid for name, process in suite.processes.items()}
-        before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         peak_results = await _closed(lender.look_up, seconds, WORKERS)
-        cpu = {name: _cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
         done = len(_latencies(peak_results))
         peak = done / seconds
         loaded = await _open(lender.look_up, 0.7 * peak, seconds)

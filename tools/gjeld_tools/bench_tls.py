@@ -32,6 +32,7 @@ from typing import Any
 import grpc
 
 from . import devstack
+from .bench_extract import cpu_seconds
 from .connect import secure_channel
 from .dev_identity import audience
 
@@ -90,11 +91,6 @@ def _serve_without_tls(service: str) -> None:
 
 
 # --- the load -------------------------------------------------------------------------------------------------
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100.0  # utime + stime, in clock ticks of 1/100 s
 
 
 async def _load(
@@ -198,9 +194,9 @@ def _round(
             async with _channel(folder, addresses["lookup"], LENDER, tls) as channel:
                 await _load(channel, metadata, 2.0, workers)  # warm up
                 pids = [p.pid for p in suite.processes.values()]
-                cpu = sum(_cpu_seconds(pid) for pid in pids)
+                cpu = sum(cpu_seconds(pid) for pid in pids)
                 done, elapsed = await _load(channel, metadata, seconds, workers)
-                return done, elapsed, sum(_cpu_seconds(pid) for pid in pids) - cpu
+                return done, elapsed, sum(cpu_seconds(pid) for pid in pids) - cpu
 
         done, elapsed, cpu = asyncio.run(run())
     finally:

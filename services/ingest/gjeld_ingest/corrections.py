@@ -24,6 +24,7 @@ from typing import Any
 from gjeld_shared.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory
+from gjeld_shared.server import periodically
 from gjeld_shared.timestamps import add_months, now
 
 from .adapters import CorrectionStore, IngestUnitOfWork
@@ -278,12 +279,4 @@ class Corrections:
 
     async def run_housekeeping(self, stopping: asyncio.Event, interval: float) -> None:
         """Reminders, until the service stops; overdue requests are what ListOverdueCorrectionRequests shows."""
-        while not stopping.is_set():
-            try:
-                await self.remind()
-            except Exception:
-                log.exception("correction reminders failed; trying again in %g s", interval)
-            try:
-                await asyncio.wait_for(stopping.wait(), interval)
-            except TimeoutError:
-                pass
+        await periodically(stopping, interval, self.remind, "correction reminders")

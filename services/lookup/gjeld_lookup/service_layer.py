@@ -29,7 +29,7 @@ from gjeld_shared.errors import (
 )
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
-from gjeld_shared.server import backoff, drain_when_due
+from gjeld_shared.server import backoff, drain_when_due, periodically
 from gjeld_shared.telemetry import current_trace_id
 from gjeld_shared.timestamps import add_months, from_proto, now, to_proto
 from opentelemetry import trace
@@ -668,15 +668,7 @@ class Extracts:
                 pass
 
     async def run_housekeeping(self, stopping: asyncio.Event, interval: float) -> None:
-        while not stopping.is_set():
-            try:
-                await self.housekeeping()
-            except Exception:
-                log.exception("extract housekeeping failed")
-            try:
-                await asyncio.wait_for(stopping.wait(), interval)
-            except TimeoutError:
-                pass
+        await periodically(stopping, interval, self.housekeeping, "extract housekeeping")
 
 
 class CorrectionNotices:
@@ -848,12 +840,4 @@ class AuditCheckpoints:
         return leaves[position], audit.inclusion_path([leaf.hash for leaf in leaves], position), covering
 
     async def run(self, stopping: asyncio.Event, interval: float) -> None:
-        while not stopping.is_set():
-            try:
-                await self.checkpoint()
-            except Exception:
-                log.exception("disclosure log checkpoint failed; trying again in %g s", interval)
-            try:
-                await asyncio.wait_for(stopping.wait(), interval)
-            except TimeoutError:
-                pass
+        await periodically(stopping, interval, self.checkpoint, "disclosure log checkpoint")
