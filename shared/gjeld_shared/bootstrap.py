@@ -133,7 +133,7 @@ def assemble(
         statement_timeout=settings.database_statement_timeout_seconds,
         idle_in_transaction_timeout=settings.database_idle_in_transaction_timeout_seconds,
         application_name=f"gjeld-{name}",
-        tracer_provider=provider,
+        tracer_provider=provider if settings.trace_statements else None,
     )
     parts = Parts(
         name,

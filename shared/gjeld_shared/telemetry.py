@@ -22,14 +22,12 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
-from google.protobuf import json_format
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -48,14 +46,7 @@ class OtlpJsonLinesExporter(SpanExporter):
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        document = json_format.MessageToDict(encode_spans(spans), use_integers_for_enums=True)
-        for resource in document.get("resourceSpans", ()):
-            for scope in resource.get("scopeSpans", ()):
-                for span in scope.get("spans", ()):
-                    _ids_in_hex(span)
-                    for link in span.get("links", ()):
-                        _ids_in_hex(link)
-        line = redact(json.dumps(document, separators=(",", ":"))) + "\n"
+        line = redact(json.dumps(otlp_json(spans), separators=(",", ":"))) + "\n"
         with self._lock, self._path.open("a", encoding="utf-8") as out:
             out.write(line)
         return SpanExportResult.SUCCESS
@@ -64,11 +55,79 @@ class OtlpJsonLinesExporter(SpanExporter):
         pass
 
 
-def _ids_in_hex(item: dict[str, Any]) -> None:
-    """OTLP/JSON writes trace and span ids as hex, where protobuf's JSON mapping would write base64."""
-    for key in ("traceId", "spanId", "parentSpanId"):
-        if item.get(key):
-            item[key] = base64.b64decode(item[key]).hex()
+def otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
+    """An `ExportTraceServiceRequest` in OTLP/JSON, written straight from the spans (the SDK's way, through the
+    protobuf encoder and protobuf's JSON printer, took a tenth of every service's CPU under load)."""
+    resources: dict[int, tuple[Any, dict[Any, list[dict[str, Any]]]]] = {}
+    for span in spans:
+        _, scopes = resources.setdefault(id(span.resource), (span.resource, {}))
+        scopes.setdefault(span.instrumentation_scope, []).append(_span(span))
+    return {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": _attributes(resource.attributes)},
+                "scopeSpans": [
+                    {"scope": {"name": scope.name, "version": scope.version or ""} if scope else {}, "spans": written}
+                    for scope, written in scopes.items()
+                ],
+            }
+            for resource, scopes in resources.values()
+        ]
+    }
+
+
+def _span(span: ReadableSpan) -> dict[str, Any]:
+    context = span.context
+    written: dict[str, Any] = {
+        "traceId": f"{context.trace_id:032x}",
+        "spanId": f"{context.span_id:016x}",
+        "name": span.name,
+        "kind": span.kind.value + 1,  # OTLP's SPAN_KIND_* count from 1 (0 is unspecified)
+        "startTimeUnixNano": str(span.start_time),
+        "endTimeUnixNano": str(span.end_time),
+    }
+    if span.parent is not None:
+        written["parentSpanId"] = f"{span.parent.span_id:016x}"
+    if span.attributes:
+        written["attributes"] = _attributes(span.attributes)
+    if span.events:
+        written["events"] = [
+            {"timeUnixNano": str(e.timestamp), "name": e.name, "attributes": _attributes(e.attributes or {})}
+            for e in span.events
+        ]
+    if span.links:
+        written["links"] = [
+            {
+                "traceId": f"{link.context.trace_id:032x}",
+                "spanId": f"{link.context.span_id:016x}",
+                "attributes": _attributes(link.attributes or {}),
+            }
+            for link in span.links
+        ]
+    if span.status.status_code.value:  # OTLP's STATUS_CODE_OK is 1, ERROR 2, as the SDK's
+        written["status"] = {"code": span.status.status_code.value, "message": span.status.description or ""}
+    return written
+
+
+def _attributes(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": key, "value": _value(value)} for key, value in attributes.items()]
+
+
+def _value(value: Any) -> dict[str, Any]:
+    """An attribute's value as OTLP/JSON writes it (64-bit integers as strings)."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, str):
+        return {"stringValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, bytes):
+        return {"bytesValue": base64.b64encode(value).decode()}
+    if isinstance(value, Sequence):
+        return {"arrayValue": {"values": [_value(v) for v in value]}}
+    return {"stringValue": str(value)}
 
 
 def tracer_provider(

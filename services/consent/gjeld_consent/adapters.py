@@ -261,38 +261,80 @@ class ConsentStore:
     async def end(self, consent_id: uuid.UUID, when: datetime) -> None:
         await self._db.execute(update(consents).where(consents.c.id == consent_id).values(end_time=when))
 
-    async def candidates(self, subject_index: bytes, institution: str, scope: Scope) -> list[Consent]:
-        """The subject's consents for this institution and scope, newest first, locked for a use."""
+    async def candidates(
+        self, subject_index: bytes, institution: str, scope: Scope
+    ) -> tuple[datetime | None, list[Consent]]:
+        """The subject's credit block (when it began, or None) and consents for this institution and scope, newest
+        first, locked for a use: one statement, the block read with the consents (a lookup's hot path)."""
+        blocked = select(credit_blocks.c.create_time).where(credit_blocks.c.subject_index == subject_index)
         rows = list(
             await self._db.execute(
-                select(consents)
+                select(consents, blocked.scalar_subquery().label("blocked_since"))
                 .where(
                     consents.c.subject_index == subject_index,
                     consents.c.institution == institution,
                     consents.c.scope == scope.value,
                 )
                 .order_by(consents.c.create_time.desc())
-                .with_for_update()
+                .with_for_update(of=consents)
             )
         )
-        return await self._with_uses(rows, recent=0)  # the count decides; the uses themselves are not needed
+        since = rows[0].blocked_since if rows else await self.blocked_since(subject_index)
+        return since, await self._with_uses(rows, recent=0)  # the count decides; the uses themselves are not needed
 
     async def use_of(self, disclosure_id: str) -> Any | None:
         """The use recorded for this disclosure, if any (its consent, time and reference)."""
         return (await self._db.execute(select(uses).where(uses.c.disclosure_id == disclosure_id))).first()
 
-    async def record_use(self, consent_id: uuid.UUID, use: Use) -> None:
-        await self._db.execute(
-            insert(uses).values(
+    async def record_use(self, consent_id: uuid.UUID, institution: str, use: Use) -> bool:
+        """Record the use, count it on its consent and put it in the institution's feed, in one statement; False
+        (and nothing done) when a use under this disclosure id was recorded before."""
+        used = (
+            insert(uses)
+            .values(
                 disclosure_id=use.disclosure_id,
                 consent_id=consent_id,
                 use_time=use.use_time,
                 application_reference=use.application_reference,
             )
+            .on_conflict_do_nothing(index_elements=[uses.c.disclosure_id])
+            .returning(uses.c.consent_id)
+            .cte("used")
         )
-        await self._db.execute(
-            update(consents).where(consents.c.id == consent_id).values(use_count=consents.c.use_count + 1)
+        counted = (
+            update(consents)
+            .where(consents.c.id.in_(select(used.c.consent_id)))
+            .values(use_count=consents.c.use_count + 1)
+            .returning(consents.c.id)
+            .cte("counted")
         )
+        # The feed's next position as next_position takes it (the head's row locked until commit), for a use only.
+        head = (
+            insert(feed_heads)
+            .from_select(["institution", "last_position"], select(literal(institution), literal(1)).select_from(used))
+            .on_conflict_do_update(
+                index_elements=[feed_heads.c.institution], set_={"last_position": feed_heads.c.last_position + 1}
+            )
+            .returning(feed_heads.c.last_position)
+            .cte("head")
+        )
+        event = (
+            insert(events)
+            .from_select(
+                ["institution", "position", "type", "event_time", "consent_id", "disclosure_id"],
+                select(
+                    literal(institution),
+                    head.c.last_position,
+                    literal(EventType.USED.value),
+                    literal(use.use_time, DateTime(timezone=True)),
+                    literal(consent_id, UUID(as_uuid=True)),
+                    literal(use.disclosure_id),
+                ).select_from(head),
+            )
+            .add_cte(counted)
+            .returning(events.c.position)
+        )
+        return (await self._db.execute(event)).first() is not None
 
     async def release_use(self, disclosure_id: str) -> Any | None:
         """Delete the use recorded for this disclosure and count it off its consent: the consent's id and

@@ -177,23 +177,23 @@ class Consents:
         None when the subject has a credit block (DOM-12): then no consent is looked at and no use is recorded."""
         subject_index = self._keys.blind_index(subject)
         async with self._uow() as uow:
-            if await uow.consents.blocked_since(subject_index) is not None:
+            blocked, candidates = await uow.consents.candidates(subject_index, institution, scope)
+            if blocked is not None:
                 return None
             moment = now()
-            candidates = await uow.consents.candidates(subject_index, institution, scope)
-            earlier = await uow.consents.use_of(disclosure_id)
-            if earlier is not None:
-                return self._repeated(candidates, earlier, disclosure_id, reference, moment)
             chosen, refusal = domain.choose(candidates, moment)
-            if chosen is None:
+            use = Use(moment, disclosure_id, reference)
+            if chosen is None or not await uow.consents.record_use(chosen.id, institution, use):
+                # Nothing to use, or this disclosure's use was recorded before: a retry of the same lookup may
+                # rely on its own use (the consent it spent may be used up by that very use).
+                earlier = await uow.consents.use_of(disclosure_id)
+                if earlier is not None:
+                    return self._repeated(candidates, earlier, disclosure_id, reference, moment)
                 raise PermissionDenied(
                     refusal,
                     "no active consent from the subject allows this lookup",
                     {"institution": institution, "scope": scope.value},
                 )
-            use = Use(moment, disclosure_id, reference)
-            await uow.consents.record_use(chosen.id, use)
-            await uow.consents.record_event(institution, EventType.USED, chosen.id, moment, disclosure_id)
             await uow.commit()
             chosen.used(use)
             return chosen

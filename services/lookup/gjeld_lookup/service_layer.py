@@ -272,6 +272,18 @@ class Lookups:
         digest: bytes | None = None,
     ) -> None:
         """The disclosure record and the copy letter to send (if any), in one transaction."""
+        with self._tracer.start_as_current_span("record disclosure", attributes={"letter": letter is not None}):
+            await self._record_in_one(disclosure, subject, answer, letter, request_id, digest)
+
+    async def _record_in_one(
+        self,
+        disclosure: Disclosure,
+        subject: str,
+        answer: bytes,
+        letter: CopyLetter | None,
+        request_id: str,
+        digest: bytes | None,
+    ) -> None:
         async with self._uow() as uow:
             await uow.disclosures.record(
                 disclosure, self._keys.blind_index(subject), answer, request_id or None, digest
