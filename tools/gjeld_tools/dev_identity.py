@@ -9,6 +9,7 @@ flag day.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -26,6 +27,12 @@ from gjeld_shared.callers import SCOPE_OPERATE
 from gjeld_shared.tokens import IDPORTEN_HIGH, ISO6523_NORWEGIAN_ORG, Provider
 
 from .dev_pki import write_secret
+
+
+@functools.lru_cache(maxsize=16)
+def _private_key(pem: str) -> Any:
+    """A signing key, loaded once: loading checks the RSA key, which costs far more than a signature."""
+    return serialization.load_pem_private_key(pem.encode(), password=None)
 
 ISSUERS = {
     Provider.MASKINPORTEN: "https://maskinporten.gjeld.dev/",
@@ -104,7 +111,8 @@ class DevelopmentIdentityProviders:
         newest = json.loads(self._keys_file(provider).read_text())["keys"][-1]
         now = int(time.time())
         base = {"iss": ISSUERS[provider], "iat": now, "exp": now + ttl_seconds, "jti": str(uuid.uuid4())}
-        return jwt.encode({**base, **claims}, newest["pem"], algorithm=ALGORITHM, headers={"kid": newest["kid"]})
+        key = _private_key(newest["pem"])
+        return jwt.encode({**base, **claims}, key, algorithm=ALGORITHM, headers={"kid": newest["kid"]})
 
     def institution(
         self,

@@ -26,11 +26,13 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    bindparam,
     cast,
     delete,
     func,
     literal,
     select,
+    text,
     true,
     update,
 )
@@ -155,6 +157,32 @@ def _consent(row: Any, used: list[Use]) -> Consent:
         row.institution_consent_id,
         row.end_time,
     )
+
+
+# A use, its count on the consent and its event in the institution's feed, in one statement (a lookup's hot path:
+# one round trip, and written out because SQLAlchemy compiles a statement of data-modifying CTEs anew each time).
+# The feed's next position is taken as next_position takes it: the head's row stays locked until commit.
+RECORD_USE = text(
+    """
+    WITH used AS (
+        INSERT INTO consent.consent_uses (disclosure_id, consent_id, use_time, application_reference)
+        VALUES (:disclosure_id, :consent_id, :use_time, :reference)
+        ON CONFLICT (disclosure_id) DO NOTHING
+        RETURNING consent_id
+    ), counted AS (
+        UPDATE consent.consents SET use_count = use_count + 1 WHERE id IN (SELECT consent_id FROM used)
+    ), head AS (
+        INSERT INTO consent.feed_heads (institution, last_position) SELECT :institution, 1 FROM used
+        ON CONFLICT (institution) DO UPDATE SET last_position = feed_heads.last_position + 1
+        RETURNING last_position
+    )
+    INSERT INTO consent.consent_events (institution, position, type, event_time, consent_id, disclosure_id)
+    SELECT :institution, last_position, :type, :use_time, :consent_id, :disclosure_id FROM head
+    RETURNING position
+    """
+).bindparams(
+    bindparam("consent_id", type_=UUID(as_uuid=True)), bindparam("use_time", type_=DateTime(timezone=True))
+)
 
 
 class ConsentStore:
@@ -289,52 +317,18 @@ class ConsentStore:
     async def record_use(self, consent_id: uuid.UUID, institution: str, use: Use) -> bool:
         """Record the use, count it on its consent and put it in the institution's feed, in one statement; False
         (and nothing done) when a use under this disclosure id was recorded before."""
-        used = (
-            insert(uses)
-            .values(
-                disclosure_id=use.disclosure_id,
-                consent_id=consent_id,
-                use_time=use.use_time,
-                application_reference=use.application_reference,
-            )
-            .on_conflict_do_nothing(index_elements=[uses.c.disclosure_id])
-            .returning(uses.c.consent_id)
-            .cte("used")
+        found = await self._db.execute(
+            RECORD_USE,
+            {
+                "disclosure_id": use.disclosure_id,
+                "consent_id": consent_id,
+                "use_time": use.use_time,
+                "reference": use.application_reference,
+                "institution": institution,
+                "type": EventType.USED.value,
+            },
         )
-        counted = (
-            update(consents)
-            .where(consents.c.id.in_(select(used.c.consent_id)))
-            .values(use_count=consents.c.use_count + 1)
-            .returning(consents.c.id)
-            .cte("counted")
-        )
-        # The feed's next position as next_position takes it (the head's row locked until commit), for a use only.
-        head = (
-            insert(feed_heads)
-            .from_select(["institution", "last_position"], select(literal(institution), literal(1)).select_from(used))
-            .on_conflict_do_update(
-                index_elements=[feed_heads.c.institution], set_={"last_position": feed_heads.c.last_position + 1}
-            )
-            .returning(feed_heads.c.last_position)
-            .cte("head")
-        )
-        event = (
-            insert(events)
-            .from_select(
-                ["institution", "position", "type", "event_time", "consent_id", "disclosure_id"],
-                select(
-                    literal(institution),
-                    head.c.last_position,
-                    literal(EventType.USED.value),
-                    literal(use.use_time, DateTime(timezone=True)),
-                    literal(consent_id, UUID(as_uuid=True)),
-                    literal(use.disclosure_id),
-                ).select_from(head),
-            )
-            .add_cte(counted)
-            .returning(events.c.position)
-        )
-        return (await self._db.execute(event)).first() is not None
+        return found.first() is not None
 
     async def release_use(self, disclosure_id: str) -> Any | None:
         """Delete the use recorded for this disclosure and count it off its consent: the consent's id and
