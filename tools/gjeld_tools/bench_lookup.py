@@ -204,6 +204,23 @@ async def _echoed(request: bytes, context: Any) -> bytes:
     return request
 
 
+def _bounds() -> str:
+    """The bounds the services ran with (their defaults, as `make up` starts them): what one slow bank or stalled
+    stream may hold."""
+    from gjeld_lookup.settings import LookupSettings
+    from gjeld_shared.settings import ServiceSettings
+
+    every, lookup = ServiceSettings.model_fields, LookupSettings.model_fields
+    return (
+        f"bounds: {lookup['max_concurrent_lookups'].default} lookups at once (refused after"
+        f" {lookup['admission_wait_seconds'].default * 1000:.0f} ms without room), a pool of"
+        f" {every['database_pool_size'].default} connections a service (and as many again at a peak), statements at most"
+        f" {every['database_statement_timeout_seconds'].default:.0f} s, idle transactions at most"
+        f" {every['database_idle_in_transaction_timeout_seconds'].default:.0f} s; no transaction open while a bank"
+        " or another service is asked"
+    )
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:7.1f} ms"
 
@@ -260,6 +277,7 @@ async def _measure(
         f"  ({len(_latencies(after))} of {len(after)} ok)"
     )
     print(f"echo (bare grpc.aio, same TLS)    {echo:7.0f} calls/s")
+    print(_bounds())
     print(f"ratio={peak / echo:.3f}")
 
 
