@@ -214,7 +214,8 @@ def _bounds() -> str:
     return (
         f"bounds: {lookup['max_concurrent_lookups'].default} lookups at once (refused after"
         f" {lookup['admission_wait_seconds'].default * 1000:.0f} ms without room), a pool of"
-        f" {every['database_pool_size'].default} connections a service (and as many again at a peak), statements at most"
+        f" {every['database_pool_size'].default} connections a service (and as many again at a peak),"
+        " statements at most"
         f" {every['database_statement_timeout_seconds'].default:.0f} s, idle transactions at most"
         f" {every['database_idle_in_transaction_timeout_seconds'].default:.0f} s; no transaction open while a bank"
         " or another service is asked"
