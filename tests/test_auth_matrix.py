@@ -86,6 +86,7 @@ ALLOWED: dict[str, set[str]] = {
     "/gjeld.consent.v1.ConsentService/ReleaseConsentUse": {"lookup's certificate"},
     "/gjeld.consent.v1.ConsentService/CheckCreditBlock": {"lookup's certificate"},
     "/gjeld.notify.v1.NotifyService/EnqueueNotice": {"lookup's certificate"},
+    "/gjeld.notify.v1.NotifyService/BatchEnqueueNotices": {"lookup's certificate"},
     **{
         f"/gjeld.notify.v1.NotifyService/{m}": {"person token"}
         for m in "ListOwnNotices GetOwnNoticeLetter GetContactPreferences UpdateContactPreferences".split()

@@ -49,6 +49,7 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    or_,
     select,
     text,
     update,
@@ -395,11 +396,11 @@ class DisclosureLog:
             .values(failed_time=func.now(), last_error="Interrupted")
         )
 
-    async def relayed(self, disclosure_id: uuid.UUID, claimed: int, when: datetime) -> None:
-        """The outcome of a claimed attempt (the claim counted it), if the claim still holds."""
-        await self._db.execute(
-            update(outbox).where(_still_claimed(disclosure_id, claimed)).values(relay_time=when, last_error=None)
-        )
+    async def relayed(self, claims: Sequence[tuple[uuid.UUID, int]], when: datetime) -> None:
+        """The outcome of claimed attempts (each letter's claim counted its attempt): handed over, where the claim
+        still holds."""
+        held = or_(*(_still_claimed(disclosure_id, claimed) for disclosure_id, claimed in claims))
+        await self._db.execute(update(outbox).where(held).values(relay_time=when, last_error=None))
 
     async def relay_failed(
         self, disclosure_id: uuid.UUID, claimed: int, retry_at: datetime, error: str, give_up: bool = False
@@ -807,13 +808,18 @@ class Registry:
         """ingest's read of an extract round: one snapshot for every order, read one order at a time."""
         return RoundReader(self._ingest.ReadExtract())
 
-    async def send_letter(self, disclosure_id: str, subject: str, letter: bytes, timeout: float) -> None:
-        """Hand a copy letter (as the outbox keeps it, notify's message) to notify."""
-        await self._notify.EnqueueNotice(
-            notify_service_pb2.EnqueueNoticeRequest(
-                source_id=disclosure_id,
-                subject=identity_pb2.NationalIdentityNumber(value=subject),
-                copy_letter=notify_pb2.CopyLetter.FromString(letter),
+    async def send_letters(self, letters: Sequence[tuple[str, str, notify_pb2.CopyLetter]], timeout: float) -> None:
+        """Hand copy letters (each with its disclosure id and subject) to notify, in one call: all of them or none."""
+        await self._notify.BatchEnqueueNotices(
+            notify_service_pb2.BatchEnqueueNoticesRequest(
+                requests=[
+                    notify_service_pb2.EnqueueNoticeRequest(
+                        source_id=disclosure_id,
+                        subject=identity_pb2.NationalIdentityNumber(value=subject),
+                        copy_letter=letter,
+                    )
+                    for disclosure_id, subject, letter in letters
+                ]
             ),
             timeout=timeout,
         )

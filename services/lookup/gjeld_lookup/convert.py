@@ -351,3 +351,8 @@ def extract_order_to_proto(row: Any, manifest: lookup_pb2.ExtractManifest | None
     if manifest is not None:
         order.manifest.CopyFrom(manifest)
     return order
+
+
+def copy_letter_from_bytes(content: bytes) -> notify_pb2.CopyLetter:
+    """A copy letter as the outbox keeps it (notify's message); DecodeError when it cannot be read."""
+    return notify_pb2.CopyLetter.FromString(content)

@@ -69,6 +69,11 @@ class OwnView:
     missing: int
 
 
+def _refused(error: Exception) -> bool:
+    """notify refused what it was sent as such (it will every time), rather than failing to take it now."""
+    return isinstance(error, grpc.RpcError) and error.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
 class Admission:
     """Overload is shed, not queued (issue 15): at most `limit` lookups at once; one that finds no room within
     `wait` seconds is refused RESOURCE_EXHAUSTED OVERLOADED at once, so the accepted ones keep their latency and the
@@ -328,46 +333,64 @@ class Lookups:
         many were attempted.
 
         No transaction waits on notify: the letters are claimed in one short transaction (the claim counts an
-        attempt and holds them from other relays for a while), handed over with none open, and each outcome is
-        recorded in its own. A relay that dies mid-call leaves its letters to be handed over again when the claim
-        runs out; a letter that kills every relay that takes it is set aside after the most attempts."""
+        attempt and holds them from other relays for a while), handed over together in one call with none open,
+        and the outcome recorded in one more. A letter notify refuses as such takes the batch apart: its letters
+        are handed over one by one, so that the bad one is set aside and the rest flow on. A relay that dies
+        mid-call leaves its letters to be handed over again when the claim runs out; a letter that kills every
+        relay that takes it is set aside after the most attempts."""
         moment = now()
         async with self._uow() as uow:
             await uow.disclosures.set_aside_interrupted(moment, self._max_relay_attempts)
             rows = await uow.disclosures.claim_letters(moment, moment + timedelta(seconds=2 * self.call_timeout), limit)
             await uow.commit()
-        # At once, each within its deadline: all are done before their claim runs out.
-        await asyncio.gather(*(self._relay_one(row) for row in rows))
-        return len(rows)
-
-    async def _relay_one(self, row: Any) -> None:
-        with self._tracer.start_as_current_span(
-            "relay copy letter", attributes={"disclosure.id": str(row.disclosure_id)}
-        ):
+        readable = []
+        for row in rows:
             try:
-                await self._registry.send_letter(
-                    str(row.disclosure_id),
-                    self._keys.decrypt(row.subject_encrypted),
-                    row.copy_letter,
+                subject = self._keys.decrypt(row.subject_encrypted)
+                readable.append((row, subject, convert.copy_letter_from_bytes(row.copy_letter)))
+            except Exception as error:  # noqa: BLE001 - one unreadable letter must not hold up the rest
+                await self._relay_failed(row, error)
+        if not readable:
+            return len(rows)
+        with self._tracer.start_as_current_span("relay copy letters", attributes={"letters": len(readable)}):
+            try:
+                await self._registry.send_letters(
+                    [(str(row.disclosure_id), subject, letter) for row, subject, letter in readable],
                     self.call_timeout,
                 )
-            except Exception as error:  # noqa: BLE001 - one bad letter must not hold up the rest
-                # A letter notify refused, or one that cannot be read (no poison pill): retried with growing
-                # pauses, then set aside; the error is kept by kind only, never its text.
-                cause = error.code().name if isinstance(error, grpc.RpcError) else type(error).__name__
-                # notify refusing the letter as such will refuse it every time: set aside at once.
-                refused = isinstance(error, grpc.RpcError) and error.code() is grpc.StatusCode.INVALID_ARGUMENT
-                give_up = refused or row.attempts >= self._max_relay_attempts
-                async with self._uow() as uow:
-                    retry = now() + backoff(row.attempts - 1, cap_seconds=60)
-                    await uow.disclosures.relay_failed(row.disclosure_id, row.attempts, retry, cause, give_up)
-                    await uow.commit()
-                if give_up:
-                    log.warning("copy letter of disclosure %s set aside: %s", row.disclosure_id, cause)
-                return
+            except Exception as error:  # noqa: BLE001 - recorded for each letter, by kind
+                if _refused(error) and len(readable) > 1:
+                    await asyncio.gather(*(self._relay_one(*one) for one in readable))
+                else:
+                    await asyncio.gather(*(self._relay_failed(row, error) for row, _, _ in readable))
+                return len(rows)
         async with self._uow() as uow:
-            await uow.disclosures.relayed(row.disclosure_id, row.attempts, now())
+            await uow.disclosures.relayed([(row.disclosure_id, row.attempts) for row, _, _ in readable], now())
             await uow.commit()
+        return len(rows)
+
+    async def _relay_one(self, row: Any, subject: str, letter: notify_pb2.CopyLetter) -> None:
+        try:
+            await self._registry.send_letters([(str(row.disclosure_id), subject, letter)], self.call_timeout)
+        except Exception as error:  # noqa: BLE001 - one bad letter must not hold up the rest
+            await self._relay_failed(row, error)
+            return
+        async with self._uow() as uow:
+            await uow.disclosures.relayed([(row.disclosure_id, row.attempts)], now())
+            await uow.commit()
+
+    async def _relay_failed(self, row: Any, error: Exception) -> None:
+        """A letter notify refused, or one that cannot be read (no poison pill): retried with growing pauses, then
+        set aside; the error is kept by kind only, never its text."""
+        cause = error.code().name if isinstance(error, grpc.RpcError) else type(error).__name__
+        # notify refusing the letter as such will refuse it every time: set aside at once.
+        give_up = _refused(error) or row.attempts >= self._max_relay_attempts
+        async with self._uow() as uow:
+            retry = now() + backoff(row.attempts - 1, cap_seconds=60)
+            await uow.disclosures.relay_failed(row.disclosure_id, row.attempts, retry, cause, give_up)
+            await uow.commit()
+        if give_up:
+            log.warning("copy letter of disclosure %s set aside: %s", row.disclosure_id, cause)
 
     async def set_aside_letters(self, before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[SetAsideLetter]:
         """The operators' dead-letter list of copy letters, newest first."""

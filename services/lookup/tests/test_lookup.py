@@ -141,13 +141,48 @@ async def test_every_disclosure_gets_exactly_one_letter_even_when_notify_was_dow
     assert sorted(n.source_id for n in notices) == sorted([first.disclosure.id, second.disclosure.id])
     # The relay is traced by the service's own provider: each hand-over is a span with notify's call under it.
     spans = registry.spans.get_finished_spans()
-    relays = {s.context.span_id for s in spans if s.name == "relay copy letter"}
-    assert relays and any(s.name.endswith("EnqueueNotice") and s.parent and s.parent.span_id in relays for s in spans)
+    relays = {s.context.span_id for s in spans if s.name == "relay copy letters"}
+    assert relays
+    assert any(s.name.endswith("BatchEnqueueNotices") and s.parent and s.parent.span_id in relays for s in spans)
     letters = sorted(registry.mailbox.glob("digital_mailbox/*/*.txt"))
     assert len(letters) == 2
     text = next(p for p in letters if notices[0].id in p.name or notices[1].id in p.name).read_text()
     assert "Nordlys Kreditt AS" in text and "Fjordbanken" not in text
     assert PERSON not in "".join(p.read_text() for p in letters) and PERSON not in "".join(map(str, letters))
+
+
+async def test_a_letter_notify_refuses_is_set_aside_and_its_batch_flows_on(registry: Registry) -> None:
+    # The relay hands letters over in batches, all or none (issue 15); one that notify refuses as such (here: a letter
+    # with nothing in it) takes its batch apart, so the others still reach notify and only it is set aside. Breaking
+    # it (counting the batch's refusal against every letter in it) leaves the good letter set aside too.
+    await report_demo(registry)
+    await grant(registry, max_uses=2)
+    await registry.stop("notify")
+    good, bad = await look_up(registry), await look_up(registry)
+
+    async def both_tried() -> bool:
+        outbox = await registry.fetch("SELECT attempts FROM lookup.notice_outbox")
+        return len(outbox) == 2 and all(r["attempts"] >= 1 for r in outbox)
+
+    await eventually(both_tried)
+    await registry.fetch(
+        "UPDATE lookup.notice_outbox SET copy_letter = '', next_attempt_time = now()"
+        f" WHERE disclosure_id = '{bad.disclosure.id}' RETURNING 1"
+    )
+    await registry.fetch("UPDATE lookup.notice_outbox SET next_attempt_time = now() RETURNING 1")
+    await registry.start("notify")
+
+    async def settled() -> dict[str, Any]:
+        rows = await registry.fetch(
+            "SELECT disclosure_id, relay_time, failed_time, last_error FROM lookup.notice_outbox"
+        )
+        by_id = {str(r["disclosure_id"]): r for r in rows}
+        done = by_id[good.disclosure.id]["relay_time"] is not None and by_id[bad.disclosure.id]["failed_time"]
+        return by_id if done else {}
+
+    outcome = await eventually(settled, timeout=20)
+    assert outcome[good.disclosure.id]["failed_time"] is None
+    assert outcome[bad.disclosure.id]["last_error"] == "INVALID_ARGUMENT"
 
 
 async def test_a_lookup_is_one_trace_and_the_record_keeps_its_id(registry: Registry) -> None:
@@ -287,14 +322,14 @@ async def test_the_relay_holds_no_transaction_while_notify_is_slow(
     # No transaction waits on the network: while notify takes its time, lookup's outbox row is neither locked nor
     # held in an open transaction. Breaking it (handing over inside the claiming transaction) fails here.
     calling, answer = asyncio.Event(), asyncio.Event()
-    handed_over = Registry_.send_letter
+    handed_over = Registry_.send_letters
 
     async def slow_send(self: Any, *args: Any) -> None:
         calling.set()
         await answer.wait()
         await handed_over(self, *args)
 
-    monkeypatch.setattr(Registry_, "send_letter", slow_send)
+    monkeypatch.setattr(Registry_, "send_letters", slow_send)
     await report_demo(registry)
     await grant(registry)
     await look_up(registry)

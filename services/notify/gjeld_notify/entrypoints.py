@@ -13,11 +13,13 @@ from gjeld_shared.timestamps import to_proto
 
 from .domain import Channel, InstitutionNotice, Notice, NoticeState, Preferences
 from .letters import DEFAULT_LANGUAGE, LANGUAGES
-from .service_layer import Notices
+from .service_layer import Content, Notices
 
 # Bounds on a copy letter (documented in notify.proto): far above any real one.
 MAX_LETTER_DEBTS = 1_000
 MAX_LETTER_TOTALS = 10
+# The most notices one BatchEnqueueNotices records.
+MAX_BATCH = 100
 
 STATES = {
     NoticeState.PENDING: notify_pb2.NOTICE_STATE_PENDING,
@@ -65,6 +67,7 @@ def _preferences(chosen: Preferences) -> notify_pb2.ContactPreferences:
 # certificate), persons read theirs, operators handle dead letters.
 ACCESS: dict[str, Rule] = {
     "EnqueueNotice": Services("lookup"),
+    "BatchEnqueueNotices": Services("lookup"),
     # Correction notices to institutions (DOM-14): lookup appends, each institution reads its own feed.
     "EnqueueInstitutionNotice": Services("lookup"),
     "ListInstitutionNotices": DELIVERING_INSTITUTIONS,
@@ -75,6 +78,30 @@ ACCESS: dict[str, Rule] = {
     "ListFailedNotices": OPERATORS,
     "RetryFailedNotice": OPERATORS,
 }
+
+
+def _wanted(violations: Violations, at: str, request: pb.EnqueueNoticeRequest) -> tuple[str, str, Content]:
+    """A notice asked for, checked: its source id, subject and content; the fields named from `at`."""
+    fields.text(violations, f"{at}source_id", request.source_id, maximum=64, required=True)
+    fields.identity_number(violations, f"{at}subject.value", request.subject.value)
+    if request.WhichOneof("content") == "correction_outcome":
+        outcome = request.correction_outcome
+        fields.text(violations, f"{at}correction_outcome.account_id", outcome.account_id, maximum=64, required=True)
+        fields.prose(violations, f"{at}correction_outcome.answer", outcome.answer, maximum=2000)
+        if len(outcome.told) > MAX_LETTER_DEBTS:
+            violations.add(f"{at}correction_outcome.told", f"must hold at most {MAX_LETTER_DEBTS:,}")
+        return request.source_id, request.subject.value, outcome
+    if request.WhichOneof("content") != "copy_letter":
+        violations.add(f"{at}content", "a copy_letter or a correction_outcome is required")
+    letter = request.copy_letter
+    fields.text(violations, f"{at}copy_letter.purpose", letter.purpose, maximum=500, required=True)
+    fields.text(violations, f"{at}copy_letter.source", letter.source, maximum=100, required=True)
+    fields.text(violations, f"{at}copy_letter.application_reference", letter.application_reference, maximum=64)
+    if len(letter.debts) > MAX_LETTER_DEBTS:
+        violations.add(f"{at}copy_letter.debts", f"must hold at most {MAX_LETTER_DEBTS:,}")
+    if len(letter.totals) > MAX_LETTER_TOTALS:
+        violations.add(f"{at}copy_letter.totals", f"must hold at most {MAX_LETTER_TOTALS}")
+    return request.source_id, request.subject.value, letter
 
 
 class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
@@ -88,30 +115,30 @@ class NotifyServicer(notify_service_pb2_grpc.NotifyServiceServicer):
         context: grpc.aio.ServicerContext[pb.EnqueueNoticeRequest, pb.EnqueueNoticeResponse],
     ) -> pb.EnqueueNoticeResponse:
         violations = Violations()
-        fields.text(violations, "source_id", request.source_id, maximum=64, required=True)
-        fields.identity_number(violations, "subject.value", request.subject.value)
-        if request.WhichOneof("content") == "correction_outcome":
-            outcome = request.correction_outcome
-            fields.text(violations, "correction_outcome.account_id", outcome.account_id, maximum=64, required=True)
-            fields.prose(violations, "correction_outcome.answer", outcome.answer, maximum=2000)
-            if len(outcome.told) > MAX_LETTER_DEBTS:
-                violations.add("correction_outcome.told", f"must hold at most {MAX_LETTER_DEBTS:,}")
-            violations.raise_if_any()
-            notice, created = await self._notices.enqueue(request.source_id, request.subject.value, outcome)
-            return pb.EnqueueNoticeResponse(notice=notice_to_proto(notice), created=created)
-        if request.WhichOneof("content") != "copy_letter":
-            violations.add("content", "a copy_letter or a correction_outcome is required")
-        letter = request.copy_letter
-        fields.text(violations, "copy_letter.purpose", letter.purpose, maximum=500, required=True)
-        fields.text(violations, "copy_letter.source", letter.source, maximum=100, required=True)
-        fields.text(violations, "copy_letter.application_reference", letter.application_reference, maximum=64)
-        if len(letter.debts) > MAX_LETTER_DEBTS:
-            violations.add("copy_letter.debts", f"must hold at most {MAX_LETTER_DEBTS:,}")
-        if len(letter.totals) > MAX_LETTER_TOTALS:
-            violations.add("copy_letter.totals", f"must hold at most {MAX_LETTER_TOTALS}")
+        wanted = _wanted(violations, "", request)
         violations.raise_if_any()
-        notice, created = await self._notices.enqueue(request.source_id, request.subject.value, request.copy_letter)
+        notice, created = await self._notices.enqueue(*wanted)
         return pb.EnqueueNoticeResponse(notice=notice_to_proto(notice), created=created)
+
+    async def BatchEnqueueNotices(
+        self,
+        request: pb.BatchEnqueueNoticesRequest,
+        context: grpc.aio.ServicerContext[pb.BatchEnqueueNoticesRequest, pb.BatchEnqueueNoticesResponse],
+    ) -> pb.BatchEnqueueNoticesResponse:
+        violations = Violations()
+        if not request.requests or len(request.requests) > MAX_BATCH:
+            violations.add("requests", f"must hold between 1 and {MAX_BATCH} notices")
+        wanted = [_wanted(violations, f"requests[{n}].", one) for n, one in enumerate(request.requests[:MAX_BATCH])]
+        if len({source_id for source_id, _, _ in wanted}) < len(wanted):
+            violations.add("requests", "must each have a different source_id")
+        violations.raise_if_any()
+        recorded = await self._notices.enqueue_many(wanted)
+        return pb.BatchEnqueueNoticesResponse(
+            responses=[
+                pb.EnqueueNoticeResponse(notice=notice_to_proto(notice), created=created)
+                for notice, created in recorded
+            ]
+        )
 
     async def ListOwnNotices(
         self,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +57,29 @@ class Claimed:
     preferences: Preferences  # the address the subject consented to, if any, and their language
 
 
+Content = notify_pb2.CopyLetter | notify_pb2.CorrectionOutcome
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """One notice asked for: its source, subject and content."""
+
+    source_id: str
+    subject: str
+    letter: Content
+    subject_index: bytes
+
+    @property
+    def merge_key(self) -> str | None:
+        """A copy letter's key for joining a notice about the same application (DOM-13's burst of lookups)."""
+        if not isinstance(self.letter, notify_pb2.CopyLetter):
+            return None
+        return merge_key(self.letter.recipient.organization_number.value, self.letter.application_reference)
+
+    def locks(self) -> list[str]:
+        return [self.source_id, *([f"{self.subject_index.hex()}|{self.merge_key}"] if self.merge_key else [])]
+
+
 class Notices:
     def __init__(
         self,
@@ -72,55 +95,58 @@ class Notices:
         self._population = population
         self._policy = policy
 
-    async def enqueue(
-        self, source_id: str, subject: str, letter: notify_pb2.CopyLetter | notify_pb2.CorrectionOutcome
-    ) -> tuple[Notice, bool]:
+    async def enqueue(self, source_id: str, subject: str, letter: Content) -> tuple[Notice, bool]:
         """Record a copy letter (or a correction's outcome) for delivery, once per source id (a repeat returns the
         notice that has it).
 
         A letter with an application reference waits for the merge window, and later letters from the same
         recipient about the same application join it: one notice for a burst of lookups."""
-        subject_index = self._keys.blind_index(subject)
-        copy_letter = isinstance(letter, notify_pb2.CopyLetter)
-        key = (
-            merge_key(letter.recipient.organization_number.value, letter.application_reference)
-            if isinstance(letter, notify_pb2.CopyLetter)
-            else None
-        )
-        content = letter.SerializeToString()
+        return (await self.enqueue_many([(source_id, subject, letter)]))[0]
+
+    async def enqueue_many(self, items: Sequence[tuple[str, str, Content]]) -> list[tuple[Notice, bool]]:
+        """Record several notices as `enqueue` does, in one transaction (a relay's batch): for each, its notice and
+        whether this call recorded it."""
+        wanted = [
+            _Wanted(source_id, subject, letter, self._keys.blind_index(subject)) for source_id, subject, letter in items
+        ]
         async with self._uow() as uow:
             store = uow.notices
             # One enqueue at a time per source, then per application: a repeat sent while the first is still being
             # recorded waits for it and finds its notice, and letters racing for one application join one notice
-            # (without this, two could each find none, and one notice end with no letter in it).
-            await store.serialize(source_id)
-            if key:
-                await store.serialize(f"{subject_index.hex()}|{key}")
+            # (without this, two could each find none, and one notice end with no letter in it). Taken in one
+            # order, so that two batches never wait on each other in a circle.
+            for key in sorted({key for one in wanted for key in one.locks()}):
+                await store.serialize(key)
             moment = now()  # after the wait: a notice's merge window is judged as it stands now
-            earlier = await store.notice_of_source(source_id)
-            if earlier is not None:
-                return (await store.notices([earlier]))[0], False
-            joined = await store.mergeable(subject_index, key, moment) if key else None
-            if joined is not None and await store.add_source(joined.id, source_id, content, moment):
-                await uow.commit()
-                return (await store.notices([joined]))[0], True
-            row = await store.add(
-                {
-                    "id": uuid.uuid4(),
-                    "source_id": source_id,
-                    "subject_index": subject_index,
-                    "subject_encrypted": self._keys.encrypt(subject),
-                    "kind": "copy_letter" if copy_letter else "correction",
-                    "content": content,
-                    "channel": "",
-                    "state": "pending",
-                    "merge_key": key,
-                    "next_attempt_time": moment + self._policy.merge_window if key else moment,
-                    "create_time": moment,
-                }
-            )
+            recorded = [await self._record(store, one, moment) for one in wanted]
             await uow.commit()
-            return (await store.notices([row]))[0], True
+            found = await store.notices([row for row, _ in recorded])
+        return [(notice, created) for notice, (_, created) in zip(found, recorded, strict=True)]
+
+    async def _record(self, store: Any, one: _Wanted, moment: datetime) -> tuple[Any, bool]:
+        earlier = await store.notice_of_source(one.source_id)
+        if earlier is not None:
+            return earlier, False
+        content = one.letter.SerializeToString()
+        joined = await store.mergeable(one.subject_index, one.merge_key, moment) if one.merge_key else None
+        if joined is not None and await store.add_source(joined.id, one.source_id, content, moment):
+            return joined, True
+        row = await store.add(
+            {
+                "id": uuid.uuid4(),
+                "source_id": one.source_id,
+                "subject_index": one.subject_index,
+                "subject_encrypted": self._keys.encrypt(one.subject),
+                "kind": "copy_letter" if isinstance(one.letter, notify_pb2.CopyLetter) else "correction",
+                "content": content,
+                "channel": "",
+                "state": "pending",
+                "merge_key": one.merge_key,
+                "next_attempt_time": moment + self._policy.merge_window if one.merge_key else moment,
+                "create_time": moment,
+            }
+        )
+        return row, True
 
     async def _deliver_one(self, claimed: Claimed) -> None:
         """Send one claimed notice by the subject's channel, with no transaction open, then record the outcome:

@@ -10,6 +10,7 @@ import pytest
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
 from gjeld.type.v1 import identity_pb2
 from gjeld_notify.letters import kroner
+from gjeld_shared import errors
 from gjeld_tools.testing import CO_BORROWER, DENIED, PERSON, Registry, eventually
 
 
@@ -67,6 +68,31 @@ async def test_only_lookup_may_enqueue(registry: Registry) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await registry.notify().EnqueueNotice(enqueue("x"), metadata=registry.as_subject(PERSON))
     assert refused.value.code() in DENIED
+
+
+async def test_a_batch_is_recorded_whole_or_not_at_all(registry: Registry) -> None:
+    # The relay's batches (issue 15: one call for many letters): each notice as EnqueueNotice records it, in order
+    # and idempotent on its source id; one bad notice refuses the batch, naming it, and records none of it.
+    as_lookup = registry.as_service("lookup")
+    batch = notify_service_pb2.BatchEnqueueNoticesRequest(requests=[enqueue("d-1"), enqueue("d-2", CO_BORROWER)])
+    first = await registry.notify().BatchEnqueueNotices(batch, metadata=as_lookup)
+    assert [r.created for r in first.responses] == [True, True]
+    assert [list(r.notice.source_ids) for r in first.responses] == [["d-1"], ["d-2"]]
+    again = await registry.notify().BatchEnqueueNotices(batch, metadata=as_lookup)
+    assert [(r.created, r.notice.id) for r in again.responses] == [(False, r.notice.id) for r in first.responses]
+
+    bad = enqueue("d-4")
+    bad.copy_letter.purpose = ""
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        batch = notify_service_pb2.BatchEnqueueNoticesRequest(requests=[enqueue("d-3"), bad, enqueue("d-3")])
+        await registry.notify().BatchEnqueueNotices(batch, metadata=as_lookup)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    named = {v.field for v in errors.decode(refused.value).field_violations}
+    assert named == {"requests[1].copy_letter.purpose", "requests"}  # the bad one, and d-3 twice
+    assert await registry.fetch("SELECT 1 FROM notify.notice_sources WHERE source_id = 'd-3'") == []
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await registry.notify().BatchEnqueueNotices(batch, metadata=registry.as_subject(PERSON))
+    assert denied.value.code() in DENIED
 
 
 def test_amounts_read_as_kroner() -> None:

@@ -65,6 +65,54 @@ class EnqueueNoticeRequest(_message.Message):
 Global___EnqueueNoticeRequest: _TypeAlias = EnqueueNoticeRequest  # noqa: Y015
 
 @_typing.final
+class BatchEnqueueNoticesRequest(_message.Message):
+    """BatchEnqueueNoticesRequest carries several notices to send."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___EnqueueNoticeRequest]:
+        """Required. The notices, at most 100, each with a different source id."""
+
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___EnqueueNoticeRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchEnqueueNoticesRequest: _TypeAlias = BatchEnqueueNoticesRequest  # noqa: Y015
+
+@_typing.final
+class BatchEnqueueNoticesResponse(_message.Message):
+    """BatchEnqueueNoticesResponse returns the notices recorded, in the order asked."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def responses(self) -> _containers.RepeatedCompositeFieldContainer[Global___EnqueueNoticeResponse]:
+        """Output only. One answer for each request, in order."""
+
+    def __init__(
+        self,
+        *,
+        responses: _abc.Iterable[Global___EnqueueNoticeResponse] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["responses", b"responses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchEnqueueNoticesResponse: _TypeAlias = BatchEnqueueNoticesResponse  # noqa: Y015
+
+@_typing.final
 class EnqueueInstitutionNoticeRequest(_message.Message):
     """EnqueueInstitutionNoticeRequest carries one notice to an institution."""
 

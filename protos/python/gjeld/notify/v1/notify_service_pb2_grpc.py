@@ -41,6 +41,11 @@ class NotifyServiceStub:
                 request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeRequest.SerializeToString,
                 response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeResponse.FromString,
                 _registered_method=True)
+        self.BatchEnqueueNotices = channel.unary_unary(
+                '/gjeld.notify.v1.NotifyService/BatchEnqueueNotices',
+                request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.BatchEnqueueNoticesRequest.SerializeToString,
+                response_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.BatchEnqueueNoticesResponse.FromString,
+                _registered_method=True)
         self.EnqueueInstitutionNotice = channel.unary_unary(
                 '/gjeld.notify.v1.NotifyService/EnqueueInstitutionNotice',
                 request_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueInstitutionNoticeRequest.SerializeToString,
@@ -93,6 +98,17 @@ class NotifyServiceServicer:
         idempotent on the source id: enqueueing the same source again returns the
         notice already recorded and sends nothing twice. Callers: the lookup
         service only, by its workload certificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchEnqueueNotices(self, request, context):
+        """BatchEnqueueNotices records several notices at once, each as
+        EnqueueNotice would (idempotent on its source id), in one transaction:
+        all of them or, when any is invalid, none (INVALID_ARGUMENT naming
+        `requests[i].<field>`). Callers: the lookup service only, by its workload
+        certificate (its relay hands over copy letters in batches).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -181,6 +197,11 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeRequest.FromString,
                     response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeResponse.SerializeToString,
             ),
+            'BatchEnqueueNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchEnqueueNotices,
+                    request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.BatchEnqueueNoticesRequest.FromString,
+                    response_serializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.BatchEnqueueNoticesResponse.SerializeToString,
+            ),
             'EnqueueInstitutionNotice': grpc.unary_unary_rpc_method_handler(
                     servicer.EnqueueInstitutionNotice,
                     request_deserializer=gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueInstitutionNoticeRequest.FromString,
@@ -251,6 +272,33 @@ class NotifyService:
             '/gjeld.notify.v1.NotifyService/EnqueueNotice',
             gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeRequest.SerializeToString,
             gjeld_dot_notify_dot_v1_dot_notify__service__pb2.EnqueueNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchEnqueueNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.notify.v1.NotifyService/BatchEnqueueNotices',
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.BatchEnqueueNoticesRequest.SerializeToString,
+            gjeld_dot_notify_dot_v1_dot_notify__service__pb2.BatchEnqueueNoticesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,13 @@ class NotifyServiceStub:
     notice already recorded and sends nothing twice. Callers: the lookup
     service only, by its workload certificate.
     """
+    BatchEnqueueNotices: _grpc.UnaryUnaryMultiCallable[_notify_service_pb2.BatchEnqueueNoticesRequest, _notify_service_pb2.BatchEnqueueNoticesResponse]
+    """BatchEnqueueNotices records several notices at once, each as
+    EnqueueNotice would (idempotent on its source id), in one transaction:
+    all of them or, when any is invalid, none (INVALID_ARGUMENT naming
+    `requests[i].<field>`). Callers: the lookup service only, by its workload
+    certificate (its relay hands over copy letters in batches).
+    """
     EnqueueInstitutionNotice: _grpc.UnaryUnaryMultiCallable[_notify_service_pb2.EnqueueInstitutionNoticeRequest, _notify_service_pb2.EnqueueInstitutionNoticeResponse]
     """EnqueueInstitutionNotice appends a notice to an institution's feed, once
     per source id and institution (a repeat returns the notice recorded).
@@ -97,6 +104,13 @@ class NotifyServiceAsyncStub(NotifyServiceStub):
     idempotent on the source id: enqueueing the same source again returns the
     notice already recorded and sends nothing twice. Callers: the lookup
     service only, by its workload certificate.
+    """
+    BatchEnqueueNotices: _aio.UnaryUnaryMultiCallable[_notify_service_pb2.BatchEnqueueNoticesRequest, _notify_service_pb2.BatchEnqueueNoticesResponse]  # type: ignore[assignment]
+    """BatchEnqueueNotices records several notices at once, each as
+    EnqueueNotice would (idempotent on its source id), in one transaction:
+    all of them or, when any is invalid, none (INVALID_ARGUMENT naming
+    `requests[i].<field>`). Callers: the lookup service only, by its workload
+    certificate (its relay hands over copy letters in batches).
     """
     EnqueueInstitutionNotice: _aio.UnaryUnaryMultiCallable[_notify_service_pb2.EnqueueInstitutionNoticeRequest, _notify_service_pb2.EnqueueInstitutionNoticeResponse]  # type: ignore[assignment]
     """EnqueueInstitutionNotice appends a notice to an institution's feed, once
@@ -157,6 +171,19 @@ class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
         idempotent on the source id: enqueueing the same source again returns the
         notice already recorded and sends nothing twice. Callers: the lookup
         service only, by its workload certificate.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchEnqueueNotices(
+        self,
+        request: _notify_service_pb2.BatchEnqueueNoticesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_service_pb2.BatchEnqueueNoticesResponse, _abc.Awaitable[_notify_service_pb2.BatchEnqueueNoticesResponse]]:
+        """BatchEnqueueNotices records several notices at once, each as
+        EnqueueNotice would (idempotent on its source id), in one transaction:
+        all of them or, when any is invalid, none (INVALID_ARGUMENT naming
+        `requests[i].<field>`). Callers: the lookup service only, by its workload
+        certificate (its relay hands over copy letters in batches).
         """
 
     @_abc_1.abstractmethod
