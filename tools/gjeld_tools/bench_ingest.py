@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import pickle
 import shutil
 import struct
@@ -147,6 +148,50 @@ def peak_memory_kib(pid: int | str = "self") -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process so far (bench_extract's reading; imported here, as bench_extract imports this)."""
+    from .bench_extract import cpu_seconds as reading
+
+    return reading(pid)
+
+
+def postgres_cpu_seconds(pgdata: Path) -> float:
+    """CPU seconds of the PostgreSQL server so far: the postmaster, its live processes and those that ended (each
+    delivery's backend ends with its connection: /proc's cutime and cstime)."""
+    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    ended = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    live = 0.0
+    for child in Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
+        try:
+            live += cpu_seconds(int(child))
+        except OSError:
+            pass  # ended meanwhile (then counted among the ended at the next reading)
+    return cpu_seconds(postmaster) + ended + live
+
+
+class CpuMeter:
+    """CPU seconds of this process, PostgreSQL and the ingest processes over one phase: where the time goes."""
+
+    def __init__(self, pgdata: Path, ingest: Sequence[int] = ()) -> None:
+        self._pgdata, self._ingest = pgdata, list(ingest)
+        self._start = self._reading()
+
+    def _reading(self) -> tuple[float, float, float]:
+        return (
+            cpu_seconds(os.getpid()),
+            postgres_cpu_seconds(self._pgdata),
+            sum(cpu_seconds(pid) for pid in self._ingest),
+        )
+
+    def report(self, seconds: float) -> str:
+        bench, postgres, ingest = (b - a for a, b in zip(self._start, self._reading(), strict=True))
+        used = f"CPU: PostgreSQL {postgres:.1f} s, this process {bench:.1f} s"
+        if self._ingest:
+            used += f", ingest {ingest:.1f} s"
+        return f"    {used} ({(bench + postgres + ingest) / seconds:.2f} of {os.cpu_count()} cores)"
 
 
 def spool_institution(bank: Institution, spool: Path, keys_file: Path) -> tuple[str, int, int, int]:
@@ -336,9 +381,11 @@ def run(args: argparse.Namespace, root: Path) -> int:
     async def raw_days() -> tuple[float, float, float]:
         rates: list[float] = []
         for day, records in ((1, records1), (2, records2)):
-            started = time.monotonic()
+            meter, started = CpuMeter(root / "pg"), time.monotonic()
             await raw_day(day)
-            rates.append(timed(f"raw: day {day} snapshots", records, time.monotonic() - started))
+            seconds = time.monotonic() - started
+            rates.append(timed(f"raw: day {day} snapshots", records, seconds))
+            print(meter.report(seconds))
         started = time.monotonic()
         for rows in change_rows:
             await raw_apply_parts(socket, biggest.number, [rows], DeliveryKind.CHANGES, None)
@@ -373,10 +420,11 @@ def run(args: argparse.Namespace, root: Path) -> int:
         grpc_rates = []
         for day, records in ((1, records1), (2, records2)):
             deliveries = [(b.number, spool_path(spool, b.number, day, "grpc")) for b in banks]
-            started = time.monotonic()
+            meter, started = CpuMeter(root / "pg", pids), time.monotonic()
             asyncio.run(send_snapshots(addresses, folder, deliveries, args.parallel))
             seconds = time.monotonic() - started
             grpc_rates.append(timed(f"gRPC: day {day} snapshots", records, seconds))
+            print(meter.report(seconds))
         grpc1, grpc2 = grpc_rates
         started = time.monotonic()
         asyncio.run(send_changes(addresses[0], folder, biggest.number, pushes))
