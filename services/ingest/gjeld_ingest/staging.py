@@ -212,6 +212,8 @@ FROM (SELECT 1) AS one LEFT JOIN ingest.snapshot_confirmations c ON c.creditor =
 """
 # Tombstones past their time are forgotten, the institution's own at each of its deliveries.
 FORGET_TOMBSTONES = "DELETE FROM ingest.tombstones WHERE creditor = $1 AND expire_time < now()"
+# Memory for the hash joins of one snapshot's merge (per join; a delivery at a time per connection).
+SNAPSHOT_WORK_MEM = "64MB"
 # One merge at a time per institution: a snapshot and a change delivery never interleave.
 LOCK_CREDITOR = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 FIND_DELIVERY = "SELECT * FROM ingest.deliveries WHERE creditor = $1 AND request_id = $2"
@@ -325,6 +327,10 @@ class Staging:
         begun = await self._db.fetchrow(BEGIN_MERGE, creditor)
         written, confirmed = begun["write_time"], (begun["extract_time"], begun["confirm_time"])
         changes = kind is DeliveryKind.CHANGES
+        if not changes:
+            # A snapshot's merge joins the whole delivery to the institution's debts: in memory, not in batches on
+            # disk (measured: a fifth of the merge's time for 300,000 debts at the default 4 MB).
+            await self._db.execute(f"SET LOCAL work_mem = '{SNAPSHOT_WORK_MEM}'")
         await self._db.execute(REGISTER, creditor, written, *confirmed, changes)
         if changes:
             merged = Merged(int(await self._db.fetchval(REGISTERED, creditor, *confirmed)))
