@@ -259,11 +259,6 @@ def creditor_lock(creditor: str) -> str:
     return f"gjeld.ingest.creditor:{creditor}"
 
 
-def _count(status: str) -> int:
-    """The row count of a command tag such as `INSERT 0 12` or `DELETE 3`."""
-    return int(status.rsplit(" ", 1)[-1])
-
-
 class Staging:
     """One delivery's staged records, on a connection whose transaction the caller holds."""
 
