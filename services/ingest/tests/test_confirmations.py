@@ -7,27 +7,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-import pytest
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld.type.v1 import identity_pb2
-from gjeld_tools.testing import BANK, LENDER, Registry, deliver_snapshot, demo_changes
+from gjeld_tools.testing import BANK, LENDER, Registry, deliver_snapshot
+
+from .test_ordering import at, card
+from .test_ordering import registry as registry  # the fixture: ingest alone
 
 pb = ingest_service_pb2
-
-
-def at(hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 6, 25, hour, minute, tzinfo=UTC)
-
-
-def card(account: str, extracted: datetime, balance: int = 100_000) -> ingest_pb2.Debt:
-    """PERSON's credit card `account`, as extracted at `extracted`, with this interest-bearing balance."""
-    debt = next(c.register for c in demo_changes() if c.register.account_id == "CARD-7")
-    debt.account_id = account
-    debt.extract_time.FromDatetime(extracted)
-    debt.credit_facility.interest_bearing_balance.minor_units = balance
-    return debt
 
 
 async def versions(registry: Registry, creditor: str = BANK) -> dict[str, tuple[str, str]]:
@@ -49,12 +37,6 @@ async def held(registry: Registry, creditor: str = BANK) -> dict[str, tuple[int,
         )
         for d in reply.debts
     }
-
-
-@pytest.fixture
-async def registry(services: Any) -> Registry:
-    suite: Registry = await services("ingest")
-    return suite
 
 
 async def test_a_snapshot_that_changes_nothing_about_a_debt_does_not_rewrite_it(registry: Registry) -> None:
