@@ -81,14 +81,36 @@ def debt(rng: random.Random, account_id: str, debtor: str, extract_time: datetim
     return message
 
 
-def portfolio(count: int, seed: int = 1, extract_time: datetime | None = None) -> list[ingest_pb2.Debt]:
-    """`count` debts of one institution: about 2.2 per person, each with its own account id."""
+def debts(count: int, seed: int = 1, extract_time: datetime | None = None) -> Iterator[ingest_pb2.Debt]:
+    """`count` debts of one institution, one at a time (memory stays flat however many): about 2.2 per person, each
+    with its own account id."""
     rng = random.Random(seed)
     when = extract_time or datetime(2026, 6, 25, 5, 0, tzinfo=UTC)
-    debts: list[ingest_pb2.Debt] = []
+    made = 0
     persons = people(seed)
-    while len(debts) < count:
+    while made < count:
         person = next(persons)
-        for _ in range(min(count - len(debts), 1 + (rng.random() < 0.6) + (rng.random() < 0.6))):
-            debts.append(debt(rng, f"{seed}-{len(debts):09d}", person, when))
-    return debts
+        for _ in range(min(count - made, 1 + (rng.random() < 0.6) + (rng.random() < 0.6))):
+            yield debt(rng, f"{seed}-{made:09d}", person, when)
+            made += 1
+
+
+def portfolio(count: int, seed: int = 1, extract_time: datetime | None = None) -> list[ingest_pb2.Debt]:
+    """`count` debts of one institution: about 2.2 per person, each with its own account id."""
+    return list(debts(count, seed, extract_time))
+
+
+def next_day(count: int, seed: int = 1, extract_time: datetime | None = None) -> Iterator[ingest_pb2.Debt]:
+    """The next day's snapshot of `debts(count, seed, extract_time)`, derived from the same seed, one debt at a time:
+    extracted a day later, about 30 % of the credit facilities' balances moved, about 1 % repaid (absent) and about
+    1 % new debts at the end."""
+    rng = random.Random(seed + 900_000)
+    when = (extract_time or datetime(2026, 6, 25, 5, 0, tzinfo=UTC)) + timedelta(days=1)
+    for moved in debts(count, seed, extract_time):
+        if rng.random() < 0.01:
+            continue  # repaid: absent from the next day's snapshot
+        moved.extract_time.FromDatetime(when)
+        if rng.random() < 0.3 and moved.HasField("credit_facility"):
+            moved.credit_facility.interest_bearing_balance.minor_units //= 2
+        yield moved
+    yield from debts(max(1, count // 100), seed + 500_000, when)

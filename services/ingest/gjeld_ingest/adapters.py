@@ -94,7 +94,23 @@ debts = Table(
     Column("confirm_time", DateTime(timezone=True), nullable=False),
     # When the debt was first registered (kept by later reports); NULL for debts registered before it was kept.
     Column("register_time", DateTime(timezone=True), server_default=func.now()),
+    # When the row was last written (registered, changed, handed over): a snapshot applied later confirms it without
+    # rewriting it (see snapshot_confirmations).
+    Column("write_time", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("debts_by_debtor", "debtor_index"),
+    # Stored with fillfactor 80 (migration 0007): room on each page for a changed balance's new version beside the
+    # old, a HOT update that touches no index.
+)
+
+# Each institution's latest snapshot: it confirmed every debt of the institution written no later than it was applied
+# (confirm_time) with data extracted no later than it (DOM-8: a debt it lacked it deleted), so those rows are not
+# rewritten each day; their extract and confirm times are the snapshot's (`confirmed_extract_time`).
+snapshot_confirmations = Table(
+    "snapshot_confirmations",
+    metadata,
+    Column("creditor", String(16), primary_key=True),
+    Column("extract_time", DateTime(timezone=True), nullable=False),
+    Column("confirm_time", DateTime(timezone=True), nullable=False),
 )
 
 deliveries = Table(
@@ -315,8 +331,29 @@ def _terms_from_row(row: Any) -> Terms:
     )
 
 
+
+
+def _confirming_snapshot(column: Any, *, extracted: bool) -> Any:
+    """`column` of the creditor's latest snapshot if it confirmed the row (see snapshot_confirmations), else NULL."""
+    confirmation = snapshot_confirmations
+    confirmed = [confirmation.c.creditor == debts.c.creditor, debts.c.write_time <= confirmation.c.confirm_time]
+    if extracted:
+        confirmed.append(debts.c.extract_time <= confirmation.c.extract_time)
+    return select(column).where(*confirmed).scalar_subquery()
+
+
+# A debt's extract and confirm times as read: its own, or its creditor's latest snapshot's if that confirmed it.
+CONFIRMED_TIMES = [
+    func.greatest(debts.c.extract_time, _confirming_snapshot(snapshot_confirmations.c.extract_time, extracted=False))
+    .label("extract_time"),
+    func.coalesce(
+        _confirming_snapshot(snapshot_confirmations.c.confirm_time, extracted=True), debts.c.confirm_time
+    ).label("confirm_time"),
+]
+# A debt's row as read: every column but its times as written, and the times it has been confirmed at.
+DEBT_ROW = [c for c in debts.c if c.name not in ("extract_time", "confirm_time", "write_time")] + CONFIRMED_TIMES
 # What `registered_debt` reads of a row: a read that names the debtor otherwise needs neither its index nor ciphertext.
-DEBT_READ = [c for c in debts.c if c.name not in ("debtor_index", "debtor_encrypted", "register_time")]
+DEBT_READ = [c for c in DEBT_ROW if c.name not in ("debtor_index", "debtor_encrypted", "register_time")]
 
 
 def registered_debt(row: Any, debtor: str | None = None, disputed: bool = False) -> RegisteredDebt:
@@ -355,7 +392,7 @@ class DebtRegister:
         self._db = connection
 
     async def of_creditor(self, creditor: str, after: tuple[str, bytes] | None, limit: int) -> list[Any]:
-        query = select(debts, _disputed_debt().label("disputed")).where(debts.c.creditor == creditor)
+        query = select(*DEBT_ROW, _disputed_debt().label("disputed")).where(debts.c.creditor == creditor)
         if after is not None:
             query = query.where(beyond((debts.c.account_id, debts.c.debtor_index), after, descending=False))
         rows = await self._db.execute(query.order_by(debts.c.account_id, debts.c.debtor_index).limit(limit))
@@ -382,7 +419,7 @@ class DebtRegister:
 
     async def of_subject(self, debtor_index: bytes) -> list[RegisteredDebt]:
         rows = await self._db.execute(
-            select(debts, _disputed_debt().label("disputed"))
+            select(*DEBT_ROW, _disputed_debt().label("disputed"))
             .where(debts.c.debtor_index == debtor_index)
             .order_by(debts.c.creditor, debts.c.account_id)
         )
@@ -454,9 +491,18 @@ class DeliveryRecords:
         return [Rejection(r.record_index, tuple((v["field"], v["description"]) for v in r.violations)) for r in rows]
 
 
+# The debts moved keep the times the giver's latest snapshot confirmed them at (the receiver's snapshots never held
+# them); written now, none of the receiver's earlier snapshots counts as confirming them.
 MOVE_DEBTS = """
 WITH moved AS (
-    UPDATE ingest.debts SET creditor = :receiver
+    UPDATE ingest.debts d SET creditor = :receiver, write_time = clock_timestamp(),
+        extract_time = greatest(d.extract_time, (
+            SELECT c.extract_time FROM ingest.snapshot_confirmations c
+            WHERE c.creditor = :giver AND d.write_time <= c.confirm_time)),
+        confirm_time = coalesce((
+            SELECT c.confirm_time FROM ingest.snapshot_confirmations c
+            WHERE c.creditor = :giver AND d.write_time <= c.confirm_time AND d.extract_time <= c.extract_time),
+            d.confirm_time)
     WHERE creditor = :giver AND (cardinality(CAST(:accounts AS text[])) = 0 OR account_id = ANY(:accounts))
     RETURNING account_id, debtor_index
 ), remembered AS (
