@@ -8,6 +8,9 @@ without committing, and when it fails. Use cases never open connections or touch
         await uow.commit()
 
 Each service's unit of work names its stores in `bind`, given the transaction's connection.
+
+A use case that reads with one statement needs no transaction: `async with self._uow().reading() as uow` runs it
+without BEGIN and ROLLBACK (two round trips of three, on a lookup's path); such a unit of work cannot commit.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ class UnitOfWork:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        self._reading = False
+
+    def reading(self) -> Self:
+        """This unit of work for one statement's read: no transaction (the statement sees its own snapshot)."""
+        self._reading = True
+        return self
 
     def bind(self, connection: AsyncConnection) -> None:
         """Make the service's stores on the transaction's connection (each service's unit of work)."""
@@ -34,7 +43,13 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._connection = await self._engine.connect()
-        await self._begin(self._connection)
+        if self._reading:
+            # The driver's autocommit: set on the client, no round trip; the pool resets it when the connection is
+            # returned.
+            await self._connection.execution_options(isolation_level="AUTOCOMMIT")
+            self.bind(self._connection)
+        else:
+            await self._begin(self._connection)
         return self
 
     async def __aexit__(
@@ -56,4 +71,6 @@ class UnitOfWork:
             await connection.rollback()
 
     async def commit(self) -> None:
+        if self._reading:
+            raise RuntimeError("a reading unit of work has nothing to commit")
         await self.connection.commit()

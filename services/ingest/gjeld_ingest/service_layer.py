@@ -358,7 +358,7 @@ class Ingest:
             return await uow.debts.behind_on_snapshots(datetime.now(UTC) - limit)
 
     async def debts_of_subject(self, subject: str) -> list[RegisteredDebt]:
-        async with self._uow() as uow:
+        async with self._uow().reading() as uow:  # one statement, on every lookup's path
             return await uow.debts.of_subject(self._keys.blind_index(subject))
 
 
