@@ -516,6 +516,14 @@ class NoticeStore:
             )
         ).first()
 
+    async def preferences_of_each(self, subject_indexes: Sequence[bytes]) -> list[Preferences]:
+        """Each person's choices, in the order asked (the defaults for those who made none)."""
+        if not subject_indexes:
+            return []
+        rows = await self._db.execute(select(preferences).where(preferences.c.subject_index.in_(set(subject_indexes))))
+        found = {r.subject_index: Preferences(r.email_address, r.language, r.update_time) for r in rows}
+        return [found.get(index, Preferences()) for index in subject_indexes]
+
     async def preferences_of(self, subject_index: bytes) -> Preferences:
         """A person's choices (the defaults if they made none)."""
         row = (await self._db.execute(select(preferences).where(preferences.c.subject_index == subject_index))).first()

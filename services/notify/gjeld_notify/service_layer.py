@@ -57,6 +57,19 @@ class Claimed:
     preferences: Preferences  # the address the subject consented to, if any, and their language
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a claimed notice's attempt ended: delivered by `channel`, or failed with `error` (due again at
+    `retry_at`, or given up); and the letter rendered for it, sealed, with its language, if it was rendered now."""
+
+    row: Any
+    channel: Channel | None
+    rendered: tuple[bytes, str] | None
+    error: str | None = None
+    retry_at: datetime | None = None
+    give_up: bool = False
+
+
 Content = notify_pb2.CopyLetter | notify_pb2.CorrectionOutcome
 
 
@@ -148,18 +161,19 @@ class Notices:
         )
         return row, True
 
-    async def _deliver_one(self, claimed: Claimed) -> None:
-        """Send one claimed notice by the subject's channel, with no transaction open, then record the outcome:
-        delivered, or the failure counted (given up into the dead-letter list after the most attempts)."""
+    async def _deliver_one(self, claimed: Claimed) -> Outcome:
+        """Send one claimed notice by the subject's channel, with no transaction open: delivered, or the failure
+        counted (given up into the dead-letter list after the most attempts)."""
         row, notice = claimed.row, claimed.notice
         channel: Channel | None = None
+        rendered = None
         try:
             async with asyncio.timeout(self._policy.send_timeout_seconds):
                 subject = self._keys.decrypt(row.subject_encrypted)
                 contact = await self._population.contact(subject)
                 email, language = claimed.preferences.email, claimed.preferences.language
                 channel = choose_channel(contact, email)
-                message = await self._message(row, notice, contact, language)
+                message, rendered = await self._message(row, notice, contact, language)
                 recipient_key = row.subject_index.hex()[:16]
                 await self._channels.send(channel, row.id, recipient_key, contact, email, message)
         except Exception as error:  # noqa: BLE001 - any channel failure is retried, then kept for an operator
@@ -172,48 +186,59 @@ class Notices:
                 type(error).__name__,
             )
             retry_at = now() + backoff(row.attempts - 1, self._policy.backoff_cap_seconds)
-            async with self._uow() as uow:
-                await uow.notices.failed(
-                    row.id, row.attempts, channel, retry_at, f"{type(error).__name__}: {error}", give_up
-                )
-                await uow.commit()
-            return
-        async with self._uow() as uow:
-            await uow.notices.delivered(row.id, row.attempts, channel, now())
-            await uow.commit()
+            return Outcome(row, channel, rendered, f"{type(error).__name__}: {error}", retry_at, give_up)
+        return Outcome(row, channel, rendered)
 
-    async def _message(self, row: Any, notice: Notice, contact: Contact, language: str) -> Message:
+    async def _message(
+        self, row: Any, notice: Notice, contact: Contact, language: str
+    ) -> tuple[Message, tuple[bytes, str] | None]:
         """The notice's letter, rendered once: the one kept from an earlier attempt (in the language it was rendered
-        in), or rendered now (on a worker thread: a letter of many lines must not stall the event loop) and kept."""
+        in), or rendered now (on a worker thread: a letter of many lines must not stall the event loop), with what
+        to keep of it (sealed) when the attempt's outcome is recorded."""
         if row.message_sealed is not None and row.message_language == language:
-            return letters.message_from_bytes(self._keys.unseal(row.message_sealed))
+            return letters.message_from_bytes(self._keys.unseal(row.message_sealed)), None
         message = await asyncio.to_thread(letters.message_of, notice, contact, language)
-        async with self._uow() as uow:
-            await uow.notices.rendered(row.id, self._keys.seal(letters.message_to_bytes(message)), language)
-            await uow.commit()
-        return message
+        return message, (self._keys.seal(letters.message_to_bytes(message)), language)
 
     async def deliver_due(self, limit: int = 20) -> int:
         """Deliver the pending notices whose time has come; returns how many were attempted.
 
         No transaction waits on a provider: the notices are claimed in one short transaction (the claim counts an
-        attempt and holds the notice from other workers for a while), sent with none open, and each outcome is
-        recorded in its own. A worker that dies mid-send leaves its notices to be sent again when the claim runs out,
-        under the same notice id, which the channels treat as the same message; a notice that kills every worker that
-        takes it is set aside after the most attempts, like any that fails."""
+        attempt and holds the notice from other workers for a while), sent with none open, and the outcomes (with
+        the letters rendered for them) recorded together in one more. A worker that dies mid-send leaves its notices
+        to be sent again when the claim runs out, under the same notice id, which the channels treat as the same
+        message; a notice that kills every worker that takes it is set aside after the most attempts, like any that
+        fails."""
         moment = now()
         async with self._uow() as uow:
             await uow.notices.set_aside_interrupted(moment, self._policy.max_attempts)
             rows = await uow.notices.claim(moment, moment + self._policy.claim, limit)
-            chosen = [await uow.notices.preferences_of(row.subject_index) for row in rows]
+            chosen = await uow.notices.preferences_of_each([row.subject_index for row in rows])
             work = [
                 Claimed(row, notice, preferences)
                 for row, notice, preferences in zip(rows, await uow.notices.notices(rows), chosen, strict=True)
             ]
             await uow.commit()
         # At once, each within its deadline: all are done before their claim runs out.
-        await asyncio.gather(*(self._deliver_one(claimed) for claimed in work))
+        outcomes = await asyncio.gather(*(self._deliver_one(claimed) for claimed in work))
+        if outcomes:
+            async with self._uow() as uow:
+                for outcome in outcomes:
+                    await self._record_outcome(uow, outcome)
+                await uow.commit()
         return len(work)
+
+    @staticmethod
+    async def _record_outcome(uow: NoticeUnitOfWork, outcome: Outcome) -> None:
+        row = outcome.row
+        if outcome.rendered is not None:
+            await uow.notices.rendered(row.id, *outcome.rendered)
+        if outcome.error is None and outcome.channel is not None:
+            await uow.notices.delivered(row.id, row.attempts, outcome.channel, now())
+        else:
+            retry_at = outcome.retry_at or now()
+            error = outcome.error or "no channel"
+            await uow.notices.failed(row.id, row.attempts, outcome.channel, retry_at, error, outcome.give_up)
 
     async def run_delivery(self, stopping: asyncio.Event, interval: float = 0.5) -> None:
         """The delivery worker: polls for due notices until the service stops."""
