@@ -12,6 +12,7 @@ import gettext
 import json
 import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -250,35 +251,41 @@ def _printable(text: str) -> str:
 
 
 def _pdf(writer: Writer, addressee: Contact, title: str, text: str) -> bytes:
+    """The letter on A4: the sender's line, the address in the envelope's window, the title, then the text. Lines are
+    laid out here, by characters, and each set at its place (fpdf's `text`): its cells and their line breaking
+    measure every character, and took most of notify's CPU under load (issue 15)."""
     pdf = FPDF(format="A4")
-    pdf.set_margins(20, 20, 20)
-    pdf.set_auto_page_break(True, margin=20)
     pdf.add_page()
     pdf.set_lang(writer.language)
     pdf.set_title(_printable(title))
-    pdf.set_font("Helvetica", size=9)
-    pdf.cell(text=_printable(writer._("gjeld - the register of unsecured debt")))
-    pdf.set_xy(20, 50)  # the envelope window
-    pdf.set_font("Helvetica", size=11)
-    for line in (addressee.name, *addressee.postal_address):
-        pdf.cell(text=_printable(line))
-        pdf.ln(5)
-    pdf.set_y(90)
-    pdf.set_font("Helvetica", "B", 12)
-    for part in _wrapped(title, TITLE_CHARACTERS):
-        pdf.cell(text=_printable(part))
-        pdf.ln(6)
-    pdf.ln(2)
-    pdf.set_font("Helvetica", size=10)
-    # Lines laid out here, by characters, then written as they are: fpdf's own line breaking (multi_cell) measures
-    # every character and took most of notify's CPU under load (issue 15).
-    for line in text.splitlines()[1:]:
-        for part in _wrapped(line, LINE_CHARACTERS):
-            pdf.cell(text=_printable(part) or " ")
-            pdf.ln(5)
+    page = _Page(pdf)
+    page.write([writer._("gjeld - the register of unsecured debt")], "", 9, 20, 5)
+    page.write([addressee.name, *addressee.postal_address], "", 11, 54, 5)  # the envelope window
+    page.write(_wrapped(title, TITLE_CHARACTERS), "B", 12, 94, 6)
+    page.write([part for line in text.splitlines()[1:] for part in _wrapped(line, LINE_CHARACTERS)], "", 10, None, 5)
     return bytes(pdf.output())
 
 
+@dataclass
+class _Page:
+    """Where the next line goes, in mm from the page's top (its baseline), with 20 mm margins and new pages."""
+
+    pdf: FPDF
+    y: float = 20.0
+
+    def write(self, lines: Sequence[str], style: str, size: float, y: float | None, step: float) -> None:
+        self.pdf.set_font("Helvetica", style, size)
+        self.y = self.y + step if y is None else y
+        for line in lines:
+            if self.y > PAGE_BOTTOM:
+                self.pdf.add_page()
+                self.y = 20.0 + step
+            if line.strip():
+                self.pdf.text(20, self.y, _printable(line))
+            self.y += step
+
+
+PAGE_BOTTOM = 297 - 20
 # What fits on a line of the letter's 170 mm: Helvetica 10 pt (and 12 pt bold for the title) with room to spare.
 LINE_CHARACTERS = 90
 TITLE_CHARACTERS = 68
