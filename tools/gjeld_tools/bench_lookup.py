@@ -3,14 +3,18 @@ them, beside a bare grpc.aio echo server measured the same way in the same run.
 
 The four services run as processes (TLS between them and to the lender, tracing on, letters relayed and delivered)
 against the embedded PostgreSQL. N synthetic persons get debts (a bank's snapshot) and each a single-use consent to
-the lender, so every lookup is for a different person with their own consent. No bank answers live. Then:
+the lender, so every lookup is for a different person with their own consent. Their bank does not answer live.
+Then:
 
 - **unloaded**: one lookup at a time: p50 and p99;
 - **peak**: 16 in flight for a while: lookups/s, and the CPU each service spent per lookup;
 - **70 % of peak**: lookups started at a fixed rate (open loop): p50 and p99;
 - **3× peak**: the same, above capacity: how many were refused RESOURCE_EXHAUSTED and how fast, the p99 of those
   accepted; then 70 % again, to show the service is itself once the load drops;
-- **echo**: a bare grpc.aio echo server over the same mutual TLS, 16 in flight: calls/s.
+- **echo**: a bare grpc.aio echo server over the same mutual TLS, 16 in flight: calls/s;
+- **three live creditors**: other persons, whose debts three banks hold and answer for live in 20 ms (fake banks
+  in the load client's process, over mutual TLS as a bank would): one at a time, then 16 callers, then 70 % of
+  that peak: p50 and p99.
 
 The last line is `ratio=<lookups/s at peak / echo calls/s>`. Times are this machine's; compare the ratio.
 """
@@ -22,11 +26,13 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +47,9 @@ LENDER = "911222333"
 BANK = "999888777"
 DATABASE = "bench"
 WORKERS = 16
+# Three banks that answer live, each in 20 ms, about the persons of the live phase.
+LIVE_BANKS = ("955555551", "955555552", "955555553")
+LIVE_DELAY = 0.02
 CLOCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -66,7 +75,9 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-async def _load_register(folder: devstack.DataFolder, ingest: dict[str, str], debts: list[Any]) -> None:
+async def _load_register(
+    folder: devstack.DataFolder, ingest: dict[str, str], debts: list[Any], bank: str = BANK
+) -> None:
     from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 
     async def messages() -> Any:
@@ -77,7 +88,7 @@ async def _load_register(folder: devstack.DataFolder, ingest: dict[str, str], de
             message.debts.extend(debts[start : start + 1000])
             yield message
 
-    async with secure_channel(ingest["certificate"], folder.pki.workload_ca, folder.pki.institution(BANK)) as channel:
+    async with secure_channel(ingest["certificate"], folder.pki.workload_ca, folder.pki.institution(bank)) as channel:
         await ingest_service_pb2_grpc.IngestServiceStub(channel).DeliverSnapshot(messages(), timeout=600)
 
 
@@ -118,6 +129,7 @@ class Lender:
         self._stub = lookup_service_pb2_grpc.LookupServiceStub(channel)
         self._metadata = [("authorization", f"Bearer {token}")]
         self._persons = persons
+        self.answered_live = 0  # creditors that answered live, over all lookups
 
     async def look_up(self) -> tuple[str, float]:
         """One lookup: its outcome (ok, or the status code's name) and its latency in seconds."""
@@ -132,7 +144,8 @@ class Lender:
         )
         started = time.perf_counter()
         try:
-            await self._stub.LookUpDebt(request, metadata=self._metadata, timeout=10)
+            reply = await self._stub.LookUpDebt(request, metadata=self._metadata, timeout=10)
+            self.answered_live += reply.creditors_answered
             outcome = "ok"
         except grpc.aio.AioRpcError as error:
             outcome = error.code().name
@@ -169,6 +182,46 @@ async def _open(call: Callable[[], Awaitable[tuple[str, float]]], rate: float, s
 
 def _latencies(results: list[Any], outcome: str = "ok") -> list[float]:
     return [seconds for got, seconds in results if got == outcome]
+
+
+async def _live(
+    folder: devstack.DataFolder,
+    channel: grpc.aio.Channel,
+    token: str,
+    live: tuple[list[Any], list[str], dict[str, int]],
+    seconds: float,
+) -> tuple[list[Any], float, list[Any]]:
+    """Lookups of persons whose three banks answer live: one at a time, the peak, and 70 % of it."""
+    from .dev_pki import REGISTRY_ORGANIZATION
+    from .fake_bank import FakeBank, serve
+
+    debts, persons, ports = live
+    servers = []
+    for number, port in ports.items():
+        bank = FakeBank(debts, REGISTRY_ORGANIZATION)
+        bank.delay = LIVE_DELAY
+        server, _ = await serve(bank, folder.pki.bank(f"live-{number}"), folder.pki.enterprise_ca, f"127.0.0.1:{port}")
+        servers.append(server)
+    try:
+        lender = Lender(channel, token, iter(persons))
+        await _closed(lender.look_up, 0.5, 4)  # warm up: the registry's channels to the banks
+        lender.answered_live = 0
+        unloaded = [await lender.look_up() for _ in range(100)]
+        if lender.answered_live < 3 * len(_latencies(unloaded)):
+            print(f"(only {lender.answered_live} live answers in {len(unloaded)} lookups)")
+        at_peak = await _closed(lender.look_up, seconds / 2, WORKERS)
+        peak = len(_latencies(at_peak)) / (seconds / 2)
+        loaded = await _open(lender.look_up, 0.7 * peak, seconds / 2)
+        return unloaded, peak, loaded
+    finally:
+        for server in servers:
+            await server.stop(None)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def _echo(folder: devstack.DataFolder, seconds: float) -> float:
@@ -227,7 +280,12 @@ def _ms(seconds: float) -> str:
 
 
 async def _measure(
-    folder: devstack.DataFolder, suite: devstack.Suite, pgdata: Path, persons: list[str], seconds: float
+    folder: devstack.DataFolder,
+    suite: devstack.Suite,
+    pgdata: Path,
+    persons: list[str],
+    seconds: float,
+    live: tuple[list[Any], list[str], dict[str, int]],
 ) -> None:
     addresses = suite.addresses
     token = folder.identity.institution(LENDER, ["gjeld:lookup"], audience("lookup"), ttl_seconds=3600)
@@ -249,6 +307,7 @@ async def _measure(
         loaded = await _open(lender.look_up, 0.7 * peak, seconds)
         over = await _open(lender.look_up, 3 * peak, seconds / 2)
         after = await _open(lender.look_up, 0.7 * peak, seconds / 2)
+        live_unloaded, live_peak, live_loaded = await _live(folder, channel, token, live, seconds)
     echo = await _echo(folder, seconds / 2)
 
     print(
@@ -278,6 +337,14 @@ async def _measure(
         f"  ({len(_latencies(after))} of {len(after)} ok)"
     )
     print(f"echo (bare grpc.aio, same TLS)    {echo:7.0f} calls/s")
+    print(
+        f"three live creditors ({LIVE_DELAY * 1000:.0f} ms each): one at a time p50"
+        f" {_ms(statistics.median(_latencies(live_unloaded) or [0]))}"
+        f"  p99 {_ms(_percentile(_latencies(live_unloaded), 0.99))}; peak {live_peak:.0f} lookups/s; at 70 % of it"
+        f" p50 {_ms(statistics.median(_latencies(live_loaded) or [0]))}"
+        f"  p99 {_ms(_percentile(_latencies(live_loaded), 0.99))}"
+        f"  ({len(_latencies(live_loaded))} of {len(live_loaded)} ok)"
+    )
     print(_bounds())
     print(f"ratio={peak / echo:.3f}")
 
@@ -286,6 +353,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=6000, help="persons, each with a single-use consent")
     parser.add_argument("--seconds", type=float, default=8.0, help="the length of the peak and 70 %% phases")
+    parser.add_argument("--live-persons", type=int, default=1500, help="persons of the live phase, each with a consent")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="gjeld-bench-lookup-"))
     try:
@@ -293,28 +361,39 @@ def main() -> int:
         folder.ensure_secrets()
         document = json.loads(devstack.INSTITUTIONS_FILE.read_text())
         for entry in document["institutions"]:
-            entry.pop("creditor_endpoint", None)  # no bank answers live here: the registry's own path
+            entry.pop("creditor_endpoint", None)  # their banks do not answer live: the registry's own path
+        ports = {number: _free_port() for number in LIVE_BANKS}
+        document["institutions"] += [
+            {"organization_number": number, "name": f"Live Bank {n} ASA", "creditor_endpoint": f"127.0.0.1:{port}"}
+            for n, (number, port) in enumerate(ports.items(), 1)
+        ]
         directory = root / "institutions.json"
         directory.write_text(json.dumps(document))
         server = devstack.start_postgres(root / "pg")
-        socket = devstack.socket_dir(server)
-        asyncio.run(devstack.provision(socket, DATABASE))
-        devstack.migrate(socket, DATABASE)
+        sockets = devstack.socket_dir(server)
+        asyncio.run(devstack.provision(sockets, DATABASE))
+        devstack.migrate(sockets, DATABASE)
         listen = {s: dict.fromkeys(devstack.LISTENERS, "127.0.0.1:0") for s in devstack.SERVICES}
-        suite = devstack.Suite(folder, socket, DATABASE, listen=listen, institutions_file=directory, log_dir=root)
+        suite = devstack.Suite(folder, sockets, DATABASE, listen=listen, institutions_file=directory, log_dir=root)
         try:
             addresses = suite.start()
-            debts = synthetic.portfolio(int(args.persons * 2.2))
+            moment = datetime.now(UTC)
+            debts = synthetic.portfolio(int(args.persons * 2.2), extract_time=moment)
             persons = list(dict.fromkeys(d.debtor.value for d in debts))[: args.persons]
+            live_debts = synthetic.portfolio(int(args.live_persons * 2.2), seed=2, extract_time=moment)
+            live_persons = list(dict.fromkeys(d.debtor.value for d in live_debts))[: args.live_persons]
             started = time.monotonic()
             asyncio.run(_load_register(folder, addresses["ingest"], debts))
-            asyncio.run(_consents(folder, addresses["consent"], persons))
+            for number in LIVE_BANKS:  # each live bank holds the same portfolio: three creditors a person
+                asyncio.run(_load_register(folder, addresses["ingest"], live_debts, number))
+            asyncio.run(_consents(folder, addresses["consent"], persons + live_persons))
             print(
                 f"{len(persons):,} persons with {len(debts):,} debts and a consent each, in "
                 f"{time.monotonic() - started:.0f} s",
                 flush=True,
             )
-            asyncio.run(_measure(folder, suite, root / "pg", persons, args.seconds))
+            live = (live_debts, live_persons, ports)
+            asyncio.run(_measure(folder, suite, root / "pg", persons, args.seconds, live))
         finally:
             suite.stop()
             server.cleanup()
