@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -136,7 +137,9 @@ class Lender:
         from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
         from gjeld.type.v1 import identity_pb2
 
-        person = next(self._persons)
+        person = next(self._persons, None)
+        if person is None:
+            return "no persons left (give more)", 0.0
         request = lookup_service_pb2.LookUpDebtRequest(
             subject=identity_pb2.NationalIdentityNumber(value=person),
             purpose=lookup_pb2.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT,
@@ -161,6 +164,8 @@ async def _closed(call: Callable[[], Awaitable[tuple[str, float]]], seconds: flo
     async def worker() -> None:
         while time.monotonic() < end:
             results.append(await call())
+            if results[-1][0].startswith("no persons left"):
+                return
             if results[-1][0] == "RESOURCE_EXHAUSTED":
                 await asyncio.sleep(0.02)
 
@@ -216,6 +221,16 @@ async def _live(
     finally:
         for server in servers:
             await server.stop(None)
+
+
+# On one machine the services, PostgreSQL and the load client share two cores; deployed, lookup runs in its own pods
+# with CPU nothing else takes (Kubernetes' CPU requests), and the lenders on their own machines. Without that, the
+# lookups lookup refuses wait in line for the CPU that the lookups it accepted keep the others busy with, and shedding
+# is measured as slow as queueing. So lookup, the door, and the load client, the lenders, run at a higher priority
+# here (nice -10; as root, else they run as they are).
+def _command(service: str) -> list[str]:
+    raised = ["nice", "-n", "-10"] if service == "lookup" else []
+    return [*raised, sys.executable, "-m", f"gjeld_{service}", "serve"]
 
 
 def _free_port() -> int:
@@ -286,6 +301,7 @@ async def _measure(
     persons: list[str],
     seconds: float,
     live: tuple[list[Any], list[str], dict[str, int]],
+    shared_cpu: bool,
 ) -> None:
     addresses = suite.addresses
     token = folder.identity.institution(LENDER, ["gjeld:lookup"], audience("lookup"), ttl_seconds=3600)
@@ -346,6 +362,7 @@ async def _measure(
         f"  ({len(_latencies(live_loaded))} of {len(live_loaded)} ok)"
     )
     print(_bounds())
+    print(f"CPU: {'one priority for every process' if shared_cpu else 'lookup and the load client at nice -10'}")
     print(f"ratio={peak / echo:.3f}")
 
 
@@ -353,8 +370,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=6000, help="persons, each with a single-use consent")
     parser.add_argument("--seconds", type=float, default=8.0, help="the length of the peak and 70 %% phases")
+    parser.add_argument(
+        "--shared-cpu",
+        action="store_true",
+        help="run every service at the same CPU priority (by default lookup runs at nice -10, as its own pods would"
+        " have CPU that PostgreSQL, the load client and the services behind it cannot take)",
+    )
     parser.add_argument("--live-persons", type=int, default=1500, help="persons of the live phase, each with a consent")
     args = parser.parse_args()
+    if not args.shared_cpu:
+        with contextlib.suppress(PermissionError):
+            os.nice(-10)
     root = Path(tempfile.mkdtemp(prefix="gjeld-bench-lookup-"))
     try:
         folder = devstack.DataFolder(root / "data")
@@ -374,7 +400,16 @@ def main() -> int:
         asyncio.run(devstack.provision(sockets, DATABASE))
         devstack.migrate(sockets, DATABASE)
         listen = {s: dict.fromkeys(devstack.LISTENERS, "127.0.0.1:0") for s in devstack.SERVICES}
-        suite = devstack.Suite(folder, sockets, DATABASE, listen=listen, institutions_file=directory, log_dir=root)
+        suite = devstack.Suite(
+            folder,
+            sockets,
+            DATABASE,
+            listen=listen,
+            institutions_file=directory,
+            log_dir=root,
+        )
+        if not args.shared_cpu:
+            suite.command = _command
         try:
             addresses = suite.start()
             moment = datetime.now(UTC)
@@ -393,7 +428,7 @@ def main() -> int:
                 flush=True,
             )
             live = (live_debts, live_persons, ports)
-            asyncio.run(_measure(folder, suite, root / "pg", persons, args.seconds, live))
+            asyncio.run(_measure(folder, suite, root / "pg", persons, args.seconds, live, args.shared_cpu))
         finally:
             suite.stop()
             server.cleanup()

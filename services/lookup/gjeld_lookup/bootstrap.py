@@ -91,9 +91,11 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                 )
             ],
             protected=PROTECTED,
-            # At the door: lookups beyond what the admission lets in, and the rest of lookup's calls, refused before
-            # any of lookup's code (the admission itself refuses within its wait).
-            max_concurrent_rpcs=2 * settings.max_concurrent_lookups,
+            # At the door: calls beyond the lookups the admission lets in (and a little room for lookup's other
+            # calls) are refused by gRPC before any of lookup's code runs, the cheapest refusal there is: under 3×
+            # the peak, refusals by our own admission (a span, a token checked, a wait) took lookup's CPU from the
+            # lookups it had accepted (bench-lookup: refusals p99 0.5–0.7 s with twice the limit here, 0.1 s so).
+            max_concurrent_rpcs=settings.max_concurrent_lookups + 4,
             kept=retention(
                 timedelta(days=settings.disclosed_content_days),
                 timedelta(days=settings.disclosure_retention_days),
