@@ -130,6 +130,8 @@ def assemble(
     engine = db.create_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
         statement_timeout=settings.database_statement_timeout_seconds,
         idle_in_transaction_timeout=settings.database_idle_in_transaction_timeout_seconds,
         application_name=f"gjeld-{name}",

@@ -35,6 +35,8 @@ def create_engine(
     url: str,
     *,
     pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 5.0,
     application_name: str = "gjeld",
     tracer_provider: TracerProvider | None = None,
     statement_timeout: float = 300.0,
@@ -52,6 +54,8 @@ def create_engine(
         create_async_engine(
             url,
             pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
             hide_parameters=True,
             connect_args={"server_settings": settings},
         )

@@ -18,6 +18,7 @@ import asyncpg
 import grpc
 from grpc.aio import AbortError, ServicerContext
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from .access import Nobody, Presented, Rule
 from .callers import bearer, reset_caller, set_caller
@@ -105,9 +106,12 @@ def _data_exception(error: BaseException) -> bool:
 
 def _database_unavailable(error: BaseException) -> bool:
     """Whether the database was gone or gave up (connection lost or refused, shutting down, a statement or
-    idle-transaction bound reached: SQLSTATE classes 08 and 57, and 25P03), through SQLAlchemy or the driver.
+    idle-transaction bound reached: SQLSTATE classes 08 and 57, and 25P03), through SQLAlchemy or the driver, or no
+    pooled connection came free in time.
     OSError: the socket refused, reset or gone (a PostgreSQL that is restarting removes its Unix socket)."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, PoolTimeout):  # no connection free within the pool's timeout
         return True
     return any(
         isinstance(cause, OSError) or str(getattr(cause, "sqlstate", "")).startswith(("08", "57", "25P03"))

@@ -25,7 +25,12 @@ class ServiceSettings(BaseSettings):
     health_listen_address: str = "127.0.0.1:0"
     # e.g. postgresql+asyncpg://gjeld_ingest@/gjeld?host=/path/to/socket-dir
     database_url: str
+    # The service's database connections: this many kept, as many again at a peak (`max_overflow`), and a call that
+    # finds none free within the pool timeout is refused UNAVAILABLE DATABASE_UNAVAILABLE (try again) rather than
+    # waiting on: a bound, so that a pile-up shows as refusals, not as calls that hang.
     database_pool_size: int = 10
+    database_max_overflow: int = 10
+    database_pool_timeout_seconds: float = 5.0
     # Bounds on what one database session may hold (PostgreSQL's statement_timeout and
     # idle_in_transaction_session_timeout): no statement runs on, and no transaction waits on a client, for longer.
     database_statement_timeout_seconds: float = 300.0

@@ -275,15 +275,19 @@ async def _echoed(request: bytes, context: Any) -> bytes:
 def _bounds() -> str:
     """The bounds the services ran with (their defaults, as `make up` starts them): what one slow bank or stalled
     stream may hold."""
+    from gjeld_ingest.settings import IngestSettings
     from gjeld_lookup.settings import LookupSettings
     from gjeld_shared.settings import ServiceSettings
 
     every, lookup = ServiceSettings.model_fields, LookupSettings.model_fields
+    ingest = IngestSettings.model_fields
     return (
         f"bounds: {lookup['max_concurrent_lookups'].default} lookups at once (refused after"
         f" {lookup['admission_wait_seconds'].default * 1000:.0f} ms without room), a pool of"
-        f" {every['database_pool_size'].default} connections a service (and as many again at a peak),"
-        " statements at most"
+        f" {every['database_pool_size'].default} connections a service (and"
+        f" {every['database_max_overflow'].default} more at a peak; none free within"
+        f" {every['database_pool_timeout_seconds'].default:.0f} s: refused),"
+        f" {ingest['max_concurrent_deliveries'].default} deliveries at once an ingest replica, statements at most"
         f" {every['database_statement_timeout_seconds'].default:.0f} s, idle transactions at most"
         f" {every['database_idle_in_transaction_timeout_seconds'].default:.0f} s; no transaction open while a bank"
         " or another service is asked"

@@ -34,6 +34,7 @@ def _private_key(pem: str) -> Any:
     """A signing key, loaded once: loading checks the RSA key, which costs far more than a signature."""
     return serialization.load_pem_private_key(pem.encode(), password=None)
 
+
 ISSUERS = {
     Provider.MASKINPORTEN: "https://maskinporten.gjeld.dev/",
     Provider.IDPORTEN: "https://idporten.gjeld.dev",

@@ -180,9 +180,7 @@ RECORD_USE = text(
     SELECT :institution, last_position, :type, :use_time, :consent_id, :disclosure_id FROM head
     RETURNING position
     """
-).bindparams(
-    bindparam("consent_id", type_=UUID(as_uuid=True)), bindparam("use_time", type_=DateTime(timezone=True))
-)
+).bindparams(bindparam("consent_id", type_=UUID(as_uuid=True)), bindparam("use_time", type_=DateTime(timezone=True)))
 
 
 class ConsentStore:

@@ -331,8 +331,6 @@ def _terms_from_row(row: Any) -> Terms:
     )
 
 
-
-
 def _confirming_snapshot(column: Any, *, extracted: bool) -> Any:
     """`column` of the creditor's latest snapshot if it confirmed the row (see snapshot_confirmations), else NULL."""
     confirmation = snapshot_confirmations
@@ -344,8 +342,9 @@ def _confirming_snapshot(column: Any, *, extracted: bool) -> Any:
 
 # A debt's extract and confirm times as read: its own, or its creditor's latest snapshot's if that confirmed it.
 CONFIRMED_TIMES = [
-    func.greatest(debts.c.extract_time, _confirming_snapshot(snapshot_confirmations.c.extract_time, extracted=False))
-    .label("extract_time"),
+    func.greatest(
+        debts.c.extract_time, _confirming_snapshot(snapshot_confirmations.c.extract_time, extracted=False)
+    ).label("extract_time"),
     func.coalesce(
         _confirming_snapshot(snapshot_confirmations.c.confirm_time, extracted=True), debts.c.confirm_time
     ).label("confirm_time"),

@@ -33,6 +33,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
             parts.keys,
             parts.tracer_provider.get_tracer(__name__),
             timedelta(days=settings.tombstone_days),
+            settings.max_concurrent_deliveries,
         )
         fetches = SnapshotFetches(ingest, parts.directory, creditors, settings.delivery_pause_seconds)
         # A round's read waits on lookup between orders, each within the pause a delivery may take.

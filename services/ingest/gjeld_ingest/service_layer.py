@@ -21,6 +21,7 @@ from gjeld_shared.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unavailable,
 )
 from gjeld_shared.identity_numbers import KeyedDigest, SubjectKeys
@@ -129,8 +130,11 @@ class Ingest:
         keys: SubjectKeys,
         tracer: Tracer,
         tombstone_life: timedelta = timedelta(days=7),
+        deliveries_at_once: int = 4,
     ) -> None:
         self._tombstone_life = tombstone_life
+        self._deliveries_at_once = deliveries_at_once
+        self._delivering = asyncio.Semaphore(deliveries_at_once)
         self._uow, self._delivery = unit_of_work, delivery
         self._keys = keys
         self._tracer = tracer
@@ -141,6 +145,15 @@ class Ingest:
         All or nothing: the first bad record refuses the delivery (reading on only to report up to
         REPORTED violations). Partial: bad records are left out and reported. A snapshot replaces the
         institution's data (DOM-8), rejected records counting as absent."""
+        if self._delivering.locked():
+            raise ResourceExhausted(
+                "DELIVERIES_BUSY",
+                f"this registry replica takes {self._deliveries_at_once} deliveries at once: send it again shortly",
+            )
+        async with self._delivering:
+            return await self._deliver(creditor, header, parts)
+
+    async def _deliver(self, creditor: str, header: DeliveryHeader, parts: AsyncIterator[Part]) -> Outcome:
         digest = self._keys.digester()
         digest.update(header.fingerprint())
         receive_time = datetime.now(UTC)

@@ -19,6 +19,10 @@ class IngestSettings(ServiceSettings):
     delivery_pause_seconds: float = 30.0
     # A delivery's statements (the merge of a whole snapshot) may take this long, beyond the ordinary bound.
     delivery_statement_timeout_seconds: float = 1800.0
+    # The most deliveries a replica takes in at once, each holding a database connection for as long as it streams;
+    # one more is refused RESOURCE_EXHAUSTED DELIVERIES_BUSY (send it again shortly), so that slow or stalled
+    # senders never hold the connections lookups read debts with. Below the database pool's size.
+    max_concurrent_deliveries: int = 4
     # How often ingest looks for correction requests whose owner is due a reminder (a week before the deadline).
     correction_housekeeping_interval_seconds: float = 3600.0
     # A closed debt's tombstone lives this long: a report extracted before the close and arriving within it cannot

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import grpc
 import pytest
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
+from gjeld.type.v1 import identity_pb2
 from gjeld_shared import errors
 from gjeld_tools import synthetic
 from gjeld_tools.testing import (
@@ -250,6 +252,72 @@ async def test_a_sender_that_goes_quiet_is_given_up_and_holds_nothing_open(regis
     assert idle == 0 and await held(registry) == []
     await deliver_snapshot(registry, BANK, demo_debts(), request_id="stalled-1")
     assert len(await held(registry)) == 4  # the joint loan once per debtor
+
+
+async def test_slow_senders_cannot_take_the_connections_lookups_read_with(registry: Registry) -> None:
+    # Issue 15: a delivery holds a database connection while it streams. Beyond the deliveries a replica takes at
+    # once, another is refused RESOURCE_EXHAUSTED DELIVERIES_BUSY at once, and lookup's read of a person's debts
+    # still answers; when no connection is free all the same, a call is refused UNAVAILABLE within the pool's
+    # timeout, never left to hang. Breaking it (no limit on deliveries) takes the second delivery in, which then
+    # waits for the pool's only connection, and the read with it: both fail here.
+    await report_demo(registry)
+    await registry.restart(
+        "ingest",
+        max_concurrent_deliveries=1,
+        database_pool_size=2,
+        database_max_overflow=0,
+        database_pool_timeout_seconds=0.5,
+    )
+    quiet = asyncio.Event()
+
+    def slow(request_id: str) -> AsyncIterator[Any]:
+        async def stream() -> AsyncIterator[Any]:
+            yield snapshot_messages(demo_debts(), request_id, per_message=1)[0]
+            await quiet.wait()  # a slow sender, its connection and its transaction held
+
+        return stream()
+
+    def read() -> Any:
+        return registry.ingest().ListSubjectDebts(
+            ingest_service_pb2.ListSubjectDebtsRequest(subject=identity_pb2.NationalIdentityNumber(value=PERSON)),
+            metadata=registry.as_service("lookup"),
+            timeout=5,
+        )
+
+    owed = len((await read()).debts)
+    first = registry.ingest().DeliverSnapshot(slow("slow-1"), metadata=registry.as_institution(BANK), timeout=10)
+
+    async def taken() -> bool:
+        return await registry.idle_transactions("ingest") == 1
+
+    await eventually(taken)
+    with pytest.raises(grpc.aio.AioRpcError) as busy:
+        await registry.ingest().DeliverSnapshot(slow("slow-2"), metadata=registry.as_institution(BANK), timeout=5)
+    assert busy.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and reason(busy.value) == "DELIVERIES_BUSY"
+    assert len((await read()).debts) == owed > 0  # the person's debts, read beside the delivery
+
+    # Even so, a pool with nothing free refuses rather than hangs: with the second connection held too (a read
+    # waiting on the administrator's lock on the debts), a third call finds none within the pool's timeout.
+    admin = await asyncpg.connect(host=registry.socket, user="postgres", database=registry.database)
+    try:
+        async with admin.transaction():
+            await admin.execute("SET LOCAL lock_timeout = '5s'; LOCK TABLE ingest.debts IN ACCESS EXCLUSIVE MODE")
+            waiting = asyncio.ensure_future(read())
+
+            async def blocked() -> bool:
+                rows = await registry.fetch("SELECT 1 FROM pg_locks WHERE NOT granted")
+                return bool(rows)
+
+            await eventually(blocked)
+            with pytest.raises(grpc.aio.AioRpcError) as none_free:
+                await read()
+            assert none_free.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert reason(none_free.value) == "DATABASE_UNAVAILABLE"
+    finally:
+        await admin.close()
+    assert len((await waiting).debts) == owed
+    quiet.set()
+    assert (await first).delivery.request_id == "slow-1"  # the slow delivery is taken when its sender goes on
 
 
 async def test_an_institution_behind_on_its_snapshots_is_listed_to_operators(registry: Registry) -> None:
