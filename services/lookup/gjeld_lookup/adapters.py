@@ -808,6 +808,17 @@ class Registry:
         """ingest's read of an extract round: one snapshot for every order, read one order at a time."""
         return RoundReader(self._ingest.ReadExtract())
 
+    async def send_letter(
+        self, disclosure_id: str, subject: str, letter: notify_pb2.CopyLetter, timeout: float
+    ) -> None:
+        """Hand one copy letter to notify."""
+        await self._notify.EnqueueNotice(
+            notify_service_pb2.EnqueueNoticeRequest(
+                source_id=disclosure_id, subject=identity_pb2.NationalIdentityNumber(value=subject), copy_letter=letter
+            ),
+            timeout=timeout,
+        )
+
     async def send_letters(self, letters: Sequence[tuple[str, str, notify_pb2.CopyLetter]], timeout: float) -> None:
         """Hand copy letters (each with its disclosure id and subject) to notify, in one call: all of them or none."""
         await self._notify.BatchEnqueueNotices(

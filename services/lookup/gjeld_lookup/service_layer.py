@@ -74,6 +74,19 @@ def _refused(error: Exception) -> bool:
     return isinstance(error, grpc.RpcError) and error.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
+# A batch notify will not take as a batch, whatever its letters: one of them refused, the batch too large for one
+# message, or a notify that does not know batches yet (a rolling deploy): handed over one by one, with EnqueueNotice.
+BATCH_REFUSALS = (
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.UNIMPLEMENTED,
+)
+
+
+def _batch_refused(error: Exception) -> bool:
+    return isinstance(error, grpc.RpcError) and error.code() in BATCH_REFUSALS
+
+
 class Admission:
     """Overload is shed, not queued (issue 15): at most `limit` lookups at once; one that finds no room within
     `wait` seconds is refused RESOURCE_EXHAUSTED OVERLOADED at once, so the accepted ones keep their latency and the
@@ -353,13 +366,16 @@ class Lookups:
         if not readable:
             return len(rows)
         with self._tracer.start_as_current_span("relay copy letters", attributes={"letters": len(readable)}):
+            if len(readable) == 1:  # a letter alone goes as it always went
+                await self._relay_one(*readable[0])
+                return len(rows)
             try:
                 await self._registry.send_letters(
                     [(str(row.disclosure_id), subject, letter) for row, subject, letter in readable],
                     self.call_timeout,
                 )
             except Exception as error:  # noqa: BLE001 - recorded for each letter, by kind
-                if _refused(error) and len(readable) > 1:
+                if _batch_refused(error):
                     await asyncio.gather(*(self._relay_one(*one) for one in readable))
                 else:
                     await asyncio.gather(*(self._relay_failed(row, error) for row, _, _ in readable))
@@ -371,7 +387,7 @@ class Lookups:
 
     async def _relay_one(self, row: Any, subject: str, letter: notify_pb2.CopyLetter) -> None:
         try:
-            await self._registry.send_letters([(str(row.disclosure_id), subject, letter)], self.call_timeout)
+            await self._registry.send_letter(str(row.disclosure_id), subject, letter, self.call_timeout)
         except Exception as error:  # noqa: BLE001 - one bad letter must not hold up the rest
             await self._relay_failed(row, error)
             return

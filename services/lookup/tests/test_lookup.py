@@ -185,6 +185,30 @@ async def test_a_letter_notify_refuses_is_set_aside_and_its_batch_flows_on(regis
     assert outcome[bad.disclosure.id]["last_error"] == "INVALID_ARGUMENT"
 
 
+async def test_letters_reach_a_notify_that_takes_no_batches(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rolling deploy: lookup is new, notify still old and answers the batch UNIMPLEMENTED. The letters are handed
+    # over one by one (EnqueueNotice) instead of failing together until all are set aside. Breaking it (splitting a
+    # batch only when a letter is refused) leaves both letters unrelayed here.
+    async def old_notify(self: Any, *args: Any) -> None:
+        raise grpc.aio.AioRpcError(grpc.StatusCode.UNIMPLEMENTED, grpc.aio.Metadata(), grpc.aio.Metadata())
+
+    monkeypatch.setattr(Registry_, "send_letters", old_notify)
+    await report_demo(registry)
+    await grant(registry, max_uses=2)
+    await registry.stop("notify")
+    await look_up(registry)
+    await look_up(registry)
+    await registry.start("notify")  # both letters due together: one batch
+
+    async def relayed() -> bool:
+        rows = await registry.fetch("SELECT relay_time, failed_time FROM lookup.notice_outbox")
+        return len(rows) == 2 and all(r["relay_time"] is not None and r["failed_time"] is None for r in rows)
+
+    await eventually(relayed, timeout=20)
+
+
 async def test_a_lookup_is_one_trace_and_the_record_keeps_its_id(registry: Registry) -> None:
     await report_demo(registry)
     await grant(registry)
@@ -322,14 +346,14 @@ async def test_the_relay_holds_no_transaction_while_notify_is_slow(
     # No transaction waits on the network: while notify takes its time, lookup's outbox row is neither locked nor
     # held in an open transaction. Breaking it (handing over inside the claiming transaction) fails here.
     calling, answer = asyncio.Event(), asyncio.Event()
-    handed_over = Registry_.send_letters
+    handed_over = Registry_.send_letter
 
     async def slow_send(self: Any, *args: Any) -> None:
         calling.set()
         await answer.wait()
         await handed_over(self, *args)
 
-    monkeypatch.setattr(Registry_, "send_letters", slow_send)
+    monkeypatch.setattr(Registry_, "send_letter", slow_send)
     await report_demo(registry)
     await grant(registry)
     await look_up(registry)

@@ -221,11 +221,22 @@ class Notices:
             await uow.commit()
         # At once, each within its deadline: all are done before their claim runs out.
         outcomes = await asyncio.gather(*(self._deliver_one(claimed) for claimed in work))
-        if outcomes:
+        if not outcomes:
+            return 0
+        try:
             async with self._uow() as uow:
                 for outcome in outcomes:
                     await self._record_outcome(uow, outcome)
                 await uow.commit()
+        except Exception:  # noqa: BLE001 - recorded one by one instead: one bad outcome must not lose the others
+            log.warning("the outcomes of %d deliveries could not be recorded together; one by one", len(outcomes))
+            for outcome in outcomes:
+                try:
+                    async with self._uow() as uow:
+                        await self._record_outcome(uow, outcome)
+                        await uow.commit()
+                except Exception:  # sent again when its claim runs out (channels de-duplicate)
+                    log.exception("the outcome of notice %s could not be recorded", outcome.row.id)
         return len(work)
 
     @staticmethod
