@@ -75,6 +75,8 @@ class Wiring:
     kept: Sequence[Kept] = ()
     # The most calls the service serves at once (beyond: RESOURCE_EXHAUSTED at the door); None: no limit.
     max_concurrent_rpcs: int | None = None
+    # Interceptors in front of all others: where the service sheds its overload (interceptors.Door).
+    doors: Sequence[grpc.aio.ServerInterceptor] = ()
 
 
 def registration(
@@ -186,4 +188,5 @@ def assemble(
         grace_seconds=settings.shutdown_grace_seconds,
         port_file=settings.port_file,
         max_concurrent_rpcs=wiring.max_concurrent_rpcs,
+        doors=wiring.doors,
     )

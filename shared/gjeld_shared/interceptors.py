@@ -62,6 +62,30 @@ class RequestBoundary(grpc.aio.ServerInterceptor):
         return Presented(peer, bool(certificate), token, self._verifier, self._admitted)
 
 
+class Door(grpc.aio.ServerInterceptor):
+    """In front of everything else (the call's span, its caller, its handler): calls of `method` refused with
+    `refusal` while `full()`, at the cost of a refusal only. A service sheds its overload here, so that refusing
+    does not take the CPU its accepted calls need."""
+
+    def __init__(self, method: str, full: Callable[[], bool], refusal: GjeldError) -> None:
+        self._method, self._full = method, full
+        status = to_status(refusal)
+
+        async def refuse(request: bytes, context: ServicerContext[Any, Any]) -> None:
+            await context.abort_with_status(status)
+
+        self._refuse: Handler = grpc.unary_unary_rpc_method_handler(refuse)  # the request is not even read
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        if handler_call_details.method == self._method and self._full():
+            return self._refuse
+        return await continuation(handler_call_details)
+
+
 async def _fail(context: ServicerContext[Any, Any], error: Exception, method: str) -> None:
     if isinstance(error, GjeldError):
         await context.abort_with_status(to_status(error))

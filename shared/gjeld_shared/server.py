@@ -96,6 +96,8 @@ class ServiceRuntime:
     # The most calls served at once; beyond it gRPC refuses RESOURCE_EXHAUSTED before any of our code runs (overload
     # shed at the door, cheaply). None: no limit.
     max_concurrent_rpcs: int | None = None
+    # Interceptors in front of all others (a service's Door).
+    doors: Sequence[grpc.aio.ServerInterceptor] = ()
     ports: dict[str, int] = field(default_factory=dict)
     _server: grpc.aio.Server | None = None
     _health_server: grpc.aio.Server | None = None
@@ -110,7 +112,7 @@ class ServiceRuntime:
         rules = {method: rule for r in self.registrations for method, rule in r.rules.items()}
         boundary = RequestBoundary(rules, self.trust.verifier, self.trust.peers, self.trust.admitted)
         server = grpc.aio.server(
-            interceptors=[aio_server_interceptor(tracer_provider=self.tracer_provider), boundary],
+            interceptors=[*self.doors, aio_server_interceptor(tracer_provider=self.tracer_provider), boundary],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)],
             maximum_concurrent_rpcs=self.max_concurrent_rpcs,
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 from gjeld.lookup.v1 import lookup_service_pb2, lookup_service_pb2_grpc
 from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.clients import CreditorChannels
+from gjeld_shared.interceptors import Door
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
@@ -16,8 +17,10 @@ from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, 
 from .domain import Staleness
 from .entrypoints import ACCESS, LookupServicer
 from .extracts import ManifestSigner
-from .service_layer import Admission, AuditCheckpoints, CorrectionNotices, Extracts, Lookups
+from .service_layer import Admission, AuditCheckpoints, CorrectionNotices, Extracts, Lookups, overloaded
 from .settings import LookupSettings
+
+LOOK_UP_DEBT = "/gjeld.lookup.v1.LookupService/LookUpDebt"
 
 NAME = "lookup"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -72,6 +75,7 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
             lambda: exclusive(parts.engine, "gjeld:correction-relay"),
             settings.call_timeout_seconds,
         )
+        admission = Admission(settings.max_concurrent_lookups, settings.admission_wait_seconds)
         return Wiring(
             [
                 registration(
@@ -85,17 +89,19 @@ def build(settings: LookupSettings, span_processors: Sequence[SpanProcessor] = (
                         parts.pages,
                         extracts,
                         checkpoints,
-                        Admission(settings.max_concurrent_lookups, settings.admission_wait_seconds),
+                        admission,
                     ),
                     ACCESS,
                 )
             ],
             protected=PROTECTED,
-            # At the door: calls beyond the lookups the admission lets in (and a little room for lookup's other
-            # calls) are refused by gRPC before any of lookup's code runs, the cheapest refusal there is: under 3×
-            # the peak, refusals by our own admission (a span, a token checked, a wait) took lookup's CPU from the
-            # lookups it had accepted (bench-lookup: refusals p99 0.5–0.7 s with twice the limit here, 0.1 s so).
-            max_concurrent_rpcs=settings.max_concurrent_lookups + 4,
+            # At the door: lookups beyond those admitted and a few waiting are refused before anything else runs
+            # for them (their span, their token, a wait): under 3× the peak, refusing through all of that took
+            # lookup's CPU from the lookups it had accepted (bench-lookup: refusals p99 0.5–0.7 s, 0.1 s so).
+            doors=[Door(LOOK_UP_DEBT, admission.full, overloaded())],
+            # The last line, for every call: gRPC's own limit, above what the door lets through, with room for 16 of
+            # lookup's other calls and streams (a package download, a person's own view) besides.
+            max_concurrent_rpcs=admission.most + 16,
             kept=retention(
                 timedelta(days=settings.disclosed_content_days),
                 timedelta(days=settings.disclosure_retention_days),

@@ -90,24 +90,36 @@ def _batch_refused(error: Exception) -> bool:
 class Admission:
     """Overload is shed, not queued (issue 15): at most `limit` lookups at once; one that finds no room within
     `wait` seconds is refused RESOURCE_EXHAUSTED OVERLOADED at once, so the accepted ones keep their latency and the
-    service is itself again as soon as the load drops."""
+    service is itself again as soon as the load drops. When `queue` more are already waiting, the door refuses the
+    next before anything else runs for it (`full`, read by the service's Door)."""
 
-    def __init__(self, limit: int, wait: float = 0.02) -> None:
+    def __init__(self, limit: int, wait: float = 0.02, queue: int = 4) -> None:
         self._room = asyncio.Semaphore(limit)
         self._wait = wait
+        self.most = limit + queue
+        self._present = 0  # admitted, or waiting for room
+
+    def full(self) -> bool:
+        return self._present >= self.most
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
+        self._present += 1
         try:
-            await asyncio.wait_for(self._room.acquire(), self._wait)
-        except TimeoutError:
-            raise ResourceExhausted(
-                "OVERLOADED", "the registry has more lookups than it can answer now: try again shortly"
-            ) from None
-        try:
-            yield
+            try:
+                await asyncio.wait_for(self._room.acquire(), self._wait)
+            except TimeoutError:
+                raise overloaded() from None
+            try:
+                yield
+            finally:
+                self._room.release()
         finally:
-            self._room.release()
+            self._present -= 1
+
+
+def overloaded() -> ResourceExhausted:
+    return ResourceExhausted("OVERLOADED", "the registry has more lookups than it can answer now: try again shortly")
 
 
 class Lookups:

@@ -262,3 +262,28 @@ async def test_overload_is_refused_at_once_and_the_service_recovers(
     assert time.monotonic() - started < 0.5
     assert len((await first).debts) >= 3
     assert len((await look_up(registry, max_wait=1)).debts) >= 3  # back to normal once the load drops
+
+
+async def test_lookups_beyond_those_waiting_are_refused_at_the_door(
+    registry: Registry, banks: dict[str, FakeBank]
+) -> None:
+    # Issue 15: one lookup at a time and four waiting for room; the next is refused RESOURCE_EXHAUSTED OVERLOADED at
+    # the door, before anything else runs for it (not even its credentials are read: a caller without any is told
+    # the same), while lookup's other calls go on. Breaking it (no door) makes the call wait for room and then be
+    # refused UNAUTHENTICATED.
+    await registry.restart("lookup", max_concurrent_lookups=1, admission_wait_seconds=3)
+    await grant(registry, max_uses=5)
+    waiting = [asyncio.ensure_future(look_up(registry, max_wait=1)) for _ in range(5)]  # Vidda holds each 1 s
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    with pytest.raises(grpc.aio.AioRpcError) as shed:
+        await registry.lookup().LookUpDebt(lookup_service_pb2.LookUpDebtRequest(), timeout=5)
+    assert shed.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and reason(shed.value) == "OVERLOADED"
+    assert time.monotonic() - started < 0.5
+    own = await registry.lookup().ListOwnDisclosures(
+        lookup_service_pb2.ListOwnDisclosuresRequest(), metadata=registry.as_subject(PERSON)
+    )
+    assert own is not None  # lookup's other calls are not held at the door
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert all(o.code() == grpc.StatusCode.RESOURCE_EXHAUSTED for o in refused) and len(refused) < len(outcomes)
