@@ -145,13 +145,17 @@ class Ingest:
         All or nothing: the first bad record refuses the delivery (reading on only to report up to
         REPORTED violations). Partial: bad records are left out and reported. A snapshot replaces the
         institution's data (DOM-8), rejected records counting as absent."""
+        self.room_for_a_delivery()
+        async with self._delivering:
+            return await self._deliver(creditor, header, parts)
+
+    def room_for_a_delivery(self) -> None:
+        """RESOURCE_EXHAUSTED DELIVERIES_BUSY when this replica takes all the deliveries it may at once."""
         if self._delivering.locked():
             raise ResourceExhausted(
                 "DELIVERIES_BUSY",
                 f"this registry replica takes {self._deliveries_at_once} deliveries at once: send it again shortly",
             )
-        async with self._delivering:
-            return await self._deliver(creditor, header, parts)
 
     async def _deliver(self, creditor: str, header: DeliveryHeader, parts: AsyncIterator[Part]) -> Outcome:
         digest = self._keys.digester()
@@ -415,6 +419,7 @@ class SnapshotFetches:
                 "the operator has configured no creditor endpoint for this institution",
                 {"institution": organization_number},
             )
+        self._ingest.room_for_a_delivery()  # before the institution starts its export for nothing
         export = await self._creditors.export(institution)
         if domain.check_extract_time(export.extract_time, datetime.now(UTC)):
             raise Unavailable("SNAPSHOT_INVALID", "the institution's export is dated in the future")
