@@ -183,6 +183,26 @@ RECORD_USE = text(
 ).bindparams(bindparam("consent_id", type_=UUID(as_uuid=True)), bindparam("use_time", type_=DateTime(timezone=True)))
 
 
+# A person's consents to an institution for a scope, newest first, locked for a use, with the person's credit block:
+# a lookup's hot path, built once (building the statement cost more than running it).
+CANDIDATES = (
+    select(
+        consents,
+        select(credit_blocks.c.create_time)
+        .where(credit_blocks.c.subject_index == bindparam("subject_index", type_=LargeBinary))
+        .scalar_subquery()
+        .label("blocked_since"),
+    )
+    .where(
+        consents.c.subject_index == bindparam("subject_index", type_=LargeBinary),
+        consents.c.institution == bindparam("institution", type_=String),
+        consents.c.scope == bindparam("scope", type_=String),
+    )
+    .order_by(consents.c.create_time.desc())
+    .with_for_update(of=consents)
+)
+
+
 class ConsentStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
@@ -292,19 +312,8 @@ class ConsentStore:
     ) -> tuple[datetime | None, list[Consent]]:
         """The subject's credit block (when it began, or None) and consents for this institution and scope, newest
         first, locked for a use: one statement, the block read with the consents (a lookup's hot path)."""
-        blocked = select(credit_blocks.c.create_time).where(credit_blocks.c.subject_index == subject_index)
-        rows = list(
-            await self._db.execute(
-                select(consents, blocked.scalar_subquery().label("blocked_since"))
-                .where(
-                    consents.c.subject_index == subject_index,
-                    consents.c.institution == institution,
-                    consents.c.scope == scope.value,
-                )
-                .order_by(consents.c.create_time.desc())
-                .with_for_update(of=consents)
-            )
-        )
+        found = {"subject_index": subject_index, "institution": institution, "scope": scope.value}
+        rows = list(await self._db.execute(CANDIDATES, found))
         since = rows[0].blocked_since if rows else await self.blocked_since(subject_index)
         return since, await self._with_uses(rows, recent=0)  # the count decides; the uses themselves are not needed
 
