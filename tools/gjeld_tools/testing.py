@@ -218,11 +218,13 @@ class Registry:
         finally:
             await connection.close()
 
-    async def idle_transactions(self, service: str) -> int:
-        """How many transactions of `service` are open and waiting (on a client, on the network, on nothing)."""
+    async def idle_transactions(self, service: str, longer_than: float = 0.0) -> int:
+        """How many transactions of `service` are open and waiting (on a client, on the network, on nothing), for
+        longer than `longer_than` seconds (a use case between two of its statements waits a moment too)."""
         [row] = await self.fetch(
             f"SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{self.database}'"
             f" AND application_name = 'gjeld-{service}' AND state LIKE 'idle in transaction%'"
+            f" AND state_change <= now() - interval '{longer_than} seconds'"
         )
         return int(row["n"])
 
