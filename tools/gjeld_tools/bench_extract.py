@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import random
 import shutil
 import tempfile
@@ -39,16 +38,12 @@ from gjeld_shared.callers import SCOPE_EXTRACT
 from gjeld_shared.identity_numbers import load_subject_keys
 
 from . import devstack, synthetic
-from .bench_ingest import peak_memory_kib, raw_apply
+from .bench_ingest import raw_apply
 from .connect import secure_channel
+from .readings import cpu_seconds, peak_memory_kib
 
 DATABASE = "bench"
 BANK, OTHER = "999888777", "911222333"
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def staged(people: Sequence[str], keys: Any, rng: random.Random) -> Iterator[tuple[Any, ...]]:

@@ -52,6 +52,7 @@ from gjeld_shared.identity_numbers import SubjectKeys, load_subject_keys
 
 from . import devstack, synthetic
 from .connect import secure_channel
+from .readings import cpu_seconds, peak_memory_kib, postgres_cpu_seconds
 
 NATIONAL_DEBTS = 7_100_000
 PER_MESSAGE = 1000
@@ -140,36 +141,6 @@ def read_frames(path: Path) -> Iterator[bytes]:
 
 def spool_path(spool: Path, number: str, day: int, path: str) -> Path:
     return spool / f"{number}-day{day}.{path}"
-
-
-def peak_memory_kib(pid: int | str = "self") -> int:
-    """The process's RSS high-water mark (VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process so far (bench_extract's reading; imported here, as bench_extract imports this)."""
-    from .bench_extract import cpu_seconds as reading
-
-    return reading(pid)
-
-
-def postgres_cpu_seconds(pgdata: Path) -> float:
-    """CPU seconds of the PostgreSQL server so far: the postmaster, its live processes and those that ended (each
-    delivery's backend ends with its connection: /proc's cutime and cstime)."""
-    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
-    ended = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-    live = 0.0
-    for child in Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
-        try:
-            live += cpu_seconds(int(child))
-        except OSError:
-            pass  # ended meanwhile (then counted among the ended at the next reading)
-    return cpu_seconds(postmaster) + ended + live
 
 
 class CpuMeter:

@@ -40,9 +40,9 @@ from typing import Any
 import grpc
 
 from . import devstack, synthetic
-from .bench_extract import cpu_seconds
 from .connect import secure_channel
 from .dev_identity import audience
+from .readings import cpu_seconds, postgres_cpu_seconds
 
 LENDER = "911222333"
 BANK = "999888777"
@@ -51,24 +51,6 @@ WORKERS = 16
 # Three banks that answer live, each in 20 ms, about the persons of the live phase.
 LIVE_BANKS = ("955555551", "955555552", "955555553")
 LIVE_DELAY = 0.02
-CLOCK = os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_cpu_seconds(pgdata: Path) -> float:
-    """The CPU this run's PostgreSQL spent so far: the postmaster's with what its ended processes left it, and its
-    live processes' (not another PostgreSQL's on the machine)."""
-    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-    spent = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended while we looked
-        if int(stat.parent.name) == postmaster:
-            spent += sum(int(f) for f in fields[11:15]) / CLOCK
-        elif int(fields[1]) == postmaster:
-            spent += (int(fields[11]) + int(fields[12])) / CLOCK
-    return spent
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -317,10 +299,10 @@ async def _measure(
         unloaded = [await lender.look_up() for _ in range(200)]
         pids = {name: process.pid for name, process in suite.processes.items()}
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        before["postgres"], before["load client"] = _postgres_cpu_seconds(pgdata), time.process_time()
+        before["postgres"], before["load client"] = postgres_cpu_seconds(pgdata), time.process_time()
         peak_results = await _closed(lender.look_up, seconds, WORKERS)
         cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
-        cpu["postgres"] = _postgres_cpu_seconds(pgdata) - before["postgres"]
+        cpu["postgres"] = postgres_cpu_seconds(pgdata) - before["postgres"]
         cpu["load client"] = time.process_time() - before["load client"]
         done = len(_latencies(peak_results))
         peak = done / seconds

@@ -32,9 +32,9 @@ from typing import Any
 import grpc
 
 from . import devstack
-from .bench_extract import cpu_seconds
 from .connect import secure_channel
 from .dev_identity import audience
+from .readings import cpu_seconds
 
 PEER_HEADER = "x-bench-peer"  # only ever read by this program's plaintext launcher
 DATABASE = "bench"
