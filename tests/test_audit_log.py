@@ -16,7 +16,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from gjeld.lookup.v1 import lookup_service_pb2
 from gjeld_lookup import audit
-from gjeld_tools.testing import CO_BORROWER, PERSON, Registry, eventually, grant, look_up, report_demo, service_engine
+from gjeld_tools.testing import (
+    CO_BORROWER,
+    PERSON,
+    Registry,
+    customer_list,
+    eventually,
+    grant,
+    look_up,
+    report_demo,
+    service_engine,
+    submit_customer_list,
+)
 from sqlalchemy import text
 
 LOOKUPS = 4
@@ -220,18 +231,9 @@ async def _covers(registry: Registry, size: int) -> bool:
 
 
 async def test_a_customer_of_a_score_model_package_proves_the_packages_entry(registry: Registry) -> None:
-    from gjeld_lookup.extracts import quarter_of, today
-    from gjeld_shared.callers import SCOPE_EXTRACT
 
     await report_demo(registry)
-    header = lookup_service_pb2.CustomerListHeader(quarter=quarter_of(today()))
-    listed = lookup_service_pb2.CustomerNumbers(identity_numbers=[PERSON])
-    requests = [
-        lookup_service_pb2.SubmitCustomerListRequest(header=header),
-        lookup_service_pb2.SubmitCustomerListRequest(numbers=listed),
-    ]
-    extract = registry.as_institution("999888777", scopes=(SCOPE_EXTRACT,))
-    order = (await registry.lookup().SubmitCustomerList(iter(requests), metadata=extract)).order
+    order = await submit_customer_list(registry, "999888777", customer_list(PERSON))
     [cut] = (
         await registry.lookup().RunExtractRound(
             lookup_service_pb2.RunExtractRoundRequest(), metadata=registry.as_operator()

@@ -26,6 +26,7 @@ from gjeld_tools.testing import (
     BANK,
     PERSON,
     Registry,
+    customer_list,
     demo_changes,
     eventually,
     grant,
@@ -33,6 +34,7 @@ from gjeld_tools.testing import (
     reason,
     report_demo,
     service_engine,
+    submit_customer_list,
 )
 
 
@@ -208,25 +210,18 @@ async def test_ended_consents_are_kept_two_years_after_they_end(registry: Regist
 
 async def test_a_score_model_orders_record_goes_two_years_after_its_package(registry: Registry) -> None:
     from gjeld.lookup.v1 import lookup_service_pb2
-    from gjeld_lookup.extracts import quarter_of, today
     from gjeld_shared.callers import SCOPE_EXTRACT
 
     await report_demo(registry)
-    header = lookup_service_pb2.CustomerListHeader(quarter=quarter_of(today()))
-    listed = lookup_service_pb2.CustomerNumbers(identity_numbers=[PERSON])
-    requests = [
-        lookup_service_pb2.SubmitCustomerListRequest(header=header),
-        lookup_service_pb2.SubmitCustomerListRequest(numbers=listed),
-    ]
-    extract = registry.as_institution(BANK, scopes=(SCOPE_EXTRACT,))
-    order = (await registry.lookup().SubmitCustomerList(iter(requests), metadata=extract)).order
+    order = await submit_customer_list(registry, BANK, customer_list(PERSON))
     await registry.lookup().RunExtractRound(
         lookup_service_pb2.RunExtractRoundRequest(), metadata=registry.as_operator()
     )
     await age(registry, "lookup.extract_orders", "submit_time", "731 days", f"id = '{order.id}'")
     assert (await run(registry, "lookup"))["score-model order records"] == 0  # delivered: its package still held
     await registry.lookup().ConfirmExtractDeletion(
-        lookup_service_pb2.ConfirmExtractDeletionRequest(order_id=order.id), metadata=extract
+        lookup_service_pb2.ConfirmExtractDeletionRequest(order_id=order.id),
+        metadata=registry.as_institution(BANK, scopes=(SCOPE_EXTRACT,)),
     )
     assert (await run(registry, "lookup"))["score-model order records"] == 1
     assert await ids(registry, "SELECT id FROM lookup.extract_orders") == []

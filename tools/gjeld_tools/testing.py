@@ -556,3 +556,23 @@ async def deliver_snapshot(
             yield message
 
     return await registry.ingest().DeliverSnapshot(stream(), metadata=registry.as_institution(institution))
+
+
+def customer_list(*listed: str, quarter: str = "", request_id: str = "") -> list[Any]:
+    """A score-model customer list (DOM-11) of these identity numbers, for this quarter unless another is named."""
+    from gjeld.lookup.v1 import lookup_service_pb2 as pb
+    from gjeld_lookup.extracts import quarter_of, today
+
+    header = pb.CustomerListHeader(quarter=quarter or quarter_of(today()), request_id=request_id)
+    return [
+        pb.SubmitCustomerListRequest(header=header),
+        pb.SubmitCustomerListRequest(numbers=pb.CustomerNumbers(identity_numbers=list(listed))),
+    ]
+
+
+async def submit_customer_list(registry: Registry, institution: str, requests: list[Any]) -> Any:
+    """The extract order an institution's customer list makes (its token with the extract scope)."""
+    from gjeld_shared.callers import SCOPE_EXTRACT
+
+    metadata = registry.as_institution(institution, scopes=(SCOPE_EXTRACT,))
+    return (await registry.lookup().SubmitCustomerList(iter(requests), metadata=metadata)).order

@@ -25,10 +25,12 @@ from gjeld_tools.testing import (
     LENDER,
     PERSON,
     Registry,
+    customer_list,
     demo_changes,
     eventually,
     reason,
     report_demo,
+    submit_customer_list,
 )
 
 NOT_A_CUSTOMER = "01838501393"  # synthetic, with no debt anywhere
@@ -40,24 +42,11 @@ def extractor(registry: Registry, institution: str) -> Any:
     return registry.as_institution(institution, scopes=(SCOPE_EXTRACT,))
 
 
-def numbers(*listed: str, quarter: str = "", request_id: str = "") -> list[pb.SubmitCustomerListRequest]:
-    header = pb.CustomerListHeader(quarter=quarter or quarter_of(today()), request_id=request_id)
-    return [
-        pb.SubmitCustomerListRequest(header=header),
-        pb.SubmitCustomerListRequest(numbers=pb.CustomerNumbers(identity_numbers=list(listed))),
-    ]
-
-
 def list_file(*pieces: bytes) -> list[pb.SubmitCustomerListRequest]:
     header = pb.CustomerListHeader(quarter=quarter_of(today()))
     return [pb.SubmitCustomerListRequest(header=header)] + [
         pb.SubmitCustomerListRequest(list_file=piece) for piece in pieces
     ]
-
-
-async def submit(registry: Registry, institution: str, requests: list[Any]) -> lookup_pb2.ExtractOrder:
-    reply = await registry.lookup().SubmitCustomerList(iter(requests), metadata=extractor(registry, institution))
-    return reply.order
 
 
 async def run_round(registry: Registry) -> pb.RunExtractRoundResponse:
@@ -92,11 +81,13 @@ def public_key(registry: Registry) -> ed25519.Ed25519PublicKey:
 async def test_a_round_cuts_every_package_at_one_instant_holding_customers_only(registry: Registry) -> None:
     await report_demo(registry)
     await lender_reports(registry, "lender-1", 31_000_000)
-    bank = await submit(registry, BANK, numbers(PERSON, CO_BORROWER, NOT_A_CUSTOMER, PERSON, "12345"))
+    bank = await submit_customer_list(
+        registry, BANK, customer_list(PERSON, CO_BORROWER, NOT_A_CUSTOMER, PERSON, "12345")
+    )
     assert (bank.listed_count, bank.invalid_count, bank.duplicate_count) == (5, 1, 1)
     assert bank.state == lookup_pb2.EXTRACT_ORDER_STATE_ORDERED
     # The live registry's list file, a line split across two messages.
-    lender = await submit(
+    lender = await submit_customer_list(
         registry, LENDER, list_file(f"{PERSON}\n{CO_BORROWER[:5]}".encode(), f"{CO_BORROWER}\n"[5:].encode())
     )
     assert (lender.listed_count, lender.invalid_count) == (2, 0)
@@ -156,9 +147,9 @@ async def test_a_round_cuts_every_package_at_one_instant_holding_customers_only(
 async def test_an_institution_takes_part_in_at_most_four_rounds_a_year(registry: Registry) -> None:
     await report_demo(registry)
     for i in range(4):
-        await submit(registry, BANK, numbers(PERSON, request_id=f"round-{i}"))
+        await submit_customer_list(registry, BANK, customer_list(PERSON, request_id=f"round-{i}"))
         with pytest.raises(grpc.aio.AioRpcError) as waiting:
-            await submit(registry, BANK, numbers(PERSON))
+            await submit_customer_list(registry, BANK, customer_list(PERSON))
         assert (
             waiting.value.code() == grpc.StatusCode.ALREADY_EXISTS
             and reason(waiting.value) == "EXTRACT_ALREADY_ORDERED"
@@ -166,10 +157,12 @@ async def test_an_institution_takes_part_in_at_most_four_rounds_a_year(registry:
         assert len((await run_round(registry)).orders) == 1
     # Breaking it (no count of the year's rounds) takes a fifth order here.
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await submit(registry, BANK, numbers(PERSON))
+        await submit_customer_list(registry, BANK, customer_list(PERSON))
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason(refused.value) == "EXTRACT_LIMIT_REACHED" and "allows 4 a year" in str(refused.value.details())
-    again = await submit(registry, BANK, numbers(PERSON, request_id="round-3"))  # a retry still gets its order
+    again = await submit_customer_list(
+        registry, BANK, customer_list(PERSON, request_id="round-3")
+    )  # a retry still gets its order
     assert again.state == lookup_pb2.EXTRACT_ORDER_STATE_DELIVERED
     # Counted by the year of the round that cuts them: the four were this quarter's; as the lists of the four
     # quarters whose rounds ran this year (the last cut on the first day of this quarter), this quarter's list is
@@ -183,7 +176,7 @@ async def test_an_institution_takes_part_in_at_most_four_rounds_a_year(registry:
             f"(ARRAY{earlier})[row_number() OVER (ORDER BY submit_time)] AS quarter FROM lookup.extract_orders) q "
             "WHERE q.id = extract_orders.id"
         )
-        taken = await submit(registry, BANK, numbers(PERSON))
+        taken = await submit_customer_list(registry, BANK, customer_list(PERSON))
         assert taken.state == lookup_pb2.EXTRACT_ORDER_STATE_ORDERED
 
 
@@ -194,7 +187,7 @@ def test_a_quarters_orders_count_in_the_year_of_the_round_that_cuts_them() -> No
 
 async def test_orders_a_dead_round_left_half_cut_are_cut_by_the_next(registry: Registry) -> None:
     await report_demo(registry)
-    order = await submit(registry, BANK, numbers(PERSON))
+    order = await submit_customer_list(registry, BANK, customer_list(PERSON))
     # As a round whose runner died left it: claimed, a piece and a disclosure written, never delivered.
     await registry.fetch(
         "UPDATE lookup.extract_orders SET state = 'cutting', round_id = gen_random_uuid(), "
@@ -215,7 +208,7 @@ async def test_orders_a_dead_round_left_half_cut_are_cut_by_the_next(registry: R
 
 async def test_a_package_is_deleted_when_the_recipient_confirms_and_at_its_deadline(registry: Registry) -> None:
     await report_demo(registry)
-    first = await submit(registry, BANK, numbers(PERSON))
+    first = await submit_customer_list(registry, BANK, customer_list(PERSON))
     await run_round(registry)
     confirmed = await registry.lookup().ConfirmExtractDeletion(
         pb.ConfirmExtractDeletionRequest(order_id=first.id), metadata=extractor(registry, BANK)
@@ -225,7 +218,7 @@ async def test_a_package_is_deleted_when_the_recipient_confirms_and_at_its_deadl
         await download(registry, BANK, first.id)
     assert gone.value.code() == grpc.StatusCode.NOT_FOUND and reason(gone.value) == "EXTRACT_PACKAGE_DELETED"
 
-    second = await submit(registry, BANK, numbers(PERSON))
+    second = await submit_customer_list(registry, BANK, customer_list(PERSON))
     await run_round(registry)
     chunks = f"SELECT count(*) AS n FROM lookup.extract_package_chunks WHERE order_id = '{second.id}'"
     assert (await registry.fetch(chunks))[0]["n"] > 0
@@ -249,17 +242,19 @@ async def test_a_package_is_deleted_when_the_recipient_confirms_and_at_its_deadl
 
 
 async def test_a_list_that_cannot_be_read_gets_a_failure_report(registry: Registry) -> None:
-    failed = await submit(registry, BANK, list_file(b"\xff\xfe\x00binary"))
+    failed = await submit_customer_list(registry, BANK, list_file(b"\xff\xfe\x00binary"))
     assert failed.state == lookup_pb2.EXTRACT_ORDER_STATE_FAILED and "UTF-8" in failed.failure
-    ordered = await submit(registry, BANK, numbers(PERSON))  # a failed list holds up nothing
+    ordered = await submit_customer_list(registry, BANK, customer_list(PERSON))  # a failed list holds up nothing
     assert ordered.state == lookup_pb2.EXTRACT_ORDER_STATE_ORDERED
     with pytest.raises(grpc.aio.AioRpcError) as empty:  # nothing to cut: refused, no round used up
-        await submit(registry, LENDER, list_file(b"\xef\xbb\xbfnot a number\n"))
+        await submit_customer_list(registry, LENDER, list_file(b"\xef\xbb\xbfnot a number\n"))
     assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    bom = await submit(registry, LENDER, list_file(f"\ufeff{PERSON}\n".encode()))  # a BOM first: still a number
+    bom = await submit_customer_list(
+        registry, LENDER, list_file(f"\ufeff{PERSON}\n".encode())
+    )  # a BOM first: still a number
     assert (bom.listed_count, bom.invalid_count) == (1, 0)
     with pytest.raises(grpc.aio.AioRpcError) as wrong:
-        await submit(registry, CO_BORROWER_BANK, numbers(PERSON, quarter="1999-Q1"))
+        await submit_customer_list(registry, CO_BORROWER_BANK, customer_list(PERSON, quarter="1999-Q1"))
     assert wrong.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "header.quarter" in str(wrong.value.details())
 
 
@@ -275,7 +270,7 @@ async def test_a_bureaus_extract_is_about_its_partners_loan_customers_and_names_
         ingest_service_pb2.ReportDebtChangesRequest(request_id="elsewhere", changes=[change]),
         metadata=registry.as_institution(LENDER),
     )
-    order = await submit(registry, bureau, numbers(PERSON, only_at_lender))
+    order = await submit_customer_list(registry, bureau, customer_list(PERSON, only_at_lender))
     [cut] = (await run_round(registry)).orders
     assert (cut.customer_count, cut.not_customer_count) == (1, 1)  # Nordlys is no partner of the bureau's
     _, package = await download(registry, bureau, order.id)
@@ -286,7 +281,7 @@ async def test_a_bureaus_extract_is_about_its_partners_loan_customers_and_names_
 
 async def test_a_recipient_is_reminded_before_the_deadline_and_overdue_after_it(registry: Registry) -> None:
     await report_demo(registry)
-    order = await submit(registry, BANK, numbers(PERSON))
+    order = await submit_customer_list(registry, BANK, customer_list(PERSON))
     await run_round(registry)
     # Ten days before its deadline: the recipient is reminded (the order says when).
     await registry.fetch(
