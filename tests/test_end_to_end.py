@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from pathlib import Path
 
-import asyncpg
 import pytest
 from gjeld_tools import devstack, traces
 from gjeld_tools.demo import demo
-from gjeld_tools.testing import CO_BORROWER, PERSON, TEMPLATE
+from gjeld_tools.testing import CO_BORROWER, PERSON, fresh_database
 
 pytestmark = pytest.mark.e2e
-
-
-async def fresh_database(socket: str) -> str:
-    name = f"e2e_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(host=socket, user="postgres", database="postgres")
-    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    await admin.close()
-    return name
 
 
 async def test_the_demo_story_across_four_processes(

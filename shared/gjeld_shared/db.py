@@ -14,10 +14,12 @@ argument", PostgreSQL's DETAIL "Key (…)=(…)"), is redacted before anything s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from opentelemetry import metrics
@@ -137,3 +139,19 @@ async def next_position(connection: AsyncConnection, heads: Table, key: str) -> 
         index_elements=[key_column], set_={"last_position": heads.c.last_position + 1}
     )
     return int((await connection.execute(statement.returning(heads.c.last_position))).scalar_one())
+
+
+@contextlib.asynccontextmanager
+async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
+    """Whether this process may do the work called `name` now (an extract round, relaying corrections, a bank's daily
+    snapshot): one at a time, across replicas. A session-level advisory lock on a connection of its own (no
+    transaction held open), released at the end, or by PostgreSQL when the process dies. (Session locks need a
+    connection that stays the process's: a transaction-pooling PgBouncer in between would break them.)"""
+    async with engine.connect() as connection:
+        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        held = bool(await driver.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name))
+        try:
+            yield held
+        finally:
+            if held:
+                await driver.execute("SELECT pg_advisory_unlock(hashtext($1))", name)

@@ -75,6 +75,15 @@ def postgres() -> Iterator[str]:
     shutil.rmtree(pgdata, ignore_errors=True)
 
 
+async def fresh_database(socket: str) -> str:
+    """A database of its own, migrated (from the session's template), for services started as processes."""
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(host=socket, user="postgres", database="postgres")
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    await admin.close()
+    return name
+
+
 @pytest.fixture
 async def database(postgres: str) -> AsyncIterator[str]:
     name = f"test_{uuid.uuid4().hex[:12]}"

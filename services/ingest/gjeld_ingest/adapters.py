@@ -476,6 +476,11 @@ class DeliveryRecords:
         ).first()
         return delivery_from_row(row._mapping) if row else None
 
+    async def of_request(self, creditor: str, request_id: str) -> Delivery | None:
+        query = select(deliveries).where(deliveries.c.creditor == creditor, deliveries.c.request_id == request_id)
+        row = (await self._db.execute(query)).first()
+        return delivery_from_row(row._mapping) if row else None
+
     async def newest_first(self, creditor: str, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Delivery]:
         query = select(deliveries).where(deliveries.c.creditor == creditor)
         if after is not None:

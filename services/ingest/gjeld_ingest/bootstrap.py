@@ -9,6 +9,7 @@ from pathlib import Path
 from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.clients import CreditorChannels
+from gjeld_shared.db import exclusive
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
@@ -35,7 +36,13 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
             timedelta(days=settings.tombstone_days),
             settings.max_concurrent_deliveries,
         )
-        fetches = SnapshotFetches(ingest, parts.directory, creditors, settings.delivery_pause_seconds)
+        fetches = SnapshotFetches(
+            ingest,
+            parts.directory,
+            creditors,
+            lambda name: exclusive(parts.engine, name),
+            settings.delivery_pause_seconds,
+        )
         # A round's read waits on lookup between orders, each within the pause a delivery may take.
         reads = ExtractReads(lambda: ExtractUnitOfWork(parts.engine, settings.delivery_pause_seconds), parts.keys)
         corrections = Corrections(lambda: IngestUnitOfWork(parts.engine), parts.keys, parts.directory)
@@ -71,7 +78,11 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
                 lambda stopping: corrections.run_housekeeping(
                     stopping, settings.correction_housekeeping_interval_seconds
                 ),
-                *([lambda stopping: fetches.run_daily(stopping, fetch_at)] if fetch_at else []),
+                *(
+                    [lambda stopping: fetches.run_daily(stopping, fetch_at, settings.snapshot_fetch_interval_seconds)]
+                    if fetch_at
+                    else []
+                ),
             ],
             on_close=[creditors.close],
         )

@@ -9,6 +9,7 @@ import hmac
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -308,6 +309,11 @@ class Ingest:
         )
         tally.unsaved = []
 
+    async def delivered(self, creditor: str, request_id: str) -> bool:
+        """Whether a delivery of `creditor` with this request id has been applied."""
+        async with self._uow() as uow:
+            return await uow.deliveries.of_request(creditor, request_id) is not None
+
     async def delivery(self, creditor: str, delivery_id: uuid.UUID) -> Delivery:
         async with self._uow() as uow:
             found = await uow.deliveries.get(creditor, delivery_id)
@@ -401,17 +407,23 @@ async def paced(messages: AsyncIterator[T], pause: float) -> AsyncIterator[T]:
 class SnapshotFetches:
     """Snapshots fetched from the institutions that prefer to be called (gjeld.creditor.v1 ExportDebts), each applied
     as a snapshot delivery, all or nothing (DOM-8): when an operator asks, and once a day for every institution the
-    operator configured so. A failed export changes nothing."""
+    operator configured so, however many replicas run. A failed export changes nothing."""
 
     CONCURRENT = 4  # daily fetches at once
 
     def __init__(
-        self, ingest: Ingest, directory: InstitutionDirectory, creditors: CalledCreditors, pause: float = 30.0
+        self,
+        ingest: Ingest,
+        directory: InstitutionDirectory,
+        creditors: CalledCreditors,
+        exclusive: Callable[[str], AbstractAsyncContextManager[bool]],
+        pause: float = 30.0,
     ) -> None:
         self._ingest, self._directory, self._creditors = ingest, directory, creditors
+        self._exclusive = exclusive  # one replica at a time does the work of a name
         self._pause = pause  # the longest an export may pause between two messages
 
-    async def fetch(self, organization_number: str) -> Outcome:
+    async def fetch(self, organization_number: str, request_id: str = "") -> Outcome:
         institution = self._directory.get(organization_number)
         if not institution.creditor_endpoint:
             raise FailedPrecondition(
@@ -424,21 +436,36 @@ class SnapshotFetches:
         if domain.check_extract_time(export.extract_time, datetime.now(UTC)):
             raise Unavailable("SNAPSHOT_INVALID", "the institution's export is dated in the future")
         header = DeliveryHeader(
-            DeliveryKind.SNAPSHOT, f"fetch-{uuid.uuid4().hex}", Strictness.ALL_OR_NOTHING, export.extract_time
+            DeliveryKind.SNAPSHOT,
+            request_id or f"fetch-{uuid.uuid4().hex}",
+            Strictness.ALL_OR_NOTHING,
+            export.extract_time,
         )
         return await self._ingest.deliver(organization_number, header, paced(export.parts, self._pause))
 
+    async def fetch_daily(self, organization_number: str, day: date) -> bool:
+        """The institution's snapshot of `day`, unless another replica is fetching it now (False: ask again later)
+        or has fetched it (True, without asking the bank again). The day's delivery has a request id of its own,
+        `daily-<day>`, and the advisory lock named after the institution keeps two replicas from asking at once."""
+        async with self._exclusive(f"gjeld:daily-fetch:{organization_number}") as held:
+            if not held:
+                return False
+            request_id = f"daily-{day.isoformat()}"
+            if not await self._ingest.delivered(organization_number, request_id):
+                await self.fetch(organization_number, request_id)
+            return True
+
     async def run_daily(self, stopping: asyncio.Event, at: time, interval: float = 60.0) -> None:
-        """Once a day after `at` (UTC), fetch the snapshot of every institution configured to be called. A fetch
-        that fails is tried again at the next round until it succeeds that day."""
+        """Once a day after `at` (UTC), fetch the snapshot of every institution configured to be called, once
+        whichever replica does it. A fetch that fails is tried again at the next round until it succeeds that day."""
         done: dict[str, date] = {}
         at_once = asyncio.Semaphore(self.CONCURRENT)
 
         async def fetch_one(number: str, day: date) -> None:
             async with at_once:
                 try:
-                    await self.fetch(number)
-                    done[number] = day
+                    if await self.fetch_daily(number, day):
+                        done[number] = day
                 except Exception:
                     log.exception("daily snapshot fetch from %s failed", number)
 

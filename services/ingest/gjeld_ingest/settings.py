@@ -12,6 +12,8 @@ class IngestSettings(ServiceSettings):
     # When ingest fetches the daily snapshot of institutions that prefer to be called (the Norwegian registry's
     # datasets are ready at 05:00 UTC); empty for no daily round.
     snapshot_fetch_time_utc: str = "05:30"
+    # How often, from then on, ingest looks for institutions whose snapshot of the day no replica has fetched yet.
+    snapshot_fetch_interval_seconds: float = 60.0
     # The longest one institution's export may take, whoever asked for it.
     snapshot_fetch_timeout_seconds: float = 1800.0
     # The longest a streamed delivery may pause between two messages before it is given up (ABORTED

@@ -9,7 +9,6 @@ disclosure, so a disclosure never lacks its letter (DOM-13).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -55,7 +54,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import audit, convert
 from .domain import Debt, Disclosure, Purpose, SetAsideLetter
@@ -668,21 +667,6 @@ class ExtractStore:
             extract_orders.c.state == "delivered", extract_orders.c.delete_deadline <= when
         )
         return list((await self._db.execute(query)).scalars())
-
-
-@contextlib.asynccontextmanager
-async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
-    """Whether this process may do the work called `name` now (an extract round, relaying corrections): one at a
-    time, across replicas. A session-level advisory lock on a connection of its own (no transaction held open),
-    released at the end, or by PostgreSQL when the process dies."""
-    async with engine.connect() as connection:
-        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-        held = bool(await driver.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name))
-        try:
-            yield held
-        finally:
-            if held:
-                await driver.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
 
 
 class CorrectionsTold:

@@ -9,11 +9,12 @@ from pathlib import Path
 from gjeld.lookup.v1 import lookup_service_pb2, lookup_service_pb2_grpc
 from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.clients import CreditorChannels
+from gjeld_shared.db import exclusive
 from gjeld_shared.interceptors import Door
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, exclusive, retention
+from .adapters import PROTECTED, DisclosureUnitOfWork, LiveCreditors, Registry, retention
 from .domain import Staleness
 from .entrypoints import ACCESS, LookupServicer
 from .extracts import ManifestSigner
