@@ -25,7 +25,7 @@ from alembic.config import Config
 from opentelemetry import metrics
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import ColumnElement, Connection, MetaData, Table, event, exc, literal, pool, tuple_
+from sqlalchemy import ColumnElement, Connection, MetaData, Table, event, exc, literal, pool, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -111,6 +111,11 @@ def run_migrations_online(metadata: MetaData, schema: str) -> None:
     def migrate(connection: Connection) -> None:
         context.configure(connection=connection, target_metadata=metadata, version_table_schema=schema)
         with context.begin_transaction():
+            # One migrator at a time (a release's Job beside a retry of it, two releases at once): a second waits
+            # for the first to commit, then reads the schema's version anew and finds nothing left to do.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"gjeld:migrate:{schema}"}
+            )
             context.run_migrations()
 
     async def main() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import sys
+import uuid
 from typing import Any
 
 import asyncpg
@@ -14,6 +16,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from gjeld_shared.identity_numbers import SubjectKeys
 from gjeld_tools import devstack
 from sqlalchemy import Connection
@@ -41,6 +44,32 @@ async def test_migrations_match_the_declared_tables(postgres: str, database: str
             assert await connection.run_sync(differences) == []
     finally:
         await engine.dispose()
+
+
+async def test_two_migrations_at_once_leave_each_schema_at_its_newest(postgres: str) -> None:
+    """Migrations run once per release (a Job), but a retried Job may run beside its first try, or two releases at
+    once: the second waits for the first (an advisory lock per schema) and finds nothing left to do."""
+    name = f"migrate_{uuid.uuid4().hex[:12]}"
+    await devstack.provision(postgres, name)
+    try:
+        for service in devstack.SERVICES:
+            url, folder = devstack.database_url(postgres, service, name), devstack.migrations_dir(service)
+            # Two processes, as two Jobs are (alembic keeps its context in module globals: one migration a process).
+            migrate = f"from gjeld_shared import db; db.upgrade({url!r}, {str(folder)!r})"
+            jobs = [await asyncio.create_subprocess_exec(sys.executable, "-c", migrate) for _ in range(2)]
+            assert [await job.wait() for job in jobs] == [0, 0]
+            config = Config()
+            config.set_main_option("script_location", str(folder))
+            newest = ScriptDirectory.from_config(config).get_heads()
+            admin = await asyncpg.connect(host=postgres, user="postgres", database=name)
+            try:
+                assert [r[0] for r in await admin.fetch(f"SELECT version_num FROM {service}.alembic_version")] == newest
+            finally:
+                await admin.close()
+    finally:
+        admin = await asyncpg.connect(host=postgres, user="postgres", database="postgres")
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 async def test_0003_puts_key_version_1_in_front_of_the_hashes_stored_before(postgres: str, database: str) -> None:
