@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser up demo test test-fast bench-ingest bench-lookup bench-tls bench-extract faults protos check-protos buf lint-protos breaking lint clean-data
+.PHONY: install browser kubectl up demo test test-fast bench-ingest bench-lookup bench-tls bench-extract faults protos check-protos buf lint-protos breaking lint clean-data
 
 $(STAMP): requirements-dev.txt pyproject.toml shared/pyproject.toml protos/python/pyproject.toml \
           services/*/pyproject.toml tools/pyproject.toml
@@ -28,13 +28,26 @@ browser:  ## Debian's chromium, for the browser tests of Min gjeld
 	elif [ -n "$$GJELD_REQUIRE_BROWSER" ]; then echo "browser: no chromium, and apt-get cannot install it here" >&2; exit 1; \
 	else echo "browser: no chromium, and apt-get cannot install it here: the browser tests are skipped" >&2; fi
 
+# The deploy tests (tests/deploy) build the overlays with kubectl, whose kustomize must know components (v4 or newer).
+# Installed with apt-get when missing and run as root: the Kubernetes project's `kubectl` package where its apt
+# repository is configured, else Debian's own kubernetes-client (bookworm's, 1.20, is too old for components: the tests
+# say so). Otherwise those tests are skipped, unless GJELD_REQUIRE_KUBECTL is set (CI sets it).
+kubectl:  ## kubectl, for the deploy tests (kustomize build of deploy/k8s)
+	@if command -v kubectl >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && test "$$(id -u)" = 0; then \
+	  echo "kubectl: installing it with apt-get …"; \
+	  apt-get update -qq && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 \
+	    || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null; }; \
+	elif [ -n "$$GJELD_REQUIRE_KUBECTL" ]; then echo "kubectl: not installed, and apt-get cannot install it here" >&2; exit 1; \
+	else echo "kubectl: not installed, and apt-get cannot install it here: the deploy tests are skipped" >&2; fi
+
 up: $(STAMP)  ## start PostgreSQL, the four services, Min gjeld and the development ID-porten; Ctrl-C stops them
 	$(BIN)/gjeld up
 
 demo: $(STAMP)  ## tell the whole story against the running registry (run `make up` first)
 	$(BIN)/gjeld demo
 
-test: $(STAMP) browser check-protos lint-protos breaking lint  ## every check and test, against a real embedded PostgreSQL
+test: $(STAMP) browser kubectl check-protos lint-protos breaking lint  ## every check and test, against a real embedded PostgreSQL
 	$(BIN)/python -m pytest
 
 bench-ingest: $(STAMP)  ## ingest's throughput against the raw database limit (BENCH_ARGS="--debts 7100000" for the nation: prints national_seconds=… and ratio=…)
