@@ -526,7 +526,7 @@ SELECT count(*) FROM moved
 # owns (as if the giver had forwarded it).
 MOVE_CORRECTIONS = """
 WITH moving AS (
-    SELECT c.id, c.owner = :giver AS handed FROM ingest.correction_requests c
+    SELECT c.id, c.debtor_index, c.owner = :giver AS handed FROM ingest.correction_requests c
     JOIN ingest.handed_over h ON h.account_id = c.account_id AND h.debtor_index = c.debtor_index
     WHERE h.handover_id = :handover AND h.giver = :giver AND c.creditor = :giver
       AND c.state IN ('open', 'awaiting_fix')
@@ -537,7 +537,7 @@ SET creditor = :receiver,
     owner = CASE WHEN moving.handed THEN :receiver ELSE c.owner END,
     forwarded_by = CASE WHEN moving.handed THEN :giver ELSE c.forwarded_by END,
     remind_time = CASE WHEN moving.handed THEN NULL ELSE c.remind_time END
-FROM moving WHERE c.id = moving.id
+FROM moving WHERE c.id = moving.id AND c.debtor_index = moving.debtor_index
 RETURNING c.id, moving.handed
 """
 
