@@ -133,7 +133,8 @@ def main() -> None:
         shutil.rmtree(pgdata, ignore_errors=True)
     n = args.debts
     print(
-        f"debts={n:,} persons={int(f['persons']):,} (filled in {f['fill_seconds']:.1f} s, {n / f['fill_seconds']:,.0f} rows/s in SQL)"
+        f"debts={n:,} persons={int(f['persons']):,}"
+        f" (filled in {f['fill_seconds']:.1f} s, {n / f['fill_seconds']:,.0f} rows/s in SQL)"
     )
     for name in ("heap", "indexes", "total"):
         print(f"  {name:<40} {f[name] / 2**20:10.1f} MiB {f[name] / n:8.1f} bytes/debt")
