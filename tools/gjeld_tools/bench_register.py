@@ -82,7 +82,8 @@ async def measure(socket: str, debts: int, lookups: int) -> dict[str, float]:
             figures[f"index {index['indexrelname']}"] = float(index["size"])
 
         compiled = OF_SUBJECT.params(debtor_index=b"").compile(
-            dialect=asyncpg_dialect.dialect(), compile_kwargs={"render_postcompile": True}
+            dialect=asyncpg_dialect.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"render_postcompile": True},
         )
         sql, order, values = str(compiled), list(compiled.positiontup or []), compiled.params
         persons = [
