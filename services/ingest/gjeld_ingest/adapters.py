@@ -196,7 +196,8 @@ correction_requests = Table(
     Column("creditor", String(16), nullable=False),
     Column("account_id", String(64), nullable=False),
     Column("debt_type", String(16), nullable=False),
-    Column("debtor_index", LargeBinary, nullable=False),
+    # In the key as the distribution column (migration 0008): Citus enforces a key shard by shard.
+    Column("debtor_index", LargeBinary, primary_key=True),
     Column("debtor_encrypted", LargeBinary, nullable=False),
     Column("reason_sealed", LargeBinary, nullable=False),
     # open → (forwarded: still open, another owner) → awaiting_fix → corrected; or rejected.
@@ -501,10 +502,11 @@ class DeliveryRecords:
 
 
 # The debts moved keep the times the giver's latest snapshot confirmed them at (the receiver's snapshots never held
-# them); written now, none of the receiver's earlier snapshots counts as confirming them.
+# them); written now (:written, the clock when they move: a value, as Citus wants no VOLATILE function in an UPDATE of
+# a distributed table), none of the receiver's earlier snapshots counts as confirming them.
 MOVE_DEBTS = """
 WITH moved AS (
-    UPDATE ingest.debts d SET creditor = :receiver, write_time = clock_timestamp(),
+    UPDATE ingest.debts d SET creditor = :receiver, write_time = :written,
         extract_time = greatest(d.extract_time, (
             SELECT c.extract_time FROM ingest.snapshot_confirmations c
             WHERE c.creditor = :giver AND d.write_time <= c.confirm_time)),
@@ -529,7 +531,7 @@ SELECT count(*) FROM moved
 # owns (as if the giver had forwarded it).
 MOVE_CORRECTIONS = """
 WITH moving AS (
-    SELECT c.id, c.owner = :giver AS handed FROM ingest.correction_requests c
+    SELECT c.id, c.debtor_index, c.owner = :giver AS handed FROM ingest.correction_requests c
     JOIN ingest.handed_over h ON h.account_id = c.account_id AND h.debtor_index = c.debtor_index
     WHERE h.handover_id = :handover AND h.giver = :giver AND c.creditor = :giver
       AND c.state IN ('open', 'awaiting_fix')
@@ -540,7 +542,7 @@ SET creditor = :receiver,
     owner = CASE WHEN moving.handed THEN :receiver ELSE c.owner END,
     forwarded_by = CASE WHEN moving.handed THEN :giver ELSE c.forwarded_by END,
     remind_time = CASE WHEN moving.handed THEN NULL ELSE c.remind_time END
-FROM moving WHERE c.id = moving.id
+FROM moving WHERE c.id = moving.id AND c.debtor_index = moving.debtor_index
 RETURNING c.id, moving.handed
 """
 
@@ -613,6 +615,7 @@ class Handovers:
                     "receiver": handover.receiver,
                     "accounts": list(handover.account_ids),
                     "handover": handover.id,
+                    "written": (await self._db.execute(text("SELECT clock_timestamp()"))).scalar_one(),
                 },
             )
         ).scalar_one()
@@ -663,14 +666,27 @@ class CorrectionStore:
         )
         return (await self._db.execute(statement)).first()
 
-    async def get(self, correction_id: uuid.UUID, *, lock: bool = False) -> Any | None:
-        query = select(correction_requests).where(correction_requests.c.id == correction_id)
-        return (await self._db.execute(query.with_for_update() if lock else query)).first()
+    async def get_for_update(self, correction_id: uuid.UUID) -> Any | None:
+        """The request, locked. Found by its id alone (an institution answers by id), which names no debtor: on a
+        distributed register that read asks every shard (a primary-key probe on each; answers are few), and Citus
+        locks rows only in a statement on one shard, so the row is then locked under its debtor as well."""
+        debtor = (
+            await self._db.execute(
+                select(correction_requests.c.debtor_index).where(correction_requests.c.id == correction_id)
+            )
+        ).scalar_one_or_none()
+        if debtor is None:
+            return None
+        query = select(correction_requests).where(
+            correction_requests.c.id == correction_id, correction_requests.c.debtor_index == debtor
+        )
+        return (await self._db.execute(query.with_for_update())).first()
 
-    async def change(self, correction_id: uuid.UUID, values: dict[str, Any]) -> Any:
+    async def change(self, request: Any, values: dict[str, Any]) -> Any:
+        """Change a request (a row read before), found under its debtor: one shard of a distributed register."""
         statement = (
             update(correction_requests)
-            .where(correction_requests.c.id == correction_id)
+            .where(correction_requests.c.id == request.id, correction_requests.c.debtor_index == request.debtor_index)
             .values(**values)
             .returning(*correction_requests.c)
         )
@@ -719,14 +735,31 @@ class CorrectionStore:
         return set((await self._db.execute(query)).scalars())
 
     async def to_remind(self, until: datetime) -> list[Any]:
-        """Open requests whose reminder is due (the deadline within the reminder's lead) and not yet sent."""
-        query = select(correction_requests).where(
+        """Open requests whose reminder is due (the deadline within the reminder's lead) and not yet sent, each locked
+        (one another round holds is left to it).
+
+        Due requests are found across every debtor (on a distributed register, every shard), unlocked: Citus locks
+        rows only in a statement on one shard. Each is then locked under its debtor, and taken only if still due."""
+        due = [
             correction_requests.c.state.in_(UNRESOLVED),
             correction_requests.c.remind_time.is_(None),
             correction_requests.c.due_time <= until + CORRECTION_REMIND_BEFORE,
+        ]
+        found = select(correction_requests.c.owner, correction_requests.c.id, correction_requests.c.debtor_index)
+        candidates = await self._db.execute(
+            found.where(*due).order_by(correction_requests.c.owner, correction_requests.c.id)
         )
-        query = query.order_by(correction_requests.c.owner, correction_requests.c.id)  # feed heads in one order
-        return list(await self._db.execute(query.with_for_update(skip_locked=True)))
+        taken = []
+        for candidate in list(candidates):  # by owner: feed heads in one order
+            query = select(correction_requests).where(
+                correction_requests.c.id == candidate.id,
+                correction_requests.c.debtor_index == candidate.debtor_index,
+                *due,
+            )
+            row = (await self._db.execute(query.with_for_update(skip_locked=True))).first()
+            if row is not None:
+                taken.append(row)
+        return taken
 
     async def overdue(self, when: datetime, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
         query = select(correction_requests).where(

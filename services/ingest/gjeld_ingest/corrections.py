@@ -157,7 +157,7 @@ class Corrections:
         moment = now()
         async with self._uow() as uow:
             store: CorrectionStore = uow.corrections
-            row = await store.get(correction_id, lock=True)
+            row = await store.get_for_update(correction_id)
             if row is None or row.owner != institution:
                 raise NotFound(
                     "CORRECTION_NOT_FOUND", "no correction request to you has this id", {"id": str(correction_id)}
@@ -180,7 +180,7 @@ class Corrections:
                         ]
                     )
                 row = await store.change(
-                    correction_id, {"owner": answer.institution, "forwarded_by": institution, "remind_time": None}
+                    row, {"owner": answer.institution, "forwarded_by": institution, "remind_time": None}
                 )
                 await self._append(
                     store,
@@ -191,7 +191,7 @@ class Corrections:
                 )
             elif isinstance(answer, Rejected):
                 row = await store.change(
-                    correction_id,
+                    row,
                     {
                         "state": CorrectionState.REJECTED.value,
                         "resolve_time": moment,
@@ -227,7 +227,7 @@ class Corrections:
         if answer.delivery_id is None:
             # The creditor's next delivery carries the fix: it resolves the request (Ingest.deliver).
             values["state"] = CorrectionState.AWAITING_FIX.value
-            changed = await store.change(row.id, values)
+            changed = await store.change(row, values)
             await store.append(row.owner, CorrectionEventType.AWAITING_FIX, row.id, moment)
             return changed
         applied = await store.delivery_since(row.creditor, answer.delivery_id, row.create_time)
@@ -246,7 +246,7 @@ class Corrections:
             fix_time=applied,  # the register has held the fix since that delivery was applied
             fix_delivery_id=answer.delivery_id,
         )
-        changed = await store.change(row.id, values)
+        changed = await store.change(row, values)
         await self._append(
             store,
             row.id,
@@ -271,7 +271,7 @@ class Corrections:
             rows = await store.to_remind(moment)
             for row in rows:
                 await store.append(row.owner, CorrectionEventType.REMINDER, row.id, moment)
-                await store.change(row.id, {"remind_time": moment})
+                await store.change(row, {"remind_time": moment})
             await uow.commit()
         for row in rows:
             log.info("correction request %s: owner %s reminded, due %s", row.id, row.owner, row.due_time.date())

@@ -120,21 +120,29 @@ DROP_STAGED = "DELETE FROM staged_records WHERE position = ANY($1::bigint[]) RET
 # ($5) extracted later than the data held confirms it by updating its times.
 # The creditor confirms a debt with data extracted later than what is held: the same data sent again (yesterday's file
 # under a new request id) confirms nothing, so it cannot make stale data look fresh (DOM-8).
-# Parameters: creditor, the write time, the creditor's latest snapshot's extract and confirm times, per-record confirms.
+# Parameters: creditor, the write time, the creditor's latest snapshot's extract and confirm times, per-record confirms,
+# the transaction's time (now()).
+# In a form Citus runs on a distributed `ingest.debts` (docs/production-layout.md): the ON clause joins the target's
+# distribution column (debtor_index) to the source's, which the INSERT takes; no function that is not IMMUTABLE
+# anywhere (Citus refuses now() in a MERGE, and a column default such as register_time's is one: every column is
+# given); no subquery in a WHEN clause (the tombstone a record may meet is joined in the source instead); no CTE, no
+# RETURNING.
 REGISTER = f"""
 MERGE INTO ingest.debts d
-USING (SELECT * FROM staged_records WHERE NOT closing) s
+USING (
+    SELECT r.*, t.close_time AS buried_at FROM staged_records r
+    LEFT JOIN ingest.tombstones t
+        ON t.creditor = $1::varchar AND t.account_id = r.account_id AND t.debtor_index = r.debtor_index
+    WHERE NOT r.closing) s
 ON d.creditor = $1::varchar AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
 WHEN MATCHED AND {held_extract_time(3, 4)} <= s.extract_time
     AND ({_CHANGED} OR ($5::boolean AND s.extract_time > {held_extract_time(3, 4)})) THEN UPDATE SET
     {", ".join(f"{c} = s.{c}" for c in DEBT_COLUMNS[2:])}, write_time = $2,
-    confirm_time = CASE WHEN s.extract_time > {held_extract_time(3, 4)} THEN now() ELSE {held_confirm_time(3, 4)} END
-WHEN NOT MATCHED AND NOT EXISTS (
-    SELECT 1 FROM ingest.tombstones t
-    WHERE t.creditor = $1::varchar AND t.account_id = s.account_id AND t.debtor_index = s.debtor_index
-      AND t.close_time >= s.extract_time) THEN
-    INSERT (creditor, {_VALUES}, confirm_time, write_time)
-    VALUES ($1::varchar, {", ".join(f"s.{c}" for c in DEBT_COLUMNS)}, now(), $2)
+    confirm_time = CASE WHEN s.extract_time > {held_extract_time(3, 4)} THEN $6::timestamptz
+        ELSE {held_confirm_time(3, 4)} END
+WHEN NOT MATCHED AND (s.buried_at IS NULL OR s.buried_at < s.extract_time) THEN
+    INSERT (creditor, {_VALUES}, confirm_time, write_time, register_time)
+    VALUES ($1::varchar, {", ".join(f"s.{c}" for c in DEBT_COLUMNS)}, $6, $2, $6)
 """
 # Of the registrations: how many the register now holds as sent or newer (the rest were older than what it held).
 REGISTERED = f"""
@@ -204,10 +212,10 @@ INSERT INTO ingest.snapshot_confirmations AS c (creditor, extract_time, confirm_
 ON CONFLICT (creditor) DO UPDATE SET extract_time = EXCLUDED.extract_time, confirm_time = EXCLUDED.confirm_time
 WHERE c.extract_time < EXCLUDED.extract_time
 """
-# The merge's write time (taken once the institution's lock is held, so later than any merge before it), and the
-# institution's latest snapshot.
+# The merge's write time (taken once the institution's lock is held, so later than any merge before it), the
+# transaction's time (given to the merge as a value: see REGISTER), and the institution's latest snapshot.
 BEGIN_MERGE = """
-SELECT clock_timestamp() AS write_time, c.extract_time, c.confirm_time
+SELECT clock_timestamp() AS write_time, now() AS began, c.extract_time, c.confirm_time
 FROM (SELECT 1) AS one LEFT JOIN ingest.snapshot_confirmations c ON c.creditor = $1
 """
 # Tombstones past their time are forgotten, the institution's own at each of its deliveries.
@@ -237,11 +245,12 @@ SELECT $1, last_position, $2, $3, $4 FROM head
 """
 # The corrections whose owners said the creditor's next delivery carries the fix: this delivery is it when it was
 # received after the answer and holds the debt (a snapshot always does: a debt absent from it is deleted). The fix
-# time is when the merge was done (clock_timestamp(), not the transaction's start): a lookup that read the register
-# before it may have read the wrong data.
+# time ($5) is when the merge was done (its clock, not the transaction's start): a lookup that read the register
+# before it may have read the wrong data. A value, not clock_timestamp() in the statement: Citus refuses a VOLATILE
+# function in an UPDATE of a distributed table.
 FIX_LANDED = """
 UPDATE ingest.correction_requests c
-SET state = 'corrected', resolve_time = clock_timestamp(), fix_time = clock_timestamp(), fix_delivery_id = $2
+SET state = 'corrected', resolve_time = $5, fix_time = $5, fix_delivery_id = $2
 WHERE c.creditor = $1 AND c.state = 'awaiting_fix' AND c.answer_time < $3 AND ($4 OR EXISTS (
     SELECT 1 FROM staged_records s WHERE s.account_id = c.account_id AND s.debtor_index = c.debtor_index))
 RETURNING c.id, c.owner, c.resolve_time
@@ -326,7 +335,7 @@ class Staging:
             # A snapshot's merge joins the whole delivery to the institution's debts: in memory, not in batches on
             # disk (measured: a fifth of the merge's time for 300,000 debts at the default 4 MB).
             await self._db.execute(f"SET LOCAL work_mem = '{SNAPSHOT_WORK_MEM}'")
-        await self._db.execute(REGISTER, creditor, written, *confirmed, changes)
+        await self._db.execute(REGISTER, creditor, written, *confirmed, changes, begun["began"])
         if changes:
             merged = Merged(int(await self._db.fetchval(REGISTERED, creditor, *confirmed)))
             not_applied = await self._db.fetchrow(CLOSES_NOT_APPLIED, creditor, *confirmed)
@@ -391,7 +400,8 @@ class DeliveryLog:
     async def fixes_landed(self, creditor: str, delivery_id: uuid.UUID, received: datetime, snapshot: bool) -> int:
         """The delivery carries the fixes its creditor's corrections were waiting for (DOM-14): each of them is
         corrected now, in the delivery's own transaction, and told to its owner and to lookup's outcome feed."""
-        rows = await self._db.fetch(FIX_LANDED, creditor, delivery_id, received, snapshot)
+        merged: datetime = await self._db.fetchval("SELECT clock_timestamp()")
+        rows = await self._db.fetch(FIX_LANDED, creditor, delivery_id, received, snapshot, merged)
         events = [(feed, row["id"], row["resolve_time"]) for row in rows for feed in (row["owner"], OUTCOMES_FEED)]
         for feed, correction_id, when in sorted(events, key=feed_order):
             await self._db.execute(APPEND_CORRECTION_EVENT, feed, "corrected", when, correction_id)
