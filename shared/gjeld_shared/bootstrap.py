@@ -130,7 +130,7 @@ def assemble(
 ) -> ServiceRuntime:
     provider = telemetry.tracer_provider(f"gjeld-{name}", settings.trace_file, span_processors)
     engine = db.create_engine(
-        settings.database_url,
+        settings.database(),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout_seconds,

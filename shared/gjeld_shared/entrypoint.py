@@ -36,11 +36,11 @@ def service_main(
     settings = settings_type()  # type: ignore[call-arg]
     configure_logging(f"gjeld-{name}", settings.log_level)
     if args.command == "migrate":
-        db.upgrade(settings.database_url, migrations)
+        db.upgrade(settings.database(), migrations)
         return
     if args.command == "rekey":
         keys = load_subject_keys(settings.subject_keys_file)
-        counts = asyncio.run(rekey_database(settings.database_url, keys, protected))
+        counts = asyncio.run(rekey_database(settings.database(), keys, protected))
         current = f"index key {keys.current_index_key_id}, encryption key {keys.current_key_id}"
         for table, rows in counts.items():
             print(f"{table}: {rows} rows brought up to {current}")

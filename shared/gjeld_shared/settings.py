@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 
 class ServiceSettings(BaseSettings):
@@ -23,8 +24,11 @@ class ServiceSettings(BaseSettings):
     token_listen_address: str = "127.0.0.1:0"
     # Plaintext, health checking only (Kubernetes' native gRPC probes speak plaintext).
     health_listen_address: str = "127.0.0.1:0"
-    # e.g. postgresql+asyncpg://gjeld_ingest@/gjeld?host=/path/to/socket-dir
+    # e.g. postgresql+asyncpg://gjeld_ingest@/gjeld?host=/path/to/socket-dir (no password in it: see the next)
     database_url: str
+    # The database role's password, a mounted file (Kubernetes: the role's secret), read at start; unset: none (the
+    # development stack's Unix socket trusts the role).
+    database_password_file: Path | None = None
     # The service's database connections: this many kept, as many again at a peak (`max_overflow`), and a call that
     # finds none free within the pool timeout is refused UNAVAILABLE DATABASE_UNAVAILABLE (try again) rather than
     # waiting on: a bound, so that a pile-up shows as refusals, not as calls that hang.
@@ -77,3 +81,11 @@ class ServiceSettings(BaseSettings):
     # How often what has outlived its retention is deleted (the rules: each service's adapters, the README's table).
     retention_interval_seconds: float = 3600.0
     log_level: str = "INFO"
+
+    def database(self) -> str:
+        """The database URL with the password from `database_password_file`, for the engine and the migrations only
+        (SQLAlchemy hides the password wherever it prints the URL)."""
+        if self.database_password_file is None:
+            return self.database_url
+        password = self.database_password_file.read_text().strip()
+        return make_url(self.database_url).set(password=password).render_as_string(hide_password=False)

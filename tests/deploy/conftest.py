@@ -46,8 +46,11 @@ def kubectl() -> str:
     found = shutil.which("kubectl")
     problem = "kubectl is not installed (make kubectl)"
     if found:
-        version = json.loads(subprocess.run([found, "version", "--client", "-o", "json"], capture_output=True,
-                                            text=True, check=True).stdout)
+        version = json.loads(
+            subprocess.run(
+                [found, "version", "--client", "-o", "json"], capture_output=True, text=True, check=True
+            ).stdout
+        )
         kustomize = version.get("kustomizeVersion", "v0")
         if int(re.sub(r"\D.*", "", kustomize.lstrip("v")) or 0) >= 4:
             return found

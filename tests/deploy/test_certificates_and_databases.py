@@ -43,8 +43,12 @@ def test_each_workload_certificate_names_it_as_the_code_checks(
     dialled = {
         address.rsplit(":", 1)[0]
         for other in WORKLOADS
-        if other != name and (address := built.environment(
-            built.container("Deployment", other, "server")).get(f"GJELD_{name.upper()}_ADDRESS"))
+        if other != name
+        and (
+            address := built.environment(built.container("Deployment", other, "server")).get(
+                f"GJELD_{name.upper()}_ADDRESS"
+            )
+        )
     }
     assert dialled <= set(spec["dnsNames"])
     # Issued by the workload CA's issuer: a CA issuer whose secret is the CA certificate's.
@@ -65,8 +69,15 @@ def test_each_service_has_its_database_schema_and_role(builds: dict[str, Build],
     assert database["spec"]["cluster"]["name"] == cluster["metadata"]["name"]
     schema = importlib.import_module(f"gjeld_{service}.adapters").SCHEMA
     assert schema in {s["name"] for s in database["spec"]["schemas"]}, "the schema the service's tables live in"
-    # The role logs in with the password the Deployment puts into the URL: the same Secret.
-    [password] = [v for v in server["env"] if v["name"] == "DATABASE_PASSWORD"]
+    # The role logs in with the password file the settings name, mounted from the role's own Secret; the URL in the
+    # environment holds none.
+    assert url.password is None
+    password_file = Path(built.environment(server)["GJELD_DATABASE_PASSWORD_FILE"])
+    [mount] = [m for m in server["volumeMounts"] if Path(m["mountPath"]) == password_file.parent]
+    pod = built.get("Deployment", service)["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    [item] = [i for i in volume["secret"]["items"] if i["path"] == password_file.name]
     [role] = [r for r in cluster["spec"]["managed"]["roles"] if r["name"] == url.username]
     assert role["login"] is True
-    assert role["passwordSecret"]["name"] == password["valueFrom"]["secretKeyRef"]["name"] == f"{service}-database"
+    assert role["passwordSecret"]["name"] == volume["secret"]["secretName"] == f"{service}-database"
+    assert item["key"] == "password"

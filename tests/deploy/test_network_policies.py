@@ -54,8 +54,10 @@ def peer_matches(peer: dict[str, Any], other: Endpoint, own_namespace: dict[str,
         )
     if other.address is not None:
         return False
-    namespace_ok = selects(peer["namespaceSelector"], other.namespace) if "namespaceSelector" in peer else (
-        other.namespace == own_namespace
+    namespace_ok = (
+        selects(peer["namespaceSelector"], other.namespace)
+        if "namespaceSelector" in peer
+        else (other.namespace == own_namespace)
     )
     return namespace_ok and selects(peer.get("podSelector", {}), other.labels)
 
@@ -70,14 +72,24 @@ def port_matches(rule: dict[str, Any], destination: Endpoint, port: int) -> bool
     return False
 
 
-def admits(policies: list[dict[str, Any]], direction: str, subject: Endpoint, other: Endpoint,
-           destination: Endpoint, port: int, namespace: dict[str, str]) -> bool:
+def admits(
+    policies: list[dict[str, Any]],
+    direction: str,
+    subject: Endpoint,
+    other: Endpoint,
+    destination: Endpoint,
+    port: int,
+    namespace: dict[str, str],
+) -> bool:
     """Whether the policies let the connection through on `subject`'s side, in `direction`. A pod no policy of its
     namespace selects (for that direction) is not isolated: everything passes."""
     if subject.namespace != namespace:
         return True  # another namespace's pod: gjeld's policies do not govern it
-    selecting = [p for p in policies if selects(p["spec"]["podSelector"], subject.labels)
-                 and direction.capitalize() in p["spec"]["policyTypes"]]
+    selecting = [
+        p
+        for p in policies
+        if selects(p["spec"]["podSelector"], subject.labels) and direction.capitalize() in p["spec"]["policyTypes"]
+    ]
     if not selecting:
         return True
     peers = "from" if direction == "ingress" else "to"
@@ -107,10 +119,12 @@ class Network:
         self.pods["postgres"] = Endpoint({"cnpg.io/cluster": cluster}, self.namespace, {"postgresql": 5432})
 
     def allows(self, source: Endpoint, destination: Endpoint, port: int) -> bool:
-        out = source.address is not None or admits(self.policies, "egress", source, destination, destination, port,
-                                                   self.namespace)
-        into = destination.address is not None or admits(self.policies, "ingress", destination, source,
-                                                         destination, port, self.namespace)
+        out = source.address is not None or admits(
+            self.policies, "egress", source, destination, destination, port, self.namespace
+        )
+        into = destination.address is not None or admits(
+            self.policies, "ingress", destination, source, destination, port, self.namespace
+        )
         return out and into
 
 
@@ -176,8 +190,11 @@ def test_the_policies_allow_exactly_the_calls_of_the_code(builds: dict[str, Buil
     # From outside, through the edge: the listeners the access rules need, and the portal's pages.
     for name in WORKLOADS:
         # (the health port is open to all, for the probes, below)
-        open_outside = {listener for listener, port in pods[name].ports.items()
-                        if listener != "health" and network.allows(edge(), pods[name], port)}
+        open_outside = {
+            listener
+            for listener, port in pods[name].ports.items()
+            if listener != "health" and network.allows(edge(), pods[name], port)
+        }
         expected = {"http"} if name == "portal" else listeners_open_to_outside(name)
         assert open_outside == expected, name
         # The kubelet's probes reach the probe port, whatever the node's address.
@@ -190,8 +207,9 @@ def test_the_policies_allow_exactly_the_calls_of_the_code(builds: dict[str, Buil
     # The migration Jobs reach nothing else of gjeld's.
     for name in database_users:
         job = pods[f"{name}-migrate"]
-        assert not any(network.allows(job, pods[other], port) for other in WORKLOADS
-                       for port in pods[other].ports.values())
+        assert not any(
+            network.allows(job, pods[other], port) for other in WORKLOADS for port in pods[other].ports.values()
+        )
     # Traces: every workload reaches the collector.
     assert all(network.allows(pods[name], pods["otel-collector"], 4317) for name in WORKLOADS)
     # Beyond the cluster: exactly those whose code calls out; and "outside" opens no way into the cluster.

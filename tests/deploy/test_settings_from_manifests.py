@@ -91,8 +91,9 @@ def test_migration_job_environment_parses_into_the_settings(
     migrate = built.container("Job", f"{service}-migrate", "migrate")
     assert migrate["args"] == ["migrate"]
     settings = settings_from(SETTINGS[service], built.environment(migrate), tmp_path, monkeypatch)
-    server = settings_from(SETTINGS[service], built.environment(built.container("Deployment", service, "server")),
-                           tmp_path, monkeypatch)
+    server = settings_from(
+        SETTINGS[service], built.environment(built.container("Deployment", service, "server")), tmp_path, monkeypatch
+    )
     assert settings.database_url == server.database_url  # type: ignore[attr-defined]
     # Migrations run in the Job, not in the replicas.
     deployment = built.get("Deployment", service)["spec"]["template"]["spec"]
