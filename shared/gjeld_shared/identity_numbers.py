@@ -215,18 +215,21 @@ class SubjectKeys:
     def decrypt(self, blob: bytes) -> str:
         return self.unseal(blob).decode("ascii")
 
-    def seal(self, data: bytes) -> bytes:
+    def seal(self, data: bytes, context: bytes = b"") -> bytes:
         """key id (1 byte) + nonce (12 bytes) + AES-GCM ciphertext, bound to the key id: personal data at rest (identity
-        numbers, a score-model package)."""
+        numbers, a score-model package). `context` (associated data: not stored, needed again to unseal) binds the
+        ciphertext to where it belongs, the row and column it is stored in, so that it cannot be moved elsewhere.
+        Without a context the ciphertext is the same as before there was one."""
         key_id = bytes([self.current_key_id])
         nonce = os.urandom(12)
-        return key_id + nonce + self._aead[self.current_key_id].encrypt(nonce, data, key_id)
+        return key_id + nonce + self._aead[self.current_key_id].encrypt(nonce, data, key_id + context)
 
-    def unseal(self, blob: bytes) -> bytes:
+    def unseal(self, blob: bytes, context: bytes = b"") -> bytes:
+        """The data sealed in `blob` with this `context`; cryptography's InvalidTag if either was changed."""
         key_id = blob[0]
         if key_id not in self._aead:
             raise ValueError("no key for this ciphertext's key id")
-        return self._aead[key_id].decrypt(blob[1:13], blob[13:], blob[:1])
+        return self._aead[key_id].decrypt(blob[1:13], blob[13:], blob[:1] + context)
 
     def derive(self, purpose: str) -> bytes:
         """A 256-bit key for another purpose of this service (page tokens), derived from the current encryption key

@@ -34,6 +34,8 @@ SERVICES = ("ingest", "consent", "notify", "lookup")  # lookup last: it calls th
 PORTAL = "portal"
 PORTAL_CALLS = ("lookup", "consent", "notify", "ingest")
 WORKLOADS = (*SERVICES, PORTAL)  # each with a workload certificate
+# Each with a schema, a role, migrations and a key file of its own (the portal's: its browsers' sessions).
+DATABASE_OWNERS = (*SERVICES, PORTAL)
 DEFAULT_PORTAL_ADDRESS = "127.0.0.1:8080"
 DEFAULT_IDPORTEN_ADDRESS = "127.0.0.1:8090"
 LISTENERS = ("certificate", "token", "health")
@@ -112,7 +114,7 @@ class DataFolder:
         os.chmod(self.secrets, 0o700)
         self.pki.ensure(list(WORKLOADS))
         self.identity.ensure()
-        for service in SERVICES:
+        for service in DATABASE_OWNERS:
             path = self.subject_keys(service)
             if not path.exists():
                 write_secret(path, dump_subject_keys(SubjectKeys.generate()).encode())
@@ -174,12 +176,12 @@ def database_url(socket: str, service: str, database: str) -> str:
 
 
 async def provision(socket: str, database: str) -> None:
-    """Create the database, and for each service a login role owning its own schema."""
+    """Create the database, and for each service (and the portal) a login role owning its own schema."""
     admin = await asyncpg.connect(host=socket, user="postgres", database="postgres")
     try:
         if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
             await admin.execute(f'CREATE DATABASE "{database}"')
-        for service in SERVICES:
+        for service in DATABASE_OWNERS:
             if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role(service)):
                 await admin.execute(f"CREATE ROLE {role(service)} LOGIN")
     finally:
@@ -188,7 +190,7 @@ async def provision(socket: str, database: str) -> None:
     try:
         await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
         await grant_database(conn, database)
-        for service in SERVICES:
+        for service in DATABASE_OWNERS:
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {service} AUTHORIZATION {role(service)}")
     finally:
         await conn.close()
@@ -198,13 +200,13 @@ async def grant_database(conn: asyncpg.Connection, database: str) -> None:
     """Database-wide privileges (not copied from a template database): each service may connect, and
     ingest may create the temporary tables it stages deliveries in."""
     await conn.execute(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC')
-    for service in SERVICES:
+    for service in DATABASE_OWNERS:
         await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role(service)}')
     await conn.execute(f'GRANT TEMPORARY ON DATABASE "{database}" TO {role("ingest")}')
 
 
 def migrate(socket: str, database: str) -> None:
-    for service in SERVICES:
+    for service in DATABASE_OWNERS:
         db.upgrade(database_url(socket, service, database), migrations_dir(service))
     asyncio.run(harden(socket, database))
 
@@ -290,10 +292,17 @@ def service_env(
 
 
 def portal_env(
-    folder: DataFolder, addresses: Mapping[str, str], listen: str, idporten_url: str, public_url: str = ""
+    folder: DataFolder,
+    addresses: Mapping[str, str],
+    listen: str,
+    idporten_url: str,
+    socket: str,
+    database: str,
+    public_url: str = "",
 ) -> dict[str, str]:
     """The portal's environment: `addresses` are the services' certificate listeners, `idporten_url` where the
-    development ID-porten serves (the portal is registered there as a client)."""
+    development ID-porten serves (the portal is registered there as a client), `socket` and `database` where its
+    sessions are kept."""
     pki, identity = folder.pki, folder.identity
     own = pki.service(PORTAL)
     public = public_url or f"http://{listen}"
@@ -302,6 +311,8 @@ def portal_env(
         "GJELD_PORTAL_ADDRESS": listen,
         "GJELD_PUBLIC_URL": public_url,
         "GJELD_SECURE_COOKIES": "false",  # development serves plain HTTP on the loopback address
+        "GJELD_DATABASE_URL": database_url(socket, PORTAL, database),
+        "GJELD_SESSION_KEYS_FILE": str(folder.subject_keys(PORTAL)),
         **{f"GJELD_{service.upper()}_ADDRESS": addresses[service] for service in PORTAL_CALLS},
         **{f"GJELD_{service.upper()}_AUDIENCE": audience(service) for service in PORTAL_CALLS},
         "GJELD_TLS_CERTIFICATE_FILE": str(own.certificate_file),

@@ -349,7 +349,14 @@ async def min_gjeld(registry: Registry, request: pytest.FixtureRequest) -> Async
     idporten_url = f"http://127.0.0.1:{idporten.port}"
     await idporten.start(DevelopmentIdPorten(registry.folder.identity, idporten_url).app())
     portal = HttpServer("127.0.0.1:0")
-    env = devstack.portal_env(registry.folder, registry.addresses, f"127.0.0.1:{portal.port}", idporten_url)
+    env = devstack.portal_env(
+        registry.folder,
+        registry.addresses,
+        f"127.0.0.1:{portal.port}",
+        idporten_url,
+        registry.socket,
+        registry.database,
+    )
     values: dict[str, Any] = {key.removeprefix("GJELD_").lower(): value for key, value in env.items()}
     values.update(trace_file=None, port_file=None, institutions_file=registry.institutions_file)
     marker = request.node.get_closest_marker("portal_settings")

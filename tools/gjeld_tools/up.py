@@ -87,7 +87,7 @@ def up() -> int:
 
     def start_portal(idporten_url: str) -> str:
         internal = {name: at["certificate"] for name, at in suite.addresses.items()}
-        env = devstack.portal_env(folder, internal, PORTAL_ADDRESS, idporten_url)
+        env = devstack.portal_env(folder, internal, PORTAL_ADDRESS, idporten_url, socket, "gjeld")
         out = (logs / "portal.log").open("ab")
         command = [sys.executable, "-m", "gjeld_portal", "serve"]
         web["Min gjeld"], address = devstack.start_http(command, env, run / "portal.port", out)

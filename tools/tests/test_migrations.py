@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
-@pytest.mark.parametrize("service", devstack.SERVICES)
+@pytest.mark.parametrize("service", devstack.DATABASE_OWNERS)
 async def test_migrations_match_the_declared_tables(postgres: str, database: str, service: str) -> None:
     adapters = __import__(f"gjeld_{service}.adapters", fromlist=["metadata"])
 
@@ -52,7 +52,7 @@ async def test_two_migrations_at_once_leave_each_schema_at_its_newest(postgres: 
     name = f"migrate_{uuid.uuid4().hex[:12]}"
     await devstack.provision(postgres, name)
     try:
-        for service in devstack.SERVICES:
+        for service in devstack.DATABASE_OWNERS:
             url, folder = devstack.database_url(postgres, service, name), devstack.migrations_dir(service)
             # Two processes, as two Jobs are (alembic keeps its context in module globals: one migration a process).
             migrate = f"from gjeld_shared import db; db.upgrade({url!r}, {str(folder)!r})"

@@ -1,4 +1,4 @@
-"""`python -m gjeld_portal serve`: Min gjeld until SIGTERM."""
+"""`python -m gjeld_portal serve|migrate`: Min gjeld until SIGTERM, or its sessions' schema brought up to date."""
 
 from __future__ import annotations
 
@@ -6,16 +6,26 @@ import argparse
 import asyncio
 
 import uvloop
+from gjeld_shared import db
 from gjeld_shared.telemetry import configure_logging
 
-from .bootstrap import NAME, HttpServer, build
-from .settings import PortalSettings
+from .bootstrap import MIGRATIONS, NAME, HttpServer, build
+from .settings import DatabaseSettings, PortalSettings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="gjeld-portal", description="Min gjeld: the person's own pages")
-    parser.add_argument("command", choices=["serve"], help="serve: serve the pages until SIGTERM")
-    parser.parse_args()
+    parser.add_argument(
+        "command",
+        choices=["serve", "migrate"],
+        help="serve: serve the pages until SIGTERM; migrate: bring the sessions' schema up to date",
+    )
+    args = parser.parse_args()
+    if args.command == "migrate":
+        database = DatabaseSettings()  # type: ignore[call-arg]
+        configure_logging(f"gjeld-{NAME}", database.log_level)
+        db.upgrade(database.database_url, MIGRATIONS)
+        return
     settings = PortalSettings()  # type: ignore[call-arg]
     configure_logging(f"gjeld-{NAME}", settings.log_level)
 

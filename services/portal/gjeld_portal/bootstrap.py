@@ -15,8 +15,9 @@ from typing import Any
 import grpc
 import httpx
 import uvicorn
-from gjeld_shared import translations
+from gjeld_shared import db, translations
 from gjeld_shared.errors import InvalidArgument
+from gjeld_shared.identity_numbers import load_subject_keys
 from gjeld_shared.institutions import InstitutionDirectory
 from gjeld_shared.telemetry import tracer_provider
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -37,6 +38,7 @@ from .settings import PortalSettings
 
 NAME = "portal"
 HERE = Path(__file__).parent
+MIGRATIONS = HERE / "migrations"
 CATALOGUES = HERE / "locale"
 DOMAIN = "gjeld_portal"
 log = logging.getLogger("gjeld_portal.access")
@@ -88,11 +90,26 @@ def build(settings: PortalSettings) -> Starlette:
     provider = tracer_provider(f"gjeld-{NAME}", settings.trace_file)
     services = Services(settings, provider)
     http = httpx.AsyncClient(timeout=settings.call_timeout_seconds)
+    engine = db.create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        application_name=f"gjeld-{NAME}",
+        statement_timeout=settings.database_statement_timeout_seconds,
+        idle_in_transaction_timeout=settings.database_idle_in_transaction_timeout_seconds,
+    )
+    sessions = Sessions(
+        engine,
+        load_subject_keys(settings.session_keys_file),
+        settings.session_idle_seconds,
+        settings.session_absolute_seconds,
+    )
     portal = Portal(
         settings,
         services,
         OpenIdClient(settings, http),
-        Sessions(settings.session_idle_seconds, settings.session_absolute_seconds),
+        sessions,
         InstitutionDirectory.load(settings.institutions_file),
         page_renderer(),
     )
@@ -124,33 +141,34 @@ def build(settings: PortalSettings) -> Starlette:
 
     async def login_failed(request: Request, error: Exception) -> Response:
         log.warning("a login failed: %s", error)
-        return portal.render(request, portal.session(request), "error.html", 400, problem="login")
+        return await portal.render(request, await portal.session(request), "error.html", 400, problem="login")
 
     async def form_refused(request: Request, error: Exception) -> Response:
-        return portal.render(request, portal.session(request), "error.html", 403, problem="form")
+        return await portal.render(request, await portal.session(request), "error.html", 403, problem="form")
 
     async def not_found(request: Request, error: Exception) -> Response:
-        return portal.render(request, portal.session(request), "error.html", 404, problem="not_found")
+        return await portal.render(request, await portal.session(request), "error.html", 404, problem="not_found")
 
     async def service_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, grpc.aio.AioRpcError)
         code = error.code()
-        session = portal.session(request)
+        session = await portal.session(request)
         if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-            return portal.render(request, session, "error.html", 404, problem="not_found")
+            return await portal.render(request, session, "error.html", 404, problem="not_found")
         if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.FAILED_PRECONDITION):
-            return portal.render(request, session, "error.html", 403, problem="refused")
+            return await portal.render(request, session, "error.html", 403, problem="refused")
         log.warning("a service failed a page: %s", code.name)
-        return portal.render(request, session, "error.html", 503, problem="unavailable")
+        return await portal.render(request, session, "error.html", 503, problem="unavailable")
 
     async def page_not_found(request: Request, error: Exception) -> Response:
-        return portal.render(request, portal.session(request), "error.html", 404, problem="not_found")
+        return await portal.render(request, await portal.session(request), "error.html", 404, problem="not_found")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await services.close()
         await http.aclose()
+        await engine.dispose()
         provider.shutdown()
 
     app = Starlette(

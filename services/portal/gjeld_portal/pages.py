@@ -29,13 +29,14 @@ from starlette.routing import Route
 from . import views
 from .oidc import LoginFailed, LoginStart, OpenIdClient, origin
 from .services import Services
-from .sessions import LANGUAGES, Session, Sessions
+from .sessions import LANGUAGES, Session, SessionEnded, Sessions
 from .settings import PortalSettings
 
 log = logging.getLogger(__name__)
 # A token is renewed when it has less than this left, so that no call carries one about to expire.
 TOKEN_MARGIN_SECONDS = 30.0
 PAGE_SIZE = 50
+UNREAD = object()  # a request whose session has not been read yet
 
 
 class LoginNeeded(Exception):
@@ -66,11 +67,16 @@ class Portal:
 
     # --- sessions, tokens and calls -------------------------------------------------------------------------
 
-    def session(self, request: Request) -> Session | None:
-        return self.sessions.get(request.cookies.get(self.cookie_name))
+    async def session(self, request: Request) -> Session | None:
+        """The request's session, read once a request (every replica's pages share the sessions' table)."""
+        found = getattr(request.state, "session", UNREAD)
+        if found is UNREAD:
+            found = request.state.session = await self.sessions.get(request.cookies.get(self.cookie_name))
+        assert found is None or isinstance(found, Session)
+        return found
 
-    def person(self, request: Request) -> Session:
-        session = self.session(request)
+    async def person(self, request: Request) -> Session:
+        session = await self.session(request)
         if session is None or session.person is None:
             raise LoginNeeded
         return session
@@ -81,26 +87,24 @@ class Portal:
         if (sent_from is not None and sent_from != origin(self.settings.base_url)) or site not in (None, "same-origin"):
             raise FormRefused
         form = await request.form()
-        session = self.session(request)
+        session = await self.session(request)
         token = str(form.get("csrf_token", ""))
         if session is None or not secrets.compare_digest(token.encode(), session.csrf_token.encode()):
             raise FormRefused
         return session, form
 
     async def token(self, session: Session, service: str) -> str:
-        """The person's access token for `service`, renewed when close to expiry: one renewal at a time per session
-        (a provider that rotates refresh tokens would refuse the second of two at once)."""
+        """The person's access token for `service`, renewed when close to expiry: one renewal at a time per session,
+        across replicas (a provider that rotates refresh tokens would refuse the second of two at once)."""
         audience = self.services.audiences[service]
-        async with session.renewing:
-            held = session.tokens.get(audience)
-            if held is None or held.expires_at - time.time() < TOKEN_MARGIN_SECONDS:
-                try:
-                    held, session.refresh_token = await self.oidc.refresh(session.refresh_token, audience)
-                except LoginFailed as error:
-                    log.info("a session could not renew its access token: %s", error)
-                    self.sessions.end(session.id)
-                    raise LoginNeeded from error
-                session.tokens[audience] = held
+        held = session.tokens.get(audience)
+        if held is None or held.expires_at - time.time() < TOKEN_MARGIN_SECONDS:
+            try:
+                held = await self.sessions.renew(session, audience, TOKEN_MARGIN_SECONDS, self.oidc.refresh)
+            except SessionEnded as error:
+                if error.__cause__ is not None:
+                    log.info("a session could not renew its access token: %s", error.__cause__)
+                raise LoginNeeded from error
         return held.value
 
     async def call(self, session: Session, service: str, method: Callable[..., Awaitable[Any]], request: Any) -> Any:
@@ -109,17 +113,18 @@ class Portal:
             return await method(request, metadata=metadata, timeout=self.services.timeout)
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNAUTHENTICATED:
-                self.sessions.end(session.id)
+                await self.sessions.end(session.id)
                 raise LoginNeeded from error
             raise
 
-    def render(
+    async def render(
         self, request: Request, session: Session | None, template: str, status: int = 200, **context: Any
     ) -> Response:
         language = session.language if session else "nb"
         notice, current = "", request.url.path
-        if session is not None:
+        if session is not None and session.notice:
             notice, session.notice = session.notice, ""
+            await self.sessions.save(session)
         html = self.render_page(
             language,
             template,
@@ -153,14 +158,15 @@ class Portal:
     # --- logging in and out ---------------------------------------------------------------------------------
 
     async def landing(self, request: Request) -> Response:
-        session = self.session(request)
+        session = await self.session(request)
         if session is not None and session.person is not None:
             return RedirectResponse("/gjeld", status_code=303)
-        return self.render(request, session or self.sessions.new(), "landing.html")
+        return await self.render(request, session or await self.sessions.new(), "landing.html")
 
     async def log_in(self, request: Request) -> Response:
-        session = self.session(request) or self.sessions.new()
+        session = await self.session(request) or await self.sessions.new()
         session.login = LoginStart.new()
+        await self.sessions.save(session)
         url = await self.oidc.authorization_url(
             session.login, self.redirect_uri, list(self.services.audiences.values())
         )
@@ -169,46 +175,48 @@ class Portal:
         return response
 
     async def logged_in(self, request: Request) -> Response:
-        session = self.session(request)
+        session = await self.session(request)
         start = session.login if session else None
         state = request.query_params.get("state", "")
         if session is None or start is None or not secrets.compare_digest(state.encode(), start.state.encode()):
-            return self.render(request, session, "error.html", 400, problem="login")
-        session.login = None
+            return await self.render(request, session, "error.html", 400, problem="login")
+        session.login = None  # an answer is taken once
+        await self.sessions.save(session)
         issuer = request.query_params.get("iss")  # RFC 9207: the answer names who gave it (against mix-up)
         if "code" not in request.query_params or (issuer is not None and issuer != self.settings.oidc_issuer):
-            return self.render(request, session, "error.html", 400, problem="login")
+            return await self.render(request, session, "error.html", 400, problem="login")
         try:
             login = await self.oidc.finish(
                 start, request.query_params["code"], self.redirect_uri, self.services.audiences["lookup"]
             )
         except LoginFailed as error:
             log.warning("a login failed: %s", error)
-            return self.render(request, session, "error.html", 400, problem="login")
-        person = self.sessions.logged_in(session, login.person)
-        person.refresh_token = login.refresh_token
-        person.tokens[login.resource] = login.access
+            return await self.render(request, session, "error.html", 400, problem="login")
+        person = await self.sessions.logged_in(
+            session, login.person, login.refresh_token, {login.resource: login.access}
+        )
         response = RedirectResponse("/gjeld", status_code=303)
         self.set_cookie(response, person)
         return response
 
     async def log_out(self, request: Request) -> Response:
         session, _form = await self.checked_form(request)
-        self.sessions.end(session.id)
+        await self.sessions.end(session.id)
         goodbye = f"{self.settings.base_url}/utlogget"
         url = await self.oidc.logout_url(goodbye) if session.person else None
         response = RedirectResponse(url or "/utlogget", status_code=303)
         # A new session without the person, keeping only the language they read in.
-        self.set_cookie(response, self.sessions.new(session.language))
+        self.set_cookie(response, await self.sessions.new(session.language))
         return response
 
     async def logged_out(self, request: Request) -> Response:
-        return self.render(request, self.session(request), "logged_out.html")
+        return await self.render(request, await self.session(request), "logged_out.html")
 
     async def choose_language(self, request: Request) -> Response:
         session, form = await self.checked_form(request)
         if form.get("language") in LANGUAGES:
             session.language = str(form["language"])
+            await self.sessions.save(session)
         back = str(form.get("back", "/"))
         # Only a path of our own: never an address elsewhere (no open redirect).
         if not back.startswith("/") or back.startswith("//") or "\\" in back:
@@ -218,22 +226,24 @@ class Portal:
     # --- the pages ------------------------------------------------------------------------------------------
 
     async def debts(self, request: Request) -> Response:
-        session = self.person(request)
+        session = await self.person(request)
         reply = await self.call(session, "lookup", self.services.lookup.GetOwnDebt, lookup_pb.GetOwnDebtRequest())
-        return self.render(request, session, "debts.html", debt=views.own_debt(reply=reply))
+        return await self.render(request, session, "debts.html", debt=views.own_debt(reply=reply))
 
     async def consents(self, request: Request) -> Response:
-        session = self.person(request)
+        session = await self.person(request)
         reply = await self.call(
             session,
             "consent",
             self.services.consent.ListConsents,
             consent_pb.ListConsentsRequest(page_size=PAGE_SIZE, page_token=request.query_params.get("side", "")),
         )
-        return self.render(request, session, "consents.html", consents=reply.consents, next_page=reply.next_page_token)
+        return await self.render(
+            request, session, "consents.html", consents=reply.consents, next_page=reply.next_page_token
+        )
 
     async def consent_uses(self, request: Request) -> Response:
-        session = self.person(request)
+        session = await self.person(request)
         consent_id = str(fields.uuid_of("consent_id", request.path_params["consent_id"], "a consent id"))
         reply = await self.call(
             session,
@@ -243,7 +253,7 @@ class Portal:
                 consent_id=consent_id, page_size=PAGE_SIZE, page_token=request.query_params.get("side", "")
             ),
         )
-        return self.render(
+        return await self.render(
             request,
             session,
             "consent_uses.html",
@@ -254,7 +264,7 @@ class Portal:
 
     async def withdraw(self, request: Request) -> Response:
         session, _form = await self.checked_form(request)
-        self.person(request)
+        await self.person(request)
         consent_id = str(fields.uuid_of("consent_id", request.path_params["consent_id"], "a consent id"))
         await self.call(
             session,
@@ -263,32 +273,35 @@ class Portal:
             consent_pb.WithdrawConsentRequest(consent_id=consent_id),
         )
         session.notice = "withdrawn"
+        await self.sessions.save(session)
         return RedirectResponse("/samtykker", status_code=303)
 
     async def disclosures(self, request: Request) -> Response:
-        session = self.person(request)
+        session = await self.person(request)
         reply = await self.call(
             session,
             "lookup",
             self.services.lookup.ListOwnDisclosures,
             lookup_pb.ListOwnDisclosuresRequest(page_size=PAGE_SIZE, page_token=request.query_params.get("side", "")),
         )
-        return self.render(
+        return await self.render(
             request, session, "disclosures.html", disclosures=reply.disclosures, next_page=reply.next_page_token
         )
 
     async def letters(self, request: Request) -> Response:
-        session = self.person(request)
+        session = await self.person(request)
         reply = await self.call(
             session,
             "notify",
             self.services.notify.ListOwnNotices,
             notify_pb.ListOwnNoticesRequest(page_size=PAGE_SIZE, page_token=request.query_params.get("side", "")),
         )
-        return self.render(request, session, "letters.html", notices=reply.notices, next_page=reply.next_page_token)
+        return await self.render(
+            request, session, "letters.html", notices=reply.notices, next_page=reply.next_page_token
+        )
 
     async def letter(self, request: Request) -> Response:
-        session = self.person(request)
+        session = await self.person(request)
         notice_id = str(fields.uuid_of("notice_id", request.path_params["notice_id"], "a notice id"))
         reply = await self.call(
             session,
@@ -303,31 +316,33 @@ class Portal:
         )
 
     async def credit_block(self, request: Request) -> Response:
-        session = self.person(request)
+        session = await self.person(request)
         reply = await self.call(
             session, "consent", self.services.consent.GetCreditBlock, consent_pb.GetCreditBlockRequest()
         )
-        return self.render(request, session, "credit_block.html", block=reply.credit_block)
+        return await self.render(request, session, "credit_block.html", block=reply.credit_block)
 
     async def change_credit_block(self, request: Request) -> Response:
         session, form = await self.checked_form(request)
-        self.person(request)
+        await self.person(request)
         if form.get("block") not in ("on", "off"):  # a control against fraud: only ever switched as asked
-            return self.render(request, session, "error.html", 400, problem="refused")
+            return await self.render(request, session, "error.html", 400, problem="refused")
         if form.get("block") == "on":
             await self.call(
                 session, "consent", self.services.consent.PlaceCreditBlock, consent_pb.PlaceCreditBlockRequest()
             )
             session.notice = "blocked"
+            await self.sessions.save(session)
         else:
             await self.call(
                 session, "consent", self.services.consent.LiftCreditBlock, consent_pb.LiftCreditBlockRequest()
             )
             session.notice = "unblocked"
+            await self.sessions.save(session)
         return RedirectResponse("/kredittsperre", status_code=303)
 
     async def notices(self, request: Request, problem: str = "", status: int = 200) -> Response:
-        session = self.person(request)
+        session = await self.person(request)
         reply = await self.call(
             session, "notify", self.services.notify.GetContactPreferences, notify_pb.GetContactPreferencesRequest()
         )
@@ -335,7 +350,7 @@ class Portal:
             session, "notify", self.services.notify.ListOwnNotices, notify_pb.ListOwnNoticesRequest(page_size=1)
         )
         went = next((n.channel for n in latest.notices if n.channel), None)  # where the latest letter went
-        return self.render(
+        return await self.render(
             request,
             session,
             "notices.html",
@@ -347,7 +362,7 @@ class Portal:
 
     async def change_notices(self, request: Request) -> Response:
         session, form = await self.checked_form(request)
-        self.person(request)
+        await self.person(request)
         email = str(form.get("email", "")).strip() if form.get("email_consent") == "yes" else ""
         chosen = notify_pb2.ContactPreferences(email_address=email, language=str(form.get("language", "nb")))
         try:
@@ -362,11 +377,12 @@ class Portal:
                 raise
             return await self.notices(request, problem="email", status=422)
         session.notice = "saved"
+        await self.sessions.save(session)
         return RedirectResponse("/varsler", status_code=303)
 
     async def correction(self, request: Request, problem: str = "", status: int = 200) -> Response:
         """Ask for a correction of one of one's debts (DOM-14), and see what became of earlier requests."""
-        session = self.person(request)
+        session = await self.person(request)
         debt = await self.call(session, "lookup", self.services.lookup.GetOwnDebt, lookup_pb.GetOwnDebtRequest())
         asked = await self.call(
             session,
@@ -374,7 +390,7 @@ class Portal:
             self.services.ingest.ListOwnCorrectionRequests,
             ingest_pb.ListOwnCorrectionRequestsRequest(page_size=PAGE_SIZE),
         )
-        return self.render(
+        return await self.render(
             request,
             session,
             "correction.html",
@@ -386,7 +402,7 @@ class Portal:
 
     async def ask_correction(self, request: Request) -> Response:
         session, form = await self.checked_form(request)
-        self.person(request)
+        await self.person(request)
         creditor, _, account_id = str(form.get("debt", "")).partition("/")
         asked = ingest_pb.RequestCorrectionRequest(account_id=account_id, reason=str(form.get("reason", "")))
         asked.creditor.value = creditor
@@ -402,6 +418,7 @@ class Portal:
                 raise
             return await self.correction(request, problem=refused[error.code()], status=422)
         session.notice = "correction_sent"
+        await self.sessions.save(session)
         return RedirectResponse("/retting", status_code=303)
 
     async def health(self, request: Request) -> Response:

@@ -1,7 +1,9 @@
 """The portal's settings (environment variables GJELD_*).
 
-The portal owns no database: what it shows it asks lookup, consent and notify for, over mutual TLS with its own
-workload certificate, carrying the person's own access token (one per service, RFC 8707 resource indicators).
+The portal owns nothing of the register: what it shows it asks lookup, consent and notify for, over mutual TLS with
+its own workload certificate, carrying the person's own access token (one per service, RFC 8707 resource
+indicators). Its database holds the browsers' sessions only (schema `portal`, role `gjeld_portal`), shared by
+every replica.
 """
 
 from __future__ import annotations
@@ -11,8 +13,28 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class PortalSettings(BaseSettings):
+class DatabaseSettings(BaseSettings):
+    """What `migrate` needs (the migration Job has the database's address, not the portal's other secrets)."""
+
     model_config = SettingsConfigDict(env_prefix="GJELD_", extra="ignore")
+
+    # e.g. postgresql+asyncpg://gjeld_portal@/gjeld?host=/path/to/socket-dir
+    database_url: str
+    log_level: str = "INFO"
+
+
+class PortalSettings(DatabaseSettings):
+    # The sessions' database connections: this many kept, as many again at a peak; a request that finds none free
+    # within the pool timeout fails rather than waits on. A statement or a transaction left waiting is bounded too.
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+    database_pool_timeout_seconds: float = 5.0
+    database_statement_timeout_seconds: float = 10.0
+    database_idle_in_transaction_timeout_seconds: float = 60.0
+    # The keys that seal what a session holds of the person (identity number, tokens, login state): a key file in
+    # the format of every service's subject keys (`load_subject_keys`), the portal's own. Sessions live two hours at
+    # most, so an old encryption key may leave the file that long after a new one became current.
+    session_keys_file: Path
 
     # Where the pages are served (HTTP; TLS ends at the ingress in front of it outside development).
     portal_address: str = "127.0.0.1:8080"
@@ -51,7 +73,6 @@ class PortalSettings(BaseSettings):
     trace_file: Path | None = None
     # Where to write the port actually bound (when listening on port 0), for supervisors and tests.
     port_file: Path | None = None
-    log_level: str = "INFO"
 
     @property
     def base_url(self) -> str:

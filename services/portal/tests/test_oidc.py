@@ -57,6 +57,8 @@ def settings(tmp_path: Path) -> PortalSettings:
         oidc_client_id=CLIENT,
         oidc_client_secret_file=secret,
         institutions_file=tmp_path / "i",
+        database_url="postgresql+asyncpg://nobody@/unused",  # the OpenID client alone: no sessions here
+        session_keys_file=tmp_path / "keys",
     )
 
 

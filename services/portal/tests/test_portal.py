@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 
 import httpx
 import pytest
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
-from gjeld_portal.sessions import MAX_ANONYMOUS, Sessions
 from gjeld_tools.testing import BANK, CO_BORROWER, PERSON, MinGjeld, eventually, grant, look_up, report_demo
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -176,33 +174,6 @@ async def test_a_session_after_logout_is_refused(min_gjeld: MinGjeld) -> None:
         consent_service_pb2.GetCreditBlockRequest(), metadata=min_gjeld.registry.as_subject(PERSON)
     )
     assert not blocked.credit_block.blocked
-
-
-def test_a_session_ends_when_idle_and_at_its_absolute_limit() -> None:
-    moment = [0.0]
-    clock: Callable[[], float] = lambda: moment[0]  # noqa: E731
-    sessions = Sessions(idle=900, absolute=7200, clock=clock)
-    session = sessions.logged_in(sessions.new(), PERSON)
-    for _ in range(8):  # used every 14 minutes: alive, until two hours have passed
-        moment[0] += 14 * 60
-        assert sessions.get(session.id) is session
-    moment[0] += 14 * 60
-    assert sessions.get(session.id) is None  # 126 minutes: past the absolute limit
-    idle = sessions.logged_in(sessions.new(), PERSON)
-    moment[0] += 901
-    assert sessions.get(idle.id) is None
-    # Breaking it (no absolute limit, or no idle limit) keeps these sessions alive above.
-    anonymous = sessions.new()
-    moment[0] += 601
-    assert sessions.get(anonymous.id) is None  # a browser that never logged in: ten minutes
-
-
-def test_a_flood_of_visits_logs_no_one_out() -> None:
-    sessions = Sessions(idle=900, absolute=7200)
-    person = sessions.logged_in(sessions.new(), PERSON)
-    for _ in range(MAX_ANONYMOUS + 50):
-        sessions.new()
-    assert sessions.get(person.id) is person and len(sessions) == MAX_ANONYMOUS + 1
 
 
 @pytest.mark.portal_settings(session_idle_seconds=0.5)
