@@ -13,17 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 
-class ServiceSettings(BaseSettings):
-    """What every service needs; each service extends it with its own fields."""
+class DatabaseSettings(BaseSettings):
+    """A deployable's database: all its `migrate` command needs, and part of what every service and the portal need."""
 
     model_config = SettingsConfigDict(env_prefix="GJELD_", extra="ignore")
 
-    # Mutual TLS: gjeld's services and institutions with their certificates.
-    listen_address: str = "127.0.0.1:0"
-    # TLS without client certificates: persons, operators, and institutions with a token only.
-    token_listen_address: str = "127.0.0.1:0"
-    # Plaintext, health checking only (Kubernetes' native gRPC probes speak plaintext).
-    health_listen_address: str = "127.0.0.1:0"
     # e.g. postgresql+asyncpg://gjeld_ingest@/gjeld?host=/path/to/socket-dir (no password in it: see the next)
     database_url: str
     # The database role's password, a mounted file (Kubernetes: the role's secret), read at start; unset: none (the
@@ -39,6 +33,26 @@ class ServiceSettings(BaseSettings):
     # idle_in_transaction_session_timeout): no statement runs on, and no transaction waits on a client, for longer.
     database_statement_timeout_seconds: float = 300.0
     database_idle_in_transaction_timeout_seconds: float = 60.0
+    log_level: str = "INFO"
+
+    def database(self) -> str:
+        """The database URL with the password from `database_password_file`, for the engine and the migrations only
+        (SQLAlchemy hides the password wherever it prints the URL)."""
+        if self.database_password_file is None:
+            return self.database_url
+        password = self.database_password_file.read_text().strip()
+        return make_url(self.database_url).set(password=password).render_as_string(hide_password=False)
+
+
+class ServiceSettings(DatabaseSettings):
+    """What every service needs; each service extends it with its own fields."""
+
+    # Mutual TLS: gjeld's services and institutions with their certificates.
+    listen_address: str = "127.0.0.1:0"
+    # TLS without client certificates: persons, operators, and institutions with a token only.
+    token_listen_address: str = "127.0.0.1:0"
+    # Plaintext, health checking only (Kubernetes' native gRPC probes speak plaintext).
+    health_listen_address: str = "127.0.0.1:0"
     # A span for every SQL statement (OpenTelemetry's SQLAlchemy instrumentation): for a closer look while
     # debugging. Off by default: it costs about 0.3 ms of CPU a statement, more than the statement itself; the use
     # cases' own spans and every gRPC call are traced either way.
@@ -80,12 +94,3 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = 5.0
     # How often what has outlived its retention is deleted (the rules: each service's adapters, the README's table).
     retention_interval_seconds: float = 3600.0
-    log_level: str = "INFO"
-
-    def database(self) -> str:
-        """The database URL with the password from `database_password_file`, for the engine and the migrations only
-        (SQLAlchemy hides the password wherever it prints the URL)."""
-        if self.database_password_file is None:
-            return self.database_url
-        password = self.database_password_file.read_text().strip()
-        return make_url(self.database_url).set(password=password).render_as_string(hide_password=False)

@@ -7,10 +7,11 @@ import asyncio
 
 import uvloop
 from gjeld_shared import db
+from gjeld_shared.settings import DatabaseSettings
 from gjeld_shared.telemetry import configure_logging
 
 from .bootstrap import MIGRATIONS, NAME, HttpServer, build
-from .settings import DatabaseSettings, PortalSettings
+from .settings import PortalSettings
 
 
 def main() -> None:
@@ -24,7 +25,7 @@ def main() -> None:
     if args.command == "migrate":
         database = DatabaseSettings()  # type: ignore[call-arg]
         configure_logging(f"gjeld-{NAME}", database.log_level)
-        db.upgrade(database.database_url, MIGRATIONS)
+        db.upgrade(database.database(), MIGRATIONS)
         return
     settings = PortalSettings()  # type: ignore[call-arg]
     configure_logging(f"gjeld-{NAME}", settings.log_level)

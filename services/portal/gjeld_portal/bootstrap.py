@@ -91,7 +91,7 @@ def build(settings: PortalSettings) -> Starlette:
     services = Services(settings, provider)
     http = httpx.AsyncClient(timeout=settings.call_timeout_seconds)
     engine = db.create_engine(
-        settings.database_url,
+        settings.database(),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout_seconds,

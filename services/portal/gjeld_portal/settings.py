@@ -10,27 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class DatabaseSettings(BaseSettings):
-    """What `migrate` needs (the migration Job has the database's address, not the portal's other secrets)."""
-
-    model_config = SettingsConfigDict(env_prefix="GJELD_", extra="ignore")
-
-    # e.g. postgresql+asyncpg://gjeld_portal@/gjeld?host=/path/to/socket-dir
-    database_url: str
-    log_level: str = "INFO"
+from gjeld_shared.settings import DatabaseSettings
 
 
 class PortalSettings(DatabaseSettings):
-    # The sessions' database connections: this many kept, as many again at a peak; a request that finds none free
-    # within the pool timeout fails rather than waits on. A statement or a transaction left waiting is bounded too.
-    database_pool_size: int = 10
-    database_max_overflow: int = 10
-    database_pool_timeout_seconds: float = 5.0
+    # The sessions' database (DatabaseSettings): a statement waits at most this long, a page is no batch job.
     database_statement_timeout_seconds: float = 10.0
-    database_idle_in_transaction_timeout_seconds: float = 60.0
     # The keys that seal what a session holds of the person (identity number, tokens, login state): a key file in
     # the format of every service's subject keys (`load_subject_keys`), the portal's own. Sessions live two hours at
     # most, so an old encryption key may leave the file that long after a new one became current.
