@@ -115,8 +115,13 @@ class Network:
                 ports = {p["name"]: p["containerPort"] for c in containers for p in c.get("ports", [])}
                 key = workload["metadata"]["name"]
                 self.pods[key] = Endpoint(template["metadata"]["labels"], self.namespace, ports)
-        cluster = built.get("Cluster", "gjeld-postgres")["metadata"]["name"]
-        self.pods["postgres"] = Endpoint({"cnpg.io/cluster": cluster}, self.namespace, {"postgresql": 5432})
+        # Each PostgreSQL cluster's instances, by the cluster's name (CloudNativePG labels them cnpg.io/cluster).
+        self.clusters: dict[str, Endpoint] = {
+            cluster["metadata"]["name"]: Endpoint(
+                {"cnpg.io/cluster": cluster["metadata"]["name"]}, self.namespace, {"postgresql": 5432, "status": 8000}
+            )
+            for cluster in built.all("Cluster")
+        }
 
     def allows(self, source: Endpoint, destination: Endpoint, port: int) -> bool:
         out = source.address is not None or admits(
@@ -159,8 +164,10 @@ def test_the_description_is_the_codes() -> None:
     for service in SERVICES:
         assert set(description[service]["from_outside"]) == listeners_open_to_outside(service), service
     assert description["portal"]["from_outside"] == ["http"]
+    # Each service's database is a cluster of its own (the manifests' URLs name it: test_certificates_and_databases).
+    assert {name: description[name]["database"] for name in SERVICES} == {s: f"{s}-postgres" for s in SERVICES}
     for name, settings in SETTINGS.items():
-        assert description[name]["database"] == ("database_url" in settings.model_fields), name
+        assert bool(description[name]["database"]) == ("database_url" in settings.model_fields), name
     # Internal RPCs admit by certificate the services that call them: every such caller is in the description.
     for service in SERVICES:
         for rule in ACCESS[service].values():
@@ -200,9 +207,12 @@ def test_the_policies_allow_exactly_the_calls_of_the_code(builds: dict[str, Buil
         # The kubelet's probes reach the probe port, whatever the node's address.
         probe = "http" if name == "portal" else "health"
         assert network.allows(Endpoint(address=INSIDE_ADDRESS), pods[name], pods[name].ports[probe])
-    # PostgreSQL: the services that have a database and their migration Jobs, nobody else.
+    # PostgreSQL: the services that have a database and their migration Jobs, nobody else (each only its own
+    # cluster: test_each_database_cluster_takes_only_its_own_service below).
     database_users = {name for name, settings in SETTINGS.items() if "database_url" in settings.model_fields}
-    reach = {name for name in pods if name != "postgres" and network.allows(pods[name], pods["postgres"], 5432)}
+    reach = {
+        name for name in pods if any(network.allows(pods[name], cluster, 5432) for cluster in network.clusters.values())
+    }
     assert reach == database_users | {f"{name}-migrate" for name in database_users}
     # The migration Jobs reach nothing else of gjeld's.
     for name in database_users:
@@ -216,3 +226,31 @@ def test_the_policies_allow_exactly_the_calls_of_the_code(builds: dict[str, Buil
     out = {name for name in WORKLOADS if network.allows(pods[name], Endpoint(address=OUTSIDE_ADDRESS), 443)}
     assert out == {name for name in WORKLOADS if calls_outside(name)}
     assert not any(network.allows(pods[name], Endpoint(address=INSIDE_ADDRESS), 443) for name in WORKLOADS)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_database_cluster_takes_only_its_own_service(builds: dict[str, Build], overlay: str) -> None:
+    """A service's pods and its migration Job reach its own PostgreSQL cluster and no other; a cluster's instances
+    replicate only among themselves; the operator and the kubelet reach every cluster."""
+    network = Network(builds[overlay])
+    pods, clusters = network.pods, network.clusters
+    own = {f"{service}-postgres": service for service in SERVICES}
+    assert set(clusters) == set(own), "one CloudNativePG cluster per service"
+    for cluster_name, cluster in clusters.items():
+        service = own[cluster_name]
+        reach = {name for name, pod in pods.items() if network.allows(pod, cluster, 5432)}
+        assert reach == {service, f"{service}-migrate"}, f"{cluster_name} is reached by {sorted(reach)}"
+        # Replication: a cluster's instances reach each other, never another cluster's.
+        for other_name, other in clusters.items():
+            assert network.allows(other, cluster, 5432) == (other_name == cluster_name), (other_name, cluster_name)
+        # The operator (its namespace) manages the instances through PostgreSQL and the status port.
+        operator = Endpoint(
+            {"app.kubernetes.io/name": "cloudnative-pg"}, {"kubernetes.io/metadata.name": "cnpg-system"}
+        )
+        assert network.allows(operator, cluster, 5432) and network.allows(operator, cluster, 8000)
+        assert not network.allows(edge(), cluster, 5432), "nothing from outside reaches PostgreSQL"
+    # Each migration Job reaches its own cluster and nothing else at all of gjeld's.
+    for service in SERVICES:
+        job = pods[f"{service}-migrate"]
+        reached = {name for name, cluster in clusters.items() if network.allows(job, cluster, 5432)}
+        assert reached == {f"{service}-postgres"}, f"{service}-migrate reaches {sorted(reached)}"

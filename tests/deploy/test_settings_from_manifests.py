@@ -14,8 +14,9 @@ from pydantic_settings import BaseSettings
 
 from .conftest import OVERLAYS, SERVICES, SETTINGS, WORKLOADS, Build, dockerfile_ports
 
-# Secrets more than one workload mounts: only PostgreSQL's CA certificate (never its key, ca.key).
-SHARED_SECRET_ITEMS = {"gjeld-postgres-ca": {"ca.crt"}}
+# Secrets more than one workload mounts: none (each service's PostgreSQL cluster, and so its CA, is its own:
+# <service>-postgres-ca, its ca.crt only, test_certificates_and_databases).
+SHARED_SECRET_ITEMS: dict[str, set[str]] = {}
 
 
 def mounted_file(container: dict[str, Any], volumes: dict[str, dict[str, Any]], path: str) -> str | None:

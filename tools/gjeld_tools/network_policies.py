@@ -2,9 +2,10 @@
 
 Everything is denied, in and out; then each workload may take exactly the calls the description names, on the
 listener named (a container port's name in the base), and make exactly its own: to the services it dials, its
-database, the trace collector, DNS, and the destinations outside the cluster it needs. The kubelet's probes reach
-each probe port. The migration Jobs reach only the database. tests/deploy holds the description to the code and
-the written file to this module's output.
+own database cluster, the trace collector, DNS, and the destinations outside the cluster it needs. The kubelet's
+probes reach each probe port. The migration Jobs reach only their own service's database cluster. Each service's
+PostgreSQL cluster (CloudNativePG) takes connections only from that service's pods, its own instances and the
+operator. tests/deploy holds the description to the code and the written file to this module's output.
 
     python -m gjeld_tools.network_policies          write components/network-policies/network-policies.yaml
     python -m gjeld_tools.network_policies --check  fail if the file is not what the description gives
@@ -62,10 +63,12 @@ def policies(description: dict[str, Any]) -> list[Policy]:
     outside: dict[str, list[int]] = description["outside"]
     postgres: dict[str, Any] = description["postgres"]
     collector: dict[str, Any] = description["collector"]
-    instances = {"matchLabels": {"cnpg.io/cluster": postgres["cluster"]}}
     beyond = {"ipBlock": {"cidr": "0.0.0.0/0", "except": description["private_ranges"]}}
     edge = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": description["edge_namespace"]}}}
-    database_users = sorted(name for name, workload in workloads.items() if workload["database"])
+    # Each service with a database, and its own cluster (no two share one).
+    clusters: dict[str, str] = {name: w["database"] for name, w in workloads.items() if w["database"]}
+    if len(set(clusters.values())) != len(clusters):
+        raise ValueError(f"a database cluster is shared: {clusters}")
 
     written = [
         # Nothing in, nothing out, unless a policy below says so.
@@ -99,35 +102,37 @@ def policies(description: dict[str, Any]) -> list[Policy]:
             {"to": [{"podSelector": server(callee)}], "ports": tcp("grpc")} for callee in workload["calls"]
         ]
         if workload["database"]:
-            egress.append({"to": [{"podSelector": instances}], "ports": tcp(postgres["port"])})
+            egress.append({"to": [{"podSelector": instances(workload["database"])}], "ports": tcp(postgres["port"])})
         egress.append({"to": [{"podSelector": server_or_any(collector["name"])}], "ports": tcp(collector["port"])})
         ports = sorted({port for destination in workload["calls_out"] for port in outside[destination]})
         if ports:
             egress.append({"to": [beyond], "ports": tcp(*ports)})
         written.append(policy(name, server(name), ingress, egress))
-    for name in database_users:
+    for name, cluster in sorted(clusters.items()):
         migration = {"matchLabels": {NAME: name, COMPONENT: "migration"}}
-        egress = [{"to": [{"podSelector": instances}], "ports": tcp(postgres["port"])}]
+        egress = [{"to": [{"podSelector": instances(cluster)}], "ports": tcp(postgres["port"])}]
         written.append(policy(f"{name}-migrate", migration, [], egress))
 
     operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": postgres["operator_namespace"]}}}
-    users = [{"podSelector": {"matchLabels": {NAME: name}}} for name in database_users]  # servers and migrations
-    written.append(
-        policy(
-            "postgres",
-            instances,
-            [
-                {"from": [*users, {"podSelector": instances}], "ports": tcp(postgres["port"])},
-                {"from": [operator], "ports": tcp(postgres["port"], postgres["status_port"])},
-                # The kubelet probes the instance manager's status port.
-                {"ports": tcp(postgres["status_port"])},
-            ],
-            [
-                {"to": [{"podSelector": instances}], "ports": tcp(postgres["port"])},  # replication
-                {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(*postgres["kubernetes_api_ports"])},
-            ],
+    for name, cluster in sorted(clusters.items()):
+        own = {"podSelector": instances(cluster)}
+        written.append(
+            policy(
+                cluster,
+                instances(cluster),
+                [
+                    # Its own service's pods (servers and migration Job), and its own instances (replication).
+                    {"from": [{"podSelector": {"matchLabels": {NAME: name}}}, own], "ports": tcp(postgres["port"])},
+                    {"from": [operator], "ports": tcp(postgres["port"], postgres["status_port"])},
+                    # The kubelet probes the instance manager's status port.
+                    {"ports": tcp(postgres["status_port"])},
+                ],
+                [
+                    {"to": [own], "ports": tcp(postgres["port"])},  # replication, within the cluster only
+                    {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(*postgres["kubernetes_api_ports"])},
+                ],
+            )
         )
-    )
     senders = [{"podSelector": server(name)} for name in workloads]
     written.append(
         policy(
@@ -138,6 +143,11 @@ def policies(description: dict[str, Any]) -> list[Policy]:
         )
     )
     return written
+
+
+def instances(cluster: str) -> dict[str, Any]:
+    """The pods of one CloudNativePG cluster: its instances (and the operator's jobs that make them)."""
+    return {"matchLabels": {"cnpg.io/cluster": cluster}}
 
 
 def server_or_any(name: str) -> dict[str, Any]:
