@@ -240,9 +240,26 @@ def test_each_database_cluster_takes_only_its_own_service(builds: dict[str, Buil
         service = own[cluster_name]
         reach = {name for name, pod in pods.items() if network.allows(pod, cluster, 5432)}
         assert reach == {service, f"{service}-migrate"}, f"{cluster_name} is reached by {sorted(reach)}"
+        # Each side holds on its own: the cluster lets in only its own service's pods, whatever the others' egress
+        # says; and no other pod's egress lets it out to the cluster, whatever the cluster's ingress says.
+        let_in = {
+            name
+            for name, pod in pods.items()
+            if admits(network.policies, "ingress", cluster, pod, cluster, 5432, network.namespace)
+        }
+        assert let_in == {service, f"{service}-migrate"}, f"{cluster_name} lets in {sorted(let_in)}"
+        let_out = {
+            name
+            for name, pod in pods.items()
+            if admits(network.policies, "egress", pod, cluster, cluster, 5432, network.namespace)
+        }
+        assert let_out == {service, f"{service}-migrate"}, f"{sorted(let_out)} may go out to {cluster_name}"
         # Replication: a cluster's instances reach each other, never another cluster's.
         for other_name, other in clusters.items():
             assert network.allows(other, cluster, 5432) == (other_name == cluster_name), (other_name, cluster_name)
+            for direction, subject, peer in (("ingress", cluster, other), ("egress", other, cluster)):
+                passes = admits(network.policies, direction, subject, peer, cluster, 5432, network.namespace)
+                assert passes == (other_name == cluster_name), (direction, other_name, cluster_name)
         # The operator (its namespace) manages the instances through PostgreSQL and the status port.
         operator = Endpoint(
             {"app.kubernetes.io/name": "cloudnative-pg"}, {"kubernetes.io/metadata.name": "cnpg-system"}
