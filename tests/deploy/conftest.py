@@ -36,8 +36,11 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "notify": NotifySettings,
     "portal": PortalSettings,
 }
-SERVICES = ("ingest", "lookup", "consent", "notify")  # the four with a database and three listeners
+SERVICES = ("ingest", "lookup", "consent", "notify")  # the four gRPC services: three listeners each
 WORKLOADS = (*SERVICES, "portal")
+# The workloads with a database (a PostgreSQL cluster of their own, a migration Job), as the code has it: those whose
+# settings read a database URL (the four services, and the portal for its sessions).
+DATABASE_WORKLOADS = tuple(name for name in WORKLOADS if "database_url" in SETTINGS[name].model_fields)
 LISTEN_FIELDS = {"listen_address", "token_listen_address", "health_listen_address", "portal_address"}
 
 

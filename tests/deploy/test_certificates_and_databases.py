@@ -1,8 +1,8 @@
 """The operators' resources give the services what their code checks: cert-manager certificates that name each
-workload as shared/gjeld_shared/certificates.py recognises it, in the Secret its Deployment mounts; for each service a
-CloudNativePG cluster of its own, named by its database URL, with the database, schema and role the URL names, the
-role's password from the Secret the service mounts, the cluster's own CA trusted; production's clusters as
-docs/production-layout.md has them."""
+workload as shared/gjeld_shared/certificates.py recognises it, in the Secret its Deployment mounts; for each workload
+with a database (the services, the portal's sessions) a CloudNativePG cluster of its own, named by its database URL,
+with the database, schema and role the URL names, the role's password from the Secret the workload mounts, the
+cluster's own CA trusted; production's clusters as docs/production-layout.md has them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from gjeld_tools import network_policies
 from sqlalchemy.engine import make_url
 
-from .conftest import OVERLAYS, ROOT, SERVICES, SETTINGS, WORKLOADS, Build
+from .conftest import DATABASE_WORKLOADS, OVERLAYS, ROOT, SETTINGS, WORKLOADS, Build
 
 
 def workload_secret(built: Build, name: str) -> str:
@@ -72,7 +72,7 @@ def mounted_secret(built: Build, kind: str, name: str, container: dict[str, Any]
 
 
 def pods_of(built: Build, service: str) -> list[tuple[str, str, str]]:
-    """The service's server and its migration Job's migrate container: (kind, name, container)."""
+    """The workload's server and its migration Job's migrate container: (kind, name, container)."""
     return [("Deployment", service, "server"), ("Job", f"{service}-migrate", "migrate")]
 
 
@@ -80,7 +80,7 @@ def pods_of(built: Build, service: str) -> list[tuple[str, str, str]]:
 def test_one_database_cluster_per_service(builds: dict[str, Build], overlay: str) -> None:
     built = builds[overlay]
     clusters = {c["metadata"]["name"]: c for c in built.all("Cluster")}
-    assert set(clusters) == {f"{service}-postgres" for service in SERVICES}
+    assert set(clusters) == {f"{service}-postgres" for service in DATABASE_WORKLOADS}
     # One Database in each, and only lookup's cluster has the administrator's secret (its migration Job's steps).
     assert sorted(d["spec"]["cluster"]["name"] for d in built.all("Database")) == sorted(clusters)
     superuser = {name for name, c in clusters.items() if c["spec"].get("enableSuperuserAccess")}
@@ -88,7 +88,7 @@ def test_one_database_cluster_per_service(builds: dict[str, Build], overlay: str
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", DATABASE_WORKLOADS)
 def test_each_service_has_its_database_schema_and_role(builds: dict[str, Build], overlay: str, service: str) -> None:
     built = builds[overlay]
     server = built.container("Deployment", service, "server")
@@ -120,7 +120,7 @@ def test_each_service_has_its_database_schema_and_role(builds: dict[str, Build],
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", DATABASE_WORKLOADS)
 def test_each_service_trusts_its_own_clusters_ca(builds: dict[str, Build], overlay: str, service: str) -> None:
     """ssl=verify-full against the CA of the cluster the URL names: its ca.crt only, never the key beside it."""
     built = builds[overlay]
@@ -150,13 +150,17 @@ def test_lookups_administrator_steps_use_lookups_own_cluster(builds: dict[str, B
 
 
 def layout() -> dict[str, str]:
-    """docs/production-layout.md's table of clusters: the text of each service's cluster column."""
+    """docs/production-layout.md's table of clusters: the text of each workload's cluster column."""
     text = (ROOT / "docs" / "production-layout.md").read_text()
     rows = re.findall(r"^\| (\w+) \| [^|]+ \| ([^|]+) \|$", text, re.M)
-    return {service: cluster for service, cluster in rows if service in SERVICES}
+    return {service: cluster for service, cluster in rows if service in DATABASE_WORKLOADS}
 
 
-@pytest.mark.parametrize("service", SERVICES)
+def test_the_documented_layout_has_every_cluster() -> None:
+    assert set(layout()) == set(DATABASE_WORKLOADS)
+
+
+@pytest.mark.parametrize("service", DATABASE_WORKLOADS)
 def test_production_clusters_are_the_documented_layout(builds: dict[str, Build], service: str) -> None:
     documented = layout()[service]
     spec = builds["production"].get("Cluster", f"{service}-postgres")["spec"]

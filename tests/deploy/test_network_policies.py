@@ -20,7 +20,7 @@ from gjeld_notify.entrypoints import ACCESS as NOTIFY
 from gjeld_shared.access import Institutions, Operators, Rule, Services, Subjects
 from gjeld_tools import devstack, network_policies
 
-from .conftest import OVERLAYS, SERVICES, SETTINGS, WORKLOADS, Build, code_calls
+from .conftest import DATABASE_WORKLOADS, OVERLAYS, SERVICES, SETTINGS, WORKLOADS, Build, code_calls
 
 ACCESS: dict[str, dict[str, Rule]] = {"ingest": INGEST, "lookup": LOOKUP, "consent": CONSENT, "notify": NOTIFY}
 EDGE_NAMESPACE = "ingress-nginx"
@@ -164,8 +164,9 @@ def test_the_description_is_the_codes() -> None:
     for service in SERVICES:
         assert set(description[service]["from_outside"]) == listeners_open_to_outside(service), service
     assert description["portal"]["from_outside"] == ["http"]
-    # Each service's database is a cluster of its own (the manifests' URLs name it: test_certificates_and_databases).
-    assert {name: description[name]["database"] for name in SERVICES} == {s: f"{s}-postgres" for s in SERVICES}
+    # Each database is a cluster of its own (the manifests' URLs name it: test_certificates_and_databases).
+    databases = {name: description[name]["database"] for name in DATABASE_WORKLOADS}
+    assert databases == {name: f"{name}-postgres" for name in DATABASE_WORKLOADS}
     for name, settings in SETTINGS.items():
         assert bool(description[name]["database"]) == ("database_url" in settings.model_fields), name
     # Internal RPCs admit by certificate the services that call them: every such caller is in the description.
@@ -207,9 +208,9 @@ def test_the_policies_allow_exactly_the_calls_of_the_code(builds: dict[str, Buil
         # The kubelet's probes reach the probe port, whatever the node's address.
         probe = "http" if name == "portal" else "health"
         assert network.allows(Endpoint(address=INSIDE_ADDRESS), pods[name], pods[name].ports[probe])
-    # PostgreSQL: the services that have a database and their migration Jobs, nobody else (each only its own
+    # PostgreSQL: the workloads that have a database and their migration Jobs, nobody else (each only its own
     # cluster: test_each_database_cluster_takes_only_its_own_service below).
-    database_users = {name for name, settings in SETTINGS.items() if "database_url" in settings.model_fields}
+    database_users = set(DATABASE_WORKLOADS)
     reach = {
         name for name in pods if any(network.allows(pods[name], cluster, 5432) for cluster in network.clusters.values())
     }
@@ -230,12 +231,12 @@ def test_the_policies_allow_exactly_the_calls_of_the_code(builds: dict[str, Buil
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_each_database_cluster_takes_only_its_own_service(builds: dict[str, Build], overlay: str) -> None:
-    """A service's pods and its migration Job reach its own PostgreSQL cluster and no other; a cluster's instances
+    """A workload's pods and its migration Job reach its own PostgreSQL cluster and no other; a cluster's instances
     replicate only among themselves; the operator and the kubelet reach every cluster."""
     network = Network(builds[overlay])
     pods, clusters = network.pods, network.clusters
-    own = {f"{service}-postgres": service for service in SERVICES}
-    assert set(clusters) == set(own), "one CloudNativePG cluster per service"
+    own = {f"{service}-postgres": service for service in DATABASE_WORKLOADS}
+    assert set(clusters) == set(own), "one CloudNativePG cluster per workload with a database"
     for cluster_name, cluster in clusters.items():
         service = own[cluster_name]
         reach = {name for name, pod in pods.items() if network.allows(pod, cluster, 5432)}
@@ -267,7 +268,7 @@ def test_each_database_cluster_takes_only_its_own_service(builds: dict[str, Buil
         assert network.allows(operator, cluster, 5432) and network.allows(operator, cluster, 8000)
         assert not network.allows(edge(), cluster, 5432), "nothing from outside reaches PostgreSQL"
     # Each migration Job reaches its own cluster and nothing else at all of gjeld's.
-    for service in SERVICES:
+    for service in DATABASE_WORKLOADS:
         job = pods[f"{service}-migrate"]
         reached = {name for name, cluster in clusters.items() if network.allows(job, cluster, 5432)}
         assert reached == {f"{service}-postgres"}, f"{service}-migrate reaches {sorted(reached)}"

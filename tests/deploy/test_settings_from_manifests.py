@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from gjeld_portal.pages import Portal
+from gjeld_shared.settings import DatabaseSettings
 from pydantic_settings import BaseSettings
 
-from .conftest import OVERLAYS, SERVICES, SETTINGS, WORKLOADS, Build, dockerfile_ports
+from .conftest import DATABASE_WORKLOADS, OVERLAYS, SETTINGS, WORKLOADS, Build, dockerfile_ports
 
-# Secrets more than one workload mounts: none (each service's PostgreSQL cluster, and so its CA, is its own:
-# <service>-postgres-ca, its ca.crt only, test_certificates_and_databases).
+# Secrets more than one workload mounts: none (each workload's PostgreSQL cluster, and so its CA, is its own:
+# <workload>-postgres-ca, its ca.crt only, test_certificates_and_databases).
 SHARED_SECRET_ITEMS: dict[str, set[str]] = {}
 
 
@@ -82,7 +83,7 @@ def test_deployment_environment_parses_into_the_settings(
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", DATABASE_WORKLOADS)
 def test_migration_job_environment_parses_into_the_settings(
     builds: dict[str, Build], overlay: str, service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,6 +97,17 @@ def test_migration_job_environment_parses_into_the_settings(
         SETTINGS[service], built.environment(built.container("Deployment", service, "server")), tmp_path, monkeypatch
     )
     assert settings.database_url == server.database_url  # type: ignore[attr-defined]
+    # `migrate` needs the database (DatabaseSettings: the URL, the password file) and the cluster's CA, and the Job
+    # mounts exactly those (and its scratch space): nothing else of the workload's secrets.
+    env = built.environment(migrate)
+    database = settings_from(DatabaseSettings, env, tmp_path, monkeypatch)
+    assert database.database_url == server.database_url  # type: ignore[attr-defined]
+    needed = [*file_settings(DatabaseSettings, env).values(), env["PGSSLROOTCERT"]]
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    unmounted = [why for path in needed if (why := mounted_file(migrate, volumes, path))]
+    assert not unmounted, unmounted
+    mounted = {m["mountPath"] for m in migrate["volumeMounts"]}
+    assert mounted == {"/tmp"} | {str(PurePosixPath(path).parent) for path in needed}, "the Job mounts only these"
     # Migrations run in the Job, not in the replicas.
     deployment = built.get("Deployment", service)["spec"]["template"]["spec"]
     assert all(c.get("args") == ["serve"] for c in deployment["containers"])
@@ -106,7 +118,7 @@ def test_migration_job_environment_parses_into_the_settings(
 @pytest.mark.parametrize("service", WORKLOADS)
 def test_each_workload_mounts_only_its_own_secrets(builds: dict[str, Build], overlay: str, service: str) -> None:
     built = builds[overlay]
-    kinds = [("Deployment", service)] + ([("Job", f"{service}-migrate")] if service in SERVICES else [])
+    kinds = [("Deployment", service)] + ([("Job", f"{service}-migrate")] if service in DATABASE_WORKLOADS else [])
     for kind, name in kinds:
         spec = built.get(kind, name)["spec"]["template"]["spec"]
         for volume in spec.get("volumes", []):
@@ -131,6 +143,12 @@ def hardened(spec: dict[str, Any]) -> None:
     assert pod["runAsNonRoot"] is True and pod["runAsUser"] == 10001
     assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
     assert spec["automountServiceAccountToken"] is False
+    # A secret mounted for owner and group only (0440) is readable by the pod's user only through fsGroup: without
+    # it the kubelet leaves the files root's.
+    for volume in spec.get("volumes", []):
+        mode = volume.get("secret", {}).get("defaultMode", 0o644)
+        if not mode & 0o004:
+            assert pod.get("fsGroup") == pod["runAsGroup"], f"{volume['name']}: mode {mode:o} and no fsGroup"
     for container in [*spec.get("initContainers", []), *spec["containers"]]:
         context = container["securityContext"]
         assert context["readOnlyRootFilesystem"] is True
@@ -145,7 +163,7 @@ def hardened(spec: dict[str, Any]) -> None:
 def test_pods_are_hardened(builds: dict[str, Build], overlay: str, service: str) -> None:
     built = builds[overlay]
     hardened(built.get("Deployment", service)["spec"]["template"]["spec"])
-    if service in SERVICES:
+    if service in DATABASE_WORKLOADS:
         hardened(built.get("Job", f"{service}-migrate")["spec"]["template"]["spec"])
     account = built.get("ServiceAccount", service)
     assert account["automountServiceAccountToken"] is False

@@ -3,9 +3,10 @@
 Everything is denied, in and out; then each workload may take exactly the calls the description names, on the
 listener named (a container port's name in the base), and make exactly its own: to the services it dials, its
 own database cluster, the trace collector, DNS, and the destinations outside the cluster it needs. The kubelet's
-probes reach each probe port. The migration Jobs reach only their own service's database cluster. Each service's
-PostgreSQL cluster (CloudNativePG) takes connections only from that service's pods, its own instances and the
-operator. tests/deploy holds the description to the code and the written file to this module's output.
+probes reach each probe port. The migration Jobs reach only their own workload's database cluster. Each
+PostgreSQL cluster (CloudNativePG: one per workload with a database, the four services and the portal) takes
+connections only from that workload's pods, its own instances and the operator. tests/deploy holds the description
+to the code and the written file to this module's output.
 
     python -m gjeld_tools.network_policies          write components/network-policies/network-policies.yaml
     python -m gjeld_tools.network_policies --check  fail if the file is not what the description gives
@@ -65,7 +66,7 @@ def policies(description: dict[str, Any]) -> list[Policy]:
     collector: dict[str, Any] = description["collector"]
     beyond = {"ipBlock": {"cidr": "0.0.0.0/0", "except": description["private_ranges"]}}
     edge = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": description["edge_namespace"]}}}
-    # Each service with a database, and its own cluster (no two share one).
+    # Each workload with a database, and its own cluster (no two share one).
     clusters: dict[str, str] = {name: w["database"] for name, w in workloads.items() if w["database"]}
     if len(set(clusters.values())) != len(clusters):
         raise ValueError(f"a database cluster is shared: {clusters}")
@@ -121,7 +122,7 @@ def policies(description: dict[str, Any]) -> list[Policy]:
                 cluster,
                 instances(cluster),
                 [
-                    # Its own service's pods (servers and migration Job), and its own instances (replication).
+                    # Its own workload's pods (servers and migration Job), and its own instances (replication).
                     {"from": [{"podSelector": {"matchLabels": {NAME: name}}}, own], "ports": tcp(postgres["port"])},
                     {"from": [operator], "ports": tcp(postgres["port"], postgres["status_port"])},
                     # The kubelet probes the instance manager's status port.
