@@ -88,7 +88,10 @@ async def test_two_replicas_of_each_service_do_each_piece_of_work_once(
 
         # A bank's daily snapshot: fetched once, though both ingest replicas ask every 0.2 s.
         bank.failing = False
-        applied = f"SELECT count(*) AS n FROM ingest.deliveries WHERE creditor = '{BANK}' AND request_id LIKE 'daily-%'"
+        applied = (
+            f"SELECT count(*) AS n FROM ingest.deliveries WHERE creditor = '{BANK}'"
+            " AND request_id LIKE 'registry:daily-%'"
+        )
         await eventually(lambda: _count(registries[0], applied), timeout=30)
         await asyncio.sleep(2.0)  # ten more rounds of each replica
         assert bank.exports == 1

@@ -154,9 +154,18 @@ async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
     connection that stays the process's: a transaction-pooling PgBouncer in between would break them.)"""
     async with engine.connect() as connection:
         driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-        held = bool(await driver.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name))
+        answered = released = False
         try:
+            held = bool(await driver.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name))
+            answered = True
             yield held
         finally:
-            if held:
-                await driver.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+            try:
+                if answered and held:
+                    await driver.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+                released = answered
+            finally:
+                if not released:
+                    # Cancelled while taking or giving back the lock, it may still be held: the connection is
+                    # closed rather than pooled (a pooled one would keep the lock from every other replica).
+                    await connection.invalidate()

@@ -118,6 +118,10 @@ def synthetic(birth: date, individual: int) -> str | None:
     return "".join(map(str, stem)) + f"{first}{second}"
 
 
+class UnknownKey(ValueError):
+    """A ciphertext sealed with a key this process does not hold (yet: a replica started before a rotation)."""
+
+
 @dataclass(frozen=True)
 class SubjectKeys:
     """The secrets that protect identity numbers at rest (DOM-15), each kind with versions so it can rotate.
@@ -228,7 +232,7 @@ class SubjectKeys:
         """The data sealed in `blob` with this `context`; cryptography's InvalidTag if either was changed."""
         key_id = blob[0]
         if key_id not in self._aead:
-            raise ValueError("no key for this ciphertext's key id")
+            raise UnknownKey("no key for this ciphertext's key id")
         return self._aead[key_id].decrypt(blob[1:13], blob[13:], blob[:1] + context)
 
     def derive(self, purpose: str) -> bytes:

@@ -20,6 +20,9 @@ MAX_ACCOUNT_ID_LENGTH = 64
 # A repayment loan's balance may grow past the amount lent (accrued interest and fees, DOM-2), but not to
 # more than this many times it: beyond that the amounts are in the wrong unit (kroner sent as øre, say).
 MAX_LOAN_GROWTH = 2
+# The request ids of the deliveries the registry fetches itself (a day's snapshot: `registry:daily-<day>`); an
+# institution's own may not begin so, or one could pass for the day's fetch and stop it.
+REGISTRY_REQUEST = "registry:"
 # How far an extract time may lie ahead of the registry's clock (clock skew); further is an error.
 EXTRACT_TIME_SKEW = timedelta(minutes=5)
 

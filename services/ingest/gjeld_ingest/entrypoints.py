@@ -80,6 +80,9 @@ def _header(kind: DeliveryKind, first: Any) -> DeliveryHeader:
     """What the first message says about the whole delivery; each bad field named."""
     violations = Violations()
     fields.text(violations, "request_id", first.request_id, maximum=MAX_REQUEST_ID, required=True)
+    if first.request_id.startswith(domain.REGISTRY_REQUEST):
+        # The registry's own fetches are delivered under these ids: one a bank chose could pass for a day's fetch.
+        violations.add("request_id", f"must not begin with {domain.REGISTRY_REQUEST!r}: the registry's own")
     strictness = STRICTNESS_FROM_PROTO.get(first.strictness)
     if strictness is None:
         violations.add("strictness", "must be all or nothing, or partial")

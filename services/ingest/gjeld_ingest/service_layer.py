@@ -437,7 +437,7 @@ class SnapshotFetches:
             raise Unavailable("SNAPSHOT_INVALID", "the institution's export is dated in the future")
         header = DeliveryHeader(
             DeliveryKind.SNAPSHOT,
-            request_id or f"fetch-{uuid.uuid4().hex}",
+            request_id or f"{domain.REGISTRY_REQUEST}fetch-{uuid.uuid4().hex}",
             Strictness.ALL_OR_NOTHING,
             export.extract_time,
         )
@@ -446,11 +446,12 @@ class SnapshotFetches:
     async def fetch_daily(self, organization_number: str, day: date) -> bool:
         """The institution's snapshot of `day`, unless another replica is fetching it now (False: ask again later)
         or has fetched it (True, without asking the bank again). The day's delivery has a request id of its own,
-        `daily-<day>`, and the advisory lock named after the institution keeps two replicas from asking at once."""
+        `registry:daily-<day>` (a prefix no institution may use), and the advisory lock named after the institution
+        keeps two replicas from asking at once."""
         async with self._exclusive(f"gjeld:daily-fetch:{organization_number}") as held:
             if not held:
                 return False
-            request_id = f"daily-{day.isoformat()}"
+            request_id = f"{domain.REGISTRY_REQUEST}daily-{day.isoformat()}"
             if not await self._ingest.delivered(organization_number, request_id):
                 await self.fetch(organization_number, request_id)
             return True

@@ -181,3 +181,14 @@ async def test_a_page_token_reveals_nothing_and_serves_only_its_caller(registry:
         ingest_service_pb2.ListDebtsRequest(page_size=1, page_token=token), metadata=registry.as_institution(BANK)
     )
     assert second.debts and second.debts[0] != first.debts[0]
+
+
+async def test_an_institution_may_not_use_the_registrys_own_request_ids(registry: Registry) -> None:
+    # The registry fetches a day's snapshot under `registry:daily-<day>`; a bank's own delivery under such an id would
+    # pass for that day's fetch and stop it (DOM-8: the snapshot is how old data goes).
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await registry.ingest().ReportDebtChanges(
+            request("registry:daily-2026-12-02", demo_changes()), metadata=registry.as_institution(BANK)
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in errors.decode(refused.value).field_violations] == ["request_id"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gjeld_shared.identity_numbers import SubjectKeys
+from gjeld_shared.identity_numbers import SubjectKeys, UnknownKey
 from sqlalchemy import and_, delete, func, insert, not_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -180,6 +180,11 @@ class Sessions:
                 return None
             try:
                 return self._session(session_id, row)
+            except UnknownKey:
+                # Sealed with a key this replica does not hold yet (a rotation rolling out: the new replicas seal
+                # with the new key): not here, but left for the replicas that can open it.
+                log.warning("a session's sealed data is under a key this replica does not hold")
+                return None
             except Exception as error:  # noqa: BLE001 - a row that does not open is no session, whatever the cause
                 # (a key that left the key file, a blob moved from another row). The error's type only: no data.
                 log.warning("a session's sealed data did not open (%s): ended", type(error).__name__)

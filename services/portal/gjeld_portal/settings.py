@@ -11,11 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from gjeld_shared.settings import DatabaseSettings
+from pydantic import model_validator
 
 
 class PortalSettings(DatabaseSettings):
-    # The sessions' database (DatabaseSettings): a statement waits at most this long, a page is no batch job.
-    database_statement_timeout_seconds: float = 10.0
+    # The sessions' database (DatabaseSettings): a statement waits at most this long, a page is no batch job; but
+    # longer than a token renewal, which holds its session's row while it asks ID-porten (`call_timeout_seconds`),
+    # and another request of the same person waits for it.
+    database_statement_timeout_seconds: float = 30.0
     # The keys that seal what a session holds of the person (identity number, tokens, login state): a key file in
     # the format of every service's subject keys (`load_subject_keys`), the portal's own. Sessions live two hours at
     # most, so an old encryption key may leave the file that long after a new one became current.
@@ -66,3 +69,16 @@ class PortalSettings(DatabaseSettings):
     @property
     def discovery_url(self) -> str:
         return self.oidc_discovery_url or f"{self.oidc_issuer.rstrip('/')}/.well-known/openid-configuration"
+
+    @model_validator(mode="after")
+    def _renewal_fits_the_database_bounds(self) -> PortalSettings:
+        """A token renewal holds its session's row (and a transaction) while it calls ID-porten: the call must end
+        before the statements waiting for the row, and the transaction, are cut off."""
+        if self.call_timeout_seconds >= min(
+            self.database_statement_timeout_seconds, self.database_idle_in_transaction_timeout_seconds
+        ):
+            raise ValueError(
+                "call_timeout_seconds must be below database_statement_timeout_seconds and"
+                " database_idle_in_transaction_timeout_seconds"
+            )
+        return self

@@ -220,3 +220,36 @@ async def test_two_replicas_renewing_at_once_spend_the_refresh_token_once(stores
     assert renewed[0] == renewed[1] == AccessToken("access-1", renewed[0].expires_at)
     later = await one.get(session.id)
     assert later is not None and later.refresh_token == "refresh-2" and later.tokens["lookup"].value == "access-1"
+
+
+async def test_a_key_rotation_rolling_out_logs_no_one_out(postgres: str, database: str) -> None:
+    """New replicas seal with the new key while old ones, started before it, still run: a session an old replica
+    cannot open yet is left for the new ones, not ended. Breaking it (ending every session that does not open) logs
+    the person out here."""
+    old_keys = SubjectKeys.generate()
+    new_keys = old_keys.rotated(encryption_key=True)
+    engines = [db.create_engine(devstack.database_url(postgres, "portal", database)) for _ in range(2)]
+    try:
+        old, new = (
+            Sessions(engine, keys, 900, 7200) for engine, keys in zip(engines, (old_keys, new_keys), strict=True)
+        )
+        before = await old.logged_in(await old.new(), PERSON, "r", {})
+        assert (await new.get(before.id)).person == PERSON  # type: ignore[union-attr]  # the old key: still open
+        after = await new.logged_in(await new.new(), PERSON, "r", {})
+        assert await old.get(after.id) is None  # the old replica cannot open the new key's seal…
+        found = await new.get(after.id)  # …and leaves it to those that can
+        assert found is not None and found.person == PERSON
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+def test_a_renewal_must_end_before_the_database_cuts_off_those_waiting_for_it(min_gjeld: MinGjeld) -> None:
+    with pytest.raises(ValueError, match="call_timeout_seconds"):
+        type(min_gjeld.settings).model_validate(
+            {
+                **min_gjeld.settings.model_dump(),
+                "call_timeout_seconds": 30.0,
+                "database_statement_timeout_seconds": 10.0,
+            }
+        )
