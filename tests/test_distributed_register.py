@@ -66,6 +66,13 @@ MULTI_SHARD = {
     "ingest.correction_requests.due_time < $1",
     # Retention: resolved correction requests (and their events) forgotten after their time, in batches.
     "ingest.correction_requests.resolve_time < $1",
+    # Retention: tombstones past their time, across institutions, in batches (each batch chosen by a subquery on the
+    # same table: the outer delete matches it by the whole primary key, but the subquery itself names no debtor).
+    "FROM ingest.tombstones WHERE ingest.tombstones.expire_time < $1",
+    # A delivery lands the fixes its institution's corrections were waiting for (DOM-14): that institution's
+    # requests awaiting a fix, across persons; for a snapshot all of them (it carries every debt), for pushed changes
+    # those whose debt it carries (the EXISTS names the debtor, but inside a subquery, so it routes nothing). Few rows.
+    "UPDATE ingest.correction_requests c SET state = 'corrected'",
 }
 
 
@@ -98,25 +105,47 @@ async def executed(services: Callable[..., Awaitable[Registry]]) -> AsyncIterato
         event.remove(Engine, "before_cursor_execute", before_cursor_execute)
 
 
+def _conjuncts(condition: exp.Expression) -> list[exp.Expression]:
+    """The terms of a condition that all must hold (its top-level ANDs, through parentheses): only an equality among
+    them routes a statement (one under OR, NOT or a subquery does not)."""
+    node = condition.unnest() if isinstance(condition, exp.Paren) else condition
+    if isinstance(node, exp.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _is_distribution_column(operand: Any, alias: str) -> bool:
+    while isinstance(operand, exp.Cast | exp.Paren):
+        operand = operand.this
+    return isinstance(operand, exp.Column) and operand.name == DISTRIBUTION_COLUMN and operand.table in (alias, "")
+
+
 def _names_distribution_column(condition: exp.Expression, alias: str) -> bool:
-    """Whether `condition` holds an equality (=, IN, = ANY) on `alias`'s distribution column."""
-    for node in condition.find_all(exp.EQ, exp.In):
-        for column in node.find_all(exp.Column):
-            if column.name == DISTRIBUTION_COLUMN and column.table in (alias, ""):
-                return True
+    """Whether one of the terms `condition` requires is an equality (=, IN, = ANY) on `alias`'s distribution
+    column."""
+    for term in _conjuncts(condition):
+        if isinstance(term, exp.EQ) and (
+            _is_distribution_column(term.this, alias) or _is_distribution_column(term.expression, alias)
+        ):
+            return True
+        if isinstance(term, exp.In) and _is_distribution_column(term.this, alias):
+            return True
     return False
 
 
-def _conditions(statement: exp.Expression) -> list[exp.Expression]:
-    """Every WHERE, ON (of a join or a MERGE) and USING of the statement and its subqueries."""
-    found: list[exp.Expression] = [where.this for where in statement.find_all(exp.Where)]
-    for join in statement.find_all(exp.Join):
+def _conditions(scope: exp.Expression) -> list[exp.Expression]:
+    """The WHERE, the ONs and USINGs of the joins, and a MERGE's ON of one query (not of its subqueries: a condition
+    in a subquery filters the subquery's rows, not the outer query's)."""
+    found: list[exp.Expression] = []
+    if scope.args.get("where") is not None:
+        found.append(scope.args["where"].this)
+    for join in scope.args.get("joins") or []:
         if join.args.get("on") is not None:
             found.append(join.args["on"])
         # JOIN ... USING (debtor_index): an equality on the column of both sides.
         found += [exp.EQ(this=exp.column(u.name), expression=exp.column(u.name)) for u in join.args.get("using") or []]
-    for merge in statement.find_all(exp.Merge):
-        found.append(merge.args["on"])
+    if isinstance(scope, exp.Merge):
+        found.append(scope.args["on"])
     return found
 
 
@@ -124,7 +153,6 @@ def unrouted(sql: str) -> list[str]:
     """The distributed tables (by alias) that the statement touches without an equality on their distribution
     column in a WHERE, ON or USING; an INSERT is routed by the distribution column among the columns it writes."""
     statement = sqlglot.parse_one(sql, read="postgres")
-    conditions = _conditions(statement)
     missing = []
     for table in statement.find_all(exp.Table):
         if table.name not in DISTRIBUTED_NAMES or table.db not in ("ingest", ""):
@@ -136,7 +164,8 @@ def unrouted(sql: str) -> list[str]:
         alias = table.alias_or_name
         if isinstance(table.parent, exp.Insert | exp.Schema) and table.alias:
             alias = table.alias
-        if not any(_names_distribution_column(condition, alias) for condition in conditions):
+        scope = table.find_ancestor(exp.Select, exp.Update, exp.Delete, exp.Merge) or statement
+        if not any(_names_distribution_column(condition, alias) for condition in _conditions(scope)):
             missing.append(f"{table.name} {alias}")
     return missing
 
