@@ -180,8 +180,9 @@ class Portal:
         state = request.query_params.get("state", "")
         if session is None or start is None or not secrets.compare_digest(state.encode(), start.state.encode()):
             return await self.render(request, session, "error.html", 400, problem="login")
-        session.login = None  # an answer is taken once
-        await self.sessions.save(session)
+        session.login = None  # an answer is taken once, on whichever replica takes it first
+        if not await self.sessions.save(session):
+            return await self.render(request, session, "error.html", 400, problem="login")
         issuer = request.query_params.get("iss")  # RFC 9207: the answer names who gave it (against mix-up)
         if "code" not in request.query_params or (issuer is not None and issuer != self.settings.oidc_issuer):
             return await self.render(request, session, "error.html", 400, problem="login")

@@ -74,6 +74,8 @@ class Session:
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     # One message for the next page shown (what the last action did).
     notice: str = ""
+    # The state as this request read (or last wrote) it: what `save` compares with, to write only what changed.
+    stored: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def key(self) -> bytes:
@@ -117,14 +119,25 @@ class Sessions:
     def _unseal(self, key: bytes, column: str, blob: bytes) -> bytes:
         return self._keys.unseal(blob, key + column.encode())
 
-    def _state(self, session: Session) -> bytes:
+    @staticmethod
+    def _fields(session: Session) -> dict[str, Any]:
         login = session.login
-        state = {
+        return {
             "csrf_token": session.csrf_token,
             "language": session.language,
             "notice": session.notice,
             "login": [login.state, login.nonce, login.verifier] if login else None,
         }
+
+    @staticmethod
+    def _take(session: Session, state: dict[str, Any]) -> None:
+        session.csrf_token, session.language, session.notice = state["csrf_token"], state["language"], state["notice"]
+        session.login = LoginStart(*state["login"]) if state["login"] else None
+        session.stored = dict(state)
+
+    def _state(self, session: Session, state: dict[str, Any] | None = None) -> bytes:
+        state = self._fields(session) if state is None else state
+        session.stored = dict(state)
         return self._seal(session.key, "state_sealed", json.dumps(state).encode())
 
     def _tokens(self, session: Session) -> bytes:
@@ -141,9 +154,7 @@ class Sessions:
 
     def _session(self, session_id: str, row: Any) -> Session:
         session = Session(session_id, row.began.timestamp(), row.seen.timestamp())
-        state = json.loads(self._unseal(session.key, "state_sealed", row.state_sealed))
-        session.csrf_token, session.language, session.notice = state["csrf_token"], state["language"], state["notice"]
-        session.login = LoginStart(*state["login"]) if state["login"] else None
+        self._take(session, json.loads(self._unseal(session.key, "state_sealed", row.state_sealed)))
         if row.person_sealed is not None:
             session.person = self._unseal(session.key, "person_sealed", row.person_sealed).decode("ascii")
         if row.tokens_sealed is not None:
@@ -234,12 +245,30 @@ class Sessions:
             )
         )
 
-    async def save(self, session: Session) -> None:
-        """Keep what a page changed of the session (language, notice, login start); never its tokens (`renew`)."""
+    async def save(self, session: Session) -> bool:
+        """Keep what this request changed of the session (language, notice, login start; never its tokens: `renew`),
+        and only that: another request of the same browser, on any replica, may have changed other fields since this
+        one read them, and those stay as it left them. False, and nothing written, if another request changed one of
+        the same fields first (its change stands: a login answer is taken once, whoever takes it)."""
+        mine = self._fields(session)
+        changed = {name: value for name, value in mine.items() if value != session.stored.get(name, value)}
+        if not changed:
+            return True
         async with self._engine.begin() as connection:
+            locked = select(table.c.state_sealed).where(table.c.id_hash == session.key).with_for_update()
+            blob = (await connection.execute(locked)).scalar_one_or_none()
+            if blob is None:
+                return False
+            current = json.loads(self._unseal(session.key, "state_sealed", blob))
+            if any(current[name] != session.stored[name] for name in changed):
+                self._take(session, current)
+                return False
+            merged = {**current, **changed}
             await connection.execute(
-                update(table).where(table.c.id_hash == session.key).values(state_sealed=self._state(session))
+                update(table).where(table.c.id_hash == session.key).values(state_sealed=self._state(session, merged))
             )
+        self._take(session, merged)
+        return True
 
     async def renew(self, session: Session, audience: str, margin: float, refresh: Refresh) -> AccessToken:
         """The session's access token for `audience`, renewed with `refresh` if it has less than `margin` seconds

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from gjeld_portal.bootstrap import HttpServer, build
-from gjeld_portal.oidc import AccessToken
+from gjeld_portal.oidc import AccessToken, LoginStart
 from gjeld_portal.sessions import Sessions, id_hash
 from gjeld_shared import db
 from gjeld_shared.identity_numbers import SubjectKeys, load_subject_keys
@@ -253,3 +253,28 @@ def test_a_renewal_must_end_before_the_database_cuts_off_those_waiting_for_it(mi
                 "database_statement_timeout_seconds": 10.0,
             }
         )
+
+
+async def test_requests_of_one_browser_on_two_replicas_keep_each_others_changes(
+    stores: Callable[..., Sessions],
+) -> None:
+    one, two = stores(), stores()
+    started = await one.new()
+    started.notice = "Samtykket er trukket."
+    assert await one.save(started)
+    # Two requests of the same browser, each on its replica, read the session at the same moment.
+    showing, logging_in = await one.get(started.id), await two.get(started.id)
+    assert showing is not None and logging_in is not None
+    logging_in.login = LoginStart.new()
+    assert await two.save(logging_in)
+    showing.notice = ""  # the page shows the notice once, and its save keeps the login the other request started:
+    assert await one.save(showing)  # breaking it (writing the whole state as read) loses the login here
+    found = await one.get(started.id)
+    assert found is not None and found.login == logging_in.login and found.notice == ""
+
+    # A login answer is taken once, whichever replica takes it first: the second finds it taken.
+    first, second = await one.get(started.id), await two.get(started.id)
+    assert first is not None and second is not None
+    first.login = second.login = None
+    assert await one.save(first)
+    assert not await two.save(second)
