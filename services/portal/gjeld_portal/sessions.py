@@ -283,7 +283,7 @@ class Sessions:
                 raise SessionEnded
             self._read_tokens(session, blob)
             held = session.tokens.get(audience)
-            if held is not None and held.expires_at - time.time() >= margin:
+            if held is not None and held.expires_at - self._clock() >= margin:
                 return held
             try:
                 held, session.refresh_token = await refresh(session.refresh_token, audience)
