@@ -191,14 +191,12 @@ async def raw_apply_parts(
     try:
         async with connection.transaction():
             stage = staging.Staging(connection)
-            await stage.create()
-            records = 0
             for rows in parts:
                 await stage.add(rows)
-                records += len(rows)
-            if records >= 5000:
-                await stage.analyze()
             await stage.merge(creditor, kind, extract_time, timedelta(days=7))
+            staged = await stage.clear()
+        if staged >= staging.VACUUM_FROM:  # as a delivery does after it commits
+            await stage.vacuum()
     finally:
         await connection.close()
 

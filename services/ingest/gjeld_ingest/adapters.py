@@ -26,6 +26,7 @@ from gjeld_shared.timestamps import from_proto, now
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     and_,
     bindparam,
     func,
@@ -101,6 +103,33 @@ debts = Table(
     Index("debts_by_debtor", "debtor_index"),
     # Stored with fillfactor 80 (migration 0007): room on each page for a changed balance's new version beside the
     # old, a HOT update that touches no index.
+)
+
+# Deliveries on their way into the register (gjeld_ingest.staging; migration 0009): UNLOGGED, no key, no index. Each
+# delivery copies its records here in its own transaction and deletes them before it commits, so it sees only its own
+# and no other transaction ever sees them.
+staged_records = Table(
+    "staged_records",
+    metadata,
+    Column("position", BigInteger, nullable=False),
+    Column("closing", Boolean, nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("debtor_index", LargeBinary, nullable=False),
+    Column("debtor_encrypted", LargeBinary),
+    Column("co_borrower_role", Text),
+    Column("debt_type", Text),
+    Column("original_balance", BigInteger),
+    Column("balance", BigInteger),
+    Column("remaining_term_months", Integer),
+    Column("credit_limit", BigInteger),
+    Column("interest_bearing_balance", BigInteger),
+    Column("non_interest_bearing_balance", BigInteger),
+    Column("nominal_interest_rate_bp", Integer),
+    Column("effective_interest_rate_bp", Integer),
+    Column("installment_charges", BigInteger),
+    Column("installment_charge_period", Text),
+    Column("extract_time", DateTime(timezone=True)),
+    prefixes=["UNLOGGED"],
 )
 
 # Each institution's latest snapshot: it confirmed every debt of the institution written no later than it was applied

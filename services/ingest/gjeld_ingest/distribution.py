@@ -25,6 +25,7 @@ from .adapters import (
     handovers,
     rejections,
     snapshot_confirmations,
+    staged_records,
     tombstones,
 )
 
@@ -37,8 +38,11 @@ DISTRIBUTION_COLUMN = "debtor_index"
 # - correction_requests: a person's lookup reads each debt's dispute flag from it (DOM-14), a delivery's fix lands
 #   on the debts it merged;
 # - tombstones: each record a delivery registers is checked against them, each close and absent debt leaves one;
-# - handed_over: each record of a delivery is checked against them (a debt handed over cannot come back).
-DISTRIBUTED: tuple[Table, ...] = (debts, correction_requests, tombstones, handed_over)
+# - handed_over: each record of a delivery is checked against them (a debt handed over cannot come back);
+# - staged_records: a delivery on its way in; its records are routed to their debtors' shards as they are copied, and
+#   the merge (Citus refuses a MERGE from a table that is not distributed, temporary ones included) is a join inside
+#   each shard. It has no key: a delivery's statements read its rows whole, on every shard at once.
+DISTRIBUTED: tuple[Table, ...] = (debts, correction_requests, tombstones, handed_over, staged_records)
 
 # A copy on every node: each institution's latest snapshot (about 200 rows), read beside every debt row (the times
 # it confirmed), written once per snapshot.

@@ -51,8 +51,6 @@ T = TypeVar("T")
 REPORTED = 100
 # Staged records are copied to PostgreSQL in parts of about this many (flat memory, few round trips).
 COPY_SIZE = 10_000
-# Above this many staged records the staging table is analysed before the merge.
-ANALYZE_FROM = 5_000
 
 
 @dataclass(frozen=True)
@@ -190,7 +188,6 @@ class Ingest:
         delivery_id = uuid.uuid4()
         staging, log, tally = uow.staging, uow.log, _Tally(header)
         protect = _Protector(self._keys)
-        await staging.create()
         pending: list[tuple[Any, ...]] = []
         with self._tracer.start_as_current_span("ingest.stage") as span:
             try:
@@ -225,8 +222,6 @@ class Ingest:
         if tally.records == 0 and header.kind is DeliveryKind.CHANGES:
             raise InvalidArgument([FieldViolation("changes", "must hold at least one change")])
         with self._tracer.start_as_current_span("ingest.check"):
-            if tally.records - tally.rejected >= ANALYZE_FROM:
-                await staging.analyze()
             await self._check_whole(staging, creditor, tally)
         await self._save_rejections(log, delivery_id, tally)
         with self._tracer.start_as_current_span("ingest.merge"):

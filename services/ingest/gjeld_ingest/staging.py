@@ -1,18 +1,22 @@
 """A delivery on its way into the register, on the hot path (raw asyncpg, hand-written SQL).
 
-A delivery of any size is copied, part by part, into a temporary staging table inside one
-transaction; when it is complete it is checked as a whole (duplicates, debts handed over to
-another institution) and merged into `ingest.debts` with a few set-based statements. The
-transaction is the atomicity: a stream that breaks rolls it back and the register never saw
-it; lookups read the register by MVCC and see the delivery all at once or not at all (DOM-8).
-The staging table lives in PostgreSQL, not in this process, so memory stays flat however
-large the delivery.
+A delivery of any size is copied, part by part, into the staging table inside one transaction; when it is complete it
+is checked as a whole (duplicates, debts handed over to another institution) and merged into `ingest.debts` with a
+few set-based statements. The transaction is the atomicity: a stream that breaks rolls it back and the register never
+saw it; lookups read the register by MVCC and see the delivery all at once or not at all (DOM-8). The staging table
+lives in PostgreSQL, not in this process, so memory stays flat however large the delivery.
+
+One staging table, `ingest.staged_records`, serves every delivery at once (on Citus it is distributed like the register,
+which a MERGE's source must be: docs/production-layout.md). A delivery sees only its own records there without naming
+them: it copies them in its transaction and deletes them before it commits (DeliveryUnitOfWork.commit), so by MVCC no
+other transaction ever sees them, and a delivery that fails rolls them back with everything else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +37,8 @@ from .domain import (
     Strictness,
     Terms,
 )
+
+log = logging.getLogger(__name__)
 
 # The staged record: its position in the delivery, whether it closes a debt, and the debt's columns.
 STAGED_COLUMNS = (
@@ -79,41 +85,25 @@ def held_confirm_time(extract: int, confirm: int) -> str:
     )
 
 
-CREATE_STAGING = """
-CREATE TEMPORARY TABLE staged_records (
-    position bigint NOT NULL,
-    closing boolean NOT NULL,
-    account_id text NOT NULL,
-    debtor_index bytea NOT NULL,
-    debtor_encrypted bytea,
-    co_borrower_role text,
-    debt_type text,
-    original_balance bigint,
-    balance bigint,
-    remaining_term_months integer,
-    credit_limit bigint,
-    interest_bearing_balance bigint,
-    non_interest_bearing_balance bigint,
-    nominal_interest_rate_bp integer,
-    effective_interest_rate_bp integer,
-    installment_charges bigint,
-    installment_charge_period text,
-    extract_time timestamptz
-) ON COMMIT DROP
-"""
-
+# A delivery's records leave the staging table before it commits (its own are all it sees there).
+CLEAR_STAGED = "DELETE FROM ingest.staged_records"
+# The dead rows a delivery leaves, made room for again (autovacuum does it too, later): another delivery's statements
+# read through every page of the table, as its rows are not indexed. SKIP_LOCKED: one vacuum at a time is enough.
+VACUUM_STAGED = "VACUUM (SKIP_LOCKED) ingest.staged_records"
+# From how many records a delivery vacuums the staging table after it commits (a few pages' worth is not worth it).
+VACUUM_FROM = 10_000
 # The same account and debtor twice in one delivery: which record is right cannot be known.
 FIND_DUPLICATES = """
 SELECT array_agg(position ORDER BY position) AS positions
-FROM staged_records GROUP BY account_id, debtor_index HAVING count(*) > 1
+FROM ingest.staged_records GROUP BY account_id, debtor_index HAVING count(*) > 1
 ORDER BY min(position) LIMIT $1
 """
 FIND_HANDED_OVER = """
-SELECT s.position FROM staged_records s
+SELECT s.position FROM ingest.staged_records s
 JOIN ingest.handed_over h ON h.giver = $1 AND h.account_id = s.account_id AND h.debtor_index = s.debtor_index
 ORDER BY s.position LIMIT $2
 """
-DROP_STAGED = "DELETE FROM staged_records WHERE position = ANY($1::bigint[]) RETURNING closing"
+DROP_STAGED = "DELETE FROM ingest.staged_records WHERE position = ANY($1::bigint[]) RETURNING closing"
 # DOM-7: the new state replaces the old; no history is kept. Old data never wins: a record extracted before the
 # data the registry holds for its debt, or no later than the debt's recent close, is left out. A record that changes
 # nothing of the debt's data rewrites nothing: a snapshot confirms it as a whole (CONFIRM_SNAPSHOT); a pushed change
@@ -130,7 +120,7 @@ DROP_STAGED = "DELETE FROM staged_records WHERE position = ANY($1::bigint[]) RET
 REGISTER = f"""
 MERGE INTO ingest.debts d
 USING (
-    SELECT r.*, t.close_time AS buried_at FROM staged_records r
+    SELECT r.*, t.close_time AS buried_at FROM ingest.staged_records r
     LEFT JOIN ingest.tombstones t
         ON t.creditor = $1::varchar AND t.account_id = r.account_id AND t.debtor_index = r.debtor_index
     WHERE NOT r.closing) s
@@ -146,7 +136,7 @@ WHEN NOT MATCHED AND (s.buried_at IS NULL OR s.buried_at < s.extract_time) THEN
 """
 # Of the registrations: how many the register now holds as sent or newer (the rest were older than what it held).
 REGISTERED = f"""
-SELECT count(*) FROM staged_records s
+SELECT count(*) FROM ingest.staged_records s
 JOIN ingest.debts d ON d.creditor = $1::varchar AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
 WHERE NOT s.closing AND {held_extract_time(2, 3)} <= s.extract_time
 """
@@ -154,7 +144,7 @@ WHERE NOT s.closing AND {held_extract_time(2, 3)} <= s.extract_time
 CLOSES_NOT_APPLIED = f"""
 SELECT count(*) FILTER (WHERE d.account_id IS NULL) AS unknown,
        count(*) FILTER (WHERE {held_extract_time(2, 3)} > s.extract_time) AS outdated
-FROM staged_records s
+FROM ingest.staged_records s
 LEFT JOIN ingest.debts d ON d.creditor = $1::varchar AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
 WHERE s.closing
 """
@@ -162,13 +152,13 @@ WHERE s.closing
 # tombstone either way but then: a report extracted no later than the close, arriving late, cannot bring it back.
 CLOSE = f"""
 WITH closed AS (
-    DELETE FROM ingest.debts d USING staged_records s
+    DELETE FROM ingest.debts d USING ingest.staged_records s
     WHERE s.closing AND d.creditor = $1::varchar AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
       AND {held_extract_time(3, 4)} <= s.extract_time
     RETURNING d.account_id
 ), buried AS (
     INSERT INTO ingest.tombstones AS t (creditor, account_id, debtor_index, close_time, expire_time)
-    SELECT $1::varchar, s.account_id, s.debtor_index, s.extract_time, now() + $2::interval FROM staged_records s
+    SELECT $1::varchar, s.account_id, s.debtor_index, s.extract_time, now() + $2::interval FROM ingest.staged_records s
     WHERE s.closing AND NOT EXISTS (
         SELECT 1 FROM ingest.debts d WHERE d.creditor = $1::varchar AND d.account_id = s.account_id
           AND d.debtor_index = s.debtor_index AND {held_extract_time(3, 4)} > s.extract_time)
@@ -190,7 +180,7 @@ WITH held AS (
                     '{{}}') AS accounts,
            coalesce(array_agg(d.debtor_index) FILTER (WHERE s.position IS NULL AND {held_extract_time(4, 5)} <= $2),
                     '{{}}') AS debtors
-    FROM ingest.debts d LEFT JOIN staged_records s
+    FROM ingest.debts d LEFT JOIN ingest.staged_records s
         ON NOT s.closing AND s.account_id = d.account_id AND s.debtor_index = d.debtor_index
     WHERE d.creditor = $1::varchar
 ), gone AS (
@@ -252,7 +242,7 @@ FIX_LANDED = """
 UPDATE ingest.correction_requests c
 SET state = 'corrected', resolve_time = $5, fix_time = $5, fix_delivery_id = $2
 WHERE c.creditor = $1 AND c.state = 'awaiting_fix' AND c.answer_time < $3 AND ($4 OR EXISTS (
-    SELECT 1 FROM staged_records s WHERE s.account_id = c.account_id AND s.debtor_index = c.debtor_index))
+    SELECT 1 FROM ingest.staged_records s WHERE s.account_id = c.account_id AND s.debtor_index = c.debtor_index))
 RETURNING c.id, c.owner, c.resolve_time
 """
 
@@ -275,16 +265,15 @@ class Staging:
         self._db = connection
         self._copying: asyncio.Task[Any] | None = None
 
-    async def create(self) -> None:
-        await self._db.execute(CREATE_STAGING)
-
     async def add(self, records: Sequence[tuple[Any, ...]]) -> None:
         """Copy records in the background while the caller reads the next ones (PostgreSQL works on the
         copy on its own core meanwhile); one copy at a time, as the connection allows."""
         await self.flush()
         if records:
             self._copying = asyncio.ensure_future(
-                self._db.copy_records_to_table("staged_records", records=records, columns=STAGED_COLUMNS)
+                self._db.copy_records_to_table(
+                    "staged_records", schema_name="ingest", records=records, columns=STAGED_COLUMNS
+                )
             )
 
     async def flush(self) -> None:
@@ -301,10 +290,16 @@ class Staging:
             except Exception:  # noqa: BLE001 - the delivery's own failure is the one to report
                 pass
 
-    async def analyze(self) -> None:
-        # Temporary tables are never analysed automatically; without statistics the merge may pick a slow plan.
+    async def clear(self) -> int:
+        """Take the delivery's records out of the staging table (call last, before the transaction commits): how
+        many there were."""
         await self.flush()
-        await self._db.execute("ANALYZE staged_records")
+        status: str = await self._db.execute(CLEAR_STAGED)
+        return int(status.split()[-1])
+
+    async def vacuum(self) -> None:
+        """Make room again where deliveries' records were (outside a transaction: after the delivery commits)."""
+        await self._db.execute(VACUUM_STAGED)
 
     async def duplicates(self, limit: int) -> list[list[int]]:
         await self.flush()
@@ -506,6 +501,9 @@ class DeliveryUnitOfWork(UnitOfWork):
         self._transaction = driver.transaction()
         await self._transaction.start()
         await driver.execute(f"SET LOCAL statement_timeout = {int(self._statement_timeout * 1000)}")
+        # The staging table holds a delivery of a few records one moment and a nation's snapshots the next: a plan the
+        # driver's prepared statements cached for one would be used for the other. Each is planned for its own.
+        await driver.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         self._committed = False
         self.staging, self.log = Staging(driver), DeliveryLog(driver)
 
@@ -514,5 +512,11 @@ class DeliveryUnitOfWork(UnitOfWork):
             await self._transaction.rollback()
 
     async def commit(self) -> None:
+        staged = await self.staging.clear()
         await self._transaction.commit()
         self._committed = True
+        if staged >= VACUUM_FROM:
+            try:
+                await self.staging.vacuum()
+            except asyncpg.PostgresError as error:  # the delivery is in; autovacuum comes later
+                log.warning("the staging table was not vacuumed after a delivery: %s", type(error).__name__)
