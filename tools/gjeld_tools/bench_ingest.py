@@ -191,8 +191,11 @@ async def raw_apply_parts(
     try:
         async with connection.transaction():
             stage = staging.Staging(connection)
+            records = 0
             for rows in parts:
                 await stage.add(rows)
+                records += len(rows)
+            await stage.plan_for(kind, records)
             await stage.merge(creditor, kind, extract_time, timedelta(days=7))
             staged = await stage.clear()
         if staged >= staging.VACUUM_FROM:  # as a delivery does after it commits

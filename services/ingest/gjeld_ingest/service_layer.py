@@ -222,6 +222,7 @@ class Ingest:
         if tally.records == 0 and header.kind is DeliveryKind.CHANGES:
             raise InvalidArgument([FieldViolation("changes", "must hold at least one change")])
         with self._tracer.start_as_current_span("ingest.check"):
+            await staging.plan_for(header.kind, tally.records - tally.rejected)
             await self._check_whole(staging, creditor, tally)
         await self._save_rejections(log, delivery_id, tally)
         with self._tracer.start_as_current_span("ingest.merge"):

@@ -85,6 +85,20 @@ def held_confirm_time(extract: int, confirm: int) -> str:
     )
 
 
+# How a delivery's statements join its records with the register, chosen by its size, which is known, rather than by
+# the planner, which has no statistics of the shared staging table (it cannot be analysed inside a delivery: the lock
+# would serialise them) and would guess from its pages, other deliveries' included. A snapshot (which is joined with
+# all of its institution's debts, however few records it has) or a large delivery is joined whole: hash joins, one
+# pass over each side (a nested loop of the institution's debts over a guessed-small staging table read it once per
+# debt). A few pushed changes probe the register's indexes per record, alone (a hash join loads all the institution's
+# tombstones or debts for a few records, and parallel workers cost more than they bring).
+LARGE_DELIVERY = 5_000
+LARGE_PLAN = ("SET LOCAL enable_nestloop = off",)
+SMALL_PLAN = (
+    "SET LOCAL enable_hashjoin = off",
+    "SET LOCAL enable_mergejoin = off",
+    "SET LOCAL max_parallel_workers_per_gather = 0",
+)
 # A delivery's records leave the staging table before it commits (its own are all it sees there).
 CLEAR_STAGED = "DELETE FROM ingest.staged_records"
 # The dead rows a delivery leaves, made room for again (autovacuum does it too, later): another delivery's statements
@@ -289,6 +303,13 @@ class Staging:
                 await self.flush()
             except Exception:  # noqa: BLE001 - the delivery's own failure is the one to report
                 pass
+
+    async def plan_for(self, kind: DeliveryKind, records: int) -> None:
+        """Set how the delivery's statements join its `records` staged records with the register (see LARGE_PLAN)."""
+        await self.flush()
+        whole = kind is DeliveryKind.SNAPSHOT or records >= LARGE_DELIVERY
+        for setting in LARGE_PLAN if whole else SMALL_PLAN:
+            await self._db.execute(setting)
 
     async def clear(self) -> int:
         """Take the delivery's records out of the staging table (call last, before the transaction commits): how
