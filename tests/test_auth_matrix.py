@@ -76,6 +76,7 @@ ALLOWED: dict[str, set[str]] = {
         f"/gjeld.consent.v1.ConsentService/{m}": {"person token"}
         for m in (
             "GrantConsent ListConsents ListConsentUses WithdrawConsent PlaceCreditBlock LiftCreditBlock GetCreditBlock"
+            " PlaceIdentityTheftFlag LiftIdentityTheftFlag GetIdentityTheftFlag"
         ).split()
     },
     **{

@@ -50,6 +50,7 @@ HASHES = (
     "consent.consents.subject_index",
     "consent.consents.request_digest",
     "consent.credit_blocks.subject_index",
+    "consent.identity_theft_flags.subject_index",
     "lookup.disclosures.subject_index",
     "notify.notices.subject_index",
     "notify.contact_preferences.subject_index",
@@ -137,6 +138,9 @@ async def test_the_index_and_encryption_keys_rotate_and_everything_is_found_agai
     )
     consent = await grant(registry)
     await registry.consent().PlaceCreditBlock(consent_service_pb2.PlaceCreditBlockRequest(), metadata=co_borrower)
+    await registry.consent().PlaceIdentityTheftFlag(
+        consent_service_pb2.PlaceIdentityTheftFlagRequest(), metadata=co_borrower
+    )
     await registry.notify().UpdateContactPreferences(
         notify_service_pb2.UpdateContactPreferencesRequest(
             contact_preferences=notify_pb2.ContactPreferences(email_address="person@example.org")
@@ -243,6 +247,10 @@ async def test_the_index_and_encryption_keys_rotate_and_everything_is_found_agai
     assert [(c.id, len(c.uses)) for c in consents] == [(consent.id, 1)]
     block = await registry.consent().GetCreditBlock(consent_service_pb2.GetCreditBlockRequest(), metadata=co_borrower)
     assert block.credit_block.blocked
+    flag = await registry.consent().GetIdentityTheftFlag(
+        consent_service_pb2.GetIdentityTheftFlagRequest(), metadata=co_borrower
+    )
+    assert flag.identity_theft_flag.flagged
     assert await notice_delivered()
     preferences = await registry.notify().GetContactPreferences(
         notify_service_pb2.GetContactPreferencesRequest(), metadata=person

@@ -24,6 +24,7 @@ from gjeld_notify.settings import NotifySettings
 from gjeld_shared.retention import Kept, prune
 from gjeld_tools.testing import (
     BANK,
+    CO_BORROWER,
     PERSON,
     Registry,
     customer_list,
@@ -197,11 +198,20 @@ async def test_ended_consents_are_kept_two_years_after_they_end(registry: Regist
         consent_service_pb2.WithdrawConsentRequest(consent_id=withdrawn.id), metadata=registry.as_subject(PERSON)
     )
     standing = await grant(registry, days=28)
+    # An identity-theft flag goes once it has ended; one that stands stays.
+    for subject in (PERSON, CO_BORROWER):
+        await registry.consent().PlaceIdentityTheftFlag(
+            consent_service_pb2.PlaceIdentityTheftFlagRequest(), metadata=registry.as_subject(subject)
+        )
+    await age(registry, "consent.identity_theft_flags", "end_time", "90 days 1 second", "create_time = create_time")
+    await registry.consent().PlaceIdentityTheftFlag(
+        consent_service_pb2.PlaceIdentityTheftFlagRequest(), metadata=registry.as_subject(CO_BORROWER)
+    )
     # Withdrawn 731 days ago: gone with its use. The standing one, however old its creation, stays.
     await age(registry, "consent.consents", "withdraw_time", "731 days", f"id = '{withdrawn.id}'")
     await age(registry, "consent.consents", "create_time", "900 days", f"id = '{standing.id}'")
     done = await run(registry, "consent")
-    assert done == {"the uses of ended consents": 1, "ended consents": 1}
+    assert done == {"the uses of ended consents": 1, "ended consents": 1, "identity-theft flags past their end": 1}
     assert await ids(registry, "SELECT id FROM consent.consents") == [standing.id]
     # Expired 731 days ago: gone too.
     await age(registry, "consent.consents", "expire_time", "731 days", f"id = '{standing.id}'")

@@ -10,7 +10,7 @@ import functools
 import gettext
 import io
 import re
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -67,6 +67,16 @@ MOMENTS = {"nb": "dd.MM.yyyy 'kl.' HH:mm", "en": "dd.MM.yyyy 'at' HH:mm '(Norweg
 def kroner(minor_units: int, language: str) -> str:
     """An amount in øre, as kroner are written in Norway."""
     return format_currency(Decimal(minor_units).scaleb(-2), "NOK", locale=LOCALES[language])
+
+
+def through(text: str) -> datetime | None:
+    """When something chosen to last through a day (YYYY-MM-DD, as a date field writes it) ends: the next midnight in
+    Norway; None when `text` is not a date."""
+    try:
+        chosen = date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return datetime.combine(chosen + timedelta(days=1), time(0), tzinfo=NORWAY)
 
 
 def moment(when: datetime, language: str) -> str:

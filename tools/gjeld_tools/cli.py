@@ -8,6 +8,7 @@
   gjeld report FILE [--snapshot] [--partial] send a file in the Norwegian (NOGI) format as one delivery
   gjeld consent grant ORG --as-subject N     give an institution consent to look you up
   gjeld consent list|withdraw ID --as-subject N
+  gjeld flag place [--until DATE]|lift|show --as-subject N   an identity-theft flag: lenders warned, you alerted
   gjeld lookup NUMBER --as-institution ORG   a lender's lookup (with the person's consent)
   gjeld my debt|consents|disclosures|notices --as-subject N
   gjeld correction request ORG ACCOUNT --reason TEXT --as-subject N   ask for a debt to be corrected
@@ -46,6 +47,8 @@ from gjeld_notify.letters import ROLE_NAMES, TYPE_NAMES, kroner
 from gjeld_shared import errors
 from gjeld_shared.callers import SCOPE_EXTRACT, SCOPE_LOOKUP
 from gjeld_shared.certificates import TlsIdentity
+from gjeld_shared.timestamps import to_proto
+from gjeld_shared.translations import through
 from google.protobuf import duration_pb2
 from google.protobuf.message import Message
 
@@ -250,6 +253,8 @@ async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtR
         ),
     )
     print(f"  disclosure {reply.disclosure.id}, trace {reply.disclosure.trace_id}")
+    if reply.identity_theft_flag:
+        print("    WARNING: the person has flagged identity theft: verify the applicant's identity with extra care")
     if reply.credit_blocked:
         print("    the person has a credit block: nothing else is disclosed (DOM-12)")
         return reply
@@ -268,6 +273,30 @@ async def cmd_lookup(args: argparse.Namespace) -> lookup_service_pb2.LookUpDebtR
         )
     print_totals(reply.totals)
     return reply
+
+
+async def cmd_flag(args: argparse.Namespace) -> consent_pb2.IdentityTheftFlag:
+    """A person's identity-theft flag: placed (until a date, through its last day in Norway), lifted or shown."""
+    stub = consent_service_pb2_grpc.ConsentServiceStub
+    if args.action == "place":
+        request = consent_service_pb2.PlaceIdentityTheftFlagRequest()
+        if args.until:
+            end = through(args.until)
+            if end is None:
+                raise Failure(f"--until: {args.until!r} is not a date (YYYY-MM-DD)")
+            request.end_time.CopyFrom(to_proto(end))
+        flag = (await call("consent", args, lambda c: stub(c).PlaceIdentityTheftFlag, request)).identity_theft_flag
+    elif args.action == "lift":
+        request_lift = consent_service_pb2.LiftIdentityTheftFlagRequest()
+        flag = (await call("consent", args, lambda c: stub(c).LiftIdentityTheftFlag, request_lift)).identity_theft_flag
+    else:
+        request_get = consent_service_pb2.GetIdentityTheftFlagRequest()
+        flag = (await call("consent", args, lambda c: stub(c).GetIdentityTheftFlag, request_get)).identity_theft_flag
+    if flag.flagged:
+        print(f"identity-theft flag in place until {flag.end_time.ToDatetime():%Y-%m-%d %H:%M} UTC")
+    else:
+        print("no identity-theft flag")
+    return flag
 
 
 async def cmd_my(args: argparse.Namespace) -> None:
@@ -593,6 +622,11 @@ def parser() -> argparse.ArgumentParser:
     who(c.add_parser("list"))
     w = who(c.add_parser("withdraw"))
     w.add_argument("consent_id")
+    fl = sub.add_parser("flag", help="a person's identity-theft flag").add_subparsers(dest="action", required=True)
+    fp = who(fl.add_parser("place", help="lenders are warned, and you alerted at once of each lookup"))
+    fp.add_argument("--until", metavar="DATE", help="its last day, YYYY-MM-DD (default: 90 days; at most a year)")
+    who(fl.add_parser("lift"))
+    who(fl.add_parser("show"))
     lk = who(sub.add_parser("lookup", help="a lender's lookup"))
     lk.add_argument("subject")
     lk.add_argument("--reference")
@@ -661,6 +695,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "consent":
             action = {"grant": cmd_grant, "list": cmd_consents, "withdraw": cmd_withdraw}[args.action]
             asyncio.run(action(args))
+        elif args.command == "flag":
+            asyncio.run(cmd_flag(args))
         elif args.command == "lookup":
             asyncio.run(cmd_lookup(args))
         elif args.command == "my":

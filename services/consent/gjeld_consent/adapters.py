@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    case,
     cast,
     delete,
     func,
@@ -39,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .domain import RECENT_USES, Consent, Event, EventType, Origin, Scope, Use
+from .domain import RECENT_USES, Consent, Event, EventType, IdentityTheftFlag, Origin, Scope, Standing, Use
 
 SCHEMA = "consent"
 metadata = MetaData(schema=SCHEMA)
@@ -124,6 +126,16 @@ credit_blocks = Table(
     Column("create_time", DateTime(timezone=True), nullable=False),
 )
 
+# A subject's identity-theft flag: it stands until its end (then it is forgotten, by retention).
+identity_theft_flags = Table(
+    "identity_theft_flags",
+    metadata,
+    Column("subject_index", LargeBinary, primary_key=True),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    Column("end_time", DateTime(timezone=True), nullable=False),
+    Index("identity_theft_flags_by_end", "end_time"),
+)
+
 
 # What holds identity numbers, for `python -m gjeld_consent rekey` after a key rotation.
 def retention(kept: timedelta) -> list[Kept]:
@@ -133,13 +145,24 @@ def retention(kept: timedelta) -> list[Kept]:
     return [
         Kept("the uses of ended consents", uses, kept, lambda cut: uses.c.consent_id.in_(gone.where(ended() < cut))),
         Kept("ended consents", consents, kept, lambda cut: ended() < cut),
+        Kept("identity-theft flags past their end", identity_theft_flags, timedelta(0), ended_flag),
     ]
+
+
+def ended_flag(cut: datetime) -> ColumnElement[bool]:
+    return identity_theft_flags.c.end_time < cut
 
 
 PROTECTED = (
     Protected(consents, hashes=("subject_index", "request_digest")),
     Protected(credit_blocks, hashes=("subject_index",)),
+    Protected(identity_theft_flags, hashes=("subject_index",)),
 )
+
+
+def _standing(row: Any) -> Standing:
+    flag = IdentityTheftFlag(row.flag_since, row.flag_until) if row.flag_until is not None else None
+    return Standing(row.blocked_since, flag)
 
 
 def _consent(row: Any, used: list[Use]) -> Consent:
@@ -183,16 +206,32 @@ RECORD_USE = text(
 ).bindparams(bindparam("consent_id", type_=UUID(as_uuid=True)), bindparam("use_time", type_=DateTime(timezone=True)))
 
 
-# A person's consents to an institution for a scope, newest first, locked for a use, with the person's credit block:
-# a lookup's hot path, built once (building the statement cost more than running it).
-CANDIDATES = (
-    select(
-        consents,
-        select(credit_blocks.c.create_time)
-        .where(credit_blocks.c.subject_index == bindparam("subject_index", type_=LargeBinary))
+# A person's consents to an institution for a scope, newest first, locked for a use, with the person's credit block
+# and identity-theft flag (if it stands): a lookup's hot path, built once (building the statement cost more than
+# running it).
+def _flag(column: Column[datetime], label: str) -> Any:
+    return (
+        select(column)
+        .where(
+            identity_theft_flags.c.subject_index == bindparam("subject_index", type_=LargeBinary),
+            identity_theft_flags.c.end_time > func.now(),
+        )
         .scalar_subquery()
-        .label("blocked_since"),
+        .label(label)
     )
+
+
+_STANDING = (
+    select(credit_blocks.c.create_time)
+    .where(credit_blocks.c.subject_index == bindparam("subject_index", type_=LargeBinary))
+    .scalar_subquery()
+    .label("blocked_since"),
+    _flag(identity_theft_flags.c.create_time, "flag_since"),
+    _flag(identity_theft_flags.c.end_time, "flag_until"),
+)
+STANDING = select(*_STANDING)
+CANDIDATES = (
+    select(consents, *_STANDING)
     .where(
         consents.c.subject_index == bindparam("subject_index", type_=LargeBinary),
         consents.c.institution == bindparam("institution", type_=String),
@@ -307,15 +346,17 @@ class ConsentStore:
     async def end(self, consent_id: uuid.UUID, when: datetime) -> None:
         await self._db.execute(update(consents).where(consents.c.id == consent_id).values(end_time=when))
 
-    async def candidates(
-        self, subject_index: bytes, institution: str, scope: Scope
-    ) -> tuple[datetime | None, list[Consent]]:
-        """The subject's credit block (when it began, or None) and consents for this institution and scope, newest
-        first, locked for a use: one statement, the block read with the consents (a lookup's hot path)."""
+    async def candidates(self, subject_index: bytes, institution: str, scope: Scope) -> tuple[Standing, list[Consent]]:
+        """The subject's credit block and identity-theft flag, and consents for this institution and scope, newest
+        first, locked for a use: one statement, the block and flag read with the consents (a lookup's hot path)."""
         found = {"subject_index": subject_index, "institution": institution, "scope": scope.value}
         rows = list(await self._db.execute(CANDIDATES, found))
-        since = rows[0].blocked_since if rows else await self.blocked_since(subject_index)
-        return since, await self._with_uses(rows, recent=0)  # the count decides; the uses themselves are not needed
+        standing = _standing(rows[0]) if rows else await self.standing(subject_index)
+        return standing, await self._with_uses(rows, recent=0)  # the count decides; the uses themselves are not needed
+
+    async def standing(self, subject_index: bytes) -> Standing:
+        """The subject's credit block and identity-theft flag (if it stands), in one statement."""
+        return _standing((await self._db.execute(STANDING, {"subject_index": subject_index})).one())
 
     async def use_of(self, disclosure_id: str) -> Any | None:
         """The use recorded for this disclosure, if any (its consent, time and reference)."""
@@ -439,6 +480,32 @@ class ConsentStore:
 
     async def unblock(self, subject_index: bytes) -> None:
         await self._db.execute(delete(credit_blocks).where(credit_blocks.c.subject_index == subject_index))
+
+    # --- identity-theft flags ------------------------------------------------------------------------------------
+
+    async def place_flag(self, subject_index: bytes, when: datetime, end: datetime) -> IdentityTheftFlag:
+        """Place the flag until `end`, or move the end of the one that stands (an ended one is placed anew)."""
+        flag = identity_theft_flags
+        statement = insert(flag).values(subject_index=subject_index, create_time=when, end_time=end)
+        row = (
+            await self._db.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[flag.c.subject_index],
+                    set_={
+                        "end_time": statement.excluded.end_time,
+                        # A flag that stands keeps when it was placed; one that had ended is placed anew.
+                        "create_time": case(
+                            (flag.c.end_time > when, flag.c.create_time), else_=statement.excluded.create_time
+                        ),
+                    },
+                ).returning(flag.c.create_time, flag.c.end_time)
+            )
+        ).one()
+        return IdentityTheftFlag(row.create_time, row.end_time)
+
+    async def lift_flag(self, subject_index: bytes) -> None:
+        flags = identity_theft_flags
+        await self._db.execute(delete(flags).where(flags.c.subject_index == subject_index))
 
     async def blocked_since(self, subject_index: bytes) -> datetime | None:
         since: datetime | None = (

@@ -118,6 +118,39 @@ def terms(
     return Terms(now + validity, max_uses), []
 
 
+# An identity-theft flag stands 90 days unless the subject says otherwise (Ireland's register's period), at most a
+# year; the subject may place it again to move its end.
+FLAG_PERIOD = timedelta(days=90)
+LONGEST_FLAG = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class IdentityTheftFlag:
+    """A subject's warning that someone may be using their identity: until `end_time` every lender's lookup is told
+    to verify the applicant's identity with extra care, and the subject is alerted of each lookup at once."""
+
+    create_time: datetime
+    end_time: datetime
+
+
+def flag_end(asked: datetime | None, now: datetime) -> tuple[datetime | None, list[tuple[str, str]]]:
+    """When a flag placed now ends: as asked (later than now, at most LONGEST_FLAG ahead), or FLAG_PERIOD ahead."""
+    if asked is None:
+        return now + FLAG_PERIOD, []
+    if not now < asked <= now + LONGEST_FLAG:
+        return None, [("end_time", f"must be later than now and at most {LONGEST_FLAG.days} days ahead")]
+    return asked, []
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a lookup of the subject must respect beside their consent: a credit block (DOM-12: nothing may be
+    disclosed), an identity-theft flag (the lender warned, the subject alerted)."""
+
+    blocked_since: datetime | None = None
+    flag: IdentityTheftFlag | None = None
+
+
 REFUSAL_REASONS = {
     State.WITHDRAWN: "CONSENT_WITHDRAWN",
     State.EXPIRED: "CONSENT_EXPIRED",

@@ -16,7 +16,7 @@ from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.timestamps import now, to_proto
 
-from .domain import Consent, EventType, Origin, Scope, Use
+from .domain import Consent, EventType, IdentityTheftFlag, Origin, Scope, Use
 from .service_layer import ConsentRequest, Consents
 
 SCOPE_FROM_PROTO = {
@@ -108,6 +108,14 @@ def _block(since: datetime | None) -> consent_pb2.CreditBlock:
     return block
 
 
+def _flag(flag: IdentityTheftFlag | None) -> consent_pb2.IdentityTheftFlag:
+    if flag is None:
+        return consent_pb2.IdentityTheftFlag(flagged=False)
+    return consent_pb2.IdentityTheftFlag(
+        flagged=True, create_time=to_proto(flag.create_time), end_time=to_proto(flag.end_time)
+    )
+
+
 # Who may call each method, with which credential (access.py): persons with their token, institutions with a
 # Maskinporten token, lookup alone with its workload certificate.
 ACCESS: dict[str, Rule] = {
@@ -122,6 +130,9 @@ ACCESS: dict[str, Rule] = {
     "PlaceCreditBlock": SUBJECTS,
     "LiftCreditBlock": SUBJECTS,
     "GetCreditBlock": SUBJECTS,
+    "PlaceIdentityTheftFlag": SUBJECTS,
+    "LiftIdentityTheftFlag": SUBJECTS,
+    "GetIdentityTheftFlag": SUBJECTS,
     "UseConsent": Services("lookup"),
     "ReleaseConsentUse": Services("lookup"),
     "CheckCreditBlock": Services("lookup"),
@@ -283,6 +294,36 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
             credit_block=_block(await self._consents.blocked_since(subject.identity_number))
         )
 
+    async def PlaceIdentityTheftFlag(
+        self,
+        request: pb.PlaceIdentityTheftFlagRequest,
+        context: grpc.aio.ServicerContext[pb.PlaceIdentityTheftFlagRequest, pb.PlaceIdentityTheftFlagResponse],
+    ) -> pb.PlaceIdentityTheftFlagResponse:
+        subject = require_subject()
+        violations = Violations()
+        end = fields.timestamp(violations, "end_time", request.end_time) if request.HasField("end_time") else None
+        violations.raise_if_any()
+        flag = await self._consents.place_flag(subject.identity_number, end)
+        return pb.PlaceIdentityTheftFlagResponse(identity_theft_flag=_flag(flag))
+
+    async def LiftIdentityTheftFlag(
+        self,
+        request: pb.LiftIdentityTheftFlagRequest,
+        context: grpc.aio.ServicerContext[pb.LiftIdentityTheftFlagRequest, pb.LiftIdentityTheftFlagResponse],
+    ) -> pb.LiftIdentityTheftFlagResponse:
+        subject = require_subject()
+        await self._consents.lift_flag(subject.identity_number)
+        return pb.LiftIdentityTheftFlagResponse(identity_theft_flag=_flag(None))
+
+    async def GetIdentityTheftFlag(
+        self,
+        request: pb.GetIdentityTheftFlagRequest,
+        context: grpc.aio.ServicerContext[pb.GetIdentityTheftFlagRequest, pb.GetIdentityTheftFlagResponse],
+    ) -> pb.GetIdentityTheftFlagResponse:
+        subject = require_subject()
+        flag = await self._consents.flag(subject.identity_number)
+        return pb.GetIdentityTheftFlagResponse(identity_theft_flag=_flag(flag))
+
     async def UseConsent(
         self,
         request: pb.UseConsentRequest,
@@ -297,12 +338,12 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         if len(request.application_reference) > MAX_ID_LENGTH:
             violations.add("application_reference", "must be at most 64 characters")
         violations.raise_if_any()
-        consent = await self._consents.use(
+        consent, standing = await self._consents.use(
             request.subject.value, institution, scope, request.disclosure_id, request.application_reference
         )
         if consent is None:
-            return pb.UseConsentResponse(credit_blocked=True)
-        return pb.UseConsentResponse(consent=consent_to_proto(consent, now()))
+            return pb.UseConsentResponse(credit_blocked=True, identity_theft_flag=_flag(standing.flag))
+        return pb.UseConsentResponse(consent=consent_to_proto(consent, now()), identity_theft_flag=_flag(standing.flag))
 
     async def ReleaseConsentUse(
         self,
@@ -322,8 +363,9 @@ class ConsentServicer(consent_service_pb2_grpc.ConsentServiceServicer):
         violations = Violations()
         fields.identity_number(violations, "subject.value", request.subject.value)
         violations.raise_if_any()
+        standing = await self._consents.standing(request.subject.value)
         return pb.CheckCreditBlockResponse(
-            credit_blocked=await self._consents.blocked_since(request.subject.value) is not None
+            credit_blocked=standing.blocked_since is not None, identity_theft_flag=_flag(standing.flag)
         )
 
 

@@ -17,7 +17,7 @@ from gjeld_shared.timestamps import now
 
 from . import domain
 from .adapters import ConsentUnitOfWork
-from .domain import Consent, Event, EventType, Origin, Scope, State, Use
+from .domain import Consent, Event, EventType, IdentityTheftFlag, Origin, Scope, Standing, State, Use
 
 
 @dataclass(frozen=True)
@@ -171,15 +171,16 @@ class Consents:
 
     async def use(
         self, subject: str, institution: str, scope: Scope, disclosure_id: str, reference: str
-    ) -> Consent | None:
-        """Find the consent that allows this lookup and record the use, or refuse (DOM-10).
+    ) -> tuple[Consent | None, Standing]:
+        """Find the consent that allows this lookup and record the use, or refuse (DOM-10); with the subject's
+        standing (the identity-theft flag the lender must be warned of).
 
-        None when the subject has a credit block (DOM-12): then no consent is looked at and no use is recorded."""
+        No consent when the subject has a credit block (DOM-12): then none is looked at and no use is recorded."""
         subject_index = self._keys.blind_index(subject)
         async with self._uow() as uow:
-            blocked, candidates = await uow.consents.candidates(subject_index, institution, scope)
-            if blocked is not None:
-                return None
+            standing, candidates = await uow.consents.candidates(subject_index, institution, scope)
+            if standing.blocked_since is not None:
+                return None, standing
             moment = now()
             chosen, refusal = domain.choose(candidates, moment)
             use = Use(moment, disclosure_id, reference)
@@ -188,7 +189,7 @@ class Consents:
                 # rely on its own use (the consent it spent may be used up by that very use).
                 earlier = await uow.consents.use_of(disclosure_id)
                 if earlier is not None:
-                    return self._repeated(candidates, earlier, disclosure_id, reference, moment)
+                    return self._repeated(candidates, earlier, disclosure_id, reference, moment), standing
                 raise PermissionDenied(
                     refusal,
                     "no active consent from the subject allows this lookup",
@@ -196,7 +197,7 @@ class Consents:
                 )
             await uow.commit()
             chosen.used(use)
-            return chosen
+            return chosen, standing
 
     async def release(self, disclosure_id: str) -> bool:
         """Give back the use recorded for this disclosure id: the lookup failed before disclosing anything, so it
@@ -258,6 +259,33 @@ class Consents:
     async def blocked_since(self, subject: str) -> datetime | None:
         async with self._uow() as uow:
             return await uow.consents.blocked_since(self._keys.blind_index(subject))
+
+    async def standing(self, subject: str) -> Standing:
+        """The subject's credit block and identity-theft flag, for a lookup that needs no consent."""
+        async with self._uow() as uow:
+            return await uow.consents.standing(self._keys.blind_index(subject))
+
+    # --- identity-theft flags -------------------------------------------------------------------------------------
+
+    async def place_flag(self, subject: str, end: datetime | None) -> IdentityTheftFlag:
+        """Place the subject's flag until `end` (FLAG_PERIOD ahead when unset), or move the end of the one that
+        stands."""
+        moment = now()
+        until, problems = domain.flag_end(end, moment)
+        if until is None:
+            raise InvalidArgument([FieldViolation(field, description) for field, description in problems])
+        async with self._uow() as uow:
+            flag = await uow.consents.place_flag(self._keys.blind_index(subject), moment, until)
+            await uow.commit()
+            return flag
+
+    async def lift_flag(self, subject: str) -> None:
+        async with self._uow() as uow:
+            await uow.consents.lift_flag(self._keys.blind_index(subject))
+            await uow.commit()
+
+    async def flag(self, subject: str) -> IdentityTheftFlag | None:
+        return (await self.standing(subject)).flag
 
     # --- housekeeping ---------------------------------------------------------------------------------------------
 

@@ -738,8 +738,9 @@ class Registry:
 
     async def use_consent(
         self, subject: str, institution: str, scope: str, disclosure_id: str, reference: str, timeout: float
-    ) -> str | None:
-        """Record the use of the subject's consent for this lookup: the consent's id, or None for a credit block."""
+    ) -> tuple[str | None, bool]:
+        """Record the use of the subject's consent for this lookup: the consent's id (None for a credit block), and
+        whether the subject's identity-theft flag stands."""
         try:
             reply = await self._consent.UseConsent(
                 consent_service_pb2.UseConsentRequest(
@@ -753,10 +754,11 @@ class Registry:
             )
         except grpc.RpcError as error:
             raise _unavailable("consent", error) from None
+        flagged = reply.identity_theft_flag.flagged
         if reply.credit_blocked:
-            return None
+            return None, flagged
         consent_id: str = reply.consent.id
-        return consent_id
+        return consent_id, flagged
 
     async def release_consent_use(self, disclosure_id: str, timeout: float) -> None:
         """Give back the consent's use recorded for a lookup that failed before disclosing anything."""
@@ -767,7 +769,8 @@ class Registry:
         except grpc.RpcError as error:
             raise _unavailable("consent", error) from None
 
-    async def credit_blocked(self, subject: str, timeout: float) -> bool:
+    async def standing(self, subject: str, timeout: float) -> tuple[bool, bool]:
+        """Whether the subject has a credit block, and whether their identity-theft flag stands."""
         try:
             reply = await self._consent.CheckCreditBlock(
                 consent_service_pb2.CheckCreditBlockRequest(subject=identity_pb2.NationalIdentityNumber(value=subject)),
@@ -775,7 +778,7 @@ class Registry:
             )
         except grpc.RpcError as error:
             raise _unavailable("consent", error) from None
-        return bool(reply.credit_blocked)
+        return reply.credit_blocked, reply.identity_theft_flag.flagged
 
     async def debts_of(self, subject: str, timeout: float) -> list[Debt]:
         """Every debt the register holds of the subject, read into lookup's own type (with its creditor)."""

@@ -273,6 +273,7 @@ def copy_letter_to_proto(letter: CopyLetter, directory: InstitutionDirectory) ->
         credit_blocked=letter.credit_blocked,
         creditors_answered=letter.creditors_answered,
         creditors_missing=letter.creditors_missing,
+        identity_theft_flag=letter.identity_theft_flag,
     )
 
 
@@ -284,6 +285,7 @@ def lender_answer_to_proto(
     answered: int,
     missing: int,
     withheld_stale: int = 0,
+    identity_theft_flag: bool = False,
 ) -> lookup_service_pb2.LookUpDebtResponse:
     """What a lender receives, but for the disclosure record."""
     return lookup_service_pb2.LookUpDebtResponse(
@@ -294,12 +296,13 @@ def lender_answer_to_proto(
         creditors_answered=answered,
         creditors_missing=missing,
         withheld_stale_count=withheld_stale,
+        identity_theft_flag=identity_theft_flag,
     )
 
 
 def lender_answer_from_bytes(
     data: bytes,
-) -> tuple[list[LenderDebt], list[Total], list[CreditorStatus], int, int, int]:
+) -> tuple[list[LenderDebt], list[Total], list[CreditorStatus], int, int, int, bool]:
     """What a lender received, as the disclosure record keeps it (for a retried lookup's answer)."""
     answer = lookup_service_pb2.LookUpDebtResponse.FromString(data)
     return (
@@ -309,6 +312,7 @@ def lender_answer_from_bytes(
         answer.creditors_answered,
         answer.creditors_missing,
         answer.withheld_stale_count,
+        answer.identity_theft_flag,
     )
 
 

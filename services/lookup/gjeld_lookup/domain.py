@@ -324,6 +324,7 @@ class CopyLetter:
     credit_blocked: bool
     creditors_answered: int
     creditors_missing: int
+    identity_theft_flag: bool = False  # the subject is also alerted at once
 
 
 @dataclass(frozen=True)

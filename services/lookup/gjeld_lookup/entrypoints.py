@@ -117,6 +117,7 @@ class LookupServicer(lookup_service_pb2_grpc.LookupServiceServicer):
             disclosed.answered,
             disclosed.missing,
             disclosed.withheld_stale,
+            disclosed.identity_theft_flag,
         )
         answer.disclosure.CopyFrom(convert.disclosure_to_proto(disclosed.disclosure, self._directory))
         return answer

@@ -56,6 +56,7 @@ class Disclosed:
     answered: int
     missing: int
     withheld_stale: int = 0  # debts left out as too old to show (DOM-8)
+    identity_theft_flag: bool = False  # the subject's flag stood: verify the applicant's identity with extra care
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,9 @@ class Lookups:
 
     async def _may_see(
         self, institution: str, purpose: Purpose, subject: str, disclosure_id: uuid.UUID, reference: str, timeout: float
-    ) -> tuple[str | None, bool]:
-        """The legal basis checked: (the consent used, if the purpose needs one; whether a credit block stops it)."""
+    ) -> tuple[str | None, bool, bool]:
+        """The legal basis checked: (the consent used, if the purpose needs one; whether a credit block stops it;
+        whether the subject's identity-theft flag stands)."""
         if purpose.value not in self._directory.get(institution).purposes:
             raise PermissionDenied(
                 "PURPOSE_NOT_ALLOWED",
@@ -173,11 +175,11 @@ class Lookups:
             )
         scope = domain.CONSENT_SCOPE.get(purpose)
         if scope is None:
-            return None, await self._registry.credit_blocked(subject, timeout)
-        consent_id = await self._registry.use_consent(
+            return None, *await self._registry.standing(subject, timeout)
+        consent_id, flagged = await self._registry.use_consent(
             subject, institution, scope, str(disclosure_id), reference, timeout
         )
-        return consent_id, consent_id is None
+        return consent_id, consent_id is None, flagged
 
     async def look_up(
         self,
@@ -204,7 +206,7 @@ class Lookups:
         # recording the disclosure uses the consent under the same id: once (consent de-duplicates on it).
         disclosure_id = self._retried_id(institution, request_id) if request_id else uuid.uuid4()
         deadline = asyncio.get_running_loop().time() + timeout  # every call below gets what is left of it
-        consent_id, blocked = await self._may_see(
+        consent_id, blocked, flagged = await self._may_see(
             institution, purpose, subject, disclosure_id, reference, self._left(deadline)
         )
         try:
@@ -213,7 +215,7 @@ class Lookups:
             (debts, withheld), creditors = domain.for_lender(gathered, now(), self._staleness), gathered.statuses()
             totals = domain.totals(debts)
             answer = convert.lender_answer_to_proto(
-                debts, totals, creditors, blocked, gathered.answered, gathered.missing, withheld
+                debts, totals, creditors, blocked, gathered.answered, gathered.missing, withheld, flagged
             )
             disclosure = Disclosure(
                 disclosure_id,
@@ -228,8 +230,9 @@ class Lookups:
                 read_time,
             )
             letter = None
-            # DOM-13 for lenders; DOM-12: a subject is told of every lookup their block stopped.
-            if purpose in domain.COPY_LETTER or blocked:
+            # DOM-13 for lenders; DOM-12: a subject is told of every lookup their block stopped; and of every lookup
+            # while their identity-theft flag stands (its letter says so, and notify alerts them at once).
+            if purpose in domain.COPY_LETTER or blocked or flagged:
                 letter = CopyLetter(
                     institution,
                     disclosure.disclose_time,
@@ -240,6 +243,7 @@ class Lookups:
                     blocked,
                     gathered.answered,
                     gathered.missing,
+                    flagged,
                 )
             try:
                 await self._record(disclosure, subject, answer.SerializeToString(), letter, request_id, digest)
@@ -250,7 +254,9 @@ class Lookups:
                 if not request_id or earlier is None:
                     raise
                 return self._retried(earlier, digest, request_id)
-            return Disclosed(disclosure, debts, totals, creditors, gathered.answered, gathered.missing, withheld)
+            return Disclosed(
+                disclosure, debts, totals, creditors, gathered.answered, gathered.missing, withheld, flagged
+            )
         except BaseException:
             # A failed lookup spends nothing: the consent's use is given back, unless a disclosure under its id was
             # recorded after all (the same request's other call, sent at once).

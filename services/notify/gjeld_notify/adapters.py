@@ -396,6 +396,11 @@ class NoticeStore:
                     if row.kind == "correction"
                     else None
                 ),
+                alert=(
+                    notify_pb2.IdentityTheftAlert.FromString(by_notice[row.id][0].content)
+                    if row.kind == "alert"
+                    else None
+                ),
                 state=NoticeState(row.state),
                 channel=Channel(row.channel) if row.channel else None,
                 attempts=row.attempts,

@@ -47,6 +47,8 @@ class Notice:
     deliver_time: datetime | None
     # Or, instead of copy letters, the outcome of the subject's correction request (DOM-14).
     outcome: notify_pb2.CorrectionOutcome | None = None
+    # Or an alert of a lookup made while the subject's identity-theft flag stood.
+    alert: notify_pb2.IdentityTheftAlert | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,16 @@ def choose_channel(contact: Contact, consented_email: str) -> Channel:
     if contact.mobile:
         return Channel.SMS
     return Channel.POST
+
+
+def choose_alert_channel(contact: Contact, consented_email: str) -> Channel:
+    """The channel an identity-theft alert goes by: the fastest the subject has (a text message is read within
+    minutes; a letter by post comes too late to stop credit being granted in their name)."""
+    if contact.mobile:
+        return Channel.SMS
+    if contact.digital_mailbox:
+        return Channel.DIGITAL_MAILBOX
+    return choose_channel(contact, consented_email)
 
 
 # The most copy letters one notice tells of: a burst of lookups beyond it starts another notice, so that no notice

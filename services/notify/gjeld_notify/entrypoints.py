@@ -13,7 +13,7 @@ from gjeld_shared.timestamps import to_proto
 
 from .domain import Channel, InstitutionNotice, Notice, NoticeState, Preferences
 from .letters import DEFAULT_LANGUAGE, LANGUAGES
-from .service_layer import Content, Notices
+from .service_layer import MAX_ALERTED_SOURCE_ID, Content, Notices
 
 # Bounds on a copy letter (documented in notify.proto): far above any real one.
 MAX_LETTER_DEBTS = 1_000
@@ -51,6 +51,8 @@ def notice_to_proto(notice: Notice, *, content: bool = True) -> notify_pb2.Notic
         message.merged_letters.extend(notice.letters[1:])
     if content and notice.outcome is not None:
         message.correction_outcome.CopyFrom(notice.outcome)
+    if content and notice.alert is not None:
+        message.identity_theft_alert.CopyFrom(notice.alert)
     if notice.deliver_time is not None:
         message.deliver_time.CopyFrom(to_proto(notice.deliver_time))
     return message
@@ -101,6 +103,9 @@ def _wanted(violations: Violations, at: str, request: pb.EnqueueNoticeRequest) -
         violations.add(f"{at}copy_letter.debts", f"must hold at most {MAX_LETTER_DEBTS:,}")
     if len(letter.totals) > MAX_LETTER_TOTALS:
         violations.add(f"{at}copy_letter.totals", f"must hold at most {MAX_LETTER_TOTALS}")
+    if letter.identity_theft_flag and len(request.source_id) > MAX_ALERTED_SOURCE_ID:
+        # The alert's own source id is the letter's with a prefix (ALERT_PREFIX), within the same 64 characters.
+        violations.add(f"{at}source_id", f"must be at most {MAX_ALERTED_SOURCE_ID} characters with an alert")
     return request.source_id, request.subject.value, letter
 
 

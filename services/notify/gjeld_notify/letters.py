@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 from gjeld.notify.v1 import notify_pb2
-from gjeld.type.v1 import debt_pb2
+from gjeld.type.v1 import debt_pb2, identity_pb2
 from gjeld_shared import translations as translations_
 from gjeld_shared.timestamps import from_proto
 from gjeld_shared.translations import LOCALES, N_, catalogue
@@ -111,8 +111,11 @@ class Writer:
         return translations_.rate(basis_points, self.language)
 
     def _who_asked(self, letter: notify_pb2.CopyLetter) -> list[str]:
+        return self.who_asked(letter.recipient)
+
+    def who_asked(self, recipient: identity_pb2.Institution) -> list[str]:
         """Who asked, as DOM-13 requires: name, organisation number, address and phone."""
-        _, recipient = self._, letter.recipient
+        _ = self._
         return [
             "  "
             + _("{name} (organisation number {number})").format(
@@ -300,7 +303,9 @@ def _wrapped(line: str, width: int) -> list[str]:
 
 
 def message_of(notice: Notice, addressee: Contact, language: str = DEFAULT_LANGUAGE) -> Message:
-    """A notice as the person reads it: its copy letters, or the outcome of their correction request."""
+    """A notice as the person reads it: its copy letters, the outcome of their correction request, or an alert."""
+    if notice.alert is not None:
+        return alert(notice.alert, addressee, language)
     if notice.outcome is None:
         return message(notice.letters, addressee, language)
     writer = Writer(language)
@@ -317,6 +322,29 @@ def message(letters: Sequence[notify_pb2.CopyLetter], addressee: Contact, langua
     title = writer.title(sections)
     text = f"{title}\n" + "\n".join(section.split("\n", 1)[1] for section in sections)
     sms = writer._("gjeld: {title}. Log in to Min gjeld to read it.").format(title=title.capitalize())
+    return Message(title, text, _pdf(writer, addressee, title, text), sms)
+
+
+def alert(flagged: notify_pb2.IdentityTheftAlert, addressee: Contact, language: str = DEFAULT_LANGUAGE) -> Message:
+    """An alert of a lookup made while the subject's identity-theft flag stood: short, to be read at once; the text
+    message says who looked and when (no debt data), the copy letter follows with what they were told."""
+    writer = Writer(language)
+    _, recipient, when = writer._, flagged.recipient, writer.moment(from_proto(flagged.disclose_time))
+    title = _("SOMEONE LOOKED UP YOUR DEBT WHILE YOUR IDENTITY-THEFT FLAG STANDS")
+    lines = [
+        title,
+        "",
+        _("On {when}, this institution looked up your unsecured debt:").format(when=when),
+        *writer.who_asked(recipient),
+        "",
+        _("You have placed an identity-theft flag, so they were told to verify the applicant's identity carefully."),
+        _("If you have not applied for credit with them, contact them at once, and think of placing a credit block."),
+        _("A copy letter with what they were told follows."),
+    ]
+    text = "\n".join(lines) + "\n"
+    sms = _("gjeld: {name} looked up your debt on {when}. Not you? Contact them at once. See Min gjeld.").format(
+        name=recipient.name, when=when
+    )
     return Message(title, text, _pdf(writer, addressee, title, text), sms)
 
 

@@ -27,6 +27,7 @@ from .domain import (
     Message,
     Notice,
     Preferences,
+    choose_alert_channel,
     choose_channel,
     merge_key,
 )
@@ -70,7 +71,30 @@ class Outcome:
     give_up: bool = False
 
 
-Content = notify_pb2.CopyLetter | notify_pb2.CorrectionOutcome
+Content = notify_pb2.CopyLetter | notify_pb2.CorrectionOutcome | notify_pb2.IdentityTheftAlert
+KINDS = {
+    notify_pb2.CopyLetter: "copy_letter",
+    notify_pb2.CorrectionOutcome: "correction",
+    notify_pb2.IdentityTheftAlert: "alert",
+}
+# A copy letter of a lookup made while the subject's identity-theft flag stood brings an alert, sent at once by the
+# fastest channel (it never waits for the merge window): its source id is the letter's with this prefix.
+ALERT_PREFIX = "alert:"
+MAX_ALERTED_SOURCE_ID = 64 - len(ALERT_PREFIX)
+
+
+def with_alerts(wanted: Sequence[_Wanted]) -> list[_Wanted]:
+    """The notices asked for, each copy letter of a flagged lookup followed by its alert."""
+    found: list[_Wanted] = []
+    for one in wanted:
+        found.append(one)
+        letter = one.letter
+        if isinstance(letter, notify_pb2.CopyLetter) and letter.identity_theft_flag:
+            alert = notify_pb2.IdentityTheftAlert(
+                recipient=letter.recipient, disclose_time=letter.disclose_time, disclosure_id=one.source_id
+            )
+            found.append(_Wanted(ALERT_PREFIX + one.source_id, one.subject, alert, one.subject_index))
+    return found
 
 
 @dataclass(frozen=True)
@@ -128,13 +152,17 @@ class Notices:
             # recorded waits for it and finds its notice, and letters racing for one application join one notice
             # (without this, two could each find none, and one notice end with no letter in it). Taken in one
             # order, so that two batches never wait on each other in a circle.
-            for key in sorted({key for one in wanted for key in one.locks()}):
+            everything = with_alerts(wanted)
+            for key in sorted({key for one in everything for key in one.locks()}):
                 await store.serialize(key)
             moment = now()  # after the wait: a notice's merge window is judged as it stands now
-            recorded = [await self._record(store, one, moment) for one in wanted]
+            recorded = [await self._record(store, one, moment) for one in everything]
             await uow.commit()
-            found = await store.notices([row for row, _ in recorded])
-        return [(notice, created) for notice, (_, created) in zip(found, recorded, strict=True)]
+            # What was asked for, in order: not the alerts that came with it (no caller asks for one).
+            alerts = notify_pb2.IdentityTheftAlert
+            asked = [r for one, r in zip(everything, recorded, strict=True) if not isinstance(one.letter, alerts)]
+            found = await store.notices([row for row, _ in asked])
+        return [(notice, created) for notice, (_, created) in zip(found, asked, strict=True)]
 
     async def _record(self, store: Any, one: _Wanted, moment: datetime) -> tuple[Any, bool]:
         earlier = await store.notice_of_source(one.source_id)
@@ -150,7 +178,7 @@ class Notices:
                 "source_id": one.source_id,
                 "subject_index": one.subject_index,
                 "subject_encrypted": self._keys.encrypt(one.subject),
-                "kind": "copy_letter" if isinstance(one.letter, notify_pb2.CopyLetter) else "correction",
+                "kind": KINDS[type(one.letter)],
                 "content": content,
                 "channel": "",
                 "state": "pending",
@@ -172,7 +200,8 @@ class Notices:
                 subject = self._keys.decrypt(row.subject_encrypted)
                 contact = await self._population.contact(subject)
                 email, language = claimed.preferences.email, claimed.preferences.language
-                channel = choose_channel(contact, email)
+                choose = choose_alert_channel if notice.alert is not None else choose_channel
+                channel = choose(contact, email)
                 message, rendered = await self._message(row, notice, contact, language)
                 recipient_key = row.subject_index.hex()[:16]
                 await self._channels.send(channel, row.id, recipient_key, contact, email, message)

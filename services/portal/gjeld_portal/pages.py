@@ -22,6 +22,8 @@ from gjeld.notify.v1 import notify_pb2
 from gjeld.notify.v1 import notify_service_pb2 as notify_pb
 from gjeld_shared import fields
 from gjeld_shared.institutions import InstitutionDirectory
+from gjeld_shared.timestamps import to_proto
+from gjeld_shared.translations import through
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -342,6 +344,56 @@ class Portal:
             await self.sessions.save(session)
         return RedirectResponse("/kredittsperre", status_code=303)
 
+    async def identity_theft_flag(self, request: Request, problem: str = "", status: int = 200) -> Response:
+        """The identity-theft flag: lenders told to verify the applicant's identity carefully, the person alerted of
+        each lookup at once, until the end they choose."""
+        session = await self.person(request)
+        reply = await self.call(
+            session, "consent", self.services.consent.GetIdentityTheftFlag, consent_pb.GetIdentityTheftFlagRequest()
+        )
+        return await self.render(
+            request,
+            session,
+            "identity_theft_flag.html",
+            status,
+            flag=reply.identity_theft_flag,
+            problem=problem,
+            suggested_end=views.flag_end_suggested(),
+        )
+
+    async def change_identity_theft_flag(self, request: Request) -> Response:
+        session, form = await self.checked_form(request)
+        await self.person(request)
+        if form.get("flag") not in ("on", "off"):  # a control against fraud: only ever switched as asked
+            return await self.render(request, session, "error.html", 400, problem="refused")
+        if form.get("flag") == "off":
+            await self.call(
+                session,
+                "consent",
+                self.services.consent.LiftIdentityTheftFlag,
+                consent_pb.LiftIdentityTheftFlagRequest(),
+            )
+            session.notice = "flag_lifted"
+            await self.sessions.save(session)
+            return RedirectResponse("/id-tyveri", status_code=303)
+        end = through(str(form.get("end_date", "")))  # whether it is too near or too far, consent judges
+        if end is None:
+            return await self.identity_theft_flag(request, problem="end_date", status=422)
+        try:
+            await self.call(
+                session,
+                "consent",
+                self.services.consent.PlaceIdentityTheftFlag,
+                consent_pb.PlaceIdentityTheftFlagRequest(end_time=to_proto(end)),
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            return await self.identity_theft_flag(request, problem="end_date", status=422)
+        session.notice = "flag_placed"
+        await self.sessions.save(session)
+        return RedirectResponse("/id-tyveri", status_code=303)
+
     async def notices(self, request: Request, problem: str = "", status: int = 200) -> Response:
         session = await self.person(request)
         reply = await self.call(
@@ -442,6 +494,8 @@ class Portal:
             Route("/brev/{notice_id}", self.letter),
             Route("/kredittsperre", self.credit_block),
             Route("/kredittsperre", self.change_credit_block, methods=["POST"]),
+            Route("/id-tyveri", self.identity_theft_flag),
+            Route("/id-tyveri", self.change_identity_theft_flag, methods=["POST"]),
             Route("/varsler", self.notices),
             Route("/varsler", self.change_notices, methods=["POST"]),
             Route("/retting", self.correction),

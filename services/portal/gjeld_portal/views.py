@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from gjeld.consent.v1 import consent_pb2
 from gjeld.ingest.v1 import ingest_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.type.v1 import debt_pb2
 from gjeld_shared.timestamps import from_proto
-from gjeld_shared.translations import N_
+from gjeld_shared.translations import N_, NORWAY
 
 TYPE_NAMES = {
     debt_pb2.DEBT_TYPE_REPAYMENT_LOAN: N_("Repayment loans"),
@@ -64,6 +64,8 @@ NOTICES = {
     "withdrawn": N_("The consent is withdrawn: it can no longer be used."),
     "blocked": N_("Your credit block is in place."),
     "unblocked": N_("Your credit block is lifted."),
+    "flag_placed": N_("Your identity-theft flag is in place."),
+    "flag_lifted": N_("Your identity-theft flag is lifted."),
     "saved": N_("Your choices are saved."),
     "correction_sent": N_("Your request is sent to the creditor. It must answer within a month."),
 }
@@ -204,6 +206,15 @@ def own_debt(reply: lookup_service_pb2.GetOwnDebtResponse) -> OwnDebt:
         answered=reply.creditors_answered,
         missing=reply.creditors_missing,
     )
+
+
+# What the flag page suggests as its end (the registry's own default period), and how far ahead it may be.
+FLAG_DAYS = 90
+
+
+def flag_end_suggested(today: date | None = None) -> str:
+    """The end date the flag page offers: FLAG_DAYS from today in Norway, as the date field writes it."""
+    return ((today or datetime.now(NORWAY).date()) + timedelta(days=FLAG_DAYS)).isoformat()
 
 
 def when(timestamp: object) -> datetime | None:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
+from gjeld_shared.timestamps import from_proto
+from gjeld_shared.translations import through
 from gjeld_tools.testing import BANK, CO_BORROWER, PERSON, MinGjeld, eventually, grant, look_up, report_demo
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -58,7 +60,7 @@ async def test_a_person_sees_their_debt_with_creditor_names_and_never_their_full
     assert page.headers["cache-control"] == "no-store"
 
 
-PAGES = ("/samtykker", "/utleveringer", "/brev", "/kredittsperre", "/varsler", "/retting")
+PAGES = ("/samtykker", "/utleveringer", "/brev", "/kredittsperre", "/id-tyveri", "/varsler", "/retting")
 
 
 async def test_a_form_without_the_sessions_csrf_token_changes_nothing(min_gjeld: MinGjeld) -> None:
@@ -72,6 +74,7 @@ async def test_a_form_without_the_sessions_csrf_token_changes_nothing(min_gjeld:
         forms = {
             withdraw: {},
             f"{min_gjeld.url}/kredittsperre": {"block": "on"},
+            f"{min_gjeld.url}/id-tyveri": {"flag": "on", "end_date": "2099-01-01"},
             f"{min_gjeld.url}/varsler": {"email_consent": "yes", "email": "kari@example.no", "language": "en"},
             f"{min_gjeld.url}/sprak": {"language": "en"},
             f"{min_gjeld.url}/retting": {"debt": "999888777/CARD-7", "reason": "Feil."},
@@ -229,3 +232,37 @@ async def test_the_language_choice_goes_back_only_to_our_own_pages(min_gjeld: Mi
         )
         assert english.headers["location"] == "/"
         assert "Log in with ID-porten" in (await browser.get(f"{min_gjeld.url}/")).text
+
+
+async def test_a_person_places_moves_and_lifts_an_identity_theft_flag(min_gjeld: MinGjeld) -> None:
+    flag_page = f"{min_gjeld.url}/id-tyveri"
+
+    async def flag() -> consent_pb2.IdentityTheftFlag:
+        reply = await min_gjeld.registry.consent().GetIdentityTheftFlag(
+            consent_service_pb2.GetIdentityTheftFlagRequest(), metadata=min_gjeld.registry.as_subject(PERSON)
+        )
+        return reply.identity_theft_flag
+
+    async with httpx.AsyncClient() as browser:
+        await min_gjeld.log_in(browser, PERSON)
+        page = await browser.get(flag_page)
+        assert "Du har ikke varsel om ID-tyveri." in page.text
+        suggested = re.search(r'name="end_date" value="([0-9-]+)"', page.text)
+        assert suggested, "the page offers an end date"
+        token = csrf_token(page)
+        # A date that is not one, or beyond a year: the field is named, nothing is placed.
+        for bad in ("31.12.2026", "2099-01-01"):
+            refused = await browser.post(flag_page, data={"csrf_token": token, "flag": "on", "end_date": bad})
+            assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text, bad
+            assert not (await flag()).flagged
+        placed = await browser.post(
+            flag_page, data={"csrf_token": token, "flag": "on", "end_date": suggested.group(1)}, follow_redirects=True
+        )
+        assert "Varselet ditt om ID-tyveri er registrert." in placed.text and "gjelder til" in placed.text
+        standing = await flag()
+        assert standing.flagged
+        # Through the chosen day in Norway: it ends at the midnight after it.
+        assert from_proto(standing.end_time) == through(suggested.group(1))
+        lifted = await browser.post(flag_page, data={"csrf_token": token, "flag": "off"}, follow_redirects=True)
+        assert "Varselet ditt om ID-tyveri er fjernet." in lifted.text
+        assert not (await flag()).flagged

@@ -361,3 +361,42 @@ class CreditBlock(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreditBlock: _TypeAlias = CreditBlock  # noqa: Y015
+
+@_typing.final
+class IdentityTheftFlag(_message.Message):
+    """IdentityTheftFlag is a subject's warning that someone may be using their
+    identity, softer than a credit block: lookups go on, but until the flag
+    ends every lender that looks the subject up is told to verify the
+    applicant's identity with extra care, and the subject is alerted of each
+    lookup at once.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FLAGGED_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    flagged: _builtins.bool
+    """Output only. Whether the flag stands."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the flag was placed; unset when there is none."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the flag ends by itself; unset when there is none."""
+
+    def __init__(
+        self,
+        *,
+        flagged: _builtins.bool = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "flagged", b"flagged"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IdentityTheftFlag: _TypeAlias = IdentityTheftFlag  # noqa: Y015

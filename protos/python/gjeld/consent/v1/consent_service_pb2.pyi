@@ -9,6 +9,7 @@ from gjeld.type.v1 import identity_pb2 as _identity_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
@@ -622,6 +623,138 @@ class GetCreditBlockResponse(_message.Message):
 Global___GetCreditBlockResponse: _TypeAlias = GetCreditBlockResponse  # noqa: Y015
 
 @_typing.final
+class PlaceIdentityTheftFlagRequest(_message.Message):
+    """PlaceIdentityTheftFlagRequest places the calling subject's flag."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    END_TIME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Optional. When the flag ends: later than now, at most 365 days ahead.
+        Unset: 90 days from now.
+        """
+
+    def __init__(
+        self,
+        *,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlaceIdentityTheftFlagRequest: _TypeAlias = PlaceIdentityTheftFlagRequest  # noqa: Y015
+
+@_typing.final
+class PlaceIdentityTheftFlagResponse(_message.Message):
+    """PlaceIdentityTheftFlagResponse returns the flag."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDENTITY_THEFT_FLAG_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def identity_theft_flag(self) -> _consent_pb2.IdentityTheftFlag:
+        """Output only. The flag in place."""
+
+    def __init__(
+        self,
+        *,
+        identity_theft_flag: _consent_pb2.IdentityTheftFlag | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlaceIdentityTheftFlagResponse: _TypeAlias = PlaceIdentityTheftFlagResponse  # noqa: Y015
+
+@_typing.final
+class LiftIdentityTheftFlagRequest(_message.Message):
+    """LiftIdentityTheftFlagRequest lifts the flag; the subject is the caller, so it has no fields."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiftIdentityTheftFlagRequest: _TypeAlias = LiftIdentityTheftFlagRequest  # noqa: Y015
+
+@_typing.final
+class LiftIdentityTheftFlagResponse(_message.Message):
+    """LiftIdentityTheftFlagResponse confirms the flag is lifted."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDENTITY_THEFT_FLAG_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def identity_theft_flag(self) -> _consent_pb2.IdentityTheftFlag:
+        """Output only. The flag, now not standing."""
+
+    def __init__(
+        self,
+        *,
+        identity_theft_flag: _consent_pb2.IdentityTheftFlag | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiftIdentityTheftFlagResponse: _TypeAlias = LiftIdentityTheftFlagResponse  # noqa: Y015
+
+@_typing.final
+class GetIdentityTheftFlagRequest(_message.Message):
+    """GetIdentityTheftFlagRequest asks for the calling subject's flag; it has no fields."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetIdentityTheftFlagRequest: _TypeAlias = GetIdentityTheftFlagRequest  # noqa: Y015
+
+@_typing.final
+class GetIdentityTheftFlagResponse(_message.Message):
+    """GetIdentityTheftFlagResponse tells whether the subject's flag stands."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDENTITY_THEFT_FLAG_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def identity_theft_flag(self) -> _consent_pb2.IdentityTheftFlag:
+        """Output only. The flag, or flagged false when none stands."""
+
+    def __init__(
+        self,
+        *,
+        identity_theft_flag: _consent_pb2.IdentityTheftFlag | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetIdentityTheftFlagResponse: _TypeAlias = GetIdentityTheftFlagResponse  # noqa: Y015
+
+@_typing.final
 class UseConsentRequest(_message.Message):
     """UseConsentRequest names the lookup that needs a consent."""
 
@@ -673,21 +806,29 @@ class UseConsentResponse(_message.Message):
 
     CONSENT_FIELD_NUMBER: _builtins.int
     CREDIT_BLOCKED_FIELD_NUMBER: _builtins.int
+    IDENTITY_THEFT_FLAG_FIELD_NUMBER: _builtins.int
     credit_blocked: _builtins.bool
     """Output only. True when the subject has a credit block (DOM-12): nothing may be disclosed."""
     @_builtins.property
     def consent(self) -> _consent_pb2.Consent:
         """Output only. The consent, with this use recorded; unset when credit_blocked."""
 
+    @_builtins.property
+    def identity_theft_flag(self) -> _consent_pb2.IdentityTheftFlag:
+        """Output only. The subject's identity-theft flag, flagged while it stands:
+        the lender must be warned and the subject alerted.
+        """
+
     def __init__(
         self,
         *,
         consent: _consent_pb2.Consent | None = ...,
         credit_blocked: _builtins.bool = ...,
+        identity_theft_flag: _consent_pb2.IdentityTheftFlag | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "credit_blocked", b"credit_blocked"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "credit_blocked", b"credit_blocked", "identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -768,16 +909,22 @@ class CheckCreditBlockResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CREDIT_BLOCKED_FIELD_NUMBER: _builtins.int
+    IDENTITY_THEFT_FLAG_FIELD_NUMBER: _builtins.int
     credit_blocked: _builtins.bool
     """Output only. True when the subject has a credit block (DOM-12)."""
+    @_builtins.property
+    def identity_theft_flag(self) -> _consent_pb2.IdentityTheftFlag:
+        """Output only. The subject's identity-theft flag, flagged while it stands."""
+
     def __init__(
         self,
         *,
         credit_blocked: _builtins.bool = ...,
+        identity_theft_flag: _consent_pb2.IdentityTheftFlag | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_blocked", b"credit_blocked"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_blocked", b"credit_blocked", "identity_theft_flag", b"identity_theft_flag"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

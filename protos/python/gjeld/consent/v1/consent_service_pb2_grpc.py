@@ -90,6 +90,21 @@ class ConsentServiceStub:
                 request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockRequest.SerializeToString,
                 response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockResponse.FromString,
                 _registered_method=True)
+        self.PlaceIdentityTheftFlag = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/PlaceIdentityTheftFlag',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceIdentityTheftFlagRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceIdentityTheftFlagResponse.FromString,
+                _registered_method=True)
+        self.LiftIdentityTheftFlag = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/LiftIdentityTheftFlag',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftIdentityTheftFlagRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftIdentityTheftFlagResponse.FromString,
+                _registered_method=True)
+        self.GetIdentityTheftFlag = channel.unary_unary(
+                '/gjeld.consent.v1.ConsentService/GetIdentityTheftFlag',
+                request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetIdentityTheftFlagRequest.SerializeToString,
+                response_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetIdentityTheftFlagResponse.FromString,
+                _registered_method=True)
         self.UseConsent = channel.unary_unary(
                 '/gjeld.consent.v1.ConsentService/UseConsent',
                 request_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.UseConsentRequest.SerializeToString,
@@ -220,6 +235,33 @@ class ConsentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PlaceIdentityTheftFlag(self, request, context):
+        """PlaceIdentityTheftFlag places a flag on the calling subject until an end
+        time (90 days ahead unless given, at most 365): every lender's lookup
+        then carries the warning, and the subject is alerted of each lookup at
+        once. Placing it again while it stands moves its end. Callers: subjects,
+        by an ID-porten token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LiftIdentityTheftFlag(self, request, context):
+        """LiftIdentityTheftFlag lifts the calling subject's flag before its end.
+        Callers: subjects, by an ID-porten token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIdentityTheftFlag(self, request, context):
+        """GetIdentityTheftFlag tells whether the calling subject's flag stands, and
+        until when. Callers: subjects, by an ID-porten token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UseConsent(self, request, context):
         """UseConsent checks that a subject has no credit block and an active consent
         for the institution and scope, and records its use, in one step. A credit
@@ -246,8 +288,9 @@ class ConsentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CheckCreditBlock(self, request, context):
-        """CheckCreditBlock tells whether a subject has a credit block, for lookups
-        that need no consent (a credit bureau's). Callers: the lookup service only,
+        """CheckCreditBlock tells whether a subject has a credit block, and whether
+        their identity-theft flag stands, for lookups that need no consent (a
+        credit bureau's). Callers: the lookup service only,
         by its workload certificate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -311,6 +354,21 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.GetCreditBlock,
                     request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockRequest.FromString,
                     response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockResponse.SerializeToString,
+            ),
+            'PlaceIdentityTheftFlag': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlaceIdentityTheftFlag,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceIdentityTheftFlagRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceIdentityTheftFlagResponse.SerializeToString,
+            ),
+            'LiftIdentityTheftFlag': grpc.unary_unary_rpc_method_handler(
+                    servicer.LiftIdentityTheftFlag,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftIdentityTheftFlagRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftIdentityTheftFlagResponse.SerializeToString,
+            ),
+            'GetIdentityTheftFlag': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIdentityTheftFlag,
+                    request_deserializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetIdentityTheftFlagRequest.FromString,
+                    response_serializer=gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetIdentityTheftFlagResponse.SerializeToString,
             ),
             'UseConsent': grpc.unary_unary_rpc_method_handler(
                     servicer.UseConsent,
@@ -626,6 +684,87 @@ class ConsentService:
             '/gjeld.consent.v1.ConsentService/GetCreditBlock',
             gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockRequest.SerializeToString,
             gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetCreditBlockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlaceIdentityTheftFlag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/PlaceIdentityTheftFlag',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceIdentityTheftFlagRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.PlaceIdentityTheftFlagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LiftIdentityTheftFlag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/LiftIdentityTheftFlag',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftIdentityTheftFlagRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.LiftIdentityTheftFlagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIdentityTheftFlag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.consent.v1.ConsentService/GetIdentityTheftFlag',
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetIdentityTheftFlagRequest.SerializeToString,
+            gjeld_dot_consent_dot_v1_dot_consent__service__pb2.GetIdentityTheftFlagResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -98,6 +98,21 @@ class ConsentServiceStub:
     """GetCreditBlock tells whether the calling subject has a credit block.
     Callers: subjects, by an ID-porten token.
     """
+    PlaceIdentityTheftFlag: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.PlaceIdentityTheftFlagRequest, _consent_service_pb2.PlaceIdentityTheftFlagResponse]
+    """PlaceIdentityTheftFlag places a flag on the calling subject until an end
+    time (90 days ahead unless given, at most 365): every lender's lookup
+    then carries the warning, and the subject is alerted of each lookup at
+    once. Placing it again while it stands moves its end. Callers: subjects,
+    by an ID-porten token.
+    """
+    LiftIdentityTheftFlag: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.LiftIdentityTheftFlagRequest, _consent_service_pb2.LiftIdentityTheftFlagResponse]
+    """LiftIdentityTheftFlag lifts the calling subject's flag before its end.
+    Callers: subjects, by an ID-porten token.
+    """
+    GetIdentityTheftFlag: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.GetIdentityTheftFlagRequest, _consent_service_pb2.GetIdentityTheftFlagResponse]
+    """GetIdentityTheftFlag tells whether the calling subject's flag stands, and
+    until when. Callers: subjects, by an ID-porten token.
+    """
     UseConsent: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.UseConsentRequest, _consent_service_pb2.UseConsentResponse]
     """UseConsent checks that a subject has no credit block and an active consent
     for the institution and scope, and records its use, in one step. A credit
@@ -116,8 +131,9 @@ class ConsentServiceStub:
     certificate.
     """
     CheckCreditBlock: _grpc.UnaryUnaryMultiCallable[_consent_service_pb2.CheckCreditBlockRequest, _consent_service_pb2.CheckCreditBlockResponse]
-    """CheckCreditBlock tells whether a subject has a credit block, for lookups
-    that need no consent (a credit bureau's). Callers: the lookup service only,
+    """CheckCreditBlock tells whether a subject has a credit block, and whether
+    their identity-theft flag stands, for lookups that need no consent (a
+    credit bureau's). Callers: the lookup service only,
     by its workload certificate.
     """
 
@@ -191,6 +207,21 @@ class ConsentServiceAsyncStub(ConsentServiceStub):
     """GetCreditBlock tells whether the calling subject has a credit block.
     Callers: subjects, by an ID-porten token.
     """
+    PlaceIdentityTheftFlag: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.PlaceIdentityTheftFlagRequest, _consent_service_pb2.PlaceIdentityTheftFlagResponse]  # type: ignore[assignment]
+    """PlaceIdentityTheftFlag places a flag on the calling subject until an end
+    time (90 days ahead unless given, at most 365): every lender's lookup
+    then carries the warning, and the subject is alerted of each lookup at
+    once. Placing it again while it stands moves its end. Callers: subjects,
+    by an ID-porten token.
+    """
+    LiftIdentityTheftFlag: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.LiftIdentityTheftFlagRequest, _consent_service_pb2.LiftIdentityTheftFlagResponse]  # type: ignore[assignment]
+    """LiftIdentityTheftFlag lifts the calling subject's flag before its end.
+    Callers: subjects, by an ID-porten token.
+    """
+    GetIdentityTheftFlag: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.GetIdentityTheftFlagRequest, _consent_service_pb2.GetIdentityTheftFlagResponse]  # type: ignore[assignment]
+    """GetIdentityTheftFlag tells whether the calling subject's flag stands, and
+    until when. Callers: subjects, by an ID-porten token.
+    """
     UseConsent: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.UseConsentRequest, _consent_service_pb2.UseConsentResponse]  # type: ignore[assignment]
     """UseConsent checks that a subject has no credit block and an active consent
     for the institution and scope, and records its use, in one step. A credit
@@ -209,8 +240,9 @@ class ConsentServiceAsyncStub(ConsentServiceStub):
     certificate.
     """
     CheckCreditBlock: _aio.UnaryUnaryMultiCallable[_consent_service_pb2.CheckCreditBlockRequest, _consent_service_pb2.CheckCreditBlockResponse]  # type: ignore[assignment]
-    """CheckCreditBlock tells whether a subject has a credit block, for lookups
-    that need no consent (a credit bureau's). Callers: the lookup service only,
+    """CheckCreditBlock tells whether a subject has a credit block, and whether
+    their identity-theft flag stands, for lookups that need no consent (a
+    credit bureau's). Callers: the lookup service only,
     by its workload certificate.
     """
 
@@ -349,6 +381,39 @@ class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def PlaceIdentityTheftFlag(
+        self,
+        request: _consent_service_pb2.PlaceIdentityTheftFlagRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consent_service_pb2.PlaceIdentityTheftFlagResponse, _abc.Awaitable[_consent_service_pb2.PlaceIdentityTheftFlagResponse]]:
+        """PlaceIdentityTheftFlag places a flag on the calling subject until an end
+        time (90 days ahead unless given, at most 365): every lender's lookup
+        then carries the warning, and the subject is alerted of each lookup at
+        once. Placing it again while it stands moves its end. Callers: subjects,
+        by an ID-porten token.
+        """
+
+    @_abc_1.abstractmethod
+    def LiftIdentityTheftFlag(
+        self,
+        request: _consent_service_pb2.LiftIdentityTheftFlagRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consent_service_pb2.LiftIdentityTheftFlagResponse, _abc.Awaitable[_consent_service_pb2.LiftIdentityTheftFlagResponse]]:
+        """LiftIdentityTheftFlag lifts the calling subject's flag before its end.
+        Callers: subjects, by an ID-porten token.
+        """
+
+    @_abc_1.abstractmethod
+    def GetIdentityTheftFlag(
+        self,
+        request: _consent_service_pb2.GetIdentityTheftFlagRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consent_service_pb2.GetIdentityTheftFlagResponse, _abc.Awaitable[_consent_service_pb2.GetIdentityTheftFlagResponse]]:
+        """GetIdentityTheftFlag tells whether the calling subject's flag stands, and
+        until when. Callers: subjects, by an ID-porten token.
+        """
+
+    @_abc_1.abstractmethod
     def UseConsent(
         self,
         request: _consent_service_pb2.UseConsentRequest,
@@ -383,8 +448,9 @@ class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _consent_service_pb2.CheckCreditBlockRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_consent_service_pb2.CheckCreditBlockResponse, _abc.Awaitable[_consent_service_pb2.CheckCreditBlockResponse]]:
-        """CheckCreditBlock tells whether a subject has a credit block, for lookups
-        that need no consent (a credit bureau's). Callers: the lookup service only,
+        """CheckCreditBlock tells whether a subject has a credit block, and whether
+        their identity-theft flag stands, for lookups that need no consent (a
+        credit bureau's). Callers: the lookup service only,
         by its workload certificate.
         """
 

@@ -92,6 +92,7 @@ class LookUpDebtResponse(_message.Message):
     CREDITORS_ANSWERED_FIELD_NUMBER: _builtins.int
     CREDITORS_MISSING_FIELD_NUMBER: _builtins.int
     WITHHELD_STALE_COUNT_FIELD_NUMBER: _builtins.int
+    IDENTITY_THEFT_FLAG_FIELD_NUMBER: _builtins.int
     credit_blocked: _builtins.bool
     """Output only. True when the subject has a credit block (DOM-12): the
     answer then holds nothing else but the disclosure record.
@@ -105,6 +106,11 @@ class LookUpDebtResponse(_message.Message):
     creditor has not confirmed them for longer than the operator's policy
     allows (DOM-8: old data is never passed off as current). The subject
     sees them in their own view, marked stale.
+    """
+    identity_theft_flag: _builtins.bool
+    """Output only. True when the subject has placed an identity-theft flag:
+    someone may be using their identity. Verify the applicant's identity with
+    extra care before granting credit. The subject is alerted of this lookup.
     """
     @_builtins.property
     def disclosure(self) -> _lookup_pb2.Disclosure:
@@ -133,10 +139,11 @@ class LookUpDebtResponse(_message.Message):
         creditors_answered: _builtins.int = ...,
         creditors_missing: _builtins.int = ...,
         withheld_stale_count: _builtins.int = ...,
+        identity_theft_flag: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["disclosure", b"disclosure"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_blocked", b"credit_blocked", "creditors", b"creditors", "creditors_answered", b"creditors_answered", "creditors_missing", b"creditors_missing", "debts", b"debts", "disclosure", b"disclosure", "totals", b"totals", "withheld_stale_count", b"withheld_stale_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_blocked", b"credit_blocked", "creditors", b"creditors", "creditors_answered", b"creditors_answered", "creditors_missing", b"creditors_missing", "debts", b"debts", "disclosure", b"disclosure", "identity_theft_flag", b"identity_theft_flag", "totals", b"totals", "withheld_stale_count", b"withheld_stale_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -105,6 +105,7 @@ class CopyLetter(_message.Message):
     CREDIT_BLOCKED_FIELD_NUMBER: _builtins.int
     CREDITORS_ANSWERED_FIELD_NUMBER: _builtins.int
     CREDITORS_MISSING_FIELD_NUMBER: _builtins.int
+    IDENTITY_THEFT_FLAG_FIELD_NUMBER: _builtins.int
     purpose: _builtins.str
     """Required. The legal basis, in words a person understands, at most 500 characters."""
     source: _builtins.str
@@ -119,6 +120,11 @@ class CopyLetter(_message.Message):
     """Optional. How many creditors answered live, as the recipient was told."""
     creditors_missing: _builtins.int
     """Optional. How many live creditors did not answer in time, as the recipient was told."""
+    identity_theft_flag: _builtins.bool
+    """Optional. True when the subject's identity-theft flag stood at the lookup:
+    the recipient was warned, and the subject is also sent an alert at once,
+    by the fastest channel they have, besides this letter.
+    """
     @_builtins.property
     def recipient(self) -> _identity_pb2.Institution:
         """Required. Who received the data, with name, address and phone."""
@@ -148,14 +154,52 @@ class CopyLetter(_message.Message):
         credit_blocked: _builtins.bool = ...,
         creditors_answered: _builtins.int = ...,
         creditors_missing: _builtins.int = ...,
+        identity_theft_flag: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["disclose_time", b"disclose_time", "recipient", b"recipient"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_reference", b"application_reference", "credit_blocked", b"credit_blocked", "creditors_answered", b"creditors_answered", "creditors_missing", b"creditors_missing", "debts", b"debts", "disclose_time", b"disclose_time", "purpose", b"purpose", "recipient", b"recipient", "source", b"source", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_reference", b"application_reference", "credit_blocked", b"credit_blocked", "creditors_answered", b"creditors_answered", "creditors_missing", b"creditors_missing", "debts", b"debts", "disclose_time", b"disclose_time", "identity_theft_flag", b"identity_theft_flag", "purpose", b"purpose", "recipient", b"recipient", "source", b"source", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CopyLetter: _TypeAlias = CopyLetter  # noqa: Y015
+
+@_typing.final
+class IdentityTheftAlert(_message.Message):
+    """IdentityTheftAlert tells the subject at once of a lookup of their debt made
+    while their identity-theft flag stood, so that they can act if it was not
+    them who applied.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    DISCLOSE_TIME_FIELD_NUMBER: _builtins.int
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    """Required. The lookup's copy letter's source id (its disclosure id), at most 64 characters."""
+    @_builtins.property
+    def recipient(self) -> _identity_pb2.Institution:
+        """Required. Who looked the subject up, with name, address and phone."""
+
+    @_builtins.property
+    def disclose_time(self) -> _timestamp_pb2.Timestamp:
+        """Required. When the data was disclosed."""
+
+    def __init__(
+        self,
+        *,
+        recipient: _identity_pb2.Institution | None = ...,
+        disclose_time: _timestamp_pb2.Timestamp | None = ...,
+        disclosure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["disclose_time", b"disclose_time", "recipient", b"recipient"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclose_time", b"disclose_time", "disclosure_id", b"disclosure_id", "recipient", b"recipient"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IdentityTheftAlert: _TypeAlias = IdentityTheftAlert  # noqa: Y015
 
 @_typing.final
 class ContactPreferences(_message.Message):
@@ -208,6 +252,7 @@ class Notice(_message.Message):
     DELIVER_TIME_FIELD_NUMBER: _builtins.int
     COPY_LETTER_FIELD_NUMBER: _builtins.int
     CORRECTION_OUTCOME_FIELD_NUMBER: _builtins.int
+    IDENTITY_THEFT_ALERT_FIELD_NUMBER: _builtins.int
     MERGED_LETTERS_FIELD_NUMBER: _builtins.int
     SOURCE_IDS_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
@@ -215,7 +260,7 @@ class Notice(_message.Message):
     id: _builtins.str
     """Output only. The registry's identifier of the notice."""
     source_id: _builtins.str
-    """Output only. What the notice is about: for a copy letter, the disclosure id."""
+    """Output only. What the notice is about: for a copy letter, the disclosure id; for an alert, "alert:" and it."""
     state: Global___NoticeState.ValueType
     """Output only. Where the notice stands."""
     channel: Global___Channel.ValueType
@@ -241,6 +286,10 @@ class Notice(_message.Message):
         """Output only. The outcome of the subject's correction request."""
 
     @_builtins.property
+    def identity_theft_alert(self) -> Global___IdentityTheftAlert:
+        """Output only. An alert of a lookup made while the subject's identity-theft flag stood."""
+
+    @_builtins.property
     def merged_letters(self) -> _containers.RepeatedCompositeFieldContainer[Global___CopyLetter]:
         """Output only. Copy letters of later lookups by the same recipient for the
         same application, merged into this notice within the merge window so that
@@ -262,16 +311,17 @@ class Notice(_message.Message):
         deliver_time: _timestamp_pb2.Timestamp | None = ...,
         copy_letter: Global___CopyLetter | None = ...,
         correction_outcome: Global___CorrectionOutcome | None = ...,
+        identity_theft_alert: Global___IdentityTheftAlert | None = ...,
         merged_letters: _abc.Iterable[Global___CopyLetter] | None = ...,
         source_ids: _abc.Iterable[_builtins.str] | None = ...,
         attempts: _builtins.int = ...,
         last_error: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "copy_letter", b"copy_letter", "correction_outcome", b"correction_outcome", "create_time", b"create_time", "deliver_time", b"deliver_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "copy_letter", b"copy_letter", "correction_outcome", b"correction_outcome", "create_time", b"create_time", "deliver_time", b"deliver_time", "identity_theft_alert", b"identity_theft_alert"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "channel", b"channel", "content", b"content", "copy_letter", b"copy_letter", "correction_outcome", b"correction_outcome", "create_time", b"create_time", "deliver_time", b"deliver_time", "id", b"id", "last_error", b"last_error", "merged_letters", b"merged_letters", "source_id", b"source_id", "source_ids", b"source_ids", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "channel", b"channel", "content", b"content", "copy_letter", b"copy_letter", "correction_outcome", b"correction_outcome", "create_time", b"create_time", "deliver_time", b"deliver_time", "id", b"id", "identity_theft_alert", b"identity_theft_alert", "last_error", b"last_error", "merged_letters", b"merged_letters", "source_id", b"source_id", "source_ids", b"source_ids", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["copy_letter", "correction_outcome"]  # noqa: Y015
+    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["copy_letter", "correction_outcome", "identity_theft_alert"]  # noqa: Y015
     _WhichOneofArgType_content: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_content) -> _WhichOneofReturnType_content | None: ...
 
