@@ -17,6 +17,7 @@ import pytest
 import sqlglot
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld.type.v1 import identity_pb2
+from gjeld_ingest.adapters import staging_slots
 from gjeld_ingest.distribution import DISTRIBUTED, DISTRIBUTION_COLUMN, LOCAL, REFERENCE
 from gjeld_tools import synthetic
 from gjeld_tools.testing import (
@@ -36,10 +37,11 @@ from sqlglot import exp
 
 pb = ingest_service_pb2
 DISTRIBUTED_NAMES = {table.name for table in DISTRIBUTED}
-# A delivery's own records on their way in: each statement reads them whole, on every shard at once (a delivery's
-# debtors live on all of them), and sees no other delivery's (gjeld_ingest.staging). What must hold is that every other
-# distributed table a statement joins with them is joined on the debtor, which the check of that table requires.
-STAGING = "staged_records"
+# A delivery's own records on their way in (its staging slot): each statement reads them whole, on every shard at once
+# (a delivery's debtors live on all of them), and the slot is the delivery's alone (gjeld_ingest.staging). What must
+# hold is that every other distributed table a statement joins with them is joined on the debtor, which the check of
+# that table requires.
+STAGING = {table.name for table in staging_slots}
 
 # Statements that touch a distributed table without naming a debtor, on purpose: each runs on every shard (Citus
 # runs such a statement on all shards in parallel, as one distributed transaction), and is acceptable because it is
@@ -159,7 +161,7 @@ def unrouted(sql: str) -> list[str]:
     statement = sqlglot.parse_one(sql, read="postgres")
     missing = []
     for table in statement.find_all(exp.Table):
-        if table.name not in DISTRIBUTED_NAMES - {STAGING} or table.db not in ("ingest", ""):
+        if table.name not in DISTRIBUTED_NAMES - STAGING or table.db not in ("ingest", ""):
             continue
         parent = table.parent
         if isinstance(parent, exp.Schema) and isinstance(parent.parent, exp.Insert):
@@ -274,7 +276,7 @@ async def test_every_statement_on_a_distributed_table_filters_or_joins_on_the_de
             offending[sql] = missing
     assert offending == {}, "\n".join(f"{sql}\n  -> {missing}" for sql, missing in offending.items())
     # The day ran every hot statement (none of the checks above passed for want of statements) ...
-    hot = ["MERGE INTO ingest.debts", "DELETE FROM ingest.debts d USING ingest.staged_records", "WITH held AS"]
+    hot = ["MERGE INTO ingest.debts", "DELETE FROM ingest.debts d USING ingest.staged_records_", "WITH held AS"]
     hot += ["WHERE ingest.debts.debtor_index = $1", "INSERT INTO ingest.correction_requests"]
     hot += ["UPDATE ingest.correction_requests c SET state = 'corrected'", "UPDATE ingest.correction_requests SET"]
     assert [h for h in hot if not any(h in sql for sql in seen)] == []
@@ -320,7 +322,7 @@ async def test_every_key_of_a_distributed_table_holds_the_distribution_column(da
             sorted(DISTRIBUTED_NAMES),
         )
         # Each has its primary key at least, but the staging table (no key: see migration 0009).
-        assert {r["table_name"] for r in keys} == DISTRIBUTED_NAMES - {STAGING}
+        assert {r["table_name"] for r in keys} == DISTRIBUTED_NAMES - STAGING
         assert [r["index_name"] for r in keys if DISTRIBUTION_COLUMN not in r["columns"]] == []
 
         # Foreign keys: from a distributed table only to a reference table, or to a distributed one through the

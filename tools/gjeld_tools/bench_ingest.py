@@ -195,11 +195,10 @@ async def raw_apply_parts(
             for rows in parts:
                 await stage.add(rows)
                 records += len(rows)
-            await stage.plan_for(kind, records)
+            if records >= staging.ANALYZE_FROM:
+                await stage.analyze()
             await stage.merge(creditor, kind, extract_time, timedelta(days=7))
-            staged = await stage.clear()
-        if staged >= staging.VACUUM_FROM:  # as a delivery does after it commits
-            await stage.vacuum()
+            await stage.clear()
     finally:
         await connection.close()
 

@@ -69,7 +69,7 @@ from .domain import (
     Strictness,
     Terms,
 )
-from .staging import APPEND_CORRECTION_EVENT, creditor_lock, feed_order
+from .staging import APPEND_CORRECTION_EVENT, STAGING_SLOTS, creditor_lock, feed_order, slot_table
 
 SCHEMA = "ingest"
 metadata = MetaData(schema=SCHEMA)
@@ -105,31 +105,33 @@ debts = Table(
     # old, a HOT update that touches no index.
 )
 
-# Deliveries on their way into the register (gjeld_ingest.staging; migration 0009): UNLOGGED, no key, no index. Each
-# delivery copies its records here in its own transaction and deletes them before it commits, so it sees only its own
-# and no other transaction ever sees them.
-staged_records = Table(
-    "staged_records",
-    metadata,
-    Column("position", BigInteger, nullable=False),
-    Column("closing", Boolean, nullable=False),
-    Column("account_id", Text, nullable=False),
-    Column("debtor_index", LargeBinary, nullable=False),
-    Column("debtor_encrypted", LargeBinary),
-    Column("co_borrower_role", Text),
-    Column("debt_type", Text),
-    Column("original_balance", BigInteger),
-    Column("balance", BigInteger),
-    Column("remaining_term_months", Integer),
-    Column("credit_limit", BigInteger),
-    Column("interest_bearing_balance", BigInteger),
-    Column("non_interest_bearing_balance", BigInteger),
-    Column("nominal_interest_rate_bp", Integer),
-    Column("effective_interest_rate_bp", Integer),
-    Column("installment_charges", BigInteger),
-    Column("installment_charge_period", Text),
-    Column("extract_time", DateTime(timezone=True)),
-    prefixes=["UNLOGGED"],
+# Deliveries on their way into the register (gjeld_ingest.staging; migration 0009): a slot each, for the delivery's
+# transaction alone, emptied before it commits. UNLOGGED, no key, no index.
+staging_slots = tuple(
+    Table(
+        slot_table(slot),
+        metadata,
+        Column("position", BigInteger, nullable=False),
+        Column("closing", Boolean, nullable=False),
+        Column("account_id", Text, nullable=False),
+        Column("debtor_index", LargeBinary, nullable=False),
+        Column("debtor_encrypted", LargeBinary),
+        Column("co_borrower_role", Text),
+        Column("debt_type", Text),
+        Column("original_balance", BigInteger),
+        Column("balance", BigInteger),
+        Column("remaining_term_months", Integer),
+        Column("credit_limit", BigInteger),
+        Column("interest_bearing_balance", BigInteger),
+        Column("non_interest_bearing_balance", BigInteger),
+        Column("nominal_interest_rate_bp", Integer),
+        Column("effective_interest_rate_bp", Integer),
+        Column("installment_charges", BigInteger),
+        Column("installment_charge_period", Text),
+        Column("extract_time", DateTime(timezone=True)),
+        prefixes=["UNLOGGED"],
+    )
+    for slot in range(1, STAGING_SLOTS + 1)
 )
 
 # Each institution's latest snapshot: it confirmed every debt of the institution written no later than it was applied

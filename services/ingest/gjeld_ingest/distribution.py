@@ -25,7 +25,7 @@ from .adapters import (
     handovers,
     rejections,
     snapshot_confirmations,
-    staged_records,
+    staging_slots,
     tombstones,
 )
 
@@ -39,10 +39,10 @@ DISTRIBUTION_COLUMN = "debtor_index"
 #   on the debts it merged;
 # - tombstones: each record a delivery registers is checked against them, each close and absent debt leaves one;
 # - handed_over: each record of a delivery is checked against them (a debt handed over cannot come back);
-# - staged_records: a delivery on its way in; its records are routed to their debtors' shards as they are copied, and
-#   the merge (Citus refuses a MERGE from a table that is not distributed, temporary ones included) is a join inside
-#   each shard. It has no key: a delivery's statements read its rows whole, on every shard at once.
-DISTRIBUTED: tuple[Table, ...] = (debts, correction_requests, tombstones, handed_over, staged_records)
+# - the staging slots (staged_records_01 to _16): a delivery on its way in; its records are routed to their debtors'
+#   shards as they are copied, and the merge (Citus refuses a MERGE from a table that is not distributed, temporary
+#   ones included) is a join inside each shard. No key: a delivery's statements read its rows whole, on every shard.
+DISTRIBUTED: tuple[Table, ...] = (debts, correction_requests, tombstones, handed_over, *staging_slots)
 
 # A copy on every node: each institution's latest snapshot (about 200 rows), read beside every debt row (the times
 # it confirmed), written once per snapshot.

@@ -6,17 +6,20 @@ few set-based statements. The transaction is the atomicity: a stream that breaks
 saw it; lookups read the register by MVCC and see the delivery all at once or not at all (DOM-8). The staging table
 lives in PostgreSQL, not in this process, so memory stays flat however large the delivery.
 
-One staging table, `ingest.staged_records`, serves every delivery at once (on Citus it is distributed like the register,
-which a MERGE's source must be: docs/production-layout.md). A delivery sees only its own records there without naming
-them: it copies them in its transaction and deletes them before it commits (DeliveryUnitOfWork.commit), so by MVCC no
-other transaction ever sees them, and a delivery that fails rolls them back with everything else.
+The staging tables are real tables (UNLOGGED), not temporary ones: on Citus they are distributed like the register,
+which a MERGE's source must be (docs/production-layout.md). There are STAGING_SLOTS of them, `ingest.staged_records_01`
+to `_16`, and a delivery takes one for its transaction alone (an advisory lock), so that it reads only its own rows
+and may analyse them: it empties its slot before it commits (TRUNCATE, in its transaction), so no other transaction
+ever sees its records, and a delivery that fails rolls them back with everything else (its rows, dead, are read
+through once by the slot's next delivery and go with that one's TRUNCATE).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-import logging
+import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,8 +40,6 @@ from .domain import (
     Strictness,
     Terms,
 )
-
-log = logging.getLogger(__name__)
 
 # The staged record: its position in the delivery, whether it closes a debt, and the debt's columns.
 STAGED_COLUMNS = (
@@ -85,39 +86,32 @@ def held_confirm_time(extract: int, confirm: int) -> str:
     )
 
 
-# How a delivery's statements join its records with the register, chosen by its size, which is known, rather than by
-# the planner, which has no statistics of the shared staging table (it cannot be analysed inside a delivery: the lock
-# would serialise them) and would guess from its pages, other deliveries' included. A snapshot (which is joined with
-# all of its institution's debts, however few records it has) or a large delivery is joined whole: hash joins, one
-# pass over each side (a nested loop of the institution's debts over a guessed-small staging table read it once per
-# debt). A few pushed changes probe the register's indexes per record, alone (a hash join loads all the institution's
-# tombstones or debts for a few records, and parallel workers cost more than they bring).
-LARGE_DELIVERY = 5_000
-LARGE_PLAN = ("SET LOCAL enable_nestloop = off",)
-SMALL_PLAN = (
-    "SET LOCAL enable_hashjoin = off",
-    "SET LOCAL enable_mergejoin = off",
-    "SET LOCAL max_parallel_workers_per_gather = 0",
-)
-# A delivery's records leave the staging table before it commits (its own are all it sees there).
-CLEAR_STAGED = "DELETE FROM ingest.staged_records"
-# The dead rows a delivery leaves, made room for again (autovacuum does it too, later): another delivery's statements
-# read through every page of the table, as its rows are not indexed. SKIP_LOCKED: one vacuum at a time is enough.
-VACUUM_STAGED = "VACUUM (SKIP_LOCKED) ingest.staged_records"
-# From how many records a delivery vacuums the staging table after it commits (a few pages' worth is not worth it).
-VACUUM_FROM = 10_000
+# The staging slots: each delivery takes one for its transaction (TAKE_SLOT), so deliveries at once
+# never read each other's pages and each may analyse its own rows. As many as the deliveries the ingest replicas take
+# at once (max_concurrent_deliveries each): a delivery beyond them waits for a slot, it is never refused.
+STAGING_SLOTS = 16
+# The statements below name the first slot; a delivery runs them on its own (`Staging.sql`).
+STAGED = "ingest.staged_records_01"
+TAKE_SLOT = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
+SLOT_RETRY_SECONDS = 0.05
+# A slot is emptied before its delivery commits: nothing it staged outlives its transaction. (TRUNCATE takes the
+# table's exclusive lock until the commit; a session reading the slot meanwhile, an operator's, waits for it.)
+EMPTY_STAGED = "TRUNCATE ingest.staged_records_01"
+# Above this many staged records the staging table is analysed before the merge (its own rows only: the slot is its).
+ANALYZE_FROM = 5_000
+ANALYZE_STAGED = "ANALYZE ingest.staged_records_01"
 # The same account and debtor twice in one delivery: which record is right cannot be known.
 FIND_DUPLICATES = """
 SELECT array_agg(position ORDER BY position) AS positions
-FROM ingest.staged_records GROUP BY account_id, debtor_index HAVING count(*) > 1
+FROM ingest.staged_records_01 GROUP BY account_id, debtor_index HAVING count(*) > 1
 ORDER BY min(position) LIMIT $1
 """
 FIND_HANDED_OVER = """
-SELECT s.position FROM ingest.staged_records s
+SELECT s.position FROM ingest.staged_records_01 s
 JOIN ingest.handed_over h ON h.giver = $1 AND h.account_id = s.account_id AND h.debtor_index = s.debtor_index
 ORDER BY s.position LIMIT $2
 """
-DROP_STAGED = "DELETE FROM ingest.staged_records WHERE position = ANY($1::bigint[]) RETURNING closing"
+DROP_STAGED = "DELETE FROM ingest.staged_records_01 WHERE position = ANY($1::bigint[]) RETURNING closing"
 # DOM-7: the new state replaces the old; no history is kept. Old data never wins: a record extracted before the
 # data the registry holds for its debt, or no later than the debt's recent close, is left out. A record that changes
 # nothing of the debt's data rewrites nothing: a snapshot confirms it as a whole (CONFIRM_SNAPSHOT); a pushed change
@@ -134,7 +128,7 @@ DROP_STAGED = "DELETE FROM ingest.staged_records WHERE position = ANY($1::bigint
 REGISTER = f"""
 MERGE INTO ingest.debts d
 USING (
-    SELECT r.*, t.close_time AS buried_at FROM ingest.staged_records r
+    SELECT r.*, t.close_time AS buried_at FROM ingest.staged_records_01 r
     LEFT JOIN ingest.tombstones t
         ON t.creditor = $1::varchar AND t.account_id = r.account_id AND t.debtor_index = r.debtor_index
     WHERE NOT r.closing) s
@@ -150,7 +144,7 @@ WHEN NOT MATCHED AND (s.buried_at IS NULL OR s.buried_at < s.extract_time) THEN
 """
 # Of the registrations: how many the register now holds as sent or newer (the rest were older than what it held).
 REGISTERED = f"""
-SELECT count(*) FROM ingest.staged_records s
+SELECT count(*) FROM ingest.staged_records_01 s
 JOIN ingest.debts d ON d.creditor = $1::varchar AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
 WHERE NOT s.closing AND {held_extract_time(2, 3)} <= s.extract_time
 """
@@ -158,7 +152,7 @@ WHERE NOT s.closing AND {held_extract_time(2, 3)} <= s.extract_time
 CLOSES_NOT_APPLIED = f"""
 SELECT count(*) FILTER (WHERE d.account_id IS NULL) AS unknown,
        count(*) FILTER (WHERE {held_extract_time(2, 3)} > s.extract_time) AS outdated
-FROM ingest.staged_records s
+FROM ingest.staged_records_01 s
 LEFT JOIN ingest.debts d ON d.creditor = $1::varchar AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
 WHERE s.closing
 """
@@ -166,13 +160,14 @@ WHERE s.closing
 # tombstone either way but then: a report extracted no later than the close, arriving late, cannot bring it back.
 CLOSE = f"""
 WITH closed AS (
-    DELETE FROM ingest.debts d USING ingest.staged_records s
+    DELETE FROM ingest.debts d USING ingest.staged_records_01 s
     WHERE s.closing AND d.creditor = $1::varchar AND d.account_id = s.account_id AND d.debtor_index = s.debtor_index
       AND {held_extract_time(3, 4)} <= s.extract_time
     RETURNING d.account_id
 ), buried AS (
     INSERT INTO ingest.tombstones AS t (creditor, account_id, debtor_index, close_time, expire_time)
-    SELECT $1::varchar, s.account_id, s.debtor_index, s.extract_time, now() + $2::interval FROM ingest.staged_records s
+    SELECT $1::varchar, s.account_id, s.debtor_index, s.extract_time, now() + $2::interval
+    FROM ingest.staged_records_01 s
     WHERE s.closing AND NOT EXISTS (
         SELECT 1 FROM ingest.debts d WHERE d.creditor = $1::varchar AND d.account_id = s.account_id
           AND d.debtor_index = s.debtor_index AND {held_extract_time(3, 4)} > s.extract_time)
@@ -194,7 +189,7 @@ WITH held AS (
                     '{{}}') AS accounts,
            coalesce(array_agg(d.debtor_index) FILTER (WHERE s.position IS NULL AND {held_extract_time(4, 5)} <= $2),
                     '{{}}') AS debtors
-    FROM ingest.debts d LEFT JOIN ingest.staged_records s
+    FROM ingest.debts d LEFT JOIN ingest.staged_records_01 s
         ON NOT s.closing AND s.account_id = d.account_id AND s.debtor_index = d.debtor_index
     WHERE d.creditor = $1::varchar
 ), gone AS (
@@ -256,7 +251,7 @@ FIX_LANDED = """
 UPDATE ingest.correction_requests c
 SET state = 'corrected', resolve_time = $5, fix_time = $5, fix_delivery_id = $2
 WHERE c.creditor = $1 AND c.state = 'awaiting_fix' AND c.answer_time < $3 AND ($4 OR EXISTS (
-    SELECT 1 FROM ingest.staged_records s WHERE s.account_id = c.account_id AND s.debtor_index = c.debtor_index))
+    SELECT 1 FROM ingest.staged_records_01 s WHERE s.account_id = c.account_id AND s.debtor_index = c.debtor_index))
 RETURNING c.id, c.owner, c.resolve_time
 """
 
@@ -272,21 +267,57 @@ def creditor_lock(creditor: str) -> str:
     return f"gjeld.ingest.creditor:{creditor}"
 
 
+def slot_lock(slot: int) -> str:
+    """The advisory lock key a delivery holds its staging slot by."""
+    return f"gjeld.ingest.staging:{slot}"
+
+
+def slot_table(slot: int) -> str:
+    """The name of a staging slot's table (1 to STAGING_SLOTS), without its schema."""
+    return f"staged_records_{slot:02d}"
+
+
+@functools.cache
+def on_slot(statement: str, slot: int) -> str:
+    """A statement naming the first staging slot, on another."""
+    return statement.replace(STAGED, f"ingest.{slot_table(slot)}")
+
+
 class Staging:
-    """One delivery's staged records, on a connection whose transaction the caller holds."""
+    """One delivery's staged records, in a staging slot of its own taken at its first record, on a connection whose
+    transaction the caller holds."""
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._db = connection
         self._copying: asyncio.Task[Any] | None = None
+        self.slot: int | None = None
+
+    async def _take_slot(self) -> int:
+        """A free slot, held until the transaction ends: the first found free from a random one on (deliveries
+        spread over them); when none is, the first given back (looked for again every SLOT_RETRY_SECONDS)."""
+        first = random.randrange(STAGING_SLOTS)
+        order = [(first + k) % STAGING_SLOTS + 1 for k in range(STAGING_SLOTS)]
+        while True:
+            for slot in order:
+                if await self._db.fetchval(TAKE_SLOT, slot_lock(slot)):
+                    return slot
+            await asyncio.sleep(SLOT_RETRY_SECONDS)
+
+    def sql(self, statement: str) -> str:
+        """The statement on this delivery's slot."""
+        assert self.slot is not None, "no record staged yet"
+        return on_slot(statement, self.slot)
 
     async def add(self, records: Sequence[tuple[Any, ...]]) -> None:
         """Copy records in the background while the caller reads the next ones (PostgreSQL works on the
         copy on its own core meanwhile); one copy at a time, as the connection allows."""
         await self.flush()
+        if self.slot is None:
+            self.slot = await self._take_slot()
         if records:
             self._copying = asyncio.ensure_future(
                 self._db.copy_records_to_table(
-                    "staged_records", schema_name="ingest", records=records, columns=STAGED_COLUMNS
+                    slot_table(self.slot), schema_name="ingest", records=records, columns=STAGED_COLUMNS
                 )
             )
 
@@ -304,37 +335,30 @@ class Staging:
             except Exception:  # noqa: BLE001 - the delivery's own failure is the one to report
                 pass
 
-    async def plan_for(self, kind: DeliveryKind, records: int) -> None:
-        """Set how the delivery's statements join its `records` staged records with the register (see LARGE_PLAN)."""
+    async def analyze(self) -> None:
+        # Its own rows only (the slot is this delivery's): without statistics the merge may pick a slow plan.
         await self.flush()
-        whole = kind is DeliveryKind.SNAPSHOT or records >= LARGE_DELIVERY
-        for setting in LARGE_PLAN if whole else SMALL_PLAN:
-            await self._db.execute(setting)
+        await self._db.execute(self.sql(ANALYZE_STAGED))
 
-    async def clear(self) -> int:
-        """Take the delivery's records out of the staging table (call last, before the transaction commits): how
-        many there were."""
+    async def clear(self) -> None:
+        """Empty the delivery's slot (call last, before the transaction commits)."""
         await self.flush()
-        status: str = await self._db.execute(CLEAR_STAGED)
-        return int(status.split()[-1])
-
-    async def vacuum(self) -> None:
-        """Make room again where deliveries' records were (outside a transaction: after the delivery commits)."""
-        await self._db.execute(VACUUM_STAGED)
+        if self.slot is not None:
+            await self._db.execute(self.sql(EMPTY_STAGED))
 
     async def duplicates(self, limit: int) -> list[list[int]]:
         await self.flush()
-        return [list(r["positions"]) for r in await self._db.fetch(FIND_DUPLICATES, limit)]
+        return [list(r["positions"]) for r in await self._db.fetch(self.sql(FIND_DUPLICATES), limit)]
 
     async def handed_over(self, creditor: str, limit: int) -> list[int]:
         await self.flush()
-        return [r["position"] for r in await self._db.fetch(FIND_HANDED_OVER, creditor, limit)]
+        return [r["position"] for r in await self._db.fetch(self.sql(FIND_HANDED_OVER), creditor, limit)]
 
     async def drop(self, positions: Sequence[int]) -> tuple[int, int]:
         """Leave records out of the delivery: how many (registrations, closes) were dropped."""
         if not positions:
             return 0, 0
-        closing = [r["closing"] for r in await self._db.fetch(DROP_STAGED, list(positions))]
+        closing = [r["closing"] for r in await self._db.fetch(self.sql(DROP_STAGED), list(positions))]
         return closing.count(False), closing.count(True)
 
     async def merge(
@@ -351,14 +375,14 @@ class Staging:
             # A snapshot's merge joins the whole delivery to the institution's debts: in memory, not in batches on
             # disk (measured: a fifth of the merge's time for 300,000 debts at the default 4 MB).
             await self._db.execute(f"SET LOCAL work_mem = '{SNAPSHOT_WORK_MEM}'")
-        await self._db.execute(REGISTER, creditor, written, *confirmed, changes, begun["began"])
+        await self._db.execute(self.sql(REGISTER), creditor, written, *confirmed, changes, begun["began"])
         if changes:
-            merged = Merged(int(await self._db.fetchval(REGISTERED, creditor, *confirmed)))
-            not_applied = await self._db.fetchrow(CLOSES_NOT_APPLIED, creditor, *confirmed)
+            merged = Merged(int(await self._db.fetchval(self.sql(REGISTERED), creditor, *confirmed)))
+            not_applied = await self._db.fetchrow(self.sql(CLOSES_NOT_APPLIED), creditor, *confirmed)
             merged.unknown_closes, merged.outdated_closes = not_applied["unknown"], not_applied["outdated"]
-            merged.closed = int(await self._db.fetchval(CLOSE, creditor, tombstone_life, *confirmed))
+            merged.closed = int(await self._db.fetchval(self.sql(CLOSE), creditor, tombstone_life, *confirmed))
             return merged
-        settled = await self._db.fetchrow(SETTLE_SNAPSHOT, creditor, extract_time, tombstone_life, *confirmed)
+        settled = await self._db.fetchrow(self.sql(SETTLE_SNAPSHOT), creditor, extract_time, tombstone_life, *confirmed)
         await self._db.execute(CONFIRM_SNAPSHOT, creditor, extract_time, written)
         return Merged(settled["matched"] - settled["outdated"], absent=settled["absent"])
 
@@ -376,10 +400,11 @@ class Merged:
 
 
 class DeliveryLog:
-    """Delivery receipts and rejected records, on the hot path's connection."""
+    """Delivery receipts and rejected records, on the hot path's connection (beside the delivery's staging)."""
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, staging: Staging) -> None:
         self._db = connection
+        self._staging = staging
 
     async def find(self, creditor: str, request_id: str) -> asyncpg.Record | None:
         row: asyncpg.Record | None = await self._db.fetchrow(FIND_DELIVERY, creditor, request_id)
@@ -417,7 +442,7 @@ class DeliveryLog:
         """The delivery carries the fixes its creditor's corrections were waiting for (DOM-14): each of them is
         corrected now, in the delivery's own transaction, and told to its owner and to lookup's outcome feed."""
         merged: datetime = await self._db.fetchval("SELECT clock_timestamp()")
-        rows = await self._db.fetch(FIX_LANDED, creditor, delivery_id, received, snapshot, merged)
+        rows = await self._db.fetch(self._staging.sql(FIX_LANDED), creditor, delivery_id, received, snapshot, merged)
         events = [(feed, row["id"], row["resolve_time"]) for row in rows for feed in (row["owner"], OUTCOMES_FEED)]
         for feed, correction_id, when in sorted(events, key=feed_order):
             await self._db.execute(APPEND_CORRECTION_EVENT, feed, "corrected", when, correction_id)
@@ -522,22 +547,18 @@ class DeliveryUnitOfWork(UnitOfWork):
         self._transaction = driver.transaction()
         await self._transaction.start()
         await driver.execute(f"SET LOCAL statement_timeout = {int(self._statement_timeout * 1000)}")
-        # The staging table holds a delivery of a few records one moment and a nation's snapshots the next: a plan the
-        # driver's prepared statements cached for one would be used for the other. Each is planned for its own.
+        # A slot holds a delivery of a few records one moment and a nation's snapshot the next: a plan the driver's
+        # prepared statements cached for one would be used for the other. Each is planned for its own.
         await driver.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         self._committed = False
-        self.staging, self.log = Staging(driver), DeliveryLog(driver)
+        self.staging = Staging(driver)
+        self.log = DeliveryLog(driver, self.staging)
 
     async def _rollback(self, connection: AsyncConnection) -> None:
         if not self._committed:
             await self._transaction.rollback()
 
     async def commit(self) -> None:
-        staged = await self.staging.clear()
+        await self.staging.clear()
         await self._transaction.commit()
         self._committed = True
-        if staged >= VACUUM_FROM:
-            try:
-                await self.staging.vacuum()
-            except asyncpg.PostgresError as error:  # the delivery is in; autovacuum comes later
-                log.warning("the staging table was not vacuumed after a delivery: %s", type(error).__name__)

@@ -1,18 +1,19 @@
-"""Every delivery stages its records in one shared table, `ingest.staged_records` (migration 0009; the form a
-distributed register needs): a delivery sees only its own records there, and none are left once it commits or fails.
-"""
+"""Every delivery stages its records in a real table (migration 0009; the form a distributed register needs), a slot
+of its own: deliveries at once take different slots, a delivery sees only its own records, and none are left once it
+commits or fails."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
-from gjeld_ingest.adapters import staged_records
+from gjeld_ingest.adapters import staging_slots
 from gjeld_ingest.domain import DeliveryKind
-from gjeld_ingest.staging import STAGED_COLUMNS, VACUUM_FROM, DeliveryUnitOfWork
+from gjeld_ingest.staging import STAGED_COLUMNS, STAGING_SLOTS, DeliveryUnitOfWork, slot_table
 from gjeld_tools.testing import BANK, LENDER, service_engine
 
 EXTRACTED = datetime(2026, 11, 30, 6, tzinfo=UTC)
@@ -29,16 +30,19 @@ def records(accounts: Sequence[str]) -> list[tuple[Any, ...]]:
     ]
 
 
-async def staged_count(connection: asyncpg.Connection) -> int:
-    count: int = await connection.fetchval("SELECT count(*) FROM ingest.staged_records")
+async def staged_count(connection: asyncpg.Connection, slots: Sequence[int] = range(1, STAGING_SLOTS + 1)) -> int:
+    """Records in these slots (every one: only when no delivery holds one), as any other session sees them."""
+    union = " UNION ALL ".join(f"SELECT count(*) AS n FROM ingest.{slot_table(slot)}" for slot in slots)
+    count: int = await connection.fetchval(f"SELECT sum(n) FROM ({union}) AS slots")
     return count
 
 
-def test_the_staged_row_is_the_tables_row() -> None:
-    assert tuple(staged_records.c.keys()) == STAGED_COLUMNS
+def test_every_slot_holds_the_staged_row() -> None:
+    assert len(staging_slots) == STAGING_SLOTS
+    assert {tuple(t.c.keys()) for t in staging_slots} == {STAGED_COLUMNS}
 
 
-async def test_deliveries_staged_at_once_see_only_their_own_records(postgres: str, database: str) -> None:
+async def test_deliveries_at_once_stage_apart_and_leave_nothing(postgres: str, database: str) -> None:
     engine = service_engine(postgres, "ingest", database)
     admin = await asyncpg.connect(host=postgres, user="postgres", database=database)
     shared = [f"ACC-{n}" for n in range(5)]
@@ -49,9 +53,10 @@ async def test_deliveries_staged_at_once_see_only_their_own_records(postgres: st
                 await failing.staging.flush()
 
                 # Meanwhile another institution's delivery of the same accounts and debtors (where the first one's
-                # records would be duplicates) is staged, checked, merged and committed.
+                # records would be duplicates) is staged in another slot, checked, merged and committed.
                 async with DeliveryUnitOfWork(engine) as other:
                     await other.staging.add(records([*shared, "ACC-LENDER"]))
+                    assert other.staging.slot != failing.staging.slot
                     assert await other.staging.duplicates(100) == []
                     assert await other.staging.handed_over(LENDER, 100) == []
                     merged = await other.staging.merge(LENDER, DeliveryKind.CHANGES, None, TOMBSTONE_LIFE)
@@ -59,7 +64,8 @@ async def test_deliveries_staged_at_once_see_only_their_own_records(postgres: st
                     await other.commit()
 
                 # The committed delivery's records are gone; the first one still sees its own five, and only them.
-                assert await staged_count(admin) == 0
+                assert other.staging.slot is not None
+                assert await staged_count(admin, [other.staging.slot]) == 0
                 assert await failing.staging.duplicates(100) == []
                 assert await failing.staging.drop(range(10)) == (5, 0)  # (registrations, closes) it left out
                 raise RuntimeError("the stream broke")
@@ -71,6 +77,7 @@ async def test_deliveries_staged_at_once_see_only_their_own_records(postgres: st
 
         async with DeliveryUnitOfWork(engine) as snapshot:
             await snapshot.staging.add(records(shared))
+            await snapshot.staging.analyze()
             merged = await snapshot.staging.merge(BANK, DeliveryKind.SNAPSHOT, EXTRACTED, TOMBSTONE_LIFE)
             assert merged.registered == len(shared)
             await snapshot.commit()
@@ -80,20 +87,29 @@ async def test_deliveries_staged_at_once_see_only_their_own_records(postgres: st
         await engine.dispose()
 
 
-async def test_a_large_delivery_makes_room_again_where_its_records_were(postgres: str, database: str) -> None:
-    """Another delivery's statements read through every page of the staging table (its rows are not indexed): the
-    pages a large delivery filled are vacuumed when it commits, not left to autovacuum's next round."""
+async def test_a_delivery_beyond_the_slots_waits_for_one(postgres: str, database: str) -> None:
+    """Deliveries at once beyond the slots wait for one to be given back: never two in one slot, never refused."""
     engine = service_engine(postgres, "ingest", database)
-    admin = await asyncpg.connect(host=postgres, user="postgres", database=database)
     try:
-        async with DeliveryUnitOfWork(engine) as delivery:
-            await delivery.staging.add(records([f"ACC-{n}" for n in range(VACUUM_FROM)]))
-            await delivery.staging.merge(BANK, DeliveryKind.SNAPSHOT, EXTRACTED, TOMBSTONE_LIFE)
-            await delivery.staging.flush()
-            assert await admin.fetchval("SELECT pg_relation_size('ingest.staged_records')") > 0
-            await delivery.commit()
-        # Vacuum found every page empty and gave them back (a table's empty end is truncated).
-        assert await admin.fetchval("SELECT pg_relation_size('ingest.staged_records')") == 0
+        holding = [DeliveryUnitOfWork(engine) for _ in range(STAGING_SLOTS)]
+        for uow in holding:
+            await uow.__aenter__()
+            await uow.staging.add(records(["ACC-1"]))
+        assert sorted(uow.staging.slot for uow in holding) == list(range(1, STAGING_SLOTS + 1))
+
+        async def one_more() -> int | None:
+            async with DeliveryUnitOfWork(engine) as late:
+                await late.staging.add(records(["ACC-2"]))
+                assert await late.staging.duplicates(10) == []  # the holder's record is not in its slot
+                return late.staging.slot
+
+        waiting = asyncio.ensure_future(one_more())
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        given_back = holding.pop()
+        await given_back.__aexit__(None, None, None)  # rolled back: its slot is free
+        assert await asyncio.wait_for(waiting, 10) == given_back.staging.slot
+        for uow in holding:
+            await uow.__aexit__(None, None, None)
     finally:
-        await admin.close()
         await engine.dispose()

@@ -1,14 +1,14 @@
-"""A delivery is staged in one shared table, `ingest.staged_records`, instead of a temporary table of its own: the
-form a distributed register needs (docs/production-layout.md). On Citus it is distributed by the debtor's blind index
-and co-located with the register, so a delivery's merge is a join inside each shard; Citus refuses a temporary (or any
-plain PostgreSQL) table as a MERGE's source.
+"""Deliveries are staged in real tables instead of a temporary table each: the form a distributed register needs
+(docs/production-layout.md). On Citus they are distributed by the debtor's blind index and co-located with the
+register, so a delivery's merge is a join inside each shard; Citus refuses a temporary (or any plain PostgreSQL) table
+as a MERGE's source.
 
-A delivery sees only its own rows, by MVCC alone: it copies them in its transaction and deletes them before it
-commits (gjeld_ingest.staging), so no other transaction ever sees them. There is no key (a unique index would make
-concurrent deliveries wait on each other's uncommitted positions) and no index (each statement reads the delivery's
-rows whole). UNLOGGED: its rows never outlive their transaction, so they need no WAL, and a crash (which empties an
-unlogged table) loses nothing committed. Its dead rows are vacuumed after each large delivery by ingest itself, and by
-autovacuum as soon as a few thousand gather.
+Sixteen slots, `ingest.staged_records_01` to `_16`, alike (gjeld_ingest.staging.STAGING_SLOTS): a delivery takes one
+for its transaction alone (an advisory lock), empties it when it takes it and again before it commits (TRUNCATE), so
+no other transaction ever sees its records and it reads no other delivery's pages. No key and no index (each statement
+reads the delivery's rows whole). UNLOGGED: their rows never outlive their transaction, so they need no WAL, and a
+crash (which empties an unlogged table) loses nothing committed. No autovacuum: TRUNCATE leaves nothing to vacuum, and
+a delivery analyses its own rows.
 
 Revision ID: 0009
 Revises: 0008
@@ -22,35 +22,38 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
+SLOTS = 16  # gjeld_ingest.staging.STAGING_SLOTS when this revision was written
+
 
 def upgrade() -> None:
-    op.create_table(
-        "staged_records",
-        sa.Column("position", sa.BigInteger, nullable=False),
-        sa.Column("closing", sa.Boolean, nullable=False),
-        sa.Column("account_id", sa.Text, nullable=False),
-        sa.Column("debtor_index", sa.LargeBinary, nullable=False),
-        sa.Column("debtor_encrypted", sa.LargeBinary),
-        sa.Column("co_borrower_role", sa.Text),
-        sa.Column("debt_type", sa.Text),
-        sa.Column("original_balance", sa.BigInteger),
-        sa.Column("balance", sa.BigInteger),
-        sa.Column("remaining_term_months", sa.Integer),
-        sa.Column("credit_limit", sa.BigInteger),
-        sa.Column("interest_bearing_balance", sa.BigInteger),
-        sa.Column("non_interest_bearing_balance", sa.BigInteger),
-        sa.Column("nominal_interest_rate_bp", sa.Integer),
-        sa.Column("effective_interest_rate_bp", sa.Integer),
-        sa.Column("installment_charges", sa.BigInteger),
-        sa.Column("installment_charge_period", sa.Text),
-        sa.Column("extract_time", sa.DateTime(timezone=True)),
-        schema="ingest",
-        prefixes=["UNLOGGED"],
-    )
-    op.execute(
-        "ALTER TABLE ingest.staged_records SET (autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_scale_factor = 0)"
-    )
+    for slot in range(1, SLOTS + 1):
+        name = f"staged_records_{slot:02d}"
+        op.create_table(
+            name,
+            sa.Column("position", sa.BigInteger, nullable=False),
+            sa.Column("closing", sa.Boolean, nullable=False),
+            sa.Column("account_id", sa.Text, nullable=False),
+            sa.Column("debtor_index", sa.LargeBinary, nullable=False),
+            sa.Column("debtor_encrypted", sa.LargeBinary),
+            sa.Column("co_borrower_role", sa.Text),
+            sa.Column("debt_type", sa.Text),
+            sa.Column("original_balance", sa.BigInteger),
+            sa.Column("balance", sa.BigInteger),
+            sa.Column("remaining_term_months", sa.Integer),
+            sa.Column("credit_limit", sa.BigInteger),
+            sa.Column("interest_bearing_balance", sa.BigInteger),
+            sa.Column("non_interest_bearing_balance", sa.BigInteger),
+            sa.Column("nominal_interest_rate_bp", sa.Integer),
+            sa.Column("effective_interest_rate_bp", sa.Integer),
+            sa.Column("installment_charges", sa.BigInteger),
+            sa.Column("installment_charge_period", sa.Text),
+            sa.Column("extract_time", sa.DateTime(timezone=True)),
+            schema="ingest",
+            prefixes=["UNLOGGED"],
+        )
+        op.execute(f"ALTER TABLE ingest.{name} SET (autovacuum_enabled = false)")
 
 
 def downgrade() -> None:
-    op.drop_table("staged_records", schema="ingest")
+    for slot in range(1, SLOTS + 1):
+        op.drop_table(f"staged_records_{slot:02d}", schema="ingest")
