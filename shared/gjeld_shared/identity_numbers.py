@@ -85,6 +85,13 @@ def validate(value: str, *, today: date | None = None) -> str:
         raise InvalidIdentityNumber("first check digit is wrong")
     if second != 0:
         raise InvalidIdentityNumber("second check digit is wrong")
+    birth_date(value)
+    return value
+
+
+def birth_date(value: str) -> date:
+    """The date of birth an identity number holds (D-numbers and synthetic numbers included); InvalidIdentityNumber
+    when it holds none. The check digits are not checked: see `validate`."""
     day, month, year2 = int(value[0:2]), int(value[2:4]), int(value[4:6])
     if day > 40:
         day -= 40  # D-number
@@ -94,10 +101,21 @@ def validate(value: str, *, today: date | None = None) -> str:
     if year is None:
         raise InvalidIdentityNumber("individual number does not fit the birth year")
     try:
-        date(year, month, day)
+        return date(year, month, day)
     except ValueError:
         raise InvalidIdentityNumber("is not a valid date of birth") from None
-    return value
+
+
+def sex(value: str) -> str:
+    """"female" or "male", as the number's ninth digit says (even or odd). (Numbers issued under the 2032 change
+    no longer carry it; they cannot be told apart from the number, and are counted as its digit says.)"""
+    return "male" if int(value[8]) % 2 else "female"
+
+
+def age(value: str, on: date) -> int:
+    """The person's age in whole years on a day."""
+    born = birth_date(value)
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def is_synthetic(value: str) -> bool:

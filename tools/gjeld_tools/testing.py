@@ -121,6 +121,7 @@ def settings_for(
         audit_checkpoint_interval_seconds=0.2,
         merge_window_seconds=0.2,
         snapshot_fetch_time_utc="",  # no daily round: a test fetches when it means to, whatever the hour
+        statistics_time_utc="",  # nor a daily count: a test counts when it means to
     )
     values.update(extra)
     return settings_type(**{k: v for k, v in values.items() if k in settings_type.model_fields})

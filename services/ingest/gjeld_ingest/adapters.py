@@ -9,11 +9,12 @@ keeps no history of balances (DOM-7); a closed debt's row is deleted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import grpc
 from gjeld.creditor.v1 import creditor_service_pb2
 from gjeld_shared.clients import CreditorChannels
@@ -28,6 +29,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -38,6 +40,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    delete,
     func,
     or_,
     select,
@@ -45,8 +48,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from . import statistics
 from .convert import Reading, snapshot_part
 from .domain import (
     CORRECTION_REMIND_BEFORE,
@@ -133,6 +137,91 @@ staging_slots = tuple(
     )
     for slot in range(1, STAGING_SLOTS + 1)
 )
+
+# Each day's debt statistics as published (gjeld_ingest.statistics): cells of persons, a suppressed one's figures NULL.
+debt_statistics = Table(
+    "debt_statistics",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("table_name", String(32), primary_key=True),
+    Column("cell", String(64), primary_key=True),
+    Column("count_time", DateTime(timezone=True), nullable=False),
+    Column("persons", BigInteger),
+    Column("repayment_loans", BigInteger),
+    Column("credit_facilities", BigInteger),
+    Column("charge_cards", BigInteger),
+    Column("balance", BigInteger),
+    Column("credit_limit", BigInteger),
+)
+FIGURES = ("persons", "repayment_loans", "credit_facilities", "charge_cards", "balance", "credit_limit")
+
+# Each person's debts counted, for the day's statistics (one row a debtor: their number recovered once).
+COUNTED = """
+SELECT (array_agg(debtor_encrypted))[1] AS debtor_encrypted,
+       count(*) FILTER (WHERE debt_type = 'repayment_loan') AS repayment_loans,
+       count(*) FILTER (WHERE debt_type = 'credit_facility') AS credit_facilities,
+       count(*) FILTER (WHERE debt_type = 'charge_card') AS charge_cards,
+       sum(coalesce(balance, 0) + coalesce(interest_bearing_balance, 0) + coalesce(non_interest_bearing_balance, 0))
+           AS balance,
+       sum(coalesce(credit_limit, 0)) AS credit_limit
+FROM ingest.debts GROUP BY debtor_index
+"""
+
+
+class StatisticsStore:
+    """The register counted for the statistics, and the published cells kept over time."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def count(self, day: date, recover: Callable[[bytes], str]) -> tuple[statistics.Count, datetime]:
+        """The register counted person by person in one consistent snapshot (a repeatable-read, read-only
+        transaction), and the moment of that snapshot."""
+        counted = statistics.Count(day)
+        async with self._engine.connect() as connection:
+            driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+            async with driver.transaction(isolation="repeatable_read", readonly=True):
+                moment: datetime = await driver.fetchval("SELECT now()")
+                async for row in driver.cursor(COUNTED, prefetch=10_000):
+                    figures = statistics.Figures(1, *(int(row[name]) for name in FIGURES[1:]))
+                    counted.add(statistics.Debtor(recover(row["debtor_encrypted"]), figures))
+        return counted, moment
+
+    async def keep(
+        self, day: date, moment: datetime, tables: Mapping[str, Mapping[str, statistics.Figures | None]]
+    ) -> None:
+        """Keep a day's published cells (a count of the same day again replaces them)."""
+        rows = [
+            {
+                "day": day,
+                "table_name": table,
+                "cell": cell,
+                "count_time": moment,
+                **{name: (None if figures is None else getattr(figures, name)) for name in FIGURES},
+            }
+            for table, cells in tables.items()
+            for cell, figures in cells.items()
+        ]
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(debt_statistics).where(debt_statistics.c.day == day))
+            if rows:
+                await connection.execute(insert(debt_statistics), rows)
+
+    async def published(self, table: str, first: date, last: date) -> list[Any]:
+        """The published cells of a table from day `first` to `last`, by day and cell."""
+        query = (
+            select(debt_statistics)
+            .where(debt_statistics.c.table_name == table, debt_statistics.c.day.between(first, last))
+            .order_by(debt_statistics.c.day, debt_statistics.c.cell)
+        )
+        async with self._engine.connect() as connection:
+            return list(await connection.execute(query))
+
+    async def days(self) -> list[date]:
+        async with self._engine.connect() as connection:
+            found = await connection.execute(select(debt_statistics.c.day).distinct().order_by(debt_statistics.c.day))
+            return [row.day for row in found]
+
 
 # Each institution's latest snapshot: it confirmed every debt of the institution written no later than it was applied
 # (confirm_time) with data extracted no later than it (DOM-8: a debt it lacked it deleted), so those rows are not

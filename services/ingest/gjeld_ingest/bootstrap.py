@@ -13,11 +13,11 @@ from gjeld_shared.db import exclusive
 from gjeld_shared.server import ServiceRuntime
 from opentelemetry.sdk.trace import SpanProcessor
 
-from .adapters import PROTECTED, CalledCreditors, IngestUnitOfWork, retention
+from .adapters import PROTECTED, CalledCreditors, IngestUnitOfWork, StatisticsStore, retention
 from .corrections import Corrections
 from .entrypoints import ACCESS, IngestServicer
 from .extracts import ExtractReads, ExtractUnitOfWork
-from .service_layer import Ingest, SnapshotFetches
+from .service_layer import DebtStatistics, Ingest, SnapshotFetches
 from .settings import IngestSettings
 from .staging import DeliveryUnitOfWork
 
@@ -35,6 +35,12 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
             parts.tracer_provider.get_tracer(__name__),
             timedelta(days=settings.tombstone_days),
             settings.max_concurrent_deliveries,
+        )
+        counts = DebtStatistics(
+            StatisticsStore(parts.engine),
+            parts.keys,
+            lambda name: exclusive(parts.engine, name),
+            settings.statistics_k,
         )
         fetches = SnapshotFetches(
             ingest,
@@ -58,6 +64,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
         )
         # Empty: no daily round (operators fetch with FetchSnapshot alone).
         fetch_at = time.fromisoformat(settings.snapshot_fetch_time_utc) if settings.snapshot_fetch_time_utc else None
+        count_at = time.fromisoformat(settings.statistics_time_utc) if settings.statistics_time_utc else None
         return Wiring(
             [
                 registration(
@@ -83,6 +90,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
                     if fetch_at
                     else []
                 ),
+                *([lambda stopping: counts.run_daily(stopping, count_at)] if count_at else []),
             ],
             on_close=[creditors.close],
         )

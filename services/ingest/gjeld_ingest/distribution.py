@@ -19,6 +19,7 @@ from .adapters import (
     correction_events,
     correction_feed_heads,
     correction_requests,
+    debt_statistics,
     debts,
     deliveries,
     handed_over,
@@ -53,7 +54,15 @@ REFERENCE: tuple[Table, ...] = (snapshot_confirmations,)
 # - deliveries, rejections: receipts, found by institution and request id;
 # - handovers: proposals between two institutions;
 # - correction_feed_heads, correction_events: each institution's gap-free feed (a head row locked per append).
-LOCAL: tuple[Table, ...] = (deliveries, rejections, handovers, correction_feed_heads, correction_events)
+# - debt_statistics: the published cells of each day's count (no personal data), a few hundred rows a day.
+LOCAL: tuple[Table, ...] = (
+    deliveries,
+    rejections,
+    handovers,
+    correction_feed_heads,
+    correction_events,
+    debt_statistics,
+)
 
 
 def citus_statements() -> list[str]:

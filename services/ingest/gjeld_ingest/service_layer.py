@@ -29,8 +29,8 @@ from gjeld_shared.identity_numbers import KeyedDigest, SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory
 from opentelemetry.trace import Tracer
 
-from . import domain
-from .adapters import CalledCreditors, IngestUnitOfWork, delivery_from_row, registered_debt
+from . import domain, statistics
+from .adapters import CalledCreditors, IngestUnitOfWork, StatisticsStore, delivery_from_row, registered_debt
 from .domain import (
     Delivery,
     DeliveryHeader,
@@ -481,3 +481,51 @@ class SnapshotFetches:
                 await asyncio.wait_for(stopping.wait(), interval)
             except TimeoutError:
                 pass
+
+
+class DebtStatistics:
+    """The day's debt statistics (gjeld_ingest.statistics): counted once a day by one replica, kept, published."""
+
+    def __init__(
+        self,
+        store: StatisticsStore,
+        keys: SubjectKeys,
+        exclusive: Callable[[str], AbstractAsyncContextManager[bool]],
+        k: int,
+    ) -> None:
+        self._store, self._keys, self._exclusive, self.k = store, keys, exclusive, k
+
+    async def count(self, day: date) -> dict[str, dict[str, statistics.Figures | None]]:
+        """Count the register as it stands now for `day`, and keep what may be published of it."""
+        counted, moment = await self._store.count(day, self._keys.decrypt)
+        tables = statistics.published(counted, self.k)
+        await self._store.keep(day, moment, tables)
+        return tables
+
+    async def count_daily(self, day: date) -> bool:
+        """The day's count, once whichever replica does it: False while another replica counts."""
+        async with self._exclusive(f"gjeld:statistics:{day.isoformat()}") as held:
+            if not held:
+                return False
+            if day not in await self._store.days():
+                await self.count(day)
+            return True
+
+    async def run_daily(self, stopping: asyncio.Event, at: time, interval: float = 60.0) -> None:
+        """Once a day after `at` (UTC), the day's count (tried again at the next round until it is done)."""
+        done: date | None = None
+        while not stopping.is_set():
+            moment = datetime.now(UTC)
+            if moment.time() >= at and done != moment.date():
+                try:
+                    if await self.count_daily(moment.date()):
+                        done = moment.date()
+                except Exception:
+                    log.exception("the day's debt statistics were not counted")
+            try:
+                await asyncio.wait_for(stopping.wait(), interval)
+            except TimeoutError:
+                pass
+
+    async def published(self, table: str, first: date, last: date) -> list[Any]:
+        return await self._store.published(table, first, last)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gjeld_shared.settings import ServiceSettings
+from pydantic import Field
 
 
 class IngestSettings(ServiceSettings):
@@ -38,3 +39,7 @@ class IngestSettings(ServiceSettings):
     delivery_retention_days: float = 396.0
     rejection_retention_days: float = 90.0
     correction_retention_days: float = 730.0
+    # The day's debt statistics are counted once after this time (UTC; after the daily snapshots are in); empty for
+    # none. Every published cell counts at least `statistics_k` persons (issue 17).
+    statistics_time_utc: str = "07:00"
+    statistics_k: int = Field(default=10, ge=2)

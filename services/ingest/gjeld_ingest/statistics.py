@@ -1,0 +1,107 @@
+"""Debt statistics for the public (issue 17): how many persons have unsecured debt, how many debts of each type, the
+total balance and credit limits, nationally and by age group and sex, counted once a day and kept over time.
+
+The register keeps no history (DOM-7), so the figures are made when the data is there: once a day, from one
+consistent snapshot of the register (a repeatable-read transaction), each person's age and sex from their identity
+number on the day counted. What is kept holds no personal data: cells of persons, never a person. Every published cell
+counts at least k persons (`statistics_k`, 10 by default); a smaller one is suppressed, and so are more cells (the
+smallest first) until what the suppressed cells of a table hold together, which the national total less the published
+cells would give away, counts at least k persons too (complementary suppression). Each table is a partition of the
+national total (the only aggregate published over it), so no difference of published figures singles out fewer than
+k persons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from gjeld_shared import identity_numbers
+
+# The published tables: the nation as one cell, and persons by age group and sex together (no margins of their own:
+# a margin beside a suppressed cell would give it away by subtraction).
+NATIONAL = "national"
+AGE_AND_SEX = "age_and_sex"
+TABLES = (NATIONAL, AGE_AND_SEX)
+ALL = "all"
+# Age groups as the Norwegian registry publishes them; a debtor under 18 (rare: a guardian's consent) is counted
+# with the youngest.
+AGE_GROUPS = ((0, 24, "18-24"), (25, 34, "25-34"), (35, 44, "35-44"), (45, 54, "45-54"), (55, 64, "55-64"))
+OLDEST = "65+"
+DEFAULT_K = 10
+
+
+def age_group(age: int) -> str:
+    for low, high, name in AGE_GROUPS:
+        if low <= age <= high:
+            return name
+    return OLDEST
+
+
+@dataclass
+class Figures:
+    """What a cell counts: persons with unsecured debt, their debts of each type, the balance (øre: what is owed,
+    interest-bearing or not) and the credit limits granted."""
+
+    persons: int = 0
+    repayment_loans: int = 0
+    credit_facilities: int = 0
+    charge_cards: int = 0
+    balance: int = 0
+    credit_limit: int = 0
+
+    def add(self, other: Figures) -> None:
+        self.persons += other.persons
+        self.repayment_loans += other.repayment_loans
+        self.credit_facilities += other.credit_facilities
+        self.charge_cards += other.charge_cards
+        self.balance += other.balance
+        self.credit_limit += other.credit_limit
+
+
+@dataclass(frozen=True)
+class Debtor:
+    """One person's debts as counted (their figures with persons = 1) and their identity number, read once."""
+
+    identity_number: str
+    figures: Figures
+
+
+@dataclass
+class Count:
+    """One day's count, cell by cell of each table, before suppression."""
+
+    day: date
+    tables: dict[str, dict[str, Figures]] = field(default_factory=lambda: {t: {} for t in TABLES})
+
+    def add(self, debtor: Debtor) -> None:
+        number = debtor.identity_number
+        cell = f"{age_group(identity_numbers.age(number, self.day))}/{identity_numbers.sex(number)}"
+        for table, key in ((NATIONAL, ALL), (AGE_AND_SEX, cell)):
+            self.tables[table].setdefault(key, Figures()).add(debtor.figures)
+
+
+def count(day: date, debtors: Iterable[Debtor]) -> Count:
+    counted = Count(day)
+    for debtor in debtors:
+        counted.add(debtor)
+    return counted
+
+
+def suppress(cells: Mapping[str, Figures], k: int) -> dict[str, Figures | None]:
+    """The cells as published: each counting fewer than k persons suppressed (None), and then the smallest others
+    too, until the suppressed cells together count at least k persons (or none are suppressed)."""
+    hidden = {cell for cell, figures in cells.items() if figures.persons < k}
+    while hidden and sum(cells[c].persons for c in hidden) < k:
+        shown = sorted((cells[c].persons, c) for c in cells if c not in hidden)
+        if not shown:
+            break  # the table's total itself is below k: all of it is suppressed
+        hidden.add(shown[0][1])
+    return {cell: (None if cell in hidden else figures) for cell, figures in cells.items()}
+
+
+def published(counted: Count, k: int) -> dict[str, dict[str, Figures | None]]:
+    """Every table of a day's count as published: the national total is a table of one cell, suppressed when the
+    nation counts fewer than k persons (a test register)."""
+    return {table: suppress(cells, k) for table, cells in counted.tables.items()}

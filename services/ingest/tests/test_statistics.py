@@ -1,0 +1,128 @@
+"""Debt statistics without personal data (issue 17): every published cell counts at least k persons, and so does what
+the suppressed cells of a table hold together (the national total less the published cells); the national figures
+are the register's at the moment counted; age and sex come from the identity number on the day counted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+from gjeld_ingest import statistics
+from gjeld_ingest.adapters import StatisticsStore
+from gjeld_ingest.service_layer import DebtStatistics
+from gjeld_ingest.statistics import AGE_AND_SEX, ALL, NATIONAL, Figures, suppress
+from gjeld_shared import identity_numbers
+from gjeld_shared.db import exclusive
+from gjeld_shared.identity_numbers import load_subject_keys
+from gjeld_tools import synthetic
+from gjeld_tools.testing import BANK, LENDER, Registry, deliver_snapshot, service_engine
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+K = 10
+DAY = date(2026, 12, 2)
+
+
+def persons(published: Mapping[str, Figures | None], cells: Mapping[str, Figures]) -> tuple[list[int], int]:
+    """The published cells' persons, and what the suppressed ones hold together."""
+    shown = [f.persons for f in published.values() if f is not None]
+    hidden = sum(cells[c].persons for c, f in published.items() if f is None)
+    return shown, hidden
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=3), st.integers(min_value=1, max_value=60), max_size=12))
+def test_no_published_figure_nor_difference_counts_fewer_than_k_persons(sizes: dict[str, int]) -> None:
+    cells = {cell: Figures(persons=n) for cell, n in sizes.items()}
+    published = suppress(cells, K)
+    shown, hidden = persons(published, cells)
+    assert all(n >= K for n in shown)
+    # The table's total (published when it counts at least k) less its published cells: none, or at least k.
+    assert hidden == 0 or hidden >= K or not shown
+    # Nothing at or above k is suppressed but as a complement, and no more than needed (the smallest first).
+    assert (
+        all(f is not None for c, f in published.items() if cells[c].persons >= K)
+        or hidden - min(cells[c].persons for c, f in published.items() if f is None and cells[c].persons >= K) < K
+    )
+
+
+def test_a_lone_small_cell_takes_the_next_smallest_with_it() -> None:
+    # Breaking the complementary suppression (only cells below k suppressed) publishes 40 and 12 of a nation of 55:
+    # the 3 hidden are given away by subtraction.
+    cells = {"a": Figures(persons=40), "b": Figures(persons=12), "c": Figures(persons=3)}
+    assert suppress(cells, K) == {"a": cells["a"], "b": None, "c": None}
+
+
+def test_age_and_sex_come_from_the_number_on_the_day_counted() -> None:
+    number = identity_numbers.synthetic(date(1990, 12, 3), 123)  # a ninth digit of 3: male
+    assert number is not None
+    assert identity_numbers.birth_date(number) == date(1990, 12, 3) and identity_numbers.sex(number) == "male"
+    assert identity_numbers.age(number, DAY) == 35 and identity_numbers.age(number, DAY.replace(day=3)) == 36
+    counted = statistics.count(date(2026, 12, 2), [statistics.Debtor(number, Figures(persons=1))])
+    assert list(counted.tables[AGE_AND_SEX]) == ["35-44/male"]
+
+
+async def test_the_national_figures_are_the_registers_and_every_cell_counts_k_persons(registry: Registry) -> None:
+    await deliver_snapshot(registry, BANK, synthetic.portfolio(700, seed=3))
+    await deliver_snapshot(registry, LENDER, synthetic.portfolio(300, seed=4))
+    engine = service_engine(registry.socket, "ingest", registry.database)
+    try:
+        counting = statistics_of(registry, engine)
+        tables = await counting.count(DAY)
+        kept = await counting.published(NATIONAL, DAY, DAY)
+    finally:
+        await engine.dispose()
+
+    register = (
+        await registry.fetch(
+            """
+            SELECT count(DISTINCT debtor_index) AS persons,
+                   count(*) FILTER (WHERE debt_type = 'repayment_loan') AS repayment_loans,
+                   count(*) FILTER (WHERE debt_type = 'credit_facility') AS credit_facilities,
+                   count(*) FILTER (WHERE debt_type = 'charge_card') AS charge_cards,
+                   sum(coalesce(balance, 0) + coalesce(interest_bearing_balance, 0)
+                       + coalesce(non_interest_bearing_balance, 0)) AS balance,
+                   sum(coalesce(credit_limit, 0)) AS credit_limit
+            FROM ingest.debts
+            """
+        )
+    )[0]
+    national = tables[NATIONAL][ALL]
+    assert national == Figures(**{name: int(register[name]) for name in register.keys()})
+    assert [(row.cell, row.persons, row.balance) for row in kept] == [(ALL, national.persons, national.balance)]
+
+    cells = tables[AGE_AND_SEX]
+    shown = [f for f in cells.values() if f is not None]
+    assert shown and all(f.persons >= K for f in shown)
+    hidden = national.persons - sum(f.persons for f in shown)
+    assert hidden == 0 or hidden >= K
+    # The cells hold no personal data: what is kept is exactly the tables' cells and figures.
+    columns = await registry.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'debt_statistics'"
+    )
+    assert {c["column_name"] for c in columns} == {"day", "table_name", "cell", "count_time", *statistics_fields()}
+
+
+def statistics_of(registry: Registry, engine: AsyncEngine) -> DebtStatistics:
+    """The statistics as ingest counts them, on its own database role and keys."""
+    keys = load_subject_keys(registry.folder.subject_keys("ingest"))
+    return DebtStatistics(StatisticsStore(engine), keys, lambda name: exclusive(engine, name), K)
+
+
+def statistics_fields() -> set[str]:
+    return {"persons", "repayment_loans", "credit_facilities", "charge_cards", "balance", "credit_limit"}
+
+
+async def test_a_day_is_counted_once_whichever_replica_asks(registry: Registry) -> None:
+    await deliver_snapshot(registry, BANK, synthetic.portfolio(100, seed=5))
+    engine = service_engine(registry.socket, "ingest", registry.database)
+    try:
+        counting = statistics_of(registry, engine)
+        assert await counting.count_daily(DAY)
+        first = await registry.fetch("SELECT count_time FROM ingest.debt_statistics WHERE cell = 'all'")
+        assert await counting.count_daily(DAY)  # done already: not counted again
+        again = await registry.fetch("SELECT count_time FROM ingest.debt_statistics WHERE cell = 'all'")
+        assert first == again and len(first) == 1
+    finally:
+        await engine.dispose()
+    assert datetime.now(UTC) >= first[0]["count_time"]
