@@ -50,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
     "/gjeld.ingest.v1.IngestService/ListSubjectDebts": {"lookup's certificate"},
     "/gjeld.ingest.v1.IngestService/ReadExtract": {"lookup's certificate"},
     "/gjeld.ingest.v1.IngestService/ReadCorrectionOutcomes": {"lookup's certificate"},
+    "/gjeld.ingest.v1.IngestService/ListDebtStatistics": {"portal's certificate", "institution statistics token"},
     **{
         f"/gjeld.ingest.v1.IngestService/{m}": {"person token"}
         for m in ("RequestCorrection", "ListOwnCorrectionRequests")
@@ -242,6 +243,13 @@ def attempts(registry: Registry, tmp_path: Path, replay: tuple[tuple[str, str | 
         Attempt("person token", "token", None, per_audience(lambda aud: idp.subject(PERSON, aud))),
         Attempt("operator token", "token", None, per_audience(lambda aud: idp.operator("ops-1", aud))),
         Attempt("lookup's certificate", "certificate", pki.service("lookup")),
+        Attempt("portal's certificate", "certificate", pki.service("portal")),
+        Attempt(
+            "institution statistics token",
+            "token",
+            None,
+            per_audience(lambda aud: idp.institution(LENDER, ["gjeld:statistics"], aud)),
+        ),
         # Never allowed anywhere.
         Attempt("no credential", "token"),
         Attempt("no client certificate on the mutual-TLS listener", "certificate", refused_by=EVERYWHERE),

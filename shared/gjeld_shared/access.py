@@ -9,7 +9,8 @@ applies them before the method runs; a method without a rule is open to no one. 
   with the scope (lookups), the token bound to the certificate if it says so (RFC 8705);
 - `Institutions(scope=...)`: a Maskinporten token with the scope (consent APIs);
 - `Subjects()`: a person's ID-porten token at the high level;
-- `Operators()`: a token from the operator's own identity provider.
+- `Operators()`: a token from the operator's own identity provider;
+- `Either(a, b)`: whichever of two rules the call's credential fits (the statistics: the portal or a scope).
 
 No credential: UNAUTHENTICATED. A credential of the wrong kind, a service not named, an institution the operator
 has not admitted, a missing scope, or a token and certificate of different organisations: PERMISSION_DENIED.
@@ -24,6 +25,7 @@ from typing import Protocol
 from .callers import (
     SCOPE_EXTRACT,
     SCOPE_LOOKUP,
+    SCOPE_STATISTICS,
     Caller,
     InstitutionCaller,
     OperatorCaller,
@@ -160,6 +162,24 @@ class Operators:
 
 
 @dataclass(frozen=True)
+class Either:
+    """One rule or the other: the first the call's credential fits (a public page's service, or an institution)."""
+
+    first: Rule
+    second: Rule
+
+    @property
+    def credential(self) -> str:
+        return f"{self.first.credential}; or {self.second.credential}"
+
+    def admit(self, call: Presented) -> Caller:
+        try:
+            return self.first.admit(call)
+        except (PermissionDenied, Unauthenticated):
+            return self.second.admit(call)
+
+
+@dataclass(frozen=True)
 class Nobody:
     """The rule of a method that has none: open to no one."""
 
@@ -173,5 +193,7 @@ DELIVERING_INSTITUTIONS = Institutions(certificate=True)
 LOOKING_UP_INSTITUTIONS = Institutions(certificate=True, scope=SCOPE_LOOKUP)
 CONSENTING_INSTITUTIONS = Institutions(scope=SCOPE_LOOKUP)
 EXTRACTING_INSTITUTIONS = Institutions(certificate=True, scope=SCOPE_EXTRACT)
+# The debt statistics: any holder of the scope, and the person's web pages (their public page).
+STATISTICS_READERS = Either(Services("portal"), Institutions(scope=SCOPE_STATISTICS))
 SUBJECTS = Subjects()
 OPERATORS = Operators()

@@ -18,6 +18,8 @@ from .errors import PermissionDenied, Unauthenticated
 SCOPE_LOOKUP = "gjeld:lookup"
 # An institution orders score-model extracts about its own customers (DOM-11).
 SCOPE_EXTRACT = "gjeld:extract"
+# Institutions and authorities (the supervisor, the central bank, the statistics bureau) read the debt statistics.
+SCOPE_STATISTICS = "gjeld:statistics"
 # What the operator's identity provider grants the registry's staff (their other roles do not reach gjeld).
 SCOPE_OPERATE = "gjeld:operate"
 

@@ -45,7 +45,7 @@ from gjeld.type.v1 import debt_pb2, identity_pb2
 from gjeld_lookup.extracts import quarter_of, today
 from gjeld_notify.letters import ROLE_NAMES, TYPE_NAMES, kroner
 from gjeld_shared import errors
-from gjeld_shared.callers import SCOPE_EXTRACT, SCOPE_LOOKUP
+from gjeld_shared.callers import SCOPE_EXTRACT, SCOPE_LOOKUP, SCOPE_STATISTICS
 from gjeld_shared.certificates import TlsIdentity
 from gjeld_shared.timestamps import to_proto
 from gjeld_shared.translations import through
@@ -604,7 +604,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("kind", choices=["institution", "subject", "operator"])
     t.add_argument("who", help="organisation number, identity number or staff name")
     t.add_argument("--api", required=True, choices=devstack.SERVICES, help="the service the token is for (audience)")
-    t.add_argument("--scope", action="append", choices=[SCOPE_LOOKUP, SCOPE_EXTRACT])
+    t.add_argument("--scope", action="append", choices=[SCOPE_LOOKUP, SCOPE_EXTRACT, SCOPE_STATISTICS])
     t.add_argument("--ttl", type=int, default=300, help="seconds (the services accept at most an hour)")
     ce = sub.add_parser("cert", help="issue a development certificate")
     ce.add_argument("kind", choices=["institution"])

@@ -59,6 +59,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
             parts.pages,
             reads,
             corrections,
+            counts,
             settings.delivery_pause_seconds,
             timedelta(hours=settings.snapshot_limit_hours),
         )

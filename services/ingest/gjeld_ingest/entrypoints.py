@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import grpc
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld.ingest.v1 import ingest_service_pb2_grpc
-from gjeld.type.v1 import identity_pb2
+from gjeld.type.v1 import identity_pb2, money_pb2
 from gjeld_shared import fields, paging
-from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, SUBJECTS, Rule, Services
+from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, STATISTICS_READERS, SUBJECTS, Rule, Services
 from gjeld_shared.callers import require_institution, require_subject
 from gjeld_shared.errors import FieldViolation, InvalidArgument, Violations
 from gjeld_shared.institutions import InstitutionDirectory, institution_to_proto
 from gjeld_shared.timestamps import to_proto
 
-from . import domain, extracts
+from . import domain, extracts, statistics
 from .convert import (
     STRICTNESS_FROM_PROTO,
     Reading,
@@ -41,7 +41,7 @@ from .domain import (
     Part,
     Rejected,
 )
-from .service_layer import Ingest, Outcome, SnapshotFetches, paced
+from .service_layer import DebtStatistics, Ingest, Outcome, SnapshotFetches, paced
 
 MAX_RECORDS = 10_000  # per message
 MAX_REQUEST_ID = 64
@@ -142,6 +142,7 @@ ACCESS: dict[str, Rule] = {
     "ListOverdueCorrectionRequests": OPERATORS,
     "ListStaleInstitutions": OPERATORS,
     "ReadCorrectionOutcomes": Services("lookup"),
+    "ListDebtStatistics": STATISTICS_READERS,
 }
 
 
@@ -184,9 +185,11 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         pages: paging.PageTokens,
         extract_reads: extracts.ExtractReads,
         corrections: Corrections,
+        statistics: DebtStatistics,
         pause: float = 30.0,
         snapshot_limit: timedelta = timedelta(hours=36),
     ) -> None:
+        self._statistics = statistics
         self._snapshot_limit = snapshot_limit
         self._corrections = corrections
         # The longest a streamed delivery (or a round's reader) may pause between two messages.
@@ -490,3 +493,62 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             if row.last_snapshot is not None:
                 behind.last_snapshot_time.CopyFrom(to_proto(row.last_snapshot))
         return reply
+
+    async def ListDebtStatistics(
+        self,
+        request: pb.ListDebtStatisticsRequest,
+        context: grpc.aio.ServicerContext[pb.ListDebtStatisticsRequest, pb.ListDebtStatisticsResponse],
+    ) -> pb.ListDebtStatisticsResponse:
+        table = STATISTICS_TABLES.get(request.table)
+        violations = Violations()
+        if table is None:
+            violations.add("table", "is not a table the registry publishes")
+        last = _day(violations, "last_day", request.last_day) or datetime.now(UTC).date()
+        first = _day(violations, "first_day", request.first_day) or last - timedelta(days=STATISTICS_DAYS)
+        if not timedelta(0) <= last - first <= timedelta(days=MOST_STATISTICS_DAYS):
+            violations.add("last_day", f"must be from first_day to at most {MOST_STATISTICS_DAYS:,} days after it")
+        violations.raise_if_any()
+        assert table is not None
+        reply = pb.ListDebtStatisticsResponse(k=self._statistics.k)
+        for row in await self._statistics.published(table, first, last):
+            if not reply.days or reply.days[-1].day != row.day.isoformat():
+                reply.days.add(day=row.day.isoformat(), count_time=to_proto(row.count_time))
+            reply.days[-1].cells.append(statistics_cell_to_proto(row))
+        return reply
+
+
+# The published tables, by their contract's names; the stretch of days asked by default, and at most.
+STATISTICS_TABLES = {
+    pb.STATISTICS_TABLE_UNSPECIFIED: statistics.NATIONAL,
+    pb.STATISTICS_TABLE_NATIONAL: statistics.NATIONAL,
+    pb.STATISTICS_TABLE_AGE_AND_SEX: statistics.AGE_AND_SEX,
+}
+STATISTICS_DAYS = 400
+MOST_STATISTICS_DAYS = 3660
+
+
+def _day(violations: Violations, field: str, value: str) -> date | None:
+    """A day written YYYY-MM-DD, or None when unset (or with a violation of `field` when it is not one)."""
+    if not value:
+        return None
+    try:
+        if len(value) == len("YYYY-MM-DD"):  # fromisoformat also reads YYYYMMDD and week dates
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    violations.add(field, "must be a day, YYYY-MM-DD")
+    return None
+
+
+def statistics_cell_to_proto(row: Any) -> pb.DebtStatisticsCell:
+    if row.persons is None:
+        return pb.DebtStatisticsCell(cell=row.cell, suppressed=True)
+    return pb.DebtStatisticsCell(
+        cell=row.cell,
+        persons=row.persons,
+        repayment_loans=row.repayment_loans,
+        credit_facilities=row.credit_facilities,
+        charge_cards=row.charge_cards,
+        balance=money_pb2.Money(minor_units=row.balance),
+        credit_limit=money_pb2.Money(minor_units=row.credit_limit),
+    )

@@ -5,13 +5,17 @@ are the register's at the moment counted; age and sex come from the identity num
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import grpc
+import pytest
+from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld_ingest import statistics
 from gjeld_ingest.adapters import StatisticsStore
 from gjeld_ingest.service_layer import DebtStatistics
 from gjeld_ingest.statistics import AGE_AND_SEX, ALL, NATIONAL, Figures, suppress
-from gjeld_shared import identity_numbers
+from gjeld_shared import errors, identity_numbers
+from gjeld_shared.callers import SCOPE_STATISTICS
 from gjeld_shared.db import exclusive
 from gjeld_shared.identity_numbers import load_subject_keys
 from gjeld_tools import synthetic
@@ -126,3 +130,43 @@ async def test_a_day_is_counted_once_whichever_replica_asks(registry: Registry) 
     finally:
         await engine.dispose()
     assert datetime.now(UTC) >= first[0]["count_time"]
+
+
+async def test_the_statistics_are_served_to_the_scope_and_the_public_page_day_by_day(registry: Registry) -> None:
+    await deliver_snapshot(registry, BANK, synthetic.portfolio(400, seed=6))
+    engine = service_engine(registry.socket, "ingest", registry.database)
+    try:
+        counting = statistics_of(registry, engine)
+        await counting.count(DAY - timedelta(days=1))
+        await deliver_snapshot(registry, LENDER, synthetic.portfolio(100, seed=7))
+        await counting.count(DAY)
+    finally:
+        await engine.dispose()
+
+    ingest = registry.ingest()
+    asked = pb.ListDebtStatisticsRequest(first_day="2026-11-01", last_day=DAY.isoformat())
+    for caller in (registry.as_institution(LENDER, [SCOPE_STATISTICS]), registry.as_service("portal")):
+        national = await ingest.ListDebtStatistics(asked, metadata=caller)
+        assert national.k == K
+        assert [d.day for d in national.days] == ["2026-12-01", "2026-12-02"]
+        first, second = (d.cells[0] for d in national.days)
+        assert first.cell == second.cell == ALL and second.persons > first.persons >= K  # over time
+    by_age = await ingest.ListDebtStatistics(
+        pb.ListDebtStatisticsRequest(table=pb.STATISTICS_TABLE_AGE_AND_SEX, last_day=DAY.isoformat()),
+        metadata=registry.as_service("portal"),
+    )
+    cells = by_age.days[-1].cells
+    assert all(c.persons >= K for c in cells if not c.suppressed)
+    assert all(not c.persons and not c.HasField("balance") for c in cells if c.suppressed)
+    assert sum(c.persons for c in cells) <= national.days[-1].cells[0].persons
+
+    # A lookup token is not a statistics scope; a bad day is named.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await ingest.ListDebtStatistics(asked, metadata=registry.as_institution(LENDER))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await ingest.ListDebtStatistics(
+            pb.ListDebtStatisticsRequest(first_day="20261101"), metadata=registry.as_service("portal")
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in errors.decode(refused.value).field_violations] == ["first_day"]

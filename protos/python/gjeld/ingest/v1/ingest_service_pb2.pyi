@@ -6,11 +6,13 @@ isort:skip_file
 from collections import abc as _abc
 from gjeld.ingest.v1 import ingest_pb2 as _ingest_pb2
 from gjeld.type.v1 import identity_pb2 as _identity_pb2
+from gjeld.type.v1 import money_pb2 as _money_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -21,6 +23,34 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _StatisticsTable:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StatisticsTableEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StatisticsTable.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STATISTICS_TABLE_UNSPECIFIED: _StatisticsTable.ValueType  # 0
+    """Not set: the national table."""
+    STATISTICS_TABLE_NATIONAL: _StatisticsTable.ValueType  # 1
+    """The nation as one cell, "all"."""
+    STATISTICS_TABLE_AGE_AND_SEX: _StatisticsTable.ValueType  # 2
+    """By age group and sex together, cells like "25-34/female" (age groups
+    18-24, 25-34, 35-44, 45-54, 55-64, 65+; sex "female" or "male").
+    """
+
+class StatisticsTable(_StatisticsTable, metaclass=_StatisticsTableEnumTypeWrapper):
+    """StatisticsTable names one of the published tables."""
+
+STATISTICS_TABLE_UNSPECIFIED: StatisticsTable.ValueType  # 0
+"""Not set: the national table."""
+STATISTICS_TABLE_NATIONAL: StatisticsTable.ValueType  # 1
+"""The nation as one cell, "all"."""
+STATISTICS_TABLE_AGE_AND_SEX: StatisticsTable.ValueType  # 2
+"""By age group and sex together, cells like "25-34/female" (age groups
+18-24, 25-34, 35-44, 45-54, 55-64, 65+; sex "female" or "male").
+"""
+Global___StatisticsTable: _TypeAlias = StatisticsTable  # noqa: Y015
 
 @_typing.final
 class ReportDebtChangesRequest(_message.Message):
@@ -1410,3 +1440,149 @@ class StaleInstitution(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StaleInstitution: _TypeAlias = StaleInstitution  # noqa: Y015
+
+@_typing.final
+class ListDebtStatisticsRequest(_message.Message):
+    """ListDebtStatisticsRequest asks for a table over a stretch of days."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    FIRST_DAY_FIELD_NUMBER: _builtins.int
+    LAST_DAY_FIELD_NUMBER: _builtins.int
+    table: Global___StatisticsTable.ValueType
+    """Optional. The table; unset: the national one."""
+    first_day: _builtins.str
+    """Optional. The first day, YYYY-MM-DD; unset: 400 days before the last."""
+    last_day: _builtins.str
+    """Optional. The last day, YYYY-MM-DD; unset: today. At most 3,660 days after the first."""
+    def __init__(
+        self,
+        *,
+        table: Global___StatisticsTable.ValueType = ...,
+        first_day: _builtins.str = ...,
+        last_day: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_day", b"first_day", "last_day", b"last_day", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDebtStatisticsRequest: _TypeAlias = ListDebtStatisticsRequest  # noqa: Y015
+
+@_typing.final
+class ListDebtStatisticsResponse(_message.Message):
+    """ListDebtStatisticsResponse holds the table's days, oldest first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAYS_FIELD_NUMBER: _builtins.int
+    K_FIELD_NUMBER: _builtins.int
+    k: _builtins.int
+    """Output only. The fewest persons a published cell counts."""
+    @_builtins.property
+    def days(self) -> _containers.RepeatedCompositeFieldContainer[Global___DebtStatisticsDay]:
+        """Output only. Each day counted in the stretch, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        days: _abc.Iterable[Global___DebtStatisticsDay] | None = ...,
+        k: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "k", b"k"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDebtStatisticsResponse: _TypeAlias = ListDebtStatisticsResponse  # noqa: Y015
+
+@_typing.final
+class DebtStatisticsDay(_message.Message):
+    """DebtStatisticsDay is one day's count of a table."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAY_FIELD_NUMBER: _builtins.int
+    COUNT_TIME_FIELD_NUMBER: _builtins.int
+    CELLS_FIELD_NUMBER: _builtins.int
+    day: _builtins.str
+    """Output only. The day, YYYY-MM-DD."""
+    @_builtins.property
+    def count_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. The moment of the register the count was made of."""
+
+    @_builtins.property
+    def cells(self) -> _containers.RepeatedCompositeFieldContainer[Global___DebtStatisticsCell]:
+        """Output only. The table's cells, by name."""
+
+    def __init__(
+        self,
+        *,
+        day: _builtins.str = ...,
+        count_time: _timestamp_pb2.Timestamp | None = ...,
+        cells: _abc.Iterable[Global___DebtStatisticsCell] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["count_time", b"count_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "count_time", b"count_time", "day", b"day"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DebtStatisticsDay: _TypeAlias = DebtStatisticsDay  # noqa: Y015
+
+@_typing.final
+class DebtStatisticsCell(_message.Message):
+    """DebtStatisticsCell is one cell of a table on one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CELL_FIELD_NUMBER: _builtins.int
+    SUPPRESSED_FIELD_NUMBER: _builtins.int
+    PERSONS_FIELD_NUMBER: _builtins.int
+    REPAYMENT_LOANS_FIELD_NUMBER: _builtins.int
+    CREDIT_FACILITIES_FIELD_NUMBER: _builtins.int
+    CHARGE_CARDS_FIELD_NUMBER: _builtins.int
+    BALANCE_FIELD_NUMBER: _builtins.int
+    CREDIT_LIMIT_FIELD_NUMBER: _builtins.int
+    cell: _builtins.str
+    """Output only. The cell's name ("all", "25-34/female")."""
+    suppressed: _builtins.bool
+    """Output only. True when the cell is suppressed: its figures are then unset."""
+    persons: _builtins.int
+    """Output only. Persons with unsecured debt."""
+    repayment_loans: _builtins.int
+    """Output only. Their repayment loans."""
+    credit_facilities: _builtins.int
+    """Output only. Their credit facilities."""
+    charge_cards: _builtins.int
+    """Output only. Their charge cards."""
+    @_builtins.property
+    def balance(self) -> _money_pb2.Money:
+        """Output only. What they owe in all, interest-bearing or not."""
+
+    @_builtins.property
+    def credit_limit(self) -> _money_pb2.Money:
+        """Output only. The credit limits they have been granted in all."""
+
+    def __init__(
+        self,
+        *,
+        cell: _builtins.str = ...,
+        suppressed: _builtins.bool = ...,
+        persons: _builtins.int = ...,
+        repayment_loans: _builtins.int = ...,
+        credit_facilities: _builtins.int = ...,
+        charge_cards: _builtins.int = ...,
+        balance: _money_pb2.Money | None = ...,
+        credit_limit: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "credit_limit", b"credit_limit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "cell", b"cell", "charge_cards", b"charge_cards", "credit_facilities", b"credit_facilities", "credit_limit", b"credit_limit", "persons", b"persons", "repayment_loans", b"repayment_loans", "suppressed", b"suppressed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DebtStatisticsCell: _TypeAlias = DebtStatisticsCell  # noqa: Y015

@@ -139,6 +139,11 @@ class IngestServiceStub:
                 request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesRequest.SerializeToString,
                 response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesResponse.FromString,
                 _registered_method=True)
+        self.ListDebtStatistics = channel.unary_unary(
+                '/gjeld.ingest.v1.IngestService/ListDebtStatistics',
+                request_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtStatisticsRequest.SerializeToString,
+                response_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtStatisticsResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -356,6 +361,20 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDebtStatistics(self, request, context):
+        """ListDebtStatistics returns the registry's published debt statistics, day
+        by day: persons with unsecured debt, debts of each type, total balance
+        and credit limits, nationally or by age group and sex. No personal data:
+        every cell counts at least k persons, smaller cells (and as many more as
+        it takes to keep them from being worked out by subtraction) are marked
+        suppressed. Callers: institutions and authorities, by a Maskinporten
+        token with the scope `gjeld:statistics`; the person's web pages, by their
+        workload certificate (a public page).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -453,6 +472,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.ReadCorrectionOutcomes,
                     request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesRequest.FromString,
                     response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesResponse.SerializeToString,
+            ),
+            'ListDebtStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDebtStatistics,
+                    request_deserializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtStatisticsRequest.FromString,
+                    response_serializer=gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtStatisticsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -978,6 +1002,33 @@ class IngestService:
             '/gjeld.ingest.v1.IngestService/ReadCorrectionOutcomes',
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesRequest.SerializeToString,
             gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ReadCorrectionOutcomesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDebtStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gjeld.ingest.v1.IngestService/ListDebtStatistics',
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtStatisticsRequest.SerializeToString,
+            gjeld_dot_ingest_dot_v1_dot_ingest__service__pb2.ListDebtStatisticsResponse.FromString,
             options,
             channel_credentials,
             insecure,

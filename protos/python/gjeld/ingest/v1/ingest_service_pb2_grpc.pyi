@@ -169,6 +169,16 @@ class IngestServiceStub:
     who received the wrong data, and the person, through notify. Callers:
     the lookup service only, by its workload certificate.
     """
+    ListDebtStatistics: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListDebtStatisticsRequest, _ingest_service_pb2.ListDebtStatisticsResponse]
+    """ListDebtStatistics returns the registry's published debt statistics, day
+    by day: persons with unsecured debt, debts of each type, total balance
+    and credit limits, nationally or by age group and sex. No personal data:
+    every cell counts at least k persons, smaller cells (and as many more as
+    it takes to keep them from being worked out by subtraction) are marked
+    suppressed. Callers: institutions and authorities, by a Maskinporten
+    token with the scope `gjeld:statistics`; the person's web pages, by their
+    workload certificate (a public page).
+    """
 
 @_typing.type_check_only
 class IngestServiceAsyncStub(IngestServiceStub):
@@ -310,6 +320,16 @@ class IngestServiceAsyncStub(IngestServiceStub):
     correction requests (corrected or rejected), for lookup to tell everyone
     who received the wrong data, and the person, through notify. Callers:
     the lookup service only, by its workload certificate.
+    """
+    ListDebtStatistics: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListDebtStatisticsRequest, _ingest_service_pb2.ListDebtStatisticsResponse]  # type: ignore[assignment]
+    """ListDebtStatistics returns the registry's published debt statistics, day
+    by day: persons with unsecured debt, debts of each type, total balance
+    and credit limits, nationally or by age group and sex. No personal data:
+    every cell counts at least k persons, smaller cells (and as many more as
+    it takes to keep them from being worked out by subtraction) are marked
+    suppressed. Callers: institutions and authorities, by a Maskinporten
+    token with the scope `gjeld:statistics`; the person's web pages, by their
+    workload certificate (a public page).
     """
 
 class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -563,6 +583,22 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         correction requests (corrected or rejected), for lookup to tell everyone
         who received the wrong data, and the person, through notify. Callers:
         the lookup service only, by its workload certificate.
+        """
+
+    @_abc_1.abstractmethod
+    def ListDebtStatistics(
+        self,
+        request: _ingest_service_pb2.ListDebtStatisticsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ListDebtStatisticsResponse, _abc.Awaitable[_ingest_service_pb2.ListDebtStatisticsResponse]]:
+        """ListDebtStatistics returns the registry's published debt statistics, day
+        by day: persons with unsecured debt, debts of each type, total balance
+        and credit limits, nationally or by age group and sex. No personal data:
+        every cell counts at least k persons, smaller cells (and as many more as
+        it takes to keep them from being worked out by subtraction) are marked
+        suppressed. Callers: institutions and authorities, by a Maskinporten
+        token with the scope `gjeld:statistics`; the person's web pages, by their
+        workload certificate (a public page).
         """
 
 def add_IngestServiceServicer_to_server(servicer: IngestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
