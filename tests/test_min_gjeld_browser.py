@@ -10,13 +10,29 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from gjeld.consent.v1 import consent_service_pb2
-from gjeld_tools.testing import LENDER, PERSON, MinGjeld, grant, look_up, reason, report_demo
+from gjeld_ingest.adapters import StatisticsStore
+from gjeld_ingest.service_layer import DebtStatistics
+from gjeld_shared.db import exclusive
+from gjeld_shared.identity_numbers import load_subject_keys
+from gjeld_tools import synthetic
+from gjeld_tools.testing import (
+    LENDER,
+    PERSON,
+    MinGjeld,
+    deliver_snapshot,
+    grant,
+    look_up,
+    reason,
+    report_demo,
+    service_engine,
+)
 
 CHROMIUM = os.environ.get("GJELD_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("GJELD_SCREENSHOTS", Path(__file__).parent.parent / "screenshots"))
@@ -72,6 +88,16 @@ async def test_a_person_uses_min_gjeld_in_a_browser(min_gjeld: MinGjeld, browser
     await report_demo(registry)
     await grant(registry)
     await look_up(registry, reference="SØKNAD-1")  # a disclosure, and a copy letter
+    # Two days of the public statistics: enough persons for the table and the chart.
+    await deliver_snapshot(registry, LENDER, synthetic.portfolio(500, seed=8))
+    engine = service_engine(registry.socket, "ingest", registry.database)
+    keys = load_subject_keys(registry.folder.subject_keys("ingest"))
+    counting = DebtStatistics(StatisticsStore(engine), keys, lambda name: exclusive(engine, name), 10)
+    try:
+        for day in (date(2026, 12, 1), date(2026, 12, 2)):
+            await counting.count(day)
+    finally:
+        await engine.dispose()
     context = await browser.new_context(locale="nb-NO", viewport={"width": 1100, "height": 900})
     page = await context.new_page()
     pages = Pages(page)
@@ -79,6 +105,10 @@ async def test_a_person_uses_min_gjeld_in_a_browser(min_gjeld: MinGjeld, browser
     await page.goto(f"{min_gjeld.url}/")
     await expect(page).to_have_title("Velkommen – Min gjeld")
     await pages.check("forside")
+    await page.get_by_role("link", name="Gjeldsstatistikk for hele landet").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Gjeldsstatistikk")
+    await pages.check("statistikk")
+    await page.goto(f"{min_gjeld.url}/")
     await page.get_by_role("link", name="Logg inn med ID-porten").click()
     await page.get_by_role("button", name="Kari Nordmann").click()  # the development ID-porten's test person
     await expect(page.get_by_role("heading", level=1)).to_have_text("Gjelden din")
@@ -111,6 +141,18 @@ async def test_a_person_uses_min_gjeld_in_a_browser(min_gjeld: MinGjeld, browser
         consent_service_pb2.GetCreditBlockRequest(), metadata=registry.as_subject(PERSON)
     )
     assert not block.credit_block.blocked
+
+    await page.get_by_role("link", name="ID-tyveri").click()
+    await pages.check("id-tyveri")
+    await page.get_by_role("button", name="Registrer varsel om ID-tyveri").click()
+    await expect(page.get_by_role("status")).to_have_text("Varselet ditt om ID-tyveri er registrert.")
+    flag = await registry.consent().GetIdentityTheftFlag(
+        consent_service_pb2.GetIdentityTheftFlagRequest(), metadata=registry.as_subject(PERSON)
+    )
+    assert flag.identity_theft_flag.flagged
+    await pages.check("id-tyveri-satt")
+    await page.get_by_role("button", name="Fjern varselet om ID-tyveri").click()
+    await expect(page.get_by_role("status")).to_have_text("Varselet ditt om ID-tyveri er fjernet.")
 
     await page.get_by_role("link", name="Hvem har sett gjelden min").click()
     await expect(page.get_by_role("cell", name="Nordlys Kreditt AS").first).to_be_visible()

@@ -474,6 +474,36 @@ class Portal:
         await self.sessions.save(session)
         return RedirectResponse("/retting", status_code=303)
 
+    async def statistics(self, request: Request) -> Response:
+        """The public page of debt statistics (issue 17): the national totals over time, as a table and a chart, and
+        the latest day by age group and sex. No login: the portal asks with its own certificate."""
+        national, by_age_and_sex = await self._statistics()
+        return await self.render(
+            request,
+            await self.session(request),
+            "statistics.html",
+            days=views.statistics_days(national),
+            chart=views.statistics_chart(national),
+            latest=by_age_and_sex.days[-1] if by_age_and_sex.days else None,
+            k=national.k,
+        )
+
+    async def statistics_csv(self, request: Request) -> Response:
+        national, by_age_and_sex = await self._statistics()
+        return Response(
+            views.statistics_csv(national, by_age_and_sex),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="gjeldsstatistikk.csv"'},
+        )
+
+    async def _statistics(self) -> tuple[ingest_pb.ListDebtStatisticsResponse, ingest_pb.ListDebtStatisticsResponse]:
+        ingest, timeout = self.services.ingest, self.services.timeout
+        national = await ingest.ListDebtStatistics(ingest_pb.ListDebtStatisticsRequest(), timeout=timeout)
+        by_age_and_sex = await ingest.ListDebtStatistics(
+            ingest_pb.ListDebtStatisticsRequest(table=ingest_pb.STATISTICS_TABLE_AGE_AND_SEX), timeout=timeout
+        )
+        return national, by_age_and_sex
+
     async def health(self, request: Request) -> Response:
         return Response("ok", media_type="text/plain")
 
@@ -500,5 +530,7 @@ class Portal:
             Route("/varsler", self.change_notices, methods=["POST"]),
             Route("/retting", self.correction),
             Route("/retting", self.ask_correction, methods=["POST"]),
+            Route("/statistikk", self.statistics),
+            Route("/statistikk.csv", self.statistics_csv),
             Route("/helse", self.health),
         ]

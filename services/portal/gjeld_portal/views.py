@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from gjeld.consent.v1 import consent_pb2
 from gjeld.ingest.v1 import ingest_pb2
@@ -215,6 +218,74 @@ FLAG_DAYS = 90
 def flag_end_suggested(today: date | None = None) -> str:
     """The end date the flag page offers: FLAG_DAYS from today in Norway, as the date field writes it."""
     return ((today or datetime.now(NORWAY).date()) + timedelta(days=FLAG_DAYS)).isoformat()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A line of persons with debt over the days, drawn in a box of WIDTH × HEIGHT (SVG units), with its scale."""
+
+    points: str
+    top: int
+    first_day: str
+    last_day: str
+
+
+CHART_WIDTH, CHART_HEIGHT = 600, 200
+
+
+def statistics_days(reply: Any) -> list[Any]:
+    """The national cell of each day, newest first (the table's rows)."""
+    return [(day.day, day.cells[0]) for day in reversed(reply.days) if day.cells]
+
+
+def statistics_chart(reply: Any) -> Chart | None:
+    """Persons with unsecured debt over time, as the points of a line (a suppressed day is left out)."""
+    shown = [(day.day, day.cells[0].persons) for day in reply.days if day.cells and not day.cells[0].suppressed]
+    if len(shown) < 2:
+        return None
+    top = max(persons for _, persons in shown)
+    step = CHART_WIDTH / (len(shown) - 1)
+    points = " ".join(
+        f"{i * step:.1f},{CHART_HEIGHT - CHART_HEIGHT * persons / top:.1f}" for i, (_, persons) in enumerate(shown)
+    )
+    return Chart(points, top, shown[0][0], shown[-1][0])
+
+
+STATISTICS_COLUMNS = (
+    "dag",
+    "tabell",
+    "celle",
+    "personer",
+    "nedbetalingslan",
+    "rammekreditter",
+    "faktureringskort",
+    "saldo_kr",
+    "kredittramme_kr",
+)
+
+
+def statistics_csv(*replies: Any) -> str:
+    """Every day of the tables as CSV (the cell's name as the API gives it; a suppressed cell's figures empty)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(STATISTICS_COLUMNS)
+    for reply, table in zip(replies, ("nasjonalt", "alder_og_kjonn"), strict=True):
+        for day in reply.days:
+            for cell in day.cells:
+                figures = (
+                    ["", "", "", "", "", ""]
+                    if cell.suppressed
+                    else [
+                        cell.persons,
+                        cell.repayment_loans,
+                        cell.credit_facilities,
+                        cell.charge_cards,
+                        f"{cell.balance.minor_units / 100:.2f}",
+                        f"{cell.credit_limit.minor_units / 100:.2f}",
+                    ]
+                )
+                writer.writerow([day.day, table, cell.cell, *figures])
+    return out.getvalue()
 
 
 def when(timestamp: object) -> datetime | None:

@@ -4,16 +4,35 @@ The security properties a bank's reviewer asks for, each shown to fail when brok
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
+from datetime import date
 
 import httpx
 import pytest
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
+from gjeld_ingest.adapters import StatisticsStore
+from gjeld_ingest.service_layer import DebtStatistics
+from gjeld_shared.db import exclusive
+from gjeld_shared.identity_numbers import load_subject_keys
 from gjeld_shared.timestamps import from_proto
 from gjeld_shared.translations import through
-from gjeld_tools.testing import BANK, CO_BORROWER, PERSON, MinGjeld, eventually, grant, look_up, report_demo
+from gjeld_tools import synthetic
+from gjeld_tools.testing import (
+    BANK,
+    CO_BORROWER,
+    PERSON,
+    MinGjeld,
+    deliver_snapshot,
+    eventually,
+    grant,
+    look_up,
+    report_demo,
+    service_engine,
+)
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
@@ -266,3 +285,29 @@ async def test_a_person_places_moves_and_lifts_an_identity_theft_flag(min_gjeld:
         lifted = await browser.post(flag_page, data={"csrf_token": token, "flag": "off"}, follow_redirects=True)
         assert "Varselet ditt om ID-tyveri er fjernet." in lifted.text
         assert not (await flag()).flagged
+
+
+async def test_the_statistics_are_a_public_page_and_a_csv_with_no_cell_under_k(min_gjeld: MinGjeld) -> None:
+    registry = min_gjeld.registry
+    await deliver_snapshot(registry, BANK, synthetic.portfolio(500, seed=8))
+    engine = service_engine(registry.socket, "ingest", registry.database)
+    keys = load_subject_keys(registry.folder.subject_keys("ingest"))
+    counting = DebtStatistics(StatisticsStore(engine), keys, lambda name: exclusive(engine, name), 10)
+    try:
+        await counting.count(date(2026, 12, 1))
+        await counting.count(date(2026, 12, 2))
+    finally:
+        await engine.dispose()
+    async with httpx.AsyncClient() as browser:  # no login: a public page
+        page = await browser.get(f"{min_gjeld.url}/statistikk")
+        assert page.status_code == 200 and "Gjeldsstatistikk" in page.text
+        assert "<polyline" in page.text and "2026-12-02" in page.text
+        exported = await browser.get(f"{min_gjeld.url}/statistikk.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert {r["dag"] for r in rows} == {"2026-12-01", "2026-12-02"}
+    national = [r for r in rows if r["tabell"] == "nasjonalt"]
+    assert len(national) == 2 and all(int(r["personer"]) >= 10 for r in national)
+    assert all(r["personer"] == "" or int(r["personer"]) >= 10 for r in rows)
+    # The figures shown are the API's: the national persons of the day, on the page.
+    assert national[-1]["personer"] in page.text
