@@ -191,12 +191,9 @@ async def raw_apply_parts(
     try:
         async with connection.transaction():
             stage = staging.Staging(connection)
-            records = 0
             for rows in parts:
                 await stage.add(rows)
-                records += len(rows)
-            if records >= staging.ANALYZE_FROM:
-                await stage.analyze()
+            await stage.analyze()
             await stage.merge(creditor, kind, extract_time, timedelta(days=7))
             await stage.clear()
     finally:

@@ -42,7 +42,7 @@ from .domain import (
     Rejection,
     Strictness,
 )
-from .staging import ANALYZE_FROM, DeliveryLog, DeliveryUnitOfWork, Staging, staged_closure, staged_debt
+from .staging import DeliveryLog, DeliveryUnitOfWork, Staging, staged_closure, staged_debt
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -222,8 +222,7 @@ class Ingest:
         if tally.records == 0 and header.kind is DeliveryKind.CHANGES:
             raise InvalidArgument([FieldViolation("changes", "must hold at least one change")])
         with self._tracer.start_as_current_span("ingest.check"):
-            if tally.records - tally.rejected >= ANALYZE_FROM:
-                await staging.analyze()
+            await staging.analyze()
             await self._check_whole(staging, creditor, tally)
         await self._save_rejections(log, delivery_id, tally)
         with self._tracer.start_as_current_span("ingest.merge"):
