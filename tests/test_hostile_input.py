@@ -32,6 +32,7 @@ def callers(registry: Registry) -> list[Credential]:
         registry.as_subject(PERSON),
         registry.as_operator(),
         registry.as_service("lookup"),
+        registry.as_service("portal"),  # the public statistics
         Credential(token=registry.as_institution(BANK).token),  # an institution with its token only (consent APIs)
     ]
 

@@ -1453,9 +1453,13 @@ class ListDebtStatisticsRequest(_message.Message):
     table: Global___StatisticsTable.ValueType
     """Optional. The table; unset: the national one."""
     first_day: _builtins.str
-    """Optional. The first day, YYYY-MM-DD; unset: 400 days before the last."""
+    """Optional. The first day, YYYY-MM-DD (at most 10 characters); unset: 400
+    days before the last.
+    """
     last_day: _builtins.str
-    """Optional. The last day, YYYY-MM-DD; unset: today. At most 3,660 days after the first."""
+    """Optional. The last day, YYYY-MM-DD (at most 10 characters); unset:
+    today. At most 3,660 days after the first.
+    """
     def __init__(
         self,
         *,
