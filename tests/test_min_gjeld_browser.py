@@ -17,21 +17,17 @@ from typing import Any
 import grpc
 import pytest
 from gjeld.consent.v1 import consent_service_pb2
-from gjeld_ingest.adapters import StatisticsStore
-from gjeld_ingest.service_layer import DebtStatistics
-from gjeld_shared.db import exclusive
-from gjeld_shared.identity_numbers import load_subject_keys
 from gjeld_tools import synthetic
 from gjeld_tools.testing import (
     LENDER,
     PERSON,
     MinGjeld,
+    debt_statistics,
     deliver_snapshot,
     grant,
     look_up,
     reason,
     report_demo,
-    service_engine,
 )
 
 CHROMIUM = os.environ.get("GJELD_CHROMIUM", "/usr/bin/chromium")
@@ -90,14 +86,9 @@ async def test_a_person_uses_min_gjeld_in_a_browser(min_gjeld: MinGjeld, browser
     await look_up(registry, reference="SØKNAD-1")  # a disclosure, and a copy letter
     # Two days of the public statistics: enough persons for the table and the chart.
     await deliver_snapshot(registry, LENDER, synthetic.portfolio(500, seed=8))
-    engine = service_engine(registry.socket, "ingest", registry.database)
-    keys = load_subject_keys(registry.folder.subject_keys("ingest"))
-    counting = DebtStatistics(StatisticsStore(engine), keys, lambda name: exclusive(engine, name), 10)
-    try:
+    async with debt_statistics(registry) as counting:
         for day in (date(2026, 12, 1), date(2026, 12, 2)):
             await counting.count(day)
-    finally:
-        await engine.dispose()
     context = await browser.new_context(locale="nb-NO", viewport={"width": 1100, "height": 900})
     page = await context.new_page()
     pages = Pages(page)

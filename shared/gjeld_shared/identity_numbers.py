@@ -107,8 +107,8 @@ def birth_date(value: str) -> date:
 
 
 def sex(value: str) -> str:
-    """ "female" or "male", as the number's ninth digit says (even or odd). (Numbers issued under the 2032 change
-    no longer carry it; they cannot be told apart from the number, and are counted as its digit says.)"""
+    """The person's sex as the number's ninth digit says: "female" (even) or "male" (odd). (Numbers issued under the
+    2032 change no longer carry it; they cannot be told apart from the number, and are counted as its digit says.)"""
     return "male" if int(value[8]) % 2 else "female"
 
 

@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -400,6 +401,23 @@ def service_engine(socket: str, service: str, database: str) -> Any:
     from gjeld_shared import db
 
     return db.create_engine(devstack.database_url(socket, service, database))
+
+
+@asynccontextmanager
+async def debt_statistics(registry: Registry, k: int = 10) -> AsyncIterator[Any]:
+    """ingest's daily debt statistics as a replica counts them (its own role and keys), for a test to count a day
+    when it means to (the services' daily round is off in tests)."""
+    from gjeld_ingest.adapters import StatisticsStore
+    from gjeld_ingest.service_layer import DebtStatistics
+    from gjeld_shared.db import exclusive
+    from gjeld_shared.identity_numbers import load_subject_keys
+
+    engine = service_engine(registry.socket, "ingest", registry.database)
+    keys = load_subject_keys(registry.folder.subject_keys("ingest"))
+    try:
+        yield DebtStatistics(StatisticsStore(engine), keys, lambda name: exclusive(engine, name), k)
+    finally:
+        await engine.dispose()
 
 
 PUBLIC = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")

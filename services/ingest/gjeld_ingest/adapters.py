@@ -217,10 +217,11 @@ class StatisticsStore:
         async with self._engine.connect() as connection:
             return list(await connection.execute(query))
 
-    async def days(self) -> list[date]:
+    async def counted(self, day: date) -> bool:
+        """Whether the day's count is kept."""
         async with self._engine.connect() as connection:
-            found = await connection.execute(select(debt_statistics.c.day).distinct().order_by(debt_statistics.c.day))
-            return [row.day for row in found]
+            found = await connection.execute(select(debt_statistics.c.day).where(debt_statistics.c.day == day).limit(1))
+            return found.first() is not None
 
 
 # Each institution's latest snapshot: it confirmed every debt of the institution written no later than it was applied

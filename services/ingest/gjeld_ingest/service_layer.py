@@ -27,6 +27,7 @@ from gjeld_shared.errors import (
 )
 from gjeld_shared.identity_numbers import KeyedDigest, SubjectKeys
 from gjeld_shared.institutions import InstitutionDirectory
+from gjeld_shared.server import periodically
 from opentelemetry.trace import Tracer
 
 from . import domain, statistics
@@ -506,25 +507,19 @@ class DebtStatistics:
         async with self._exclusive(f"gjeld:statistics:{day.isoformat()}") as held:
             if not held:
                 return False
-            if day not in await self._store.days():
+            if not await self._store.counted(day):
                 await self.count(day)
             return True
 
     async def run_daily(self, stopping: asyncio.Event, at: time, interval: float = 60.0) -> None:
-        """Once a day after `at` (UTC), the day's count (tried again at the next round until it is done)."""
-        done: date | None = None
-        while not stopping.is_set():
+        """Once a day after `at` (UTC), the day's count (looked for every `interval`, until it is done)."""
+
+        async def when_due() -> None:
             moment = datetime.now(UTC)
-            if moment.time() >= at and done != moment.date():
-                try:
-                    if await self.count_daily(moment.date()):
-                        done = moment.date()
-                except Exception:
-                    log.exception("the day's debt statistics were not counted")
-            try:
-                await asyncio.wait_for(stopping.wait(), interval)
-            except TimeoutError:
-                pass
+            if moment.time() >= at:
+                await self.count_daily(moment.date())
+
+        await periodically(stopping, interval, when_due, "the day's debt statistics")
 
     async def published(self, table: str, first: date, last: date) -> list[Any]:
         return await self._store.published(table, first, last)

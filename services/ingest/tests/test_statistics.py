@@ -11,18 +11,13 @@ import grpc
 import pytest
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld_ingest import statistics
-from gjeld_ingest.adapters import StatisticsStore
-from gjeld_ingest.service_layer import DebtStatistics
 from gjeld_ingest.statistics import AGE_AND_SEX, ALL, NATIONAL, Figures, suppress
 from gjeld_shared import errors, identity_numbers
 from gjeld_shared.callers import SCOPE_STATISTICS
-from gjeld_shared.db import exclusive
-from gjeld_shared.identity_numbers import load_subject_keys
 from gjeld_tools import synthetic
-from gjeld_tools.testing import BANK, LENDER, Registry, deliver_snapshot, service_engine
+from gjeld_tools.testing import BANK, LENDER, Registry, debt_statistics, deliver_snapshot
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 K = 10
 DAY = date(2026, 12, 2)
@@ -69,13 +64,9 @@ def test_age_and_sex_come_from_the_number_on_the_day_counted() -> None:
 async def test_the_national_figures_are_the_registers_and_every_cell_counts_k_persons(registry: Registry) -> None:
     await deliver_snapshot(registry, BANK, synthetic.portfolio(700, seed=3))
     await deliver_snapshot(registry, LENDER, synthetic.portfolio(300, seed=4))
-    engine = service_engine(registry.socket, "ingest", registry.database)
-    try:
-        counting = statistics_of(registry, engine)
+    async with debt_statistics(registry, K) as counting:
         tables = await counting.count(DAY)
         kept = await counting.published(NATIONAL, DAY, DAY)
-    finally:
-        await engine.dispose()
 
     register = (
         await registry.fetch(
@@ -107,41 +98,27 @@ async def test_the_national_figures_are_the_registers_and_every_cell_counts_k_pe
     assert {c["column_name"] for c in columns} == {"day", "table_name", "cell", "count_time", *statistics_fields()}
 
 
-def statistics_of(registry: Registry, engine: AsyncEngine) -> DebtStatistics:
-    """The statistics as ingest counts them, on its own database role and keys."""
-    keys = load_subject_keys(registry.folder.subject_keys("ingest"))
-    return DebtStatistics(StatisticsStore(engine), keys, lambda name: exclusive(engine, name), K)
-
-
 def statistics_fields() -> set[str]:
     return {"persons", "repayment_loans", "credit_facilities", "charge_cards", "balance", "credit_limit"}
 
 
 async def test_a_day_is_counted_once_whichever_replica_asks(registry: Registry) -> None:
     await deliver_snapshot(registry, BANK, synthetic.portfolio(100, seed=5))
-    engine = service_engine(registry.socket, "ingest", registry.database)
-    try:
-        counting = statistics_of(registry, engine)
+    async with debt_statistics(registry, K) as counting:
         assert await counting.count_daily(DAY)
         first = await registry.fetch("SELECT count_time FROM ingest.debt_statistics WHERE cell = 'all'")
         assert await counting.count_daily(DAY)  # done already: not counted again
         again = await registry.fetch("SELECT count_time FROM ingest.debt_statistics WHERE cell = 'all'")
         assert first == again and len(first) == 1
-    finally:
-        await engine.dispose()
     assert datetime.now(UTC) >= first[0]["count_time"]
 
 
 async def test_the_statistics_are_served_to_the_scope_and_the_public_page_day_by_day(registry: Registry) -> None:
     await deliver_snapshot(registry, BANK, synthetic.portfolio(400, seed=6))
-    engine = service_engine(registry.socket, "ingest", registry.database)
-    try:
-        counting = statistics_of(registry, engine)
+    async with debt_statistics(registry, K) as counting:
         await counting.count(DAY - timedelta(days=1))
         await deliver_snapshot(registry, LENDER, synthetic.portfolio(100, seed=7))
         await counting.count(DAY)
-    finally:
-        await engine.dispose()
 
     ingest = registry.ingest()
     asked = pb.ListDebtStatisticsRequest(first_day="2026-11-01", last_day=DAY.isoformat())

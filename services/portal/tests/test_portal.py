@@ -14,10 +14,6 @@ import httpx
 import pytest
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
-from gjeld_ingest.adapters import StatisticsStore
-from gjeld_ingest.service_layer import DebtStatistics
-from gjeld_shared.db import exclusive
-from gjeld_shared.identity_numbers import load_subject_keys
 from gjeld_shared.timestamps import from_proto
 from gjeld_shared.translations import through
 from gjeld_tools import synthetic
@@ -26,12 +22,12 @@ from gjeld_tools.testing import (
     CO_BORROWER,
     PERSON,
     MinGjeld,
+    debt_statistics,
     deliver_snapshot,
     eventually,
     grant,
     look_up,
     report_demo,
-    service_engine,
 )
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -290,14 +286,9 @@ async def test_a_person_places_moves_and_lifts_an_identity_theft_flag(min_gjeld:
 async def test_the_statistics_are_a_public_page_and_a_csv_with_no_cell_under_k(min_gjeld: MinGjeld) -> None:
     registry = min_gjeld.registry
     await deliver_snapshot(registry, BANK, synthetic.portfolio(500, seed=8))
-    engine = service_engine(registry.socket, "ingest", registry.database)
-    keys = load_subject_keys(registry.folder.subject_keys("ingest"))
-    counting = DebtStatistics(StatisticsStore(engine), keys, lambda name: exclusive(engine, name), 10)
-    try:
+    async with debt_statistics(registry) as counting:
         await counting.count(date(2026, 12, 1))
         await counting.count(date(2026, 12, 2))
-    finally:
-        await engine.dispose()
     async with httpx.AsyncClient() as browser:  # no login: a public page
         page = await browser.get(f"{min_gjeld.url}/statistikk")
         assert page.status_code == 200 and "Gjeldsstatistikk" in page.text
