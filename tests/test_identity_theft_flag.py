@@ -7,7 +7,7 @@ from __future__ import annotations
 from gjeld.consent.v1 import consent_service_pb2
 from gjeld.lookup.v1 import lookup_pb2
 from gjeld.notify.v1 import notify_pb2, notify_service_pb2
-from gjeld_notify.sandbox import sandbox_person
+from gjeld_shared.sandbox import sandbox_person
 from gjeld_tools.testing import PERSON, Registry, eventually, grant, look_up, report_demo
 
 BUREAU = "933444550"

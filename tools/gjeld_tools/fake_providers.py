@@ -1,8 +1,9 @@
-"""Fakes of the providers outside gjeld that notify calls, shaped as their APIs are, for tests and development:
-Folkeregisteret (names and addresses), KRR (digital mailbox, reservation, mobile), Digipost (signed digital mail),
-an SMS gateway and a print provider. One HTTP app serves them all under /folkeregister, /krr, /digipost, /sms and
-/print; each checks its credential (a bearer token; Digipost a signature by the sender's registered key) and
-deduplicates on the notice's id as the real ones do, and keeps what it received for the test to read.
+"""Fakes of the providers outside gjeld that notify and ingest call, shaped as their APIs are, for tests and
+development: Folkeregisteret (names and addresses; where up to 1,000 persons live, at once), KRR (digital mailbox,
+reservation, mobile), Digipost (signed digital mail), an SMS gateway and a print provider. One HTTP app serves them
+all under /folkeregister, /krr, /digipost, /sms and /print; each checks its credential (a bearer token; Digipost a
+signature by the sender's registered key) and deduplicates on the notice's id as the real ones do, and keeps what it
+received for the test to read.
 
 The people are the sandbox population (every synthetic number a synthetic person); `reserved` numbers have
 reserved themselves in KRR against digital communication.
@@ -23,13 +24,14 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from gjeld_notify.sandbox import sandbox_person
+from gjeld_shared.sandbox import sandbox_person
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 DIGIPOST_NUMBER = "984661185"  # the mailbox provider's organisation number, as KRR names it
+BULK_LIMIT = 1000  # the most persons one of Folkeregisteret's bulk lookups takes
 
 
 def _element(xml: bytes, name: str) -> str:
@@ -71,6 +73,36 @@ class FakeProviders:
                 ],
             }
         )
+
+    async def residences(self, request: Request) -> Response:
+        """Folkeregisteret's bulk lookup (POST personer/bulkoppslag, at most 1,000 numbers), as much of each person
+        as the parts asked for (`part=bostedsadresse`: the address they live at); a number it has nobody for is
+        answered without a person."""
+        if not self._authorised(request):
+            return Response(status_code=401)
+        self.registry_calls += 1
+        numbers = (await request.json()).get("foedselsEllerDNummer", [])
+        if not 1 <= len(numbers) <= BULK_LIMIT or request.query_params.getlist("part") != ["bostedsadresse"]:
+            return Response(status_code=400)
+        answers: list[dict[str, Any]] = []
+        for number in numbers:
+            found = sandbox_person(number)
+            if found is None:
+                answers.append({"foedselsEllerDNummer": number})
+                continue
+            street, place = found.postal_address
+            address = {
+                "adressenavn": street.rsplit(" ", 1)[0],
+                "postnummer": place.split(" ", 1)[0],
+                "kommunenummer": found.municipality,
+            }
+            answers.append(
+                {
+                    "foedselsEllerDNummer": number,
+                    "folkeregisterperson": {"bostedsadresse": [{"erGjeldende": True, "vegadresse": address}]},
+                }
+            )
+        return JSONResponse({"oppslag": answers})
 
     async def krr(self, request: Request) -> Response:
         if not self._authorised(request):
@@ -148,6 +180,7 @@ class FakeProviders:
     def app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/folkeregister/api/v1/personer/bulkoppslag", self.residences, methods=["POST"]),
                 Route("/folkeregister/api/v1/personer/{number}", self.person),
                 Route("/krr/rest/v1/personer", self.krr, methods=["POST"]),
                 Route("/digipost/messages", self.digipost_message, methods=["POST"]),

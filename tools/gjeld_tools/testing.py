@@ -404,10 +404,12 @@ def service_engine(socket: str, service: str, database: str) -> Any:
 
 
 @asynccontextmanager
-async def debt_statistics(registry: Registry, k: int = 10) -> AsyncIterator[Any]:
-    """ingest's daily debt statistics as a replica counts them (its own role and keys), for a test to count a day
-    when it means to (the services' daily round is off in tests)."""
+async def debt_statistics(registry: Registry, k: int = 10, residences: Any = None) -> AsyncIterator[Any]:
+    """ingest's daily debt statistics as a replica counts them (its own role and keys; where debtors live from
+    `residences`, the sandbox population unless given), for a test to count a day when it means to (the services'
+    daily round is off in tests)."""
     from gjeld_ingest.adapters import StatisticsStore
+    from gjeld_ingest.residences import SandboxResidences
     from gjeld_ingest.service_layer import DebtStatistics
     from gjeld_shared.db import exclusive
     from gjeld_shared.identity_numbers import load_subject_keys
@@ -415,7 +417,9 @@ async def debt_statistics(registry: Registry, k: int = 10) -> AsyncIterator[Any]
     engine = service_engine(registry.socket, "ingest", registry.database)
     keys = load_subject_keys(registry.folder.subject_keys("ingest"))
     try:
-        yield DebtStatistics(StatisticsStore(engine), keys, lambda name: exclusive(engine, name), k)
+        yield DebtStatistics(
+            StatisticsStore(engine), keys, residences or SandboxResidences(), lambda name: exclusive(engine, name), k
+        )
     finally:
         await engine.dispose()
 

@@ -9,7 +9,7 @@ keeps no history of balances (DOM-7); a closed debt's row is deleted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -174,17 +174,27 @@ class StatisticsStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def count(self, day: date, recover: Callable[[bytes], str]) -> tuple[statistics.Count, datetime]:
+    async def count(
+        self,
+        day: date,
+        recover: Callable[[bytes], str],
+        residences: Callable[[Sequence[str]], Awaitable[Mapping[str, str]]],
+        batch: int = 1000,
+    ) -> tuple[statistics.Count, datetime]:
         """The register counted person by person in one consistent snapshot (a repeatable-read, read-only
-        transaction), and the moment of that snapshot."""
+        transaction), and the moment of that snapshot; where they live asked of `residences` a batch at a time."""
         counted = statistics.Count(day)
         async with self._engine.connect() as connection:
             driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
             async with driver.transaction(isolation="repeatable_read", readonly=True):
                 moment: datetime = await driver.fetchval("SELECT now()")
-                async for row in driver.cursor(COUNTED, prefetch=10_000):
-                    figures = statistics.Figures(1, *(int(row[name]) for name in FIGURES[1:]))
-                    counted.add(statistics.Debtor(recover(row["debtor_encrypted"]), figures))
+                cursor = await driver.cursor(COUNTED)
+                while rows := await cursor.fetch(batch):
+                    numbers = [recover(row["debtor_encrypted"]) for row in rows]
+                    living = await residences(numbers)
+                    for number, row in zip(numbers, rows, strict=True):
+                        figures = statistics.Figures(1, *(int(row[name]) for name in FIGURES[1:]))
+                        counted.add(statistics.Debtor(number, figures, living.get(number)))
         return counted, moment
 
     async def keep(

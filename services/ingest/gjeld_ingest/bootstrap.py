@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import time, timedelta
 from pathlib import Path
 
+import httpx
 from gjeld.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from gjeld_shared.bootstrap import Parts, Wiring, assemble, registration
 from gjeld_shared.clients import CreditorChannels
@@ -17,6 +18,7 @@ from .adapters import PROTECTED, CalledCreditors, IngestUnitOfWork, StatisticsSt
 from .corrections import Corrections
 from .entrypoints import ACCESS, IngestServicer
 from .extracts import ExtractReads, ExtractUnitOfWork
+from .residences import PopulationRegisterResidences, Residences, SandboxResidences
 from .service_layer import DebtStatistics, Ingest, SnapshotFetches
 from .settings import IngestSettings
 from .staging import DeliveryUnitOfWork
@@ -25,8 +27,21 @@ NAME = "ingest"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def residences(settings: IngestSettings, http: httpx.AsyncClient) -> Residences:
+    """Where debtors live: the population register when it is set (production needs it, else ingest refuses to start,
+    naming what is missing), the sandbox population in development otherwise."""
+    if settings.environment == "production" and settings.unset_providers():
+        raise ValueError(f"production needs the population register; not set: {', '.join(settings.unset_providers())}")
+    if settings.population_register_url and settings.population_register_token_file:
+        return PopulationRegisterResidences(
+            http, settings.population_register_url, settings.population_register_token_file
+        )
+    return SandboxResidences()
+
+
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:
     def wire(parts: Parts) -> Wiring:
+        http = httpx.AsyncClient(timeout=settings.population_register_timeout_seconds)
         creditors = CalledCreditors(CreditorChannels(parts.creditor_channel), settings.snapshot_fetch_timeout_seconds)
         ingest = Ingest(
             lambda: IngestUnitOfWork(parts.engine),
@@ -39,6 +54,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
         counts = DebtStatistics(
             StatisticsStore(parts.engine),
             parts.keys,
+            residences(settings, http),
             lambda name: exclusive(parts.engine, name),
             settings.statistics_k,
         )
@@ -93,7 +109,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
                 ),
                 *([lambda stopping: counts.run_daily(stopping, count_at)] if count_at else []),
             ],
-            on_close=[creditors.close],
+            on_close=[creditors.close, http.aclose],
         )
 
     return assemble(NAME, settings, wire, span_processors)

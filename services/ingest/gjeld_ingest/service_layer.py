@@ -43,6 +43,7 @@ from .domain import (
     Rejection,
     Strictness,
 )
+from .residences import Residences
 from .staging import DeliveryLog, DeliveryUnitOfWork, Staging, staged_closure, staged_debt
 
 log = logging.getLogger(__name__)
@@ -490,14 +491,16 @@ class DebtStatistics:
         self,
         store: StatisticsStore,
         keys: SubjectKeys,
+        residences: Residences,
         exclusive: Callable[[str], AbstractAsyncContextManager[bool]],
         k: int,
     ) -> None:
-        self._store, self._keys, self._exclusive, self.k = store, keys, exclusive, k
+        self._store, self._keys, self._residences, self._exclusive, self.k = store, keys, residences, exclusive, k
 
     async def count(self, day: date) -> dict[str, dict[str, statistics.Figures | None]]:
-        """Count the register as it stands now for `day`, and keep what may be published of it."""
-        counted, moment = await self._store.count(day, self._keys.decrypt)
+        """Count the register as it stands now for `day`, and keep what may be published of it. When the population
+        register cannot be read, nothing is kept: the day is counted again at the next look."""
+        counted, moment = await self._store.count(day, self._keys.decrypt, self._residences.municipalities)
         tables = statistics.published(counted, self.k)
         await self._store.keep(day, moment, tables)
         return tables

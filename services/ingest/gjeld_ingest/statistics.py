@@ -1,14 +1,16 @@
 """Debt statistics for the public (issue 17): how many persons have unsecured debt, how many debts of each type, the
-total balance and credit limits, nationally and by age group and sex, counted once a day and kept over time.
+total balance and credit limits, nationally, by age group and sex, and by county, counted once a day and kept over
+time.
 
 The register keeps no history (DOM-7), so the figures are made when the data is there: once a day, from one
 consistent snapshot of the register (a repeatable-read transaction), each person's age and sex from their identity
-number on the day counted. What is kept holds no personal data: cells of persons, never a person. Every published cell
+number on the day counted, and their county from the municipality the population register says they live in
+(residences.py). What is kept holds no personal data: cells of persons, never a person. Every published cell
 counts at least k persons (`statistics_k`, 10 by default); a smaller one is suppressed, and so are more cells (the
 smallest first) until what the suppressed cells of a table hold together, which the national total less the published
 cells would give away, counts at least k persons too (complementary suppression). Each table is a partition of the
 national total (the only aggregate published over it), so no difference of published figures singles out fewer than
-k persons.
+k persons: two tables share no cell, and no union of one table's cells but the whole is one of the other's.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from gjeld_shared import identity_numbers
+from gjeld_shared import counties, identity_numbers
 
-# The published tables: the nation as one cell, and persons by age group and sex together (no margins of their own:
-# a margin beside a suppressed cell would give it away by subtraction).
+# The published tables: the nation as one cell, persons by age group and sex together (no margins of their own: a
+# margin beside a suppressed cell would give it away by subtraction), and persons by the county they live in (its
+# number, gjeld_shared.counties; "unknown" for those the population register has no residence in Norway for).
 NATIONAL = "national"
 AGE_AND_SEX = "age_and_sex"
-TABLES = (NATIONAL, AGE_AND_SEX)
+COUNTY = "county"
+TABLES = (NATIONAL, AGE_AND_SEX, COUNTY)
 ALL = "all"
+UNKNOWN = "unknown"
 # Age groups as the Norwegian registry publishes them; a debtor under 18 (rare: a guardian's consent) is counted
 # with the youngest.
 AGE_GROUPS = ((0, 24, "18-24"), (25, 34, "25-34"), (35, 44, "35-44"), (45, 54, "45-54"), (55, 64, "55-64"))
@@ -62,10 +67,12 @@ class Figures:
 
 @dataclass(frozen=True)
 class Debtor:
-    """One person's debts as counted (their figures with persons = 1) and their identity number, read once."""
+    """One person's debts as counted (their figures with persons = 1), their identity number, read once, and the
+    municipality they live in (None: no residence in Norway known)."""
 
     identity_number: str
     figures: Figures
+    municipality: str | None = None
 
 
 @dataclass
@@ -78,7 +85,8 @@ class Count:
     def add(self, debtor: Debtor) -> None:
         number = debtor.identity_number
         cell = f"{age_group(identity_numbers.age(number, self.day))}/{identity_numbers.sex(number)}"
-        for table, key in ((NATIONAL, ALL), (AGE_AND_SEX, cell)):
+        county = counties.county(debtor.municipality) or UNKNOWN
+        for table, key in ((NATIONAL, ALL), (AGE_AND_SEX, cell), (COUNTY, county)):
             self.tables[table].setdefault(key, Figures()).add(debtor.figures)
 
 

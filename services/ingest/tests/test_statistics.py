@@ -1,6 +1,7 @@
 """Debt statistics without personal data (issue 17): every published cell counts at least k persons, and so does what
 the suppressed cells of a table hold together (the national total less the published cells); the national figures
-are the register's at the moment counted; age and sex come from the identity number on the day counted."""
+are the register's at the moment counted; age and sex come from the identity number on the day counted, the county
+from the population register (here the sandbox population, and the register's own API over real HTTP)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import grpc
 import pytest
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld_ingest import statistics
-from gjeld_ingest.statistics import AGE_AND_SEX, ALL, NATIONAL, Figures, suppress
+from gjeld_ingest.statistics import AGE_AND_SEX, ALL, COUNTY, NATIONAL, TABLES, UNKNOWN, Figures, suppress
 from gjeld_shared import errors, identity_numbers
 from gjeld_shared.callers import SCOPE_STATISTICS
+from gjeld_shared.providers import ProviderRefused
+from gjeld_shared.sandbox import sandbox_person
 from gjeld_tools import synthetic
 from gjeld_tools.testing import BANK, LENDER, Registry, debt_statistics, deliver_snapshot
 from hypothesis import given
@@ -86,11 +89,12 @@ async def test_the_national_figures_are_the_registers_and_every_cell_counts_k_pe
     assert national == Figures(**{name: int(register[name]) for name in register.keys()})
     assert [(row.cell, row.persons, row.balance) for row in kept] == [(ALL, national.persons, national.balance)]
 
-    cells = tables[AGE_AND_SEX]
-    shown = [f for f in cells.values() if f is not None]
-    assert shown and all(f.persons >= K for f in shown)
-    hidden = national.persons - sum(f.persons for f in shown)
-    assert hidden == 0 or hidden >= K
+    for table in (AGE_AND_SEX, COUNTY):
+        shown = [f for f in tables[table].values() if f is not None]
+        assert shown and all(f.persons >= K for f in shown), table
+        # The national total less the table's published cells (what its suppressed cells hold): none, or k persons.
+        hidden = national.persons - sum(f.persons for f in shown)
+        assert hidden == 0 or hidden >= K, table
     # The cells hold no personal data: what is kept is exactly the tables' cells and figures.
     columns = await registry.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'debt_statistics'"
@@ -147,3 +151,82 @@ async def test_the_statistics_are_served_to_the_scope_and_the_public_page_day_by
         )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in errors.decode(refused.value).field_violations] == ["first_day"]
+
+
+async def test_the_county_is_where_the_population_register_says_the_person_lives(registry: Registry) -> None:
+    debts = synthetic.portfolio(900, seed=9)
+    await deliver_snapshot(registry, BANK, debts)
+    async with debt_statistics(registry, K) as counting:
+        tables = await counting.count(DAY)
+
+    # Counted here from the sandbox population itself: the persons of each county (the municipality's first two
+    # digits), the debts of each county's persons.
+    expected: dict[str, set[str]] = {}
+    for debt in debts:
+        person = sandbox_person(debt.debtor.value)
+        assert person is not None
+        expected.setdefault(person.municipality[:2], set()).add(debt.debtor.value)
+    published = tables[COUNTY]
+    assert set(published) == set(expected) and len(expected) > 3  # cells named by the county's number
+    shown = {county: f.persons for county, f in published.items() if f is not None}
+    assert shown and shown == {county: len(expected[county]) for county in shown}
+    assert sum(len(people) for people in expected.values()) == tables[NATIONAL][ALL].persons
+
+
+async def test_a_person_with_no_known_residence_is_counted_as_unknown_and_a_register_failure_keeps_nothing(
+    registry: Registry,
+) -> None:
+    await deliver_snapshot(registry, BANK, synthetic.portfolio(300, seed=10))
+
+    class Nowhere:
+        """A population register that knows nobody (all emigrated, or none of them in it)."""
+
+        async def municipalities(self, numbers: list[str]) -> dict[str, str]:
+            return {}
+
+    class Down:
+        async def municipalities(self, numbers: list[str]) -> dict[str, str]:
+            raise ProviderRefused("the population register answered 503")
+
+    async with debt_statistics(registry, K, Nowhere()) as counting:
+        tables = await counting.count(DAY)
+    assert list(tables[COUNTY]) == [UNKNOWN] and tables[COUNTY][UNKNOWN] == tables[NATIONAL][ALL]
+
+    later = DAY + timedelta(days=1)
+    async with debt_statistics(registry, K, Down()) as counting:
+        with pytest.raises(ProviderRefused):
+            await counting.count_daily(later)
+    kept = "SELECT DISTINCT day FROM ingest.debt_statistics ORDER BY day"
+    assert [row["day"] for row in await registry.fetch(kept)] == [DAY]  # nothing of the day kept
+    # So the daily round's next look, with the register back, counts the day.
+    async with debt_statistics(registry, K) as counting:
+        assert await counting.count_daily(later)
+    assert [row["day"] for row in await registry.fetch(kept)] == [DAY, later]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["18-24/female", "25-34/male", "35-44/female", "65+/male"]),
+            st.sampled_from(["03", "11", "46", "50", UNKNOWN]),
+        ),
+        max_size=120,
+    )
+)
+def test_every_table_is_a_partition_of_the_national_total_with_k_persons_in_each_remainder(
+    people: list[tuple[str, str]],
+) -> None:
+    # The only figure two tables share is the national total: each table's published cells and its suppressed
+    # remainder add up to it, so a difference between two tables' figures is a union of one table's cells.
+    counted = statistics.Count(DAY)
+    for cell, county in people:
+        counted.tables[NATIONAL].setdefault(ALL, Figures()).add(Figures(persons=1))
+        counted.tables[AGE_AND_SEX].setdefault(cell, Figures()).add(Figures(persons=1))
+        counted.tables[COUNTY].setdefault(county, Figures()).add(Figures(persons=1))
+    published = statistics.published(counted, K)
+    assert set(published) == set(TABLES)
+    national = len(people)
+    for table in TABLES:
+        shown, hidden = persons(published[table], counted.tables[table])
+        assert sum(shown) + hidden == national
+        assert all(n >= K for n in shown) and (hidden == 0 or hidden >= K or not shown)

@@ -24,6 +24,7 @@ from gjeld_shared.db import beyond, next_position
 from gjeld_shared.redaction import redact
 from gjeld_shared.rekey import Protected
 from gjeld_shared.retention import Kept
+from gjeld_shared.sandbox import sandbox_person
 from gjeld_shared.unit_of_work import UnitOfWork
 from sqlalchemy import (
     BigInteger,
@@ -48,7 +49,6 @@ from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .domain import MAX_LETTERS_PER_NOTICE, Channel, Contact, Message, Notice, NoticeState, Preferences
-from .sandbox import sandbox_person
 
 SCHEMA = "notify"
 metadata = MetaData(schema=SCHEMA)
@@ -158,8 +158,8 @@ class PopulationRegister(Protocol):
 
 class DevelopmentPopulationRegister:
     """A population register for development and tests: the sandbox population (a synthetic person for every
-    synthetic identity number, `sandbox.py`), with the people of a JSON file as overrides. A number that is not
-    synthetic has nobody here, so a letter to it cannot be delivered (and ends in the dead-letter list)."""
+    synthetic identity number, gjeld_shared.sandbox), with the people of a JSON file as overrides. A number that is
+    not synthetic has nobody here, so a letter to it cannot be delivered (and ends in the dead-letter list)."""
 
     def __init__(self, path: Path | None) -> None:
         people = json.loads(path.read_text(encoding="utf-8"))["people"] if path else []
@@ -171,7 +171,12 @@ class DevelopmentPopulationRegister:
         }
 
     async def contact(self, identity_number: str) -> Contact:
-        return self._people.get(identity_number) or sandbox_person(identity_number) or Contact("", ())
+        if identity_number in self._people:
+            return self._people[identity_number]
+        person = sandbox_person(identity_number)
+        if person is None:
+            return Contact("", ())
+        return Contact(person.name, person.postal_address, person.digital_mailbox, person.mobile)
 
 
 class Channels(Protocol):

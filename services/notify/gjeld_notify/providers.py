@@ -33,26 +33,10 @@ from xml.sax.saxutils import escape
 import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from gjeld_shared.providers import ProviderRefused, bearer, checked
 
 from .adapters import email_message
 from .domain import Channel, Contact, Message
-
-
-class ProviderRefused(Exception):
-    """A provider answered that it will not take this (the status, never the request's content)."""
-
-
-def _bearer(token_file: Path) -> dict[str, str]:
-    token = token_file.read_text().strip()
-    if not token or any(c.isspace() or not c.isprintable() for c in token):
-        raise ProviderRefused(f"{token_file.name} holds no token")  # never the file's content in an error
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _checked(reply: httpx.Response, what: str) -> httpx.Response:
-    if reply.status_code >= 300:
-        raise ProviderRefused(f"{what} answered {reply.status_code}")
-    return reply
 
 
 class RegisterContacts:
@@ -88,11 +72,11 @@ class RegisterContacts:
 
     async def _person(self, identity_number: str) -> tuple[str, tuple[str, ...]]:
         reply = await self._http.get(
-            f"{self._population}/api/v1/personer/{identity_number}", headers=_bearer(self._token)
+            f"{self._population}/api/v1/personer/{identity_number}", headers=bearer(self._token)
         )
         if reply.status_code == 404:
             return "", ()
-        document = _checked(reply, "the population register").json()
+        document = checked(reply, "the population register").json()
         name: dict[str, Any] = next((n for n in document.get("navn", []) if n.get("erGjeldende")), {})
         address: dict[str, Any] = next((a for a in document.get("postadresse", []) if a.get("erGjeldende")), {})
         lines = [*address.get("adresselinje", []), f"{address.get('postnummer', '')} {address.get('poststed', '')}"]
@@ -105,9 +89,9 @@ class RegisterContacts:
         reply = await self._http.post(
             f"{self._krr}/rest/v1/personer",
             json={"personidentifikatorer": [identity_number]},
-            headers=_bearer(self._token),
+            headers=bearer(self._token),
         )
-        people = _checked(reply, "the contact register").json().get("personer", [])
+        people = checked(reply, "the contact register").json().get("personer", [])
         return next((p for p in people if p.get("personidentifikator") == identity_number), {})
 
 
@@ -164,7 +148,7 @@ class DigipostMailbox:
         headers = {**self.signed_headers("POST", urlsplit(url).path, body), "Content-Type": content_type}
         reply = await self._http.post(url, content=body, headers=headers)
         if reply.status_code != 409:  # 409: this message-id was delivered before
-            _checked(reply, "Digipost")
+            checked(reply, "Digipost")
 
 
 class SmsGateway:
@@ -176,9 +160,9 @@ class SmsGateway:
 
     async def deliver(self, notice_id: uuid.UUID, mobile: str, message: Message) -> None:
         request = {"to": mobile, "from": self._sender, "text": message.sms, "reference": str(notice_id)}
-        reply = await self._http.post(f"{self._url}/messages", json=request, headers=_bearer(self._token))
+        reply = await self._http.post(f"{self._url}/messages", json=request, headers=bearer(self._token))
         if reply.status_code != 409:
-            _checked(reply, "the SMS gateway")
+            checked(reply, "the SMS gateway")
 
 
 class PrintProvider:
@@ -194,8 +178,8 @@ class PrintProvider:
             "document": base64.b64encode(message.pdf).decode(),
             "print": {"color": False, "duplex": True, "class": "B"},
         }
-        headers = {**_bearer(self._token), "Idempotency-Key": str(notice_id)}
-        _checked(await self._http.post(f"{self._url}/letters", json=request, headers=headers), "the print provider")
+        headers = {**bearer(self._token), "Idempotency-Key": str(notice_id)}
+        checked(await self._http.post(f"{self._url}/letters", json=request, headers=headers), "the print provider")
 
 
 class SmtpEmail:

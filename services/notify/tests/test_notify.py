@@ -101,7 +101,7 @@ def test_amounts_read_as_kroner() -> None:
 
 
 def test_every_synthetic_number_is_a_sandbox_person_and_no_real_number_is() -> None:
-    from gjeld_notify.sandbox import sandbox_person
+    from gjeld_shared.sandbox import sandbox_person
     from gjeld_tools import synthetic
 
     numbers = list(itertools.islice(synthetic.people(seed=11), 200))

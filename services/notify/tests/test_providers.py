@@ -17,9 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gjeld.notify.v1 import notify_pb2
 from gjeld_notify.bootstrap import providers
 from gjeld_notify.domain import Contact, Message
-from gjeld_notify.providers import DigipostMailbox, PrintProvider, ProviderRefused, SmsGateway
-from gjeld_notify.sandbox import sandbox_person
+from gjeld_notify.providers import DigipostMailbox, PrintProvider, SmsGateway
 from gjeld_portal.bootstrap import HttpServer
+from gjeld_shared.providers import ProviderRefused
+from gjeld_shared.sandbox import sandbox_person
 from gjeld_tools.fake_providers import DIGIPOST_NUMBER, FakeProviders
 from gjeld_tools.testing import Registry, settings_for
 

@@ -476,8 +476,8 @@ class Portal:
 
     async def statistics(self, request: Request) -> Response:
         """The public page of debt statistics (issue 17): the national totals over time, as a table and a chart, and
-        the latest day by age group and sex. No login: the portal asks with its own certificate."""
-        national, by_age_and_sex = await self._statistics()
+        the latest day by age group and sex and by county. No login: the portal asks with its own certificate."""
+        national, by_age_and_sex, by_county = await self._statistics()
         return await self.render(
             request,
             await self.session(request),
@@ -485,24 +485,26 @@ class Portal:
             days=views.statistics_days(national),
             chart=views.statistics_chart(national),
             latest=by_age_and_sex.days[-1] if by_age_and_sex.days else None,
+            counties=views.statistics_counties(by_county),
             k=national.k,
         )
 
     async def statistics_csv(self, request: Request) -> Response:
-        national, by_age_and_sex = await self._statistics()
         return Response(
-            views.statistics_csv(national, by_age_and_sex),
+            views.statistics_csv(*await self._statistics()),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="gjeldsstatistikk.csv"'},
         )
 
-    async def _statistics(self) -> tuple[ingest_pb.ListDebtStatisticsResponse, ingest_pb.ListDebtStatisticsResponse]:
+    async def _statistics(self) -> tuple[ingest_pb.ListDebtStatisticsResponse, ...]:
+        """The national table, by age group and sex, and by county (views.STATISTICS_TABLES)."""
         ingest, timeout = self.services.ingest, self.services.timeout
-        national = await ingest.ListDebtStatistics(ingest_pb.ListDebtStatisticsRequest(), timeout=timeout)
-        by_age_and_sex = await ingest.ListDebtStatistics(
-            ingest_pb.ListDebtStatisticsRequest(table=ingest_pb.STATISTICS_TABLE_AGE_AND_SEX), timeout=timeout
+        return tuple(
+            [
+                await ingest.ListDebtStatistics(ingest_pb.ListDebtStatisticsRequest(table=table), timeout=timeout)
+                for table, _ in views.STATISTICS_TABLES
+            ]
         )
-        return national, by_age_and_sex
 
     async def health(self, request: Request) -> Response:
         return Response("ok", media_type="text/plain")

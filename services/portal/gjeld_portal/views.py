@@ -9,9 +9,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from gjeld.consent.v1 import consent_pb2
-from gjeld.ingest.v1 import ingest_pb2
+from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld.lookup.v1 import lookup_pb2, lookup_service_pb2
 from gjeld.type.v1 import debt_pb2
+from gjeld_shared.counties import COUNTIES
 from gjeld_shared.timestamps import from_proto
 from gjeld_shared.translations import N_, NORWAY
 
@@ -264,12 +265,29 @@ STATISTICS_COLUMNS = (
 )
 
 
+# The tables the page and the CSV show, with their names in the CSV.
+STATISTICS_TABLES = (
+    (ingest_service_pb2.STATISTICS_TABLE_NATIONAL, "nasjonalt"),
+    (ingest_service_pb2.STATISTICS_TABLE_AGE_AND_SEX, "alder_og_kjonn"),
+    (ingest_service_pb2.STATISTICS_TABLE_COUNTY, "fylke"),
+)
+
+
+def statistics_counties(reply: Any) -> tuple[str, list[tuple[str, Any]]] | None:
+    """The latest day by county: the day, and each county's name (by its number; "unknown" last) with its cell."""
+    if not reply.days:
+        return None
+    latest = reply.days[-1]
+    named = [(COUNTIES.get(cell.cell, ""), cell) for cell in latest.cells]
+    return latest.day, sorted(named, key=lambda pair: (not pair[0], pair[1].cell))
+
+
 def statistics_csv(*replies: Any) -> str:
     """Every day of the tables as CSV (the cell's name as the API gives it; a suppressed cell's figures empty)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(STATISTICS_COLUMNS)
-    for reply, table in zip(replies, ("nasjonalt", "alder_og_kjonn"), strict=True):
+    for reply, (_, table) in zip(replies, STATISTICS_TABLES, strict=True):
         for day in reply.days:
             for cell in day.cells:
                 figures = (

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from gjeld.consent.v1 import consent_pb2, consent_service_pb2
 from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
+from gjeld_shared.counties import COUNTIES
 from gjeld_shared.timestamps import from_proto
 from gjeld_shared.translations import through
 from gjeld_tools import synthetic
@@ -302,3 +303,9 @@ async def test_the_statistics_are_a_public_page_and_a_csv_with_no_cell_under_k(m
     assert all(r["personer"] == "" or int(r["personer"]) >= 10 for r in rows)
     # The figures shown are the API's: the national persons of the day, on the page.
     assert national[-1]["personer"] in page.text
+    # By county, the latest day: each county by its name on the page, by its number in the CSV.
+    counties = [r for r in rows if r["tabell"] == "fylke" and r["dag"] == "2026-12-02"]
+    shown = [r for r in counties if r["personer"]]
+    assert shown and {r["celle"] for r in counties} <= {*COUNTIES, "unknown"}
+    assert "Etter fylke, 2026-12-02" in page.text
+    assert all(f'<th scope="row">{COUNTIES[r["celle"]]}</th><td>{r["personer"]}</td>' in page.text for r in shown)

@@ -38,6 +38,12 @@ class _StatisticsTableEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Stati
     """By age group and sex together, cells like "25-34/female" (age groups
     18-24, 25-34, 35-44, 45-54, 55-64, 65+; sex "female" or "male").
     """
+    STATISTICS_TABLE_COUNTY: _StatisticsTable.ValueType  # 3
+    """By the county persons live in, as the population register holds it:
+    cells named by the county's number since 2024 ("03" Oslo, "46"
+    Vestland …), and "unknown" for persons with no residence in Norway known
+    to it.
+    """
 
 class StatisticsTable(_StatisticsTable, metaclass=_StatisticsTableEnumTypeWrapper):
     """StatisticsTable names one of the published tables."""
@@ -49,6 +55,12 @@ STATISTICS_TABLE_NATIONAL: StatisticsTable.ValueType  # 1
 STATISTICS_TABLE_AGE_AND_SEX: StatisticsTable.ValueType  # 2
 """By age group and sex together, cells like "25-34/female" (age groups
 18-24, 25-34, 35-44, 45-54, 55-64, 65+; sex "female" or "male").
+"""
+STATISTICS_TABLE_COUNTY: StatisticsTable.ValueType  # 3
+"""By the county persons live in, as the population register holds it:
+cells named by the county's number since 2024 ("03" Oslo, "46"
+Vestland …), and "unknown" for persons with no residence in Norway known
+to it.
 """
 Global___StatisticsTable: _TypeAlias = StatisticsTable  # noqa: Y015
 
@@ -1552,7 +1564,7 @@ class DebtStatisticsCell(_message.Message):
     BALANCE_FIELD_NUMBER: _builtins.int
     CREDIT_LIMIT_FIELD_NUMBER: _builtins.int
     cell: _builtins.str
-    """Output only. The cell's name ("all", "25-34/female")."""
+    """Output only. The cell's name ("all", "25-34/female", "46")."""
     suppressed: _builtins.bool
     """Output only. True when the cell is suppressed: its figures are then unset."""
     persons: _builtins.int
