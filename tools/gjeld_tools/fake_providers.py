@@ -51,6 +51,7 @@ class FakeProviders:
     letters: list[dict[str, Any]] = field(default_factory=list)
     repeats: list[str] = field(default_factory=list)
     registry_calls: int = 0
+    unavailable: int = 0  # how many bulk lookups to come are answered 503 (the register briefly down)
 
     def _authorised(self, request: Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {self.token}"
@@ -81,6 +82,11 @@ class FakeProviders:
         if not self._authorised(request):
             return Response(status_code=401)
         self.registry_calls += 1
+        if self.unavailable:  # briefly down: try again shortly
+            self.unavailable -= 1
+            return Response(status_code=503, headers={"Retry-After": "0"})
+        if request.headers.get("accept") not in {"application/json", "application/xml"}:
+            return Response(status_code=406)  # as the register answers an Accept naming neither
         numbers = (await request.json()).get("foedselsEllerDNummer", [])
         if not 1 <= len(numbers) <= BULK_LIMIT or request.query_params.getlist("part") != ["bostedsadresse"]:
             return Response(status_code=400)

@@ -404,10 +404,10 @@ def service_engine(socket: str, service: str, database: str) -> Any:
 
 
 @asynccontextmanager
-async def debt_statistics(registry: Registry, k: int = 10, residences: Any = None) -> AsyncIterator[Any]:
+async def debt_statistics(registry: Registry, k: int = 10, residences: Any = "sandbox") -> AsyncIterator[Any]:
     """ingest's daily debt statistics as a replica counts them (its own role and keys; where debtors live from
-    `residences`, the sandbox population unless given), for a test to count a day when it means to (the services'
-    daily round is off in tests)."""
+    `residences`: the sandbox population unless given, None for no county table), for a test to count a day when it
+    means to (the services' daily round is off in tests)."""
     from gjeld_ingest.adapters import StatisticsStore
     from gjeld_ingest.residences import SandboxResidences
     from gjeld_ingest.service_layer import DebtStatistics
@@ -418,7 +418,11 @@ async def debt_statistics(registry: Registry, k: int = 10, residences: Any = Non
     keys = load_subject_keys(registry.folder.subject_keys("ingest"))
     try:
         yield DebtStatistics(
-            StatisticsStore(engine), keys, residences or SandboxResidences(), lambda name: exclusive(engine, name), k
+            StatisticsStore(engine),
+            keys,
+            SandboxResidences() if residences == "sandbox" else residences,
+            lambda name: exclusive(engine, name),
+            k,
         )
     finally:
         await engine.dispose()

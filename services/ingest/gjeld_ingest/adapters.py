@@ -9,7 +9,8 @@ keeps no history of balances (DOM-7); a closed debt's row is deleted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -155,17 +156,52 @@ debt_statistics = Table(
 )
 FIGURES = ("persons", "repayment_loans", "credit_facilities", "charge_cards", "balance", "credit_limit")
 
-# Each person's debts counted, for the day's statistics (one row a debtor: their number recovered once).
+# Each person's debts counted, for the day's statistics (one row a debtor: their number recovered once), copied into
+# a temporary table by one statement, so that the copy is the register at one instant.
+COUNTED_DEBTORS = """
+CREATE TEMPORARY TABLE counted_debtors (
+    position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    debtor_encrypted bytea NOT NULL,
+    repayment_loans bigint NOT NULL,
+    credit_facilities bigint NOT NULL,
+    charge_cards bigint NOT NULL,
+    balance numeric NOT NULL,
+    credit_limit numeric NOT NULL
+)
+"""
 COUNTED = """
-SELECT (array_agg(debtor_encrypted))[1] AS debtor_encrypted,
-       count(*) FILTER (WHERE debt_type = 'repayment_loan') AS repayment_loans,
-       count(*) FILTER (WHERE debt_type = 'credit_facility') AS credit_facilities,
-       count(*) FILTER (WHERE debt_type = 'charge_card') AS charge_cards,
-       sum(coalesce(balance, 0) + coalesce(interest_bearing_balance, 0) + coalesce(non_interest_bearing_balance, 0))
-           AS balance,
-       sum(coalesce(credit_limit, 0)) AS credit_limit
+INSERT INTO counted_debtors (debtor_encrypted, repayment_loans, credit_facilities, charge_cards, balance, credit_limit)
+SELECT (array_agg(debtor_encrypted))[1],
+       count(*) FILTER (WHERE debt_type = 'repayment_loan'),
+       count(*) FILTER (WHERE debt_type = 'credit_facility'),
+       count(*) FILTER (WHERE debt_type = 'charge_card'),
+       sum(coalesce(balance, 0) + coalesce(interest_bearing_balance, 0) + coalesce(non_interest_bearing_balance, 0)),
+       sum(coalesce(credit_limit, 0))
 FROM ingest.debts GROUP BY debtor_index
 """
+COUNTED_BATCH = """
+SELECT position, debtor_encrypted, repayment_loans, credit_facilities, charge_cards, balance, credit_limit
+FROM counted_debtors WHERE position > $1 ORDER BY position LIMIT $2
+"""
+
+
+@dataclass
+class CountedRegister:
+    """The register counted person by person at one instant (`moment`), read a batch at a time."""
+
+    driver: asyncpg.Connection
+    moment: datetime
+
+    async def batches(self, size: int) -> AsyncIterator[list[tuple[bytes, statistics.Figures]]]:
+        """Each debtor's encrypted number and figures, `size` debtors at a time, each batch its own statement: no
+        transaction stays open while the caller works on a batch (asks the population register)."""
+        after = 0
+        while rows := await self.driver.fetch(COUNTED_BATCH, after, size):
+            after = rows[-1]["position"]
+            yield [
+                (row["debtor_encrypted"], statistics.Figures(1, *(int(row[name]) for name in FIGURES[1:])))
+                for row in rows
+            ]
 
 
 class StatisticsStore:
@@ -174,28 +210,21 @@ class StatisticsStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def count(
-        self,
-        day: date,
-        recover: Callable[[bytes], str],
-        residences: Callable[[Sequence[str]], Awaitable[Mapping[str, str]]],
-        batch: int = 1000,
-    ) -> tuple[statistics.Count, datetime]:
-        """The register counted person by person in one consistent snapshot (a repeatable-read, read-only
-        transaction), and the moment of that snapshot; where they live asked of `residences` a batch at a time."""
-        counted = statistics.Count(day)
+    @asynccontextmanager
+    async def count(self) -> AsyncIterator[CountedRegister]:
+        """The register counted person by person at one instant: copied by one statement of a repeatable-read
+        transaction (whose first statement gives the instant) into a temporary table on one connection, which the
+        caller then reads at its own pace without holding a transaction, nor vacuum's horizon, open."""
         async with self._engine.connect() as connection:
             driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-            async with driver.transaction(isolation="repeatable_read", readonly=True):
-                moment: datetime = await driver.fetchval("SELECT now()")
-                cursor = await driver.cursor(COUNTED)
-                while rows := await cursor.fetch(batch):
-                    numbers = [recover(row["debtor_encrypted"]) for row in rows]
-                    living = await residences(numbers)
-                    for number, row in zip(numbers, rows, strict=True):
-                        figures = statistics.Figures(1, *(int(row[name]) for name in FIGURES[1:]))
-                        counted.add(statistics.Debtor(number, figures, living.get(number)))
-        return counted, moment
+            await driver.execute(COUNTED_DEBTORS)
+            try:
+                async with driver.transaction(isolation="repeatable_read", readonly=True):
+                    moment: datetime = await driver.fetchval("SELECT now()")
+                    await driver.execute(COUNTED)
+                yield CountedRegister(driver, moment)
+            finally:
+                await driver.execute("DROP TABLE IF EXISTS counted_debtors")
 
     async def keep(
         self, day: date, moment: datetime, tables: Mapping[str, Mapping[str, statistics.Figures | None]]

@@ -27,16 +27,14 @@ NAME = "ingest"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def residences(settings: IngestSettings, http: httpx.AsyncClient) -> Residences:
-    """Where debtors live: the population register when it is set (production needs it, else ingest refuses to start,
-    naming what is missing), the sandbox population in development otherwise."""
-    if settings.environment == "production" and settings.unset_providers():
-        raise ValueError(f"production needs the population register; not set: {', '.join(settings.unset_providers())}")
+def residences(settings: IngestSettings, http: httpx.AsyncClient) -> Residences | None:
+    """Where debtors live: the population register where it is set; else the sandbox population in development, and
+    nothing in production (no county table: the register is asked only once an operator has set it)."""
     if settings.population_register_url and settings.population_register_token_file:
         return PopulationRegisterResidences(
             http, settings.population_register_url, settings.population_register_token_file
         )
-    return SandboxResidences()
+    return SandboxResidences() if settings.environment == "development" else None
 
 
 def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = ()) -> ServiceRuntime:

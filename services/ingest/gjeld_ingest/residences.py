@@ -1,10 +1,12 @@
 """Where persons live, for the debt statistics by county (issue 17): the municipality of residence the population
 register (Folkeregisteret) holds for each, asked for many at once. Production asks the register itself
-(`PopulationRegisterResidences`); development and tests the sandbox population (`SandboxResidences`), in which every
-synthetic identity number is a person living somewhere."""
+(`PopulationRegisterResidences`) where an operator has set it (the README's two questions answered); development and
+tests ask the sandbox population (`SandboxResidences`), in which every synthetic identity number is a person living
+somewhere."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -12,6 +14,10 @@ from typing import Any, Protocol
 import httpx
 from gjeld_shared.providers import ProviderRefused, bearer, checked
 from gjeld_shared.sandbox import sandbox_person
+
+BULK = 1000  # the most numbers one of Folkeregisteret's bulk lookups takes
+# Answers worth asking again after a pause: too many calls, and a register briefly unavailable.
+PASSING = {429, 502, 503, 504}
 
 
 class Residences(Protocol):
@@ -33,45 +39,79 @@ class PopulationRegisterResidences:
     """Folkeregisteret's bulk lookup: POST {url}/api/v1/personer/bulkoppslag?part=bostedsadresse with up to 1,000
     numbers, each person's current residential address (a street address, a cadastral one, or an unknown address
     in a known municipality) giving the municipality. The token is ingest's own (a Maskinporten token the platform
-    keeps fresh in a file), read on each call. A failure names the register and its status, never a number."""
+    keeps fresh in a file), read on each call. A batch the register cannot take just now (429, 502-504, no
+    connection) is asked again after a pause (its Retry-After, else 1, 2, 4 s), `attempts` times in all; a failure
+    names the register and its status, never a number."""
 
-    BULK = 1000  # the most numbers one bulk lookup takes
-
-    def __init__(self, http: httpx.AsyncClient, url: str, token_file: Path) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, url: str, token_file: Path, attempts: int = 4, pause: float = 1.0
+    ) -> None:
         self._http, self._url, self._token = http, url.rstrip("/"), token_file
+        self._attempts, self._pause = attempts, pause
 
     async def municipalities(self, identity_numbers: Sequence[str]) -> Mapping[str, str]:
         found: dict[str, str] = {}
-        for start in range(0, len(identity_numbers), self.BULK):
-            numbers = list(identity_numbers[start : start + self.BULK])
+        for start in range(0, len(identity_numbers), BULK):
+            numbers = list(identity_numbers[start : start + BULK])
+            asked = set(numbers)
+            for answer in await self._ask(numbers):
+                number = answer.get("foedselsEllerDNummer")
+                municipality = residence(answer.get("folkeregisterperson"))
+                if municipality and number in asked:
+                    found[number] = municipality
+        return found
+
+    async def _ask(self, numbers: list[str]) -> list[dict[str, Any]]:
+        for attempt in range(1, self._attempts + 1):
             try:
                 reply = await self._http.post(
                     f"{self._url}/api/v1/personer/bulkoppslag",
                     params={"part": "bostedsadresse"},
                     json={"foedselsEllerDNummer": numbers},
-                    headers=bearer(self._token),
+                    headers={**bearer(self._token), "Accept": "application/json"},
                 )
-                answers = checked(reply, "the population register").json().get("oppslag", [])
-            except (httpx.HTTPError, ValueError) as error:  # their text may hold what was sent
+                if reply.status_code not in PASSING or attempt == self._attempts:
+                    answers = checked(reply, "the population register").json().get("oppslag") or []
+                    return [a for a in answers if isinstance(a, dict)]
+                wait = _retry_after(reply.headers.get("retry-after"), self._pause * 2 ** (attempt - 1))
+            except httpx.TransportError as error:  # their text may hold what was sent
+                if attempt == self._attempts:
+                    raise ProviderRefused(
+                        f"the population register could not be reached: {type(error).__name__}"
+                    ) from None
+                wait = self._pause * 2 ** (attempt - 1)
+            except (httpx.HTTPError, ValueError, AttributeError) as error:
                 raise ProviderRefused(f"the population register could not be read: {type(error).__name__}") from None
-            asked = set(numbers)
-            for answer in answers:
-                number, municipality = (
-                    answer.get("foedselsEllerDNummer"),
-                    residence(answer.get("folkeregisterperson") or {}),
-                )
-                if municipality and number in asked:
-                    found[number] = municipality
-        return found
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def residence(person: Mapping[str, Any]) -> str | None:
-    """The municipality number of a person's current residential address in Folkeregisteret's person document."""
-    current = next((a for a in person.get("bostedsadresse", []) if a.get("erGjeldende")), None)
-    if current is None:
-        return None
-    for kind, field in (("vegadresse", "kommunenummer"), ("matrikkeladresse", "kommunenummer")):
-        if number := (current.get(kind) or {}).get(field):
-            return str(number)
-    number = (current.get("ukjentBosted") or {}).get("bostedskommune")
-    return str(number) if number else None
+def _retry_after(header: str | None, otherwise: float) -> float:
+    """The pause a Retry-After header in seconds asks for (at most a minute), else `otherwise`."""
+    try:
+        return min(60.0, max(0.0, float(header))) if header else otherwise
+    except ValueError:
+        return otherwise
+
+
+def residence(person: object) -> str | None:
+    """The municipality number of a person's current residential address in Folkeregisteret's person document: a
+    street address's, a cadastral address's (its cadastral number's), or an unknown address's municipality. A
+    document of another shape gives none."""
+    addresses = _part(person, "bostedsadresse")
+    current = (
+        next((a for a in addresses if _part(a, "erGjeldende") is True), None) if isinstance(addresses, list) else None
+    )
+    cadastral = _part(current, "matrikkeladresse")
+    number = (
+        _part(_part(current, "vegadresse"), "kommunenummer")
+        or _part(_part(cadastral, "matrikkelnummer"), "kommunenummer")
+        or _part(cadastral, "kommunenummer")
+        or _part(_part(current, "ukjentBosted"), "bostedskommune")
+    )
+    return number if isinstance(number, str) and number else None
+
+
+def _part(document: object, name: str) -> Any:
+    """A part of a JSON document, or None where the document is not an object or lacks it."""
+    return document.get(name) if isinstance(document, dict) else None

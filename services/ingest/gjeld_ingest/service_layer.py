@@ -43,7 +43,7 @@ from .domain import (
     Rejection,
     Strictness,
 )
-from .residences import Residences
+from .residences import BULK, Residences
 from .staging import DeliveryLog, DeliveryUnitOfWork, Staging, staged_closure, staged_debt
 
 log = logging.getLogger(__name__)
@@ -485,24 +485,36 @@ class SnapshotFetches:
 
 
 class DebtStatistics:
-    """The day's debt statistics (gjeld_ingest.statistics): counted once a day by one replica, kept, published."""
+    """The day's debt statistics (gjeld_ingest.statistics): counted once a day by one replica, kept, published. By
+    county only where the population register is set (`residences`; None: no county table)."""
+
+    # After a count failed (the population register down), the daily round waits this long before the next try:
+    # each try asks the register about every debtor again.
+    RETRY_AFTER = timedelta(minutes=15)
 
     def __init__(
         self,
         store: StatisticsStore,
         keys: SubjectKeys,
-        residences: Residences,
+        residences: Residences | None,
         exclusive: Callable[[str], AbstractAsyncContextManager[bool]],
         k: int,
     ) -> None:
         self._store, self._keys, self._residences, self._exclusive, self.k = store, keys, residences, exclusive, k
+        self._next_try: datetime | None = None
 
     async def count(self, day: date) -> dict[str, dict[str, statistics.Figures | None]]:
         """Count the register as it stands now for `day`, and keep what may be published of it. When the population
-        register cannot be read, nothing is kept: the day is counted again at the next look."""
-        counted, moment = await self._store.count(day, self._keys.decrypt, self._residences.municipalities)
+        register cannot be read, nothing is kept: the day is counted again at a later look."""
+        counted = statistics.Count(day, by_county=self._residences is not None)
+        async with self._store.count() as register:
+            async for batch in register.batches(BULK):
+                numbers = [self._keys.decrypt(encrypted) for encrypted, _ in batch]
+                living = await self._residences.municipalities(numbers) if self._residences else {}
+                for number, (_, figures) in zip(numbers, batch, strict=True):
+                    counted.add(statistics.Debtor(number, figures, living.get(number)))
         tables = statistics.published(counted, self.k)
-        await self._store.keep(day, moment, tables)
+        await self._store.keep(day, register.moment, tables)
         return tables
 
     async def count_daily(self, day: date) -> bool:
@@ -519,8 +531,13 @@ class DebtStatistics:
 
         async def when_due() -> None:
             moment = datetime.now(UTC)
-            if moment.time() >= at:
+            if moment.time() < at or (self._next_try and moment < self._next_try):
+                return
+            try:
                 await self.count_daily(moment.date())
+            except Exception:
+                self._next_try = moment + self.RETRY_AFTER
+                raise
 
         await periodically(stopping, interval, when_due, "the day's debt statistics")
 

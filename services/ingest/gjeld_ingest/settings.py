@@ -47,18 +47,10 @@ class IngestSettings(ServiceSettings):
     statistics_time_utc: str = "07:00"
     statistics_k: int = Field(default=10, ge=2)
     # Where debtors live, for the statistics by county: Folkeregisteret (the base URL of ingest's rights package) with
-    # ingest's own Maskinporten token, kept fresh in a file by the platform. Production (the default: a setting
-    # forgotten fails closed) needs both, and ingest refuses to start without them; development asks the register
-    # when both are set, and the sandbox population (every synthetic number a person living somewhere) otherwise.
+    # ingest's own Maskinporten token, kept fresh in a file by the platform. Unset in production (the default
+    # environment): no county table, and nothing is asked of the register (the README's two questions come first).
+    # In development, unset: the sandbox population stands in (every synthetic number a person living somewhere).
     environment: Literal["production", "development"] = "production"
     population_register_url: str = ""
     population_register_token_file: Path | None = None
     population_register_timeout_seconds: float = 30.0
-
-    def unset_providers(self) -> list[str]:
-        """The provider settings that are not set (production needs them all)."""
-        needed = {
-            "population_register_url": self.population_register_url,
-            "population_register_token_file": self.population_register_token_file,
-        }
-        return [f"GJELD_{name.upper()}" for name, value in needed.items() if not value]

@@ -23,7 +23,8 @@ from gjeld_shared import counties, identity_numbers
 
 # The published tables: the nation as one cell, persons by age group and sex together (no margins of their own: a
 # margin beside a suppressed cell would give it away by subtraction), and persons by the county they live in (its
-# number, gjeld_shared.counties; "unknown" for those the population register has no residence in Norway for).
+# number, gjeld_shared.counties; "unknown" for those living abroad, on Svalbard, or not known to the population
+# register).
 NATIONAL = "national"
 AGE_AND_SEX = "age_and_sex"
 COUNTY = "county"
@@ -77,21 +78,30 @@ class Debtor:
 
 @dataclass
 class Count:
-    """One day's count, cell by cell of each table, before suppression."""
+    """One day's count, cell by cell of each table, before suppression; by county only when asked (where the
+    population register is read)."""
 
     day: date
-    tables: dict[str, dict[str, Figures]] = field(default_factory=lambda: {t: {} for t in TABLES})
+    by_county: bool = True
+    tables: dict[str, dict[str, Figures]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tables = {t: {} for t in TABLES if t != COUNTY or self.by_county}
 
     def add(self, debtor: Debtor) -> None:
         number = debtor.identity_number
-        cell = f"{age_group(identity_numbers.age(number, self.day))}/{identity_numbers.sex(number)}"
-        county = counties.county(debtor.municipality) or UNKNOWN
-        for table, key in ((NATIONAL, ALL), (AGE_AND_SEX, cell), (COUNTY, county)):
-            self.tables[table].setdefault(key, Figures()).add(debtor.figures)
+        cells = {
+            NATIONAL: ALL,
+            AGE_AND_SEX: f"{age_group(identity_numbers.age(number, self.day))}/{identity_numbers.sex(number)}",
+            # Abroad, on Svalbard (no county), or not known to the register: unknown.
+            COUNTY: counties.county(debtor.municipality) or UNKNOWN,
+        }
+        for table, cells_of_table in self.tables.items():
+            cells_of_table.setdefault(cells[table], Figures()).add(debtor.figures)
 
 
-def count(day: date, debtors: Iterable[Debtor]) -> Count:
-    counted = Count(day)
+def count(day: date, debtors: Iterable[Debtor], by_county: bool = True) -> Count:
+    counted = Count(day, by_county)
     for debtor in debtors:
         counted.add(debtor)
     return counted

@@ -13,7 +13,7 @@ import pytest
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld_ingest import statistics
 from gjeld_ingest.statistics import AGE_AND_SEX, ALL, COUNTY, NATIONAL, TABLES, UNKNOWN, Figures, suppress
-from gjeld_shared import errors, identity_numbers
+from gjeld_shared import counties, errors, identity_numbers
 from gjeld_shared.callers import SCOPE_STATISTICS
 from gjeld_shared.providers import ProviderRefused
 from gjeld_shared.sandbox import sandbox_person
@@ -162,35 +162,55 @@ async def test_the_county_is_where_the_population_register_says_the_person_lives
     # Counted here from the sandbox population itself: the persons of each county (the municipality's first two
     # digits), the debts of each county's persons.
     expected: dict[str, set[str]] = {}
+    debts_of: dict[str, int] = {}
     for debt in debts:
         person = sandbox_person(debt.debtor.value)
         assert person is not None
         expected.setdefault(person.municipality[:2], set()).add(debt.debtor.value)
+        debts_of[person.municipality[:2]] = debts_of.get(person.municipality[:2], 0) + 1
     published = tables[COUNTY]
     assert set(published) == set(expected) and len(expected) > 3  # cells named by the county's number
-    shown = {county: f.persons for county, f in published.items() if f is not None}
-    assert shown and shown == {county: len(expected[county]) for county in shown}
+    shown = {county: f for county, f in published.items() if f is not None}
+    assert shown and {county: f.persons for county, f in shown.items()} == {c: len(expected[c]) for c in shown}
+    assert all(f.repayment_loans + f.credit_facilities + f.charge_cards == debts_of[c] for c, f in shown.items())
     assert sum(len(people) for people in expected.values()) == tables[NATIONAL][ALL].persons
 
 
-async def test_a_person_with_no_known_residence_is_counted_as_unknown_and_a_register_failure_keeps_nothing(
+async def test_no_known_residence_is_unknown_no_transaction_waits_on_the_register_and_a_failure_keeps_nothing(
     registry: Registry,
 ) -> None:
     await deliver_snapshot(registry, BANK, synthetic.portfolio(300, seed=10))
 
     class Nowhere:
-        """A population register that knows nobody (all emigrated, or none of them in it)."""
+        """A population register that knows nobody (all emigrated, or none of them in it), and notes how many
+        transactions stood open in the register's database while it was asked."""
+
+        def __init__(self) -> None:
+            self.open_while_asked: list[int] = []
 
         async def municipalities(self, numbers: list[str]) -> dict[str, str]:
+            open_now = f"""
+                SELECT count(*) AS n FROM pg_stat_activity
+                WHERE datname = '{registry.database}' AND state LIKE 'idle in transaction%'
+            """
+            self.open_while_asked.append((await registry.fetch(open_now))[0]["n"])
             return {}
 
     class Down:
         async def municipalities(self, numbers: list[str]) -> dict[str, str]:
             raise ProviderRefused("the population register answered 503")
 
-    async with debt_statistics(registry, K, Nowhere()) as counting:
+    nowhere = Nowhere()
+    async with debt_statistics(registry, K, nowhere) as counting:
         tables = await counting.count(DAY)
     assert list(tables[COUNTY]) == [UNKNOWN] and tables[COUNTY][UNKNOWN] == tables[NATIONAL][ALL]
+    # The count waits on the register with no transaction open (none idle, holding a snapshot, past the database's
+    # idle-in-transaction bound, or vacuum's horizon).
+    assert nowhere.open_while_asked == [0]
+    # No population register set (production's default): no county table at all.
+    async with debt_statistics(registry, K, None) as counting:
+        assert set(await counting.count(DAY)) == {NATIONAL, AGE_AND_SEX}
+        assert await counting.published(COUNTY, DAY, DAY) == []
 
     later = DAY + timedelta(days=1)
     async with debt_statistics(registry, K, Down()) as counting:
@@ -207,26 +227,35 @@ async def test_a_person_with_no_known_residence_is_counted_as_unknown_and_a_regi
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["18-24/female", "25-34/male", "35-44/female", "65+/male"]),
-            st.sampled_from(["03", "11", "46", "50", UNKNOWN]),
+            st.sampled_from([date(2000, 1, 5), date(1990, 6, 1), date(1970, 3, 9), date(1950, 11, 30)]),
+            st.integers(min_value=0, max_value=499),
+            # Oslo, Vestland, Trøndelag; Svalbard (no county), a municipality from before 2024, none: unknown.
+            st.sampled_from(["0301", "4601", "5001", "2100", "5401", None]),
         ),
         max_size=120,
     )
 )
 def test_every_table_is_a_partition_of_the_national_total_with_k_persons_in_each_remainder(
-    people: list[tuple[str, str]],
+    people: list[tuple[date, int, str | None]],
 ) -> None:
     # The only figure two tables share is the national total: each table's published cells and its suppressed
     # remainder add up to it, so a difference between two tables' figures is a union of one table's cells.
-    counted = statistics.Count(DAY)
-    for cell, county in people:
-        counted.tables[NATIONAL].setdefault(ALL, Figures()).add(Figures(persons=1))
-        counted.tables[AGE_AND_SEX].setdefault(cell, Figures()).add(Figures(persons=1))
-        counted.tables[COUNTY].setdefault(county, Figures()).add(Figures(persons=1))
+    debtors = []
+    for born, individual, municipality in people:
+        number = identity_numbers.synthetic(born, individual + (500 if born.year >= 2000 else 0))  # the century's
+        if number is not None:
+            debtors.append(statistics.Debtor(number, Figures(persons=1, charge_cards=1), municipality))
+    counted = statistics.count(DAY, debtors)
+    assert set(counted.tables[COUNTY]) <= {"03", "46", "50", UNKNOWN}
     published = statistics.published(counted, K)
     assert set(published) == set(TABLES)
-    national = len(people)
     for table in TABLES:
         shown, hidden = persons(published[table], counted.tables[table])
-        assert sum(shown) + hidden == national
+        assert sum(shown) + hidden == len(debtors)
         assert all(n >= K for n in shown) and (hidden == 0 or hidden >= K or not shown)
+
+
+def test_a_county_is_the_municipality_numbers_first_two_digits_where_that_is_a_county_today() -> None:
+    assert [counties.county(m) for m in ("0301", "4601", "5501", "1508")] == ["03", "46", "55", "15"]
+    # Svalbard (no county), a number from before the 2024 reform (Troms og Finnmark), malformed, none.
+    assert [counties.county(m) for m in ("2100", "5401", "301", "03x1", "", None)] == [None] * 6

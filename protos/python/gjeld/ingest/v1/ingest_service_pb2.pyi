@@ -41,8 +41,9 @@ class _StatisticsTableEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Stati
     STATISTICS_TABLE_COUNTY: _StatisticsTable.ValueType  # 3
     """By the county persons live in, as the population register holds it:
     cells named by the county's number since 2024 ("03" Oslo, "46"
-    Vestland …), and "unknown" for persons with no residence in Norway known
-    to it.
+    Vestland …), and "unknown" for persons in no county (living abroad, on
+    Svalbard, or not known to the register). Days without it where the
+    registry does not read the population register.
     """
 
 class StatisticsTable(_StatisticsTable, metaclass=_StatisticsTableEnumTypeWrapper):
@@ -59,8 +60,9 @@ STATISTICS_TABLE_AGE_AND_SEX: StatisticsTable.ValueType  # 2
 STATISTICS_TABLE_COUNTY: StatisticsTable.ValueType  # 3
 """By the county persons live in, as the population register holds it:
 cells named by the county's number since 2024 ("03" Oslo, "46"
-Vestland …), and "unknown" for persons with no residence in Norway known
-to it.
+Vestland …), and "unknown" for persons in no county (living abroad, on
+Svalbard, or not known to the register). Days without it where the
+registry does not read the population register.
 """
 Global___StatisticsTable: _TypeAlias = StatisticsTable  # noqa: Y015
 
