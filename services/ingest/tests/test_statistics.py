@@ -5,8 +5,9 @@ from the population register (here the sandbox population, and the register's ow
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import grpc
 import pytest
@@ -182,18 +183,18 @@ async def test_no_known_residence_is_unknown_no_transaction_waits_on_the_registe
     await deliver_snapshot(registry, BANK, synthetic.portfolio(300, seed=10))
 
     class Nowhere:
-        """A population register that knows nobody (all emigrated, or none of them in it), and notes how many
-        transactions stood open in the register's database while it was asked."""
+        """A population register that knows nobody (all emigrated, or none of them in it), and notes the state of
+        the count's own database connection (the one that last read the counted debtors) while it is asked."""
 
         def __init__(self) -> None:
-            self.open_while_asked: list[int] = []
+            self.count_while_asked: list[str] = []
 
         async def municipalities(self, numbers: list[str]) -> dict[str, str]:
-            open_now = f"""
-                SELECT count(*) AS n FROM pg_stat_activity
-                WHERE datname = '{registry.database}' AND state LIKE 'idle in transaction%'
+            count = f"""
+                SELECT state FROM pg_stat_activity WHERE datname = '{registry.database}'
+                AND query LIKE '%counted_debtors%' AND pid <> pg_backend_pid()
             """
-            self.open_while_asked.append((await registry.fetch(open_now))[0]["n"])
+            self.count_while_asked += [row["state"] for row in await registry.fetch(count)]
             return {}
 
     class Down:
@@ -204,9 +205,9 @@ async def test_no_known_residence_is_unknown_no_transaction_waits_on_the_registe
     async with debt_statistics(registry, K, nowhere) as counting:
         tables = await counting.count(DAY)
     assert list(tables[COUNTY]) == [UNKNOWN] and tables[COUNTY][UNKNOWN] == tables[NATIONAL][ALL]
-    # The count waits on the register with no transaction open (none idle, holding a snapshot, past the database's
-    # idle-in-transaction bound, or vacuum's horizon).
-    assert nowhere.open_while_asked == [0]
+    # The count waits on the register with no transaction open (not "idle in transaction": holding a snapshot, and
+    # vacuum's horizon, and ended by the database's idle-in-transaction bound).
+    assert nowhere.count_while_asked == ["idle"]
     # No population register set (production's default): no county table at all.
     async with debt_statistics(registry, K, None) as counting:
         assert set(await counting.count(DAY)) == {NATIONAL, AGE_AND_SEX}
@@ -259,3 +260,24 @@ def test_a_county_is_the_municipality_numbers_first_two_digits_where_that_is_a_c
     assert [counties.county(m) for m in ("0301", "4601", "5501", "1508")] == ["03", "46", "55", "15"]
     # Svalbard (no county), a number from before the 2024 reform (Troms og Finnmark), malformed, none.
     assert [counties.county(m) for m in ("2100", "5401", "301", "03x1", "", None)] == [None] * 6
+
+
+async def test_after_a_failed_count_the_daily_round_waits_before_asking_the_register_again(registry: Registry) -> None:
+    await deliver_snapshot(registry, BANK, synthetic.portfolio(50, seed=11))
+
+    class Down:
+        asked = 0
+
+        async def municipalities(self, numbers: list[str]) -> dict[str, str]:
+            Down.asked += 1
+            raise ProviderRefused("the population register answered 503")
+
+    stopping = asyncio.Event()
+    async with debt_statistics(registry, K, Down()) as counting:
+        # Looking every 50 ms from midnight on: without the wait, about ten tries in half a second, each asking the
+        # register about every debtor again.
+        rounds = asyncio.create_task(counting.run_daily(stopping, time(0, 0), interval=0.05))
+        await asyncio.sleep(0.5)
+        stopping.set()
+        await rounds
+    assert Down.asked == 1
