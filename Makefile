@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser kubectl up demo test test-fast bench-ingest bench-lookup bench-tls bench-extract faults protos check-protos buf lint-protos breaking lint clean-data
+.PHONY: install browser kubectl up demo test test-fast bench-ingest bench-lookup bench-tls bench-extract bench-statistics faults protos check-protos buf lint-protos breaking lint clean-data
 
 $(STAMP): requirements-dev.txt pyproject.toml shared/pyproject.toml protos/python/pyproject.toml \
           services/*/pyproject.toml tools/pyproject.toml
@@ -58,6 +58,9 @@ faults: $(STAMP)  ## kill each service 50 times under load, restart PostgreSQL: 
 
 bench-extract: $(STAMP)  ## a score-model round for a million customers, beside the raw read of the same rows (prints ratio=…)
 	$(BIN)/python -m gjeld_tools.bench_extract $(BENCH_ARGS)
+
+bench-statistics: $(STAMP)  ## the day's debt statistics for a million debtors (no county, sandbox, register over HTTP), beside the raw aggregate (prints ratio=…)
+	$(BIN)/python -m gjeld_tools.bench_statistics $(BENCH_ARGS)
 
 bench-lookup: $(STAMP)  ## lookups/s, p50/p99 unloaded and at 70 % of peak, CPU per service, shedding at 3× peak, beside a bare echo (prints ratio=…)
 	$(BIN)/python -m gjeld_tools.bench_lookup $(BENCH_ARGS)

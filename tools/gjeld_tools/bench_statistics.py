@@ -1,0 +1,165 @@
+"""`make bench-statistics`: the day's debt statistics (issue 17) for a million debtors, beside the raw aggregate.
+
+The register is loaded with one credit facility for each of N synthetic persons at one bank (and a second debt at
+another creditor for one in ten), straight into ingest's table outside the clock. Then, in this process, as a
+replica counts (ingest's role and keys, `DebtStatistics.count`):
+
+- **raw aggregate**: the per-debtor aggregate the count is made from, read straight with an asyncpg cursor: no copy,
+  no decryption, no cells;
+- **count, no county**: production's default (no population register set): the figures copied at one instant to a
+  temporary table, read back a batch at a time, each number decrypted for age and sex, the cells suppressed and kept;
+- **count, sandbox**: the same with the county from the sandbox population (development's twin);
+- **count, register over HTTP**: the same with the county from Folkeregisteret's bulk lookup, here the fake of it
+  (`fake_providers`) served by another process on this machine, 1,000 numbers a call: what the count itself spends
+  on the calls, with a register that answers at once.
+
+It prints each figure with its wall and CPU seconds, and last `ratio=<raw aggregate seconds / count seconds>` for
+the count with no county.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import random
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from gjeld_ingest.domain import DeliveryKind
+
+from . import devstack, synthetic
+from .bench_extract import BANK, DATABASE, OTHER, staged
+from .bench_ingest import raw_apply
+
+TOKEN = "bench-register-token"
+DAY = date(2026, 12, 2)
+
+
+def serve_register(port: int) -> None:
+    """The fake Folkeregisteret, in a process of its own (its work is not the count's)."""
+    import uvicorn
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from .fake_providers import FakeProviders
+
+    fake = FakeProviders(TOKEN, "unused", rsa.generate_private_key(65537, 2048).public_key())
+    uvicorn.run(fake.app(), host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def raw_aggregate(socket_dir: str) -> tuple[int, float, float]:
+    """The per-debtor aggregate read with a cursor; returns the debtors read, wall and CPU seconds."""
+    from gjeld_ingest.adapters import COUNTED
+
+    query = COUNTED[COUNTED.index("SELECT") :]
+    connection = await asyncpg.connect(host=socket_dir, user=devstack.role("ingest"), database=DATABASE)
+    try:
+        started, cpu = time.monotonic(), time.process_time()
+        debtors = 0
+        async with connection.transaction(isolation="repeatable_read", readonly=True):
+            async for _ in connection.cursor(query, prefetch=1000):
+                debtors += 1
+        return debtors, time.monotonic() - started, time.process_time() - cpu
+    finally:
+        await connection.close()
+
+
+async def count(socket_dir: str, folder: devstack.DataFolder, residences: Any) -> tuple[int, float, float]:
+    """One count as a replica makes it; returns the persons counted, wall and CPU seconds."""
+    import httpx
+    from gjeld_ingest.adapters import StatisticsStore
+    from gjeld_ingest.residences import PopulationRegisterResidences
+    from gjeld_ingest.service_layer import DebtStatistics
+    from gjeld_ingest.statistics import ALL, NATIONAL
+    from gjeld_shared import db
+    from gjeld_shared.identity_numbers import load_subject_keys
+
+    engine = db.create_engine(devstack.database_url(socket_dir, "ingest", DATABASE))
+    keys = load_subject_keys(folder.subject_keys("ingest"))
+    async with httpx.AsyncClient(timeout=30) as http:
+        if isinstance(residences, tuple):  # the register's URL and token file
+            residences = PopulationRegisterResidences(http, *residences)
+        statistics = DebtStatistics(
+            StatisticsStore(engine), keys, residences, lambda name: db.exclusive(engine, name), 10
+        )
+        try:
+            started, cpu = time.monotonic(), time.process_time()
+            tables = await statistics.count(DAY)
+            return tables[NATIONAL][ALL].persons, time.monotonic() - started, time.process_time() - cpu  # type: ignore[union-attr]
+        finally:
+            await engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench-statistics", description=__doc__.split("\n")[0])
+    parser.add_argument("--debtors", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="gjeld-bench-statistics-"))
+    try:
+        return run(args, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, root: Path) -> int:
+    from gjeld_ingest.residences import SandboxResidences
+
+    rng = random.Random(args.seed)
+    generated = synthetic.people(args.seed)
+    people = [next(generated) for _ in range(args.debtors)]
+    folder = devstack.DataFolder(root / "data")
+    folder.ensure_secrets()
+    server = devstack.start_postgres(root / "pg")
+    socket_dir = devstack.socket_dir(server)
+    asyncio.run(devstack.provision(socket_dir, DATABASE))
+    devstack.migrate(socket_dir, DATABASE)
+    from gjeld_shared.identity_numbers import load_subject_keys
+
+    keys = load_subject_keys(folder.subject_keys("ingest"))
+    print(f"loading {args.debtors:,} debtors' debts into the register (outside the clock) …", flush=True)
+    started = time.monotonic()
+    asyncio.run(raw_apply(socket_dir, BANK, list(staged(people, keys, rng)), DeliveryKind.SNAPSHOT))
+    asyncio.run(raw_apply(socket_dir, OTHER, list(staged(people[::10], keys, rng)), DeliveryKind.SNAPSHOT))
+    print(f"  {args.debtors + len(people[::10]):,} debts in {time.monotonic() - started:.0f} s", flush=True)
+
+    port = free_port()
+    register = multiprocessing.get_context("spawn").Process(target=serve_register, args=(port,), daemon=True)
+    register.start()
+    token_file = root / "register-token"
+    token_file.write_text(TOKEN)
+    try:
+        time.sleep(3)  # the fake's start
+        figures = {
+            "raw aggregate": asyncio.run(raw_aggregate(socket_dir)),
+            "count, no county": asyncio.run(count(socket_dir, folder, None)),
+            "count, sandbox": asyncio.run(count(socket_dir, folder, SandboxResidences())),
+            "count, register over HTTP": asyncio.run(
+                count(socket_dir, folder, (f"http://127.0.0.1:{port}/folkeregister", token_file))
+            ),
+        }
+    finally:
+        register.terminate()
+        server.cleanup()
+    print()
+    for name, (persons, wall, cpu) in figures.items():
+        print(f"{name:<27} {persons:>9,} debtors {wall:7.1f} s  {cpu:7.1f} s CPU  ({persons / wall:,.0f} a second)")
+    print(f"ratio={figures['raw aggregate'][1] / figures['count, no county'][1]:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
