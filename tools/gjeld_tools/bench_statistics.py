@@ -13,8 +13,9 @@ replica counts (ingest's role and keys, `DebtStatistics.count`):
   (`fake_providers`) served by another process on this machine, 1,000 numbers a call: what the count itself spends
   on the calls, with a register that answers at once.
 
-It prints each figure with its wall and CPU seconds, and last `ratio=<raw aggregate seconds / count seconds>` for
-the count with no county.
+It prints each figure with its wall and CPU seconds and, for the counts, the longest the count held the event loop
+(what a lookup served by the same replica meanwhile would wait at worst), and last `ratio=<raw aggregate seconds /
+count seconds>` for the count with no county.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def raw_aggregate(socket_dir: str) -> tuple[int, float, float]:
+async def raw_aggregate(socket_dir: str) -> tuple[int, float, float]:  # no stall measured: nothing else would run
     """The per-debtor aggregate read with a cursor; returns the debtors read, wall and CPU seconds."""
     from gjeld_ingest.adapters import COUNTED
 
@@ -77,8 +78,21 @@ async def raw_aggregate(socket_dir: str) -> tuple[int, float, float]:
         await connection.close()
 
 
-async def count(socket_dir: str, folder: devstack.DataFolder, residences: Any) -> tuple[int, float, float]:
-    """One count as a replica makes it; returns the persons counted, wall and CPU seconds."""
+async def stalls(stopping: asyncio.Event) -> list[float]:
+    """How long the event loop was held (seconds), each time it was held over 10 ms, until `stopping` is set: what a
+    lookup served by the same replica would have waited."""
+    held = []
+    while not stopping.is_set():
+        asked = time.monotonic()
+        await asyncio.sleep(0.001)
+        if (late := time.monotonic() - asked - 0.001) > 0.010:
+            held.append(late)
+    return held
+
+
+async def count(socket_dir: str, folder: devstack.DataFolder, residences: Any) -> tuple[int, float, float, list[float]]:
+    """One count as a replica makes it; returns the persons counted, wall and CPU seconds, and each time the event
+    loop was held over 10 ms meanwhile."""
     import httpx
     from gjeld_ingest.adapters import StatisticsStore
     from gjeld_ingest.residences import PopulationRegisterResidences
@@ -95,12 +109,19 @@ async def count(socket_dir: str, folder: devstack.DataFolder, residences: Any) -
         statistics = DebtStatistics(
             StatisticsStore(engine), keys, residences, lambda name: db.exclusive(engine, name), 10
         )
+        stopping = asyncio.Event()
+        watching = asyncio.create_task(stalls(stopping))
         try:
             started, cpu = time.monotonic(), time.process_time()
             tables = await statistics.count(DAY)
-            return tables[NATIONAL][ALL].persons, time.monotonic() - started, time.process_time() - cpu  # type: ignore[union-attr]
+            wall, cpu = time.monotonic() - started, time.process_time() - cpu
         finally:
+            stopping.set()
+            held = await watching  # before the engine's disposal, which is not the count's
             await engine.dispose()
+        national = tables[NATIONAL][ALL]
+        assert national is not None
+        return national.persons, wall, cpu, held
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,8 +176,14 @@ def run(args: argparse.Namespace, root: Path) -> int:
         register.terminate()
         server.cleanup()
     print()
-    for name, (persons, wall, cpu) in figures.items():
-        print(f"{name:<27} {persons:>9,} debtors {wall:7.1f} s  {cpu:7.1f} s CPU  ({persons / wall:,.0f} a second)")
+    for name, (persons, wall, cpu, *watched) in figures.items():
+        held = ""
+        if watched:
+            over = watched[0]
+            held = f"; the loop held over 10 ms {len(over)} times, at most {max(over, default=0) * 1000:.0f} ms"
+        print(
+            f"{name:<27} {persons:>9,} debtors {wall:7.1f} s  {cpu:7.1f} s CPU  ({persons / wall:,.0f} a second{held})"
+        )
     print(f"ratio={figures['raw aggregate'][1] / figures['count, no county'][1]:.3f}")
     return 0
 
