@@ -61,8 +61,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def raw_aggregate(socket_dir: str) -> tuple[int, float, float]:  # no stall measured: nothing else would run
-    """The per-debtor aggregate read with a cursor; returns the debtors read, wall and CPU seconds."""
+async def raw_aggregate(socket_dir: str) -> tuple[int, float, float, list[float] | None]:
+    """The per-debtor aggregate read with a cursor; returns the debtors read, wall and CPU seconds (and no stalls:
+    nothing else would run on its loop)."""
     from gjeld_ingest.adapters import COUNTED
 
     query = COUNTED[COUNTED.index("SELECT") :]
@@ -73,7 +74,7 @@ async def raw_aggregate(socket_dir: str) -> tuple[int, float, float]:  # no stal
         async with connection.transaction(isolation="repeatable_read", readonly=True):
             async for _ in connection.cursor(query, prefetch=1000):
                 debtors += 1
-        return debtors, time.monotonic() - started, time.process_time() - cpu
+        return debtors, time.monotonic() - started, time.process_time() - cpu, None
     finally:
         await connection.close()
 
@@ -90,7 +91,9 @@ async def stalls(stopping: asyncio.Event) -> list[float]:
     return held
 
 
-async def count(socket_dir: str, folder: devstack.DataFolder, residences: Any) -> tuple[int, float, float, list[float]]:
+async def count(
+    socket_dir: str, folder: devstack.DataFolder, residences: Any
+) -> tuple[int, float, float, list[float] | None]:
     """One count as a replica makes it; returns the persons counted, wall and CPU seconds, and each time the event
     loop was held over 10 ms meanwhile."""
     import httpx
@@ -176,10 +179,9 @@ def run(args: argparse.Namespace, root: Path) -> int:
         register.terminate()
         server.cleanup()
     print()
-    for name, (persons, wall, cpu, *watched) in figures.items():
+    for name, (persons, wall, cpu, over) in figures.items():
         held = ""
-        if watched:
-            over = watched[0]
+        if over is not None:
             held = f"; the loop held over 10 ms {len(over)} times, at most {max(over, default=0) * 1000:.0f} ms"
         print(
             f"{name:<27} {persons:>9,} debtors {wall:7.1f} s  {cpu:7.1f} s CPU  ({persons / wall:,.0f} a second{held})"
