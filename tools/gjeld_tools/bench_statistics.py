@@ -35,6 +35,7 @@ from typing import Any
 
 import asyncpg
 from gjeld_ingest.domain import DeliveryKind
+from gjeld_shared.entrypoint import out_of_the_collectors_way
 
 from . import devstack, synthetic
 from .bench_extract import BANK, DATABASE, OTHER, staged
@@ -160,6 +161,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
     asyncio.run(raw_apply(socket_dir, OTHER, list(staged(people[::10], keys, rng)), DeliveryKind.SNAPSHOT))
     print(f"  {args.debtors + len(people[::10]):,} debts in {time.monotonic() - started:.0f} s", flush=True)
 
+    out_of_the_collectors_way()  # the collector as a service runs it (gjeld_shared.entrypoint)
     port = free_port()
     register = multiprocessing.get_context("spawn").Process(target=serve_register, args=(port,), daemon=True)
     register.start()
