@@ -52,6 +52,7 @@ class FakeProviders:
     repeats: list[str] = field(default_factory=list)
     registry_calls: int = 0
     unavailable: int = 0  # how many bulk lookups to come are answered 503 (the register briefly down)
+    reshaped: bool = False  # the bulk lookup answers in a shape of its own (as after an unannounced change)
 
     def _authorised(self, request: Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {self.token}"
@@ -108,7 +109,7 @@ class FakeProviders:
                     "folkeregisterperson": {"bostedsadresse": [{"erGjeldende": True, "vegadresse": address}]},
                 }
             )
-        return JSONResponse({"oppslag": answers})
+        return JSONResponse({"resultat" if self.reshaped else "oppslag": answers})
 
     async def krr(self, request: Request) -> Response:
         if not self._authorised(request):

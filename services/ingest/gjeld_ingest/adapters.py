@@ -156,6 +156,14 @@ debt_statistics = Table(
 )
 FIGURES = ("persons", "repayment_loans", "credit_facilities", "charge_cards", "balance", "credit_limit")
 
+# When a day's count last failed (the population register could not be read): every replica waits a while after it.
+statistics_failures = Table(
+    "statistics_failures",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("fail_time", DateTime(timezone=True), nullable=False),
+)
+
 # Each person's debts counted, for the day's statistics (one row a debtor: their number recovered once), copied into
 # a temporary table by one statement, so that the copy is the register at one instant.
 COUNTED_DEBTORS = """
@@ -207,24 +215,52 @@ class CountedRegister:
 class StatisticsStore:
     """The register counted for the statistics, and the published cells kept over time."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, statement_timeout: float = 1800.0) -> None:
+        self._engine, self._statement_timeout = engine, statement_timeout
 
     @asynccontextmanager
     async def count(self) -> AsyncIterator[CountedRegister]:
         """The register counted person by person at one instant: copied by one statement of a repeatable-read
         transaction (whose first statement gives the instant) into a temporary table on one connection, which the
-        caller then reads at its own pace without holding a transaction, nor vacuum's horizon, open."""
+        caller then reads at its own pace without holding a transaction, nor vacuum's horizon, open. The copy of a
+        whole register may take as long as a delivery's statements (`statement_timeout`)."""
         async with self._engine.connect() as connection:
             driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-            await driver.execute(COUNTED_DEBTORS)
+            dropped = False
             try:
+                await driver.execute("DROP TABLE IF EXISTS counted_debtors")
+                await driver.execute(COUNTED_DEBTORS)
                 async with driver.transaction(isolation="repeatable_read", readonly=True):
-                    moment: datetime = await driver.fetchval("SELECT now()")
+                    moment: datetime = await driver.fetchval("SELECT statement_timestamp()")
+                    await driver.execute(f"SET LOCAL statement_timeout = {int(self._statement_timeout * 1000)}")
                     await driver.execute(COUNTED)
                 yield CountedRegister(driver, moment)
+                await driver.execute("DROP TABLE counted_debtors")
+                dropped = True
             finally:
-                await driver.execute("DROP TABLE IF EXISTS counted_debtors")
+                if not dropped:
+                    # Failed or cancelled midway (perhaps inside a statement): the connection may hold the table or an
+                    # aborted transaction, so it is closed rather than pooled.
+                    await connection.invalidate()
+
+    async def fail(self, day: date, moment: datetime) -> None:
+        """Note that the day's count failed at `moment`."""
+        statement = insert(statistics_failures).values(day=day, fail_time=moment)
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["day"], set_={"fail_time": statement.excluded.fail_time}
+                )
+            )
+
+    async def failed(self, day: date) -> datetime | None:
+        """When the day's count last failed, if it did."""
+        async with self._engine.connect() as connection:
+            return (
+                await connection.execute(
+                    select(statistics_failures.c.fail_time).where(statistics_failures.c.day == day)
+                )
+            ).scalar_one_or_none()
 
     async def keep(
         self, day: date, moment: datetime, tables: Mapping[str, Mapping[str, statistics.Figures | None]]

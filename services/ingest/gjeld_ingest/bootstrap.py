@@ -50,7 +50,7 @@ def build(settings: IngestSettings, span_processors: Sequence[SpanProcessor] = (
             settings.max_concurrent_deliveries,
         )
         counts = DebtStatistics(
-            StatisticsStore(parts.engine),
+            StatisticsStore(parts.engine, settings.delivery_statement_timeout_seconds),
             parts.keys,
             residences(settings, http),
             lambda name: exclusive(parts.engine, name),

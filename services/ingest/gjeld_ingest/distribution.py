@@ -27,6 +27,7 @@ from .adapters import (
     rejections,
     snapshot_confirmations,
     staging_slots,
+    statistics_failures,
     tombstones,
 )
 
@@ -54,7 +55,8 @@ REFERENCE: tuple[Table, ...] = (snapshot_confirmations,)
 # - deliveries, rejections: receipts, found by institution and request id;
 # - handovers: proposals between two institutions;
 # - correction_feed_heads, correction_events: each institution's gap-free feed (a head row locked per append).
-# - debt_statistics: the published cells of each day's count (no personal data), a few hundred rows a day.
+# - debt_statistics: the published cells of each day's count (no personal data), a few hundred rows a day;
+#   statistics_failures: when a day's count last failed.
 LOCAL: tuple[Table, ...] = (
     deliveries,
     rejections,
@@ -62,6 +64,7 @@ LOCAL: tuple[Table, ...] = (
     correction_feed_heads,
     correction_events,
     debt_statistics,
+    statistics_failures,
 )
 
 

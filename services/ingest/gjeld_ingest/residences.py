@@ -7,6 +7,7 @@ somewhere."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,6 +15,8 @@ from typing import Any, Protocol
 import httpx
 from gjeld_shared.providers import ProviderRefused, bearer, checked
 from gjeld_shared.sandbox import sandbox_person
+
+log = logging.getLogger(__name__)
 
 BULK = 1000  # the most numbers one of Folkeregisteret's bulk lookups takes
 # Answers worth asking again after a pause: too many calls, and a register briefly unavailable.
@@ -46,6 +49,8 @@ class PopulationRegisterResidences:
     def __init__(
         self, http: httpx.AsyncClient, url: str, token_file: Path, attempts: int = 4, pause: float = 1.0
     ) -> None:
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
         self._http, self._url, self._token = http, url.rstrip("/"), token_file
         self._attempts, self._pause = attempts, pause
 
@@ -54,11 +59,12 @@ class PopulationRegisterResidences:
         for start in range(0, len(identity_numbers), BULK):
             numbers = list(identity_numbers[start : start + BULK])
             asked = set(numbers)
-            for answer in await self._ask(numbers):
-                number = answer.get("foedselsEllerDNummer")
-                municipality = residence(answer.get("folkeregisterperson"))
-                if municipality and number in asked:
-                    found[number] = municipality
+            answered = [a for a in await self._ask(numbers) if _number(a) in asked]
+            if not answered:  # another shape than the register's: counting everyone as "unknown" would mislead
+                raise ProviderRefused(f"the population register answered for none of the {len(numbers)} asked")
+            for answer in answered:
+                if municipality := residence(answer.get("folkeregisterperson")):
+                    found[_number(answer)] = municipality
         return found
 
     async def _ask(self, numbers: list[str]) -> list[dict[str, Any]]:
@@ -74,13 +80,15 @@ class PopulationRegisterResidences:
                     answers = checked(reply, "the population register").json().get("oppslag") or []
                     return [a for a in answers if isinstance(a, dict)]
                 wait = _retry_after(reply.headers.get("retry-after"), self._pause * 2 ** (attempt - 1))
+                log.warning("the population register answered %s; asking again in %.1f s", reply.status_code, wait)
             except httpx.TransportError as error:  # their text may hold what was sent
                 if attempt == self._attempts:
                     raise ProviderRefused(
                         f"the population register could not be reached: {type(error).__name__}"
                     ) from None
                 wait = self._pause * 2 ** (attempt - 1)
-            except (httpx.HTTPError, ValueError, AttributeError) as error:
+                log.warning("the population register could not be reached; asking again in %.1f s", wait)
+            except (httpx.HTTPError, ValueError, AttributeError, TypeError) as error:
                 raise ProviderRefused(f"the population register could not be read: {type(error).__name__}") from None
             await asyncio.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -115,3 +123,9 @@ def residence(person: object) -> str | None:
 def _part(document: object, name: str) -> Any:
     """A part of a JSON document, or None where the document is not an object or lacks it."""
     return document.get(name) if isinstance(document, dict) else None
+
+
+def _number(answer: object) -> str:
+    """The identity number an answer of the bulk lookup is for ("" for none)."""
+    number = _part(answer, "foedselsEllerDNummer")
+    return number if isinstance(number, str) else ""

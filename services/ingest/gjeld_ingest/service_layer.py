@@ -488,8 +488,8 @@ class DebtStatistics:
     """The day's debt statistics (gjeld_ingest.statistics): counted once a day by one replica, kept, published. By
     county only where the population register is set (`residences`; None: no county table)."""
 
-    # After a count failed (the population register down), the daily round waits this long before the next try:
-    # each try asks the register about every debtor again.
+    # After a count failed (the population register down), no replica tries the day again for this long: each try
+    # asks the register about every debtor again.
     RETRY_AFTER = timedelta(minutes=15)
 
     def __init__(
@@ -501,7 +501,6 @@ class DebtStatistics:
         k: int,
     ) -> None:
         self._store, self._keys, self._residences, self._exclusive, self.k = store, keys, residences, exclusive, k
-        self._next_try: datetime | None = None
 
     async def count(self, day: date) -> dict[str, dict[str, statistics.Figures | None]]:
         """Count the register as it stands now for `day`, and keep what may be published of it. When the population
@@ -518,12 +517,21 @@ class DebtStatistics:
         return tables
 
     async def count_daily(self, day: date) -> bool:
-        """The day's count, once whichever replica does it: False while another replica counts."""
+        """The day's count, once whichever replica does it: False while another replica counts, or while the day's
+        last failed count is less than RETRY_AFTER old (noted where every replica sees it)."""
         async with self._exclusive(f"gjeld:statistics:{day.isoformat()}") as held:
             if not held:
                 return False
-            if not await self._store.counted(day):
+            if await self._store.counted(day):
+                return True
+            failed = await self._store.failed(day)
+            if failed is not None and datetime.now(UTC) < failed + self.RETRY_AFTER:
+                return False
+            try:
                 await self.count(day)
+            except Exception:
+                await self._store.fail(day, datetime.now(UTC))
+                raise
             return True
 
     async def run_daily(self, stopping: asyncio.Event, at: time, interval: float = 60.0) -> None:
@@ -531,13 +539,8 @@ class DebtStatistics:
 
         async def when_due() -> None:
             moment = datetime.now(UTC)
-            if moment.time() < at or (self._next_try and moment < self._next_try):
-                return
-            try:
+            if moment.time() >= at:
                 await self.count_daily(moment.date())
-            except Exception:
-                self._next_try = moment + self.RETRY_AFTER
-                raise
 
         await periodically(stopping, interval, when_due, "the day's debt statistics")
 

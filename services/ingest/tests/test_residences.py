@@ -82,7 +82,11 @@ async def test_a_register_briefly_down_is_asked_again_and_one_that_stays_down_fa
         fake.unavailable = 3
         with pytest.raises(ProviderRefused, match="503"):
             await asked.municipalities(numbers)
-    assert fake.registry_calls == 6
+        assert fake.registry_calls == 6
+        # An answer in another shape fails the count rather than counting everyone as "unknown".
+        fake.reshaped = True
+        with pytest.raises(ProviderRefused, match="answered for none of the 10"):
+            await asked.municipalities(numbers)
 
 
 def test_the_municipality_is_read_from_the_current_residential_address_of_any_kind() -> None:

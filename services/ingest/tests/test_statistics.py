@@ -219,8 +219,10 @@ async def test_no_known_residence_is_unknown_no_transaction_waits_on_the_registe
             await counting.count_daily(later)
     kept = "SELECT DISTINCT day FROM ingest.debt_statistics ORDER BY day"
     assert [row["day"] for row in await registry.fetch(kept)] == [DAY]  # nothing of the day kept
-    # So the daily round's next look, with the register back, counts the day.
+    # Every replica waits a while before asking the register about everyone again; then, with it back, counts.
     async with debt_statistics(registry, K) as counting:
+        assert not await counting.count_daily(later)
+        counting.RETRY_AFTER = timedelta(0)
         assert await counting.count_daily(later)
     assert [row["day"] for row in await registry.fetch(kept)] == [DAY, later]
 
@@ -262,7 +264,7 @@ def test_a_county_is_the_municipality_numbers_first_two_digits_where_that_is_a_c
     assert [counties.county(m) for m in ("2100", "5401", "301", "03x1", "", None)] == [None] * 6
 
 
-async def test_after_a_failed_count_the_daily_round_waits_before_asking_the_register_again(registry: Registry) -> None:
+async def test_after_a_failed_count_every_replica_waits_before_asking_the_register_again(registry: Registry) -> None:
     await deliver_snapshot(registry, BANK, synthetic.portfolio(50, seed=11))
 
     class Down:
@@ -280,4 +282,8 @@ async def test_after_a_failed_count_the_daily_round_waits_before_asking_the_regi
         await asyncio.sleep(0.5)
         stopping.set()
         await rounds
+    assert Down.asked == 1
+    # And so does another replica: the failure is noted in the database.
+    async with debt_statistics(registry, K, Down()) as replica:
+        assert not await replica.count_daily(datetime.now(UTC).date())
     assert Down.asked == 1
