@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,10 +94,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, root: Path) -> int:
-    rng = random.Random(args.seed)
-    generated = synthetic.people(args.seed)
-    people = [next(generated) for _ in range(args.customers)]
+@dataclass
+class LoadedRegister:
+    """A bench's register: its data folder, database server and socket, ingest's keys, and the persons in it."""
+
+    folder: devstack.DataFolder
+    server: Any
+    socket: str
+    keys: Any
+    people: list[str]
+
+
+def load_register(root: Path, persons: int, seed: int) -> LoadedRegister:
+    """A database with `persons` synthetic persons' credit facilities at BANK, and a second debt at OTHER for one in
+    ten, loaded straight into ingest's table (outside any clock)."""
+    rng = random.Random(seed)
+    generated = synthetic.people(seed)
+    people = [next(generated) for _ in range(persons)]
     folder = devstack.DataFolder(root / "data")
     folder.ensure_secrets()
     server = devstack.start_postgres(root / "pg")
@@ -104,12 +118,18 @@ def run(args: argparse.Namespace, root: Path) -> int:
     asyncio.run(devstack.provision(socket, DATABASE))
     devstack.migrate(socket, DATABASE)
     keys = load_subject_keys(folder.subject_keys("ingest"))
-    print(f"loading {args.customers:,} customers' debts into the register (outside the clock) …", flush=True)
+    print(f"loading {persons:,} persons' debts into the register (outside the clock) …", flush=True)
     started = time.monotonic()
     asyncio.run(raw_apply(socket, BANK, list(staged(people, keys, rng)), DeliveryKind.SNAPSHOT))
     others = people[::10]
     asyncio.run(raw_apply(socket, OTHER, list(staged(others, keys, rng)), DeliveryKind.SNAPSHOT))
-    print(f"  {args.customers + len(others):,} debts in {time.monotonic() - started:.0f} s")
+    print(f"  {persons + len(others):,} debts in {time.monotonic() - started:.0f} s", flush=True)
+    return LoadedRegister(folder, server, socket, keys, people)
+
+
+def run(args: argparse.Namespace, root: Path) -> int:
+    loaded = load_register(root, args.customers, args.seed)
+    folder, server, socket, keys, people = loaded.folder, loaded.server, loaded.socket, loaded.keys, loaded.people
     listed = root / f"{BANK}.txt"
     listed.write_text("\n".join(people) + "\n")
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import random
 import shutil
 import socket
 import tempfile
@@ -34,12 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from gjeld_ingest.domain import DeliveryKind
 from gjeld_shared.entrypoint import out_of_the_collectors_way
 
-from . import devstack, synthetic
-from .bench_extract import BANK, DATABASE, OTHER, staged
-from .bench_ingest import raw_apply
+from . import devstack
+from .bench_extract import DATABASE, load_register
 
 TOKEN = "bench-register-token"
 DAY = date(2026, 12, 2)
@@ -143,23 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace, root: Path) -> int:
     from gjeld_ingest.residences import SandboxResidences
 
-    rng = random.Random(args.seed)
-    generated = synthetic.people(args.seed)
-    people = [next(generated) for _ in range(args.debtors)]
-    folder = devstack.DataFolder(root / "data")
-    folder.ensure_secrets()
-    server = devstack.start_postgres(root / "pg")
-    socket_dir = devstack.socket_dir(server)
-    asyncio.run(devstack.provision(socket_dir, DATABASE))
-    devstack.migrate(socket_dir, DATABASE)
-    from gjeld_shared.identity_numbers import load_subject_keys
-
-    keys = load_subject_keys(folder.subject_keys("ingest"))
-    print(f"loading {args.debtors:,} debtors' debts into the register (outside the clock) …", flush=True)
-    started = time.monotonic()
-    asyncio.run(raw_apply(socket_dir, BANK, list(staged(people, keys, rng)), DeliveryKind.SNAPSHOT))
-    asyncio.run(raw_apply(socket_dir, OTHER, list(staged(people[::10], keys, rng)), DeliveryKind.SNAPSHOT))
-    print(f"  {args.debtors + len(people[::10]):,} debts in {time.monotonic() - started:.0f} s", flush=True)
+    loaded = load_register(root, args.debtors, args.seed)
+    folder, server, socket_dir = loaded.folder, loaded.server, loaded.socket
 
     out_of_the_collectors_way()  # the collector as a service runs it (gjeld_shared.entrypoint)
     port = free_port()
