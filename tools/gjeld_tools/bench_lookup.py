@@ -217,7 +217,8 @@ def _command(service: str) -> list[str]:
     return [*raised, sys.executable, "-m", f"gjeld_{service}", "serve"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -443,7 +444,7 @@ def main() -> int:
         document = json.loads(devstack.INSTITUTIONS_FILE.read_text())
         for entry in document["institutions"]:
             entry.pop("creditor_endpoint", None)  # their banks do not answer live: the registry's own path
-        ports = {number: _free_port() for number in LIVE_BANKS}
+        ports = {number: free_port() for number in LIVE_BANKS}
         document["institutions"] += [
             {"organization_number": number, "name": f"Live Bank {n} ASA", "creditor_endpoint": f"127.0.0.1:{port}"}
             for n, (number, port) in enumerate(ports.items(), 1)

@@ -37,6 +37,7 @@ from gjeld_shared.entrypoint import out_of_the_collectors_way
 
 from . import devstack
 from .bench_extract import DATABASE, load_register
+from .bench_lookup import free_port
 
 TOKEN = "bench-register-token"
 DAY = date(2026, 12, 2)
@@ -53,10 +54,17 @@ def serve_register(port: int) -> None:
     uvicorn.run(fake.app(), host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def wait_until_listening(port: int, seconds: float = 30.0) -> None:
+    """Until something accepts connections on 127.0.0.1:`port` (the fake register's start)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 async def raw_aggregate(socket_dir: str) -> tuple[int, float, float, list[float] | None]:
@@ -150,7 +158,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
     token_file = root / "register-token"
     token_file.write_text(TOKEN)
     try:
-        time.sleep(3)  # the fake's start
+        wait_until_listening(port)
         figures = {
             "raw aggregate": asyncio.run(raw_aggregate(socket_dir)),
             "count, no county": asyncio.run(count(socket_dir, folder, None)),

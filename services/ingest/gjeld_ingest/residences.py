@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 from gjeld_shared.providers import ProviderRefused, bearer, checked
 from gjeld_shared.sandbox import sandbox_person
+from gjeld_shared.server import backoff
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class PopulationRegisterResidences:
 
     async def _ask(self, numbers: list[str]) -> list[dict[str, Any]]:
         for attempt in range(1, self._attempts + 1):
+            pause = self._pause * backoff(attempt - 1).total_seconds()  # 1, 2, 4 s … (times `pause`)
             try:
                 reply = await self._http.post(
                     f"{self._url}/api/v1/personer/bulkoppslag",
@@ -79,14 +81,14 @@ class PopulationRegisterResidences:
                 if reply.status_code not in PASSING or attempt == self._attempts:
                     answers = checked(reply, "the population register").json().get("oppslag") or []
                     return [a for a in answers if isinstance(a, dict)]
-                wait = _retry_after(reply.headers.get("retry-after"), self._pause * 2 ** (attempt - 1))
+                wait = _retry_after(reply.headers.get("retry-after"), pause)
                 log.warning("the population register answered %s; asking again in %.1f s", reply.status_code, wait)
             except httpx.TransportError as error:  # their text may hold what was sent
                 if attempt == self._attempts:
                     raise ProviderRefused(
                         f"the population register could not be reached: {type(error).__name__}"
                     ) from None
-                wait = self._pause * 2 ** (attempt - 1)
+                wait = pause
                 log.warning("the population register could not be reached; asking again in %.1f s", wait)
             except (httpx.HTTPError, ValueError, AttributeError, TypeError) as error:
                 raise ProviderRefused(f"the population register could not be read: {type(error).__name__}") from None

@@ -83,7 +83,7 @@ class Count:
 
     day: date
     by_county: bool = True
-    tables: dict[str, dict[str, Figures]] = field(default_factory=dict)
+    tables: dict[str, dict[str, Figures]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.tables = {t: {} for t in TABLES if t != COUNTY or self.by_county}
