@@ -139,11 +139,16 @@ async def test_every_disclosure_gets_exactly_one_letter_even_when_notify_was_dow
 
     notices = await eventually(delivered, timeout=20)
     assert sorted(n.source_id for n in notices) == sorted([first.disclosure.id, second.disclosure.id])
-    # The relay is traced by the service's own provider: each hand-over is a span with notify's call under it.
-    spans = registry.spans.get_finished_spans()
-    relays = {s.context.span_id for s in spans if s.name == "relay copy letters"}
-    assert relays
-    assert any(s.name.endswith("BatchEnqueueNotices") and s.parent and s.parent.span_id in relays for s in spans)
+    # The relay is traced by the service's own provider: each hand-over is a span with notify's call under it. The
+    # relay's span ends after notify has answered (it then marks the letters relayed), and notify may deliver the
+    # letters before that: so the spans are awaited too, not read once.
+
+    async def relay_traced() -> bool:
+        spans = registry.spans.get_finished_spans()
+        relays = {s.context.span_id for s in spans if s.name == "relay copy letters"}
+        return any(s.name.endswith("BatchEnqueueNotices") and s.parent and s.parent.span_id in relays for s in spans)
+
+    await eventually(relay_traced)
     letters = sorted(registry.mailbox.glob("digital_mailbox/*/*.txt"))
     assert len(letters) == 2
     text = next(p for p in letters if notices[0].id in p.name or notices[1].id in p.name).read_text()
