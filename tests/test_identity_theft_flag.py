@@ -77,9 +77,17 @@ async def test_a_flag_warns_every_lender_and_alerts_the_person_at_once_per_looku
     after = await look_up(registry, reference="app-2")
     assert not after.identity_theft_flag
 
-    async def lettered() -> bool:
-        found = await notices(registry)
-        return any(after.disclosure.id in n.source_ids and n.state == notify_pb2.NOTICE_STATE_DELIVERED for n in found)
+    async def lettered() -> list[notify_pb2.Notice]:
+        letters = [n for n in await notices(registry) if n.HasField("copy_letter")]
+        delivered = all(n.state == notify_pb2.NOTICE_STATE_DELIVERED for n in letters)
+        return letters if delivered and any(after.disclosure.id in n.source_ids for n in letters) else []
 
-    await eventually(lettered)
+    letters = await eventually(lettered)
+    # DOM-13: each copy letter holds what its lookup was told, the flag's warning included, and only while it stood.
+
+    def text(notice: notify_pb2.Notice) -> str:
+        return next(registry.mailbox.glob(f"digital_mailbox/*/{notice.id}.txt")).read_text()
+
+    warned = {n.id: "varselet ditt om ID-tyveri" in text(n) for n in letters}  # the person reads Norwegian
+    assert warned == {n.id: after.disclosure.id not in n.source_ids for n in letters}
     assert len(alerts(await notices(registry))) == len(looked_up)  # no alert for the lookup after the lift

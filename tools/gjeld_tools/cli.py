@@ -341,12 +341,13 @@ async def cmd_my(args: argparse.Namespace) -> None:
         for n in notices.notices:
             files = list(mailbox.glob(f"*/*/{n.id}.*"))
             where = f"  {files[0]}" if files else ""
-            what = (
-                f"correction {'made' if n.correction_outcome.corrected else 'rejected'}"
-                f" by {n.correction_outcome.creditor.name}"
-                if n.HasField("correction_outcome")
-                else f"copy letter for {n.copy_letter.recipient.name}"
-            )
+            if n.HasField("correction_outcome"):
+                made = "made" if n.correction_outcome.corrected else "rejected"
+                what = f"correction {made} by {n.correction_outcome.creditor.name}"
+            elif n.HasField("identity_theft_alert"):
+                what = f"identity-theft alert: looked up by {n.identity_theft_alert.recipient.name}"
+            else:
+                what = f"copy letter for {n.copy_letter.recipient.name}"
             print(
                 f"    {n.create_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC  {what}"
                 f"  {'delivered' if n.HasField('deliver_time') else 'pending'}{where}"

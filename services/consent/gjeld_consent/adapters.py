@@ -17,7 +17,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -137,7 +136,6 @@ identity_theft_flags = Table(
 )
 
 
-# What holds identity numbers, for `python -m gjeld_consent rekey` after a key rotation.
 def retention(kept: timedelta) -> list[Kept]:
     """What consent keeps, and for how long (the README's table): a consent and its uses until `kept` after it
     ended (the person's record; the disclosure log's own period), its feed events by their own rule."""
@@ -145,14 +143,16 @@ def retention(kept: timedelta) -> list[Kept]:
     return [
         Kept("the uses of ended consents", uses, kept, lambda cut: uses.c.consent_id.in_(gone.where(ended() < cut))),
         Kept("ended consents", consents, kept, lambda cut: ended() < cut),
-        Kept("identity-theft flags past their end", identity_theft_flags, timedelta(0), ended_flag),
+        Kept(
+            "identity-theft flags past their end",
+            identity_theft_flags,
+            timedelta(0),
+            lambda cut: identity_theft_flags.c.end_time < cut,
+        ),
     ]
 
 
-def ended_flag(cut: datetime) -> ColumnElement[bool]:
-    return identity_theft_flags.c.end_time < cut
-
-
+# What holds identity numbers, for `python -m gjeld_consent rekey` after a key rotation.
 PROTECTED = (
     Protected(consents, hashes=("subject_index", "request_digest")),
     Protected(credit_blocks, hashes=("subject_index",)),

@@ -14,7 +14,9 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+
+from gjeld_shared.translations import NORWAY
 
 
 class Scope(enum.Enum):
@@ -118,10 +120,9 @@ def terms(
     return Terms(now + validity, max_uses), []
 
 
-# An identity-theft flag stands 90 days unless the subject says otherwise (Ireland's register's period), at most a
-# year; the subject may place it again to move its end.
+# An identity-theft flag stands 90 days unless the subject says otherwise (Ireland's register's period), at most
+# through the same day a year ahead; the subject may place it again to move its end.
 FLAG_PERIOD = timedelta(days=90)
-LONGEST_FLAG = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -134,12 +135,20 @@ class IdentityTheftFlag:
 
 
 def flag_end(asked: datetime | None, now: datetime) -> tuple[datetime | None, list[tuple[str, str]]]:
-    """When a flag placed now ends: as asked (later than now, at most LONGEST_FLAG ahead), or FLAG_PERIOD ahead."""
+    """When a flag placed now ends: as asked (later than now, at most latest_flag_end(now)), or FLAG_PERIOD ahead."""
     if asked is None:
         return now + FLAG_PERIOD, []
-    if not now < asked <= now + LONGEST_FLAG:
-        return None, [("end_time", f"must be later than now and at most {LONGEST_FLAG.days} days ahead")]
+    if not now < asked <= latest_flag_end(now):
+        return None, [("end_time", "must be later than now, and at most the end of the same day a year ahead")]
     return asked, []
+
+
+def latest_flag_end(now: datetime) -> datetime:
+    """The latest end of a flag placed now: the midnight after the same day a year ahead in Norway (a day chosen in
+    Min gjeld or the CLI lasts through that day; 28 February a year after a 29 February)."""
+    today = now.astimezone(NORWAY).date()
+    a_year_on = date(today.year + 1, today.month, min(today.day, 28) if today.month == 2 else today.day)
+    return datetime.combine(a_year_on + timedelta(days=1), time(0), tzinfo=NORWAY)
 
 
 @dataclass(frozen=True)

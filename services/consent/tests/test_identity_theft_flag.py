@@ -16,6 +16,7 @@ from gjeld_consent.adapters import retention
 from gjeld_shared import errors
 from gjeld_shared.retention import prune
 from gjeld_shared.timestamps import from_proto, now, to_proto
+from gjeld_shared.translations import NORWAY, through
 from gjeld_tools.testing import CO_BORROWER, LENDER, PERSON, Registry, grant, service_engine
 
 pb = consent_service_pb2
@@ -79,7 +80,11 @@ async def test_a_flag_past_its_end_no_longer_stands_and_is_forgotten(registry: R
     consent, lookup, subject = registry.consent(), registry.as_service("lookup"), registry.as_subject(PERSON)
     await grant(registry)
     await consent.PlaceIdentityTheftFlag(pb.PlaceIdentityTheftFlagRequest(), metadata=subject)
-    await registry.fetch("UPDATE consent.identity_theft_flags SET end_time = now() - interval '1 second'")
+    # Placed 100 days ago, ended a second ago.
+    await registry.fetch(
+        "UPDATE consent.identity_theft_flags"
+        " SET create_time = now() - interval '100 days', end_time = now() - interval '1 second'"
+    )
 
     assert not (await consent.UseConsent(use(), metadata=lookup)).identity_theft_flag.flagged
     assert not (await consent.CheckCreditBlock(check(), metadata=lookup)).identity_theft_flag.flagged
@@ -100,7 +105,7 @@ async def test_a_flag_past_its_end_no_longer_stands_and_is_forgotten(registry: R
     assert (await registry.fetch("SELECT count(*) AS n FROM consent.identity_theft_flags"))[0]["n"] == 0
 
 
-@pytest.mark.parametrize("days", [-1, 0, 366])
+@pytest.mark.parametrize("days", [-1, 0, 368])
 async def test_an_end_now_past_or_beyond_a_year_is_refused_naming_the_field(registry: Registry, days: int) -> None:
     request = pb.PlaceIdentityTheftFlagRequest(end_time=to_proto(now() + timedelta(days=days)))
     with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -108,3 +113,20 @@ async def test_an_end_now_past_or_beyond_a_year_is_refused_naming_the_field(regi
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in errors.decode(refused.value).field_violations] == ["end_time"]
     assert (await registry.fetch("SELECT count(*) AS n FROM consent.identity_theft_flags"))[0]["n"] == 0
+
+
+@pytest.mark.parametrize("years", [0, 1])
+async def test_a_flag_may_last_through_today_or_through_the_same_day_a_year_ahead(
+    registry: Registry, years: int
+) -> None:
+    # What Min gjeld and the CLI send for a day chosen: the midnight after it in Norway. "At most a year ahead" is the
+    # same day next year, to its end (counted as 365 days from now, it was refused).
+    today = now().astimezone(NORWAY).date()
+    try:
+        day = today.replace(year=today.year + years)
+    except ValueError:  # 29 February, a year ahead
+        day = today.replace(year=today.year + years, day=28)
+    end = through(day.isoformat())
+    request = pb.PlaceIdentityTheftFlagRequest(end_time=to_proto(end))
+    placed = await registry.consent().PlaceIdentityTheftFlag(request, metadata=registry.as_subject(PERSON))
+    assert from_proto(placed.identity_theft_flag.end_time) == end

@@ -166,7 +166,8 @@ class Lookups:
         self, institution: str, purpose: Purpose, subject: str, disclosure_id: uuid.UUID, reference: str, timeout: float
     ) -> tuple[str | None, bool, bool]:
         """The legal basis checked: (the consent used, if the purpose needs one; whether a credit block stops it;
-        whether the subject's identity-theft flag stands)."""
+        whether the lender is to be warned of the subject's identity-theft flag: never when the block stops it, for
+        then the lender learns only that, DOM-12)."""
         if purpose.value not in self._directory.get(institution).purposes:
             raise PermissionDenied(
                 "PURPOSE_NOT_ALLOWED",
@@ -175,11 +176,12 @@ class Lookups:
             )
         scope = domain.CONSENT_SCOPE.get(purpose)
         if scope is None:
-            return None, *await self._registry.standing(subject, timeout)
+            blocked, flagged = await self._registry.standing(subject, timeout)
+            return None, blocked, flagged and not blocked
         consent_id, flagged = await self._registry.use_consent(
             subject, institution, scope, str(disclosure_id), reference, timeout
         )
-        return consent_id, consent_id is None, flagged
+        return consent_id, consent_id is None, flagged and consent_id is not None
 
     async def look_up(
         self,

@@ -180,17 +180,22 @@ async def test_presentation_needs_a_presentation_consent(registry: Registry) -> 
 
 
 async def test_a_credit_block_answers_only_that_and_tells_the_subject(registry: Registry) -> None:
-    # DOM-12. Breaking it (lookup ignoring credit_blocked from consent) fails here: debts would be disclosed.
+    # DOM-12. Breaking it (lookup ignoring credit_blocked from consent) fails here: debts would be disclosed. The
+    # subject's identity-theft flag beside the block is not told either (breaking it, warning of the flag anyway, fails
+    # here too): the lender learns only of the block, and the subject has the block's letter, not the flag's alert.
     await report_demo(registry)
     consent = await grant(registry)
     subject = registry.as_subject(PERSON)
     await registry.consent().PlaceCreditBlock(consent_service_pb2.PlaceCreditBlockRequest(), metadata=subject)
+    await registry.consent().PlaceIdentityTheftFlag(
+        consent_service_pb2.PlaceIdentityTheftFlagRequest(), metadata=subject
+    )
     for caller, purpose in [
         (LENDER, P.DISCLOSURE_PURPOSE_CREDIT_ASSESSMENT),
         (BUREAU, P.DISCLOSURE_PURPOSE_CREDIT_BUREAU),
     ]:
         reply = await look_up(registry, lender=caller, purpose=purpose, reference="blocked")
-        assert reply.credit_blocked and reply.disclosure.credit_blocked
+        assert reply.credit_blocked and reply.disclosure.credit_blocked and not reply.identity_theft_flag
         assert list(reply.debts) == [] and list(reply.totals) == [] and list(reply.creditors) == []
     listed = await registry.consent().ListConsents(consent_service_pb2.ListConsentsRequest(), metadata=subject)
     assert [c.id for c in listed.consents] == [consent.id] and list(listed.consents[0].uses) == []
@@ -198,6 +203,7 @@ async def test_a_credit_block_answers_only_that_and_tells_the_subject(registry: 
     async def told() -> list[str]:
         notices = await registry.notify().ListOwnNotices(notify_service_pb2.ListOwnNoticesRequest(), metadata=subject)
         names = [n.copy_letter.recipient.name for n in notices.notices if n.copy_letter.credit_blocked]
+        assert not any(n.HasField("identity_theft_alert") or n.copy_letter.identity_theft_flag for n in notices.notices)
         return names if len(names) == 2 else []
 
     assert sorted(await eventually(told)) == ["Kredittopplysning Norge AS", "Nordlys Kreditt AS"]

@@ -110,9 +110,6 @@ class Writer:
     def _rate(self, basis_points: int) -> str:
         return translations_.rate(basis_points, self.language)
 
-    def _who_asked(self, letter: notify_pb2.CopyLetter) -> list[str]:
-        return self.who_asked(letter.recipient)
-
     def who_asked(self, recipient: identity_pb2.Institution) -> list[str]:
         """Who asked, as DOM-13 requires: name, organisation number, address and phone."""
         _ = self._
@@ -139,7 +136,7 @@ class Writer:
             _("On {when}, this institution asked for information about your unsecured debt:").format(
                 when=self.moment(from_proto(letter.disclose_time))
             ),
-            *self._who_asked(letter),
+            *self.who_asked(letter.recipient),
             "",
             _("Purpose they gave: {purpose}").format(purpose=_(letter.purpose)),
             *self._reference(letter),
@@ -160,7 +157,7 @@ class Writer:
             _("On {when}, information about your unsecured debt was disclosed to:").format(
                 when=self.moment(from_proto(letter.disclose_time))
             ),
-            *self._who_asked(letter),
+            *self.who_asked(letter.recipient),
             "",
             _("Purpose: {purpose}").format(purpose=_(letter.purpose)),
             *self._reference(letter),
@@ -187,6 +184,12 @@ class Writer:
                     )
                 ]
                 if letter.creditors_answered or letter.creditors_missing
+                else []
+            ),
+            # DOM-13: the same information the asker got, the warning of the subject's flag included.
+            *(
+                ["", _("They were also told of your identity-theft flag, and to verify your identity carefully.")]
+                if letter.identity_theft_flag
                 else []
             ),
             "",

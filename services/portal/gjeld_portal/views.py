@@ -212,7 +212,7 @@ def own_debt(reply: lookup_service_pb2.GetOwnDebtResponse) -> OwnDebt:
     )
 
 
-# What the flag page suggests as its end (the registry's own default period), and how far ahead it may be.
+# What the flag page suggests as its end: consent's own default period (FLAG_PERIOD in gjeld_consent.domain).
 FLAG_DAYS = 90
 
 
