@@ -7,10 +7,11 @@ consistent snapshot of the register (a repeatable-read transaction), each person
 number on the day counted, and their county from the municipality the population register says they live in
 (residences.py). What is kept holds no personal data: cells of persons, never a person. Every published cell
 counts at least k persons (`statistics_k`, 10 by default); a smaller one is suppressed, and so are more cells (the
-smallest first) until what the suppressed cells of a table hold together, which the national total less the published
-cells would give away, counts at least k persons too (complementary suppression). Each table is a partition of the
-national total (the only aggregate published over it), so no difference of published figures singles out fewer than
-k persons: two tables share no cell, and no union of one table's cells but the whole is one of the other's.
+smallest first: complementary suppression) until what the suppressed cells hold together, which the national total
+less the published cells gives away, tells nothing of any one of them (see `suppress`). Each table is a partition of
+the national total (the only aggregate published over it), so no difference of published figures singles out fewer
+than k persons: two tables share no cell, and no union of one table's cells but the whole is one of the other's. Every
+table lists all its cells, empty ones too (suppressed, as under k), so that a suppressed cell may be empty.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ UNKNOWN = "unknown"
 # with the youngest.
 AGE_GROUPS = ((0, 24, "18-24"), (25, 34, "25-34"), (35, 44, "35-44"), (45, 54, "45-54"), (55, 64, "55-64"))
 OLDEST = "65+"
-DEFAULT_K = 10
+SEXES = ("female", "male")  # identity_numbers.sex
+# Every cell of each table, whether anyone is counted in it or not.
+CELLS = {
+    NATIONAL: (ALL,),
+    AGE_AND_SEX: tuple(f"{group}/{sex}" for group in (*(g for _, _, g in AGE_GROUPS), OLDEST) for sex in SEXES),
+    COUNTY: (*counties.COUNTIES, UNKNOWN),
+}
 
 
 def age_group(age: int) -> str:
@@ -86,7 +93,7 @@ class Count:
     tables: dict[str, dict[str, Figures]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tables = {t: {} for t in TABLES if t != COUNTY or self.by_county}
+        self.tables = {t: {c: Figures() for c in CELLS[t]} for t in TABLES if t != COUNTY or self.by_county}
 
     def add(self, debtor: Debtor) -> None:
         number = debtor.identity_number
@@ -97,7 +104,7 @@ class Count:
             COUNTY: counties.county(debtor.municipality) or UNKNOWN,
         }
         for table, cells_of_table in self.tables.items():
-            cells_of_table.setdefault(cells[table], Figures()).add(debtor.figures)
+            cells_of_table[cells[table]].add(debtor.figures)
 
 
 def count(day: date, debtors: Iterable[Debtor], by_county: bool = True) -> Count:
@@ -109,13 +116,22 @@ def count(day: date, debtors: Iterable[Debtor], by_county: bool = True) -> Count
 
 def suppress(cells: Mapping[str, Figures], k: int) -> dict[str, Figures | None]:
     """The cells as published: each counting fewer than k persons suppressed (None), and then the smallest others
-    too, until the suppressed cells together count at least k persons (or none are suppressed)."""
+    too, one by one, until what the suppressed cells hold together (the national total less the published cells)
+    both counts at least k persons and gives no suppressed cell a lower bound.
+
+    A reader who knows this rule knows that no suppressed cell is larger than the smallest published one (a complement
+    is taken smallest first; a cell under k is smaller still): so any n - 1 suppressed cells hold at most n - 1 times
+    that cell, and the one left at least the rest. The cells are suppressed until that rest is nothing: each may then
+    be empty, or as large as the smallest published cell, and none is recovered by subtraction. (Stopping at k gave
+    cells away: of cells of 37, 37 and 9 persons, k = 10, it published one 37 and hid the others; they hold 46, neither
+    more than 37 and one under 10, so they are 37 and 9.)"""
     hidden = {cell for cell, figures in cells.items() if figures.persons < k}
-    while hidden and sum(cells[c].persons for c in hidden) < k:
-        shown = sorted((cells[c].persons, c) for c in cells if c not in hidden)
-        if not shown:
-            break  # the table's total itself is below k: all of it is suppressed
-        hidden.add(shown[0][1])
+    shown = sorted((figures.persons, cell) for cell, figures in cells.items() if cell not in hidden)
+    while hidden and shown:  # with nothing published, the table's total is all a reader has
+        together = sum(cells[c].persons for c in hidden)
+        if together >= k and together <= (len(hidden) - 1) * shown[0][0]:
+            break
+        hidden.add(shown.pop(0)[1])
     return {cell: (None if cell in hidden else figures) for cell, figures in cells.items()}
 
 

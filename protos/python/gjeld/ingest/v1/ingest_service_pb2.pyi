@@ -1534,7 +1534,9 @@ class DebtStatisticsDay(_message.Message):
 
     @_builtins.property
     def cells(self) -> _containers.RepeatedCompositeFieldContainer[Global___DebtStatisticsCell]:
-        """Output only. The table's cells, by name."""
+        """Output only. The table's cells, by name: all of them, every day, empty
+        ones too (suppressed, as every cell under k is).
+        """
 
     def __init__(
         self,
