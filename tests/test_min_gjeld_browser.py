@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,8 @@ async def test_a_person_uses_min_gjeld_in_a_browser(min_gjeld: MinGjeld, browser
     # Two days of the public statistics: enough persons for the table and the chart.
     await deliver_snapshot(registry, LENDER, synthetic.portfolio(500, seed=8))
     async with debt_statistics(registry) as counting:
-        for day in (date(2026, 12, 1), date(2026, 12, 2)):
+        today = datetime.now(UTC).date()  # the page shows the last 400 days
+        for day in (today - timedelta(days=1), today):
             await counting.count(day)
     context = await browser.new_context(locale="nb-NO", viewport={"width": 1100, "height": 900})
     page = await context.new_page()

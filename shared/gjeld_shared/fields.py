@@ -4,7 +4,7 @@ texts. Each names the bad field (`subject.value`) in a violation and never echoe
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
@@ -78,3 +78,16 @@ def duration(violations: Violations, field: str, message: duration_pb2.Duration)
     except (ValueError, OverflowError):
         violations.add(field, "is not a valid duration")
         return None
+
+
+def day(violations: Violations, field: str, value: str) -> date | None:
+    """A day written YYYY-MM-DD, or None when unset (or with a violation of `field` when it is not one)."""
+    if not value:
+        return None
+    try:
+        if len(value) == len("YYYY-MM-DD"):  # fromisoformat also reads YYYYMMDD and week dates
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    violations.add(field, "must be a day, YYYY-MM-DD")
+    return None

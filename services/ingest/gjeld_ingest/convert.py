@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from gjeld.ingest.v1 import ingest_pb2
+from gjeld.ingest.v1 import ingest_pb2, ingest_service_pb2
 from gjeld.type.v1 import debt_pb2, identity_pb2, money_pb2
 from gjeld_shared import identity_numbers
 from gjeld_shared.errors import Violations
@@ -432,4 +432,19 @@ def correction_event_to_proto(event: CorrectionEvent) -> ingest_pb2.CorrectionEv
         type=CORRECTION_EVENT_TO_PROTO[event.type],
         event_time=to_proto(event.event_time),
         request=correction_to_proto(event.request),
+    )
+
+
+def statistics_cell_to_proto(row: Any) -> ingest_service_pb2.DebtStatisticsCell:
+    """A published cell as kept (a suppressed one's figures NULL)."""
+    if row.persons is None:
+        return ingest_service_pb2.DebtStatisticsCell(cell=row.cell, suppressed=True)
+    return ingest_service_pb2.DebtStatisticsCell(
+        cell=row.cell,
+        persons=row.persons,
+        repayment_loans=row.repayment_loans,
+        credit_facilities=row.credit_facilities,
+        charge_cards=row.charge_cards,
+        balance=_money(row.balance),
+        credit_limit=_money(row.credit_limit),
     )

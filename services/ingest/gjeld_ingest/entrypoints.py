@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 from gjeld.ingest.v1 import ingest_service_pb2 as pb
 from gjeld.ingest.v1 import ingest_service_pb2_grpc
-from gjeld.type.v1 import identity_pb2, money_pb2
+from gjeld.type.v1 import identity_pb2
 from gjeld_shared import fields, paging
 from gjeld_shared.access import DELIVERING_INSTITUTIONS, OPERATORS, STATISTICS_READERS, SUBJECTS, Rule, Services
 from gjeld_shared.callers import require_institution, require_subject
@@ -29,6 +29,7 @@ from .convert import (
     handover_to_proto,
     rejection_to_proto,
     snapshot_part,
+    statistics_cell_to_proto,
 )
 from .corrections import Corrections
 from .domain import (
@@ -503,12 +504,18 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
         violations = Violations()
         if table is None:
             violations.add("table", "is not a table the registry publishes")
-        last = _day(violations, "last_day", request.last_day) or datetime.now(UTC).date()
-        first = _day(violations, "first_day", request.first_day) or last - timedelta(days=STATISTICS_DAYS)
-        if not timedelta(0) <= last - first <= timedelta(days=MOST_STATISTICS_DAYS):
-            violations.add("last_day", f"must be from first_day to at most {MOST_STATISTICS_DAYS:,} days after it")
+        last_asked = fields.day(violations, "last_day", request.last_day)
+        first_asked = fields.day(violations, "first_day", request.first_day)
         violations.raise_if_any()
         assert table is not None
+        last = last_asked or datetime.now(UTC).date()
+        first = first_asked or last - timedelta(days=STATISTICS_DAYS)
+        if not timedelta(0) <= last - first <= timedelta(days=MOST_STATISTICS_DAYS):  # last_day alone is always in
+            if last_asked:
+                violations.add("last_day", f"must be from first_day to at most {MOST_STATISTICS_DAYS:,} days after it")
+            else:
+                violations.add("first_day", f"must be today or earlier, at most {MOST_STATISTICS_DAYS:,} days before")
+            violations.raise_if_any()
         reply = pb.ListDebtStatisticsResponse(k=self._statistics.k)
         for row in await self._statistics.published(table, first, last):
             if not reply.days or reply.days[-1].day != row.day.isoformat():
@@ -526,30 +533,3 @@ STATISTICS_TABLES = {
 }
 STATISTICS_DAYS = 400
 MOST_STATISTICS_DAYS = 3660
-
-
-def _day(violations: Violations, field: str, value: str) -> date | None:
-    """A day written YYYY-MM-DD, or None when unset (or with a violation of `field` when it is not one)."""
-    if not value:
-        return None
-    try:
-        if len(value) == len("YYYY-MM-DD"):  # fromisoformat also reads YYYYMMDD and week dates
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    violations.add(field, "must be a day, YYYY-MM-DD")
-    return None
-
-
-def statistics_cell_to_proto(row: Any) -> pb.DebtStatisticsCell:
-    if row.persons is None:
-        return pb.DebtStatisticsCell(cell=row.cell, suppressed=True)
-    return pb.DebtStatisticsCell(
-        cell=row.cell,
-        persons=row.persons,
-        repayment_loans=row.repayment_loans,
-        credit_facilities=row.credit_facilities,
-        charge_cards=row.charge_cards,
-        balance=money_pb2.Money(minor_units=row.balance),
-        credit_limit=money_pb2.Money(minor_units=row.credit_limit),
-    )

@@ -177,12 +177,20 @@ async def test_the_statistics_are_served_to_the_scope_and_the_public_page_day_by
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await ingest.ListDebtStatistics(asked, metadata=registry.as_institution(LENDER))
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await ingest.ListDebtStatistics(
-            pb.ListDebtStatisticsRequest(first_day="20261101"), metadata=registry.as_service("portal")
-        )
-    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert [v.field for v in errors.decode(refused.value).field_violations] == ["first_day"]
+    # Each bad field named once, and only a field the caller gave (first_day alone ends today).
+    for first_day, last_day, named in [
+        ("20261101", "", ["first_day"]),
+        ("2000-01-01", "2026-13-01", ["last_day"]),
+        ("2026-12-02", "2026-12-01", ["last_day"]),
+        ((datetime.now(UTC).date() + timedelta(days=2)).isoformat(), "", ["first_day"]),
+    ]:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await ingest.ListDebtStatistics(
+                pb.ListDebtStatisticsRequest(first_day=first_day, last_day=last_day),
+                metadata=registry.as_service("portal"),
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in errors.decode(refused.value).field_violations] == named, (first_day, last_day)
 
 
 async def test_the_county_is_where_the_population_register_says_the_person_lives(registry: Registry) -> None:

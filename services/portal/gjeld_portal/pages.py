@@ -7,11 +7,13 @@ number: pages show it masked, and URLs name only notices and consents by their r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -477,7 +479,8 @@ class Portal:
     async def statistics(self, request: Request) -> Response:
         """The public page of debt statistics (issue 17): the national totals over time, as a table and a chart, and
         the latest day by age group and sex and by county. No login: the portal asks with its own certificate."""
-        national, by_age_and_sex, by_county = await self._statistics()
+        week_ago = datetime.now(UTC).date() - timedelta(days=7)  # the tables show their latest day only
+        national, by_age_and_sex, by_county = await self._statistics(None, week_ago, week_ago)
         return await self.render(
             request,
             await self.session(request),
@@ -490,21 +493,23 @@ class Portal:
         )
 
     async def statistics_csv(self, request: Request) -> Response:
+        """Every figure of every day kept, ten years back (not only the service's default stretch)."""
+        start = datetime.now(UTC).date() - timedelta(days=views.STATISTICS_HISTORY_DAYS)
         return Response(
-            views.statistics_csv(*await self._statistics()),
+            views.statistics_csv(*await self._statistics(start, start, start)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="gjeldsstatistikk.csv"'},
         )
 
-    async def _statistics(self) -> tuple[ingest_pb.ListDebtStatisticsResponse, ...]:
-        """The national table, by age group and sex, and by county (views.STATISTICS_TABLES)."""
+    async def _statistics(self, *firsts: date | None) -> tuple[ingest_pb.ListDebtStatisticsResponse, ...]:
+        """The national table, by age group and sex, and by county (views.STATISTICS_TABLES), each from its first day
+        to today (None: the service's default stretch, 400 days), asked at once."""
         ingest, timeout = self.services.ingest, self.services.timeout
-        return tuple(
-            [
-                await ingest.ListDebtStatistics(ingest_pb.ListDebtStatisticsRequest(table=table), timeout=timeout)
-                for table, _ in views.STATISTICS_TABLES
-            ]
-        )
+        asked = [
+            ingest_pb.ListDebtStatisticsRequest(table=table, first_day=first.isoformat() if first else "")
+            for (table, _), first in zip(views.STATISTICS_TABLES, firsts, strict=True)
+        ]
+        return tuple(await asyncio.gather(*(ingest.ListDebtStatistics(a, timeout=timeout) for a in asked)))
 
     async def health(self, request: Request) -> Response:
         return Response("ok", media_type="text/plain")

@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from gjeld.consent.v1 import consent_pb2
@@ -252,6 +253,9 @@ def statistics_chart(reply: Any) -> Chart | None:
     return Chart(points, top, shown[0][0], shown[-1][0])
 
 
+# How far back the CSV goes: ten years, a few days short of the most ListDebtStatistics gives (3,660 days).
+STATISTICS_HISTORY_DAYS = 3650
+
 STATISTICS_COLUMNS = (
     "dag",
     "tabell",
@@ -298,8 +302,8 @@ def statistics_csv(*replies: Any) -> str:
                         cell.repayment_loans,
                         cell.credit_facilities,
                         cell.charge_cards,
-                        f"{cell.balance.minor_units / 100:.2f}",
-                        f"{cell.credit_limit.minor_units / 100:.2f}",
+                        f"{Decimal(cell.balance.minor_units).scaleb(-2):.2f}",
+                        f"{Decimal(cell.credit_limit.minor_units).scaleb(-2):.2f}",
                     ]
                 )
                 writer.writerow([day.day, table, cell.cell, *figures])
