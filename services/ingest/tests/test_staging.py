@@ -100,7 +100,6 @@ async def test_a_delivery_beyond_the_slots_waits_for_one(postgres: str, database
         async def one_more() -> int | None:
             async with DeliveryUnitOfWork(engine) as late:
                 await late.staging.add(records(["ACC-2"]))
-                assert await late.staging.duplicates(10) == []  # the holder's record is not in its slot
                 return late.staging.slot
 
         waiting = asyncio.ensure_future(one_more())

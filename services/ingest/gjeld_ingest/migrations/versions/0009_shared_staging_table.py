@@ -4,9 +4,10 @@ register, so a delivery's merge is a join inside each shard; Citus refuses a tem
 as a MERGE's source.
 
 Sixteen slots, `ingest.staged_records_01` to `_16`, alike (gjeld_ingest.staging.STAGING_SLOTS): a delivery takes one
-for its transaction alone (an advisory lock), empties it when it takes it and again before it commits (TRUNCATE), so
-no other transaction ever sees its records and it reads no other delivery's pages. No key and no index (each statement
-reads the delivery's rows whole). UNLOGGED: their rows never outlive their transaction, so they need no WAL, and a
+for its transaction alone (an advisory lock) and empties it before it commits (TRUNCATE, in its transaction), so no
+other transaction ever sees its records; a delivery that fails leaves its rows dead in the slot, read through once by
+the slot's next delivery and gone with that one's TRUNCATE. No key and no index (each statement reads the delivery's
+rows whole). UNLOGGED: their rows never outlive their transaction, so they need no WAL, and a
 crash (which empties an unlogged table) loses nothing committed. No autovacuum: TRUNCATE leaves nothing to vacuum, and
 a delivery analyses its own rows.
 
