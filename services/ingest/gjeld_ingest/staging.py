@@ -297,7 +297,7 @@ class Staging:
         its server process, so that deliveries spread over the slots, and a pooled connection keeps to one slot and
         finds its statements on it prepared: its driver caches 100, and the slots' statements are 16 times 10);
         when none is, the first given back (looked for again every SLOT_RETRY_SECONDS)."""
-        first = self._db.get_server_pid() % STAGING_SLOTS
+        first: int = self._db.get_server_pid() % STAGING_SLOTS
         order = [(first + k) % STAGING_SLOTS + 1 for k in range(STAGING_SLOTS)]
         while True:
             for slot in order:
